@@ -1,0 +1,408 @@
+package rsrt
+
+// This file fixes the API that generated code and applications use. It is the
+// contract between the generator (gen/), the generated packages (generated/)
+// and the runtime implementation in the other files of this package.
+
+import (
+	"context"
+	"iter"
+	"log/slog"
+	"time"
+
+	"github.com/rsocket/rsocket-go"
+)
+
+// Interaction is an RSocket interaction model.
+type Interaction uint8
+
+// The five RSocket interaction models a route can use.
+const (
+	RequestResponse Interaction = iota + 1
+	FireAndForget
+	RequestStream
+	RequestChannel
+	MetadataPush
+)
+
+// String returns the schema spelling of the interaction, such as
+// "request-response".
+func (i Interaction) String() string { return interactionString(i) }
+
+// Well-known MIME types used on the wire.
+const (
+	// MIMECompositeMetadata is the SETUP metadata MIME type every peer uses.
+	MIMECompositeMetadata = "message/x.rsocket.composite-metadata.v0"
+	// MIMERouting is the composite-metadata entry that carries the route.
+	MIMERouting = "message/x.rsocket.routing.v0"
+	// MIMEJSON is the SETUP data MIME type.
+	MIMEJSON = "application/json"
+	// MIMEClientRoutes is the SETUP composite-metadata entry in which an
+	// rsgen client declares the routes it serves. Its content is one
+	// "interaction route" pair per line, e.g. "request-response time".
+	// Peers that do not know this entry ignore it, as the composite
+	// metadata extension requires.
+	MIMEClientRoutes = "application/x.rsgen.client-routes.v0"
+)
+
+// Entry is one composite-metadata entry other than routing.
+type Entry struct {
+	// MIME is the entry's MIME type (well-known or custom).
+	MIME string
+	// Data is the entry's content. The runtime always hands out copies.
+	Data []byte
+}
+
+// Metadata holds the composite-metadata entries of a request or response,
+// the routing entry excluded, in wire order.
+type Metadata []Entry
+
+// Get returns the content of the first entry of the given MIME type.
+func (m Metadata) Get(mime string) ([]byte, bool) {
+	for _, e := range m {
+		if e.MIME == mime {
+			return e.Data, true
+		}
+	}
+	return nil, false
+}
+
+// Payload is one RSocket payload as the runtime hands it over, in either
+// direction. Inbound, its byte slices are owned by the receiver (copied out
+// of the library's pooled buffers). Outbound, Route is ignored (the route is
+// given to the call), and a Payload without entries is sent without
+// metadata on responses, or with the routing entry alone on requests.
+type Payload struct {
+	// Route is the first routing tag of an inbound request; empty on
+	// responses.
+	Route string
+	// Data is the payload data; empty when the peer sent none.
+	Data []byte
+	// Metadata holds the composite-metadata entries other than routing.
+	Metadata Metadata
+}
+
+// Routes is the dispatch table of one schema side (the server routes or
+// the client routes), built once by generated code and shared by every
+// connection. S is the generated handler interface; each connection has its
+// own S value.
+type Routes[S any] struct{ table routeTable[S] }
+
+// NewRoutes returns an empty dispatch table.
+func NewRoutes[S any]() *Routes[S] { return &Routes[S]{table: newRouteTable[S]()} }
+
+// HandleRequestResponse registers a request-response route.
+func (r *Routes[S]) HandleRequestResponse(route string, h func(ctx context.Context, s S, req *Payload) (Payload, error)) {
+	r.table.add(RequestResponse, route, false, handler[S]{rr: h})
+}
+
+// HandleFireAndForget registers a fire-and-forget route.
+func (r *Routes[S]) HandleFireAndForget(route string, h func(ctx context.Context, s S, req *Payload) error) {
+	r.table.add(FireAndForget, route, false, handler[S]{fnf: h})
+}
+
+// HandleRequestStream registers a request-stream route. The handler sends
+// items through out and returns nil to complete the stream or an error to
+// end it with an ERROR frame.
+func (r *Routes[S]) HandleRequestStream(route string, h func(ctx context.Context, s S, req *Payload, out *RawSender) error) {
+	r.table.add(RequestStream, route, false, handler[S]{rs: h})
+}
+
+// HandleRequestChannel registers a request-channel route. When
+// initialEmpty is true the REQUEST_CHANNEL frame carries the route only and
+// is not an item of in; otherwise it is the first item of in.
+func (r *Routes[S]) HandleRequestChannel(route string, initialEmpty bool, h func(ctx context.Context, s S, in *RawInbound, out *RawSender) error) {
+	r.table.add(RequestChannel, route, initialEmpty, handler[S]{rc: h})
+}
+
+// HandleMetadataPush registers a metadata-push route; the request has no
+// data, only metadata entries.
+func (r *Routes[S]) HandleMetadataPush(route string, h func(ctx context.Context, s S, req *Payload) error) {
+	r.table.add(MetadataPush, route, false, handler[S]{mp: h})
+}
+
+// Declarations lists the (interaction, route) pairs of the table in
+// registration order. A client uses it to declare its routes in SETUP.
+func (r *Routes[S]) Declarations() []Declaration { return r.table.declarations() }
+
+// Declaration is one (interaction, route) pair.
+type Declaration struct {
+	Interaction Interaction
+	Route       string
+}
+
+// Responder returns the rsocket.RSocket that dispatches the requests of one
+// connection to s. Generated code uses it for the client side; servers use
+// [NewAcceptor].
+func (r *Routes[S]) Responder(ctx context.Context, s S, log *slog.Logger) rsocket.RSocket {
+	return newResponder(ctx, &r.table, s, log, nil)
+}
+
+// RawSender sends the items of a stream or channel response. Send blocks
+// while the peer has no outstanding demand (REQUEST_N) and returns an error
+// once the peer cancelled, the connection closed or ctx is done.
+type RawSender struct{ s *sender }
+
+// Send sends one item, waiting for demand.
+func (s *RawSender) Send(ctx context.Context, r Payload) error { return s.s.send(ctx, r) }
+
+// RawInbound is the inbound side of a request-channel.
+type RawInbound struct{ in *inbound }
+
+// Recv returns the next inbound item. It returns io.EOF when the peer
+// completed its side, or the peer's error.
+func (in *RawInbound) Recv(ctx context.Context) (*Payload, error) { return in.in.recv(ctx) }
+
+// Sender is the typed sender of a stream or channel response.
+type Sender[T any] struct {
+	raw *RawSender
+	ctx context.Context
+	enc func(T) (Payload, error)
+}
+
+// NewSender wraps raw with the encoder of T. ctx bounds every Send.
+func NewSender[T any](ctx context.Context, raw *RawSender, enc func(T) (Payload, error)) *Sender[T] {
+	return &Sender[T]{raw: raw, ctx: ctx, enc: enc}
+}
+
+// Send encodes v and sends it, waiting while the peer has no demand. It
+// returns an error once the peer cancelled or disconnected.
+func (s *Sender[T]) Send(v T) error {
+	r, err := s.enc(v)
+	if err != nil {
+		return err
+	}
+	return s.raw.Send(s.ctx, r)
+}
+
+// Inbound is the typed inbound sequence of a request-channel.
+type Inbound[T any] struct {
+	raw *RawInbound
+	ctx context.Context
+	dec func(*Payload) (T, error)
+}
+
+// NewInbound wraps raw with the decoder of T. ctx bounds every Recv.
+func NewInbound[T any](ctx context.Context, raw *RawInbound, dec func(*Payload) (T, error)) *Inbound[T] {
+	return &Inbound[T]{raw: raw, ctx: ctx, dec: dec}
+}
+
+// Recv returns the next item, io.EOF when the peer completed its side, or
+// an error. An item that cannot be decoded is returned as a *Error with
+// code APPLICATION_ERROR; the channel goes on.
+func (in *Inbound[T]) Recv() (T, error) {
+	var zero T
+	r, err := in.raw.Recv(in.ctx)
+	if err != nil {
+		return zero, err
+	}
+	v, err := in.dec(r)
+	if err != nil {
+		return zero, BadRequest(r.Route, "request data", err)
+	}
+	return v, nil
+}
+
+// All returns the remaining items as a sequence; it ends at the peer's
+// completion and yields a non-nil error at most once, last.
+func (in *Inbound[T]) All() iter.Seq2[T, error] { return inboundAll(in) }
+
+// AcceptOption configures [NewAcceptor].
+type AcceptOption func(*acceptConfig)
+
+// WithLogger sets the structured logger (default slog.Default()).
+func WithLogger(l *slog.Logger) AcceptOption { return func(c *acceptConfig) { c.log = l } }
+
+// WithGate makes every request of every accepted connection pass through g,
+// which a server uses to drain in-flight requests on shutdown.
+func WithGate(g *Gate) AcceptOption { return func(c *acceptConfig) { c.gate = g } }
+
+// NewAcceptor returns the rsocket-go acceptor of a server: for each accepted
+// connection it checks the SETUP, builds the connection's [Conn] (whose
+// context ends when the connection closes), asks newServer for that
+// connection's handler and dispatches the connection's requests to it
+// through routes. A SETUP whose metadata MIME type is not composite metadata
+// is refused.
+func NewAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, conn *Conn) (S, error), opts ...AcceptOption) rsocket.ServerAcceptor {
+	return newAcceptor(routes, newServer, opts)
+}
+
+// Setup is what a client sent in its SETUP frame.
+type Setup struct {
+	DataMIME          string
+	MetadataMIME      string
+	KeepaliveInterval time.Duration
+	MaxLifetime       time.Duration
+	// Data is the SETUP payload data (copied).
+	Data []byte
+	// Metadata holds the SETUP composite-metadata entries (copied).
+	Metadata Metadata
+}
+
+// Conn is one accepted connection as the server sees it.
+type Conn struct{ c *conn }
+
+// Context returns the connection's context, cancelled when it closes.
+func (c *Conn) Context() context.Context { return c.c.ctx }
+
+// Setup returns the client's SETUP information.
+func (c *Conn) Setup() Setup { return c.c.setup }
+
+// RemoteAddr returns the peer address, or "" when unknown.
+func (c *Conn) RemoteAddr() string { return c.c.addr }
+
+// Declares reports whether the client declared in SETUP that it serves the
+// route with the interaction.
+func (c *Conn) Declares(i Interaction, route string) bool { return c.c.declares(i, route) }
+
+// Caller returns the caller for requests to the client. Every call checks
+// that the client declared the route and returns *UndeclaredRouteError
+// without sending anything when it did not.
+func (c *Conn) Caller() *Caller { return c.c.caller }
+
+// Caller sends requests to a peer: the server through a [ClientConn], or a
+// client through a server-side [Conn]. It is safe for concurrent use.
+type Caller struct{ c *caller }
+
+// RequestResponse sends a request-response and waits for the answer.
+func (c *Caller) RequestResponse(ctx context.Context, route string, req Payload) (*Payload, error) {
+	return c.c.requestResponse(ctx, route, req)
+}
+
+// FireAndForget sends a fire-and-forget request.
+func (c *Caller) FireAndForget(ctx context.Context, route string, req Payload) error {
+	return c.c.fireAndForget(ctx, route, req)
+}
+
+// MetadataPush sends a METADATA_PUSH carrying the route and entries.
+func (c *Caller) MetadataPush(ctx context.Context, route string, entries Metadata) error {
+	return c.c.metadataPush(ctx, route, entries)
+}
+
+// RequestStream opens a request-stream. Breaking out of the loop or
+// cancelling ctx sends CANCEL. Demand is issued in windows of the
+// connection's prefetch size, from inside the library's delivery callback.
+func (c *Caller) RequestStream(ctx context.Context, route string, req Payload) iter.Seq2[*Payload, error] {
+	return c.c.requestStream(ctx, route, req)
+}
+
+// RequestChannel opens a request-channel. When first is nil the
+// REQUEST_CHANNEL frame carries the route only.
+func (c *Caller) RequestChannel(ctx context.Context, route string, first *Payload) (*RawChannel, error) {
+	return c.c.requestChannel(ctx, route, first)
+}
+
+// RawChannel is the client side of an open request-channel.
+type RawChannel struct{ ch *channel }
+
+// Send sends one item to the responder, waiting for its demand.
+func (c *RawChannel) Send(ctx context.Context, r Payload) error { return c.ch.send(ctx, r) }
+
+// CloseSend completes the outbound side.
+func (c *RawChannel) CloseSend() error { return c.ch.closeSend() }
+
+// Recv returns the responses; breaking out of the loop cancels the channel.
+func (c *RawChannel) Recv() iter.Seq2[*Payload, error] { return c.ch.recv() }
+
+// Close cancels both sides.
+func (c *RawChannel) Close() error { return c.ch.close() }
+
+// Channel is the typed client side of a request-channel.
+type Channel[In, Out any] struct {
+	raw *RawChannel
+	ctx context.Context
+	enc func(In) (Payload, error)
+	dec func(*Payload) (Out, error)
+}
+
+// NewChannel wraps raw with the codecs of the channel's item types.
+func NewChannel[In, Out any](ctx context.Context, raw *RawChannel, enc func(In) (Payload, error), dec func(*Payload) (Out, error)) *Channel[In, Out] {
+	return &Channel[In, Out]{raw: raw, ctx: ctx, enc: enc, dec: dec}
+}
+
+// Send encodes and sends one item to the server.
+func (c *Channel[In, Out]) Send(v In) error {
+	r, err := c.enc(v)
+	if err != nil {
+		return err
+	}
+	return c.raw.Send(c.ctx, r)
+}
+
+// CloseSend completes the outbound side; responses keep arriving.
+func (c *Channel[In, Out]) CloseSend() error { return c.raw.CloseSend() }
+
+// Recv returns the responses as a sequence; breaking out of the loop cancels
+// the channel.
+func (c *Channel[In, Out]) Recv() iter.Seq2[Out, error] {
+	return DecodeSeq(c.raw.Recv(), c.raw.ch.route, c.dec)
+}
+
+// Close cancels the channel.
+func (c *Channel[In, Out]) Close() error { return c.raw.Close() }
+
+// DecodeSeq maps a raw response sequence of route through dec. A decoding
+// error is yielded as BadResponse and ends the sequence (which cancels the
+// underlying stream).
+func DecodeSeq[T any](raw iter.Seq2[*Payload, error], route string, dec func(*Payload) (T, error)) iter.Seq2[T, error] {
+	return decodeSeq(raw, route, dec)
+}
+
+// ErrorSeq returns a sequence that yields err once. Generated clients return
+// it when a stream's request cannot be encoded.
+func ErrorSeq[T any](err error) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		yield(zero, err)
+	}
+}
+
+// DialOption configures [Dial].
+type DialOption func(*dialConfig)
+
+// WithSetupData sets the SETUP payload data.
+func WithSetupData(data []byte) DialOption { return func(c *dialConfig) { c.setupData = data } }
+
+// WithPrefetch sets how many stream items a client requests at a time
+// (default 64).
+func WithPrefetch(n int) DialOption { return func(c *dialConfig) { c.prefetch = n } }
+
+// WithKeepalive sets the keepalive interval and max lifetime (defaults
+// 500ms and 10 minutes, as the tutorial's clients use).
+func WithKeepalive(interval, maxLifetime time.Duration) DialOption {
+	return func(c *dialConfig) { c.keepalive, c.maxLifetime = interval, maxLifetime }
+}
+
+// WithDialLogger sets the client's logger.
+func WithDialLogger(l *slog.Logger) DialOption { return func(c *dialConfig) { c.log = l } }
+
+// WithOnClose registers a function called once when the connection closes.
+func WithOnClose(f func(error)) DialOption { return func(c *dialConfig) { c.onClose = f } }
+
+// WithRoutes makes the client serve routes with h: the routes are declared
+// in SETUP (entry MIMEClientRoutes) and the server's requests are
+// dispatched to h.
+func WithRoutes[S any](routes *Routes[S], h S) DialOption {
+	return func(c *dialConfig) {
+		c.decls = routes.Declarations()
+		c.responder = func(ctx context.Context, log *slog.Logger) rsocket.RSocket { return routes.Responder(ctx, h, log) }
+	}
+}
+
+// Dial connects to an RSocket server. addr is "host:port" or
+// "tcp://host:port" for TCP, "ws://host:port/path" for WebSocket.
+func Dial(ctx context.Context, addr string, opts ...DialOption) (*ClientConn, error) {
+	return dial(ctx, addr, opts)
+}
+
+// ClientConn is a client connection.
+type ClientConn struct{ c *clientConn }
+
+// Caller returns the caller for requests to the server.
+func (c *ClientConn) Caller() *Caller { return c.c.caller }
+
+// Close closes the connection.
+func (c *ClientConn) Close() error { return c.c.close() }
+
+// Done is closed when the connection has closed.
+func (c *ClientConn) Done() <-chan struct{} { return c.c.done }

@@ -126,5 +126,9 @@ type clientConn struct {
 
 func (c *clientConn) close() error { panic("unimplemented") }
 
-// Gate tracks in-flight requests so a server can drain them on shutdown.
-type Gate struct{}
+type gate struct{}
+
+func newGate() *Gate                           { panic("unimplemented") }
+func (g *gate) close()                         { panic("unimplemented") }
+func (g *gate) wait(ctx context.Context) error { panic("unimplemented") }
+func (g *gate) inFlight() int                  { panic("unimplemented") }

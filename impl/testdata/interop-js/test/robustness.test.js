@@ -1,0 +1,181 @@
+'use strict';
+// Behaviour the tutorial leaves open, as the contract settles it, checked with rsocket-js:
+// a client that declares no client routes is never called; bad requests get an RSocket
+// APPLICATION_ERROR and the connection keeps working; an unusable SETUP is refused.
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startChatServer } = require('../lib/server');
+const { ChatClient, expectRSocketError, sleep, withTimeout, ERROR } = require('../lib/rsocket');
+const { Single, Flowable } = require('rsocket-flowable');
+
+/** A responder that records every request the server makes and fails it. */
+function recordingResponder(calls) {
+  const record = (kind) => (payload) => {
+    calls.push({
+      kind,
+      data: payload && payload.data ? Buffer.from(payload.data).toString('utf8') : null,
+      metadata: payload && payload.metadata ? Buffer.from(payload.metadata).toString('hex') : null,
+    });
+  };
+  return {
+    fireAndForget: (p) => record('fireAndForget')(p),
+    requestResponse: (p) => {
+      record('requestResponse')(p);
+      return Single.error(new Error('this client serves no routes'));
+    },
+    requestStream: (p) => {
+      record('requestStream')(p);
+      return Flowable.error(new Error('this client serves no routes'));
+    },
+    requestChannel: (f) => {
+      record('requestChannel')(null);
+      return Flowable.error(new Error('this client serves no routes'));
+    },
+    metadataPush: (p) => {
+      record('metadataPush')(p);
+      return Single.error(new Error('this client serves no routes'));
+    },
+  };
+}
+
+for (const transport of ['tcp', 'ws']) {
+  describe(`robustness over ${transport}`, { timeout: 90000 }, () => {
+    let server;
+    const clients = [];
+    const connect = async (label, extra = {}) => {
+      const c = await ChatClient.connect({
+        transport,
+        tcpPort: server.tcpPort,
+        wsUrl: server.wsUrl,
+        label: `${transport}/${label}`,
+        ...extra,
+      });
+      clients.push(c);
+      return c;
+    };
+
+    before(async () => {
+      server = await startChatServer();
+    });
+
+    after(async () => {
+      for (const c of clients) c.close();
+      if (server) await server.stop();
+    });
+
+    it('a client that declares no client routes is never called by the server', async () => {
+      const calls = [];
+      const c = await connect('quiet', { responder: recordingResponder(calls) });
+      await c.requestResponse('login', 'quiet');
+      const incoming = c.openStream('messages.incoming');
+      await c.requestResponse('channel.join', 'quiet-room');
+      // Stay connected a while (several keepalive periods) after login.
+      await sleep(2500);
+      await c.requestResponse('message', { content: 'still here', channel: 'quiet-room' });
+      assert.deepEqual(await incoming.nextJSON(), { user: 'quiet', content: 'still here', channel: 'quiet-room' });
+      await sleep(500);
+      incoming.cancel();
+      assert.deepEqual(calls, [], 'the server made no request to the client');
+      assert.equal(c.status, 'CONNECTED');
+      assert.deepEqual(c.connectionErrors.map(String), []);
+    });
+
+    it('a request before login gets APPLICATION_ERROR; login then works', async () => {
+      const c = await connect('early');
+      const err = await expectRSocketError(c.requestResponse('channel.join', 'early-room'));
+      assert.equal(err.code, ERROR.APPLICATION_ERROR, JSON.stringify(err));
+      assert.match(err.message, /log.?in/i);
+      const r = await c.requestResponse('login', 'early');
+      assert.ok(r.data.length > 0);
+      await c.requestResponse('channel.join', 'early-room');
+    });
+
+    it('bad requests get APPLICATION_ERROR and the connection keeps working', async () => {
+      const c = await connect('bad');
+      await c.requestResponse('login', 'bad');
+      const incoming = c.openStream('messages.incoming');
+      await c.requestResponse('channel.join', 'bad-room');
+
+      // Unknown route: APPLICATION_ERROR (or REJECTED, which the contract also allows) naming it.
+      const e1 = await expectRSocketError(c.requestResponse('no.such.route', 'x'));
+      assert.ok([ERROR.APPLICATION_ERROR, ERROR.REJECTED].includes(e1.code), JSON.stringify(e1));
+      assert.match(e1.message, /no\.such\.route/);
+      const e1s = await expectRSocketError(c.requestStreamAll('no.such.stream'));
+      assert.ok([ERROR.APPLICATION_ERROR, ERROR.REJECTED].includes(e1s.code), JSON.stringify(e1s));
+      assert.match(e1s.message, /no\.such\.stream/);
+
+      // Bad JSON to `message`.
+      const e2 = await expectRSocketError(c.requestResponse('message', Buffer.from('{"content": "x", ', 'utf8')));
+      assert.equal(e2.code, ERROR.APPLICATION_ERROR, JSON.stringify(e2));
+      assert.match(e2.message, /json|invalid|decod|pars|unexpected/i);
+
+      // Private message to a user who is not logged in.
+      const e3 = await expectRSocketError(c.requestResponse('message', { user: 'nobody-here', content: 'hi' }));
+      assert.equal(e3.code, ERROR.APPLICATION_ERROR, JSON.stringify(e3));
+      assert.match(e3.message, /nobody-here/);
+
+      // A message with neither user nor channel.
+      const e4 = await expectRSocketError(c.requestResponse('message', { content: 'to whom?' }));
+      assert.equal(e4.code, ERROR.APPLICATION_ERROR, JSON.stringify(e4));
+      assert.ok(e4.message.length > 0);
+
+      // A message to a channel the sender has not joined / that does not exist.
+      const e5 = await expectRSocketError(c.requestResponse('message', { content: 'x', channel: 'no-such-channel' }));
+      assert.equal(e5.code, ERROR.APPLICATION_ERROR, JSON.stringify(e5));
+      assert.match(e5.message, /no-such-channel/);
+
+      // Download of a file that does not exist.
+      const e6 = await expectRSocketError(
+        c.requestResponse('file.download', null, [['chat/file-name', 'missing.txt']]),
+      );
+      assert.equal(e6.code, ERROR.APPLICATION_ERROR, JSON.stringify(e6));
+      assert.match(e6.message, /missing\.txt/);
+
+      // Invalid UTF-8 as a channel name.
+      const e7 = await expectRSocketError(c.requestResponse('channel.join', Buffer.from([0xff, 0xfe, 0x41])));
+      assert.equal(e7.code, ERROR.APPLICATION_ERROR, JSON.stringify(e7));
+
+      // The connection keeps working: a following request succeeds and delivery still works.
+      await c.requestResponse('message', { content: 'after errors', channel: 'bad-room' });
+      assert.deepEqual(await incoming.nextJSON(), { user: 'bad', content: 'after errors', channel: 'bad-room' });
+      assert.deepEqual(await c.streamStrings('channel.users', 'bad-room'), ['bad']);
+      incoming.cancel();
+      assert.equal(c.status, 'CONNECTED');
+    });
+
+    it('an unknown channel lists no users; the same user name may log in twice', async () => {
+      const a = await connect('twin-a');
+      const b = await connect('twin-b');
+      await a.requestResponse('login', 'twin');
+      await b.requestResponse('login', 'twin');
+      assert.deepEqual(await a.streamStrings('channel.users', 'never-created'), []);
+      const inB = b.openStream('messages.incoming');
+      await a.requestResponse('channel.join', 'twins');
+      await b.requestResponse('channel.join', 'twins');
+      await a.requestResponse('message', { content: 'to both', channel: 'twins' });
+      assert.deepEqual(await inB.nextJSON(), { user: 'twin', content: 'to both', channel: 'twins' });
+      inB.cancel();
+    });
+
+    it('a SETUP with a metadata MIME type the server cannot route on is refused, not hung', async () => {
+      const c = await connect('badsetup', { metadataMimeType: 'text/plain' });
+      // A request on the refused connection fails, with the connection's ERROR frame.
+      const req = c.requestResponse('login', 'badsetup', [], 5000).then(
+        () => null,
+        (e) => e,
+      );
+      const deadline = Date.now() + 5000;
+      while (c.connectionErrors.length === 0 && Date.now() < deadline) await sleep(50);
+      const err = c.connectionErrors[0];
+      assert.ok(err, `the server answered the SETUP with an error within 5 s (status ${c.status})`);
+      assert.ok(err.source, `a connection ERROR frame was received, got: ${err.message}`);
+      assert.ok(
+        [ERROR.INVALID_SETUP, ERROR.UNSUPPORTED_SETUP].includes(err.source.code),
+        `INVALID_SETUP (0x001) or UNSUPPORTED_SETUP (0x002), got ${JSON.stringify(err.source)}`,
+      );
+      const reqErr = await withTimeout(req, 6000, 'request on a refused connection');
+      assert.ok(reqErr instanceof Error, 'the request on the refused connection failed');
+    });
+  });
+}

@@ -1,0 +1,317 @@
+// Package filestore keeps the chat's uploaded files on disk, under one data
+// directory, so that they survive a restart.
+//
+// A file name is only ever used as a key, never as a path: the on-disk name
+// of a file is the hex SHA-256 of its name (so "../x" or "/etc/passwd" are
+// stored safely inside the directory like any other key, and a 255-byte name
+// does not hit the file system's name length limit), and the original name
+// is kept in a small header at the start of the file itself. Names that are
+// empty, longer than [MaxNameBytes], not UTF-8 or that contain control
+// characters (NUL included) are refused with an error.
+//
+// Writes are atomic: the content goes to a temporary file in the same
+// directory, which is fsynced, renamed over the final name, and the directory
+// fsynced. A reader therefore sees the old content or the new one, never a
+// mix, and a crash leaves at worst a stale temporary file, removed by the
+// next [Open].
+//
+// Limits: a maximum file size (default [DefaultMaxFileBytes]) and a maximum
+// total size of the store (default [DefaultMaxTotalBytes]); an upload that
+// would exceed either is refused with an error saying which.
+package filestore
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Defaults of [Limits].
+const (
+	// DefaultMaxFileBytes is the default largest file accepted: 16 MiB.
+	DefaultMaxFileBytes = 16 << 20
+	// DefaultMaxTotalBytes is the default total size of the store: 1 GiB.
+	DefaultMaxTotalBytes = 1 << 30
+	// MaxNameBytes is the longest file name accepted, in bytes.
+	MaxNameBytes = 255
+)
+
+const (
+	// magic starts every stored file, so that foreign files in the data
+	// directory are recognised and ignored rather than served.
+	magic = "RSCHATF1"
+	// fileSuffix ends the on-disk name of every stored file.
+	fileSuffix = ".chatfile"
+	// tmpPrefix starts the name of temporary files, removed by Open.
+	tmpPrefix = ".tmp-"
+	// headerFixed is the magic plus the 2-byte name length.
+	headerFixed = len(magic) + 2
+)
+
+// Errors returned by the store; the error texts are meant for chat users.
+var (
+	// ErrNotFound is returned by Get for a name that is not stored.
+	ErrNotFound = errors.New("file not found")
+	// ErrTooLarge is wrapped by Put for a file over the size limit.
+	ErrTooLarge = errors.New("file too large")
+	// ErrStoreFull is wrapped by Put when the store would exceed its total size.
+	ErrStoreFull = errors.New("file store full")
+	// ErrBadName is wrapped by every method for a name that is refused.
+	ErrBadName = errors.New("invalid file name")
+)
+
+// Limits bounds what the store accepts. Zero values mean the defaults.
+type Limits struct {
+	// MaxFileBytes is the largest file accepted (default 16 MiB).
+	MaxFileBytes int64
+	// MaxTotalBytes is the largest total of the stored files' contents
+	// (default 1 GiB).
+	MaxTotalBytes int64
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxFileBytes <= 0 {
+		l.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if l.MaxTotalBytes <= 0 {
+		l.MaxTotalBytes = DefaultMaxTotalBytes
+	}
+	return l
+}
+
+// Store is a directory of named files. It is safe for concurrent use.
+type Store struct {
+	dir    string
+	limits Limits
+
+	// putMu serialises uploads, so that the size accounting of one upload
+	// cannot race with another's; uploads are rare and bounded in size.
+	putMu sync.Mutex
+	// mu guards sizes and total, which mirror the directory's content.
+	mu    sync.Mutex
+	sizes map[string]int64
+	total int64
+}
+
+// Open opens (creating it if needed) the store in dir, removes temporary
+// files a crash may have left behind, and indexes the stored files.
+func Open(dir string, limits Limits) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("filestore: empty data directory")
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("filestore: %w", err)
+	}
+	s := &Store{dir: dir, limits: limits.withDefaults(), sizes: make(map[string]int64)}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case strings.HasPrefix(name, tmpPrefix):
+			// An upload interrupted before its rename: never visible, drop it.
+			_ = os.Remove(filepath.Join(dir, name))
+		case strings.HasSuffix(name, fileSuffix) && e.Type().IsRegular():
+			key, size, err := readHeader(filepath.Join(dir, name))
+			if err != nil || diskName(key) != name {
+				continue // not one of ours, or damaged: ignore it
+			}
+			s.sizes[key] = size
+			s.total += size
+		}
+	}
+	return s, nil
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Limits returns the limits in force, defaults applied.
+func (s *Store) Limits() Limits { return s.limits }
+
+// CheckName reports why name cannot be a file name, or nil.
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: the name is empty", ErrBadName)
+	case len(name) > MaxNameBytes:
+		return fmt.Errorf("%w: the name is %d bytes long, the limit is %d", ErrBadName, len(name), MaxNameBytes)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: the name is not valid UTF-8", ErrBadName)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("%w: the name contains a control character", ErrBadName)
+	}
+	return nil
+}
+
+// Put stores data under name, replacing any file of that name.
+func (s *Store) Put(name string, data []byte) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	size := int64(len(data))
+	if size > s.limits.MaxFileBytes {
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, size, s.limits.MaxFileBytes)
+	}
+	s.putMu.Lock()
+	defer s.putMu.Unlock()
+
+	s.mu.Lock()
+	old := s.sizes[name]
+	newTotal := s.total - old + size
+	s.mu.Unlock()
+	if newTotal > s.limits.MaxTotalBytes {
+		return fmt.Errorf("%w: storing %d bytes would bring it to %d bytes, the limit is %d",
+			ErrStoreFull, size, newTotal, s.limits.MaxTotalBytes)
+	}
+	if err := s.write(name, data); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.total += size - s.sizes[name]
+	s.sizes[name] = size
+	s.mu.Unlock()
+	return nil
+}
+
+// write writes the file atomically: temp file, fsync, rename, fsync dir.
+func (s *Store) write(name string, data []byte) (err error) {
+	f, err := os.CreateTemp(s.dir, tmpPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	var hdr [headerFixed]byte
+	copy(hdr[:], magic)
+	binary.BigEndian.PutUint16(hdr[len(magic):], uint16(len(name)))
+	for _, b := range [][]byte{hdr[:], []byte(name), data} {
+		if _, err = f.Write(b); err != nil {
+			return fmt.Errorf("filestore: %w", err)
+		}
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	if err = os.Rename(tmp, filepath.Join(s.dir, diskName(name))); err != nil {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	// The rename is durable only once the directory itself is synced.
+	if d, derr := os.Open(s.dir); derr == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+// Get returns the content of the named file, or an error wrapping
+// ErrNotFound.
+func (s *Store) Get(name string) ([]byte, error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir, diskName(name)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("filestore: %w", err)
+	}
+	key, data, err := parse(b)
+	if err != nil || key != name {
+		// A damaged file, or (astronomically unlikely) a hash collision:
+		// never serve another file's bytes.
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	return data, nil
+}
+
+// List returns the names of the stored files, sorted.
+func (s *Store) List() []string {
+	s.mu.Lock()
+	names := make([]string, 0, len(s.sizes))
+	for n := range s.sizes {
+		names = append(names, n)
+	}
+	s.mu.Unlock()
+	slices.Sort(names)
+	return names
+}
+
+// TotalBytes returns the total size of the stored files' contents.
+func (s *Store) TotalBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// diskName is the on-disk name of a key: a hash, so that the name is
+// never interpreted by the file system and always has a fixed length.
+func diskName(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:]) + fileSuffix
+}
+
+// parse splits a stored file into its name and content.
+func parse(b []byte) (string, []byte, error) {
+	if len(b) < headerFixed || !bytes.Equal(b[:len(magic)], []byte(magic)) {
+		return "", nil, errors.New("bad header")
+	}
+	n := int(binary.BigEndian.Uint16(b[len(magic):headerFixed]))
+	if len(b) < headerFixed+n {
+		return "", nil, errors.New("truncated header")
+	}
+	return string(b[headerFixed : headerFixed+n]), b[headerFixed+n:], nil
+}
+
+// readHeader reads the name and content size of a stored file without
+// reading its content.
+func readHeader(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", 0, err
+	}
+	var hdr [headerFixed]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil {
+		return "", 0, err
+	}
+	if string(hdr[:len(magic)]) != magic {
+		return "", 0, errors.New("bad header")
+	}
+	n := int(binary.BigEndian.Uint16(hdr[len(magic):]))
+	name := make([]byte, n)
+	if _, err := io.ReadFull(f, name); err != nil {
+		return "", 0, err
+	}
+	if CheckName(string(name)) != nil {
+		return "", 0, errors.New("bad name")
+	}
+	return string(name), st.Size() - int64(headerFixed+n), nil
+}

@@ -6,7 +6,10 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startChatServer } = require('../lib/server');
-const { ChatClient, expectRSocketError, sleep, withTimeout, ERROR } = require('../lib/rsocket');
+const { ChatClient, decodeMetadata, expectRSocketError, sleep, withTimeout, ERROR } = require('../lib/rsocket');
+const { encodeCompositeMetadata } = require('rsocket-core');
+
+const CLIENT_ROUTES_MIME = 'application/x.rsgen.client-routes.v0';
 const { Single, Flowable } = require('rsocket-flowable');
 
 /** A responder that records every request the server makes and fails it. */
@@ -79,6 +82,35 @@ for (const transport of ['tcp', 'ws']) {
       assert.deepEqual(calls, [], 'the server made no request to the client');
       assert.equal(c.status, 'CONNECTED');
       assert.deepEqual(c.connectionErrors.map(String), []);
+    });
+
+    it('a client that declares `request-response time` in its SETUP is called on route time', async () => {
+      const calls = [];
+      const responder = {
+        requestResponse: (p) => {
+          const entries = decodeMetadata(p.metadata);
+          calls.push({ entries, data: p.data ? Buffer.from(p.data).toString('utf8') : '' });
+          return Single.of({ data: Buffer.from('2026-01-02 03:04:05', 'utf8'), metadata: undefined });
+        },
+      };
+      // Our generated clients declare their routes in a SETUP composite-metadata entry
+      // (gen/rsrt: application/x.rsgen.client-routes.v0, one "interaction route" per line).
+      const setupPayload = {
+        data: null,
+        metadata: encodeCompositeMetadata([[CLIENT_ROUTES_MIME, Buffer.from('request-response time', 'utf8')]]),
+      };
+      const c = await connect('timely', { responder, setupPayload });
+      await c.requestResponse('login', 'timely');
+      const deadline = Date.now() + 5000;
+      while (calls.length === 0 && Date.now() < deadline) await sleep(50);
+      assert.equal(calls.length, 1, 'the server called the client once');
+      const routing = calls[0].entries.find((e) => e.mime === 'message/x.rsocket.routing.v0');
+      assert.ok(routing, `a routing entry in ${JSON.stringify(calls[0].entries)}`);
+      assert.equal(routing.content.toString('hex'), Buffer.concat([Buffer.from([4]), Buffer.from('time')]).toString('hex'));
+      assert.equal(calls[0].data, '');
+      // The connection carries on after the call.
+      assert.deepEqual(await c.streamStrings('channel.users', 'nobody-joined-this'), []);
+      assert.equal(c.status, 'CONNECTED');
     });
 
     it('a request before login gets APPLICATION_ERROR; login then works', async () => {

@@ -46,7 +46,7 @@ for (const transport of ['tcp', 'ws']) {
       for (const c of [c1, c2]) {
         const r = await c.requestResponse('channel.join', 'channel1');
         assert.equal(r.data == null ? 0 : r.data.length, 0, 'join answers empty data');
-        assert.equal(r.metadata == null ? 0 : r.metadata.length, 0, 'join answers no metadata');
+        assert.equal(r.metadata, null, 'join answers without metadata (no M flag)');
       }
     });
 

@@ -1,0 +1,70 @@
+// Package chatsvc is the chat service logic: sessions, users, channels,
+// message delivery, files and statistics, behind the generated chat.Server
+// interface.
+//
+// A [Service] holds the shared state and is created once; its NewSession
+// method, passed to chat.NewAcceptor, creates the [Session] of each
+// connection. Session methods are thin adapters; the state and the rules
+// live in the Service, the per-session queue and the statistics loop, which
+// are plain Go and tested without a network.
+//
+// # Sessions and names
+//
+// A connection logs in once; a second login on the same connection is
+// answered with an APPLICATION_ERROR ("already logged in as ...") and
+// changes nothing. Several connections may log in with the same user name;
+// each is a session and counts in user_count. Every route but login needs
+// a login first. User and channel names must be non-blank, valid UTF-8, at
+// most [MaxNameBytes] bytes and free of control characters. When a
+// connection closes, its session leaves its channels and the user count at
+// once. A channel is created by its first join and disappears with its last
+// member. Leaving a channel one has not joined is not an error.
+//
+// # Delivery
+//
+// A channel message goes to every session that joined the channel, the
+// sender's included; a private message to every session logged in as the
+// named user. Recipients always see the sender's login name as user.
+// Fan-out happens under one lock, so every recipient sees the messages of a
+// channel in the same order.
+//
+// Each session has a bounded queue feeding its messages.incoming stream
+// (Config.QueueLen messages, default 1024, and Config.QueueBytes content
+// bytes, default 4 MiB). Enqueuing never blocks. When a queue is full the
+// oldest queued message is dropped and counted (Stats.Dropped, and a warning
+// logged at the first drop and every 1024th): a chat user who stops reading
+// for a while comes back to the most recent conversation, and nobody else
+// notices, since a reader that does not read can never block the sender, the
+// channel or the other recipients, and holds at most its bound in memory.
+// Messages queued before messages.incoming is opened are delivered when it
+// opens; a message taken from the queue whose send fails is put back at the
+// head.
+//
+// One connection has at most one messages.incoming stream. When a second
+// one opens, the newest wins: the older stream completes (at once when it is
+// waiting for messages, or once its pending send returns when it is waiting
+// for the client's demand) and the newer one takes the queue. This keeps a
+// client that re-opens its stream, or lost track of the old one, working.
+//
+// # Statistics
+//
+// The statistics fire-and-forget report is counted (Stats.ClientReports)
+// and logged. The statistics channel sends a report at once, then every
+// period_seconds (default 1, valid 1 to 3600), with only the requested
+// counts ("users", "channels"; both by default); each update from the
+// client applies at once and triggers a report. An invalid update ends the
+// channel with an APPLICATION_ERROR.
+//
+// # The client's time route
+//
+// After a login, if the client declared in SETUP that it serves the time
+// route, the session calls it on its own goroutine (bounded by
+// Config.TimeCallTimeout) and logs the answer; a failure is logged and the
+// connection carries on.
+//
+// # Logging
+//
+// Connections opened and closed, logins, uploads and slow-reader drops are
+// logged at info or warn level with the remote address, user and session
+// id; message contents never are.
+package chatsvc

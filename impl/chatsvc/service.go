@@ -1,0 +1,346 @@
+package chatsvc
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
+	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/filestore"
+)
+
+// Defaults of [Config].
+const (
+	// DefaultQueueLen is the default number of messages a session queues.
+	DefaultQueueLen = 1024
+	// DefaultQueueBytes is the default bound of a session queue's content.
+	DefaultQueueBytes = 4 << 20
+	// DefaultMaxContentBytes is the default largest message content.
+	DefaultMaxContentBytes = 64 << 10
+	// DefaultMaxJoined is the default number of channels a session may join.
+	DefaultMaxJoined = 256
+	// DefaultTimeCallTimeout bounds the server's call to a client's time route.
+	DefaultTimeCallTimeout = 10 * time.Second
+)
+
+// Config configures a [Service]. Zero values mean the defaults.
+type Config struct {
+	// Files stores the uploaded files; when nil the file routes answer
+	// that file storage is not available.
+	Files *filestore.Store
+	// Logger receives the service's structured logs (default
+	// slog.Default()). Message contents are never logged.
+	Logger *slog.Logger
+	// QueueLen is how many messages a session queues for its
+	// messages.incoming stream before dropping the oldest (default 1024).
+	QueueLen int
+	// QueueBytes bounds the content bytes a session queues, the same way
+	// (default 4 MiB).
+	QueueBytes int
+	// MaxContentBytes is the largest message content accepted (default
+	// 64 KiB).
+	MaxContentBytes int
+	// MaxJoined is how many channels one session may have joined at once
+	// (default 256).
+	MaxJoined int
+	// TimeCallTimeout bounds the call to a client's time route (default 10s).
+	TimeCallTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.QueueLen <= 0 {
+		c.QueueLen = DefaultQueueLen
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = DefaultQueueBytes
+	}
+	if c.MaxContentBytes <= 0 {
+		c.MaxContentBytes = DefaultMaxContentBytes
+	}
+	if c.MaxJoined <= 0 {
+		c.MaxJoined = DefaultMaxJoined
+	}
+	if c.TimeCallTimeout <= 0 {
+		c.TimeCallTimeout = DefaultTimeCallTimeout
+	}
+	return c
+}
+
+// Service is the chat's shared state: the sessions, the users, the channels
+// and the file store. Create one with [New] and hand its NewSession to
+// chat.NewAcceptor. It is safe for concurrent use.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+	// statsUnit is the length of one period_seconds unit; tests shorten it.
+	statsUnit time.Duration
+
+	// mu guards the registry below and the registry fields of every
+	// Session. Fan-out happens under it: pushes never block, and holding
+	// it gives every recipient the same order of messages.
+	mu       sync.Mutex
+	sessions map[*Session]struct{}             // open connections
+	users    map[string]map[*Session]struct{}  // logged-in sessions by user name
+	channels map[string]map[*Session]struct{} // members by channel name
+
+	enqueued, delivered, dropped, clientReports atomic.Uint64
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	cfg = cfg.withDefaults()
+	return &Service{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		statsUnit: time.Second,
+		sessions:  make(map[*Session]struct{}),
+		users:     make(map[string]map[*Session]struct{}),
+		channels:  make(map[string]map[*Session]struct{}),
+	}
+}
+
+// NewSession creates the session of one accepted connection. Pass it to
+// chat.NewAcceptor. The session ends when peer.Context() is done: it leaves
+// its channels and the user count at once.
+func (s *Service) NewSession(_ context.Context, peer *chat.Peer) (chat.Server, error) {
+	var timeFn func(context.Context) (string, error)
+	if peer.Declares(rsrt.RequestResponse, chat.RouteTime) {
+		timeFn = peer.Time
+	}
+	return s.newSession(peer.Context(), peer.RemoteAddr(), timeFn), nil
+}
+
+// newSession creates a session that lives until ctx is done. timeFn, when
+// not nil, is the client's time route, called after login.
+func (s *Service) newSession(ctx context.Context, remote string, timeFn func(context.Context) (string, error)) *Session {
+	ss := &Session{
+		svc:    s,
+		ctx:    ctx,
+		remote: remote,
+		timeFn: timeFn,
+		joined: make(map[string]struct{}),
+	}
+	ss.log = s.log.With("remote", remote)
+	ss.queue = newQueue(s.cfg.QueueLen, s.cfg.QueueBytes, ss.onDrop)
+	s.mu.Lock()
+	s.sessions[ss] = struct{}{}
+	s.mu.Unlock()
+	ss.log.Info("connection opened")
+	context.AfterFunc(ctx, ss.close)
+	return ss
+}
+
+// Stats is a snapshot of the service's counters.
+type Stats struct {
+	// Connections is the number of open sessions, logged in or not.
+	Connections int
+	// LoggedIn is the number of logged-in sessions (the user count).
+	LoggedIn int
+	// Users is the number of distinct logged-in user names.
+	Users int
+	// Channels is the number of channels.
+	Channels int
+	// Queued is the number of messages waiting in all session queues.
+	Queued int
+	// QueuedBytes is the content bytes waiting in all session queues.
+	QueuedBytes int
+	// LongestQueue is the length of the longest session queue.
+	LongestQueue int
+	// Enqueued counts messages put in a session queue since start.
+	Enqueued uint64
+	// Delivered counts messages sent on a messages.incoming stream.
+	Delivered uint64
+	// Dropped counts messages dropped from full queues (oldest first).
+	Dropped uint64
+	// ClientReports counts the statistics fire-and-forget reports received.
+	ClientReports uint64
+}
+
+// Stats returns a snapshot of the service's counters.
+func (s *Service) Stats() Stats {
+	st := Stats{
+		Enqueued:      s.enqueued.Load(),
+		Delivered:     s.delivered.Load(),
+		Dropped:       s.dropped.Load(),
+		ClientReports: s.clientReports.Load(),
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.Connections = len(s.sessions)
+	st.Users = len(s.users)
+	st.Channels = len(s.channels)
+	for ss := range s.sessions {
+		if ss.user != "" {
+			st.LoggedIn++
+		}
+		n, b, _ := ss.queue.stats()
+		st.Queued += n
+		st.QueuedBytes += b
+		st.LongestQueue = max(st.LongestQueue, n)
+	}
+	return st
+}
+
+// counts returns the user count (logged-in sessions) and channel count
+// reported by the statistics channel.
+func (s *Service) counts() (users, channels int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, set := range s.users {
+		users += int64(len(set))
+	}
+	return users, int64(len(s.channels))
+}
+
+// login records ss as logged in as user.
+func (s *Service) login(ss *Session, user string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss.closed {
+		return "", rsrt.NewError("connection is closing")
+	}
+	if ss.user != "" {
+		return "", rsrt.NewError("already logged in as %q on this connection", ss.user)
+	}
+	ss.user, ss.id = user, uuid.NewString()
+	set := s.users[user]
+	if set == nil {
+		set = make(map[*Session]struct{})
+		s.users[user] = set
+	}
+	set[ss] = struct{}{}
+	return ss.id, nil
+}
+
+// join adds ss to channel, creating the channel if new.
+func (s *Service) join(ss *Session, channel string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss.closed {
+		return rsrt.NewError("connection is closing")
+	}
+	if _, ok := ss.joined[channel]; ok {
+		return nil // joining twice is harmless
+	}
+	if len(ss.joined) >= s.cfg.MaxJoined {
+		return rsrt.NewError("cannot join %q: this connection has joined %d channels, the limit", channel, len(ss.joined))
+	}
+	set := s.channels[channel]
+	if set == nil {
+		set = make(map[*Session]struct{})
+		s.channels[channel] = set
+	}
+	set[ss] = struct{}{}
+	ss.joined[channel] = struct{}{}
+	return nil
+}
+
+// leave removes ss from channel; leaving a channel one is not in is a
+// no-op, as in the tutorial. A channel disappears with its last member.
+func (s *Service) leave(ss *Session, channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leaveLocked(ss, channel)
+}
+
+func (s *Service) leaveLocked(ss *Session, channel string) {
+	delete(ss.joined, channel)
+	set := s.channels[channel]
+	delete(set, ss)
+	if set != nil && len(set) == 0 {
+		delete(s.channels, channel)
+	}
+}
+
+// sendChannel delivers content from ss to every member of channel, ss
+// included.
+func (s *Service) sendChannel(ss *Session, channel string, content *string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set, ok := s.channels[channel]
+	if !ok {
+		return rsrt.NewError("channel %q does not exist", channel)
+	}
+	if _, ok := set[ss]; !ok {
+		return rsrt.NewError("you have not joined channel %q", channel)
+	}
+	from := ss.user // a copy: recipients share it, the session keeps its own
+	d := newDelivery(chat.Message{User: &from, Content: content, Channel: &channel})
+	for member := range set {
+		s.enqueueLocked(member, d)
+	}
+	return nil
+}
+
+// sendPrivate delivers content from ss to every session of user.
+func (s *Service) sendPrivate(ss *Session, user string, content *string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set, ok := s.users[user]
+	if !ok {
+		return rsrt.NewError("user %q is not logged in", user)
+	}
+	from := ss.user
+	d := newDelivery(chat.Message{User: &from, Content: content})
+	for member := range set {
+		s.enqueueLocked(member, d)
+	}
+	return nil
+}
+
+func (s *Service) enqueueLocked(ss *Session, d *delivery) {
+	if ss.queue.push(d) {
+		s.enqueued.Add(1)
+	}
+}
+
+// channelNames returns the channels' names, sorted.
+func (s *Service) channelNames() []string {
+	s.mu.Lock()
+	names := make([]string, 0, len(s.channels))
+	for n := range s.channels {
+		names = append(names, n)
+	}
+	s.mu.Unlock()
+	slices.Sort(names)
+	return names
+}
+
+// channelUsers returns the distinct user names of channel's members,
+// sorted; nil for an unknown channel.
+func (s *Service) channelUsers(channel string) []string {
+	s.mu.Lock()
+	var names []string
+	for ss := range s.channels[channel] {
+		names = append(names, ss.user)
+	}
+	s.mu.Unlock()
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// remove takes ss out of every channel and of the user count.
+func (s *Service) remove(ss *Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss.closed = true
+	for ch := range ss.joined {
+		s.leaveLocked(ss, ch)
+	}
+	if set := s.users[ss.user]; set != nil {
+		delete(set, ss)
+		if len(set) == 0 {
+			delete(s.users, ss.user)
+		}
+	}
+	delete(s.sessions, ss)
+}

@@ -1,0 +1,322 @@
+package chatsvc
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
+	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/filestore"
+)
+
+var _ chat.Server = (*Session)(nil)
+
+// Session is the chat server of one connection. Its methods are thin
+// adapters from the generated chat.Server interface to the Service.
+type Session struct {
+	svc    *Service
+	ctx    context.Context // the connection's; done when it closes
+	remote string
+	timeFn func(context.Context) (string, error)
+	queue  *queue
+
+	// Guarded by svc.mu.
+	user   string
+	id     string
+	joined map[string]struct{}
+	closed bool
+
+	// log is replaced once, at login, to carry the user and session id.
+	logMu sync.Mutex
+	log   *slog.Logger
+
+	// incMu guards the current messages.incoming stream.
+	incMu     sync.Mutex
+	incCancel context.CancelFunc
+	incGen    uint64
+}
+
+func (s *Session) logger() *slog.Logger {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return s.log
+}
+
+// close ends the session when its connection closes.
+func (s *Session) close() {
+	s.svc.remove(s)
+	s.queue.close()
+	_, _, dropped := s.queue.stats()
+	s.logger().Info("connection closed", "dropped_messages", dropped)
+}
+
+// onDrop counts messages dropped from the session's full queue. It logs
+// the first drop and then every 1024th, not every one, so that a flood
+// cannot flood the log too.
+func (s *Session) onDrop(n int) {
+	total := s.svc.dropped.Add(uint64(n))
+	_, _, mine := s.queue.stats()
+	if mine == uint64(n) || mine/1024 != (mine-uint64(n))/1024 {
+		s.logger().Warn("slow reader: dropping oldest queued messages",
+			"dropped_session", mine, "dropped_total", total)
+	}
+}
+
+// loggedIn returns the session's user name, or an error when the
+// connection has not logged in.
+func (s *Session) loggedIn(route string) (string, error) {
+	s.svc.mu.Lock()
+	user := s.user
+	s.svc.mu.Unlock()
+	if user == "" {
+		return "", rsrt.NewError("%s: log in first (route login)", route)
+	}
+	return user, nil
+}
+
+// Login logs the connection in. A connection logs in once: a second login
+// is answered with an APPLICATION_ERROR and changes nothing. Several
+// connections may log in with the same user name.
+func (s *Session) Login(_ context.Context, user string) (string, error) {
+	if err := checkName("user name", user); err != nil {
+		return "", err
+	}
+	id, err := s.svc.login(s, user)
+	if err != nil {
+		return "", err
+	}
+	s.logMu.Lock()
+	s.log = s.log.With("user", user, "session", id)
+	s.logMu.Unlock()
+	s.logger().Info("login")
+	if s.timeFn != nil {
+		go s.callTime()
+	}
+	return id, nil
+}
+
+// callTime asks the client for its time, as the tutorial's server does,
+// and logs the answer; a failure is logged and changes nothing else.
+func (s *Session) callTime() {
+	ctx, cancel := context.WithTimeout(s.ctx, s.svc.cfg.TimeCallTimeout)
+	defer cancel()
+	t, err := s.timeFn(ctx)
+	if err != nil {
+		s.logger().Warn("time call to the client failed", "err", err)
+		return
+	}
+	s.logger().Info("client time", "time", t)
+}
+
+// ChannelJoin joins a channel, creating it if new.
+func (s *Session) ChannelJoin(_ context.Context, channel string) error {
+	if _, err := s.loggedIn(chat.RouteChannelJoin); err != nil {
+		return err
+	}
+	if err := checkName("channel name", channel); err != nil {
+		return err
+	}
+	return s.svc.join(s, channel)
+}
+
+// ChannelLeave leaves a channel; leaving a channel one has not joined is
+// not an error.
+func (s *Session) ChannelLeave(_ context.Context, channel string) error {
+	if _, err := s.loggedIn(chat.RouteChannelLeave); err != nil {
+		return err
+	}
+	if err := checkName("channel name", channel); err != nil {
+		return err
+	}
+	s.svc.leave(s, channel)
+	return nil
+}
+
+// Message sends a channel message (Channel set; the sender must have
+// joined) or a private message (User set, Channel absent; the user must be
+// logged in). Recipients see the sender's login name as User.
+func (s *Session) Message(_ context.Context, m chat.Message) error {
+	if _, err := s.loggedIn(chat.RouteMessage); err != nil {
+		return err
+	}
+	if m.Content != nil && len(*m.Content) > s.svc.cfg.MaxContentBytes {
+		return rsrt.NewError("message content is %d bytes long, the limit is %d", len(*m.Content), s.svc.cfg.MaxContentBytes)
+	}
+	switch {
+	case m.Channel != nil:
+		if err := checkName("channel name", *m.Channel); err != nil {
+			return err
+		}
+		return s.svc.sendChannel(s, *m.Channel, m.Content)
+	case m.User != nil:
+		if err := checkName("user name", *m.User); err != nil {
+			return err
+		}
+		return s.svc.sendPrivate(s, *m.User, m.Content)
+	default:
+		return rsrt.NewError("message has neither user nor channel")
+	}
+}
+
+// MessagesIncoming streams the session's queued and future messages until
+// the client cancels. A second stream on the same connection replaces the
+// first, which completes (see the package documentation).
+func (s *Session) MessagesIncoming(ctx context.Context, out *rsrt.Sender[chat.Message]) error {
+	if _, err := s.loggedIn(chat.RouteMessagesIncoming); err != nil {
+		return err
+	}
+	return s.serveIncoming(ctx, out.Send)
+}
+
+// serveIncoming feeds the session's queue to send until ctx ends, the
+// connection closes, a newer stream takes over or send fails.
+func (s *Session) serveIncoming(ctx context.Context, send func(chat.Message) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	s.incMu.Lock()
+	if s.incCancel != nil {
+		s.incCancel() // the newest stream wins
+	}
+	s.incGen++
+	gen := s.incGen
+	s.incCancel = cancel
+	s.incMu.Unlock()
+	defer func() {
+		s.incMu.Lock()
+		if s.incGen == gen {
+			s.incCancel = nil
+		}
+		s.incMu.Unlock()
+		cancel()
+	}()
+	for {
+		d, err := s.queue.pop(ctx)
+		if err != nil {
+			return nil // cancelled, replaced or closed: complete quietly
+		}
+		if err := send(d.msg); err != nil {
+			// Not sent: keep it for the next stream.
+			s.queue.unpop(d)
+			return nil
+		}
+		s.svc.delivered.Add(1)
+	}
+}
+
+// Channels streams the channel names, sorted.
+func (s *Session) Channels(_ context.Context, out *rsrt.Sender[string]) error {
+	if _, err := s.loggedIn(chat.RouteChannels); err != nil {
+		return err
+	}
+	return sendAll(s.svc.channelNames(), out.Send)
+}
+
+// ChannelUsers streams the distinct user names of a channel's members,
+// sorted; an unknown channel completes empty.
+func (s *Session) ChannelUsers(_ context.Context, channel string, out *rsrt.Sender[string]) error {
+	if _, err := s.loggedIn(chat.RouteChannelUsers); err != nil {
+		return err
+	}
+	if err := checkName("channel name", channel); err != nil {
+		return err
+	}
+	return sendAll(s.svc.channelUsers(channel), out.Send)
+}
+
+func sendAll(items []string, send func(string) error) error {
+	for _, it := range items {
+		if err := send(it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FileUpload stores a file under its name (a key, never a path).
+func (s *Session) FileUpload(_ context.Context, data []byte, name string) error {
+	if _, err := s.loggedIn(chat.RouteFileUpload); err != nil {
+		return err
+	}
+	fs, err := s.files()
+	if err != nil {
+		return err
+	}
+	if err := fs.Put(name, data); err != nil {
+		return fileError(err)
+	}
+	s.logger().Info("file uploaded", "file", name, "bytes", len(data))
+	return nil
+}
+
+// FileDownload returns a stored file and its name.
+func (s *Session) FileDownload(_ context.Context, name string) (chat.FileDownloadResponse, error) {
+	if _, err := s.loggedIn(chat.RouteFileDownload); err != nil {
+		return chat.FileDownloadResponse{}, err
+	}
+	fs, err := s.files()
+	if err != nil {
+		return chat.FileDownloadResponse{}, err
+	}
+	b, err := fs.Get(name)
+	if err != nil {
+		return chat.FileDownloadResponse{}, fileError(err)
+	}
+	return chat.FileDownloadResponse{Data: b, FileName: name}, nil
+}
+
+// Files streams the stored file names, sorted.
+func (s *Session) Files(_ context.Context, out *rsrt.Sender[string]) error {
+	if _, err := s.loggedIn(chat.RouteFiles); err != nil {
+		return err
+	}
+	fs, err := s.files()
+	if err != nil {
+		return err
+	}
+	return sendAll(fs.List(), out.Send)
+}
+
+func (s *Session) files() (*filestore.Store, error) {
+	if s.svc.cfg.Files == nil {
+		return nil, rsrt.NewError("file storage is not available on this server")
+	}
+	return s.svc.cfg.Files, nil
+}
+
+// fileError turns a store error into the text a chat user reads; the
+// store's own texts are written for that, other errors (I/O) are logged by
+// the caller's runtime and reported without internal detail.
+func fileError(err error) error {
+	switch {
+	case errors.Is(err, filestore.ErrNotFound),
+		errors.Is(err, filestore.ErrBadName),
+		errors.Is(err, filestore.ErrTooLarge),
+		errors.Is(err, filestore.ErrStoreFull):
+		return rsrt.NewError("%v", err)
+	}
+	return rsrt.NewError("file storage error")
+}
+
+// SendStatistics records a client's statistics report.
+func (s *Session) SendStatistics(_ context.Context, st chat.ClientStatistics) error {
+	if _, err := s.loggedIn(chat.RouteStatistics); err != nil {
+		return err
+	}
+	s.svc.clientReports.Add(1)
+	var mem any
+	if st.MemoryUsage != nil {
+		mem = *st.MemoryUsage
+	}
+	s.logger().Info("client statistics", "memory_usage", mem)
+	return nil
+}
+
+// Statistics reports the server statistics every period with the counts
+// requested, applying the client's updates as they arrive.
+func (s *Session) Statistics(ctx context.Context, in *rsrt.Inbound[chat.ServerStatisticsRequest], out *rsrt.Sender[chat.ServerStatistics]) error {
+	if _, err := s.loggedIn(chat.RouteStatistics); err != nil {
+		return err
+	}
+	return s.serveStatistics(ctx, in.Recv, out.Send)
+}

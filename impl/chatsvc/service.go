@@ -88,8 +88,8 @@ type Service struct {
 	// Session. Fan-out happens under it: pushes never block, and holding
 	// it gives every recipient the same order of messages.
 	mu       sync.Mutex
-	sessions map[*Session]struct{}             // open connections
-	users    map[string]map[*Session]struct{}  // logged-in sessions by user name
+	sessions map[*Session]struct{}            // open connections
+	users    map[string]map[*Session]struct{} // logged-in sessions by user name
 	channels map[string]map[*Session]struct{} // members by channel name
 
 	enqueued, delivered, dropped, clientReports atomic.Uint64

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rsocket-chat/rsgen/generated/chat"
+)
+
+// waitTimeout bounds every wait of the tests for something from a server
+// on 127.0.0.1: a failure, never a timing assertion.
+const waitTimeout = 15 * time.Second
+
+// result is what one in-process run of the command produced.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runChat runs the command in-process with the given stdin.
+func runChat(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &stdout, &stderr)
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// expectCode fails the test unless r exited with code.
+func (r result) expectCode(t *testing.T, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+}
+
+// embeddedServer starts the in-process server for one test and returns its
+// address.
+func embeddedServer(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addr, stop, err := startEmbedded(ctx, io.Discard)
+	if errors.Is(err, errNoEmbedded) {
+		cancel()
+		t.Skip("the embedded server is not available in this build yet")
+	}
+	if err != nil {
+		cancel()
+		t.Fatalf("start the embedded server: %v", err)
+	}
+	t.Cleanup(func() {
+		stop()
+		cancel()
+	})
+	return addr
+}
+
+// freeAddr returns a 127.0.0.1 address on which nothing listens.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// buildBinary builds the package pkg (relative to the module root) into
+// the test's temporary directory.
+func buildBinary(t *testing.T, pkg string) string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join("..", "..", pkg)); err != nil {
+		t.Skipf("%s is not in this checkout yet", pkg)
+	}
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", bin, "./"+pkg)
+	cmd.Dir = filepath.Join("..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+// peer is a test user on its own connection, made with the generated
+// client: the other side of a conversation with the command.
+type peer struct {
+	c     *chat.Client
+	inbox <-chan item[chat.Message]
+}
+
+// newPeer connects to addr, logs in as user and listens to its messages.
+func newPeer(t *testing.T, addr, user string) *peer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	c, err := chat.Dial(ctx, addr)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	lctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(func() {
+		stop()
+		c.Close()
+	})
+	if _, err := c.Login(ctx, user); err != nil {
+		t.Fatalf("login %s: %v", user, err)
+	}
+	return &peer{c: c, inbox: receive(lctx, c.MessagesIncoming(lctx))}
+}
+
+// join joins channel.
+func (p *peer) join(t *testing.T, channel string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := p.c.ChannelJoin(ctx, channel); err != nil {
+		t.Fatalf("join %s: %v", channel, err)
+	}
+}
+
+// say sends text to channel.
+func (p *peer) say(t *testing.T, channel, text string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := p.c.Message(ctx, chat.Message{Channel: &channel, Content: &text}); err != nil {
+		t.Fatalf("message to %s: %v", channel, err)
+	}
+}
+
+// expect waits for the peer's next message and compares it with want.
+func (p *peer) expect(t *testing.T, want chat.Message) {
+	t.Helper()
+	m, err := next(context.Background(), p.inbox, waitTimeout)
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", pyMessage(want), err)
+	}
+	if pyMessage(m) != pyMessage(want) {
+		t.Fatalf("received %s, want %s", pyMessage(m), pyMessage(want))
+	}
+}
+
+// lines reads r line by line on its own goroutine, for tests that wait for
+// a given line of a running session's output.
+type lines struct {
+	ch   chan string
+	seen []string
+}
+
+func newLines(r io.Reader) *lines {
+	l := &lines{ch: make(chan string, 100)}
+	go func() {
+		defer close(l.ch)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			l.ch <- sc.Text()
+		}
+	}()
+	return l
+}
+
+// waitFor reads lines until one contains substr and returns it; it fails
+// the test at the end of the output or after waitTimeout.
+func (l *lines) waitFor(t *testing.T, substr string) string {
+	t.Helper()
+	timer := time.NewTimer(waitTimeout)
+	defer timer.Stop()
+	for {
+		select {
+		case s, ok := <-l.ch:
+			if !ok {
+				t.Fatalf("output ended without a line containing %q; lines:\n%s", substr, strings.Join(l.seen, "\n"))
+			}
+			l.seen = append(l.seen, s)
+			if strings.Contains(s, substr) {
+				return s
+			}
+		case <-timer.C:
+			t.Fatalf("no line containing %q within %s; lines:\n%s", substr, waitTimeout, strings.Join(l.seen, "\n"))
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader on two
+// goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -52,7 +52,7 @@ type terminalConsole struct {
 
 func newTerminalConsole(in, out *os.File, stderr io.Writer) (*terminalConsole, error) {
 	inFd, outFd := int(in.Fd()), int(out.Fd())
-	var saved *term.State
+	var saved *readline.State
 	cfg := &readline.Config{
 		// readline's defaults use the process's own stdin and stdout;
 		// these make it work on the files it was given (as in a test on
@@ -61,8 +61,10 @@ func newTerminalConsole(in, out *os.File, stderr io.Writer) (*terminalConsole, e
 		Stdout:         out,
 		Stderr:         stderr,
 		FuncIsTerminal: func() bool { return true },
+		// readline's raw mode, unlike x/term's, keeps output processing
+		// (OPOST), so that a message's "\n" still returns the carriage.
 		FuncMakeRaw: func() error {
-			st, err := term.MakeRaw(inFd)
+			st, err := readline.MakeRaw(inFd)
 			if err == nil {
 				saved = st
 			}
@@ -72,7 +74,7 @@ func newTerminalConsole(in, out *os.File, stderr io.Writer) (*terminalConsole, e
 			if saved == nil {
 				return nil
 			}
-			return term.Restore(inFd, saved)
+			return readline.Restore(inFd, saved)
 		},
 		FuncGetWidth: func() int {
 			if w, _, err := term.GetSize(outFd); err == nil && w > 0 {
@@ -80,9 +82,6 @@ func newTerminalConsole(in, out *os.File, stderr io.Writer) (*terminalConsole, e
 			}
 			return 80
 		},
-		HistoryLimit:    500,
-		InterruptPrompt: "^C",
-		EOFPrompt:       "",
 	}
 	rl, err := readline.NewEx(cfg)
 	if err != nil {

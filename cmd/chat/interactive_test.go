@@ -155,9 +155,10 @@ func TestInteractiveStreams(t *testing.T) {
 
 // ptyOutput collects what a session writes to its terminal.
 type ptyOutput struct {
-	mu   sync.Mutex
-	buf  strings.Builder
-	more chan struct{} // signalled after each read
+	master *os.File // the terminal's other side, where keys are typed
+	mu     sync.Mutex
+	buf    strings.Builder
+	more   chan struct{} // signalled after each read
 }
 
 // waitFor waits until the output after offset from contains substr and
@@ -183,39 +184,14 @@ func (p *ptyOutput) waitFor(t *testing.T, from int, substr string) int {
 
 func TestInteractiveTerminal(t *testing.T) {
 	addr := embeddedServer(t)
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 120}); err != nil {
-		t.Fatal(err)
-	}
-
-	out := &ptyOutput{more: make(chan struct{}, 1)}
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := ptmx.Read(b)
-			out.mu.Lock()
-			out.buf.Write(b[:n])
-			out.mu.Unlock()
-			select {
-			case out.more <- struct{}{}:
-			default:
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	tty, out := openPTY(t)
 
 	code := make(chan int, 1)
 	go func() { code <- run([]string{"--user", "alice", "--addr", addr}, tty, tty, tty) }()
 
 	pos := out.waitFor(t, 0, "Type /help for commands.")
 	pos = out.waitFor(t, pos, "alice> ")
+	ptmx := out.master
 	io.WriteString(ptmx, "/join room\r")
 	pos = out.waitFor(t, pos, "Joined room")
 	pos = out.waitFor(t, pos, "alice@room> ")
@@ -243,5 +219,65 @@ func TestInteractiveTerminal(t *testing.T) {
 		}
 	case <-time.After(waitTimeout):
 		t.Fatal("the session did not end after /quit")
+	}
+}
+
+// openPTY opens a pseudo-terminal and collects what is written to it.
+func openPTY(t *testing.T) (*os.File, *ptyOutput) {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() {
+		tty.Close()
+		ptmx.Close()
+	})
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 120}); err != nil {
+		t.Fatal(err)
+	}
+	out := &ptyOutput{master: ptmx, more: make(chan struct{}, 1)}
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(b)
+			out.mu.Lock()
+			out.buf.Write(b[:n])
+			out.mu.Unlock()
+			select {
+			case out.more <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return tty, out
+}
+
+func TestTransferProgressOnTerminal(t *testing.T) {
+	addr := embeddedServer(t)
+	dir := t.TempDir()
+	tty, out := openPTY(t)
+	data := make([]byte, 2<<20)
+	src := filepath.Join(dir, "big.bin")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	if code := run([]string{"upload", "--addr", addr, "--user", "u", src}, strings.NewReader(""), &stdout, tty); code != exitOK {
+		t.Fatalf("upload exited %d", code)
+	}
+	out.waitFor(t, 0, "reading big.bin")
+	stdout.Reset()
+	dst := filepath.Join(dir, "copy.bin")
+	if code := run([]string{"download", "--addr", addr, "--user", "u", "big.bin", "-o", dst}, strings.NewReader(""), &stdout, tty); code != exitOK {
+		t.Fatalf("download exited %d", code)
+	}
+	out.waitFor(t, 0, "writing copy.bin")
+	// The bars are for the person at the terminal; stdout stays clean.
+	if want := "downloaded big.bin to " + dst + " (2097152 bytes)\n"; stdout.String() != want {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
 	}
 }

@@ -43,10 +43,9 @@ func (p progress) bar(max int64, desc string) *progressbar.ProgressBar {
 	if !p.tty {
 		return nil
 	}
-	w := p.w
 	return progressbar.NewOptions64(max,
 		progressbar.OptionSetDescription(desc),
-		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetWriter(p.w),
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionSetWidth(20),
 		progressbar.OptionThrottle(65*time.Millisecond),

@@ -1,0 +1,289 @@
+// Command chat-load measures a chat server: request-response throughput of
+// "message" at several in-flight levels, channel fan-out to many open
+// messages.incoming streams (deliveries per second, end-to-end latency,
+// stall detection under request(n) backpressure) and server memory per
+// logged-in session with an open stream.
+//
+// It drives a running server (--addr), or starts the generated chat server
+// and/or the hand-written baseline (impl/loadbase) itself on free 127.0.0.1
+// ports and measures both in the same run (--target chat|baseline|both).
+// The memory scenario runs each server in a child process (this binary's
+// hidden "serve" subcommand, or --server-cmd for the chat server) and reads
+// its VmRSS.
+//
+// Usage:
+//
+//	chat-load [--target both] [--quick] [--json FILE] [--svg FILE] ...
+//	chat-load --addr 127.0.0.1:6565 --scenarios rr,fanout
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rsocket/rsocket-go/logger"
+)
+
+// Results is what a run measured, per target.
+type Results struct {
+	Started  time.Time       `json:"started"`
+	Host     string          `json:"host"`
+	Client   string          `json:"client"`
+	Quick    bool            `json:"quick"`
+	Settings map[string]any  `json:"settings"`
+	Targets  []*TargetResult `json:"targets"`
+}
+
+// TargetResult holds the measures of one server.
+type TargetResult struct {
+	Target string         `json:"target"`
+	Addr   string         `json:"addr,omitempty"`
+	RR     []RRResult     `json:"request_response,omitempty"`
+	Fanout []FanoutResult `json:"fanout,omitempty"`
+	Memory *MemResult     `json:"memory,omitempty"`
+	Errors []string       `json:"errors,omitempty"`
+}
+
+var logOut io.Writer = os.Stderr
+
+func logf(format string, args ...any) { fmt.Fprintf(logOut, format+"\n", args...) }
+
+func main() {
+	// The library logs every closed connection at WARN level.
+	logger.SetLevel(logger.LevelError)
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		if err := serveMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "chat-load serve:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	res, err := run(context.Background(), os.Args[1:], os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chat-load:", err)
+		os.Exit(1)
+	}
+	for _, t := range res.Targets {
+		if len(t.Errors) > 0 {
+			os.Exit(2)
+		}
+	}
+}
+
+// run parses args, runs the scenarios and prints the table to out.
+func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
+	fs := flag.NewFlagSet("chat-load", flag.ContinueOnError)
+	var (
+		target     = fs.String("target", "both", "servers to start and measure: chat, baseline or both (ignored with --addr)")
+		addr       = fs.String("addr", "", "drive the server already running at host:port instead of starting one")
+		serverCmd  = fs.String("server-cmd", "", "command line that runs the chat server for the memory scenario, with {port} for the port to listen on on 127.0.0.1 (default: this binary's serve subcommand)")
+		spawnAll   = fs.Bool("spawn", false, "run the servers in child processes for every scenario, not only memory")
+		scenarios  = fs.String("scenarios", "rr,fanout,memory", "comma-separated scenarios: rr, fanout, memory")
+		quick      = fs.Bool("quick", false, "small counts and short durations (CI)")
+		clientKind = fs.String("client", "typed", "load client: typed (generated chat client) or raw (plain rsocket-go)")
+		prefetch   = fs.Int("prefetch", 64, "stream items requested at a time by each messages.incoming subscriber")
+		conns      = fs.Int("conns", 4, "connections (users) for the request-response scenario")
+		inflight   = fs.String("inflight", "1,64,256", "request-response in-flight levels")
+		rrDur      = fs.Duration("rr-duration", 3*time.Second, "duration of each request-response level")
+		members    = fs.Int("members", 1000, "fan-out: channel members, each on its own connection with an open stream")
+		rate       = fs.Int("rate", 20, "fan-out: fixed send rate in messages per second (0 skips the phase)")
+		rateDur    = fs.Duration("rate-duration", 3*time.Second, "fan-out: duration of the fixed-rate phase")
+		flatMsgs   = fs.Int("flat-messages", 200, "fan-out: messages sent flat out (0 skips the phase)")
+		flatIn     = fs.Int("flat-inflight", 8, "fan-out: sends in flight in the flat-out phase")
+		slow       = fs.Int("slow", 0, "fan-out: members that consume slowly (backpressure)")
+		slowDelay  = fs.Duration("slow-delay", time.Millisecond, "fan-out: processing time per message of a slow member")
+		sessions   = fs.Int("sessions", 10000, "memory: logged-in sessions with open streams")
+		stallTO    = fs.Duration("stall-timeout", 3*time.Second, "a member with pending messages and no receipt for this long is stalled")
+		dialers    = fs.Int("dialers", 32, "concurrent dials when opening many connections")
+		timeout    = fs.Duration("timeout", 15*time.Minute, "bound on the whole run")
+		jsonFile   = fs.String("json", "", "write the results as JSON to this file")
+		svgFile    = fs.String("svg", "", "write a chat-vs-baseline bar chart to this SVG file")
+		cpuProf    = fs.String("cpuprofile", "", "write a CPU profile of this process (load client and in-process servers)")
+	)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if *quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		def := func(name string, p any, v any) {
+			if set[name] {
+				return
+			}
+			switch p := p.(type) {
+			case *int:
+				*p = v.(int)
+			case *time.Duration:
+				*p = v.(time.Duration)
+			}
+		}
+		def("rr-duration", rrDur, 300*time.Millisecond)
+		def("members", members, 50)
+		def("rate", rate, 50)
+		def("rate-duration", rateDur, 500*time.Millisecond)
+		def("flat-messages", flatMsgs, 50)
+		def("sessions", sessions, 200)
+		def("stall-timeout", stallTO, 2*time.Second)
+	}
+	cfg := &config{
+		client:       dialOpts{kind: *clientKind, prefetch: *prefetch},
+		conns:        *conns,
+		rrDuration:   *rrDur,
+		members:      *members,
+		rate:         *rate,
+		rateDuration: *rateDur,
+		flatMessages: *flatMsgs,
+		flatInFlight: *flatIn,
+		slow:         *slow,
+		slowDelay:    *slowDelay,
+		sessions:     *sessions,
+		stallTimeout: *stallTO,
+		dialers:      *dialers,
+	}
+	for _, s := range strings.Split(*inflight, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad --inflight %q", *inflight)
+		}
+		cfg.inflight = append(cfg.inflight, n)
+	}
+	want := map[string]bool{}
+	for _, s := range strings.Split(*scenarios, ",") {
+		s = strings.TrimSpace(s)
+		switch s {
+		case "rr", "fanout", "memory":
+			want[s] = true
+		case "":
+		default:
+			return nil, fmt.Errorf("unknown scenario %q", s)
+		}
+	}
+	var targets []string
+	switch {
+	case *addr != "":
+		targets = []string{"external"}
+		if want["memory"] {
+			logf("memory scenario skipped: it needs a server it starts itself (use --server-cmd)")
+			delete(want, "memory")
+		}
+	case *target == "both":
+		targets = []string{"chat", "baseline"}
+	case *target == "chat" || *target == "baseline":
+		targets = []string{*target}
+	default:
+		return nil, fmt.Errorf("bad --target %q", *target)
+	}
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	ctx, stopSig := signal.NotifyContext(ctx, os.Interrupt)
+	defer stopSig()
+
+	host, _ := os.Hostname()
+	res := &Results{
+		Started: time.Now().UTC(), Host: fmt.Sprintf("%s %s/%s %d CPUs %s", host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
+		Client: *clientKind, Quick: *quick,
+		Settings: map[string]any{
+			"conns": cfg.conns, "inflight": cfg.inflight, "rr_duration": cfg.rrDuration.String(),
+			"members": cfg.members, "rate": cfg.rate, "rate_duration": cfg.rateDuration.String(),
+			"flat_messages": cfg.flatMessages, "flat_inflight": cfg.flatInFlight, "prefetch": *prefetch,
+			"slow": cfg.slow, "slow_delay": cfg.slowDelay.String(),
+			"sessions": cfg.sessions, "stall_timeout": cfg.stallTimeout.String(),
+		},
+	}
+	for _, t := range targets {
+		tr := &TargetResult{Target: t}
+		res.Targets = append(res.Targets, tr)
+		logf("== %s", t)
+		if want["rr"] || want["fanout"] {
+			var srv *server
+			var err error
+			switch {
+			case t == "external":
+				srv = &server{target: t, addr: *addr, stop: func() error { return nil }}
+			case *spawnAll:
+				cmd := ""
+				if t == "chat" {
+					cmd = *serverCmd
+				}
+				srv, err = spawn(ctx, t, cmd)
+			default:
+				srv, err = startInProcess(ctx, t)
+			}
+			if err != nil {
+				tr.Errors = append(tr.Errors, fmt.Sprintf("start: %v", err))
+				logf("  start %s: %v", t, err)
+			} else {
+				tr.Addr = srv.addr
+				if want["rr"] {
+					r, err := runRR(ctx, srv.addr, cfg)
+					tr.RR = r
+					if err != nil {
+						tr.Errors = append(tr.Errors, fmt.Sprintf("rr: %v", err))
+						logf("  rr: %v", err)
+					}
+				}
+				if want["fanout"] {
+					r, err := runFanout(ctx, srv.addr, cfg)
+					tr.Fanout = r
+					if err != nil {
+						tr.Errors = append(tr.Errors, fmt.Sprintf("fanout: %v", err))
+						logf("  fanout: %v", err)
+					}
+				}
+				_ = srv.stop()
+			}
+		}
+		if want["memory"] {
+			cmd := ""
+			if t == "chat" {
+				cmd = *serverCmd
+			}
+			srv, err := spawn(ctx, t, cmd)
+			if err == nil {
+				tr.Memory, err = runMemory(ctx, srv, cfg)
+				_ = srv.stop()
+			}
+			if err != nil {
+				tr.Errors = append(tr.Errors, fmt.Sprintf("memory: %v", err))
+				logf("  memory: %v", err)
+			}
+		}
+	}
+	printTable(out, res)
+	if *jsonFile != "" {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(*jsonFile, append(b, '\n'), 0o644); err != nil {
+			return res, err
+		}
+	}
+	if *svgFile != "" {
+		if err := os.WriteFile(*svgFile, []byte(renderSVG(res)), 0o644); err != nil {
+			return res, err
+		}
+	}
+	if ctx.Err() != nil {
+		return res, errors.New("run stopped early: " + ctx.Err().Error())
+	}
+	return res, nil
+}

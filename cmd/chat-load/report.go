@@ -1,0 +1,256 @@
+package main
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+)
+
+// measure is one row of the table and one group of the chart.
+type measure struct {
+	name   string
+	unit   string
+	higher bool // higher is better
+	chart  bool
+	value  func(*TargetResult) (float64, bool)
+}
+
+func measures(res *Results) []measure {
+	var ms []measure
+	levels := map[int]bool{}
+	var order []int
+	for _, t := range res.Targets {
+		for _, r := range t.RR {
+			if !levels[r.InFlight] {
+				levels[r.InFlight] = true
+				order = append(order, r.InFlight)
+			}
+		}
+	}
+	rr := func(l int, f func(RRResult) float64) func(*TargetResult) (float64, bool) {
+		return func(t *TargetResult) (float64, bool) {
+			for _, r := range t.RR {
+				if r.InFlight == l {
+					return f(r), true
+				}
+			}
+			return 0, false
+		}
+	}
+	for _, l := range order {
+		ms = append(ms,
+			measure{fmt.Sprintf("message RR throughput, %d in flight", l), "req/s", true, true, rr(l, func(r RRResult) float64 { return r.RPS })},
+			measure{fmt.Sprintf("message RR p50 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P50us })},
+			measure{fmt.Sprintf("message RR p99 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P99us })},
+		)
+	}
+	fo := func(mode string, f func(FanoutResult) float64) func(*TargetResult) (float64, bool) {
+		return func(t *TargetResult) (float64, bool) {
+			for _, r := range t.Fanout {
+				if r.Mode == mode {
+					return f(r), true
+				}
+			}
+			return 0, false
+		}
+	}
+	for _, mode := range []string{"rate", "flat"} {
+		label := "flat out"
+		members := 0
+		for _, t := range res.Targets {
+			for _, r := range t.Fanout {
+				if r.Mode == mode {
+					members = r.Members
+					if mode == "rate" {
+						label = fmt.Sprintf("%d msg/s", r.SendRate)
+					}
+				}
+			}
+		}
+		if members == 0 {
+			continue
+		}
+		p := fmt.Sprintf("fan-out to %d, %s", members, label)
+		ms = append(ms,
+			measure{p + ": deliveries", "deliveries/s", true, true, fo(mode, func(r FanoutResult) float64 { return r.DeliveriesPerSec })},
+			measure{p + ": p50 end-to-end", "ms", false, false, fo(mode, func(r FanoutResult) float64 { return r.P50ms })},
+			measure{p + ": p99 end-to-end", "ms", false, true, fo(mode, func(r FanoutResult) float64 { return r.P99ms })},
+			measure{p + ": delivered/expected", "%", true, false, fo(mode, func(r FanoutResult) float64 {
+				if r.Expected == 0 {
+					return 0
+				}
+				return 100 * float64(r.Delivered) / float64(r.Expected)
+			})},
+			measure{p + ": stall events", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.StallEvents + r.StalledMembers) })},
+		)
+	}
+	mem := func(f func(*MemResult) float64) func(*TargetResult) (float64, bool) {
+		return func(t *TargetResult) (float64, bool) {
+			if t.Memory == nil {
+				return 0, false
+			}
+			return f(t.Memory), true
+		}
+	}
+	sessions := 0
+	for _, t := range res.Targets {
+		if t.Memory != nil {
+			sessions = t.Memory.Sessions
+		}
+	}
+	if sessions > 0 {
+		p := fmt.Sprintf("server memory, %d sessions with open streams", sessions)
+		ms = append(ms,
+			measure{p + ": RSS per session", "KiB", false, true, mem(func(m *MemResult) float64 { return m.RSSPerSession / 1024 })},
+			measure{p + ": Go heap per session", "KiB", false, false, mem(func(m *MemResult) float64 { return m.HeapPerSession / 1024 })},
+		)
+	}
+	return ms
+}
+
+func fmtVal(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+// ratio returns chat/baseline for the measure, when both are known.
+func ratio(res *Results, m measure) (float64, bool) {
+	var c, b *TargetResult
+	for _, t := range res.Targets {
+		switch t.Target {
+		case "chat":
+			c = t
+		case "baseline":
+			b = t
+		}
+	}
+	if c == nil || b == nil {
+		return 0, false
+	}
+	cv, ok1 := m.value(c)
+	bv, ok2 := m.value(b)
+	if !ok1 || !ok2 || bv == 0 {
+		return 0, false
+	}
+	return cv / bv, true
+}
+
+func printTable(out io.Writer, res *Results) {
+	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	hdr := "measure\tunit\t"
+	for _, t := range res.Targets {
+		hdr += t.Target + "\t"
+	}
+	if len(res.Targets) == 2 {
+		hdr += "chat/baseline\t"
+	}
+	fmt.Fprintln(w, hdr)
+	for _, m := range measures(res) {
+		line := m.name + "\t" + m.unit + "\t"
+		for _, t := range res.Targets {
+			if v, ok := m.value(t); ok {
+				line += fmtVal(v) + "\t"
+			} else {
+				line += "-\t"
+			}
+		}
+		if len(res.Targets) == 2 {
+			if r, ok := ratio(res, m); ok {
+				line += fmt.Sprintf("%.2fx\t", r)
+			} else {
+				line += "-\t"
+			}
+		}
+		fmt.Fprintln(w, line)
+	}
+	w.Flush()
+	for _, t := range res.Targets {
+		for _, e := range t.Errors {
+			fmt.Fprintf(out, "ERROR %s: %s\n", t.Target, e)
+		}
+	}
+}
+
+// renderSVG draws, for each charted measure, one bar per target scaled to
+// the larger value of the measure, with the values and the ratio.
+func renderSVG(res *Results) string {
+	var ms []measure
+	for _, m := range measures(res) {
+		if m.chart {
+			ms = append(ms, m)
+		}
+	}
+	colors := map[string]string{"chat": "#2b6cb0", "baseline": "#a0aec0", "external": "#2f855a"}
+	const (
+		left   = 330
+		barW   = 380
+		barH   = 16
+		gap    = 4
+		group  = 22
+		top    = 58
+		width  = left + barW + 150
+		legend = 24
+	)
+	n := len(res.Targets)
+	height := top + len(ms)*(n*(barH+gap)+group) + legend
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#fff"/>`+"\n")
+	title := "chat (generated, rsrt) vs hand-written baseline"
+	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">%s</text>`+"\n", html.EscapeString(title))
+	fmt.Fprintf(&b, `<text x="10" y="38" fill="#555">%s; client %s; bars scaled per measure</text>`+"\n", html.EscapeString(res.Host), html.EscapeString(res.Client))
+	x := 10
+	for _, t := range res.Targets {
+		c := colors[t.Target]
+		fmt.Fprintf(&b, `<rect x="%d" y="44" width="10" height="10" fill="%s"/><text x="%d" y="53">%s</text>`+"\n", x+400, c, x+414, html.EscapeString(t.Target))
+		x += 90
+	}
+	y := top
+	for _, m := range ms {
+		max := 0.0
+		vals := make([]float64, n)
+		oks := make([]bool, n)
+		for i, t := range res.Targets {
+			vals[i], oks[i] = m.value(t)
+			if oks[i] && vals[i] > max {
+				max = vals[i]
+			}
+		}
+		better := "higher is better"
+		if !m.higher {
+			better = "lower is better"
+		}
+		fmt.Fprintf(&b, `<text x="10" y="%d">%s</text>`+"\n", y+12, html.EscapeString(m.name))
+		fmt.Fprintf(&b, `<text x="10" y="%d" fill="#777" font-size="10">%s, %s</text>`+"\n", y+26, html.EscapeString(m.unit), better)
+		if r, ok := ratio(res, m); ok {
+			fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">%.2fx</text>`+"\n", left+barW+90, y+12+(n-1)*(barH+gap)/2, r)
+		}
+		for i, t := range res.Targets {
+			w := 0.0
+			if oks[i] && max > 0 {
+				w = vals[i] / max * barW
+			}
+			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"><title>%s %s: %s %s</title></rect>`+"\n",
+				left, y, w, barH, colors[t.Target], html.EscapeString(t.Target), html.EscapeString(m.name), fmtVal(vals[i]), html.EscapeString(m.unit))
+			label := "n/a"
+			if oks[i] {
+				label = fmtVal(vals[i])
+			}
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`+"\n", float64(left)+w+4, y+12, label)
+			y += barH + gap
+		}
+		y += group
+	}
+	fmt.Fprintf(&b, `<text x="10" y="%d" fill="#777" font-size="10">ratio = chat / baseline</text>`+"\n", height-8)
+	b.WriteString("</svg>\n")
+	return b.String()
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rsocket-chat/rsgen/impl/loadbase"
+)
+
+// server is a chat or baseline server the scenarios drive.
+type server struct {
+	target string // "chat", "baseline" or "external"
+	addr   string
+	// child is set when the server runs in a child process.
+	child  *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+	// ours is true when the child is our own "serve" subcommand, which
+	// answers "mem" requests.
+	ours bool
+	stop func() error
+}
+
+// startInProcess starts target in this process on a free 127.0.0.1 port.
+func startInProcess(ctx context.Context, target string) (*server, error) {
+	switch target {
+	case "baseline":
+		s, err := loadbase.Start(ctx, "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		return &server{target: target, addr: s.Addr(), stop: s.Close}, nil
+	case "chat":
+		addr, stop, err := startChat(ctx, "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		return &server{target: target, addr: addr, stop: stop}, nil
+	}
+	return nil, fmt.Errorf("unknown target %q", target)
+}
+
+// freePort returns a port that was free on 127.0.0.1 a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// spawn starts target in a child process so that its RSS is its own. With
+// cmdTemplate empty the child is this binary's hidden "serve" subcommand;
+// otherwise cmdTemplate is a command line (split on spaces) in which
+// "{port}" is replaced by a free port on 127.0.0.1.
+func spawn(ctx context.Context, target, cmdTemplate string) (*server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	var cmd *exec.Cmd
+	ours := cmdTemplate == ""
+	if ours {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		cmd = exec.Command(self, "serve", "-target", target, "-listen", addr)
+	} else {
+		args := strings.Fields(strings.ReplaceAll(cmdTemplate, "{port}", strconv.Itoa(port)))
+		if len(args) == 0 {
+			return nil, errors.New("empty --server-cmd")
+		}
+		cmd = exec.Command(args[0], args[1:]...)
+		cmd.Stderr = os.Stderr
+	}
+	if ours {
+		cmd.Stderr = os.Stderr
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{target: target, addr: addr, child: cmd, stdin: stdin, stdout: bufio.NewReader(stdout), ours: ours}
+	s.stop = func() error {
+		_ = stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		return nil
+	}
+	if !ours {
+		go func() { _, _ = io.Copy(io.Discard, s.stdout) }()
+	}
+	// Wait until it accepts connections.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			_ = s.stop()
+			return nil, fmt.Errorf("%s server at %s did not come up: %v", target, addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s, nil
+}
+
+// memSample is the memory of a server process.
+type memSample struct {
+	RSS       int64 // bytes, from /proc/PID/status VmRSS
+	HeapInuse int64 // bytes after a forced GC; -1 when unknown
+	Gorout    int64 // goroutines; -1 when unknown
+}
+
+// sampleMem reads the child's RSS; when the child is our own serve
+// subcommand it first asks it to collect garbage and return freed memory to
+// the OS, so RSS reflects live memory, and reads its heap too.
+func (s *server) sampleMem() (memSample, error) {
+	m := memSample{HeapInuse: -1, Gorout: -1}
+	if s.child == nil {
+		return m, errors.New("server is not a child process")
+	}
+	if s.ours {
+		if _, err := io.WriteString(s.stdin, "mem\n"); err != nil {
+			return m, err
+		}
+		line, err := s.stdout.ReadString('\n')
+		if err != nil {
+			return m, err
+		}
+		var heap, g int64
+		if _, err := fmt.Sscanf(line, "MEM %d %d", &heap, &g); err != nil {
+			return m, fmt.Errorf("bad mem answer %q", line)
+		}
+		m.HeapInuse, m.Gorout = heap, g
+	}
+	rss, err := readRSS(s.child.Process.Pid)
+	m.RSS = rss
+	return m, err
+}
+
+// readRSS returns VmRSS of a process in bytes.
+func readRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			if len(f) >= 2 {
+				kb, err := strconv.ParseInt(f[1], 10, 64)
+				return kb * 1024, err
+			}
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// serveMain is the hidden "serve" subcommand: it runs one server until its
+// stdin closes. On each "mem" line it collects garbage, returns memory to
+// the OS and answers "MEM <heap-inuse-bytes> <goroutines>".
+func serveMain(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	target := fs.String("target", "baseline", "chat or baseline")
+	listen := fs.String("listen", "127.0.0.1:0", "listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stop func() error
+	switch *target {
+	case "baseline":
+		s, err := loadbase.Start(ctx, *listen)
+		if err != nil {
+			return err
+		}
+		stop = s.Close
+	case "chat":
+		_, st, err := startChat(ctx, *listen)
+		if err != nil {
+			return err
+		}
+		stop = st
+	default:
+		return fmt.Errorf("unknown target %q", *target)
+	}
+	defer stop()
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		if strings.TrimSpace(in.Text()) == "mem" {
+			runtime.GC()
+			debug.FreeOSMemory()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Printf("MEM %d %d\n", ms.HeapInuse, runtime.NumGoroutine())
+		}
+	}
+	return nil
+}

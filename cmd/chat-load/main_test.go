@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
+	"github.com/rsocket/rsocket-go/logger"
+)
+
+// TestMain lets the test binary act as the hidden "serve" subcommand,
+// which the memory scenario spawns as os.Executable().
+func TestMain(m *testing.M) {
+	logger.SetLevel(logger.LevelError)
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		if err := serveMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestQuickSmoke runs the tool in --quick mode (with even smaller counts)
+// against both targets and checks that the results are well-formed and
+// non-zero. While the embedded chat server is not available, only the
+// baseline is checked.
+func TestQuickSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load smoke test")
+	}
+	_, _, err := startChat(context.Background(), "127.0.0.1:0")
+	chatOK := !errors.Is(err, errChatUnavailable)
+	target := "both"
+	if !chatOK {
+		t.Log("embedded chat server unavailable: checking the baseline only")
+		target = "baseline"
+	}
+	clientKind := "typed"
+	if !runtimeReady() {
+		t.Log("rsrt runtime not implemented yet: using the raw client")
+		clientKind = "raw"
+	}
+	dir := t.TempDir()
+	jsonFile, svgFile := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.svg")
+	var out bytes.Buffer
+	logOut = io.Discard
+	defer func() { logOut = os.Stderr }()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := run(ctx, []string{
+		"--quick", "--target", target, "--client", clientKind, "--inflight", "1,8",
+		"--members", "20", "--sessions", "100", "--flat-messages", "20",
+		"--json", jsonFile, "--svg", svgFile,
+	}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	want := 1
+	if chatOK {
+		want = 2
+	}
+	if len(res.Targets) != want {
+		t.Fatalf("%d targets, want %d", len(res.Targets), want)
+	}
+	for _, tr := range res.Targets {
+		if len(tr.Errors) > 0 {
+			t.Errorf("%s: errors %v", tr.Target, tr.Errors)
+		}
+		if len(tr.RR) != 2 {
+			t.Errorf("%s: %d rr levels, want 2", tr.Target, len(tr.RR))
+		}
+		for _, r := range tr.RR {
+			if r.Requests == 0 || r.RPS <= 0 || r.P50us <= 0 || r.P99us < r.P50us || r.Errors != 0 {
+				t.Errorf("%s: bad rr result %+v", tr.Target, r)
+			}
+		}
+		if len(tr.Fanout) != 2 {
+			t.Errorf("%s: %d fan-out phases, want 2", tr.Target, len(tr.Fanout))
+		}
+		for _, r := range tr.Fanout {
+			if r.Sent == 0 || r.Delivered != r.Expected || r.DeliveriesPerSec <= 0 || r.P99ms < r.P50ms || r.StalledMembers != 0 || r.StallEvents != 0 {
+				t.Errorf("%s: bad fan-out result %+v", tr.Target, r)
+			}
+		}
+		m := tr.Memory
+		if m == nil || m.Sessions != 100 || m.Verified != 100 || m.RSSAfter <= 0 || m.HeapPerSession <= 0 {
+			t.Errorf("%s: bad memory result %+v", tr.Target, m)
+		}
+	}
+	var back Results
+	b, err := os.ReadFile(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Targets) != want {
+		t.Errorf("bad JSON file: %v", err)
+	}
+	svg, err := os.ReadFile(svgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(svg), "<svg") || !strings.Contains(string(svg), "</svg>") || !strings.Contains(string(svg), "RR throughput") {
+		t.Errorf("bad SVG:\n%s", svg)
+	}
+	if !strings.Contains(out.String(), "message RR throughput, 8 in flight") {
+		t.Errorf("table misses the rr row:\n%s", out.String())
+	}
+}
+
+// runtimeReady reports whether the rsrt runtime is implemented (its
+// compile-only stubs panic).
+func runtimeReady() (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	rsrt.NewGate()
+	return true
+}

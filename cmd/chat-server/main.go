@@ -1,0 +1,302 @@
+// Command chat-server serves the chat of the rsocket-py tutorial over
+// RSocket, on TCP and WebSocket, with files stored on disk.
+//
+// Every setting is a flag and an environment variable (the flag wins); run
+// `chat-server --help` for the list. The server logs with log/slog to
+// standard error and shuts down gracefully on SIGINT or SIGTERM (a second
+// signal kills it at once).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/impl/chatsvc"
+	"github.com/rsocket-chat/rsgen/impl/filestore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills the process
+	}()
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "chat-server:", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage reports a command line the flag set already complained about.
+var errUsage = errors.New("usage error")
+
+// options are the settings of one run.
+type options struct {
+	tcpAddr, wsAddr, dataDir string
+	maxFile, maxTotal        size
+	queueLen                 int
+	queueBytes, maxMessage   size
+	maxJoined                int
+	shutdown                 time.Duration
+	logLevel                 string
+	logFormat                string
+}
+
+// setting is one flag and its environment variable.
+type setting struct {
+	flag, env, help string
+	value           flag.Value
+}
+
+func settings(o *options) []setting {
+	return []setting{
+		{"tcp-addr", "CHAT_TCP_ADDR", "TCP listen `address`; \"\" disables TCP", (*str)(&o.tcpAddr)},
+		{"ws-addr", "CHAT_WS_ADDR", "WebSocket listen `address` (path \"/\"); \"\" disables WebSocket", (*str)(&o.wsAddr)},
+		{"data-dir", "CHAT_DATA_DIR", "`directory` of the uploaded files, created if needed", (*str)(&o.dataDir)},
+		{"max-file-size", "CHAT_MAX_FILE_SIZE", "largest file accepted, in bytes or with a KiB/MiB/GiB suffix (`size`)", &o.maxFile},
+		{"max-store-size", "CHAT_MAX_STORE_SIZE", "largest total `size` of the stored files", &o.maxTotal},
+		{"queue-len", "CHAT_QUEUE_LEN", "`messages` queued per connection for a slow reader before the oldest are dropped", (*integer)(&o.queueLen)},
+		{"queue-size", "CHAT_QUEUE_SIZE", "message content `size` queued per connection, the same way", &o.queueBytes},
+		{"max-message-size", "CHAT_MAX_MESSAGE_SIZE", "largest message content accepted (`size`)", &o.maxMessage},
+		{"max-joined", "CHAT_MAX_JOINED", "`channels` one connection may have joined at once", (*integer)(&o.maxJoined)},
+		{"shutdown-timeout", "CHAT_SHUTDOWN_TIMEOUT", "`time` in-flight requests get to finish on shutdown", (*duration)(&o.shutdown)},
+		{"log-level", "CHAT_LOG_LEVEL", "log `level`: debug, info, warn or error", (*level)(&o.logLevel)},
+		{"log-format", "CHAT_LOG_FORMAT", "log `format`: text or json", (*format)(&o.logFormat)},
+	}
+}
+
+func defaults() *options {
+	d := chatserver.DefaultConfig()
+	return &options{
+		tcpAddr:    d.TCPAddr,
+		wsAddr:     d.WSAddr,
+		dataDir:    d.DataDir,
+		maxFile:    filestore.DefaultMaxFileBytes,
+		maxTotal:   filestore.DefaultMaxTotalBytes,
+		queueLen:   chatsvc.DefaultQueueLen,
+		queueBytes: chatsvc.DefaultQueueBytes,
+		maxMessage: chatsvc.DefaultMaxContentBytes,
+		maxJoined:  chatsvc.DefaultMaxJoined,
+		shutdown:   d.ShutdownTimeout,
+		logLevel:   "info",
+		logFormat:  "text",
+	}
+}
+
+// parse reads the settings from the defaults, then the environment, then
+// the flags.
+func parse(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (*options, error) {
+	o := defaults()
+	fs := flag.NewFlagSet("chat-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	set := settings(o)
+	for _, s := range set {
+		fs.Var(s.value, s.flag, fmt.Sprintf("%s (env %s)", s.help, s.env))
+	}
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: chat-server [flags]
+
+Serves the chat of the rsocket-py tutorial over RSocket (TCP and WebSocket).
+Each flag can also be set by its environment variable; the flag wins.
+Logs go to standard error. SIGINT or SIGTERM shuts down gracefully.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	for _, s := range set {
+		v, ok := lookupEnv(s.env)
+		if !ok {
+			continue
+		}
+		if err := s.value.Set(v); err != nil {
+			return nil, fmt.Errorf("environment variable %s=%q: %w", s.env, v, err)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "chat-server: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return nil, errUsage
+	}
+	switch {
+	case o.tcpAddr == "" && o.wsAddr == "":
+		return nil, errors.New("both --tcp-addr and --ws-addr are empty: nothing to serve")
+	case o.dataDir == "":
+		return nil, errors.New("--data-dir is empty")
+	case o.maxFile <= 0 || o.maxTotal <= 0 || o.queueBytes <= 0 || o.maxMessage <= 0:
+		return nil, errors.New("sizes must be positive")
+	case o.queueLen <= 0 || o.maxJoined <= 0:
+		return nil, errors.New("--queue-len and --max-joined must be positive")
+	case o.shutdown <= 0:
+		return nil, errors.New("--shutdown-timeout must be positive")
+	case o.maxFile > o.maxTotal:
+		return nil, errors.New("--max-file-size is larger than --max-store-size")
+	}
+	return o, nil
+}
+
+func (o *options) logger(w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(o.logLevel)) // validated by level.Set
+	hopts := &slog.HandlerOptions{Level: lvl}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts))
+	}
+	return slog.New(slog.NewTextHandler(w, hopts))
+}
+
+func (o *options) config(log *slog.Logger) chatserver.Config {
+	return chatserver.Config{
+		TCPAddr: o.tcpAddr,
+		WSAddr:  o.wsAddr,
+		DataDir: o.dataDir,
+		Files:   filestore.Limits{MaxFileBytes: int64(o.maxFile), MaxTotalBytes: int64(o.maxTotal)},
+		Chat: chatsvc.Config{
+			QueueLen:        o.queueLen,
+			QueueBytes:      int(o.queueBytes),
+			MaxContentBytes: int(o.maxMessage),
+			MaxJoined:       o.maxJoined,
+		},
+		ShutdownTimeout: o.shutdown,
+		Logger:          log,
+	}
+}
+
+// run serves until ctx is done, then shuts down gracefully.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) error {
+	o, err := parse(args, lookupEnv, stderr)
+	if err != nil {
+		return err
+	}
+	log := o.logger(stderr)
+	srv, err := chatserver.Start(ctx, o.config(log))
+	if err != nil {
+		return err
+	}
+	// The bound addresses on stdout let a script use port 0.
+	if a := srv.TCPAddr(); a != "" {
+		fmt.Fprintf(stdout, "tcp %s\n", a)
+	}
+	if u := srv.WSURL(); u != "" {
+		fmt.Fprintf(stdout, "ws %s\n", u)
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "reason", "signal")
+	case <-srv.Done():
+	}
+	return srv.Wait()
+}
+
+// Flag value types.
+
+type str string
+
+func (s *str) String() string     { return strconv.Quote(string(*s)) }
+func (s *str) Set(v string) error { *s = str(v); return nil }
+
+type integer int
+
+func (i *integer) String() string { return strconv.Itoa(int(*i)) }
+func (i *integer) Set(v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	*i = integer(n)
+	return nil
+}
+
+type duration time.Duration
+
+func (d *duration) String() string { return time.Duration(*d).String() }
+func (d *duration) Set(v string) error {
+	t, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		return errors.New(`not a duration such as "5s"`)
+	}
+	*d = duration(t)
+	return nil
+}
+
+// size is a byte count written as an integer with an optional binary
+// suffix: 512, 64KiB, 16MiB, 1GiB (K, M, G are accepted too).
+type size int64
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}}
+
+func (s *size) String() string {
+	n := int64(*s)
+	for _, u := range sizeUnits[:3] {
+		if n >= u.mult && n%u.mult == 0 && (u.mult == 1<<30 || n%(u.mult<<10) != 0) {
+			return strconv.FormatInt(n/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func (s *size) Set(v string) error {
+	v = strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return errors.New(`not a size such as "16MiB"`)
+	}
+	*s = size(n * mult)
+	return nil
+}
+
+// level is a slog level name, kept as text so that --help shows it.
+type level string
+
+func (l *level) String() string { return string(*l) }
+func (l *level) Set(v string) error {
+	var sl slog.Level
+	if err := sl.UnmarshalText([]byte(v)); err != nil {
+		return errors.New("not one of debug, info, warn, error")
+	}
+	*l = level(strings.ToLower(v))
+	return nil
+}
+
+type format string
+
+func (f *format) String() string { return string(*f) }
+func (f *format) Set(v string) error {
+	if v != "text" && v != "json" {
+		return errors.New("not text or json")
+	}
+	*f = format(v)
+	return nil
+}

@@ -1,0 +1,190 @@
+// Package chatserver runs a complete chat server (file store, chat service,
+// TCP and WebSocket transports) in-process. cmd/chat-server is a thin
+// command-line wrapper around it, and the chat client's demo embeds it.
+//
+// Start opens the store, starts the listeners and returns once they are
+// bound, with their addresses (use port 0 to let the system choose). Stop
+// shuts down gracefully: new requests are refused, in-flight requests get
+// up to ShutdownTimeout to finish, then every connection is closed.
+package chatserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
+	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chatsvc"
+	"github.com/rsocket-chat/rsgen/impl/filestore"
+)
+
+// Defaults of [DefaultConfig].
+const (
+	// DefaultTCPAddr is the tutorial's address.
+	DefaultTCPAddr = "localhost:6565"
+	// DefaultWSAddr is the WebSocket address: the next port.
+	DefaultWSAddr = "localhost:6566"
+	// DefaultDataDir is where files are stored, relative to the working
+	// directory.
+	DefaultDataDir = "data"
+	// DefaultShutdownTimeout is how long Stop lets in-flight requests finish.
+	DefaultShutdownTimeout = 5 * time.Second
+)
+
+// Config configures a server.
+type Config struct {
+	// TCPAddr is the TCP listen address; "" disables TCP.
+	TCPAddr string
+	// WSAddr is the WebSocket listen address (path "/"); "" disables
+	// WebSocket.
+	WSAddr string
+	// DataDir is the file store's directory, created if needed.
+	DataDir string
+	// Files bounds the file store; zero values mean the store's defaults
+	// (16 MiB per file, 1 GiB in total).
+	Files filestore.Limits
+	// Chat configures the chat service (queue bounds, content limit...);
+	// its Files and Logger fields are ignored: Start sets them.
+	Chat chatsvc.Config
+	// ShutdownTimeout bounds the drain of in-flight requests on Stop
+	// (default 5s).
+	ShutdownTimeout time.Duration
+	// Logger receives the server's structured logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the configuration of a stand-alone server: TCP on
+// localhost:6565, WebSocket on localhost:6566, files in ./data.
+func DefaultConfig() Config {
+	return Config{
+		TCPAddr:         DefaultTCPAddr,
+		WSAddr:          DefaultWSAddr,
+		DataDir:         DefaultDataDir,
+		ShutdownTimeout: DefaultShutdownTimeout,
+	}
+}
+
+// Running is a started server.
+type Running struct {
+	svc     *chatsvc.Service
+	store   *filestore.Store
+	log     *slog.Logger
+	gate    *rsrt.Gate
+	tp      *transports
+	timeout time.Duration
+
+	stopOnce sync.Once
+	stopped  chan struct{}
+	err      error
+}
+
+// Start starts a server and returns once its listeners are bound. The
+// server stops gracefully when ctx is done or Stop is called.
+func Start(ctx context.Context, cfg Config) (*Running, error) {
+	if cfg.TCPAddr == "" && cfg.WSAddr == "" {
+		return nil, errors.New("chatserver: no listen address: set a TCP or WebSocket address")
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	store, err := filestore.Open(cfg.DataDir, cfg.Files)
+	if err != nil {
+		return nil, fmt.Errorf("chatserver: %w", err)
+	}
+	chatCfg := cfg.Chat
+	chatCfg.Files, chatCfg.Logger = store, log
+	svc := chatsvc.New(chatCfg)
+	gate := rsrt.NewGate()
+	acceptor := chat.NewAcceptor(svc.NewSession, rsrt.WithLogger(log), rsrt.WithGate(gate))
+
+	tp, err := startTransports(acceptor, cfg.TCPAddr, cfg.WSAddr, gate, log)
+	if err != nil {
+		return nil, fmt.Errorf("chatserver: %w", err)
+	}
+	r := &Running{
+		svc: svc, store: store, log: log, gate: gate, tp: tp,
+		timeout: cfg.ShutdownTimeout,
+		stopped: make(chan struct{}),
+	}
+	log.Info("chat server started",
+		"tcp", r.TCPAddr(), "ws", r.WSURL(), "data_dir", store.Dir(),
+		"max_file_bytes", store.Limits().MaxFileBytes, "max_total_bytes", store.Limits().MaxTotalBytes)
+	go func() {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+			defer cancel()
+			_ = r.Stop(sctx)
+		case <-tp.done:
+			// A listener failed on its own: stop the rest.
+			_ = r.Stop(context.Background())
+		case <-r.stopped:
+		}
+	}()
+	return r, nil
+}
+
+// TCPAddr returns the bound TCP address ("127.0.0.1:6565"), or "" when
+// TCP is disabled. Pass it to chat.Dial as is.
+func (r *Running) TCPAddr() string { return r.tp.tcpAddr }
+
+// WSAddr returns the bound WebSocket host:port, or "" when disabled.
+func (r *Running) WSAddr() string { return r.tp.wsAddr }
+
+// WSURL returns the WebSocket URL to pass to chat.Dial
+// ("ws://127.0.0.1:6566/"), or "" when WebSocket is disabled.
+func (r *Running) WSURL() string {
+	if r.tp.wsAddr == "" {
+		return ""
+	}
+	return "ws://" + r.tp.wsAddr + "/"
+}
+
+// Service returns the chat service, for its statistics.
+func (r *Running) Service() *chatsvc.Service { return r.svc }
+
+// Store returns the file store.
+func (r *Running) Store() *filestore.Store { return r.store }
+
+// Stop shuts the server down gracefully: new requests are refused, open
+// streams end, in-flight requests have until ctx is done (at most the
+// configured ShutdownTimeout) to finish, then the listeners and every
+// connection close. Stop returns when the server has stopped; calling it
+// again returns the first call's result.
+func (r *Running) Stop(ctx context.Context) error {
+	r.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+		r.gate.Close()
+		if err := r.gate.Wait(ctx); err != nil {
+			r.log.Warn("shutdown: in-flight requests did not finish in time", "in_flight", r.gate.InFlight())
+		}
+		r.err = r.tp.close()
+		st := r.svc.Stats()
+		r.log.Info("chat server stopped", "delivered", st.Delivered, "dropped", st.Dropped)
+		close(r.stopped)
+	})
+	<-r.stopped
+	return r.err
+}
+
+// Done is closed once the server has stopped.
+func (r *Running) Done() <-chan struct{} { return r.stopped }
+
+// Wait blocks until the server has stopped and returns the error that
+// stopped it, if any.
+func (r *Running) Wait() error {
+	<-r.stopped
+	return r.err
+}

@@ -70,7 +70,11 @@ async function startChatServer() {
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
-  child.stdout.on('data', (d) => (out += d));
+  let stdout = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+    stdout += d;
+  });
   child.stderr.on('data', (d) => (out += d));
   let exited = null;
   child.on('exit', (code, signal) => {
@@ -100,11 +104,15 @@ async function startChatServer() {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const wsPath = process.env.CHAT_WS_PATH || '/';
+  // The server announces its bound addresses on stdout ("tcp ADDR", "ws URL"); prefer the
+  // announced WebSocket URL (it carries the path) when it names our port.
+  let wsUrl = `ws://127.0.0.1:${wsPort}${process.env.CHAT_WS_PATH || '/'}`;
+  const announced = /^ws (\S+)$/m.exec(stdout);
+  if (announced && !process.env.CHAT_WS_PATH && announced[1].includes(`:${wsPort}`)) wsUrl = announced[1];
   return {
     tcpPort,
     wsPort,
-    wsUrl: `ws://127.0.0.1:${wsPort}${wsPath}`,
+    wsUrl,
     dataDir,
     output: () => out,
     exited: () => exited,

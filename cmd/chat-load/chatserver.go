@@ -3,14 +3,41 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/rsocket-chat/rsgen/impl/chatserver"
 )
 
-// errChatUnavailable is returned while the embeddable chat server
-// (impl/chatserver) has not landed.
+// errChatUnavailable is returned when the embedded chat server cannot be
+// started in this build.
 var errChatUnavailable = errors.New("the embedded chat server is not available in this build")
 
-// startChat starts the generated chat server on addr and returns its
-// address and a function that stops it.
-func startChat(ctx context.Context, addr string) (string, func() error, error) {
-	return "", nil, errChatUnavailable
+// startChat starts the generated chat server (impl/chatserver, TCP only,
+// files in a temporary directory, logging errors only) on addr and returns
+// its address and a function that stops it.
+func startChat(ctx context.Context, addr string) (_ string, _ func() error, err error) {
+	defer func() {
+		// The runtime's compile-only stubs panic until it lands.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", errChatUnavailable, p)
+		}
+	}()
+	dir, err := os.MkdirTemp("", "chat-load-files-")
+	if err != nil {
+		return "", nil, err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	r, err := chatserver.Start(ctx, chatserver.Config{TCPAddr: addr, DataDir: dir, Logger: log})
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	stop := func() error {
+		err := r.Stop(context.Background())
+		os.RemoveAll(dir)
+		return err
+	}
+	return r.TCPAddr(), stop, nil
 }

@@ -39,8 +39,13 @@ func TestQuickSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load smoke test")
 	}
-	_, _, err := startChat(context.Background(), "127.0.0.1:0")
+	_, stop, err := startChat(context.Background(), "127.0.0.1:0")
 	chatOK := !errors.Is(err, errChatUnavailable)
+	if err == nil {
+		stop()
+	} else if chatOK {
+		t.Fatal(err)
+	}
 	target := "both"
 	if !chatOK {
 		t.Log("embedded chat server unavailable: checking the baseline only")

@@ -190,6 +190,26 @@ for (const transport of ['tcp', 'ws']) {
       inB.cancel();
     });
 
+    it('messages are queued until messages.incoming takes them', async () => {
+      const sender = await connect('q-sender');
+      const receiver = await connect('q-receiver');
+      await sender.requestResponse('login', 'q-sender');
+      await receiver.requestResponse('login', 'q-receiver');
+      await sender.requestResponse('message', { user: 'q-receiver', content: 'first' });
+      await sender.requestResponse('message', { user: 'q-receiver', content: 'second' });
+      await sleep(200);
+      const incoming = receiver.openStream('messages.incoming');
+      const got = [await incoming.nextJSON(), await incoming.nextJSON()];
+      incoming.cancel();
+      assert.deepEqual(
+        got.map((m) => [m.user, m.content, m.channel ?? null]),
+        [
+          ['q-sender', 'first', null],
+          ['q-sender', 'second', null],
+        ],
+      );
+    });
+
     it('a SETUP with a metadata MIME type the server cannot route on is refused, not hung', async () => {
       const c = await connect('badsetup', { metadataMimeType: 'text/plain' });
       // A request on the refused connection fails, with the connection's ERROR frame.

@@ -191,27 +191,27 @@ func renderSVG(res *Results) string {
 	}
 	colors := map[string]string{"chat": "#2b6cb0", "baseline": "#a0aec0", "external": "#2f855a"}
 	const (
-		left   = 330
-		barW   = 380
+		left   = 90  // bars start here; target names to the left
+		barW   = 520 // the larger value of a measure
 		barH   = 16
 		gap    = 4
-		group  = 22
-		top    = 58
+		head   = 20 // measure title line
+		group  = 14 // space after a group
+		top    = 62
 		width  = left + barW + 150
 		legend = 24
 	)
 	n := len(res.Targets)
-	height := top + len(ms)*(n*(barH+gap)+group) + legend
+	height := top + len(ms)*(head+n*(barH+gap)+group) + legend
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#fff"/>`+"\n")
-	title := "chat (generated, rsrt) vs hand-written baseline"
+	title := "chat server (generated code + rsrt) vs hand-written rsocket-go baseline"
 	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">%s</text>`+"\n", html.EscapeString(title))
-	fmt.Fprintf(&b, `<text x="10" y="38" fill="#555">%s; client %s; bars scaled per measure</text>`+"\n", html.EscapeString(res.Host), html.EscapeString(res.Client))
+	fmt.Fprintf(&b, `<text x="10" y="38" fill="#555">%s; %s client; bars scaled to the larger value of each measure</text>`+"\n", html.EscapeString(res.Host), html.EscapeString(res.Client))
 	x := 10
 	for _, t := range res.Targets {
-		c := colors[t.Target]
-		fmt.Fprintf(&b, `<rect x="%d" y="44" width="10" height="10" fill="%s"/><text x="%d" y="53">%s</text>`+"\n", x+400, c, x+414, html.EscapeString(t.Target))
+		fmt.Fprintf(&b, `<rect x="%d" y="45" width="10" height="10" fill="%s"/><text x="%d" y="54">%s</text>`+"\n", x, colors[t.Target], x+14, html.EscapeString(t.Target))
 		x += 90
 	}
 	y := top
@@ -229,23 +229,24 @@ func renderSVG(res *Results) string {
 		if !m.higher {
 			better = "lower is better"
 		}
-		fmt.Fprintf(&b, `<text x="10" y="%d">%s</text>`+"\n", y+12, html.EscapeString(m.name))
-		fmt.Fprintf(&b, `<text x="10" y="%d" fill="#777" font-size="10">%s, %s</text>`+"\n", y+26, html.EscapeString(m.unit), better)
+		fmt.Fprintf(&b, `<text x="10" y="%d" font-weight="bold">%s <tspan font-weight="normal" fill="#777">(%s, %s)</tspan></text>`+"\n", y+13, html.EscapeString(m.name), html.EscapeString(m.unit), better)
 		if r, ok := ratio(res, m); ok {
-			fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">%.2fx</text>`+"\n", left+barW+90, y+12+(n-1)*(barH+gap)/2, r)
+			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" font-weight="bold">chat/baseline %.2fx</text>`+"\n", width-10, y+13, r)
 		}
+		y += head
 		for i, t := range res.Targets {
 			w := 0.0
 			if oks[i] && max > 0 {
 				w = vals[i] / max * barW
 			}
+			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-6, y+12, html.EscapeString(t.Target))
 			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"><title>%s %s: %s %s</title></rect>`+"\n",
 				left, y, w, barH, colors[t.Target], html.EscapeString(t.Target), html.EscapeString(m.name), fmtVal(vals[i]), html.EscapeString(m.unit))
 			label := "n/a"
 			if oks[i] {
-				label = fmtVal(vals[i])
+				label = fmtVal(vals[i]) + " " + m.unit
 			}
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`+"\n", float64(left)+w+4, y+12, label)
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`+"\n", float64(left)+w+4, y+12, html.EscapeString(label))
 			y += barH + gap
 		}
 		y += group

@@ -82,6 +82,11 @@ func spawn(ctx context.Context, target, cmdTemplate string) (*server, error) {
 		cmd = exec.Command(self, "serve", "-target", target, "-listen", addr)
 	} else {
 		args := strings.Fields(strings.ReplaceAll(cmdTemplate, "{port}", strconv.Itoa(port)))
+		for i, a := range args {
+			if a == `""` || a == "''" {
+				args[i] = "" // an empty argument
+			}
+		}
 		if len(args) == 0 {
 			return nil, errors.New("empty --server-cmd")
 		}

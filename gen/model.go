@@ -1,0 +1,182 @@
+package gen
+
+// Model is a validated schema in which every Go identifier is resolved. It
+// is what the emitters read; they make no decision about names.
+type Model struct {
+	// Source is the schema path as given, with forward slashes; it goes
+	// in the generated header.
+	Source string
+	// Package is the Go package name.
+	Package string
+	// Doc is the package documentation, if any.
+	Doc string
+	// Types are the declared object types, in document order.
+	Types []*Object
+	// Entries are the declared metadata entries, in document order.
+	Entries []*Entry
+	// Server holds the routes the server serves; Client those the client
+	// serves (client_routes).
+	Server, Client *Side
+	// RouteConsts are the distinct route names of both sides, in order of
+	// first appearance (server routes first).
+	RouteConsts []*RouteConst
+}
+
+// Object is a declared object type, sent as a JSON object.
+type Object struct {
+	Name   string // schema name
+	GoName string
+	Doc    string
+	Fields []*Field
+	pos    Pos
+}
+
+// Field is one field of an object type.
+type Field struct {
+	Name     string // schema name, also the JSON key
+	GoName   string
+	Doc      string
+	Type     *FieldType
+	Optional bool
+	pos      Pos
+}
+
+// FieldKind is the kind of a field type.
+type FieldKind int
+
+// The field kinds of the schema language.
+const (
+	FieldString FieldKind = iota + 1
+	FieldInteger
+	FieldNumber
+	FieldBoolean
+	FieldList
+	FieldObject
+)
+
+// FieldType is the type of a field.
+type FieldType struct {
+	Kind   FieldKind
+	Elem   *FieldType // FieldList
+	Object *Object    // FieldObject
+}
+
+// Entry is a declared composite-metadata entry.
+type Entry struct {
+	Name     string // schema name
+	MIME     string
+	Bytes    bool // type bytes; otherwise string
+	Optional bool
+	Doc      string
+	// Const is the MIME constant (MIMEFileName), Param the parameter
+	// name (fileName), Field the struct field name (FileName) and Func
+	// the decoding helper (fileNameEntry).
+	Const, Param, Field, Func string
+	// Used is set when a route refers to the entry; only those get a
+	// decoding helper.
+	Used bool
+	pos  Pos
+}
+
+// PayloadKind is the kind of a request or response payload.
+type PayloadKind int
+
+// The payload kinds of the schema language.
+const (
+	PayloadEmpty PayloadKind = iota
+	PayloadString
+	PayloadBytes
+	PayloadObject
+)
+
+// Payload is the data type of a request or response.
+type Payload struct {
+	Kind   PayloadKind
+	Object *Object // PayloadObject
+}
+
+// Interaction is an RSocket interaction model, numbered as rsrt numbers
+// them.
+type Interaction int
+
+// The interaction models.
+const (
+	RequestResponse Interaction = iota + 1
+	FireAndForget
+	RequestStream
+	RequestChannel
+	MetadataPush
+)
+
+var interactionNames = []string{
+	RequestResponse: "request-response",
+	FireAndForget:   "fire-and-forget",
+	RequestStream:   "request-stream",
+	RequestChannel:  "request-channel",
+	MetadataPush:    "metadata-push",
+}
+
+// String returns the schema spelling of the interaction.
+func (i Interaction) String() string {
+	if i > 0 && int(i) < len(interactionNames) {
+		return interactionNames[i]
+	}
+	return "unknown"
+}
+
+// handleMethod is the rsrt.Routes method that registers the interaction.
+func (i Interaction) handleMethod() string {
+	return [...]string{
+		RequestResponse: "HandleRequestResponse",
+		FireAndForget:   "HandleFireAndForget",
+		RequestStream:   "HandleRequestStream",
+		RequestChannel:  "HandleRequestChannel",
+		MetadataPush:    "HandleMetadataPush",
+	}[i]
+}
+
+// Side is one direction of calls: the routes one peer serves and the other
+// calls.
+type Side struct {
+	// Client is true for client_routes (served by the client, called by
+	// the server through Peer).
+	Client bool
+	Routes []*Route
+	// Handler is the interface that serves the routes (Server,
+	// ClientHandler); Unimplemented its stub; RoutesVar and RoutesFunc
+	// the dispatch table and its constructor; Recv the receiver of the
+	// handler parameter in serve functions.
+	Handler, Unimplemented, RoutesVar, RoutesFunc, Recv string
+	funcPrefix                                        string
+}
+
+// Route is one (interaction, route) pair of a side.
+type Route struct {
+	Name         string // the route, as sent in routing metadata
+	Interaction  Interaction
+	Request      Payload
+	Response     Payload
+	RequestMeta  []*Entry
+	ResponseMeta []*Entry
+	// InitialEmpty is set on a request-channel whose REQUEST_CHANNEL
+	// frame carries the route only.
+	InitialEmpty bool
+	Doc          string
+	// GoName is the method name; Const the route constant; Serve the
+	// function adapting raw requests to the handler method.
+	GoName, Const, Serve string
+	// ReqStruct names the generated item struct of a request-channel
+	// with request metadata; RespStruct that of a response with
+	// metadata. Empty when not generated.
+	ReqStruct, RespStruct string
+	Side                  *Side
+	pos                   Pos
+}
+
+// RouteConst is one route-name constant, shared by every route of that
+// name on both sides.
+type RouteConst struct {
+	Name   string // Go name
+	Route  string
+	Routes []*Route
+}

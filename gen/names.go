@@ -1,0 +1,116 @@
+package gen
+
+// Every Go identifier of the generated code is derived here, and only here,
+// before anything is emitted: the validator checks the results for
+// collisions and invalid identifiers, and the emitters read them from the
+// model.
+
+import (
+	"go/token"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Fixed exported names of a generated package. Declared types and generated
+// structs must not take them.
+var fixedNames = []string{
+	"Server", "UnimplementedServer", "Peer", "NewAcceptor",
+	"Client", "Dial", "NewClient",
+	"ClientHandler", "UnimplementedClientHandler", "WithHandler",
+}
+
+// Methods that the generated Client has besides its route methods.
+var clientMethods = []string{"Conn", "Close"}
+
+// Methods and fields of Peer besides its route methods: the embedded
+// *rsrt.Conn field and the methods it promotes. A route method of the same
+// name would shadow them, and generated code calls Caller.
+var peerMethods = []string{"Conn", "Context", "Setup", "RemoteAddr", "Declares", "Caller"}
+
+// Names that generated function bodies use for their parameters and locals,
+// and package names they refer to; a metadata entry's parameter must not
+// shadow any of them.
+var reservedLocals = map[string]bool{
+	"ctx": true, "req": true, "resp": true, "p": true, "out": true, "err": true,
+	"in": true, "s": true, "h": true, "c": true, "peer": true, "raw": true,
+	"first": true, "md": true,
+	"rsrt": true, "rsocket": true, "context": true, "iter": true, "errors": true, "fmt": true,
+}
+
+// predeclared holds Go's predeclared identifiers; generated bodies use
+// several (string, append, nil...), so a parameter must not shadow them.
+var predeclared = map[string]bool{
+	"any": true, "bool": true, "byte": true, "comparable": true, "complex64": true,
+	"complex128": true, "error": true, "float32": true, "float64": true, "int": true,
+	"int8": true, "int16": true, "int32": true, "int64": true, "rune": true,
+	"string": true, "uint": true, "uint8": true, "uint16": true, "uint32": true,
+	"uint64": true, "uintptr": true, "true": true, "false": true, "iota": true,
+	"nil": true, "append": true, "cap": true, "clear": true, "close": true,
+	"complex": true, "copy": true, "delete": true, "imag": true, "len": true,
+	"make": true, "max": true, "min": true, "new": true, "panic": true,
+	"print": true, "println": true, "real": true, "recover": true,
+}
+
+// words splits a schema name into the words of its Go name: any rune that
+// is neither a letter nor a digit separates words ("channel.join",
+// "period_seconds", "file-name").
+func words(name string) []string {
+	return strings.FieldsFunc(name, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
+
+// pascal returns the exported Go name of a schema name: its words with the
+// first rune of each upper-cased and the rest kept ("channel.join" ->
+// "ChannelJoin", "period_seconds" -> "PeriodSeconds", "ids" -> "Ids").
+// Initialisms are not special-cased, so names stay predictable.
+func pascal(name string) string {
+	var b strings.Builder
+	for _, w := range words(name) {
+		r, n := utf8.DecodeRuneInString(w)
+		b.WriteRune(unicode.ToUpper(r))
+		b.WriteString(w[n:])
+	}
+	return b.String()
+}
+
+// camel returns the unexported Go name of a schema name, used for
+// parameters ("file_name" -> "fileName").
+func camel(name string) string { return lowerFirst(pascal(name)) }
+
+// lowerFirst lower-cases the first rune of s.
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToLower(r)) + s[n:]
+}
+
+// isIdent reports whether s is a Go identifier that is not a keyword.
+func isIdent(s string) bool {
+	return token.IsIdentifier(s)
+}
+
+// isExported reports whether s is an exported Go identifier.
+func isExported(s string) bool {
+	return token.IsIdentifier(s) && token.IsExported(s)
+}
+
+// Names of the generated constants, helpers and structs.
+
+func routeConstName(route string) string { return "Route" + pascal(route) }
+func mimeConstName(entry string) string  { return "MIME" + pascal(entry) }
+func entryFuncName(entry string) string  { return camel(entry) + "Entry" }
+func requestStructName(method string) string {
+	return method + "Request"
+}
+func responseStructName(method string) string { return method + "Response" }
+func encodeFuncName(structName string) string { return "encode" + structName }
+func decodeFuncName(structName string) string { return "decode" + structName }
+
+// serveFuncName names the function that adapts a raw request to a handler
+// method: "serve" on the server side, "handle" on the client side, so the
+// two sides never collide.
+func serveFuncName(side *Side, method string) string { return side.funcPrefix + method }

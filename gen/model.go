@@ -147,7 +147,7 @@ type Side struct {
 	// the dispatch table and its constructor; Recv the receiver of the
 	// handler parameter in serve functions.
 	Handler, Unimplemented, RoutesVar, RoutesFunc, Recv string
-	funcPrefix                                        string
+	funcPrefix                                          string
 }
 
 // Route is one (interaction, route) pair of a side.

@@ -123,10 +123,7 @@ func (c *Client) FileUpload(ctx context.Context, req []byte, fileName string) er
 
 // FileDownload returns the bytes of the named file, with its name in the response metadata.
 func (c *Client) FileDownload(ctx context.Context, fileName string) (FileDownloadResponse, error) {
-	p, err := rsrt.EncodeEmpty(struct{}{})
-	if err != nil {
-		return FileDownloadResponse{}, err
-	}
+	var p rsrt.Payload
 	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEFileName, Data: []byte(fileName)})
 	resp, err := c.conn.Caller().RequestResponse(ctx, RouteFileDownload, p)
 	if err != nil {
@@ -178,7 +175,7 @@ type UnimplementedClientHandler struct{}
 
 var _ ClientHandler = UnimplementedClientHandler{}
 
-// Time answers that route "time" is not implemented.
+// Time answers that client route "time" is not implemented.
 func (UnimplementedClientHandler) Time(context.Context) (string, error) {
 	return "", rsrt.Unimplemented(RouteTime)
 }
@@ -194,11 +191,11 @@ var clientRoutes = newClientRoutes()
 
 func newClientRoutes() *rsrt.Routes[ClientHandler] {
 	r := rsrt.NewRoutes[ClientHandler]()
-	r.HandleRequestResponse(RouteTime, serveTime)
+	r.HandleRequestResponse(RouteTime, handleTime)
 	return r
 }
 
-func serveTime(ctx context.Context, h ClientHandler, req *rsrt.Payload) (rsrt.Payload, error) {
+func handleTime(ctx context.Context, h ClientHandler, req *rsrt.Payload) (rsrt.Payload, error) {
 	out, err := h.Time(ctx)
 	if err != nil {
 		return rsrt.Payload{}, err

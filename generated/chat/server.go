@@ -117,12 +117,8 @@ type Peer struct {
 // Time calls the client's route "time": Returns the client's current date and time as text.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
-func (p *Peer) Time(ctx context.Context) (string, error) {
-	req, err := rsrt.EncodeEmpty(struct{}{})
-	if err != nil {
-		return "", err
-	}
-	resp, err := p.Caller().RequestResponse(ctx, RouteTime, req)
+func (peer *Peer) Time(ctx context.Context) (string, error) {
+	resp, err := peer.Caller().RequestResponse(ctx, RouteTime, rsrt.Payload{})
 	if err != nil {
 		return "", err
 	}

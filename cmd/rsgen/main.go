@@ -1,0 +1,125 @@
+// Command rsgen generates a typed RSocket API package from a YAML route
+// schema (see gen/SCHEMA.md).
+//
+// Usage:
+//
+//	rsgen -schema schema/chat.yaml -out generated/chat
+//
+// It writes types.go, server.go and client.go into the output directory,
+// only after all of them rendered, and removes the *.go files there that
+// an earlier run generated but this one no longer produces (files without
+// the rsgen header, such as tests, are never touched). On an invalid schema
+// it prints every problem, as file:line:col: message, and exits with
+// status 1. From a go:generate directive:
+//
+//	//go:generate go run github.com/rsocket-chat/rsgen/cmd/rsgen -schema ../../schema/chat.yaml -out .
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/rsocket-chat/rsgen/gen"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// run is main without the process: it returns the exit status.
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rsgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	schema := fs.String("schema", "", "the YAML route schema to generate from (required)")
+	out := fs.String("out", "", "the directory to write the generated package into; created if missing (required)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: rsgen -schema FILE.yaml -out DIR\n\n"+
+			"rsgen writes types.go, server.go and client.go of the typed RSocket API\n"+
+			"described by the schema into DIR, and removes the files an earlier run\n"+
+			"generated there that are no longer produced.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *schema == "" || *out == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	if err := generate(*schema, *out); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// generate renders the package of schema and writes it to dir.
+func generate(schema, dir string) error {
+	src, err := os.ReadFile(schema)
+	if err != nil {
+		return err
+	}
+	m, err := gen.Parse(schema, src)
+	if err != nil {
+		return err
+	}
+	files, err := gen.Generate(m)
+	if err != nil {
+		return err
+	}
+	return write(dir, files)
+}
+
+// write writes files into dir, leaving files whose content is unchanged
+// alone (so their timestamps do not change), then removes the generated
+// files that are not in files.
+func write(dir string, files map[string][]byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		path := filepath.Join(dir, name)
+		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, files[name]) {
+			continue
+		}
+		if err := os.WriteFile(path, files[name], 0o644); err != nil {
+			return err
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || files[name] != nil {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if gen.IsGenerated(src) {
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

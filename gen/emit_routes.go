@@ -1,0 +1,315 @@
+package gen
+
+// Emitters shared by the two sides: the handler interface, its
+// Unimplemented stub and dispatch table on the serving side, and the typed
+// call methods on the calling side (Client for server routes, Peer for
+// client routes).
+
+import (
+	"fmt"
+
+	"github.com/dave/jennifer/jen"
+)
+
+// param is one parameter of a generated method.
+type param struct {
+	name string
+	typ  *jen.Statement
+}
+
+// servedParams are the parameters of a handler method.
+func servedParams(r *Route) []param {
+	ps := []param{{"ctx", ctxType()}}
+	if r.Interaction == RequestChannel {
+		return append(ps,
+			param{"in", jen.Op("*").Add(rsrtQ("Inbound")).Types(reqItem(r))},
+			param{"out", jen.Op("*").Add(rsrtQ("Sender")).Types(respItem(r))})
+	}
+	if r.Request.Kind != PayloadEmpty {
+		ps = append(ps, param{"req", dataType(r.Request)})
+	}
+	for _, e := range r.RequestMeta {
+		ps = append(ps, param{e.Param, entryType(e)})
+	}
+	if r.Interaction == RequestStream {
+		ps = append(ps, param{"out", jen.Op("*").Add(rsrtQ("Sender")).Types(respItem(r))})
+	}
+	return ps
+}
+
+// servedResults are the results of a handler method.
+func servedResults(r *Route) []jen.Code {
+	if r.Interaction == RequestResponse && hasResp(r) {
+		return []jen.Code{respItem(r), jen.Error()}
+	}
+	return []jen.Code{jen.Error()}
+}
+
+// emitHandlerInterface declares Server or ClientHandler.
+func emitHandlerInterface(f *jen.File, side *Side, doc string) {
+	methods := make([]jen.Code, 0, 2*len(side.Routes))
+	for _, r := range side.Routes {
+		var params []jen.Code
+		for _, p := range servedParams(r) {
+			params = append(params, jen.Id(p.name).Add(p.typ))
+		}
+		methods = append(methods, comment(methodDoc(r)),
+			jen.Id(r.GoName).Params(params...).Params(servedResults(r)...))
+	}
+	f.Add(comment(doc))
+	f.Type().Id(side.Handler).Interface(methods...)
+}
+
+// emitUnimplemented declares the embeddable stub of a handler interface,
+// with a compile-time check that it implements it.
+func emitUnimplemented(f *jen.File, side *Side) {
+	f.Add(comment(fmt.Sprintf("%s answers every route of %s with an\nAPPLICATION_ERROR naming the route. Embed it by value.", side.Unimplemented, side.Handler)))
+	f.Type().Id(side.Unimplemented).Struct()
+	f.Var().Id("_").Id(side.Handler).Op("=").Id(side.Unimplemented).Values()
+	for _, r := range side.Routes {
+		var params []jen.Code
+		for _, p := range servedParams(r) {
+			params = append(params, p.typ)
+		}
+		ret := []jen.Code{rsrtQ("Unimplemented").Call(jen.Id(r.Const))}
+		if len(servedResults(r)) == 2 {
+			ret = append([]jen.Code{respZero(r)}, ret...)
+		}
+		f.Line()
+		f.Add(comment(fmt.Sprintf("%s answers that %s is not implemented.", r.GoName, routeWhat(r))))
+		f.Func().Params(jen.Id(side.Unimplemented)).Id(r.GoName).Params(params...).Params(servedResults(r)...).
+			Block(jen.Return(ret...))
+	}
+}
+
+// emitRouteTable declares the dispatch table of a side and the function
+// that adapts each route's raw requests to the handler method.
+func emitRouteTable(f *jen.File, side *Side, doc string) {
+	f.Add(comment(doc))
+	f.Var().Id(side.RoutesVar).Op("=").Id(side.RoutesFunc).Call()
+	regs := []jen.Code{jen.Id("r").Op(":=").Add(rsrtQ("NewRoutes")).Types(jen.Id(side.Handler)).Call()}
+	for _, r := range side.Routes {
+		args := []jen.Code{jen.Id(r.Const)}
+		if r.Interaction == RequestChannel {
+			args = append(args, jen.Lit(r.InitialEmpty))
+		}
+		args = append(args, jen.Id(r.Serve))
+		regs = append(regs, jen.Id("r").Dot(r.Interaction.handleMethod()).Call(args...))
+	}
+	regs = append(regs, jen.Return(jen.Id("r")))
+	f.Func().Id(side.RoutesFunc).Params().Op("*").Add(rsrtQ("Routes")).Types(jen.Id(side.Handler)).Block(regs...)
+	for _, r := range side.Routes {
+		f.Line()
+		emitServeFunc(f, r)
+	}
+}
+
+// emitServeFunc declares the adapter of one route: it decodes the request
+// data and metadata, calls the handler method and encodes its response.
+// Decoding errors go back to the peer as APPLICATION_ERROR naming the
+// route.
+func emitServeFunc(f *jen.File, r *Route) {
+	side := r.Side
+	recv := jen.Id(side.Recv).Id(side.Handler)
+	payload := func() *jen.Statement { return jen.Op("*").Add(rsrtQ("Payload")) }
+	// fail returns from the function with err as its error.
+	fail := func(err jen.Code) jen.Code { return jen.Return(err) }
+	if r.Interaction == RequestResponse {
+		fail = func(err jen.Code) jen.Code { return jen.Return(rsrtQ("Payload").Values(), err) }
+	}
+	var body []jen.Code
+	args := []jen.Code{jen.Id("ctx")}
+	if r.Interaction != RequestChannel {
+		if r.Request.Kind != PayloadEmpty {
+			body = append(body,
+				jen.List(jen.Id("in"), jen.Err()).Op(":=").Add(decodeFunc(r.Request)).Call(jen.Id("req")),
+				jen.If(jen.Err().Op("!=").Nil()).Block(
+					fail(rsrtQ("BadRequest").Call(jen.Id(r.Const), jen.Lit("request data"), jen.Err()))))
+			args = append(args, jen.Id("in"))
+		}
+		for _, e := range r.RequestMeta {
+			body = append(body,
+				jen.List(jen.Id(e.Param), jen.Err()).Op(":=").Id(e.Func).Call(jen.Id("req").Dot("Metadata")),
+				jen.If(jen.Err().Op("!=").Nil()).Block(
+					fail(rsrtQ("BadRequest").Call(jen.Id(r.Const), jen.Lit("request metadata"), jen.Err()))))
+			args = append(args, jen.Id(e.Param))
+		}
+	}
+	call := func(extra ...jen.Code) *jen.Statement {
+		return jen.Id(side.Recv).Dot(r.GoName).Call(append(args, extra...)...)
+	}
+	newSender := func() *jen.Statement {
+		return rsrtQ("NewSender").Call(jen.Id("ctx"), jen.Id("out"), respEncodeFunc(r))
+	}
+	var params []jen.Code
+	results := []jen.Code{jen.Error()}
+	switch r.Interaction {
+	case RequestResponse:
+		params = []jen.Code{jen.Id("ctx").Add(ctxType()), recv, jen.Id("req").Add(payload())}
+		results = []jen.Code{rsrtQ("Payload"), jen.Error()}
+		if hasResp(r) {
+			var enc jen.Code
+			if r.RespStruct != "" {
+				enc = jen.Id(encodeFuncName(r.RespStruct)).Call(jen.Id("out"))
+			} else {
+				enc = encodeCall(r.Response, jen.Id("out"))
+			}
+			body = append(body,
+				jen.List(jen.Id("out"), jen.Err()).Op(":=").Add(call()),
+				jen.If(jen.Err().Op("!=").Nil()).Block(fail(jen.Err())),
+				jen.Return(enc))
+		} else {
+			body = append(body,
+				jen.If(jen.Err().Op(":=").Add(call()), jen.Err().Op("!=").Nil()).Block(fail(jen.Err())),
+				jen.Return(rsrtQ("EncodeEmpty").Call(jen.Struct().Values())))
+		}
+	case FireAndForget, MetadataPush:
+		params = []jen.Code{jen.Id("ctx").Add(ctxType()), recv, jen.Id("req").Add(payload())}
+		body = append(body, jen.Return(call()))
+	case RequestStream:
+		params = []jen.Code{jen.Id("ctx").Add(ctxType()), recv, jen.Id("req").Add(payload()),
+			jen.Id("out").Op("*").Add(rsrtQ("RawSender"))}
+		body = append(body, jen.Return(call(newSender())))
+	case RequestChannel:
+		params = []jen.Code{jen.Id("ctx").Add(ctxType()), recv, jen.Id("in").Op("*").Add(rsrtQ("RawInbound")),
+			jen.Id("out").Op("*").Add(rsrtQ("RawSender"))}
+		body = append(body, jen.Return(call(
+			rsrtQ("NewInbound").Call(jen.Id("ctx"), jen.Id("in"), reqDecodeFunc(r)), newSender())))
+	}
+	f.Func().Id(r.Serve).Params(params...).Params(results...).Block(body...)
+}
+
+// callerParams are the parameters of a call method.
+func callerParams(r *Route) []jen.Code {
+	ps := []jen.Code{jen.Id("ctx").Add(ctxType())}
+	if r.Interaction == RequestChannel {
+		if !r.InitialEmpty {
+			ps = append(ps, jen.Id("first").Add(reqItem(r)))
+		}
+		return ps
+	}
+	if r.Request.Kind != PayloadEmpty {
+		ps = append(ps, jen.Id("req").Add(dataType(r.Request)))
+	}
+	for _, e := range r.RequestMeta {
+		ps = append(ps, jen.Id(e.Param).Add(entryType(e)))
+	}
+	return ps
+}
+
+// emitCaller declares the typed call method of a route on the calling
+// side's type: (c *Client) for server routes, (peer *Peer) for client
+// routes. caller renders the *rsrt.Caller to send with.
+func emitCaller(f *jen.File, recv jen.Code, r *Route, doc string, caller func() *jen.Statement) {
+	var results []jen.Code
+	var zero jen.Code // the value results other than the error, when failing
+	switch r.Interaction {
+	case RequestResponse:
+		results = []jen.Code{jen.Error()}
+		if hasResp(r) {
+			results = []jen.Code{respItem(r), jen.Error()}
+			zero = respZero(r)
+		}
+	case FireAndForget, MetadataPush:
+		results = []jen.Code{jen.Error()}
+	case RequestStream:
+		results = []jen.Code{jen.Qual("iter", "Seq2").Types(respItem(r), jen.Error())}
+	case RequestChannel:
+		results = []jen.Code{jen.Op("*").Add(rsrtQ("Channel")).Types(reqItem(r), respItem(r)), jen.Error()}
+		zero = jen.Nil()
+	}
+	fail := func(err jen.Code) jen.Code {
+		switch {
+		case r.Interaction == RequestStream:
+			return jen.Return(rsrtQ("ErrorSeq").Types(respItem(r)).Call(err))
+		case zero != nil:
+			return jen.Return(zero, err)
+		}
+		return jen.Return(err)
+	}
+
+	var body []jen.Code
+	errDeclared := false
+	// The request payload: encoded data, then the metadata entries.
+	var payload jen.Code = rsrtQ("Payload").Values()
+	if r.Interaction != RequestChannel && r.Interaction != MetadataPush {
+		if r.Request.Kind != PayloadEmpty {
+			body = append(body,
+				jen.List(jen.Id("p"), jen.Err()).Op(":=").Add(encodeCall(r.Request, jen.Id("req"))),
+				jen.If(jen.Err().Op("!=").Nil()).Block(fail(jen.Err())))
+			errDeclared = true
+			payload = jen.Id("p")
+		} else if len(r.RequestMeta) > 0 {
+			body = append(body, jen.Var().Id("p").Add(rsrtQ("Payload")))
+			payload = jen.Id("p")
+		}
+		for _, e := range r.RequestMeta {
+			body = append(body, appendEntry(
+				func() *jen.Statement { return jen.Id("p").Dot("Metadata") }, e,
+				func() *jen.Statement { return jen.Id(e.Param) }))
+		}
+	}
+
+	switch r.Interaction {
+	case RequestResponse:
+		send := caller().Dot("RequestResponse").Call(jen.Id("ctx"), jen.Id(r.Const), payload)
+		if hasResp(r) {
+			var dec jen.Code
+			if r.RespStruct != "" {
+				dec = jen.Id(decodeFuncName(r.RespStruct)).Call(jen.Id("resp"))
+			} else {
+				dec = decodeFunc(r.Response).Call(jen.Id("resp"))
+			}
+			body = append(body,
+				jen.List(jen.Id("resp"), jen.Err()).Op(":=").Add(send),
+				jen.If(jen.Err().Op("!=").Nil()).Block(fail(jen.Err())),
+				jen.List(jen.Id("out"), jen.Err()).Op(":=").Add(dec),
+				jen.If(jen.Err().Op("!=").Nil()).Block(fail(rsrtQ("BadResponse").Call(jen.Id(r.Const), jen.Err()))),
+				jen.Return(jen.Id("out"), jen.Nil()))
+		} else {
+			op := ":="
+			if errDeclared {
+				op = "="
+			}
+			body = append(body, jen.List(jen.Id("_"), jen.Err()).Op(op).Add(send), jen.Return(jen.Err()))
+		}
+	case FireAndForget:
+		body = append(body, jen.Return(caller().Dot("FireAndForget").Call(jen.Id("ctx"), jen.Id(r.Const), payload)))
+	case RequestStream:
+		body = append(body, jen.Return(rsrtQ("DecodeSeq").Call(
+			caller().Dot("RequestStream").Call(jen.Id("ctx"), jen.Id(r.Const), payload),
+			jen.Id(r.Const), respDecodeFunc(r))))
+	case MetadataPush:
+		var md jen.Code = jen.Nil()
+		if len(r.RequestMeta) > 0 {
+			body = append(body, jen.Var().Id("md").Add(rsrtQ("Metadata")))
+			for _, e := range r.RequestMeta {
+				body = append(body, appendEntry(
+					func() *jen.Statement { return jen.Id("md") }, e,
+					func() *jen.Statement { return jen.Id(e.Param) }))
+			}
+			md = jen.Id("md")
+		}
+		body = append(body, jen.Return(caller().Dot("MetadataPush").Call(jen.Id("ctx"), jen.Id(r.Const), md)))
+	case RequestChannel:
+		var first jen.Code = jen.Nil()
+		if !r.InitialEmpty {
+			var enc jen.Code
+			if r.ReqStruct != "" {
+				enc = jen.Id(encodeFuncName(r.ReqStruct)).Call(jen.Id("first"))
+			} else {
+				enc = encodeCall(r.Request, jen.Id("first"))
+			}
+			body = append(body,
+				jen.List(jen.Id("p"), jen.Err()).Op(":=").Add(enc),
+				jen.If(jen.Err().Op("!=").Nil()).Block(fail(jen.Err())))
+			first = jen.Op("&").Id("p")
+		}
+		body = append(body,
+			jen.List(jen.Id("raw"), jen.Err()).Op(":=").Add(caller().Dot("RequestChannel").Call(jen.Id("ctx"), jen.Id(r.Const), first)),
+			jen.If(jen.Err().Op("!=").Nil()).Block(fail(jen.Err())),
+			jen.Return(rsrtQ("NewChannel").Call(jen.Id("ctx"), jen.Id("raw"), reqEncodeFunc(r), respDecodeFunc(r)), jen.Nil()))
+	}
+	f.Add(comment(doc + callerNote(r)))
+	f.Func().Params(recv).Id(r.GoName).Params(callerParams(r)...).Params(results...).Block(body...)
+}

@@ -1,0 +1,644 @@
+package chatserver_test
+
+// End-to-end tests: the generated client (chat.Dial) against the real
+// server on 127.0.0.1, over TCP and WebSocket.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rsocket/rsocket-go/core"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
+	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/impl/chatsvc"
+)
+
+// wait bounds every blocking step; it is a failure guard, never an
+// assertion on timing.
+const wait = 15 * time.Second
+
+// logSink keeps log records so that tests can look for one.
+type logSink struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (s *logSink) Enabled(context.Context, slog.Level) bool { return true }
+func (s *logSink) Handle(_ context.Context, r slog.Record) error {
+	s.mu.Lock()
+	s.records = append(s.records, r.Clone())
+	s.mu.Unlock()
+	return nil
+}
+func (s *logSink) WithAttrs([]slog.Attr) slog.Handler { return s } // attrs are not needed here
+func (s *logSink) WithGroup(string) slog.Handler      { return s }
+
+// find returns the first record with the message, with its attributes.
+func (s *logSink) find(msg string) (map[string]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.records {
+		if r.Message == msg {
+			attrs := map[string]string{}
+			r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
+			return attrs, true
+		}
+	}
+	return nil, false
+}
+
+// contents reports whether any record mentions text, in its message or
+// attributes.
+func (s *logSink) mentions(text string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.records {
+		found := strings.Contains(r.Message, text)
+		r.Attrs(func(a slog.Attr) bool {
+			found = found || strings.Contains(a.Value.String(), text)
+			return !found
+		})
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
+type server struct {
+	*chatserver.Running
+	logs *logSink
+}
+
+func start(t *testing.T, dir string, mod func(*chatserver.Config)) *server {
+	t.Helper()
+	logs := &logSink{}
+	cfg := chatserver.Config{
+		TCPAddr: "127.0.0.1:0",
+		WSAddr:  "127.0.0.1:0",
+		DataDir: dir,
+		Logger:  slog.New(logs),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	r, err := chatserver.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if err := r.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return &server{Running: r, logs: logs}
+}
+
+// transports runs f once per transport.
+func transports(t *testing.T, f func(t *testing.T, addr func(*server) string)) {
+	t.Run("tcp", func(t *testing.T) { f(t, func(s *server) string { return s.TCPAddr() }) })
+	t.Run("websocket", func(t *testing.T) { f(t, func(s *server) string { return s.WSURL() }) })
+}
+
+func dial(t *testing.T, addr string, opts ...rsrt.DialOption) *chat.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := chat.Dial(ctx, addr, opts...)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func str(s string) *string { return &s }
+
+func deref(p *string) string {
+	if p == nil {
+		return "<nil>"
+	}
+	return *p
+}
+
+func count(p *int64) string {
+	if p == nil {
+		return "absent"
+	}
+	return fmt.Sprint(*p)
+}
+
+// inbox is an open messages.incoming stream read on its own goroutine.
+type inbox struct {
+	msgs   chan chat.Message
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func listen(t *testing.T, c *chat.Client) *inbox {
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &inbox{msgs: make(chan chat.Message, 1024), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(in.done)
+		for m, err := range c.MessagesIncoming(ctx) {
+			if err != nil {
+				return
+			}
+			select {
+			case in.msgs <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	t.Cleanup(in.stop)
+	return in
+}
+
+func (in *inbox) stop() {
+	in.cancel()
+	<-in.done
+}
+
+func (in *inbox) next(t *testing.T) chat.Message {
+	t.Helper()
+	select {
+	case m := <-in.msgs:
+		return m
+	case <-time.After(wait):
+		t.Fatal("no message arrived")
+		return chat.Message{}
+	}
+}
+
+func checkMsg(t *testing.T, got chat.Message, user, content string, channel *string) {
+	t.Helper()
+	if deref(got.User) != user || deref(got.Content) != content || deref(got.Channel) != deref(channel) {
+		t.Fatalf("got {user:%s content:%s channel:%s}, want {user:%s content:%s channel:%s}",
+			deref(got.User), deref(got.Content), deref(got.Channel), user, content, deref(channel))
+	}
+}
+
+func list(t *testing.T, seq func(yield func(string, error) bool)) []string {
+	t.Helper()
+	var out []string
+	for s, err := range seq {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReferenceScenario replays the contract's ten steps.
+func TestReferenceScenario(t *testing.T) {
+	transports(t, func(t *testing.T, addr func(*server) string) {
+		srv := start(t, t.TempDir(), nil)
+		ctx := ctxT(t)
+		// 1. Two connections, logged in as user1 and user2.
+		c1, c2 := dial(t, addr(srv)), dial(t, addr(srv))
+		id1, err := c1.Login(ctx, "user1")
+		must(t, err)
+		id2, err := c2.Login(ctx, "user2")
+		must(t, err)
+		if len(id1) != 36 || id1 == id2 {
+			t.Fatalf("session ids %q, %q: want two distinct UUIDs", id1, id2)
+		}
+		// 2. Both open messages.incoming.
+		in1, in2 := listen(t, c1), listen(t, c2)
+		// 3. Both join channel1.
+		must(t, c1.ChannelJoin(ctx, "channel1"))
+		must(t, c2.ChannelJoin(ctx, "channel1"))
+		// 4. channels and channel.users.
+		if got := list(t, c1.Channels(ctx)); !slices.Equal(got, []string{"channel1"}) {
+			t.Fatalf("channels = %q", got)
+		}
+		if got := list(t, c1.ChannelUsers(ctx, "channel1")); !slices.Equal(got, []string{"user1", "user2"}) {
+			t.Fatalf("channel.users = %q", got)
+		}
+		// 5. A private message.
+		must(t, c1.Message(ctx, chat.Message{User: str("user2"), Content: str("private message from user1")}))
+		checkMsg(t, in2.next(t), "user1", "private message from user1", nil)
+		// 6. A channel message reaches both, the sender included.
+		must(t, c1.Message(ctx, chat.Message{Channel: str("channel1"), Content: str("channel message from user1")}))
+		checkMsg(t, in1.next(t), "user1", "channel message from user1", str("channel1"))
+		checkMsg(t, in2.next(t), "user1", "channel message from user1", str("channel1"))
+		// 7. user1 leaves.
+		must(t, c1.ChannelLeave(ctx, "channel1"))
+		if got := list(t, c1.ChannelUsers(ctx, "channel1")); !slices.Equal(got, []string{"user2"}) {
+			t.Fatalf("channel.users after leave = %q", got)
+		}
+		// 8. Both cancel their incoming streams.
+		in1.stop()
+		in2.stop()
+		// 9. Statistics: the report, then an update to users only.
+		must(t, c1.SendStatistics(ctx, chat.ClientStatistics{MemoryUsage: new(float64(123456))}))
+		st, err := c1.Statistics(ctx)
+		must(t, err)
+		next, stop := pull(st.Recv())
+		defer stop()
+		r := nextStats(t, next)
+		if count(r.UserCount) != "2" || count(r.ChannelCount) != "1" {
+			t.Fatalf("statistics users %s channels %s, want 2 and 1", count(r.UserCount), count(r.ChannelCount))
+		}
+		must(t, st.Send(chat.ServerStatisticsRequest{Ids: []string{"users"}}))
+		for i := 0; ; i++ { // reports already sent may carry both counts
+			r = nextStats(t, next)
+			if r.ChannelCount == nil {
+				break
+			}
+			if i > 3 {
+				t.Fatal("the statistics update did not apply")
+			}
+		}
+		if count(r.UserCount) != "2" {
+			t.Fatalf("user count %s, want 2", count(r.UserCount))
+		}
+		must(t, st.Close())
+		if srv.Service().Stats().ClientReports != 1 {
+			t.Fatalf("client statistics not recorded: %+v", srv.Service().Stats())
+		}
+		// 10. Files.
+		data := []byte("abcdefg1234567")
+		must(t, c1.FileUpload(ctx, data, "file_name_1.txt"))
+		if got := list(t, c1.Files(ctx)); !slices.Equal(got, []string{"file_name_1.txt"}) {
+			t.Fatalf("files = %q", got)
+		}
+		resp, err := c2.FileDownload(ctx, "file_name_1.txt")
+		must(t, err)
+		if !bytes.Equal(resp.Data, data) || resp.FileName != "file_name_1.txt" {
+			t.Fatalf("download = %q named %q", resp.Data, resp.FileName)
+		}
+		// Never message contents in the logs.
+		if srv.logs.mentions("private message from user1") || srv.logs.mentions("channel message from user1") {
+			t.Fatal("a message content was logged")
+		}
+	})
+}
+
+// pull adapts an iterator to next/stop.
+func pull[T any](seq func(yield func(T, error) bool)) (func() (T, error, bool), func()) {
+	type item struct {
+		v   T
+		err error
+	}
+	ch := make(chan item)
+	done := make(chan struct{})
+	go func() {
+		defer close(ch)
+		for v, err := range seq {
+			select {
+			case ch <- item{v, err}:
+			case <-done:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() (T, error, bool) {
+			select {
+			case it, ok := <-ch:
+				return it.v, it.err, ok
+			case <-time.After(wait):
+				var zero T
+				return zero, errors.New("nothing received"), true
+			}
+		}, func() {
+			once.Do(func() { close(done) })
+		}
+}
+
+func nextStats(t *testing.T, next func() (chat.ServerStatistics, error, bool)) chat.ServerStatistics {
+	t.Helper()
+	r, err, ok := next()
+	if !ok {
+		t.Fatal("statistics channel ended")
+	}
+	must(t, err)
+	return r
+}
+
+// wantError checks that err is an error frame of an accepted code whose
+// text contains want.
+func wantError(t *testing.T, err error, want string, codes ...core.ErrorCode) {
+	t.Helper()
+	if len(codes) == 0 {
+		codes = []core.ErrorCode{core.ErrorCodeApplicationError}
+	}
+	var e *rsrt.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an error frame saying %q", err, want)
+	}
+	if !slices.Contains(codes, e.Code) || !strings.Contains(e.Message, want) {
+		t.Fatalf("got %s %q, want %v saying %q", e.Code, e.Message, codes, want)
+	}
+}
+
+func streamErr(seq func(yield func(string, error) bool)) error {
+	for _, err := range seq {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestErrorAnswers checks every error answer of the contract, and that the
+// connection and the other sessions keep working after them.
+func TestErrorAnswers(t *testing.T) {
+	transports(t, func(t *testing.T, addr func(*server) string) {
+		srv := start(t, t.TempDir(), nil)
+		ctx := ctxT(t)
+		c, other := dial(t, addr(srv)), dial(t, addr(srv))
+		_, err := other.Login(ctx, "other")
+		must(t, err)
+		must(t, other.ChannelJoin(ctx, "others"))
+		inOther := listen(t, other)
+
+		// A request that needs a login, before login.
+		wantError(t, c.ChannelJoin(ctx, "x"), "log in first")
+		wantError(t, streamErr(c.Channels(ctx)), "log in first")
+		_, err = c.Login(ctx, "")
+		wantError(t, err, "user name is empty")
+		_, err = c.Login(ctx, strings.Repeat("u", 65))
+		wantError(t, err, "user name is 65 bytes long")
+		_, err = c.Login(ctx, "ctl\x01")
+		wantError(t, err, "control character")
+		// Not valid UTF-8.
+		_, err = c.Conn().Caller().RequestResponse(ctx, chat.RouteLogin, rsrt.Payload{Data: []byte("bad\xff")})
+		wantError(t, err, "UTF-8")
+
+		_, err = c.Login(ctx, "me")
+		must(t, err)
+		_, err = c.Login(ctx, "again")
+		wantError(t, err, "already logged in")
+
+		// Messages.
+		wantError(t, c.Message(ctx, chat.Message{User: str("ghost"), Content: str("x")}), `user "ghost" is not logged in`)
+		wantError(t, c.Message(ctx, chat.Message{Content: str("x")}), "neither user nor channel")
+		wantError(t, c.Message(ctx, chat.Message{Channel: str("nowhere"), Content: str("x")}), `channel "nowhere" does not exist`)
+		wantError(t, c.Message(ctx, chat.Message{Channel: str("others"), Content: str("x")}), `not joined channel "others"`)
+		for _, bad := range []string{`{"content": "x", "channel": 5}`, `{"content": "x", "extra": 1}`, `not json`, `[1]`} {
+			_, err = c.Conn().Caller().RequestResponse(ctx, chat.RouteMessage, rsrt.Payload{Data: []byte(bad)})
+			wantError(t, err, "invalid request data")
+		}
+		// Names.
+		wantError(t, c.ChannelJoin(ctx, ""), "channel name is empty")
+		wantError(t, c.ChannelJoin(ctx, strings.Repeat("c", 65)), "channel name is 65 bytes long")
+		wantError(t, c.FileUpload(ctx, []byte("x"), ""), "invalid file name")
+		wantError(t, c.FileUpload(ctx, []byte("x"), strings.Repeat("f", 256)), "invalid file name")
+		wantError(t, c.FileUpload(ctx, []byte("x"), "nul\x00"), "invalid file name")
+		// Files.
+		_, err = c.FileDownload(ctx, "missing.txt")
+		wantError(t, err, `file not found: "missing.txt"`)
+		_, err = c.Conn().Caller().RequestResponse(ctx, chat.RouteFileDownload, rsrt.Payload{})
+		wantError(t, err, chat.MIMEFileName)
+		// Unknown route.
+		_, err = c.Conn().Caller().RequestResponse(ctx, "no.such.route", rsrt.Payload{})
+		wantError(t, err, "no.such.route", core.ErrorCodeApplicationError, core.ErrorCodeRejected)
+
+		// The connection and the other session still work.
+		must(t, c.Message(ctx, chat.Message{User: str("other"), Content: str("still here")}))
+		checkMsg(t, inOther.next(t), "me", "still here", nil)
+	})
+}
+
+// TestSlowConsumer: one channel member's incoming stream stops reading;
+// the others keep receiving everything, the laggard's queue stays at its
+// bound, the drop counter grows and the heap stays bounded.
+func TestSlowConsumer(t *testing.T) {
+	const (
+		queueLen = 128
+		batches  = 30
+		batch    = 100
+		size     = 1024
+	)
+	srv := start(t, t.TempDir(), func(c *chatserver.Config) { c.Chat = chatsvc.Config{QueueLen: queueLen} })
+	ctx := ctxT(t)
+	addr := srv.TCPAddr()
+	sender, reader, laggard, idle := dial(t, addr), dial(t, addr), dial(t, addr, rsrt.WithPrefetch(1)), dial(t, addr)
+	for i, c := range []*chat.Client{sender, reader, laggard, idle} {
+		_, err := c.Login(ctx, fmt.Sprintf("u%d", i))
+		must(t, err)
+		must(t, c.ChannelJoin(ctx, "flood"))
+	}
+	inS, inR := listen(t, sender), listen(t, reader)
+	// The laggard reads one message and then nothing: its stream has no
+	// demand left. The idle member never opens its stream.
+	lctx, lcancel := context.WithCancel(context.Background())
+	defer lcancel()
+	lgot := make(chan struct{})
+	go func() {
+		for range laggard.MessagesIncoming(lctx) {
+			close(lgot)
+			<-lctx.Done()
+			return
+		}
+	}()
+
+	var base runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&base)
+	var peak uint64
+	pad := strings.Repeat("p", size)
+	n := 0
+	for range batches {
+		for range batch {
+			must(t, sender.Message(ctx, chat.Message{Channel: str("flood"), Content: str(fmt.Sprintf("%06d%s", n, pad))}))
+			n++
+		}
+		for i := n - batch; i < n; i++ {
+			for _, in := range []*inbox{inS, inR} {
+				if got := in.next(t); !strings.HasPrefix(*got.Content, fmt.Sprintf("%06d", i)) {
+					t.Fatalf("got message %.6s, want %06d", *got.Content, i)
+				}
+			}
+		}
+		if st := srv.Service().Stats(); st.LongestQueue > queueLen {
+			t.Fatalf("a queue grew to %d, over its bound %d", st.LongestQueue, queueLen)
+		}
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		peak = max(peak, ms.HeapAlloc)
+	}
+	select {
+	case <-lgot:
+	case <-time.After(wait):
+		t.Fatal("the laggard received nothing")
+	}
+	st := srv.Service().Stats()
+	if st.LongestQueue != queueLen {
+		t.Fatalf("longest queue %d, want the bound %d", st.LongestQueue, queueLen)
+	}
+	// The idle member dropped all but queueLen; the laggard about as many
+	// (less the few its stream took before stalling).
+	if min := uint64(2*(n-queueLen) - 2*batch); st.Dropped < min {
+		t.Fatalf("dropped %d, want at least %d", st.Dropped, min)
+	}
+	// The flood is n*size = 3 MB per recipient; two recipients keeping it
+	// all would hold 6 MB live. Bounded, they hold 2*queueLen messages.
+	if growth := int64(peak) - int64(base.HeapAlloc); growth > int64(n*size) {
+		t.Fatalf("heap grew by %d bytes for %d bytes per recipient: not bounded", growth, n*size)
+	}
+	if _, ok := srv.logs.find("slow reader: dropping oldest queued messages"); !ok {
+		t.Fatal("drops were not logged")
+	}
+}
+
+// TestRestart uploads a file, restarts the server on the same data dir and
+// downloads the same bytes. The file is large enough to be fragmented.
+func TestRestart(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 3<<20)
+	_, _ = rand.Read(data)
+	ctx := ctxT(t)
+
+	srv := start(t, dir, nil)
+	c := dial(t, srv.TCPAddr())
+	_, err := c.Login(ctx, "uploader")
+	must(t, err)
+	must(t, c.FileUpload(ctx, data, "../big.bin"))
+	must(t, srv.Stop(ctx))
+
+	srv = start(t, dir, nil)
+	c = dial(t, srv.WSURL())
+	_, err = c.Login(ctx, "downloader")
+	must(t, err)
+	if got := list(t, c.Files(ctx)); !slices.Equal(got, []string{"../big.bin"}) {
+		t.Fatalf("files after restart = %q", got)
+	}
+	resp, err := c.FileDownload(ctx, "../big.bin")
+	must(t, err)
+	if !bytes.Equal(resp.Data, data) {
+		t.Fatalf("downloaded %d bytes, not the %d uploaded", len(resp.Data), len(data))
+	}
+}
+
+// TestFileLimits checks the size limits' error answers.
+func TestFileLimits(t *testing.T) {
+	srv := start(t, t.TempDir(), func(c *chatserver.Config) {
+		c.Files.MaxFileBytes, c.Files.MaxTotalBytes = 1000, 1500
+	})
+	ctx := ctxT(t)
+	c := dial(t, srv.TCPAddr())
+	_, err := c.Login(ctx, "u")
+	must(t, err)
+	wantError(t, c.FileUpload(ctx, make([]byte, 1001), "big"), "file too large")
+	must(t, c.FileUpload(ctx, make([]byte, 1000), "a"))
+	wantError(t, c.FileUpload(ctx, make([]byte, 1000), "b"), "file store full")
+}
+
+// timeHandler answers the server's time calls.
+type timeHandler struct{ answer string }
+
+func (h timeHandler) Time(context.Context) (string, error) { return h.answer, nil }
+
+// TestTimeCall: a client that declares the time route is called after
+// login and the answer is logged; one that does not is never called.
+func TestTimeCall(t *testing.T) {
+	transports(t, func(t *testing.T, addr func(*server) string) {
+		srv := start(t, t.TempDir(), nil)
+		ctx := ctxT(t)
+		plain := dial(t, addr(srv))
+		_, err := plain.Login(ctx, "plain")
+		must(t, err)
+		c := dial(t, addr(srv), chat.WithHandler(timeHandler{answer: "2026-11-26 tea time"}))
+		_, err = c.Login(ctx, "timely")
+		must(t, err)
+		deadline := time.Now().Add(wait)
+		for {
+			if attrs, ok := srv.logs.find("client time"); ok {
+				if attrs["time"] != "2026-11-26 tea time" {
+					t.Fatalf("logged time %q", attrs["time"])
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the client's time was not logged")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if _, failed := srv.logs.find("time call to the client failed"); failed {
+			t.Fatal("a time call failed (or an undeclared client was called)")
+		}
+		// The connection carries on.
+		must(t, c.ChannelJoin(ctx, "after-time"))
+	})
+}
+
+// TestSessionsEndWithConnections: a closed connection leaves its channels
+// and the user count at once; the same user on another connection stays.
+func TestSessionsEndWithConnections(t *testing.T) {
+	srv := start(t, t.TempDir(), nil)
+	ctx := ctxT(t)
+	a1, a2, b := dial(t, srv.TCPAddr()), dial(t, srv.WSURL()), dial(t, srv.TCPAddr())
+	for i, c := range []*chat.Client{a1, a2, b} {
+		_, err := c.Login(ctx, []string{"ann", "ann", "bob"}[i])
+		must(t, err)
+		must(t, c.ChannelJoin(ctx, "room"))
+	}
+	in2 := listen(t, a2)
+	must(t, a1.Close())
+	deadline := time.Now().Add(wait)
+	for srv.Service().Stats().Connections != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the closed connection's session is still registered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := list(t, b.ChannelUsers(ctx, "room")); !slices.Equal(got, []string{"ann", "bob"}) {
+		t.Fatalf("channel.users = %q", got)
+	}
+	must(t, b.Message(ctx, chat.Message{User: str("ann"), Content: str("hi")}))
+	checkMsg(t, in2.next(t), "bob", "hi", nil)
+	if st := srv.Service().Stats(); st.LoggedIn != 2 {
+		t.Fatalf("logged in %d, want 2", st.LoggedIn)
+	}
+}
+
+// TestQueuedUntilIncomingOpens: messages sent while a session has no
+// incoming stream are delivered when it opens, also after a cancel.
+func TestQueuedUntilIncomingOpens(t *testing.T) {
+	srv := start(t, t.TempDir(), nil)
+	ctx := ctxT(t)
+	a, b := dial(t, srv.TCPAddr()), dial(t, srv.TCPAddr())
+	_, err := a.Login(ctx, "a")
+	must(t, err)
+	_, err = b.Login(ctx, "b")
+	must(t, err)
+	must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("early")}))
+	in := listen(t, b)
+	checkMsg(t, in.next(t), "a", "early", nil)
+	in.stop()
+	must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("while closed")}))
+	checkMsg(t, listen(t, b).next(t), "a", "while closed", nil)
+}

@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		target     = fs.String("target", "both", "servers to start and measure: chat, baseline or both (ignored with --addr)")
 		addr       = fs.String("addr", "", "drive the server already running at host:port instead of starting one")
 		serverCmd  = fs.String("server-cmd", "", "command line that runs the chat server for the memory scenario, with {port} for the port to listen on on 127.0.0.1 (default: this binary's serve subcommand)")
-		spawnAll   = fs.Bool("spawn", false, "run the servers in child processes for every scenario, not only memory")
+		inProcess  = fs.Bool("in-process", false, "run the servers of the rr and fan-out scenarios in this process (to profile them with --cpuprofile) instead of child processes; memory always uses a child")
 		scenarios  = fs.String("scenarios", "rr,fanout,memory", "comma-separated scenarios: rr, fanout, memory")
 		quick      = fs.Bool("quick", false, "small counts and short durations (CI)")
 		clientKind = fs.String("client", "typed", "load client: typed (generated chat client) or raw (plain rsocket-go)")
@@ -109,7 +109,8 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		timeout    = fs.Duration("timeout", 15*time.Minute, "bound on the whole run")
 		jsonFile   = fs.String("json", "", "write the results as JSON to this file")
 		svgFile    = fs.String("svg", "", "write a chat-vs-baseline bar chart to this SVG file")
-		cpuProf    = fs.String("cpuprofile", "", "write a CPU profile of this process (load client and in-process servers)")
+		cpuProf    = fs.String("cpuprofile", "", "write a CPU profile of this process (the load client, and the servers with --in-process)")
+		serverProf = fs.String("server-cpuprofile", "", "write a CPU profile of each child server of the rr and fan-out scenarios to PREFIX-<target>.pprof (not with --server-cmd)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -221,14 +222,14 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 			switch {
 			case t == "external":
 				srv = &server{target: t, addr: *addr, stop: func() error { return nil }}
-			case *spawnAll:
+			case *inProcess:
+				srv, err = startInProcess(ctx, t)
+			default:
 				cmd := ""
 				if t == "chat" {
 					cmd = *serverCmd
 				}
-				srv, err = spawn(ctx, t, cmd)
-			default:
-				srv, err = startInProcess(ctx, t)
+				srv, err = spawn(ctx, t, cmd, *serverProf)
 			}
 			if err != nil {
 				tr.Errors = append(tr.Errors, fmt.Sprintf("start: %v", err))
@@ -236,7 +237,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 			} else {
 				tr.Addr = srv.addr
 				if want["rr"] {
-					r, err := runRR(ctx, srv.addr, cfg)
+					r, err := runRR(ctx, srv, cfg)
 					tr.RR = r
 					if err != nil {
 						tr.Errors = append(tr.Errors, fmt.Sprintf("rr: %v", err))
@@ -244,7 +245,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 					}
 				}
 				if want["fanout"] {
-					r, err := runFanout(ctx, srv.addr, cfg)
+					r, err := runFanout(ctx, srv, cfg)
 					tr.Fanout = r
 					if err != nil {
 						tr.Errors = append(tr.Errors, fmt.Sprintf("fanout: %v", err))
@@ -259,7 +260,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 			if t == "chat" {
 				cmd = *serverCmd
 			}
-			srv, err := spawn(ctx, t, cmd)
+			srv, err := spawn(ctx, t, cmd, "")
 			if err == nil {
 				tr.Memory, err = runMemory(ctx, srv, cfg)
 				_ = srv.stop()

@@ -39,6 +39,9 @@ type RRResult struct {
 	RPS      float64 `json:"requests_per_second"`
 	P50us    float64 `json:"p50_us"`
 	P99us    float64 `json:"p99_us"`
+	// ServerCPUus is the server process's CPU time (user+system) per
+	// request, when the server runs in a child process.
+	ServerCPUus float64 `json:"server_cpu_us_per_request,omitempty"`
 }
 
 // FanoutResult is one channel fan-out phase.
@@ -62,6 +65,9 @@ type FanoutResult struct {
 	// the phase ended; Missing is how many messages they miss in all.
 	StalledMembers int   `json:"stalled_members"`
 	Missing        int64 `json:"missing"`
+	// ServerCPUus is the server process's CPU time per delivery, when the
+	// server runs in a child process.
+	ServerCPUus float64 `json:"server_cpu_us_per_delivery,omitempty"`
 }
 
 // MemResult is the server memory with many open sessions.
@@ -151,8 +157,8 @@ func closeAll(cs []loadClient) {
 // runRR measures request-response throughput of "message": each worker
 // sends private messages to its own connection's user, whose incoming
 // stream is open and drained.
-func runRR(ctx context.Context, addr string, cfg *config) ([]RRResult, error) {
-	clients, err := dialMany(ctx, addr, cfg, cfg.conns, "rr", cfg.client)
+func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
+	clients, err := dialMany(ctx, srv.addr, cfg, cfg.conns, "rr", cfg.client)
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +174,7 @@ func runRR(ctx context.Context, addr string, cfg *config) ([]RRResult, error) {
 		lat := make([][]time.Duration, level)
 		var reqs, errs atomic.Int64
 		var w sync.WaitGroup
+		cpu0, cpuOK := srv.cpuTime()
 		start := time.Now()
 		deadline := start.Add(d)
 		for i := 0; i < level; i++ {
@@ -194,10 +201,16 @@ func runRR(ctx context.Context, addr string, cfg *config) ([]RRResult, error) {
 		}
 		w.Wait()
 		el := time.Since(start).Seconds()
+		cpu1, _ := srv.cpuTime()
 		all := slices.Concat(lat...)
 		slices.Sort(all)
+		cpuPer := 0.0
+		if cpuOK && reqs.Load() > 0 {
+			cpuPer = float64((cpu1 - cpu0).Microseconds()) / float64(reqs.Load())
+		}
 		return RRResult{
-			InFlight: level, Requests: reqs.Load(), Errors: errs.Load(), Seconds: el,
+			ServerCPUus: cpuPer,
+			InFlight:    level, Requests: reqs.Load(), Errors: errs.Load(), Seconds: el,
 			RPS:   float64(reqs.Load()) / el,
 			P50us: float64(percentile(all, 0.50).Nanoseconds()) / 1e3,
 			P99us: float64(percentile(all, 0.99).Nanoseconds()) / 1e3,
@@ -209,7 +222,7 @@ func runRR(ctx context.Context, addr string, cfg *config) ([]RRResult, error) {
 	for _, l := range cfg.inflight {
 		r := run(l, cfg.rrDuration, true)
 		out = append(out, r)
-		logf("  rr in-flight %4d: %9.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %d", l, r.RPS, r.P50us, r.P99us, r.Errors)
+		logf("  rr in-flight %4d: %9.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %d  server CPU %.1f us/req", l, r.RPS, r.P50us, r.P99us, r.Errors, r.ServerCPUus)
 	}
 	return out, nil
 }
@@ -249,9 +262,9 @@ func (m *member) onMessage(content string) {
 
 // runFanout measures channel fan-out: one sender, cfg.members members of
 // one channel, each with an open messages.incoming stream.
-func runFanout(ctx context.Context, addr string, cfg *config) ([]FanoutResult, error) {
+func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, error) {
 	k := cfg.members
-	clients, err := dialMany(ctx, addr, cfg, k+1, "fan", cfg.client)
+	clients, err := dialMany(ctx, srv.addr, cfg, k+1, "fan", cfg.client)
 	if err != nil {
 		return nil, err
 	}
@@ -290,6 +303,7 @@ func runFanout(ctx context.Context, addr string, cfg *config) ([]FanoutResult, e
 			m.progress.Store(time.Now().UnixNano())
 		}
 		var sent, sendErrs atomic.Int64
+		cpu0, cpuOK := srv.cpuTime()
 		start := time.Now()
 		stop := make(chan struct{})
 		stallEvents := 0
@@ -342,6 +356,7 @@ func runFanout(ctx context.Context, addr string, cfg *config) ([]FanoutResult, e
 		}
 		close(stop)
 		monWG.Wait()
+		cpu1, _ := srv.cpuTime()
 		var end int64
 		r := FanoutResult{Mode: name, Members: k, Sent: n, SendErrors: sendErrs.Load(), Expected: n * int64(k), StallEvents: stallEvents}
 		var all []time.Duration
@@ -363,6 +378,9 @@ func runFanout(ctx context.Context, addr string, cfg *config) ([]FanoutResult, e
 		r.Seconds = time.Unix(0, end).Sub(start).Seconds()
 		if r.Seconds > 0 {
 			r.DeliveriesPerSec = float64(r.Delivered) / r.Seconds
+		}
+		if cpuOK && r.Delivered > 0 {
+			r.ServerCPUus = float64((cpu1 - cpu0).Microseconds()) / float64(r.Delivered)
 		}
 		slices.Sort(all)
 		r.P50ms = float64(percentile(all, 0.50).Microseconds()) / 1e3
@@ -434,8 +452,8 @@ func runFanout(ctx context.Context, addr string, cfg *config) ([]FanoutResult, e
 }
 
 func logFanout(r FanoutResult) {
-	logf("  fanout %-4s x%d: %9.0f deliveries/s  p50 %7.1f ms  p99 %7.1f ms  delivered %d/%d  stalls %d (stalled members %d)",
-		r.Mode, r.Members, r.DeliveriesPerSec, r.P50ms, r.P99ms, r.Delivered, r.Expected, r.StallEvents, r.StalledMembers)
+	logf("  fanout %-4s x%d: %9.0f deliveries/s  p50 %7.1f ms  p99 %7.1f ms  delivered %d/%d  stalls %d (stalled members %d)  server CPU %.1f us/delivery",
+		r.Mode, r.Members, r.DeliveriesPerSec, r.P50ms, r.P99ms, r.Delivered, r.Expected, r.StallEvents, r.StalledMembers, r.ServerCPUus)
 }
 
 // runMemory opens cfg.sessions logged-in connections, each with an open

@@ -18,6 +18,15 @@ type measure struct {
 	value  func(*TargetResult) (float64, bool)
 }
 
+// nonZero makes a value unknown when it is zero (CPU time of a server that
+// is not a child process).
+func nonZero(f func(*TargetResult) (float64, bool)) func(*TargetResult) (float64, bool) {
+	return func(t *TargetResult) (float64, bool) {
+		v, ok := f(t)
+		return v, ok && v != 0
+	}
+}
+
 func measures(res *Results) []measure {
 	var ms []measure
 	levels := map[int]bool{}
@@ -45,6 +54,7 @@ func measures(res *Results) []measure {
 			measure{fmt.Sprintf("message RR throughput, %d in flight", l), "req/s", true, true, rr(l, func(r RRResult) float64 { return r.RPS })},
 			measure{fmt.Sprintf("message RR p50 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P50us })},
 			measure{fmt.Sprintf("message RR p99 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P99us })},
+			measure{fmt.Sprintf("message RR server CPU, %d in flight", l), "us/req", false, false, nonZero(rr(l, func(r RRResult) float64 { return r.ServerCPUus }))},
 		)
 	}
 	fo := func(mode string, f func(FanoutResult) float64) func(*TargetResult) (float64, bool) {
@@ -78,6 +88,7 @@ func measures(res *Results) []measure {
 			measure{p + ": deliveries", "deliveries/s", true, true, fo(mode, func(r FanoutResult) float64 { return r.DeliveriesPerSec })},
 			measure{p + ": p50 end-to-end", "ms", false, false, fo(mode, func(r FanoutResult) float64 { return r.P50ms })},
 			measure{p + ": p99 end-to-end", "ms", false, true, fo(mode, func(r FanoutResult) float64 { return r.P99ms })},
+			measure{p + ": server CPU", "us/delivery", false, mode == "flat", nonZero(fo(mode, func(r FanoutResult) float64 { return r.ServerCPUus }))},
 			measure{p + ": delivered/expected", "%", true, false, fo(mode, func(r FanoutResult) float64 {
 				if r.Expected == 0 {
 					return 0

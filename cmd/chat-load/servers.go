@@ -12,11 +12,13 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rsocket-chat/rsgen/impl/loadbase"
+	"github.com/rsocket/rsocket-go/logger"
 )
 
 // server is a chat or baseline server the scenarios drive.
@@ -66,7 +68,7 @@ func freePort() (int, error) {
 // cmdTemplate empty the child is this binary's hidden "serve" subcommand;
 // otherwise cmdTemplate is a command line (split on spaces) in which
 // "{port}" is replaced by a free port on 127.0.0.1.
-func spawn(ctx context.Context, target, cmdTemplate string) (*server, error) {
+func spawn(ctx context.Context, target, cmdTemplate, profPrefix string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -79,7 +81,11 @@ func spawn(ctx context.Context, target, cmdTemplate string) (*server, error) {
 		if err != nil {
 			return nil, err
 		}
-		cmd = exec.Command(self, "serve", "-target", target, "-listen", addr)
+		args := []string{"serve", "-target", target, "-listen", addr}
+		if profPrefix != "" {
+			args = append(args, "-cpuprofile", profPrefix+"-"+target+".pprof")
+		}
+		cmd = exec.Command(self, args...)
 	} else {
 		args := strings.Fields(strings.ReplaceAll(cmdTemplate, "{port}", strconv.Itoa(port)))
 		for i, a := range args {
@@ -174,6 +180,35 @@ func (s *server) sampleMem() (memSample, error) {
 	return m, err
 }
 
+// cpuTime returns the user+system CPU time of the child process so far.
+func (s *server) cpuTime() (time.Duration, bool) {
+	if s.child == nil {
+		return 0, false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.child.Process.Pid))
+	if err != nil {
+		return 0, false
+	}
+	// Fields after the parenthesised command name; utime and stime are
+	// fields 14 and 15 of the whole line, in clock ticks (USER_HZ = 100 on
+	// Linux).
+	str := string(b)
+	i := strings.LastIndexByte(str, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(str[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(u+st) * 10 * time.Millisecond, true
+}
+
 // readRSS returns VmRSS of a process in bytes.
 func readRSS(pid int) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -199,8 +234,22 @@ func serveMain(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	target := fs.String("target", "baseline", "chat or baseline")
 	listen := fs.String("listen", "127.0.0.1:0", "listen address")
+	prof := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// Connections that close (the readiness probe, the load clients at the
+	// end) are logged by the library; the measures do not need that.
+	logger.SetLogger(quietLogger{})
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -234,3 +283,11 @@ func serveMain(args []string) error {
 	}
 	return nil
 }
+
+// quietLogger drops rsocket-go's log lines.
+type quietLogger struct{}
+
+func (quietLogger) Debugf(string, ...interface{}) {}
+func (quietLogger) Infof(string, ...interface{})  {}
+func (quietLogger) Warnf(string, ...interface{})  {}
+func (quietLogger) Errorf(string, ...interface{}) {}

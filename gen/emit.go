@@ -169,6 +169,10 @@ func methodDoc(r *Route) string {
 	if strings.HasPrefix(r.Doc, r.GoName+" ") {
 		return r.Doc
 	}
+	// A noun phrase ("A channel that ...") describes rather than acts.
+	if first, _, _ := strings.Cut(r.Doc, " "); first == "A" || first == "An" || first == "The" {
+		return r.GoName + " is " + lowerDoc(r.Doc)
+	}
 	return r.GoName + " " + lowerDoc(r.Doc)
 }
 

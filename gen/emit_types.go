@@ -155,7 +155,11 @@ func emitMetaStruct(f *jen.File, r *Route, name string, data Payload, entries []
 	for _, e := range entries {
 		fields = append(fields, comment(entryFieldDoc(e)), jen.Id(e.Field).Add(entryType(e)))
 	}
-	f.Add(comment(fmt.Sprintf("%s is %s of %s: its data and its metadata entries.", name, what, routeWhat(r))))
+	parts := "its data and its metadata entries"
+	if data.Kind == PayloadEmpty {
+		parts = "its metadata entries"
+	}
+	f.Add(comment(fmt.Sprintf("%s is %s of %s: %s.", name, what, routeWhat(r), parts)))
 	f.Type().Id(name).Struct(fields...)
 }
 

@@ -41,6 +41,7 @@ type Results struct {
 	Host     string          `json:"host"`
 	Client   string          `json:"client"`
 	Quick    bool            `json:"quick"`
+	Rounds   int             `json:"rounds"`
 	Settings map[string]any  `json:"settings"`
 	Targets  []*TargetResult `json:"targets"`
 }
@@ -48,6 +49,7 @@ type Results struct {
 // TargetResult holds the measures of one server.
 type TargetResult struct {
 	Target string         `json:"target"`
+	Round  int            `json:"round"`
 	Addr   string         `json:"addr,omitempty"`
 	RR     []RRResult     `json:"request_response,omitempty"`
 	Fanout []FanoutResult `json:"fanout,omitempty"`
@@ -106,6 +108,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		sessions   = fs.Int("sessions", 10000, "memory: logged-in sessions with open streams")
 		stallTO    = fs.Duration("stall-timeout", 3*time.Second, "a member with pending messages and no receipt for this long is stalled")
 		dialers    = fs.Int("dialers", 32, "concurrent dials when opening many connections")
+		rounds     = fs.Int("rounds", 1, "run every target this many times, alternating, and report medians")
 		timeout    = fs.Duration("timeout", 15*time.Minute, "bound on the whole run")
 		jsonFile   = fs.String("json", "", "write the results as JSON to this file")
 		svgFile    = fs.String("svg", "", "write a chat-vs-baseline bar chart to this SVG file")
@@ -203,7 +206,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 	host, _ := os.Hostname()
 	res := &Results{
 		Started: time.Now().UTC(), Host: fmt.Sprintf("%s %s/%s %d CPUs %s", host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
-		Client: *clientKind, Quick: *quick,
+		Client: *clientKind, Quick: *quick, Rounds: *rounds,
 		Settings: map[string]any{
 			"conns": cfg.conns, "inflight": cfg.inflight, "rr_duration": cfg.rrDuration.String(),
 			"members": cfg.members, "rate": cfg.rate, "rate_duration": cfg.rateDuration.String(),
@@ -212,10 +215,14 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 			"sessions": cfg.sessions, "stall_timeout": cfg.stallTimeout.String(),
 		},
 	}
-	for _, t := range targets {
-		tr := &TargetResult{Target: t}
+	var runs []string
+	for r := 0; r < *rounds; r++ {
+		runs = append(runs, targets...)
+	}
+	for i, t := range runs {
+		tr := &TargetResult{Target: t, Round: i/len(targets) + 1}
 		res.Targets = append(res.Targets, tr)
-		logf("== %s", t)
+		logf("== %s (round %d)", t, tr.Round)
 		if want["rr"] || want["fanout"] {
 			var srv *server
 			var err error

@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -133,22 +134,41 @@ func fmtVal(v float64) string {
 	}
 }
 
-// ratio returns chat/baseline for the measure, when both are known.
-func ratio(res *Results, m measure) (float64, bool) {
-	var c, b *TargetResult
+// targetNames returns the distinct targets of res, in run order.
+func targetNames(res *Results) []string {
+	var names []string
 	for _, t := range res.Targets {
-		switch t.Target {
-		case "chat":
-			c = t
-		case "baseline":
-			b = t
+		if !slices.Contains(names, t.Target) {
+			names = append(names, t.Target)
 		}
 	}
-	if c == nil || b == nil {
+	return names
+}
+
+// value returns the median of the measure over the rounds of target.
+func value(res *Results, target string, m measure) (float64, bool) {
+	var vs []float64
+	for _, t := range res.Targets {
+		if t.Target == target {
+			if v, ok := m.value(t); ok {
+				vs = append(vs, v)
+			}
+		}
+	}
+	if len(vs) == 0 {
 		return 0, false
 	}
-	cv, ok1 := m.value(c)
-	bv, ok2 := m.value(b)
+	slices.Sort(vs)
+	if len(vs)%2 == 1 {
+		return vs[len(vs)/2], true
+	}
+	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2, true
+}
+
+// ratio returns chat/baseline for the measure, when both are known.
+func ratio(res *Results, m measure) (float64, bool) {
+	cv, ok1 := value(res, "chat", m)
+	bv, ok2 := value(res, "baseline", m)
 	if !ok1 || !ok2 || bv == 0 {
 		return 0, false
 	}
@@ -157,24 +177,25 @@ func ratio(res *Results, m measure) (float64, bool) {
 
 func printTable(out io.Writer, res *Results) {
 	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	names := targetNames(res)
 	hdr := "measure\tunit\t"
-	for _, t := range res.Targets {
-		hdr += t.Target + "\t"
+	for _, t := range names {
+		hdr += t + "\t"
 	}
-	if len(res.Targets) == 2 {
+	if len(names) == 2 {
 		hdr += "chat/baseline\t"
 	}
 	fmt.Fprintln(w, hdr)
 	for _, m := range measures(res) {
 		line := m.name + "\t" + m.unit + "\t"
-		for _, t := range res.Targets {
-			if v, ok := m.value(t); ok {
+		for _, t := range names {
+			if v, ok := value(res, t, m); ok {
 				line += fmtVal(v) + "\t"
 			} else {
 				line += "-\t"
 			}
 		}
-		if len(res.Targets) == 2 {
+		if len(names) == 2 {
 			if r, ok := ratio(res, m); ok {
 				line += fmt.Sprintf("%.2fx\t", r)
 			} else {
@@ -184,9 +205,12 @@ func printTable(out io.Writer, res *Results) {
 		fmt.Fprintln(w, line)
 	}
 	w.Flush()
+	if res.Rounds > 1 {
+		fmt.Fprintf(out, "(median of %d rounds)\n", res.Rounds)
+	}
 	for _, t := range res.Targets {
 		for _, e := range t.Errors {
-			fmt.Fprintf(out, "ERROR %s: %s\n", t.Target, e)
+			fmt.Fprintf(out, "ERROR %s (round %d): %s\n", t.Target, t.Round, e)
 		}
 	}
 }
@@ -212,17 +236,22 @@ func renderSVG(res *Results) string {
 		width  = left + barW + 150
 		legend = 24
 	)
-	n := len(res.Targets)
+	names := targetNames(res)
+	n := len(names)
 	height := top + len(ms)*(head+n*(barH+gap)+group) + legend
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#fff"/>`+"\n")
 	title := "chat server (generated code + rsrt) vs hand-written rsocket-go baseline"
 	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">%s</text>`+"\n", html.EscapeString(title))
-	fmt.Fprintf(&b, `<text x="10" y="38" fill="#555">%s; %s client; bars scaled to the larger value of each measure</text>`+"\n", html.EscapeString(res.Host), html.EscapeString(res.Client))
+	rounds := ""
+	if res.Rounds > 1 {
+		rounds = fmt.Sprintf("; median of %d rounds", res.Rounds)
+	}
+	fmt.Fprintf(&b, `<text x="10" y="38" fill="#555">%s; %s client%s; bars scaled to the larger value of each measure</text>`+"\n", html.EscapeString(res.Host), html.EscapeString(res.Client), rounds)
 	x := 10
-	for _, t := range res.Targets {
-		fmt.Fprintf(&b, `<rect x="%d" y="45" width="10" height="10" fill="%s"/><text x="%d" y="54">%s</text>`+"\n", x, colors[t.Target], x+14, html.EscapeString(t.Target))
+	for _, t := range names {
+		fmt.Fprintf(&b, `<rect x="%d" y="45" width="10" height="10" fill="%s"/><text x="%d" y="54">%s</text>`+"\n", x, colors[t], x+14, html.EscapeString(t))
 		x += 90
 	}
 	y := top
@@ -230,8 +259,8 @@ func renderSVG(res *Results) string {
 		max := 0.0
 		vals := make([]float64, n)
 		oks := make([]bool, n)
-		for i, t := range res.Targets {
-			vals[i], oks[i] = m.value(t)
+		for i, t := range names {
+			vals[i], oks[i] = value(res, t, m)
 			if oks[i] && vals[i] > max {
 				max = vals[i]
 			}
@@ -245,14 +274,14 @@ func renderSVG(res *Results) string {
 			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" font-weight="bold">chat/baseline %.2fx</text>`+"\n", width-10, y+13, r)
 		}
 		y += head
-		for i, t := range res.Targets {
+		for i, t := range names {
 			w := 0.0
 			if oks[i] && max > 0 {
 				w = vals[i] / max * barW
 			}
-			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-6, y+12, html.EscapeString(t.Target))
+			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-6, y+12, html.EscapeString(t))
 			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"><title>%s %s: %s %s</title></rect>`+"\n",
-				left, y, w, barH, colors[t.Target], html.EscapeString(t.Target), html.EscapeString(m.name), fmtVal(vals[i]), html.EscapeString(m.unit))
+				left, y, w, barH, colors[t], html.EscapeString(t), html.EscapeString(m.name), fmtVal(vals[i]), html.EscapeString(m.unit))
 			label := "n/a"
 			if oks[i] {
 				label = fmtVal(vals[i]) + " " + m.unit

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rsocket-chat/rsgen/generated/chat"
+)
+
+const wait = 15 * time.Second
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// addrs waits for the "tcp" and "ws" lines run prints once bound.
+func addrs(t *testing.T, out *syncBuffer) (tcp, ws string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if a, ok := strings.CutPrefix(line, "tcp "); ok {
+				tcp = a
+			}
+			if a, ok := strings.CutPrefix(line, "ws "); ok {
+				ws = a
+			}
+		}
+		if tcp != "" && ws != "" {
+			return tcp, ws
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("addresses not printed; stdout: %q", out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--tcp-addr=127.0.0.1:0", "--ws-addr=127.0.0.1:0", "--log-format=json"},
+			env(map[string]string{"CHAT_DATA_DIR": t.TempDir()}), &stdout, &stderr)
+	}()
+	tcp, ws := addrs(t, &stdout)
+	for _, addr := range []string{tcp, ws} {
+		dctx, dcancel := context.WithTimeout(ctx, wait)
+		c, err := chat.Dial(dctx, addr)
+		if err != nil {
+			t.Fatalf("dial %s: %v", addr, err)
+		}
+		if _, err := c.Login(dctx, "someone"); err != nil {
+			t.Fatalf("login over %s: %v", addr, err)
+		}
+		_ = c.Close()
+		dcancel()
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("run did not return after cancel")
+	}
+	// Structured JSON logs, with the lifecycle and the login.
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(stderr.String()))
+	for sc.Scan() {
+		var rec struct{ Msg string }
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q", sc.Text())
+		}
+		seen[rec.Msg] = true
+	}
+	for _, msg := range []string{"chat server started", "connection opened", "login", "connection closed", "chat server stopped"} {
+		if !seen[msg] {
+			t.Errorf("no %q log record; logs:\n%s", msg, stderr.String())
+		}
+	}
+}
+
+// TestSignalShutdown builds the binary and checks that SIGTERM stops it
+// gracefully, with exit status 0.
+func TestSignalShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "chat-server")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	var stdout, stderr syncBuffer
+	cmd := exec.Command(bin, "--tcp-addr=127.0.0.1:0", "--ws-addr=127.0.0.1:0", "--data-dir", t.TempDir())
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	}()
+	addrs(t, &stdout)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(wait):
+		t.Fatal("no exit after SIGTERM")
+	}
+	if !strings.Contains(stderr.String(), "chat server stopped") {
+		t.Fatalf("no graceful stop logged:\n%s", stderr.String())
+	}
+	_ = os.Remove(bin)
+}

@@ -39,7 +39,7 @@ func TestQuickSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load smoke test")
 	}
-	_, stop, err := startChat(context.Background(), "127.0.0.1:0")
+	_, stop, _, err := startChat(context.Background(), "127.0.0.1:0")
 	chatOK := !errors.Is(err, errChatUnavailable)
 	if err == nil {
 		stop()

@@ -68,6 +68,10 @@ type FanoutResult struct {
 	// ServerCPUus is the server process's CPU time per delivery, when the
 	// server runs in a child process.
 	ServerCPUus float64 `json:"server_cpu_us_per_delivery,omitempty"`
+	// ServerDropped is how many messages the server reported dropping
+	// from full session queues during the phase (its overflow policy),
+	// which explains that many missing deliveries.
+	ServerDropped int64 `json:"server_dropped"`
 }
 
 // MemResult is the server memory with many open sessions.
@@ -303,6 +307,7 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 			m.progress.Store(time.Now().UnixNano())
 		}
 		var sent, sendErrs atomic.Int64
+		drop0, dropOK := srv.dropped()
 		cpu0, cpuOK := srv.cpuTime()
 		start := time.Now()
 		stop := make(chan struct{})
@@ -357,6 +362,7 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 		close(stop)
 		monWG.Wait()
 		cpu1, _ := srv.cpuTime()
+		drop1, _ := srv.dropped()
 		var end int64
 		r := FanoutResult{Mode: name, Members: k, Sent: n, SendErrors: sendErrs.Load(), Expected: n * int64(k), StallEvents: stallEvents}
 		var all []time.Duration
@@ -378,6 +384,9 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 		r.Seconds = time.Unix(0, end).Sub(start).Seconds()
 		if r.Seconds > 0 {
 			r.DeliveriesPerSec = float64(r.Delivered) / r.Seconds
+		}
+		if dropOK {
+			r.ServerDropped = int64(drop1 - drop0)
 		}
 		if cpuOK && r.Delivered > 0 {
 			r.ServerCPUus = float64((cpu1 - cpu0).Microseconds()) / float64(r.Delivered)
@@ -452,8 +461,8 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 }
 
 func logFanout(r FanoutResult) {
-	logf("  fanout %-4s x%d: %9.0f deliveries/s  p50 %7.1f ms  p99 %7.1f ms  delivered %d/%d  stalls %d (stalled members %d)  server CPU %.1f us/delivery",
-		r.Mode, r.Members, r.DeliveriesPerSec, r.P50ms, r.P99ms, r.Delivered, r.Expected, r.StallEvents, r.StalledMembers, r.ServerCPUus)
+	logf("  fanout %-4s x%d: %9.0f deliveries/s  p50 %7.1f ms  p99 %7.1f ms  delivered %d/%d  stalls %d (stalled members %d, server dropped %d)  server CPU %.1f us/delivery",
+		r.Mode, r.Members, r.DeliveriesPerSec, r.P50ms, r.P99ms, r.Delivered, r.Expected, r.StallEvents, r.StalledMembers, r.ServerDropped, r.ServerCPUus)
 }
 
 // runMemory opens cfg.sessions logged-in connections, each with an open

@@ -96,6 +96,7 @@ func measures(res *Results) []measure {
 				}
 				return 100 * float64(r.Delivered) / float64(r.Expected)
 			})},
+			measure{p + ": dropped by the server (full queues)", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.ServerDropped) })},
 			measure{p + ": stall events", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.StallEvents + r.StalledMembers) })},
 		)
 	}

@@ -45,7 +45,7 @@ func startInProcess(ctx context.Context, target string) (*server, error) {
 		}
 		return &server{target: target, addr: s.Addr(), stop: s.Close}, nil
 	case "chat":
-		addr, stop, err := startChat(ctx, "127.0.0.1:0")
+		addr, stop, _, err := startChat(ctx, "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
@@ -209,6 +209,26 @@ func (s *server) cpuTime() (time.Duration, bool) {
 	return time.Duration(u+st) * 10 * time.Millisecond, true
 }
 
+// dropped returns how many messages the server dropped from full session
+// queues so far, when it is our own child.
+func (s *server) dropped() (uint64, bool) {
+	if s.child == nil || !s.ours {
+		return 0, false
+	}
+	if _, err := io.WriteString(s.stdin, "dropped\n"); err != nil {
+		return 0, false
+	}
+	line, err := s.stdout.ReadString('\n')
+	if err != nil {
+		return 0, false
+	}
+	var n uint64
+	if _, err := fmt.Sscanf(line, "DROPPED %d", &n); err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
 // readRSS returns VmRSS of a process in bytes.
 func readRSS(pid int) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -229,7 +249,8 @@ func readRSS(pid int) (int64, error) {
 
 // serveMain is the hidden "serve" subcommand: it runs one server until its
 // stdin closes. On each "mem" line it collects garbage, returns memory to
-// the OS and answers "MEM <heap-inuse-bytes> <goroutines>".
+// the OS and answers "MEM <heap-inuse-bytes> <goroutines>"; on each
+// "dropped" line it answers "DROPPED <messages dropped from full queues>".
 func serveMain(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	target := fs.String("target", "baseline", "chat or baseline")
@@ -254,6 +275,7 @@ func serveMain(args []string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stop func() error
+	dropped := func() uint64 { return 0 } // the baseline never drops
 	switch *target {
 	case "baseline":
 		s, err := loadbase.Start(ctx, *listen)
@@ -262,18 +284,21 @@ func serveMain(args []string) error {
 		}
 		stop = s.Close
 	case "chat":
-		_, st, err := startChat(ctx, *listen)
+		_, st, dr, err := startChat(ctx, *listen)
 		if err != nil {
 			return err
 		}
-		stop = st
+		stop, dropped = st, dr
 	default:
 		return fmt.Errorf("unknown target %q", *target)
 	}
 	defer stop()
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		if strings.TrimSpace(in.Text()) == "mem" {
+		switch strings.TrimSpace(in.Text()) {
+		case "dropped":
+			fmt.Printf("DROPPED %d\n", dropped())
+		case "mem":
 			runtime.GC()
 			debug.FreeOSMemory()
 			var ms runtime.MemStats

@@ -93,6 +93,7 @@ type Service struct {
 	channels map[string]map[*Session]struct{} // members by channel name
 
 	enqueued, delivered, dropped, clientReports atomic.Uint64
+	incomingStreams                             atomic.Int64
 }
 
 // New returns a Service.
@@ -155,6 +156,9 @@ type Stats struct {
 	QueuedBytes int
 	// LongestQueue is the length of the longest session queue.
 	LongestQueue int
+	// IncomingStreams is the number of messages.incoming streams being
+	// served.
+	IncomingStreams int
 	// Enqueued counts messages put in a session queue since start.
 	Enqueued uint64
 	// Delivered counts messages sent on a messages.incoming stream.
@@ -172,6 +176,8 @@ func (s *Service) Stats() Stats {
 		Delivered:     s.delivered.Load(),
 		Dropped:       s.dropped.Load(),
 		ClientReports: s.clientReports.Load(),
+
+		IncomingStreams: int(s.incomingStreams.Load()),
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

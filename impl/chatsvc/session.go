@@ -173,6 +173,8 @@ func (s *Session) MessagesIncoming(ctx context.Context, out *rsrt.Sender[chat.Me
 // serveIncoming feeds the session's queue to send until ctx ends, the
 // connection closes, a newer stream takes over or send fails.
 func (s *Session) serveIncoming(ctx context.Context, send func(chat.Message) error) error {
+	s.svc.incomingStreams.Add(1)
+	defer s.svc.incomingStreams.Add(-1)
 	ctx, cancel := context.WithCancel(ctx)
 	s.incMu.Lock()
 	if s.incCancel != nil {

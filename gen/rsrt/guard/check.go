@@ -1,0 +1,651 @@
+package guard
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/rsocket/rsocket-go/core"
+)
+
+// Action is what a checking transport does with an inbound frame.
+type Action uint8
+
+const (
+	// Deliver hands the frame to the library unchanged.
+	Deliver Action = iota
+	// Drop discards the frame: it is legal or harmless but has nothing to
+	// act on (its stream is not open), or it would crash the library
+	// (CANCEL for a server-initiated stream, upstream #122).
+	Drop
+	// Reject discards a request and answers it with ERROR (REJECTED) on
+	// Decision.StreamID: the connection has MaxStreams open.
+	Reject
+	// Substitute discards the frame and hands the library, in this order,
+	// a CANCEL for Decision.StreamID when Decision.Cancel is set and an
+	// empty PAYLOAD with COMPLETE when Decision.Complete is set. It
+	// replaces an ERROR sent by the requester of a stream, which the
+	// library cannot take (upstream #149): the server stops sending, and
+	// a request-channel handler sees its inbound side end.
+	Substitute
+)
+
+// String returns the name of the action.
+func (a Action) String() string {
+	switch a {
+	case Deliver:
+		return "deliver"
+	case Drop:
+		return "drop"
+	case Reject:
+		return "reject"
+	case Substitute:
+		return "substitute"
+	}
+	return fmt.Sprintf("Action(%d)", uint8(a))
+}
+
+// Decision is the verdict of [State.Check] on a frame it accepts.
+type Decision struct {
+	Action Action
+	// StreamID is the stream of the frame.
+	StreamID uint32
+	// Cancel and Complete say what a Substitute hands to the library.
+	Cancel, Complete bool
+	// Reason says why a frame is not delivered as is.
+	Reason string
+}
+
+// Violation is the error [State.Check] returns for a frame that breaks the
+// protocol or a limit; the connection must be closed.
+type Violation struct {
+	// Type and StreamID are those of the offending frame, when its header
+	// could be read.
+	Type     core.FrameType
+	StreamID uint32
+	// Reason says what was wrong.
+	Reason string
+}
+
+func (v *Violation) Error() string {
+	return fmt.Sprintf("rsocket guard: %s (frame %s, stream %d)", v.Reason, v.Type, v.StreamID)
+}
+
+// Flag bits allowed per frame type; the IGNORE bit is allowed everywhere.
+const (
+	flagsRequest = core.FlagMetadata | core.FlagFollow
+	flagsChannel = flagsRequest | core.FlagComplete
+	flagsPayload = flagsRequest | core.FlagComplete | core.FlagNext
+	flagsSetup   = core.FlagMetadata | core.FlagResume | core.FlagLease
+)
+
+// infinite is the credit REQUEST_N grants at its maximum value.
+const infinite = math.MaxInt32
+
+// stream is a stream a client opened (odd stream id).
+type stream struct {
+	kind       core.FrameType
+	assembling bool // the request frame is still being reassembled
+	in         bool // a request-channel's client-to-server side is open
+	out        bool // the server-to-client side is open
+	credit     int64
+	// The outbound fragment chain in progress, and whether its first
+	// frame carried COMPLETE (rsocket-go puts it on the first fragment).
+	outChain, outChainDone bool
+}
+
+// chain is an inbound fragment chain in progress on one stream.
+type chain struct {
+	typ   core.FrameType // type of the first frame
+	flags core.FrameFlag // flags of the first frame, as the library uses
+	size  int
+}
+
+// State is the protocol state of one connection as the guard follows it:
+// whether SETUP was seen, the streams the client opened, the fragment
+// chains in progress and the credit granted on request-channels. Check
+// runs on the reading goroutine and Outbound on the writing ones; they may
+// run concurrently.
+type State struct {
+	lim Limits
+
+	mu         sync.Mutex
+	setup      bool
+	lifetime   time.Duration
+	streams    map[uint32]*stream
+	chains     map[uint32]*chain
+	evenChains int // chains on server-initiated streams
+	pending    int // bytes held in chains
+}
+
+// NewState returns the state of a new connection; lim's unset fields take
+// their defaults.
+func NewState(lim Limits) *State {
+	return &State{
+		lim:     lim.WithDefaults(),
+		streams: make(map[uint32]*stream),
+		chains:  make(map[uint32]*chain),
+	}
+}
+
+// SetupDone reports whether the connection's SETUP was accepted.
+func (s *State) SetupDone() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.setup
+}
+
+// Lifetime returns the max lifetime the client declared in SETUP, capped
+// at Limits.MaxLifetime, or 0 before SETUP.
+func (s *State) Lifetime() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lifetime
+}
+
+// OpenStreams returns how many streams the client has open.
+func (s *State) OpenStreams() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.streams) + s.evenChains
+}
+
+// Check judges one inbound frame, given as its raw bytes without the TCP
+// length prefix, and updates the state. It returns what to do with a frame
+// it accepts, or a *Violation when the connection must be closed. Check
+// never panics and never keeps frame.
+func (s *State) Check(frame []byte) (Decision, error) {
+	if len(frame) < core.FrameHeaderLen {
+		return Decision{}, &Violation{Reason: fmt.Sprintf("frame of %d bytes is shorter than a header", len(frame))}
+	}
+	sid := binary.BigEndian.Uint32(frame)
+	hdr := binary.BigEndian.Uint16(frame[4:])
+	typ := core.FrameType(hdr >> 10)
+	flags := core.FrameFlag(hdr & 0x03FF)
+	body := frame[core.FrameHeaderLen:]
+	bad := func(format string, args ...any) (Decision, error) {
+		return Decision{}, &Violation{Type: typ, StreamID: sid, Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(frame) > s.lim.MaxFrameSize {
+		return bad("frame of %d bytes is over the %d-byte limit", len(frame), s.lim.MaxFrameSize)
+	}
+	if sid&0x80000000 != 0 {
+		return bad("stream id has its reserved top bit set")
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	if !s.setup && typ != core.FrameTypeSetup {
+		return bad("first frame is not SETUP")
+	}
+	switch typ {
+	case core.FrameTypeSetup:
+		if s.setup {
+			return bad("second SETUP")
+		}
+		if sid != 0 {
+			return bad("SETUP on a non-zero stream id")
+		}
+		if err := checkFlags(flags, flagsSetup); err != "" {
+			return bad("%s", err)
+		}
+		life, err := s.checkSetup(flags, body)
+		if err != "" {
+			return bad("%s", err)
+		}
+		s.setup, s.lifetime = true, life
+		return Decision{StreamID: sid}, nil
+
+	case core.FrameTypeKeepalive:
+		if sid != 0 {
+			return bad("KEEPALIVE on a non-zero stream id")
+		}
+		if err := checkFlags(flags, core.FlagRespond); err != "" {
+			return bad("%s", err)
+		}
+		if len(body) < 8 {
+			return bad("KEEPALIVE body of %d bytes, want at least 8", len(body))
+		}
+		return Decision{StreamID: sid}, nil
+
+	case core.FrameTypeMetadataPush:
+		if sid != 0 {
+			return bad("METADATA_PUSH on a non-zero stream id")
+		}
+		if err := checkFlags(flags, core.FlagMetadata); err != "" {
+			return bad("%s", err)
+		}
+		if flags&core.FlagMetadata == 0 {
+			return bad("METADATA_PUSH without the METADATA flag")
+		}
+		if len(body) > s.lim.MaxPayloadSize {
+			return bad("METADATA_PUSH of %d bytes is over the %d-byte payload limit", len(body), s.lim.MaxPayloadSize)
+		}
+		return Decision{StreamID: sid}, nil
+
+	case core.FrameTypeRequestResponse, core.FrameTypeRequestFNF, core.FrameTypeRequestStream, core.FrameTypeRequestChannel:
+		return s.checkRequest(sid, typ, flags, body, bad)
+
+	case core.FrameTypePayload:
+		return s.checkPayload(sid, typ, flags, body, bad)
+
+	case core.FrameTypeRequestN:
+		if sid == 0 {
+			return bad("REQUEST_N on stream id 0")
+		}
+		if err := checkFlags(flags, 0); err != "" {
+			return bad("%s", err)
+		}
+		if len(body) != 4 {
+			return bad("REQUEST_N body of %d bytes, want 4", len(body))
+		}
+		if binary.BigEndian.Uint32(body) == 0 {
+			return bad("REQUEST_N with n = 0")
+		}
+		if sid&1 == 0 {
+			// The responder side of a server-initiated stream: the
+			// library ignores what it cannot match.
+			return Decision{StreamID: sid}, nil
+		}
+		st := s.streams[sid]
+		if st == nil || st.assembling || !st.out || st.kind == core.FrameTypeRequestResponse {
+			return Decision{Action: Drop, StreamID: sid, Reason: "REQUEST_N for no open stream"}, nil
+		}
+		return Decision{StreamID: sid}, nil
+
+	case core.FrameTypeCancel:
+		if sid == 0 {
+			return bad("CANCEL on stream id 0")
+		}
+		if err := checkFlags(flags, 0); err != "" {
+			return bad("%s", err)
+		}
+		if len(body) != 0 {
+			return bad("CANCEL with a %d-byte body", len(body))
+		}
+		if sid&1 == 0 {
+			// rsocket-go panics on a CANCEL for a stream it initiated
+			// (upstream #122).
+			return Decision{Action: Drop, StreamID: sid, Reason: "CANCEL for a server-initiated stream"}, nil
+		}
+		hadChain := s.endChain(sid)
+		st := s.streams[sid]
+		if st == nil {
+			if hadChain {
+				// Let the library free its fragments of the stream.
+				return Decision{StreamID: sid}, nil
+			}
+			return Decision{Action: Drop, StreamID: sid, Reason: "CANCEL for no open stream"}, nil
+		}
+		if st.assembling {
+			delete(s.streams, sid)
+			return Decision{StreamID: sid}, nil
+		}
+		st.out = false
+		s.maybeClose(sid, st)
+		return Decision{StreamID: sid}, nil
+
+	case core.FrameTypeError:
+		if err := checkFlags(flags, 0); err != "" {
+			return bad("%s", err)
+		}
+		if len(body) < 4 {
+			return bad("ERROR body of %d bytes, want at least 4", len(body))
+		}
+		if sid == 0 || sid&1 == 0 {
+			// A connection error (the library closes the connection) or
+			// the answer to a server-initiated request.
+			if sid != 0 {
+				s.endChain(sid)
+			}
+			return Decision{StreamID: sid}, nil
+		}
+		// The requester of a stream sent ERROR: legal on a channel, but
+		// it crashes the library (upstream #149). Replace it.
+		hadChain := s.endChain(sid)
+		st := s.streams[sid]
+		if st == nil {
+			if hadChain {
+				return Decision{Action: Substitute, StreamID: sid, Cancel: true, Reason: "requester ERROR"}, nil
+			}
+			return Decision{Action: Drop, StreamID: sid, Reason: "ERROR for no open stream"}, nil
+		}
+		delete(s.streams, sid)
+		d := Decision{Action: Substitute, StreamID: sid, Reason: "requester ERROR"}
+		switch {
+		case st.assembling:
+			d.Cancel = true
+		case st.kind == core.FrameTypeRequestChannel:
+			d.Cancel, d.Complete = st.out || hadChain, st.in
+		default:
+			d.Cancel = st.out
+		}
+		if !d.Cancel && !d.Complete {
+			return Decision{Action: Drop, StreamID: sid, Reason: "ERROR for an ended stream"}, nil
+		}
+		return d, nil
+
+	case core.FrameTypeResume, core.FrameTypeResumeOK:
+		return bad("resumption is not supported")
+
+	case core.FrameTypeLease:
+		return bad("LEASE from a client")
+	}
+	if flags&core.FlagIgnore != 0 {
+		return Decision{Action: Drop, StreamID: sid, Reason: "unknown frame type with the IGNORE flag"}, nil
+	}
+	return bad("unknown frame type %d", uint8(typ))
+}
+
+// checkRequest checks a REQUEST_* frame, which opens a stream.
+func (s *State) checkRequest(sid uint32, typ core.FrameType, flags core.FrameFlag, body []byte, bad func(string, ...any) (Decision, error)) (Decision, error) {
+	allowed := flagsRequest
+	if typ == core.FrameTypeRequestChannel {
+		allowed = flagsChannel
+	}
+	if err := checkFlags(flags, allowed); err != "" {
+		return bad("%s", err)
+	}
+	if sid == 0 || sid&1 == 0 {
+		return bad("request on stream id %d, a client must use odd ids", sid)
+	}
+	payload := body
+	if typ == core.FrameTypeRequestStream || typ == core.FrameTypeRequestChannel {
+		if len(body) < 4 {
+			return bad("no initial request n")
+		}
+		if binary.BigEndian.Uint32(body) == 0 {
+			return bad("initial request n = 0")
+		}
+		payload = body[4:]
+	}
+	if err := checkMetadata(flags, payload); err != "" {
+		return bad("%s", err)
+	}
+	if _, ok := s.chains[sid]; ok {
+		return bad("request on a stream whose fragments are still arriving")
+	}
+	if _, ok := s.streams[sid]; ok {
+		return bad("request on a stream id already in use")
+	}
+	if len(payload) > s.lim.MaxPayloadSize {
+		return bad("payload of %d bytes is over the %d-byte limit", len(payload), s.lim.MaxPayloadSize)
+	}
+	full := len(s.streams)+s.evenChains >= s.lim.MaxStreams
+	if flags&core.FlagFollow != 0 {
+		if full {
+			return bad("fragmented request over the limit of %d open streams", s.lim.MaxStreams)
+		}
+		if err := s.startChain(sid, typ, flags, len(payload)); err != "" {
+			return bad("%s", err)
+		}
+		s.streams[sid] = &stream{kind: typ, assembling: true}
+		return Decision{StreamID: sid}, nil
+	}
+	if typ == core.FrameTypeRequestFNF {
+		return Decision{StreamID: sid}, nil
+	}
+	if full {
+		return Decision{Action: Reject, StreamID: sid, Reason: fmt.Sprintf("over the limit of %d open streams", s.lim.MaxStreams)}, nil
+	}
+	s.streams[sid] = openStream(typ, flags)
+	return Decision{StreamID: sid}, nil
+}
+
+// checkPayload checks a PAYLOAD frame: a fragment of a chain, an item of a
+// request-channel, or the answer to a server-initiated request.
+func (s *State) checkPayload(sid uint32, typ core.FrameType, flags core.FrameFlag, body []byte, bad func(string, ...any) (Decision, error)) (Decision, error) {
+	if sid == 0 {
+		return bad("PAYLOAD on stream id 0")
+	}
+	if err := checkFlags(flags, flagsPayload); err != "" {
+		return bad("%s", err)
+	}
+	if err := checkMetadata(flags, body); err != "" {
+		return bad("%s", err)
+	}
+	if c := s.chains[sid]; c != nil {
+		c.size += len(body)
+		s.pending += len(body)
+		if c.size > s.lim.MaxPayloadSize {
+			return bad("reassembled payload over the %d-byte limit", s.lim.MaxPayloadSize)
+		}
+		if s.pending > s.lim.MaxPendingBytes {
+			return bad("fragments waiting for reassembly over the %d-byte limit", s.lim.MaxPendingBytes)
+		}
+		if flags&core.FlagFollow == 0 {
+			s.endChain(sid)
+			s.chainDone(sid, c)
+		}
+		return Decision{StreamID: sid}, nil
+	}
+	if len(body) > s.lim.MaxPayloadSize {
+		return bad("payload of %d bytes is over the %d-byte limit", len(body), s.lim.MaxPayloadSize)
+	}
+	if sid&1 == 0 {
+		// The answer to a server-initiated request. The library matches
+		// it; only its reassembly needs bounds.
+		if flags&core.FlagFollow != 0 {
+			if len(s.streams)+s.evenChains >= s.lim.MaxStreams {
+				return bad("fragmented payload over the limit of %d open streams", s.lim.MaxStreams)
+			}
+			if err := s.startChain(sid, typ, flags, len(body)); err != "" {
+				return bad("%s", err)
+			}
+			s.evenChains++
+		}
+		return Decision{StreamID: sid}, nil
+	}
+	st := s.streams[sid]
+	if st == nil || st.assembling || st.kind != core.FrameTypeRequestChannel || !st.in {
+		return Decision{Action: Drop, StreamID: sid, Reason: "PAYLOAD for no open request-channel"}, nil
+	}
+	if flags&(core.FlagNext|core.FlagComplete) == 0 {
+		return Decision{Action: Drop, StreamID: sid, Reason: "PAYLOAD with neither NEXT nor COMPLETE"}, nil
+	}
+	if flags&core.FlagNext != 0 && !s.lim.DisableCreditCheck {
+		if st.credit == 0 {
+			return bad("request-channel PAYLOAD beyond the credit granted by REQUEST_N")
+		}
+		if st.credit < infinite {
+			st.credit--
+		}
+	}
+	if flags&core.FlagFollow != 0 {
+		if err := s.startChain(sid, typ, flags, len(body)); err != "" {
+			return bad("%s", err)
+		}
+		return Decision{StreamID: sid}, nil
+	}
+	if flags&core.FlagComplete != 0 {
+		st.in = false
+		s.maybeClose(sid, st)
+	}
+	return Decision{StreamID: sid}, nil
+}
+
+// startChain records the first frame of a fragment chain.
+func (s *State) startChain(sid uint32, typ core.FrameType, flags core.FrameFlag, size int) string {
+	if s.pending+size > s.lim.MaxPendingBytes {
+		return fmt.Sprintf("fragments waiting for reassembly over the %d-byte limit", s.lim.MaxPendingBytes)
+	}
+	s.chains[sid] = &chain{typ: typ, flags: flags, size: size}
+	s.pending += size
+	return ""
+}
+
+// endChain forgets the chain of sid, if any, and reports whether there was
+// one.
+func (s *State) endChain(sid uint32) bool {
+	c := s.chains[sid]
+	if c == nil {
+		return false
+	}
+	delete(s.chains, sid)
+	s.pending -= c.size
+	if sid&1 == 0 {
+		s.evenChains--
+	}
+	return true
+}
+
+// chainDone updates the stream of a chain that just ended, as the library
+// sees it: with the type and flags of the chain's first frame.
+func (s *State) chainDone(sid uint32, c *chain) {
+	st := s.streams[sid]
+	if st == nil {
+		return
+	}
+	if st.assembling {
+		if c.typ == core.FrameTypeRequestFNF {
+			delete(s.streams, sid)
+			return
+		}
+		*st = *openStream(st.kind, c.flags)
+		return
+	}
+	if st.kind == core.FrameTypeRequestChannel && c.flags&core.FlagComplete != 0 {
+		st.in = false
+		s.maybeClose(sid, st)
+	}
+}
+
+func openStream(typ core.FrameType, flags core.FrameFlag) *stream {
+	st := &stream{kind: typ, out: true}
+	if typ == core.FrameTypeRequestChannel {
+		st.in = flags&core.FlagComplete == 0
+	}
+	return st
+}
+
+// maybeClose forgets a stream both sides of which have ended.
+func (s *State) maybeClose(sid uint32, st *stream) {
+	if !st.out && (st.kind != core.FrameTypeRequestChannel || !st.in) {
+		delete(s.streams, sid)
+	}
+}
+
+// Outbound records a frame the server writes: its header and, for
+// REQUEST_N, n. It is how the state learns that a stream the client opened
+// ended (the server's final PAYLOAD, ERROR or CANCEL) and how much credit a
+// request-channel client has.
+func (s *State) Outbound(h core.FrameHeader, n uint32) {
+	sid := h.StreamID()
+	if sid&1 == 0 {
+		return
+	}
+	flags := h.Flag()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.streams[sid]
+	if st == nil || st.assembling {
+		return
+	}
+	switch h.Type() {
+	case core.FrameTypeError:
+		delete(s.streams, sid)
+	case core.FrameTypeCancel:
+		st.in = false
+		s.maybeClose(sid, st)
+	case core.FrameTypeRequestN:
+		if st.kind == core.FrameTypeRequestChannel {
+			st.credit = min(st.credit+int64(n), infinite)
+		}
+	case core.FrameTypePayload:
+		follows := flags&core.FlagFollow != 0
+		switch {
+		case st.outChain:
+			if !follows {
+				st.outChain = false
+				if st.kind == core.FrameTypeRequestResponse || st.outChainDone {
+					st.out = false
+				}
+			}
+		case follows:
+			st.outChain, st.outChainDone = true, flags&core.FlagComplete != 0
+		case st.kind == core.FrameTypeRequestResponse || flags&core.FlagComplete != 0:
+			st.out = false
+		}
+		s.maybeClose(sid, st)
+	}
+}
+
+// checkFlags returns a complaint when flags has bits outside allowed and
+// IGNORE.
+func checkFlags(flags, allowed core.FrameFlag) string {
+	if extra := flags &^ (allowed | core.FlagIgnore); extra != 0 {
+		return fmt.Sprintf("flags %#03x not allowed on this frame type", uint16(extra))
+	}
+	return ""
+}
+
+// checkMetadata checks that the metadata length of a payload, present when
+// the METADATA flag is set, stays within it.
+func checkMetadata(flags core.FrameFlag, payload []byte) string {
+	if flags&core.FlagMetadata == 0 {
+		return ""
+	}
+	if len(payload) < 3 {
+		return "METADATA flag set but no metadata length"
+	}
+	n := int(payload[0])<<16 | int(payload[1])<<8 | int(payload[2])
+	if n > len(payload)-3 {
+		return fmt.Sprintf("metadata length %d past the end of the frame (%d bytes left)", n, len(payload)-3)
+	}
+	return ""
+}
+
+// checkSetup checks the layout of a SETUP body and returns the max
+// lifetime to enforce.
+func (s *State) checkSetup(flags core.FrameFlag, body []byte) (time.Duration, string) {
+	if len(body) < 12 {
+		return 0, fmt.Sprintf("SETUP body of %d bytes is truncated", len(body))
+	}
+	if major := binary.BigEndian.Uint16(body); major != 1 {
+		return 0, fmt.Sprintf("unsupported protocol version %d.%d", major, binary.BigEndian.Uint16(body[2:]))
+	}
+	keepalive := binary.BigEndian.Uint32(body[4:])
+	lifetime := binary.BigEndian.Uint32(body[8:])
+	if keepalive == 0 || keepalive > math.MaxInt32 {
+		return 0, fmt.Sprintf("keepalive interval %d ms out of range", keepalive)
+	}
+	if lifetime == 0 || lifetime > math.MaxInt32 {
+		return 0, fmt.Sprintf("max lifetime %d ms out of range", lifetime)
+	}
+	rest := body[12:]
+	if flags&core.FlagResume != 0 {
+		if len(rest) < 2 {
+			return 0, "SETUP truncated in its resume token length"
+		}
+		n := int(binary.BigEndian.Uint16(rest))
+		if n > len(rest)-2 {
+			return 0, fmt.Sprintf("resume token length %d past the end of the SETUP", n)
+		}
+		rest = rest[2+n:]
+	}
+	for _, what := range [...]string{"metadata", "data"} {
+		if len(rest) < 1 {
+			return 0, fmt.Sprintf("SETUP truncated before its %s MIME type", what)
+		}
+		n := int(rest[0])
+		if n > len(rest)-1 {
+			return 0, fmt.Sprintf("%s MIME type length %d past the end of the SETUP", what, n)
+		}
+		for _, c := range rest[1 : 1+n] {
+			if c < 0x20 || c > 0x7e {
+				return 0, fmt.Sprintf("%s MIME type is not printable ASCII", what)
+			}
+		}
+		rest = rest[1+n:]
+	}
+	if err := checkMetadata(flags, rest); err != "" {
+		return 0, err
+	}
+	if len(rest) > s.lim.MaxPayloadSize {
+		return 0, fmt.Sprintf("SETUP payload of %d bytes is over the %d-byte limit", len(rest), s.lim.MaxPayloadSize)
+	}
+	return min(time.Duration(lifetime)*time.Millisecond, s.lim.MaxLifetime), ""
+}

@@ -1,0 +1,363 @@
+package guard
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/framing"
+)
+
+// wire returns the bytes of a frame built by rsocket-go.
+func wire(f core.WriteableFrame) []byte {
+	var b bytes.Buffer
+	if _, err := f.WriteTo(&b); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// raw builds a frame by hand.
+func raw(sid uint32, typ core.FrameType, flags core.FrameFlag, body ...[]byte) []byte {
+	h := core.NewFrameHeader(sid, typ, flags)
+	out := append([]byte(nil), h[:]...)
+	for _, b := range body {
+		out = append(out, b...)
+	}
+	return out
+}
+
+func u24(n int) []byte    { return []byte{byte(n >> 16), byte(n >> 8), byte(n)} }
+func u32(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }
+
+func validSetup() []byte {
+	return wire(framing.NewWriteableSetupFrame(core.DefaultVersion, 500*time.Millisecond, 10*time.Minute, nil,
+		[]byte("message/x.rsocket.composite-metadata.v0"), []byte("application/json"), []byte("data"), []byte("meta"), false))
+}
+
+// setupState returns a state past a valid SETUP.
+func setupState(t *testing.T, lim Limits) *State {
+	t.Helper()
+	s := NewState(lim)
+	mustDeliver(t, s, validSetup())
+	return s
+}
+
+func mustDeliver(t *testing.T, s *State, frame []byte) {
+	t.Helper()
+	d, err := s.Check(frame)
+	if err != nil || d.Action != Deliver {
+		t.Fatalf("Check(% x) = %+v, %v; want deliver", frame, d, err)
+	}
+}
+
+func mustAct(t *testing.T, s *State, frame []byte, want Decision) {
+	t.Helper()
+	d, err := s.Check(frame)
+	if err != nil {
+		t.Fatalf("Check(% x): %v; want %+v", frame, err, want)
+	}
+	d.Reason = ""
+	if d != want {
+		t.Fatalf("Check(% x) = %+v; want %+v", frame, d, want)
+	}
+}
+
+func mustViolate(t *testing.T, s *State, frame []byte, reason string) {
+	t.Helper()
+	d, err := s.Check(frame)
+	var v *Violation
+	if !errors.As(err, &v) {
+		t.Fatalf("Check(% x) = %+v, %v; want a violation %q", frame, d, err, reason)
+	}
+	if !strings.Contains(v.Reason, reason) {
+		t.Fatalf("Check(% x) violation %q; want it to mention %q", frame, v.Reason, reason)
+	}
+}
+
+func TestSetup(t *testing.T) {
+	s := NewState(Limits{MaxLifetime: time.Minute})
+	mustDeliver(t, s, validSetup())
+	if got := s.Lifetime(); got != time.Minute {
+		t.Errorf("lifetime %v, want it capped at 1m", got)
+	}
+	mustViolate(t, s, validSetup(), "second SETUP")
+
+	s = NewState(Limits{})
+	mustDeliver(t, s, wire(framing.NewWriteableSetupFrame(core.DefaultVersion, time.Second, 90*time.Second, []byte("token"),
+		[]byte("a/b"), []byte("c/d"), nil, nil, false)))
+	if got := s.Lifetime(); got != 90*time.Second {
+		t.Errorf("lifetime %v, want 90s", got)
+	}
+}
+
+func TestSetupTruncated(t *testing.T) {
+	full := validSetup()
+	// Every strict prefix either cuts a length-prefixed field or leaves
+	// the metadata length pointing past the end.
+	for n := range len(full) - len("data") {
+		d, err := NewState(Limits{}).Check(full[:n])
+		if err == nil {
+			t.Fatalf("prefix of %d bytes accepted: %+v", n, d)
+		}
+	}
+}
+
+func TestSetupFields(t *testing.T) {
+	body := func(version uint32, ka, life uint32, rest ...[]byte) []byte {
+		b := append(u32(version), u32(ka)...)
+		b = append(b, u32(life)...)
+		for _, r := range rest {
+			b = append(b, r...)
+		}
+		return b
+	}
+	mime := []byte{3, 'a', '/', 'b', 3, 'c', '/', 'd'}
+	v1 := uint32(1 << 16)
+	for _, tc := range []struct {
+		name  string
+		flags core.FrameFlag
+		body  []byte
+		want  string
+	}{
+		{"version 2", 0, body(2<<16, 500, 1000, mime), "version"},
+		{"keepalive 0", 0, body(v1, 0, 1000, mime), "keepalive"},
+		{"lifetime 0", 0, body(v1, 500, 0, mime), "lifetime"},
+		{"lifetime top bit", 0, body(v1, 500, 1<<31, mime), "lifetime"},
+		{"mime length past end", 0, body(v1, 500, 1000, []byte{200, 'a'}), "MIME type length"},
+		{"data mime missing", 0, body(v1, 500, 1000, []byte{3, 'a', '/', 'b'}), "before its data MIME"},
+		{"mime not printable", 0, body(v1, 500, 1000, []byte{3, 'a', 0, 'b', 0}), "printable"},
+		{"token past end", core.FlagResume, body(v1, 500, 1000, []byte{0, 9, 1}), "token"},
+		{"metadata past end", core.FlagMetadata, body(v1, 500, 1000, mime, u24(10), []byte("abc")), "metadata length"},
+		{"bad flag", core.FlagNext, body(v1, 500, 1000, mime), "flags"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mustViolate(t, NewState(Limits{}), raw(0, core.FrameTypeSetup, tc.flags, tc.body), tc.want)
+		})
+	}
+	mustViolate(t, NewState(Limits{}), raw(2, core.FrameTypeSetup, 0, body(v1, 500, 1000, mime)), "non-zero stream")
+}
+
+func TestFirstFrameMustBeSetup(t *testing.T) {
+	mustViolate(t, NewState(Limits{}), wire(framing.NewWriteableRequestResponseFrame(1, []byte("x"), nil, 0)), "first frame")
+	mustViolate(t, NewState(Limits{}), wire(framing.NewWriteableResumeFrame(core.DefaultVersion, []byte("t"), 0, 0)), "first frame")
+	mustViolate(t, NewState(Limits{}), []byte{0, 0}, "shorter than a header")
+}
+
+func TestResumeAndLeaseRefused(t *testing.T) {
+	mustViolate(t, setupState(t, Limits{}), wire(framing.NewWriteableResumeFrame(core.DefaultVersion, []byte("t"), 0, 0)), "resumption")
+	mustViolate(t, setupState(t, Limits{}), wire(framing.NewWriteableLeaseFrame(time.Second, 1, nil)), "LEASE")
+}
+
+func TestMetadataLength(t *testing.T) {
+	past := append(u24(100), "abc"...)
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+	}{
+		{"request-response", raw(1, core.FrameTypeRequestResponse, core.FlagMetadata, past)},
+		{"fire-and-forget", raw(1, core.FrameTypeRequestFNF, core.FlagMetadata, past)},
+		{"request-stream", raw(1, core.FrameTypeRequestStream, core.FlagMetadata, u32(1), past)},
+		{"request-channel", raw(1, core.FrameTypeRequestChannel, core.FlagMetadata, u32(1), past)},
+		{"request-channel no length", raw(1, core.FrameTypeRequestChannel, core.FlagMetadata, u32(1), []byte{0})},
+		{"payload", raw(2, core.FrameTypePayload, core.FlagMetadata|core.FlagNext, past)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mustViolate(t, setupState(t, Limits{}), tc.frame, "metadata")
+		})
+	}
+	s := setupState(t, Limits{})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestResponseFrame(1, []byte("data"), []byte("meta"), 0)))
+	mustDeliver(t, s, raw(3, core.FrameTypeRequestResponse, core.FlagMetadata, u24(0)))
+}
+
+func TestStreamIDsAndFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		want  string
+	}{
+		{"request on even id", wire(framing.NewWriteableRequestResponseFrame(2, nil, nil, 0)), "odd ids"},
+		{"request on id 0", wire(framing.NewWriteableRequestStreamFrame(0, 1, nil, nil, 0)), "odd ids"},
+		{"top bit", raw(1<<31|1, core.FrameTypeRequestResponse, 0), "top bit"},
+		{"keepalive on stream", raw(1, core.FrameTypeKeepalive, 0, make([]byte, 8)), "non-zero"},
+		{"keepalive short", raw(0, core.FrameTypeKeepalive, 0, make([]byte, 7)), "KEEPALIVE body"},
+		{"metadata push on stream", raw(1, core.FrameTypeMetadataPush, core.FlagMetadata), "non-zero"},
+		{"metadata push without M", raw(0, core.FrameTypeMetadataPush, 0), "METADATA flag"},
+		{"request-n on 0", raw(0, core.FrameTypeRequestN, 0, u32(1)), "stream id 0"},
+		{"request-n zero", raw(1, core.FrameTypeRequestN, 0, u32(0)), "n = 0"},
+		{"request-n short", raw(1, core.FrameTypeRequestN, 0, []byte{1}), "want 4"},
+		{"cancel with body", raw(1, core.FrameTypeCancel, 0, []byte{1}), "body"},
+		{"error short", raw(1, core.FrameTypeError, 0, []byte{1}), "ERROR body"},
+		{"next on request-response", raw(1, core.FrameTypeRequestResponse, core.FlagNext), "flags"},
+		{"complete on request-stream", raw(1, core.FrameTypeRequestStream, core.FlagComplete, u32(1)), "flags"},
+		{"initial n zero", raw(1, core.FrameTypeRequestChannel, 0, u32(0)), "initial request n"},
+		{"low flag bits", raw(1, core.FrameTypePayload, core.FlagNext|1), "flags"},
+		{"unknown type", raw(1, core.FrameType(0x20), 0), "unknown frame type"},
+		{"ext", raw(1, core.FrameTypeExt, 0), "unknown frame type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mustViolate(t, setupState(t, Limits{}), tc.frame, tc.want)
+		})
+	}
+	mustAct(t, setupState(t, Limits{}), raw(1, core.FrameType(0x20), core.FlagIgnore), Decision{Action: Drop, StreamID: 1})
+}
+
+func TestStreamIDReuse(t *testing.T) {
+	s := setupState(t, Limits{})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestStreamFrame(1, 1, nil, nil, 0)))
+	mustViolate(t, s, wire(framing.NewWriteableRequestResponseFrame(1, nil, nil, 0)), "in use")
+}
+
+func TestRequesterError(t *testing.T) {
+	errFrame := func(sid uint32) []byte {
+		return wire(framing.NewWriteableErrorFrame(sid, core.ErrorCodeApplicationError, []byte("boom")))
+	}
+	s := setupState(t, Limits{})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestChannelFrame(1, 1, []byte("x"), nil, 0)))
+	mustAct(t, s, errFrame(1), Decision{Action: Substitute, StreamID: 1, Cancel: true, Complete: true})
+	if n := s.OpenStreams(); n != 0 {
+		t.Errorf("%d streams open after the channel ended", n)
+	}
+	// A channel whose outbound side already completed only needs its
+	// inbound side ended.
+	mustDeliver(t, s, wire(framing.NewWriteableRequestChannelFrame(3, 1, []byte("x"), nil, 0)))
+	s.Outbound(core.NewFrameHeader(3, core.FrameTypePayload, core.FlagComplete), 0)
+	mustAct(t, s, errFrame(3), Decision{Action: Substitute, StreamID: 3, Complete: true})
+
+	mustDeliver(t, s, wire(framing.NewWriteableRequestStreamFrame(5, 1, nil, nil, 0)))
+	mustAct(t, s, errFrame(5), Decision{Action: Substitute, StreamID: 5, Cancel: true})
+	mustAct(t, s, errFrame(7), Decision{Action: Drop, StreamID: 7})
+	// The answer to a server-initiated request goes through.
+	mustDeliver(t, s, errFrame(2))
+}
+
+func TestCancel(t *testing.T) {
+	s := setupState(t, Limits{})
+	mustAct(t, s, wire(framing.NewWriteableCancelFrame(2)), Decision{Action: Drop, StreamID: 2})
+	mustAct(t, s, wire(framing.NewWriteableCancelFrame(1)), Decision{Action: Drop, StreamID: 1})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestStreamFrame(1, 1, nil, nil, 0)))
+	mustDeliver(t, s, wire(framing.NewWriteableCancelFrame(1)))
+	if n := s.OpenStreams(); n != 0 {
+		t.Errorf("%d streams open after CANCEL", n)
+	}
+	mustAct(t, s, wire(framing.NewWriteableRequestNFrame(1, 5, 0)), Decision{Action: Drop, StreamID: 1})
+}
+
+func TestFragments(t *testing.T) {
+	lim := Limits{MaxPayloadSize: 100, MaxPendingBytes: 150}
+	s := setupState(t, lim)
+	chunk := bytes.Repeat([]byte{'x'}, 40)
+	mustDeliver(t, s, raw(1, core.FrameTypeRequestResponse, core.FlagFollow, chunk))
+	mustDeliver(t, s, raw(1, core.FrameTypePayload, core.FlagFollow|core.FlagNext, chunk))
+	if s.OpenStreams() != 1 {
+		t.Fatalf("a request being reassembled must count as a stream")
+	}
+	mustDeliver(t, s, raw(1, core.FrameTypePayload, core.FlagNext, chunk[:10]))
+	mustViolate(t, s, raw(1, core.FrameTypeRequestResponse, 0), "in use")
+
+	s = setupState(t, lim)
+	mustDeliver(t, s, raw(1, core.FrameTypeRequestFNF, core.FlagFollow, chunk))
+	mustDeliver(t, s, raw(1, core.FrameTypePayload, core.FlagFollow|core.FlagNext, chunk))
+	mustViolate(t, s, raw(1, core.FrameTypePayload, core.FlagFollow|core.FlagNext, chunk), "reassembled payload")
+
+	s = setupState(t, lim)
+	mustDeliver(t, s, raw(1, core.FrameTypeRequestFNF, core.FlagFollow, chunk))
+	mustDeliver(t, s, raw(1, core.FrameTypePayload, core.FlagNext, chunk))
+	if s.OpenStreams() != 0 {
+		t.Fatalf("a finished fire-and-forget must not stay open")
+	}
+
+	s = setupState(t, lim)
+	mustDeliver(t, s, raw(1, core.FrameTypeRequestFNF, core.FlagFollow, chunk))
+	mustDeliver(t, s, raw(3, core.FrameTypeRequestFNF, core.FlagFollow, chunk))
+	mustDeliver(t, s, raw(2, core.FrameTypePayload, core.FlagFollow|core.FlagNext, chunk[:31]))
+	mustViolate(t, s, raw(5, core.FrameTypeRequestFNF, core.FlagFollow, chunk), "waiting for reassembly")
+
+	// CANCEL in the middle frees the chain.
+	s = setupState(t, lim)
+	mustDeliver(t, s, raw(1, core.FrameTypeRequestStream, core.FlagFollow, u32(1), chunk))
+	mustDeliver(t, s, wire(framing.NewWriteableCancelFrame(1)))
+	mustAct(t, s, raw(1, core.FrameTypePayload, core.FlagNext, chunk), Decision{Action: Drop, StreamID: 1})
+	if s.OpenStreams() != 0 {
+		t.Fatalf("cancelled chain still open")
+	}
+
+	mustViolate(t, setupState(t, lim), raw(1, core.FrameTypeRequestResponse, 0, bytes.Repeat(chunk, 3)), "over the 100-byte limit")
+}
+
+func TestMaxStreams(t *testing.T) {
+	s := setupState(t, Limits{MaxStreams: 2})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestResponseFrame(1, nil, nil, 0)))
+	mustDeliver(t, s, wire(framing.NewWriteableRequestStreamFrame(3, 1, nil, nil, 0)))
+	mustAct(t, s, wire(framing.NewWriteableRequestResponseFrame(5, nil, nil, 0)), Decision{Action: Reject, StreamID: 5})
+	// Fire-and-forget opens no stream.
+	mustDeliver(t, s, wire(framing.NewWriteableFireAndForgetFrame(7, nil, nil, 0)))
+	mustViolate(t, s, raw(9, core.FrameTypeRequestResponse, core.FlagFollow), "fragmented request over the limit")
+
+	s = setupState(t, Limits{MaxStreams: 2})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestResponseFrame(1, nil, nil, 0)))
+	mustDeliver(t, s, wire(framing.NewWriteableRequestStreamFrame(3, 1, nil, nil, 0)))
+	// The response to 1, fragmented, ends the stream at its last fragment.
+	s.Outbound(core.NewFrameHeader(1, core.FrameTypePayload, core.FlagNext|core.FlagFollow), 0)
+	mustAct(t, s, wire(framing.NewWriteableRequestResponseFrame(5, nil, nil, 0)), Decision{Action: Reject, StreamID: 5})
+	s.Outbound(core.NewFrameHeader(1, core.FrameTypePayload, core.FlagNext), 0)
+	mustDeliver(t, s, wire(framing.NewWriteableRequestResponseFrame(5, nil, nil, 0)))
+	// An item of the stream does not end it; COMPLETE does, ERROR too.
+	s.Outbound(core.NewFrameHeader(3, core.FrameTypePayload, core.FlagNext), 0)
+	mustAct(t, s, wire(framing.NewWriteableRequestResponseFrame(7, nil, nil, 0)), Decision{Action: Reject, StreamID: 7})
+	s.Outbound(core.NewFrameHeader(3, core.FrameTypePayload, core.FlagComplete), 0)
+	s.Outbound(core.NewFrameHeader(5, core.FrameTypeError, 0), 0)
+	if n := s.OpenStreams(); n != 0 {
+		t.Fatalf("%d streams open, want 0", n)
+	}
+}
+
+func TestChannelCredit(t *testing.T) {
+	item := func(flags core.FrameFlag) []byte { return raw(1, core.FrameTypePayload, flags, []byte("item")) }
+	s := setupState(t, Limits{})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestChannelFrame(1, 1, []byte("first"), nil, 0)))
+	s.Outbound(core.NewFrameHeader(1, core.FrameTypeRequestN, 0), 2)
+	mustDeliver(t, s, item(core.FlagNext))
+	mustDeliver(t, s, item(core.FlagNext|core.FlagFollow))
+	mustDeliver(t, s, item(core.FlagNext)) // continuation: no credit used
+	mustViolate(t, s, item(core.FlagNext), "credit")
+
+	s = setupState(t, Limits{})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestChannelFrame(1, 1, []byte("first"), nil, 0)))
+	s.Outbound(core.NewFrameHeader(1, core.FrameTypeRequestN, 0), infinite)
+	s.Outbound(core.NewFrameHeader(1, core.FrameTypeRequestN, 0), infinite)
+	for range 10 {
+		mustDeliver(t, s, item(core.FlagNext))
+	}
+	mustDeliver(t, s, item(core.FlagComplete))
+	mustAct(t, s, item(core.FlagNext), Decision{Action: Drop, StreamID: 1})
+	// The client's side ended; the server's COMPLETE ends the stream.
+	s.Outbound(core.NewFrameHeader(1, core.FrameTypePayload, core.FlagComplete), 0)
+	if n := s.OpenStreams(); n != 0 {
+		t.Fatalf("%d streams open, want 0", n)
+	}
+
+	s = setupState(t, Limits{DisableCreditCheck: true})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestChannelFrame(1, 1, []byte("first"), nil, 0)))
+	mustDeliver(t, s, item(core.FlagNext))
+
+	// The server cancelling the client's side drops what follows.
+	s = setupState(t, Limits{})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestChannelFrame(1, 1, []byte("first"), nil, 0)))
+	s.Outbound(core.NewFrameHeader(1, core.FrameTypeCancel, 0), 0)
+	mustAct(t, s, item(core.FlagNext), Decision{Action: Drop, StreamID: 1})
+}
+
+func TestPayloadForNoStream(t *testing.T) {
+	s := setupState(t, Limits{})
+	mustAct(t, s, raw(1, core.FrameTypePayload, core.FlagNext, []byte("x")), Decision{Action: Drop, StreamID: 1})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestStreamFrame(3, 1, nil, nil, 0)))
+	mustAct(t, s, raw(3, core.FrameTypePayload, core.FlagNext, []byte("x")), Decision{Action: Drop, StreamID: 3})
+	// Answers to server-initiated requests reach the library.
+	mustDeliver(t, s, raw(2, core.FrameTypePayload, core.FlagNext|core.FlagComplete, []byte("x")))
+}

@@ -1,0 +1,189 @@
+package guard
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/framing"
+)
+
+// Options configures the checking transports.
+type Options struct {
+	// Limits are the per-connection limits; unset fields take defaults.
+	Limits Limits
+	// Stats, when set, receives the counts of the transports (several
+	// transports may share one).
+	Stats *Stats
+	// Logger receives one line per refused connection or frame (default
+	// slog.Default()).
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	o.Limits = o.Limits.WithDefaults()
+	if o.Stats == nil {
+		o.Stats = new(Stats)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// ErrSetupTimeout is returned by the Read of a connection that sent no
+// SETUP within Limits.SetupTimeout.
+var ErrSetupTimeout = errors.New("rsocket guard: no SETUP within the setup timeout")
+
+// ErrIdleTimeout is returned by the Read of a connection that sent nothing
+// during its max lifetime.
+var ErrIdleTimeout = errors.New("rsocket guard: nothing received during the max lifetime")
+
+// checker is the part of a checking connection that does not depend on
+// the transport: it runs State.Check on raw frames and turns the decisions
+// into the frames the library reads.
+type checker struct {
+	st      *State
+	opt     Options
+	log     *slog.Logger
+	setupBy time.Time
+	// queue holds substituted frames not yet read; only the reading
+	// goroutine uses it.
+	queue   []core.BufferedFrame
+	counter atomic.Pointer[core.TrafficCounter]
+	// reject answers a refused request; it writes through the
+	// connection's writer.
+	reject func(sid uint32, reason string) error
+}
+
+func newChecker(opt Options, remote string) checker {
+	return checker{
+		st:      NewState(opt.Limits),
+		opt:     opt,
+		log:     opt.Logger.With("remote", remote),
+		setupBy: time.Now().Add(opt.Limits.SetupTimeout),
+	}
+}
+
+// deadline is the read deadline of the next frame: the setup deadline
+// until SETUP, then the max lifetime from now. rsocket-go sets its own
+// deadline after every frame, a fixed 90 s on servers whatever the client
+// declared; the connections ignore it and use this one.
+func (c *checker) deadline() time.Time {
+	if life := c.st.Lifetime(); life > 0 {
+		return time.Now().Add(life)
+	}
+	return c.setupBy
+}
+
+// next returns a substituted frame waiting to be read, if any.
+func (c *checker) next() core.BufferedFrame {
+	if len(c.queue) == 0 {
+		return nil
+	}
+	f := c.queue[0]
+	c.queue[0] = nil
+	c.queue = c.queue[1:]
+	return f
+}
+
+// process checks one raw frame and returns the frame to hand to the
+// library, nil when there is none, or the error that closes the
+// connection.
+func (c *checker) process(raw []byte) (f core.BufferedFrame, err error) {
+	defer func() {
+		// The check is written not to panic; this keeps a bug in it from
+		// taking the process down.
+		if r := recover(); r != nil {
+			f, err = nil, c.violation(&Violation{Reason: fmt.Sprintf("internal error: %v", r)})
+		}
+	}()
+	d, err := c.st.Check(raw)
+	if err != nil {
+		return nil, c.violation(err)
+	}
+	switch d.Action {
+	case Drop:
+		c.opt.Stats.dropped.Add(1)
+		c.log.Debug("rsocket guard: frame dropped", "stream", d.StreamID, "reason", d.Reason)
+		return nil, nil
+	case Reject:
+		c.opt.Stats.rejected.Add(1)
+		c.log.Info("rsocket guard: request rejected", "stream", d.StreamID, "reason", d.Reason)
+		return nil, c.reject(d.StreamID, d.Reason)
+	case Substitute:
+		c.opt.Stats.substituted.Add(1)
+		c.log.Debug("rsocket guard: frame substituted", "stream", d.StreamID, "reason", d.Reason, "cancel", d.Cancel, "complete", d.Complete)
+		if d.Cancel {
+			c.queue = append(c.queue, framing.NewCancelFrame(d.StreamID))
+		}
+		if d.Complete {
+			c.queue = append(c.queue, framing.NewPayloadFrame(d.StreamID, nil, nil, core.FlagComplete))
+		}
+		return c.next(), nil
+	}
+	f, err = framing.FromBytes(raw)
+	if err != nil {
+		return nil, c.violation(&Violation{Reason: err.Error()})
+	}
+	if err := f.Validate(); err != nil {
+		f.Release()
+		return nil, c.violation(&Violation{Type: f.Header().Type(), StreamID: f.Header().StreamID(), Reason: err.Error()})
+	}
+	if ctr := c.counter.Load(); ctr != nil && f.Header().Resumable() {
+		ctr.IncReadBytes(f.Len())
+	}
+	return f, nil
+}
+
+// violation counts and logs the error that closes the connection.
+func (c *checker) violation(err error) error {
+	c.opt.Stats.violations.Add(1)
+	c.log.Warn("rsocket guard: connection closed", "reason", err.Error())
+	return err
+}
+
+// readError maps an error of the underlying connection to what the
+// library expects: io.EOF (exactly) for a closed connection, so that it
+// exits quietly, or the reason the connection was closed.
+func (c *checker) readError(err error) error {
+	var ne net.Error
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		if !c.st.SetupDone() {
+			c.opt.Stats.setupTimeouts.Add(1)
+			c.log.Info("rsocket guard: connection closed: no SETUP in time", "timeout", c.opt.Limits.SetupTimeout)
+			return ErrSetupTimeout
+		}
+		c.opt.Stats.idleTimeouts.Add(1)
+		c.log.Info("rsocket guard: connection closed: nothing received during the max lifetime", "lifetime", c.st.Lifetime())
+		return ErrIdleTimeout
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return io.EOF
+	}
+	return err
+}
+
+// outbound feeds a frame written to the peer to the state. For REQUEST_N,
+// raw holds the frame's bytes (n follows the header).
+func (c *checker) outbound(h core.FrameHeader, raw []byte) {
+	var n uint32
+	if h.Type() == core.FrameTypeRequestN && len(raw) >= core.FrameHeaderLen+4 {
+		n = uint32(raw[6])<<24 | uint32(raw[7])<<16 | uint32(raw[8])<<8 | uint32(raw[9])
+	}
+	c.st.Outbound(h, n)
+}
+
+// setCounter implements transport.Conn.SetCounter.
+func (c *checker) setCounter(ctr *core.TrafficCounter) { c.counter.Store(ctr) }
+
+// rejectFrame is the answer to a request refused for MaxStreams.
+func rejectFrame(sid uint32, reason string) core.WriteableFrame {
+	return framing.NewWriteableErrorFrame(sid, core.ErrorCodeRejected, []byte("server busy: "+reason))
+}

@@ -1,0 +1,273 @@
+package guard
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/framing"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// tcpPair returns a checking connection and the raw client end of it.
+func tcpPair(t *testing.T, lim Limits) (*TCPConn, net.Conn, *Stats) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	client, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := new(Stats)
+	c := NewTCPConn(server, Options{Limits: lim, Stats: stats, Logger: quiet})
+	t.Cleanup(func() { c.Close(); client.Close() })
+	return c, client, stats
+}
+
+func send(t *testing.T, w io.Writer, frames ...[]byte) {
+	t.Helper()
+	for _, f := range frames {
+		if _, err := w.Write(append(u24(len(f)), f...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func readFrame(t *testing.T, c *TCPConn) core.BufferedFrame {
+	t.Helper()
+	f, err := c.Read()
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return f
+}
+
+func TestTCPConnDelivers(t *testing.T) {
+	c, client, _ := tcpPair(t, Limits{})
+	send(t, client, validSetup(), wire(framing.NewWriteableRequestResponseFrame(1, []byte("ping"), nil, 0)))
+	if f := readFrame(t, c); f.Header().Type() != core.FrameTypeSetup {
+		t.Fatalf("got %s, want SETUP", f.Header())
+	}
+	f := readFrame(t, c)
+	rr, ok := f.(*framing.RequestResponseFrame)
+	if !ok || string(rr.Data()) != "ping" {
+		t.Fatalf("got %s, want the request", f.Header())
+	}
+	if c.Addr() != client.LocalAddr().String() {
+		t.Errorf("Addr() = %q, want %q", c.Addr(), client.LocalAddr())
+	}
+}
+
+func TestTCPConnSubstitutesRequesterError(t *testing.T) {
+	c, client, stats := tcpPair(t, Limits{})
+	send(t, client, validSetup(),
+		wire(framing.NewWriteableRequestChannelFrame(1, 1, []byte("first"), nil, 0)),
+		wire(framing.NewWriteableErrorFrame(1, core.ErrorCodeApplicationError, []byte("publisher failed"))),
+		wire(framing.NewWriteableCancelFrame(2)),
+		wire(framing.NewWriteableRequestResponseFrame(3, nil, nil, 0)))
+	readFrame(t, c)
+	readFrame(t, c)
+	if f := readFrame(t, c); f.Header().Type() != core.FrameTypeCancel || f.StreamID() != 1 {
+		t.Fatalf("got %s, want CANCEL on 1", f.Header())
+	}
+	f := readFrame(t, c)
+	if h := f.Header(); h.Type() != core.FrameTypePayload || h.StreamID() != 1 || !h.Flag().Check(core.FlagComplete) || h.Flag().Check(core.FlagNext) {
+		t.Fatalf("got %s, want PAYLOAD COMPLETE on 1", h)
+	}
+	// The CANCEL for stream 2 is dropped: the next frame is the request.
+	if f := readFrame(t, c); f.Header().Type() != core.FrameTypeRequestResponse {
+		t.Fatalf("got %s, want REQUEST_RESPONSE", f.Header())
+	}
+	if got := stats.Snapshot(); got.Substituted != 1 || got.Dropped != 1 {
+		t.Errorf("stats %+v, want 1 substituted and 1 dropped", got)
+	}
+}
+
+func TestTCPConnRejectsOverMaxStreams(t *testing.T) {
+	c, client, stats := tcpPair(t, Limits{MaxStreams: 1})
+	send(t, client, validSetup(),
+		wire(framing.NewWriteableRequestStreamFrame(1, 1, nil, nil, 0)),
+		wire(framing.NewWriteableRequestResponseFrame(3, nil, nil, 0)),
+		wire(framing.NewWriteableRequestNFrame(1, 1, 0)))
+	readFrame(t, c)
+	readFrame(t, c)
+	if f := readFrame(t, c); f.Header().Type() != core.FrameTypeRequestN {
+		t.Fatalf("got %s, want REQUEST_N (the request on 3 is rejected)", f.Header())
+	}
+	r := bufio.NewReader(client)
+	var prefix [3]byte
+	if _, err := io.ReadFull(r, prefix[:]); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, int(prefix[0])<<16|int(prefix[1])<<8|int(prefix[2]))
+	if _, err := io.ReadFull(r, body); err != nil {
+		t.Fatal(err)
+	}
+	f, err := framing.FromBytes(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ef, ok := f.(*framing.ErrorFrame)
+	if !ok || ef.StreamID() != 3 || ef.ErrorCode() != core.ErrorCodeRejected {
+		t.Fatalf("client got %s, want ERROR REJECTED on 3", f.Header())
+	}
+	if got := stats.Snapshot().Rejected; got != 1 {
+		t.Errorf("%d rejected, want 1", got)
+	}
+}
+
+func TestTCPConnClosesOnViolation(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		input  []byte
+		reason string
+	}{
+		{"frame length 0", []byte{0, 0, 0}, "frame length 0"},
+		{"frame too large", u24(5000), "frame length 5000"},
+		{"truncated setup", append(u24(10), validSetup()[:10]...), "truncated"},
+		{"request first", append(u24(6), raw(1, core.FrameTypeRequestResponse, 0)...), "first frame"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, client, stats := tcpPair(t, Limits{MaxFrameSize: 4096})
+			if _, err := client.Write(tc.input); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.Read()
+			var v *Violation
+			if !errors.As(err, &v) || !strings.Contains(v.Reason, tc.reason) {
+				t.Fatalf("Read error %v, want a violation about %q", err, tc.reason)
+			}
+			if stats.Snapshot().Violations != 1 {
+				t.Errorf("violation not counted")
+			}
+		})
+	}
+}
+
+func TestTCPConnSetupTimeout(t *testing.T) {
+	c, _, stats := tcpPair(t, Limits{SetupTimeout: 50 * time.Millisecond})
+	if _, err := c.Read(); !errors.Is(err, ErrSetupTimeout) {
+		t.Fatalf("Read error %v, want ErrSetupTimeout", err)
+	}
+	if stats.Snapshot().SetupTimeouts != 1 {
+		t.Errorf("setup timeout not counted")
+	}
+}
+
+func TestTCPConnEOF(t *testing.T) {
+	c, client, _ := tcpPair(t, Limits{})
+	send(t, client, validSetup())
+	client.Write([]byte{0, 0, 20, 1, 2}) // half a frame, then gone
+	client.Close()
+	readFrame(t, c)
+	if _, err := c.Read(); err != io.EOF {
+		t.Fatalf("Read error %v, want io.EOF", err)
+	}
+}
+
+func TestTCPConnOutboundCredit(t *testing.T) {
+	c, client, _ := tcpPair(t, Limits{})
+	send(t, client, validSetup(), wire(framing.NewWriteableRequestChannelFrame(1, 1, []byte("first"), nil, 0)))
+	readFrame(t, c)
+	readFrame(t, c)
+	// The server grants one item by writing REQUEST_N; a second item is
+	// over the credit.
+	if err := c.Write(framing.NewWriteableRequestNFrame(1, 1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	send(t, client, raw(1, core.FrameTypePayload, core.FlagNext, []byte("a")), raw(1, core.FrameTypePayload, core.FlagNext, []byte("b")))
+	readFrame(t, c)
+	if _, err := c.Read(); err == nil || !strings.Contains(err.Error(), "credit") {
+		t.Fatalf("Read error %v, want a credit violation", err)
+	}
+}
+
+// wsPair returns a checking WebSocket connection and the client end.
+func wsPair(t *testing.T, lim Limits) (*WSConn, *websocket.Conn) {
+	t.Helper()
+	conns := make(chan *WSConn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		conns <- NewWSConn(ws, Options{Limits: lim, Logger: quiet})
+	}))
+	t.Cleanup(srv.Close)
+	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := <-conns
+	t.Cleanup(func() { c.Close(); client.Close() })
+	return c, client
+}
+
+func TestWSConn(t *testing.T) {
+	c, client := wsPair(t, Limits{WSReadLimit: 1024})
+	for _, m := range [][]byte{validSetup(), wire(framing.NewWriteableRequestResponseFrame(1, []byte("ping"), nil, 0))} {
+		if err := client.WriteMessage(websocket.BinaryMessage, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := client.WriteMessage(websocket.TextMessage, []byte("ignored")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.Read()
+	if err != nil || f.Header().Type() != core.FrameTypeSetup {
+		t.Fatalf("Read = %v, %v; want SETUP", f, err)
+	}
+	f, err = c.Read()
+	if err != nil || f.Header().Type() != core.FrameTypeRequestResponse {
+		t.Fatalf("Read = %v, %v; want the request", f, err)
+	}
+	// The server answers on the same connection.
+	if err := c.Write(framing.NewWriteablePayloadFrame(1, []byte("pong"), nil, core.FlagNext|core.FlagComplete)); err != nil {
+		t.Fatal(err)
+	}
+	typ, msg, err := client.ReadMessage()
+	if err != nil || typ != websocket.BinaryMessage {
+		t.Fatalf("client read %d, %v", typ, err)
+	}
+	if p, err := framing.FromBytes(msg); err != nil || string(p.(*framing.PayloadFrame).Data()) != "pong" {
+		t.Fatalf("client got % x, %v", msg, err)
+	}
+	if err := client.WriteMessage(websocket.BinaryMessage, make([]byte, 2000)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(); err == nil || !strings.Contains(err.Error(), "read limit") {
+		t.Fatalf("Read error %v, want the read limit", err)
+	}
+}
+
+func TestWSConnClosedByPeer(t *testing.T) {
+	c, client := wsPair(t, Limits{})
+	client.WriteMessage(websocket.BinaryMessage, validSetup())
+	client.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+	if _, err := c.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(); err != io.EOF {
+		t.Fatalf("Read error %v, want io.EOF", err)
+	}
+}

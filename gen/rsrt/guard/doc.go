@@ -1,0 +1,22 @@
+// Package guard keeps hostile RSocket traffic away from rsocket-go.
+//
+// rsocket-go v0.8.16 trusts the bytes it reads: a frame whose metadata
+// length points past its end, a truncated SETUP, an ERROR frame from a
+// requester or a CANCEL for a server-initiated stream makes it panic on a
+// goroutine nobody recovers, which kills the whole process; fragments that
+// never finish, connections that never send SETUP and channel peers that
+// ignore REQUEST_N make it hold memory without limit.
+//
+// This package replaces the library's transports with checking ones. A
+// [State] follows one connection: [State.Check] judges each inbound frame
+// as raw bytes (header, type, flags, stream id rules, metadata lengths,
+// SETUP layout, fragment chains, stream and credit accounting) before
+// framing.FromBytes ever sees it, and [State.Outbound] learns from the
+// frames the server writes when its streams end. A frame is delivered,
+// dropped, answered with REJECTED, replaced by a safe equivalent, or, when
+// it breaks the protocol, the connection is closed.
+//
+// [NewTCPServer] and [NewWebSocketServer] are rsocket-go server transports
+// built on that check, with the limits of a [Limits] value; [Stats] counts
+// what they refused.
+package guard

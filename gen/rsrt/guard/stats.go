@@ -1,0 +1,58 @@
+package guard
+
+import "sync/atomic"
+
+// Stats counts what the checking transports of a server accepted and
+// refused. It is safe for concurrent use; the zero value is ready.
+type Stats struct {
+	connections   atomic.Int64
+	refusedConns  atomic.Int64
+	violations    atomic.Int64
+	setupTimeouts atomic.Int64
+	idleTimeouts  atomic.Int64
+	dropped       atomic.Int64
+	substituted   atomic.Int64
+	rejected      atomic.Int64
+}
+
+// Counts is a snapshot of [Stats].
+type Counts struct {
+	// Connections is the number of connections accepted.
+	Connections int64
+	// RefusedConnections is the number of connections closed on accept
+	// because the listener had MaxConnections already.
+	RefusedConnections int64
+	// Violations is the number of connections closed for a protocol
+	// violation or a limit.
+	Violations int64
+	// SetupTimeouts is the number of connections closed for sending no
+	// SETUP in time.
+	SetupTimeouts int64
+	// IdleTimeouts is the number of connections closed for sending
+	// nothing during their max lifetime.
+	IdleTimeouts int64
+	// Dropped is the number of inbound frames discarded (frames for
+	// streams that are not open, CANCEL for server-initiated streams,
+	// ignorable unknown frames, non-binary WebSocket messages).
+	Dropped int64
+	// Substituted is the number of inbound frames replaced by a safe
+	// equivalent (a requester's ERROR replaced by CANCEL).
+	Substituted int64
+	// Rejected is the number of requests answered with REJECTED because
+	// the connection had MaxStreams open.
+	Rejected int64
+}
+
+// Snapshot returns the current counts.
+func (s *Stats) Snapshot() Counts {
+	return Counts{
+		Connections:        s.connections.Load(),
+		RefusedConnections: s.refusedConns.Load(),
+		Violations:         s.violations.Load(),
+		SetupTimeouts:      s.setupTimeouts.Load(),
+		IdleTimeouts:       s.idleTimeouts.Load(),
+		Dropped:            s.dropped.Load(),
+		Substituted:        s.substituted.Load(),
+		Rejected:           s.rejected.Load(),
+	}
+}

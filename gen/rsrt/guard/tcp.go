@@ -1,0 +1,151 @@
+package guard
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/transport"
+)
+
+// smallFrame is the size up to which a connection reuses its read buffer;
+// larger frames get a buffer of their own, so that an idle connection does
+// not keep a multi-MiB buffer alive.
+const smallFrame = 64 << 10
+
+// TCPConn is a checking rsocket-go connection over TCP, with the RSocket
+// 24-bit length-prefixed framing. It implements transport.Conn.
+type TCPConn struct {
+	checker
+	nc  net.Conn
+	r   *bufio.Reader
+	buf []byte
+
+	wmu sync.Mutex // serialises writes: the library's and rejections
+	w   *bufio.Writer
+	tmp bytes.Buffer
+}
+
+var _ transport.AddrConn = (*TCPConn)(nil)
+
+// NewTCPConn wraps an accepted connection. Its SETUP deadline starts now.
+func NewTCPConn(nc net.Conn, opt Options) *TCPConn {
+	opt = opt.withDefaults()
+	c := &TCPConn{
+		checker: newChecker(opt, nc.RemoteAddr().String()),
+		nc:      nc,
+		r:       bufio.NewReaderSize(nc, 16<<10),
+		w:       bufio.NewWriterSize(nc, 16<<10),
+	}
+	c.reject = func(sid uint32, reason string) error {
+		if err := c.Write(rejectFrame(sid, reason)); err != nil {
+			return err
+		}
+		return c.Flush()
+	}
+	return c
+}
+
+// Addr returns the peer address.
+func (c *TCPConn) Addr() string { return c.nc.RemoteAddr().String() }
+
+// SetDeadline is called by the library after every frame with a deadline
+// of its own choosing (90 s on servers); it is ignored because the
+// connection sets the SETUP timeout and the client's max lifetime itself.
+func (c *TCPConn) SetDeadline(time.Time) error { return nil }
+
+// SetCounter binds a counter of the bytes read and written.
+func (c *TCPConn) SetCounter(ctr *core.TrafficCounter) { c.setCounter(ctr) }
+
+// Read returns the next frame that passed the check. It returns io.EOF
+// when the peer closed the connection, and an error (then the library
+// closes the connection) for a frame that breaks the protocol or a limit.
+func (c *TCPConn) Read() (core.BufferedFrame, error) {
+	if f := c.next(); f != nil {
+		return f, nil
+	}
+	for {
+		if err := c.nc.SetReadDeadline(c.deadline()); err != nil {
+			return nil, c.readError(err)
+		}
+		var prefix [3]byte
+		if _, err := io.ReadFull(c.r, prefix[:]); err != nil {
+			return nil, c.readError(err)
+		}
+		n := int(prefix[0])<<16 | int(prefix[1])<<8 | int(prefix[2])
+		if n < core.FrameHeaderLen || n > c.opt.Limits.MaxFrameSize {
+			return nil, c.violation(&Violation{Reason: fmt.Sprintf("frame length %d out of bounds [%d, %d]", n, core.FrameHeaderLen, c.opt.Limits.MaxFrameSize)})
+		}
+		raw := c.buffer(n)
+		if _, err := io.ReadFull(c.r, raw); err != nil {
+			return nil, c.readError(err)
+		}
+		f, err := c.process(raw)
+		if err != nil || f != nil {
+			return f, err
+		}
+	}
+}
+
+func (c *TCPConn) buffer(n int) []byte {
+	if n > smallFrame {
+		return make([]byte, n)
+	}
+	if cap(c.buf) < n {
+		c.buf = make([]byte, smallFrame)
+	}
+	return c.buf[:n]
+}
+
+// Write writes a frame with its length prefix.
+func (c *TCPConn) Write(f core.WriteableFrame) error {
+	size := f.Len()
+	if size > 1<<24-1 {
+		return fmt.Errorf("rsocket guard: frame of %d bytes too large for the TCP framing", size)
+	}
+	h := f.Header()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
+		ctr.IncWriteBytes(size)
+	}
+	if _, err := c.w.Write([]byte{byte(size >> 16), byte(size >> 8), byte(size)}); err != nil {
+		return err
+	}
+	if h.Type() != core.FrameTypeRequestN {
+		// Record before the bytes leave, so that the state is up to date
+		// before the peer can react to the frame.
+		c.outbound(h, nil)
+		_, err := f.WriteTo(c.w)
+		return err
+	}
+	c.tmp.Reset()
+	if _, err := f.WriteTo(&c.tmp); err != nil {
+		return err
+	}
+	c.outbound(h, c.tmp.Bytes())
+	_, err := c.w.Write(c.tmp.Bytes())
+	return err
+}
+
+// Flush writes buffered frames out.
+func (c *TCPConn) Flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.w.Flush()
+}
+
+// Close closes the connection.
+func (c *TCPConn) Close() error {
+	err := c.nc.Close()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}

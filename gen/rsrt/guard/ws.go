@@ -1,0 +1,113 @@
+package guard
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/transport"
+)
+
+// WSConn is a checking rsocket-go connection over WebSocket: one RSocket
+// frame per binary message, without length prefix. It implements
+// transport.Conn.
+type WSConn struct {
+	checker
+	ws *websocket.Conn
+
+	wmu sync.Mutex // gorilla allows one writer at a time
+	buf bytes.Buffer
+}
+
+var _ transport.AddrConn = (*WSConn)(nil)
+
+// NewWSConn wraps an upgraded WebSocket connection and sets its read limit
+// to Limits.WSReadLimit. Its SETUP deadline starts now.
+func NewWSConn(ws *websocket.Conn, opt Options) *WSConn {
+	opt = opt.withDefaults()
+	ws.SetReadLimit(opt.Limits.WSReadLimit)
+	c := &WSConn{checker: newChecker(opt, ws.RemoteAddr().String()), ws: ws}
+	c.reject = func(sid uint32, reason string) error { return c.Write(rejectFrame(sid, reason)) }
+	return c
+}
+
+// Addr returns the peer address.
+func (c *WSConn) Addr() string { return c.ws.RemoteAddr().String() }
+
+// SetDeadline is ignored, as for [TCPConn.SetDeadline].
+func (c *WSConn) SetDeadline(time.Time) error { return nil }
+
+// SetCounter binds a counter of the bytes read and written.
+func (c *WSConn) SetCounter(ctr *core.TrafficCounter) { c.setCounter(ctr) }
+
+// Read returns the next frame that passed the check; see [TCPConn.Read].
+// Text messages are dropped, as rsocket-go does.
+func (c *WSConn) Read() (core.BufferedFrame, error) {
+	if f := c.next(); f != nil {
+		return f, nil
+	}
+	for {
+		if err := c.ws.SetReadDeadline(c.deadline()); err != nil {
+			return nil, c.readError(err)
+		}
+		typ, raw, err := c.ws.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				return nil, c.violation(&Violation{Reason: fmt.Sprintf("WebSocket message over the %d-byte read limit", c.opt.Limits.WSReadLimit)})
+			}
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				return nil, io.EOF
+			}
+			return nil, c.readError(err)
+		}
+		if typ != websocket.BinaryMessage {
+			c.opt.Stats.dropped.Add(1)
+			c.log.Debug("rsocket guard: non-binary WebSocket message dropped")
+			continue
+		}
+		f, err := c.process(raw)
+		if err != nil || f != nil {
+			return f, err
+		}
+	}
+}
+
+// Write writes a frame as one binary message.
+func (c *WSConn) Write(f core.WriteableFrame) error {
+	h := f.Header()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.buf.Reset()
+	if _, err := f.WriteTo(&c.buf); err != nil {
+		return err
+	}
+	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
+		ctr.IncWriteBytes(c.buf.Len())
+	}
+	c.outbound(h, c.buf.Bytes())
+	err := c.ws.WriteMessage(websocket.BinaryMessage, c.buf.Bytes())
+	if c.buf.Cap() > smallFrame {
+		// Do not keep a large buffer alive between large frames.
+		c.buf = bytes.Buffer{}
+	}
+	return err
+}
+
+// Flush does nothing: every Write sends its message.
+func (c *WSConn) Flush() error { return nil }
+
+// Close closes the connection.
+func (c *WSConn) Close() error {
+	err := c.ws.Close()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}

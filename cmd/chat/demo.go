@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -401,10 +400,6 @@ func (d *demo) files(ctx context.Context) error {
 	d.say("user2: downloaded bytes match the uploaded ones")
 	return nil
 }
-
-// errNoEmbedded is returned by startEmbedded when no in-process server is
-// available.
-var errNoEmbedded = errors.New("no embedded server in this build; start chat-server and pass --addr")
 
 // ptr returns a pointer to v.
 func ptr[T any](v T) *T { return &v }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -50,10 +49,6 @@ func embeddedServer(t *testing.T) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr, stop, err := startEmbedded(ctx, io.Discard)
-	if errors.Is(err, errNoEmbedded) {
-		cancel()
-		t.Skip("the embedded server is not available in this build yet")
-	}
 	if err != nil {
 		cancel()
 		t.Fatalf("start the embedded server: %v", err)

@@ -332,7 +332,7 @@ func (p *parser) parseObject(o *Object, n *yaml.Node) {
 			continue
 		}
 		if tn := body.require("type"); tn != nil {
-			fd.Type = p.fieldType(tn, fctx)
+			fd.Type = p.fieldType(tn, fctx, 0)
 		}
 		if on := body.get("optional"); on != nil {
 			fd.Optional = p.boolean(on, fctx+": optional")
@@ -344,16 +344,25 @@ func (p *parser) parseObject(o *Object, n *yaml.Node) {
 	}
 }
 
+// maxListDepth bounds the nesting of list types. It also stops the
+// recursion on a YAML alias that refers to its own anchor (&a [*a]), which
+// yaml.v3 turns into a cyclic node graph.
+const maxListDepth = 8
+
 // fieldType resolves a field type: a scalar type, a declared type name or
-// a one-item list [T].
-func (p *parser) fieldType(n *yaml.Node, ctx string) *FieldType {
+// a one-item list [T]. depth counts the enclosing lists.
+func (p *parser) fieldType(n *yaml.Node, ctx string, depth int) *FieldType {
 	switch n.Kind {
 	case yaml.SequenceNode:
+		if depth >= maxListDepth {
+			p.errorf(n, "%s: list types nest more than %d deep", ctx, maxListDepth)
+			return nil
+		}
 		if len(n.Content) != 1 {
 			p.errorf(n, "%s: a list type has exactly one item type, as in [string]; got %d", ctx, len(n.Content))
 			return nil
 		}
-		elem := p.fieldType(deref(n.Content[0]), ctx)
+		elem := p.fieldType(deref(n.Content[0]), ctx, depth+1)
 		if elem == nil {
 			return nil
 		}
@@ -718,7 +727,7 @@ func (p *parser) checkNames(m *Model) {
 			rc := consts[r.Const]
 			switch {
 			case pascal(r.Name) == "":
-				p.errorAt(r.pos, "%s: route %q has no letter or digit to name its constant", sideWord(side), r.Name)
+				p.errorAt(r.pos, "%s %q: the name has no letter or digit to name its constant", sideWord(side), r.Name)
 				continue
 			case rc == nil:
 				rc = &RouteConst{Name: r.Const, Route: r.Name}

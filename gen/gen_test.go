@@ -1,0 +1,319 @@
+package gen
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of testdata/ from the current output")
+
+const updateHint = "run `go test ./gen -run TestGolden -update` and review the diff"
+
+// TestGolden checks each testdata/valid/NAME.yaml against the files in
+// testdata/valid/NAME/, and each testdata/invalid/NAME.yaml against the
+// error text in testdata/invalid/NAME.err.
+func TestGolden(t *testing.T) {
+	valid, _ := filepath.Glob("testdata/valid/*.yaml")
+	invalid, _ := filepath.Glob("testdata/invalid/*.yaml")
+	if len(valid) == 0 || len(invalid) == 0 {
+		t.Fatal("no golden cases found in testdata/")
+	}
+	for _, path := range valid {
+		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
+		t.Run("valid/"+name, func(t *testing.T) {
+			files := generateFile(t, path)
+			dir := filepath.Join("testdata", "valid", name)
+			if *update {
+				writeGolden(t, dir, files)
+				return
+			}
+			compareDir(t, dir, files, updateHint)
+		})
+	}
+	for _, path := range invalid {
+		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
+		t.Run("invalid/"+name, func(t *testing.T) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Parse(filepath.ToSlash(path), src)
+			if err == nil {
+				t.Fatalf("%s: Parse succeeded; want errors", path)
+			}
+			var list ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("error is %T, want ErrorList", err)
+			}
+			got := err.Error() + "\n"
+			golden := strings.TrimSuffix(path, ".yaml") + ".err"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v; %s", err, updateHint)
+			}
+			if got != string(want) {
+				t.Errorf("errors of %s differ from %s (%s)\ngot:\n%s\nwant:\n%s", path, golden, updateHint, got, want)
+			}
+		})
+	}
+}
+
+// generateFile parses and generates the schema at path, failing the test
+// on any error.
+func generateFile(t *testing.T, path string) map[string][]byte {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Parse(filepath.ToSlash(path), src)
+	if err != nil {
+		t.Fatalf("Parse(%s):\n%v", path, err)
+	}
+	files, err := Generate(m)
+	if err != nil {
+		t.Fatalf("Generate(%s): %v", path, err)
+	}
+	return files
+}
+
+// writeGolden replaces the contents of dir with files.
+func writeGolden(t *testing.T, dir string, files map[string][]byte) {
+	t.Helper()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// compareDir checks that the generated *.go files in dir are exactly files.
+func compareDir(t *testing.T, dir string, files map[string][]byte, hint string) {
+	t.Helper()
+	for _, name := range sortedKeys(files) {
+		want, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("%v; %s", err, hint)
+			continue
+		}
+		if !bytes.Equal(files[name], want) {
+			t.Errorf("%s differs from the generator's output; %s\n%s", filepath.Join(dir, name), hint, firstDiff(files[name], want))
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		src, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err == nil && strings.HasSuffix(e.Name(), ".go") && IsGenerated(src) && files[e.Name()] == nil {
+			t.Errorf("%s is a generated file that the generator no longer produces; %s", filepath.Join(dir, e.Name()), hint)
+		}
+	}
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// firstDiff shows the first line where got and want differ.
+func firstDiff(got, want []byte) string {
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d:\n  got:  %s\n  want: %s", i+1, gl, wl)
+		}
+	}
+	return ""
+}
+
+// TestDrift checks that the committed generated packages are what the
+// committed schemas produce now.
+func TestDrift(t *testing.T) {
+	for _, name := range []string{"chat", "kitchen"} {
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(filepath.Join("..", "schema", name+".yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The path as the Makefile passes it, from the module root.
+			m, err := Parse("schema/"+name+".yaml", src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, err := Generate(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareDir(t, filepath.Join("..", "generated", name), files, "run `make generate` and commit generated/")
+		})
+	}
+}
+
+// TestGeneratedCompiles builds and vets the package of every valid golden
+// case, in a temporary directory inside the module (so that the module's
+// rsrt is used). Directories starting with "_" are ignored by ./...
+// patterns, so concurrent builds of the module never see it.
+func TestGeneratedCompiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	root, err := os.MkdirTemp("..", "_rsgen-compile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	valid, _ := filepath.Glob("testdata/valid/*.yaml")
+	var pkgs []string
+	for _, path := range valid {
+		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
+		dir := filepath.Join(root, name)
+		writeGolden(t, dir, generateFile(t, path))
+		pkgs = append(pkgs, "./"+filepath.ToSlash(filepath.Join(filepath.Base(root), name)))
+	}
+	for _, args := range [][]string{{"build"}, {"vet"}} {
+		cmd := exec.Command(goCmd, append(args, pkgs...)...)
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("go %s of the generated packages: %v\n%s", args[0], err, out)
+		}
+	}
+}
+
+// TestDeterministic generates the kitchen schema repeatedly: the output
+// must never change (no map iteration order leaks into it).
+func TestDeterministic(t *testing.T) {
+	src, err := os.ReadFile("../schema/kitchen.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first map[string][]byte
+	for range 5 {
+		m, err := Parse("schema/kitchen.yaml", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := Generate(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = files
+			continue
+		}
+		for name := range first {
+			if !bytes.Equal(first[name], files[name]) {
+				t.Fatalf("%s differs between two runs", name)
+			}
+		}
+	}
+}
+
+func TestNames(t *testing.T) {
+	for _, c := range []struct{ in, pascal, camel string }{
+		{"channel.join", "ChannelJoin", "channelJoin"},
+		{"period_seconds", "PeriodSeconds", "periodSeconds"},
+		{"file_name", "FileName", "fileName"},
+		{"ids", "Ids", "ids"},
+		{"messages.incoming", "MessagesIncoming", "messagesIncoming"},
+		{"file-name", "FileName", "fileName"},
+		{"ServerStatistics", "ServerStatistics", "serverStatistics"},
+		{"v2.list", "V2List", "v2List"},
+		{"...", "", ""},
+	} {
+		if got := pascal(c.in); got != c.pascal {
+			t.Errorf("pascal(%q) = %q, want %q", c.in, got, c.pascal)
+		}
+		if got := camel(c.in); got != c.camel {
+			t.Errorf("camel(%q) = %q, want %q", c.in, got, c.camel)
+		}
+	}
+}
+
+func TestNounDoc(t *testing.T) {
+	for _, c := range []struct{ doc, want string }{
+		{"A chat message.", "Message is a chat message."},
+		{"Statistics a client reports about itself.", "Message is statistics a client reports about itself."},
+		{"Selects what the channel reports.", "Message selects what the channel reports."},
+		{"Files stored on the server.", "Message is files stored on the server."},
+		{"Message carries text.", "Message carries text."},
+		{"UTF-8 text.", "Message is UTF-8 text."},
+		{"", "Message fallback"},
+	} {
+		if got := nounDoc("Message", "message", c.doc, "fallback"); got != c.want {
+			t.Errorf("nounDoc(%q) = %q, want %q", c.doc, got, c.want)
+		}
+	}
+}
+
+// positioned matches the start of every message Parse reports.
+var positioned = regexp.MustCompile(`^fuzz\.yaml:[1-9][0-9]*:[1-9][0-9]*: \S`)
+
+// FuzzParse checks that no input makes the parser or the emitters panic,
+// that every rejection carries a position, and that every accepted schema
+// renders.
+func FuzzParse(f *testing.F) {
+	for _, pattern := range []string{"testdata/valid/*.yaml", "testdata/invalid/*.yaml", "../schema/*.yaml"} {
+		paths, _ := filepath.Glob(pattern)
+		for _, p := range paths {
+			if src, err := os.ReadFile(p); err == nil {
+				f.Add(src)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		m, err := Parse("fuzz.yaml", src)
+		if err != nil {
+			var list ErrorList
+			if !errors.As(err, &list) || len(list) == 0 {
+				t.Fatalf("error %T without positions: %v", err, err)
+			}
+			for _, e := range list {
+				if !positioned.MatchString(e.Error()) {
+					t.Fatalf("error without a file:line:col: position: %q", e.Error())
+				}
+			}
+			return
+		}
+		if _, err := Generate(m); err != nil {
+			t.Fatalf("accepted schema does not render: %v\n%s", err, src)
+		}
+	})
+}

@@ -4,7 +4,7 @@
 GO      ?= go
 SCHEMAS := chat kitchen
 
-.PHONY: generate check-generate
+.PHONY: generate check-generate demo test test-go test-js bench fuzz
 
 ## generate: regenerate generated/<name> from schema/<name>.yaml for every schema.
 generate:
@@ -20,3 +20,35 @@ check-generate: generate
 		git status --porcelain -- generated; \
 		exit 1; \
 	fi
+
+## demo: the main job: start an embedded chat server and replay the tutorial's scenario against it.
+demo:
+	$(GO) run ./cmd/chat demo
+
+## test: the whole test suite: Go tests with the race detector (fuzz seed corpora included), then the rsocket-js interop suite.
+test: test-go test-js
+
+## test-go: every Go test, race detector on.
+test-go:
+	$(GO) test -race -timeout 30m ./...
+
+JS_DIR := impl/testdata/interop-js
+
+## test-js: rsocket-js (npm) clients drive a chat server built from this checkout.
+test-js:
+	@command -v node >/dev/null || { echo "test-js needs Node.js 20+ and npm"; exit 1; }
+	@if [ ! -d $(JS_DIR)/node_modules ]; then cd $(JS_DIR) && npm ci --no-audit --no-fund; fi
+	@bin=$$(mktemp -d)/chat-server && $(GO) build -o $$bin ./cmd/chat-server && \
+		cd $(JS_DIR) && CHAT_SERVER_BIN=$$bin node --test --test-concurrency=1
+
+## bench: dispatch benchmarks (generated vs hand-written rsocket-go) and a quick load run (chat vs baseline).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./gen/rsrt/
+	$(GO) run ./cmd/chat-load --quick
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s); plain `go test` runs only their seed corpora.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./gen/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseComposite$$' -fuzztime $(FUZZTIME) ./gen/rsrt/
+	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./gen/rsrt/guard/

@@ -108,7 +108,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	gate := rsrt.NewGate()
 	acceptor := chat.NewAcceptor(svc.NewSession, rsrt.WithLogger(log), rsrt.WithGate(gate))
 
-	tp, err := startTransports(acceptor, cfg.TCPAddr, cfg.WSAddr, gate, log)
+	tp, err := startTransports(acceptor, cfg.TCPAddr, cfg.WSAddr, store.Limits().MaxFileBytes, log)
 	if err != nil {
 		return nil, fmt.Errorf("chatserver: %w", err)
 	}
@@ -157,15 +157,16 @@ func (r *Running) Service() *chatsvc.Service { return r.svc }
 // Store returns the file store.
 func (r *Running) Store() *filestore.Store { return r.store }
 
-// Stop shuts the server down gracefully: new requests are refused, open
-// streams end, in-flight requests have until ctx is done (at most the
-// configured ShutdownTimeout) to finish, then the listeners and every
-// connection close. Stop returns when the server has stopped; calling it
+// Stop shuts the server down gracefully: the listeners stop accepting,
+// new requests are refused, open streams end, in-flight requests have
+// until ctx is done (at most the configured ShutdownTimeout) to finish,
+// then every connection closes. Stop returns when the server has stopped; calling it
 // again returns the first call's result.
 func (r *Running) Stop(ctx context.Context) error {
 	r.stopOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(ctx, r.timeout)
 		defer cancel()
+		r.tp.stopAccepting()
 		r.gate.Close()
 		if err := r.gate.Wait(ctx); err != nil {
 			r.log.Warn("shutdown: in-flight requests did not finish in time", "in_flight", r.gate.InFlight())

@@ -10,7 +10,9 @@
 // an earlier run generated but this one no longer produces (files without
 // the rsgen header, such as tests, are never touched). On an invalid schema
 // it prints every problem, as file:line:col: message, and exits with
-// status 1. From a go:generate directive:
+// status 1. The generated header names the schema by its path from the
+// module root, whatever the current directory, so a go:generate directive
+// in the output directory produces the same files as `make generate`:
 //
 //	//go:generate go run github.com/rsocket-chat/rsgen/cmd/rsgen -schema ../../schema/chat.yaml -out .
 package main
@@ -73,11 +75,38 @@ func generate(schema, dir string) error {
 	if err != nil {
 		return err
 	}
+	// Errors name the schema as given, so editors find it from the current
+	// directory; the header names it from the module root, so that
+	// `make generate` and a go:generate directive in the output directory
+	// produce identical files.
+	m.Source = sourceName(schema)
 	files, err := gen.Generate(m)
 	if err != nil {
 		return err
 	}
 	return write(dir, files)
+}
+
+// sourceName returns the schema path relative to the root of the module
+// that contains it, with forward slashes, or the path as given when it is
+// in no module.
+func sourceName(schema string) string {
+	abs, err := filepath.Abs(schema)
+	if err != nil {
+		return filepath.ToSlash(schema)
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if rel, err := filepath.Rel(dir, abs); err == nil {
+				return filepath.ToSlash(rel)
+			}
+			break
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			break
+		}
+	}
+	return filepath.ToSlash(schema)
 }
 
 // write writes files into dir, leaving files whose content is unchanged

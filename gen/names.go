@@ -28,6 +28,15 @@ var clientMethods = []string{"Conn", "Close"}
 // name would shadow them, and generated code calls Caller.
 var peerMethods = []string{"Conn", "Context", "Setup", "RemoteAddr", "Declares", "Caller"}
 
+// vetMethods are the method names whose signature go vet's stdmethods
+// check enforces (and that encoding packages call): a route method of that
+// name would fail vet, or be called by json.Marshal.
+var vetMethods = []string{
+	"As", "Format", "GobDecode", "GobEncode", "Is", "MarshalJSON", "MarshalXML",
+	"Peek", "ReadByte", "ReadFrom", "ReadRune", "Scan", "Seek", "UnmarshalJSON",
+	"UnmarshalXML", "UnreadByte", "UnreadRune", "Unwrap", "WriteByte", "WriteTo",
+}
+
 // Names that generated function bodies use for their parameters and locals,
 // and package names they refer to; a metadata entry's parameter must not
 // shadow any of them.

@@ -82,7 +82,7 @@ func (p *parser) parse(src []byte) *Model {
 			RoutesVar: "clientRoutes", RoutesFunc: "newClientRoutes", Recv: "h", funcPrefix: "handle"},
 	}
 	if n := top.require("package"); n != nil {
-		m.Package = p.str(n, "package")
+		m.Package = p.word(n, "package")
 		if m.Package != "" && (!isIdent(m.Package) || m.Package == "_" || m.Package == "main") {
 			p.errorf(n, "package: %q is not a valid Go package name", m.Package)
 		}
@@ -212,6 +212,15 @@ func (p *parser) str(n *yaml.Node, ctx string) string {
 		return ""
 	}
 	return n.Value
+}
+
+// word is str for values that must not be empty.
+func (p *parser) word(n *yaml.Node, ctx string) string {
+	s := p.str(n, ctx)
+	if s == "" && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
+		p.errorf(n, "%s: empty value", ctx)
+	}
+	return s
 }
 
 // boolean returns the value of a boolean node.
@@ -368,7 +377,7 @@ func (p *parser) fieldType(n *yaml.Node, ctx string, depth int) *FieldType {
 		}
 		return &FieldType{Kind: FieldList, Elem: elem}
 	case yaml.ScalarNode:
-		name := p.str(n, ctx+": type")
+		name := p.word(n, ctx+": type")
 		switch name {
 		case "":
 			return nil
@@ -477,7 +486,7 @@ func (p *parser) parseEntries(n *yaml.Node) []*Entry {
 			continue
 		}
 		if mn := body.require("mime"); mn != nil {
-			e.MIME = p.str(mn, ctx+": mime")
+			e.MIME = p.word(mn, ctx+": mime")
 			if e.MIME != "" {
 				if msg := checkMIME(e.MIME); msg != "" {
 					p.errorf(mn, "%s: invalid MIME type %q: %s", ctx, e.MIME, msg)
@@ -491,7 +500,7 @@ func (p *parser) parseEntries(n *yaml.Node) []*Entry {
 			}
 		}
 		if tn := body.require("type"); tn != nil {
-			switch t := p.str(tn, ctx+": type"); t {
+			switch t := p.word(tn, ctx+": type"); t {
 			case "string":
 			case "bytes":
 				e.Bytes = true
@@ -574,7 +583,7 @@ func (p *parser) parseRoute(n *yaml.Node, side *Side, ctx string) *Route {
 		}
 	}
 	if in := f.require("interaction"); in != nil {
-		s := p.str(in, ctx+": interaction")
+		s := p.word(in, ctx+": interaction")
 		if s != "" {
 			r.Interaction = interactionByName[s]
 			if r.Interaction == 0 {
@@ -605,7 +614,7 @@ func (p *parser) parseRoute(n *yaml.Node, side *Side, ctx string) *Route {
 		}
 	}
 	if in := f.get("initial"); in != nil {
-		if s := p.str(in, ctx+": initial"); s != "" && s != "empty" {
+		if s := p.word(in, ctx+": initial"); s != "" && s != "empty" {
 			p.errorf(in, "%s: initial: want empty, got %q", ctx, s)
 		}
 		if r.Interaction != RequestChannel && r.Interaction != 0 {
@@ -614,7 +623,7 @@ func (p *parser) parseRoute(n *yaml.Node, side *Side, ctx string) *Route {
 		r.InitialEmpty = true
 	}
 	if gn := f.get("go"); gn != nil {
-		r.GoName = p.str(gn, ctx+": go")
+		r.GoName = p.word(gn, ctx+": go")
 		if r.GoName != "" && !isExported(r.GoName) {
 			p.errorf(gn, "%s: go: %q is not an exported Go identifier", ctx, r.GoName)
 		}
@@ -636,7 +645,7 @@ func (p *parser) payload(n *yaml.Node, ctx string) Payload {
 		p.errorf(n, "%s: want string, bytes, empty or a declared type, got %s", ctx, describe(n))
 		return Payload{}
 	}
-	switch name := p.str(n, ctx); name {
+	switch name := p.word(n, ctx); name {
 	case "", "empty":
 		return Payload{Kind: PayloadEmpty}
 	case "string":
@@ -659,7 +668,7 @@ func (p *parser) entryList(n *yaml.Node, ctx string) []*Entry {
 	var out []*Entry
 	for _, item := range p.list(n, ctx) {
 		item = deref(item)
-		name := p.str(item, ctx)
+		name := p.word(item, ctx)
 		if name == "" {
 			continue
 		}
@@ -784,6 +793,10 @@ func (p *parser) checkSide(side *Side, register func(name, what string, pos Pos)
 		}
 		if contains(reserved, r.GoName) {
 			p.errorAt(r.pos, "%s: method name %s is taken by the generated code; set go: to another name", what, r.GoName)
+			continue
+		}
+		if contains(vetMethods, r.GoName) {
+			p.errorAt(r.pos, "%s: method name %s has a fixed signature for go vet and the encoding packages; set go: to another name", what, r.GoName)
 			continue
 		}
 		methods[r.GoName] = r

@@ -5,7 +5,7 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startChatServer } = require('../lib/server');
+const { startChatServer, chatServerBinary } = require('../lib/server');
 const { ChatClient, decodeMetadata, expectRSocketError, sleep, withTimeout, ERROR } = require('../lib/rsocket');
 const { encodeCompositeMetadata } = require('rsocket-core');
 
@@ -41,6 +41,10 @@ function recordingResponder(calls) {
     },
   };
 }
+
+// Build the server (unless CHAT_SERVER_BIN is set) before any suite starts its clock: a cold
+// `go build` may take minutes, which must not count against a suite's timeout.
+before(() => chatServerBinary());
 
 for (const transport of ['tcp', 'ws']) {
   describe(`robustness over ${transport}`, { timeout: 90000 }, () => {

@@ -107,6 +107,20 @@ func isExported(s string) bool {
 	return token.IsIdentifier(s) && token.IsExported(s)
 }
 
+// newServerSide returns the names of the server side: the routes the
+// server serves.
+func newServerSide() *Side {
+	return &Side{Handler: "Server", Unimplemented: "UnimplementedServer", RoutesVar: "serverRoutes",
+		RoutesFunc: "newServerRoutes", Recv: "s", funcPrefix: "serve"}
+}
+
+// newClientSide returns the names of the client side: the routes the
+// client serves and the server calls through Peer.
+func newClientSide() *Side {
+	return &Side{Client: true, Handler: "ClientHandler", Unimplemented: "UnimplementedClientHandler",
+		RoutesVar: "clientRoutes", RoutesFunc: "newClientRoutes", Recv: "h", funcPrefix: "handle"}
+}
+
 // Names of the generated constants, helpers and structs.
 
 func routeConstName(route string) string { return "Route" + pascal(route) }

@@ -74,13 +74,7 @@ func (p *parser) parse(src []byte) *Model {
 	if top == nil {
 		return nil
 	}
-	m := &Model{
-		Source: p.file,
-		Server: &Side{Handler: "Server", Unimplemented: "UnimplementedServer", RoutesVar: "serverRoutes",
-			RoutesFunc: "newServerRoutes", Recv: "s", funcPrefix: "serve"},
-		Client: &Side{Client: true, Handler: "ClientHandler", Unimplemented: "UnimplementedClientHandler",
-			RoutesVar: "clientRoutes", RoutesFunc: "newClientRoutes", Recv: "h", funcPrefix: "handle"},
-	}
+	m := &Model{Source: p.file, Server: newServerSide(), Client: newClientSide()}
 	if n := top.require("package"); n != nil {
 		m.Package = p.word(n, "package")
 		if m.Package != "" && (!isIdent(m.Package) || m.Package == "_" || m.Package == "main") {

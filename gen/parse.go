@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -161,7 +162,7 @@ func (p *parser) mapping(n *yaml.Node, ctx string, allowed ...string) *fields {
 			p.errorf(k, "%s: keys must be strings, got %s", ctx, describe(k))
 			continue
 		}
-		if !contains(allowed, k.Value) {
+		if !slices.Contains(allowed, k.Value) {
 			p.errorf(k, "%s: unknown key %q; want one of %s", ctx, k.Value, strings.Join(allowed, ", "))
 			continue
 		}
@@ -172,15 +173,6 @@ func (p *parser) mapping(n *yaml.Node, ctx string, allowed ...string) *fields {
 		f.keys[k.Value], f.vals[k.Value] = k, deref(v)
 	}
 	return f
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // get returns the value of key, or nil when absent.
@@ -279,7 +271,7 @@ func (p *parser) parseTypes(n *yaml.Node) []*Object {
 		}
 		o := &Object{Name: name, GoName: pascal(name), pos: posOf(k)}
 		switch {
-		case contains(builtinTypes, name):
+		case slices.Contains(builtinTypes, name):
 			p.errorf(k, "type %q: the name of a built-in type cannot be declared", name)
 		case !typeNameRE.MatchString(name):
 			p.errorf(k, "type %q: a type name is a letter followed by letters, digits and underscores", name)
@@ -484,7 +476,7 @@ func (p *parser) parseEntries(n *yaml.Node) []*Entry {
 			if e.MIME != "" {
 				if msg := checkMIME(e.MIME); msg != "" {
 					p.errorf(mn, "%s: invalid MIME type %q: %s", ctx, e.MIME, msg)
-				} else if contains(reservedMIMEs, e.MIME) {
+				} else if slices.Contains(reservedMIMEs, e.MIME) {
 					p.errorf(mn, "%s: MIME type %q is reserved by the runtime", ctx, e.MIME)
 				} else if prev := byMIME[e.MIME]; prev != nil {
 					p.errorf(mn, "%s: MIME type %q is already used by entry %q (line %d)", ctx, e.MIME, prev.Name, prev.pos.Line)
@@ -670,7 +662,7 @@ func (p *parser) entryList(n *yaml.Node, ctx string) []*Entry {
 		switch {
 		case e == nil:
 			p.errorf(item, "%s: unknown metadata entry %q", ctx, name)
-		case contains2(out, e):
+		case slices.Contains(out, e):
 			p.errorf(item, "%s: entry %q is listed twice", ctx, name)
 		default:
 			e.Used = true
@@ -678,15 +670,6 @@ func (p *parser) entryList(n *yaml.Node, ctx string) []*Entry {
 		}
 	}
 	return out
-}
-
-func contains2(list []*Entry, e *Entry) bool {
-	for _, x := range list {
-		if x == e {
-			return true
-		}
-	}
-	return false
 }
 
 // checkNames derives the names that depend on several declarations and
@@ -785,11 +768,11 @@ func (p *parser) checkSide(side *Side, register func(name, what string, pos Pos)
 				what, r.GoName, sideWord(side), prev.Name, prev.Interaction, prev.pos.Line)
 			continue
 		}
-		if contains(reserved, r.GoName) {
+		if slices.Contains(reserved, r.GoName) {
 			p.errorAt(r.pos, "%s: method name %s is taken by the generated code; set go: to another name", what, r.GoName)
 			continue
 		}
-		if contains(vetMethods, r.GoName) {
+		if slices.Contains(vetMethods, r.GoName) {
 			p.errorAt(r.pos, "%s: method name %s has a fixed signature for go vet and the encoding packages; set go: to another name", what, r.GoName)
 			continue
 		}

@@ -108,6 +108,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		sessions   = fs.Int("sessions", 10000, "memory: logged-in sessions with open streams")
 		stallTO    = fs.Duration("stall-timeout", 3*time.Second, "a member with pending messages and no receipt for this long is stalled")
 		dialers    = fs.Int("dialers", 32, "concurrent dials when opening many connections")
+		memProf    = fs.String("server-memprofile", "", "memory scenario: write a heap profile of each server with the sessions open to PREFIX-<target>.pprof (not with --server-cmd)")
 		rounds     = fs.Int("rounds", 1, "run every target this many times, alternating, and report medians")
 		timeout    = fs.Duration("timeout", 15*time.Minute, "bound on the whole run")
 		jsonFile   = fs.String("json", "", "write the results as JSON to this file")
@@ -154,6 +155,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		sessions:     *sessions,
 		stallTimeout: *stallTO,
 		dialers:      *dialers,
+		memProfile:   *memProf,
 	}
 	for _, s := range strings.Split(*inflight, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))

@@ -28,6 +28,7 @@ type config struct {
 	sessions     int
 	stallTimeout time.Duration
 	dialers      int
+	memProfile   string
 }
 
 // RRResult is the request-response throughput at one in-flight level.
@@ -526,6 +527,14 @@ func runMemory(ctx context.Context, srv *server, cfg *config) (*MemResult, error
 	after, err := srv.sampleMem()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.memProfile != "" {
+		path := cfg.memProfile + "-" + srv.target + ".pprof"
+		if err := srv.heapProfile(path); err != nil {
+			logf("  heap profile: %v", err)
+		} else {
+			logf("  heap profile written to %s", path)
+		}
 	}
 	n := float64(cfg.sessions)
 	r := &MemResult{

@@ -229,6 +229,24 @@ func (s *server) dropped() (uint64, bool) {
 	return n, true
 }
 
+// heapProfile makes our own child write a heap profile to path.
+func (s *server) heapProfile(path string) error {
+	if s.child == nil || !s.ours {
+		return errors.New("no heap profile: not our own child server")
+	}
+	if _, err := io.WriteString(s.stdin, "heapprofile "+path+"\n"); err != nil {
+		return err
+	}
+	line, err := s.stdout.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(line) != "HEAP <nil>" {
+		return errors.New(strings.TrimSpace(line))
+	}
+	return nil
+}
+
 // readRSS returns VmRSS of a process in bytes.
 func readRSS(pid int) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -250,7 +268,8 @@ func readRSS(pid int) (int64, error) {
 // serveMain is the hidden "serve" subcommand: it runs one server until its
 // stdin closes. On each "mem" line it collects garbage, returns memory to
 // the OS and answers "MEM <heap-inuse-bytes> <goroutines>"; on each
-// "dropped" line it answers "DROPPED <messages dropped from full queues>".
+// "dropped" line it answers "DROPPED <messages dropped from full queues>";
+// on "heapprofile PATH" it writes a heap profile and answers "HEAP <error>".
 func serveMain(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	target := fs.String("target", "baseline", "chat or baseline")
@@ -295,7 +314,18 @@ func serveMain(args []string) error {
 	defer stop()
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		switch strings.TrimSpace(in.Text()) {
+		line := strings.TrimSpace(in.Text())
+		if path, ok := strings.CutPrefix(line, "heapprofile "); ok {
+			runtime.GC()
+			f, err := os.Create(path)
+			if err == nil {
+				err = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+			fmt.Printf("HEAP %v\n", err)
+			continue
+		}
+		switch line {
 		case "dropped":
 			fmt.Printf("DROPPED %d\n", dropped())
 		case "mem":

@@ -1,0 +1,120 @@
+package rsrt
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/rsocket/rsocket-go"
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/payload"
+)
+
+type acceptConfig struct {
+	log  *slog.Logger
+	gate *Gate
+}
+
+// conn is the server's view of one accepted connection.
+type conn struct {
+	ctx    context.Context
+	setup  Setup
+	addr   string
+	caller *Caller
+	decls  map[routeKey]struct{}
+	gate   *gate
+}
+
+func (c *conn) declares(i Interaction, route string) bool {
+	_, ok := c.decls[routeKey{i, route}]
+	return ok
+}
+
+// newAcceptor builds the acceptor. What goes on the wire when it refuses a
+// SETUP: rsocket-go v0.8.16 answers any acceptor error on a connection
+// without resumption with an ERROR frame of code REJECTED_SETUP carrying
+// err.Error(); the code of the *Error returned here (UNSUPPORTED_SETUP or
+// INVALID_SETUP, as the contract wants) is therefore only in the text,
+// unless the server's transport (gen/rsrt/guard) rewrites the frame.
+func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, conn *Conn) (S, error), opts []AcceptOption) rsocket.ServerAcceptor {
+	cfg := acceptConfig{log: slog.Default()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	log := cfg.log
+	var g *gate
+	if cfg.gate != nil {
+		g = cfg.gate.g
+	}
+	return func(sctx context.Context, setup payload.SetupPayload, sock rsocket.CloseableRSocket) (rs rsocket.RSocket, err error) {
+		var cancel context.CancelFunc = func() {}
+		defer func() {
+			if p := recover(); p != nil {
+				// A malformed SETUP makes the library's accessors panic.
+				cancel()
+				log.Warn("rsrt: malformed SETUP refused", "panic", p)
+				rs, err = nil, &Error{Code: core.ErrorCodeInvalidSetup, Message: "malformed SETUP frame"}
+			}
+		}()
+		addr, _ := rsocket.GetAddr(sock)
+		if g != nil && g.isClosed() {
+			return nil, &Error{Code: core.ErrorCodeRejectedSetup, Message: "server is shutting down"}
+		}
+		st, decls, err := readSetup(setup)
+		if err != nil {
+			log.Info("rsrt: SETUP refused", "remote", addr, "error", err)
+			return nil, err
+		}
+		var ctx context.Context
+		ctx, cancel = context.WithCancel(sctx)
+		c := &conn{ctx: ctx, setup: st, addr: addr, decls: decls, gate: g}
+		c.caller = &Caller{c: &caller{rs: sock, conn: c, prefetch: defaultPrefetch, log: log}}
+		s, err := newServer(ctx, &Conn{c: c})
+		if err != nil {
+			cancel()
+			log.Info("rsrt: connection refused by the server", "remote", addr, "error", err)
+			return nil, err
+		}
+		sock.OnClose(func(err error) {
+			cancel()
+			if err != nil {
+				log.Info("rsrt: connection closed", "remote", addr, "error", err)
+			} else {
+				log.Info("rsrt: connection closed", "remote", addr)
+			}
+		})
+		log.Info("rsrt: connection opened", "remote", addr)
+		return newResponder(ctx, &routes.table, s, log, c), nil
+	}
+}
+
+// readSetup checks a SETUP and copies what the connection keeps of it.
+func readSetup(setup payload.SetupPayload) (Setup, map[routeKey]struct{}, error) {
+	st := Setup{
+		// The library's strings are views of the frame buffer: clone.
+		DataMIME:          strings.Clone(setup.DataMimeType()),
+		MetadataMIME:      strings.Clone(setup.MetadataMimeType()),
+		KeepaliveInterval: setup.TimeBetweenKeepalive(),
+		MaxLifetime:       setup.MaxLifetime(),
+	}
+	if st.MetadataMIME != MIMECompositeMetadata {
+		return st, nil, &Error{Code: core.ErrorCodeUnsupportedSetup,
+			Message: fmt.Sprintf("unsupported metadata MIME type %q: this server routes on %s", st.MetadataMIME, MIMECompositeMetadata)}
+	}
+	if d := setup.Data(); len(d) > 0 {
+		st.Data = append([]byte(nil), d...)
+	}
+	var decls map[routeKey]struct{}
+	if md, ok := setup.Metadata(); ok && len(md) > 0 {
+		_, entries, err := ParseComposite(md)
+		if err != nil {
+			return st, nil, &Error{Code: core.ErrorCodeInvalidSetup, Message: "invalid SETUP metadata: " + err.Error()}
+		}
+		st.Metadata = entries
+		if b, ok := entries.Get(MIMEClientRoutes); ok {
+			decls = parseDeclarations(b)
+		}
+	}
+	return st, decls, nil
+}

@@ -1,0 +1,385 @@
+package rsrt
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"log/slog"
+	"sync"
+
+	"github.com/rsocket/rsocket-go"
+	"github.com/rsocket/rsocket-go/payload"
+	"github.com/rsocket/rsocket-go/rx"
+	"github.com/rsocket/rsocket-go/rx/flux"
+	"github.com/rsocket/rsocket-go/rx/mono"
+)
+
+// defaultPrefetch is the stream demand window of a client.
+const defaultPrefetch = 64
+
+// errConnClosed is returned by calls on a connection that closed.
+var errConnClosed = errors.New("rsrt: connection closed")
+
+// caller sends requests on one connection.
+type caller struct {
+	rs       rsocket.RSocket
+	conn     *conn // server side: the client's declarations; nil on a client
+	prefetch int
+	log      *slog.Logger
+	// cancels injects CANCEL frames for request-channels (client side over
+	// our own transport wrapper); nil when unavailable.
+	cancels *frameTap
+}
+
+func (c *caller) check(ctx context.Context, i Interaction, route string) error {
+	if c.conn != nil && !c.conn.declares(i, route) {
+		return &UndeclaredRouteError{Interaction: i, Route: route}
+	}
+	return ctx.Err()
+}
+
+// done is closed when the connection closed.
+func (c *caller) done() <-chan struct{} {
+	if c.conn != nil {
+		return c.conn.ctx.Done()
+	}
+	if c.cancels != nil {
+		return c.cancels.done
+	}
+	return nil
+}
+
+// protect runs a call into the library, turning its panic into an error.
+func protect(f func()) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errConnClosed
+		}
+	}()
+	f()
+	return nil
+}
+
+// convResponse copies a response payload; its metadata, when present, is
+// composite metadata with entries (and no routing).
+func convResponse(p payload.Payload, _ bool) item {
+	it := convItem(p, false)
+	if it.err != nil {
+		it.err = &badItem{err: it.err}
+	}
+	return it
+}
+
+// badItem marks a response item whose metadata could not be parsed; the
+// sequence reports it as BadResponse of its route.
+type badItem struct{ err error }
+
+func (b *badItem) Error() string { return b.err.Error() }
+func (b *badItem) Unwrap() error { return b.err }
+
+func (c *caller) requestResponse(ctx context.Context, route string, req Payload) (*Payload, error) {
+	if err := c.check(ctx, RequestResponse, route); err != nil {
+		return nil, err
+	}
+	p, err := requestPayload(route, req)
+	if err != nil {
+		return nil, err
+	}
+	var m mono.Mono
+	if err := protect(func() { m = c.rs.RequestResponse(p) }); err != nil {
+		return nil, err
+	}
+	sub := &monoSub{done: make(chan struct{})}
+	if err := protect(func() { m.SubscribeWith(ctx, sub) }); err != nil {
+		return nil, err
+	}
+	select {
+	case <-sub.done:
+	case <-ctx.Done():
+		sub.cancel()
+		return nil, ctx.Err()
+	case <-c.done():
+		// The library fails pending requests when the connection
+		// closes; wait for that, it carries the reason.
+		<-sub.done
+	}
+	if sub.err != nil {
+		return nil, sub.err
+	}
+	if sub.res.err != nil {
+		return nil, BadResponse(route, sub.res.err)
+	}
+	if sub.res.p == nil {
+		return &Payload{}, nil
+	}
+	return sub.res.p, nil
+}
+
+// monoSub receives the one response of a request-response.
+type monoSub struct {
+	mu   sync.Mutex
+	su   rx.Subscription
+	over bool
+	res  item
+	err  error
+	done chan struct{}
+}
+
+func (s *monoSub) OnSubscribe(_ context.Context, su rx.Subscription) {
+	s.mu.Lock()
+	s.su = su
+	s.mu.Unlock()
+	su.Request(1)
+}
+
+func (s *monoSub) OnNext(p payload.Payload) {
+	it := convItem(p, false)
+	s.mu.Lock()
+	s.res = it
+	s.mu.Unlock()
+}
+
+func (s *monoSub) OnComplete() { s.end(nil) }
+
+func (s *monoSub) OnError(err error) { s.end(peerError(err)) }
+
+func (s *monoSub) end(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over {
+		return
+	}
+	s.over, s.err = true, err
+	close(s.done)
+}
+
+func (s *monoSub) cancel() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over || s.su == nil {
+		return
+	}
+	s.over = true
+	close(s.done)
+	safely(s.su.Cancel)
+}
+
+func (c *caller) fireAndForget(ctx context.Context, route string, req Payload) error {
+	if err := c.check(ctx, FireAndForget, route); err != nil {
+		return err
+	}
+	p, err := requestPayload(route, req)
+	if err != nil {
+		return err
+	}
+	return protect(func() { c.rs.FireAndForget(p) })
+}
+
+func (c *caller) metadataPush(ctx context.Context, route string, entries Metadata) error {
+	if err := c.check(ctx, MetadataPush, route); err != nil {
+		return err
+	}
+	if route == "" {
+		return errors.New("rsrt: empty route")
+	}
+	md, err := EncodeComposite(route, entries)
+	if err != nil {
+		return err
+	}
+	return protect(func() { c.rs.MetadataPush(payload.New(nil, md)) })
+}
+
+func (c *caller) requestStream(ctx context.Context, route string, req Payload) iter.Seq2[*Payload, error] {
+	return func(yield func(*Payload, error) bool) {
+		if err := c.check(ctx, RequestStream, route); err != nil {
+			yield(nil, err)
+			return
+		}
+		p, err := requestPayload(route, req)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		var f flux.Flux
+		if err := protect(func() { f = c.rs.RequestStream(p) }); err != nil {
+			yield(nil, err)
+			return
+		}
+		b := newInbox(c.prefetch, convResponse)
+		var opened func(bool)
+		if c.cancels != nil {
+			var sid streamID
+			b.refill = c.cancels.refill(&sid)
+			opened = c.cancels.expectStream(&sid)
+		}
+		// Subscribing issues the first demand: the REQUEST_STREAM frame.
+		err = protect(func() { f.SubscribeWith(ctx, b) })
+		if opened != nil {
+			opened(err == nil)
+		}
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		drain(ctx, b, route, yield, b.cancel)
+	}
+}
+
+// drain yields the items of an inbound until it ends, the loop breaks or
+// ctx ends; stop cancels the exchange in the last two cases.
+func drain(ctx context.Context, b *inbound, route string, yield func(*Payload, error) bool, stop func() bool) {
+	for {
+		p, err := b.recv(ctx)
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			var bi *badItem
+			if errors.As(err, &bi) {
+				err = BadResponse(route, bi.err)
+			}
+			stop()
+			yield(nil, err)
+			return
+		}
+		if !yield(p, nil) {
+			stop()
+			return
+		}
+	}
+}
+
+func (c *caller) requestChannel(ctx context.Context, route string, first *Payload) (*RawChannel, error) {
+	if err := c.check(ctx, RequestChannel, route); err != nil {
+		return nil, err
+	}
+	var fp Payload
+	if first != nil {
+		fp = *first
+	}
+	p, err := requestPayload(route, fp)
+	if err != nil {
+		return nil, err
+	}
+	out := newSender(c.log, c.done(), nil)
+	var f flux.Flux
+	if err := protect(func() { f = c.rs.RequestChannel(newPublisher(out)) }); err != nil {
+		return nil, err
+	}
+	ch := &channel{route: route, ctx: ctx, out: out, tap: c.cancels}
+	ch.in = newInbox(c.prefetch, convResponse)
+	var opening func(bool)
+	if c.cancels != nil {
+		ch.in.refill = c.cancels.refill(&ch.sid)
+		opening = c.cancels.expectStream(&ch.sid)
+	}
+	// Subscribing issues the first demand, which makes the library
+	// subscribe our outbound and ask it for the REQUEST_CHANNEL payload.
+	if err := protect(func() { f.SubscribeWith(ctx, ch.in) }); err != nil {
+		if opening != nil {
+			opening(false)
+		}
+		return nil, err
+	}
+	err = out.sendRaw(ctx, p)
+	if opening != nil {
+		opening(err == nil)
+	}
+	if err != nil {
+		ch.close()
+		return nil, err
+	}
+	return &RawChannel{ch: ch}, nil
+}
+
+// channel is the client side of an open request-channel.
+type channel struct {
+	route string
+	ctx   context.Context
+	out   *sender
+	in    *inbound
+	tap   *frameTap
+	sid   streamID // set by the tap once the REQUEST_CHANNEL frame is written
+
+	closeOnce sync.Once
+}
+
+func (c *channel) send(ctx context.Context, r Payload) error {
+	p, err := responsePayload(r)
+	if err != nil {
+		return err
+	}
+	return c.out.sendRaw(ctx, p)
+}
+
+func (c *channel) closeSend() error {
+	c.out.finish(nil)
+	return nil
+}
+
+func (c *channel) recv() iter.Seq2[*Payload, error] {
+	return func(yield func(*Payload, error) bool) {
+		drain(c.ctx, c.in, c.route, yield, func() bool { _ = c.close(); return true })
+	}
+}
+
+// close cancels both sides. rsocket-go v0.8.16 sends no CANCEL frame when
+// the response flux of a channel it requested is cancelled (it only
+// forgets the stream), which leaves the responder's handler running. So
+// the runtime writes the CANCEL frame itself, through the transport
+// wrapper Dial installs (see frameTap), after the library forgot the
+// stream, so that whatever the responder still sends is dropped as
+// unmatched instead of reaching a cancelled processor.
+func (c *channel) close() error {
+	c.closeOnce.Do(func() {
+		c.out.Cancel() // local: our outbound sends nothing more
+		if c.in.cancel() && c.tap != nil {
+			if id, ok := c.sid.get(); ok {
+				c.tap.cancel(id)
+			}
+		}
+	})
+	return nil
+}
+
+// decodeSeq maps a raw sequence through dec; see DecodeSeq.
+func decodeSeq[T any](raw iter.Seq2[*Payload, error], route string, dec func(*Payload) (T, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		for p, err := range raw {
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			v, err := dec(p)
+			if err != nil {
+				yield(zero, BadResponse(route, err))
+				return
+			}
+			if !yield(v, nil) {
+				return
+			}
+		}
+	}
+}
+
+// inboundAll is Inbound.All.
+func inboundAll[T any](in *Inbound[T]) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		for {
+			v, err := in.Recv()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(v, nil) {
+				return
+			}
+		}
+	}
+}

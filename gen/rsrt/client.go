@@ -1,0 +1,324 @@
+package rsrt
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rsocket/rsocket-go"
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/framing"
+	"github.com/rsocket/rsocket-go/core/transport"
+	"github.com/rsocket/rsocket-go/payload"
+	"github.com/rsocket/rsocket-go/rx"
+)
+
+// Client defaults, as the tutorial's clients use them.
+const (
+	defaultKeepalive   = 500 * time.Millisecond
+	defaultMaxLifetime = 10 * time.Minute
+	// fragmentSize is the fragment size every peer of the contract uses.
+	fragmentSize = 1_000_000
+)
+
+type dialConfig struct {
+	setupData   []byte
+	prefetch    int
+	keepalive   time.Duration
+	maxLifetime time.Duration
+	log         *slog.Logger
+	onClose     func(error)
+	decls       []Declaration
+	responder   func(ctx context.Context, log *slog.Logger) rsocket.RSocket
+}
+
+// parseAddr splits a Dial address into a transport and its target.
+func parseAddr(addr string) (network, target string, err error) {
+	switch {
+	case strings.HasPrefix(addr, "ws://"), strings.HasPrefix(addr, "wss://"):
+		if _, err := url.Parse(addr); err != nil {
+			return "", "", fmt.Errorf("rsrt: bad address %q: %w", addr, err)
+		}
+		return "ws", addr, nil
+	case strings.HasPrefix(addr, "tcp://"):
+		addr = strings.TrimPrefix(addr, "tcp://")
+	case strings.Contains(addr, "://"):
+		return "", "", fmt.Errorf("rsrt: bad address %q: unsupported scheme", addr)
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return "", "", fmt.Errorf("rsrt: bad address %q: %w", addr, err)
+	}
+	return "tcp", addr, nil
+}
+
+func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, error) {
+	cfg := dialConfig{prefetch: defaultPrefetch, keepalive: defaultKeepalive, maxLifetime: defaultMaxLifetime, log: slog.Default()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.prefetch < 1 {
+		cfg.prefetch = 1
+	}
+	network, target, err := parseAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	var md []byte
+	if len(cfg.decls) > 0 {
+		md, err = EncodeComposite("", Metadata{{MIME: MIMEClientRoutes, Data: encodeDeclarations(cfg.decls)}})
+		if err != nil {
+			return nil, err
+		}
+	}
+	// The connection outlives Dial's ctx (which bounds connecting only):
+	// rsocket-go closes the connection when the ctx given to Start ends.
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	cc := &clientConn{done: make(chan struct{}), cancel: cancel, onClose: cfg.onClose, log: cfg.log, addr: target}
+	tap := &frameTap{done: cc.done}
+	transporter := func(context.Context) (*transport.Transport, error) {
+		var c transport.Conn
+		switch network {
+		case "ws":
+			wc, _, err := websocket.DefaultDialer.DialContext(ctx, target, nil)
+			if err != nil {
+				return nil, err
+			}
+			c = transport.NewWebsocketConnection(wc)
+		default:
+			nc, err := (&net.Dialer{}).DialContext(ctx, "tcp", target)
+			if err != nil {
+				return nil, err
+			}
+			c = transport.NewTCPConn(nc)
+		}
+		return transport.NewTransport(&tapConn{Conn: c, tap: tap}), nil
+	}
+	b := rsocket.Connect().
+		MetadataMimeType(MIMECompositeMetadata).
+		DataMimeType(MIMEJSON).
+		KeepAlive(cfg.keepalive, cfg.maxLifetime, 1).
+		Fragment(fragmentSize).
+		SetupPayload(payload.New(cfg.setupData, md)).
+		OnClose(cc.closed)
+	var starter rsocket.ToClientStarter = b
+	if cfg.responder != nil {
+		starter = b.Acceptor(func(context.Context, rsocket.RSocket) rsocket.RSocket {
+			return cfg.responder(cctx, cfg.log)
+		})
+	}
+	var client rsocket.Client
+	err = protect(func() { client, err = starter.Transport(transporter).Start(cctx) })
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	cc.client = client
+	cc.caller = &Caller{c: &caller{rs: client, prefetch: cfg.prefetch, log: cfg.log, cancels: tap}}
+	cfg.log.Debug("rsrt: connected", "remote", target)
+	return &ClientConn{c: cc}, nil
+}
+
+type clientConn struct {
+	caller  *Caller
+	done    chan struct{}
+	client  rsocket.Client
+	cancel  context.CancelFunc
+	onClose func(error)
+	log     *slog.Logger
+	addr    string
+	once    sync.Once
+}
+
+// closed runs once when the library reports the connection closed.
+func (c *clientConn) closed(err error) {
+	c.once.Do(func() {
+		close(c.done)
+		c.cancel()
+		c.log.Debug("rsrt: connection closed", "remote", c.addr, "error", err)
+		if c.onClose != nil {
+			c.onClose(err)
+		}
+	})
+}
+
+func (c *clientConn) close() error {
+	err := protect(func() { _ = c.client.Close() })
+	c.closed(nil)
+	return err
+}
+
+// streamID is the stream id of a channel, learnt when its first frame is
+// written.
+type streamID struct {
+	mu sync.Mutex
+	id uint32
+	ok bool
+}
+
+func (s *streamID) set(id uint32) {
+	s.mu.Lock()
+	s.id, s.ok = id, true
+	s.mu.Unlock()
+}
+
+func (s *streamID) get() (uint32, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id, s.ok
+}
+
+// frameTap sits between rsocket-go and a client connection's transport.
+// It works around two gaps of rsocket-go v0.8.16 that need stream ids the
+// library keeps to itself:
+//   - it sends no CANCEL for a channel it requested (cancelling the
+//     response flux only forgets the stream), so the tap writes the CANCEL;
+//   - demand issued outside OnNext reaches the peer before the inbound
+//     processor counts it (see inbound.go), so for such refills the tap
+//     swallows the library's REQUEST_N frame and writes its own once the
+//     processor counted the credit.
+//
+// The tap learns the id of each stream from its first frame
+// (REQUEST_STREAM or REQUEST_CHANNEL) as the library writes it: openings
+// of streams and channels are serialised per connection, so the next such
+// frame is known to be the one expected. Every Write is one whole frame
+// and the tap serialises them, so its own frames go between the library's.
+type frameTap struct {
+	done <-chan struct{}
+
+	openMu sync.Mutex // one stream or channel opening at a time
+
+	mu      sync.Mutex // guards the fields below and serialises writes
+	conn    transport.Conn
+	expect  *streamID
+	seen    chan struct{}
+	swallow map[uint32]int // REQUEST_N frames of the library to drop, by stream
+}
+
+// expectStream registers dst as the stream whose first frame (of type
+// REQUEST_STREAM or REQUEST_CHANNEL) is written next. The returned function
+// must be called once the library was asked to send it (sent reports
+// whether it was); it waits for the frame to be written, so that openings
+// do not overlap.
+func (t *frameTap) expectStream(dst *streamID) func(sent bool) {
+	t.openMu.Lock()
+	seen := make(chan struct{})
+	t.mu.Lock()
+	t.expect, t.seen = dst, seen
+	t.mu.Unlock()
+	return func(sent bool) {
+		if sent {
+			select {
+			case <-seen:
+			case <-t.done:
+			}
+		}
+		t.mu.Lock()
+		t.expect, t.seen = nil, nil
+		t.mu.Unlock()
+		t.openMu.Unlock()
+	}
+}
+
+// refill returns the refill function of an inbound on stream id.
+func (t *frameTap) refill(id *streamID) func(sub rx.Subscription, n int) {
+	return func(sub rx.Subscription, n int) {
+		sid, ok := id.get()
+		if !ok {
+			// Unreachable (items arrived, so the first frame was
+			// written); fall back to the library's own path.
+			sub.Request(n)
+			return
+		}
+		t.mu.Lock()
+		if t.swallow == nil {
+			t.swallow = make(map[uint32]int)
+		}
+		t.swallow[sid]++
+		t.mu.Unlock()
+		sub.Request(n) // returns once the (swallowed) frame went through Write
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.swallow[sid] > 0 {
+			// The library did not write it: the connection closed.
+			delete(t.swallow, sid)
+			return
+		}
+		t.writeLocked(framing.NewWriteableRequestNFrame(sid, uint32(n), 0))
+	}
+}
+
+// cancel writes a CANCEL frame for stream id.
+func (t *frameTap) cancel(id uint32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.writeLocked(framing.NewWriteableCancelFrame(id))
+}
+
+func (t *frameTap) writeLocked(f core.WriteableFrame) {
+	if t.conn == nil {
+		return
+	}
+	select {
+	case <-t.done:
+		return
+	default:
+	}
+	safely(func() {
+		if t.conn.Write(f) == nil {
+			_ = t.conn.Flush()
+		}
+	})
+}
+
+// tapConn is the transport.Conn wrapper of a frameTap.
+type tapConn struct {
+	transport.Conn
+	tap *frameTap
+}
+
+// Write writes one frame, noting the stream id of an expected channel.
+func (c *tapConn) Write(f core.WriteableFrame) error {
+	t := c.tap
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.conn = c.Conn
+	switch h := f.Header(); h.Type() {
+	case core.FrameTypeRequestStream, core.FrameTypeRequestChannel:
+		if t.expect != nil {
+			t.expect.set(h.StreamID())
+			close(t.seen)
+			t.expect, t.seen = nil, nil
+		}
+	case core.FrameTypeRequestN:
+		if n := t.swallow[h.StreamID()]; n > 0 {
+			if n == 1 {
+				delete(t.swallow, h.StreamID())
+			} else {
+				t.swallow[h.StreamID()] = n - 1
+			}
+			return nil // the refill writes it once the processor counted it
+		}
+	}
+	return c.Conn.Write(f)
+}
+
+// Flush flushes written frames.
+func (c *tapConn) Flush() error {
+	c.tap.mu.Lock()
+	defer c.tap.mu.Unlock()
+	return c.Conn.Flush()
+}
+
+// Addr returns the remote address when the wrapped connection knows it.
+func (c *tapConn) Addr() string {
+	if a, ok := c.Conn.(transport.AddrConn); ok {
+		return a.Addr()
+	}
+	return ""
+}

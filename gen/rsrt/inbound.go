@@ -1,0 +1,301 @@
+package rsrt
+
+// The inbound side of streams and channels: an rx.Subscriber that copies
+// each item out of the library's buffers into a bounded queue, and issues
+// demand in windows.
+//
+// Every inbound flux of rsocket-go v0.8.16 is a reactor-go unicast
+// processor behind a DoOnRequest hook, and demand issued from outside the
+// subscriber's OnNext gets lost: Request(n) first writes the REQUEST_N
+// frame and waits for it to be written, and only then adds n to the
+// processor's counter, without draining. Items the peer sends in between
+// find a zero counter and stay queued inside the processor until another
+// item arrives, or for good if the peer completes instead. (The processor
+// also ends its drain loop with CompareAndSwap(-1, 0), which eats a unit
+// of credit added concurrently.) Demand issued from inside OnNext is
+// always seen: the read loop is busy in OnNext, so no item can arrive
+// before the counter is updated. Measured: a stream with a consumer that
+// fell behind stalled in 4 runs out of 8 when demand was renewed from the
+// consumer's goroutine.
+//
+// So the inbound requests more from OnNext whenever its buffer has room.
+// When a slow consumer let the credit run out with a full buffer, the
+// demand must come from outside OnNext; a client does that through its
+// transport tap (see frameTap): the library's REQUEST_N frame is swallowed
+// while Request updates the processor's counter, then the tap writes the
+// frame itself, so the counter is always ahead of the peer. Where there
+// is no tap (server-side channels and server-to-client streams) the
+// inbound runs in "reserve" mode: it never lets the counter reach zero
+// (it requests one more from OnNext when it would), and bounds memory with
+// a hard cap instead: a peer that keeps the buffer above channelHardCap
+// unread items fails the inbound with errInboundOverflow.
+//
+// The server side of a channel has one more reason for reserve mode: the
+// REQUEST_CHANNEL payload is pushed into the processor without costing the
+// peer credit, so the processor's counter stays one below the peer's
+// credit for the whole exchange; at zero, the peer's last credited item
+// would be stuck.
+
+import (
+	"context"
+	"io"
+	"sync"
+
+	"github.com/rsocket/rsocket-go/payload"
+	"github.com/rsocket/rsocket-go/rx"
+)
+
+// errInboundOverflow ends a channel's inbound when its handler leaves too
+// many items unread.
+var errInboundOverflow = NewError("request-channel inbound overflow: the handler does not read its inbound")
+
+// Inbound windows.
+const (
+	// channelWindow is the demand a request-channel responder issues at a
+	// time for its inbound.
+	channelWindow = 32
+	// channelHardCap is how many unread inbound items a channel handler
+	// may leave before its inbound fails.
+	channelHardCap = 8 * channelWindow
+)
+
+type item struct {
+	p   *Payload
+	err error
+}
+
+// inbound is the subscriber of one inbound flux.
+type inbound struct {
+	window  int
+	limit   int  // target bound on buffered items plus outstanding credit
+	// refill issues demand from outside OnNext (client side, via the
+	// transport tap); nil in reserve mode.
+	refill func(sub rx.Subscription, n int)
+	conv    func(payload.Payload, bool) item
+	onFirst func(item) bool // called with the first item; false = do not queue it
+	onTerm  func()          // called once when the inbound terminates (peer side)
+
+	gotFirst bool // touched only by OnNext, which the library serialises
+
+	mu        sync.Mutex
+	sub       rx.Subscription
+	q         []item
+	head      int
+	credit    int
+	starved   bool
+	term      error // io.EOF, the peer's error, or a local end
+	termSet   bool
+	peerEnded bool // the library delivered OnComplete/OnError
+	cancelled bool
+	waitCh    chan struct{}
+}
+
+// newInbox returns an inbound in reserve mode; set refill (before
+// subscribing) to switch to windowed refills.
+func newInbox(window int, conv func(payload.Payload, bool) item) *inbound {
+	if window < 1 {
+		window = 1
+	}
+	return &inbound{window: window, limit: 2 * window, conv: conv}
+}
+
+// OnSubscribe implements rx.Subscriber.
+func (b *inbound) OnSubscribe(_ context.Context, s rx.Subscription) {
+	b.mu.Lock()
+	b.sub = s
+	if b.cancelled {
+		b.mu.Unlock()
+		safely(s.Cancel)
+		return
+	}
+	b.credit = b.window
+	b.mu.Unlock()
+	safely(func() { s.Request(b.window) })
+}
+
+// OnNext implements rx.Subscriber. It runs on the connection's read loop
+// and never blocks.
+func (b *inbound) OnNext(p payload.Payload) {
+	first := !b.gotFirst
+	b.gotFirst = true
+	it := b.conv(p, first)
+	queue := true
+	if first && b.onFirst != nil {
+		queue = b.onFirst(it)
+	}
+	b.mu.Lock()
+	b.credit--
+	if b.termSet {
+		b.mu.Unlock()
+		return
+	}
+	if queue {
+		b.q = append(b.q, it)
+	}
+	buffered := len(b.q) - b.head
+	n := 0
+	switch {
+	case b.credit <= b.window/2 && buffered+b.credit+b.window <= b.limit:
+		n = b.window
+	case b.credit <= 0 && b.refill == nil:
+		n = 1
+	case b.credit <= 0:
+		b.starved = true
+	}
+	overflow := b.refill == nil && buffered > channelHardCap
+	if overflow {
+		b.endLocked(errInboundOverflow)
+		b.cancelled = true
+		n = 0
+	}
+	b.credit += n
+	b.signalLocked()
+	sub := b.sub
+	b.mu.Unlock()
+	if overflow {
+		safely(sub.Cancel)
+		return
+	}
+	if n > 0 {
+		safely(func() { sub.Request(n) })
+	}
+}
+
+// OnComplete implements rx.Subscriber.
+func (b *inbound) OnComplete() { b.peerEnd(io.EOF) }
+
+// OnError implements rx.Subscriber.
+func (b *inbound) OnError(err error) { b.peerEnd(peerError(err)) }
+
+func (b *inbound) peerEnd(err error) {
+	b.mu.Lock()
+	b.peerEnded = true
+	b.endLocked(err)
+	b.mu.Unlock()
+	if b.onTerm != nil {
+		b.onTerm()
+	}
+}
+
+func (b *inbound) endLocked(err error) {
+	if !b.termSet {
+		b.termSet, b.term = true, err
+	}
+	b.signalLocked()
+}
+
+func (b *inbound) signalLocked() {
+	if b.waitCh != nil {
+		close(b.waitCh)
+		b.waitCh = nil
+	}
+}
+
+// recv returns the next item, or the terminal error once every queued
+// item was returned.
+func (b *inbound) recv(ctx context.Context) (*Payload, error) {
+	for {
+		b.mu.Lock()
+		if b.head < len(b.q) && !b.cancelled {
+			it := b.q[b.head]
+			b.q[b.head] = item{}
+			b.head++
+			if b.head == len(b.q) {
+				b.q, b.head = b.q[:0], 0
+			}
+			if b.starved && !b.termSet && len(b.q)-b.head+b.window <= b.limit {
+				// Credit ran out while the buffer was full: renew it
+				// from here, through the refill path (see the top of
+				// this file). The lock is held throughout so that the
+				// subscription cannot be recycled by a concurrent
+				// termination (the library pools it).
+				b.starved = false
+				b.credit += b.window
+				sub := b.sub
+				safely(func() { b.refill(sub, b.window) })
+			}
+			b.mu.Unlock()
+			if it.err != nil {
+				return nil, it.err
+			}
+			return it.p, nil
+		}
+		if b.termSet {
+			err := b.term
+			b.mu.Unlock()
+			return nil, err
+		}
+		if b.waitCh == nil {
+			b.waitCh = make(chan struct{})
+		}
+		ch := b.waitCh
+		b.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// cancel stops the inbound: queued items are dropped and, unless the peer
+// already ended it, the library's subscription is cancelled (a CANCEL
+// frame where the library sends one). It reports whether it cancelled.
+func (b *inbound) cancel() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cancelled || b.peerEnded {
+		b.cancelled = true
+		return false
+	}
+	b.cancelled = true
+	b.q, b.head = nil, 0
+	b.endLocked(ErrCancelled)
+	if b.sub != nil {
+		// Held under the lock: OnComplete/OnError need it, so the
+		// subscription cannot terminate (and be pooled) meanwhile.
+		safely(b.sub.Cancel)
+	}
+	return true
+}
+
+// open reports whether the peer may still send items.
+func (b *inbound) open() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.peerEnded && !b.cancelled
+}
+
+// safely runs a call into the library and swallows its panics: a
+// subscription torn down by a closing connection may panic, and there is
+// nothing left to do for it then.
+func safely(f func()) {
+	defer func() { _ = recover() }()
+	f()
+}
+
+// convItem copies an inbound payload: data, and the composite-metadata
+// entries when the payload has metadata. When withRoute is set the routing
+// entry must be there and its first tag becomes Route.
+func convItem(p payload.Payload, withRoute bool) item {
+	out := &Payload{}
+	if d := p.Data(); len(d) > 0 {
+		out.Data = append([]byte(nil), d...)
+	}
+	md, ok := p.Metadata()
+	if !ok || len(md) == 0 {
+		if withRoute {
+			return item{p: out, err: NewError("invalid request: %v", errNoRouting)}
+		}
+		return item{p: out}
+	}
+	route, entries, err := ParseComposite(md)
+	if err != nil {
+		return item{p: out, err: NewError("invalid metadata: %v", err)}
+	}
+	if withRoute && route == "" {
+		return item{p: out, err: NewError("invalid request: %v", errNoRouting)}
+	}
+	out.Route, out.Metadata = route, entries
+	return item{p: out}
+}

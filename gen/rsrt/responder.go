@@ -1,0 +1,278 @@
+package rsrt
+
+// The responder: the rsocket.RSocket that dispatches one connection's
+// requests to its handler value. rsocket-go calls these methods on the
+// connection's read loop, so each one only parses and copies the request
+// (the library reuses the frame's buffer once the call returns) and leaves
+// the handler to run elsewhere: request-response inside mono.Create (which
+// the library subscribes on its unbounded response pool), streams and
+// channels on a goroutine of their own, fire-and-forget and metadata-push
+// inline (the library already runs those on its response pool).
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/rsocket/rsocket-go"
+	"github.com/rsocket/rsocket-go/payload"
+	"github.com/rsocket/rsocket-go/rx/flux"
+	"github.com/rsocket/rsocket-go/rx/mono"
+)
+
+type responder[S any] struct {
+	ctx  context.Context // the connection's
+	t    *routeTable[S]
+	s    S
+	log  *slog.Logger
+	gate *gate // nil when the server has none
+}
+
+func newResponder[S any](ctx context.Context, t *routeTable[S], s S, log *slog.Logger, c *conn) rsocket.RSocket {
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &responder[S]{ctx: ctx, t: t, s: s, log: log}
+	if c != nil {
+		r.gate = c.gate
+	}
+	return r
+}
+
+func (r *responder[S]) enter() bool { return r.gate == nil || r.gate.enter() }
+
+func (r *responder[S]) leave() {
+	if r.gate != nil {
+		r.gate.leave()
+	}
+}
+
+// closing reports whether the gate closed, which turns a stream handler's
+// cancellation into a normal completion.
+func (r *responder[S]) closing() bool { return r.gate != nil && r.gate.isClosed() }
+
+// watchGate cancels a stream's context when the gate closes.
+func (r *responder[S]) watchGate(cancel context.CancelFunc) func() bool {
+	if r.gate == nil {
+		return func() bool { return true }
+	}
+	return context.AfterFunc(r.gate.ctx, cancel)
+}
+
+// request parses and copies an inbound request and finds its route.
+func (r *responder[S]) request(i Interaction, msg payload.Payload) (*route[S], *Payload, error) {
+	md, ok := msg.Metadata()
+	if !ok {
+		return nil, nil, NewError("invalid request: %v", errNoRouting)
+	}
+	name, others, err := parseRoute(md)
+	if err != nil {
+		return nil, nil, NewError("invalid request metadata: %v", err)
+	}
+	rt, err := r.t.lookup(i, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	req := &Payload{Route: rt.name}
+	if d := msg.Data(); len(d) > 0 {
+		req.Data = append([]byte(nil), d...)
+	}
+	if others > 0 {
+		if _, req.Metadata, err = ParseComposite(md); err != nil {
+			return nil, nil, NewError("invalid request metadata: %v", err)
+		}
+	}
+	return rt, req, nil
+}
+
+// RequestResponse implements rsocket.RSocket.
+func (r *responder[S]) RequestResponse(msg payload.Payload) (m mono.Mono) {
+	defer func() {
+		if p := recover(); p != nil {
+			m = mono.Error(recovered(r.log, p, RequestResponse, ""))
+		}
+	}()
+	rt, req, err := r.request(RequestResponse, msg)
+	if err != nil {
+		return mono.Error(err)
+	}
+	if !r.enter() {
+		return mono.Error(errShuttingDown)
+	}
+	return mono.Create(func(_ context.Context, sink mono.Sink) {
+		defer r.leave()
+		resp, err := r.callRR(rt, req)
+		if err == nil {
+			var p payload.Payload
+			if p, err = responsePayload(resp); err == nil {
+				sink.Success(p)
+				return
+			}
+		}
+		sink.Error(wireError(err))
+	})
+}
+
+func (r *responder[S]) callRR(rt *route[S], req *Payload) (resp Payload, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = recovered(r.log, p, RequestResponse, rt.name)
+		}
+	}()
+	return rt.h.rr(r.ctx, r.s, req)
+}
+
+// FireAndForget implements rsocket.RSocket.
+func (r *responder[S]) FireAndForget(msg payload.Payload) {
+	r.oneWay(FireAndForget, msg)
+}
+
+// MetadataPush implements rsocket.RSocket. The frame's metadata is
+// composite metadata with a routing entry, like a request's.
+func (r *responder[S]) MetadataPush(msg payload.Payload) {
+	r.oneWay(MetadataPush, msg)
+}
+
+func (r *responder[S]) oneWay(i Interaction, msg payload.Payload) {
+	route := ""
+	defer func() {
+		if p := recover(); p != nil {
+			_ = recovered(r.log, p, i, route)
+		}
+	}()
+	rt, req, err := r.request(i, msg)
+	if err != nil {
+		r.log.Warn("rsrt: request refused", "interaction", i.String(), "error", err)
+		return
+	}
+	route = rt.name
+	if i == MetadataPush {
+		req.Data = nil
+	}
+	if !r.enter() {
+		r.log.Debug("rsrt: request dropped, server shutting down", "interaction", i.String(), "route", route)
+		return
+	}
+	defer r.leave()
+	if i == FireAndForget {
+		err = rt.h.fnf(r.ctx, r.s, req)
+	} else {
+		err = rt.h.mp(r.ctx, r.s, req)
+	}
+	if err != nil {
+		r.log.Warn("rsrt: handler failed", "interaction", i.String(), "route", route, "error", err)
+	}
+}
+
+// RequestStream implements rsocket.RSocket.
+func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
+	defer func() {
+		if p := recover(); p != nil {
+			f = flux.Error(recovered(r.log, p, RequestStream, ""))
+		}
+	}()
+	rt, req, err := r.request(RequestStream, msg)
+	if err != nil {
+		return flux.Error(err)
+	}
+	if !r.enter() {
+		return flux.Error(errShuttingDown)
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	s := newSender(r.log, r.ctx.Done(), cancel)
+	// The handler starts once the library subscribed, so that it never
+	// runs for a stream the library dropped; the library subscribes right
+	// after this method returns.
+	s.onSub = func() { go r.runStream(ctx, cancel, rt, req, s) }
+	return newPublisher(s)
+}
+
+func (r *responder[S]) runStream(ctx context.Context, cancel context.CancelFunc, rt *route[S], req *Payload, s *sender) {
+	defer r.leave()
+	defer cancel()
+	stop := r.watchGate(cancel)
+	defer stop()
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = recovered(r.log, p, RequestStream, rt.name)
+			}
+		}()
+		return rt.h.rs(ctx, r.s, req, &RawSender{s: s})
+	}()
+	if err != nil && r.closing() && ctx.Err() != nil {
+		err = nil
+	}
+	s.finish(err)
+}
+
+// RequestChannel implements rsocket.RSocket. The route is in the first
+// item of in (the REQUEST_CHANNEL payload), which the library pushes only
+// after this method returned and in was subscribed: the handler starts
+// when that item arrives.
+func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
+	defer func() {
+		if p := recover(); p != nil {
+			f = flux.Error(recovered(r.log, p, RequestChannel, ""))
+		}
+	}()
+	ctx, cancel := context.WithCancel(r.ctx)
+	s := newSender(r.log, r.ctx.Done(), cancel)
+	b := newInbox(channelWindow, convItem)
+	b.onFirst = func(it item) bool {
+		if it.err != nil {
+			go r.failChannel(cancel, b, s, it.err)
+			return false
+		}
+		rt := r.t.m[routeKey{RequestChannel, it.p.Route}]
+		if rt == nil {
+			go r.failChannel(cancel, b, s, r.t.missing(RequestChannel, it.p.Route))
+			return false
+		}
+		it.p.Route = rt.name
+		if !r.enter() {
+			go r.failChannel(cancel, b, s, errShuttingDown)
+			return false
+		}
+		go r.runChannel(ctx, cancel, rt, b, s)
+		return !rt.initialEmpty
+	}
+	// Always subscribe: the library blocks its read loop until in has a
+	// subscriber.
+	in.SubscribeWith(r.ctx, b)
+	return newPublisher(s)
+}
+
+func (r *responder[S]) runChannel(ctx context.Context, cancel context.CancelFunc, rt *route[S], b *inbound, s *sender) {
+	defer r.leave()
+	defer cancel()
+	stop := r.watchGate(cancel)
+	defer stop()
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = recovered(r.log, p, RequestChannel, rt.name)
+			}
+		}()
+		return rt.h.rc(ctx, r.s, &RawInbound{in: b}, &RawSender{s: s})
+	}()
+	if err != nil && r.closing() && ctx.Err() != nil {
+		err = nil
+	}
+	r.endChannel(b, s, err)
+}
+
+func (r *responder[S]) failChannel(cancel context.CancelFunc, b *inbound, s *sender, err error) {
+	defer cancel()
+	r.endChannel(b, s, err)
+}
+
+// endChannel ends our side of a channel: outbound first, then, once that
+// terminal frame is on its way, a CANCEL for an inbound still open. The
+// order matters to rsocket-go peers: v0.8.16 panics on a CANCEL for a
+// channel it requested while the channel is still registered, and it
+// unregisters the channel when it receives our COMPLETE or ERROR.
+func (r *responder[S]) endChannel(b *inbound, s *sender, err error) {
+	s.finish(err)
+	s.wait()
+	b.cancel()
+}

@@ -1,0 +1,142 @@
+package rsrt
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+func interactionString(i Interaction) string {
+	switch i {
+	case RequestResponse:
+		return "request-response"
+	case FireAndForget:
+		return "fire-and-forget"
+	case RequestStream:
+		return "request-stream"
+	case RequestChannel:
+		return "request-channel"
+	case MetadataPush:
+		return "metadata-push"
+	}
+	return "unknown"
+}
+
+// ParseInteraction parses the schema spelling of an interaction, such as
+// "request-stream".
+func ParseInteraction(s string) (Interaction, bool) {
+	for i := RequestResponse; i <= MetadataPush; i++ {
+		if interactionString(i) == s {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// handler holds the one function of a route, by interaction.
+type handler[S any] struct {
+	rr  func(ctx context.Context, s S, req *Payload) (Payload, error)
+	fnf func(ctx context.Context, s S, req *Payload) error
+	rs  func(ctx context.Context, s S, req *Payload, out *RawSender) error
+	rc  func(ctx context.Context, s S, in *RawInbound, out *RawSender) error
+	mp  func(ctx context.Context, s S, req *Payload) error
+}
+
+// routeKey is the dispatch key: one route name may serve several
+// interactions (the chat's "statistics" is both fire-and-forget and
+// request-channel).
+type routeKey struct {
+	i     Interaction
+	route string
+}
+
+// route is one registered (interaction, route) pair.
+type route[S any] struct {
+	name         string
+	initialEmpty bool
+	h            handler[S]
+}
+
+// routeTable is the dispatch table behind Routes. It is written only while
+// generated code builds it (package initialisation) and read-only after.
+type routeTable[S any] struct {
+	m     map[routeKey]*route[S]
+	names map[string][]Interaction
+	decls []Declaration
+}
+
+func newRouteTable[S any]() routeTable[S] {
+	return routeTable[S]{m: make(map[routeKey]*route[S]), names: make(map[string][]Interaction)}
+}
+
+func (t *routeTable[S]) add(i Interaction, name string, initialEmpty bool, h handler[S]) {
+	k := routeKey{i, name}
+	if _, dup := t.m[k]; dup {
+		// Generated code registers each pair once; a duplicate is a
+		// generator bug that must not silently shadow a handler.
+		panic(fmt.Sprintf("rsrt: %s route %q registered twice", i, name))
+	}
+	t.m[k] = &route[S]{name: name, initialEmpty: initialEmpty, h: h}
+	t.names[name] = append(t.names[name], i)
+	t.decls = append(t.decls, Declaration{Interaction: i, Route: name})
+}
+
+func (t *routeTable[S]) declarations() []Declaration {
+	return append([]Declaration(nil), t.decls...)
+}
+
+// lookup finds the route for a request. The name is a view of a library
+// buffer; the map lookup does not keep it.
+func (t *routeTable[S]) lookup(i Interaction, name []byte) (*route[S], error) {
+	if r := t.m[routeKey{i, string(name)}]; r != nil {
+		return r, nil
+	}
+	return nil, t.missing(i, string(name))
+}
+
+// missing returns the APPLICATION_ERROR for a route the table lacks, saying
+// which interactions the route does support when it exists.
+func (t *routeTable[S]) missing(i Interaction, name string) *Error {
+	if others := t.names[name]; len(others) > 0 {
+		names := make([]string, len(others))
+		for j, o := range others {
+			names[j] = o.String()
+		}
+		return NewError("route %q does not support %s (it supports %s)", name, i, strings.Join(names, ", "))
+	}
+	return NewError("unknown route %q", name)
+}
+
+// encodeDeclarations renders the MIMEClientRoutes entry: one
+// "interaction route" pair per line.
+func encodeDeclarations(decls []Declaration) []byte {
+	var b strings.Builder
+	for _, d := range decls {
+		b.WriteString(d.Interaction.String())
+		b.WriteByte(' ')
+		b.WriteString(d.Route)
+		b.WriteByte('\n')
+	}
+	return []byte(b.String())
+}
+
+// parseDeclarations reads a MIMEClientRoutes entry. Lines it cannot read
+// are ignored: the declaration only ever enables calls, so a bad line can
+// only make the server call less.
+func parseDeclarations(b []byte) map[routeKey]struct{} {
+	out := make(map[routeKey]struct{})
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		is, name, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		i, ok := ParseInteraction(is)
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			continue
+		}
+		out[routeKey{i, name}] = struct{}{}
+	}
+	return out
+}

@@ -1,0 +1,290 @@
+package rsrt
+
+// The outbound side of streams and channels: a Publisher of our own instead
+// of flux.Create. flux.Create's sink buffers 256 items before Next blocks,
+// so a producer on it runs ahead of the peer's demand; after a cancel its
+// Next drops items or panics; and its ctx is not cancelled when the peer
+// cancels. The sender below does its own credit accounting under a mutex:
+// the library's subscriber delivers REQUEST_N as Request(n) and CANCEL as
+// Cancel(), and Send emits exactly one item per unit of credit, blocking
+// (without any timer) until credit arrives or the exchange ends.
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"sync"
+
+	"github.com/jjeffcaii/reactor-go/scheduler"
+	"github.com/rsocket/rsocket-go/payload"
+	"github.com/rsocket/rsocket-go/rx"
+	"github.com/rsocket/rsocket-go/rx/flux"
+)
+
+// Errors Send returns once the exchange can carry no more items.
+var (
+	// ErrCancelled is returned by Send after the peer cancelled the
+	// stream or channel (or the connection closed under it).
+	ErrCancelled = errors.New("rsrt: the peer cancelled the stream")
+	// ErrFinished is returned by Send after the outbound side completed.
+	ErrFinished = errors.New("rsrt: the stream is already complete")
+)
+
+// sender is the Publisher of one outbound stream, and the Subscription the
+// library's subscriber controls it with.
+type sender struct {
+	log  *slog.Logger
+	done <-chan struct{} // connection closed
+
+	mu        sync.Mutex
+	sub       rx.Subscriber // the library's subscriber, once subscribed
+	credit    int
+	cancelled bool
+	finished  bool          // terminal decided (complete or error)
+	pending   bool          // terminal decided before subscription
+	termErr   error         // the terminal error, nil for complete
+	waitCh    chan struct{} // closed on the next state change, when someone waits
+	emitted   chan struct{} // closed once the terminal is on its way, or after cancel
+	emitOnce  sync.Once
+
+	emitMu   sync.Mutex // serialises the calls into sub
+	onCancel func()     // cancels the handler's context
+	onSub    func()     // called once subscribed
+}
+
+func newSender(log *slog.Logger, done <-chan struct{}, onCancel func()) *sender {
+	return &sender{log: log, done: done, onCancel: onCancel, emitted: make(chan struct{})}
+}
+
+// Request implements rx.Subscription: the peer's REQUEST_N.
+func (s *sender) Request(n int) {
+	if n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	if s.credit > math.MaxInt32-n {
+		s.credit = math.MaxInt32 // unbounded demand
+	} else {
+		s.credit += n
+	}
+	s.signalLocked()
+	s.mu.Unlock()
+}
+
+// Cancel implements rx.Subscription: the peer's CANCEL, or the library
+// tearing the connection down.
+func (s *sender) Cancel() {
+	s.mu.Lock()
+	if s.cancelled {
+		s.mu.Unlock()
+		return
+	}
+	s.cancelled = true
+	s.finished = true
+	s.signalLocked()
+	s.mu.Unlock()
+	s.closeEmitted()
+	if s.onCancel != nil {
+		s.onCancel()
+	}
+}
+
+func (s *sender) signalLocked() {
+	if s.waitCh != nil {
+		close(s.waitCh)
+		s.waitCh = nil
+	}
+}
+
+// subscribe attaches the library's subscriber. Only one is accepted.
+func (s *sender) subscribe(ctx context.Context, sub rx.Subscriber) {
+	s.mu.Lock()
+	if s.sub != nil {
+		s.mu.Unlock()
+		s.call(func() { sub.OnError(errors.New("rsrt: outbound stream subscribed twice")) })
+		return
+	}
+	s.sub = sub
+	s.mu.Unlock()
+	s.emitMu.Lock()
+	s.call(func() { sub.OnSubscribe(ctx, s) })
+	s.emitMu.Unlock()
+	if s.onSub != nil {
+		s.onSub()
+	}
+	s.mu.Lock()
+	pending := s.pending
+	s.pending = false
+	s.mu.Unlock()
+	if pending {
+		s.emitTerminal()
+	}
+}
+
+// send emits one item once the peer has demand for it.
+func (s *sender) send(ctx context.Context, r Payload) error {
+	p, err := responsePayload(r)
+	if err != nil {
+		return err
+	}
+	return s.sendRaw(ctx, p)
+}
+
+func (s *sender) sendRaw(ctx context.Context, p payload.Payload) error {
+	for {
+		s.mu.Lock()
+		if s.cancelled {
+			s.mu.Unlock()
+			return ErrCancelled
+		}
+		if s.finished {
+			s.mu.Unlock()
+			return ErrFinished
+		}
+		if s.credit > 0 {
+			if s.credit != math.MaxInt32 {
+				s.credit--
+			}
+			s.mu.Unlock()
+			break
+		}
+		if s.waitCh == nil {
+			s.waitCh = make(chan struct{})
+		}
+		ch := s.waitCh
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return ErrCancelled
+		}
+	}
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	s.mu.Lock()
+	sub, stop := s.sub, s.finished
+	s.mu.Unlock()
+	if stop {
+		// Cancelled while we took the emit lock: the unit of credit
+		// no longer matters.
+		if s.cancelled {
+			return ErrCancelled
+		}
+		return ErrFinished
+	}
+	s.call(func() { sub.OnNext(p) })
+	return nil
+}
+
+// finish ends the outbound side: COMPLETE when err is nil, else an ERROR
+// frame. After a cancel nothing is sent: the stream is over for the peer,
+// and the library's stream subscriber is pooled once terminated, so a late
+// signal could land on another stream.
+func (s *sender) finish(err error) {
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return
+	}
+	s.finished = true
+	s.termErr = err
+	s.signalLocked()
+	if s.sub == nil {
+		s.pending = true
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	s.emitTerminal()
+}
+
+func (s *sender) emitTerminal() {
+	s.emitMu.Lock()
+	s.mu.Lock()
+	sub, err, cancelled := s.sub, s.termErr, s.cancelled
+	s.mu.Unlock()
+	if !cancelled {
+		if err == nil {
+			s.call(sub.OnComplete)
+		} else {
+			werr := wireError(err)
+			s.call(func() { sub.OnError(werr) })
+		}
+	}
+	s.emitMu.Unlock()
+	s.closeEmitted()
+}
+
+func (s *sender) closeEmitted() { s.emitOnce.Do(func() { close(s.emitted) }) }
+
+// wait blocks until the terminal signal went out (or the peer cancelled,
+// or the connection closed).
+func (s *sender) wait() {
+	select {
+	case <-s.emitted:
+	case <-s.done:
+	}
+}
+
+// call runs a call into the library, recovering its panics (a subscriber
+// can be torn down under us when the connection closes).
+func (s *sender) call(f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("rsrt: recovered panic in rsocket-go outbound call", "panic", r)
+		}
+	}()
+	f()
+}
+
+// publisher adapts a sender to flux.Flux, the type the library takes as a
+// response stream. The library calls only SubscribeOn and SubscribeWith on
+// the fluxes handlers return; the embedded Flux is never used and is there
+// to satisfy the interface (an empty flux, so a misuse is harmless).
+type publisher struct {
+	flux.Flux
+	s *sender
+}
+
+func newPublisher(s *sender) publisher { return publisher{Flux: flux.Empty(), s: s} }
+
+// SubscribeOn returns the publisher itself: subscribing is cheap and never
+// blocks, so it needs no scheduler.
+func (p publisher) SubscribeOn(scheduler.Scheduler) flux.Flux { return p }
+
+// SubscribeWith attaches the library's subscriber.
+func (p publisher) SubscribeWith(ctx context.Context, sub rx.Subscriber) { p.s.subscribe(ctx, sub) }
+
+// Subscribe attaches a subscriber built from options.
+func (p publisher) Subscribe(ctx context.Context, opts ...rx.SubscriberOption) {
+	p.s.subscribe(ctx, rx.NewSubscriber(opts...))
+}
+
+// responsePayload converts an outbound Payload without a route: metadata
+// is present only when there are entries.
+func responsePayload(r Payload) (payload.Payload, error) {
+	if len(r.Metadata) == 0 {
+		return payload.New(r.Data, nil), nil
+	}
+	md, err := EncodeComposite("", r.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	return payload.New(r.Data, md), nil
+}
+
+// requestPayload converts an outbound request: composite metadata with the
+// routing entry first.
+func requestPayload(route string, r Payload) (payload.Payload, error) {
+	if route == "" {
+		return nil, errors.New("rsrt: empty route")
+	}
+	md, err := EncodeComposite(route, r.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	return payload.New(r.Data, md), nil
+}

@@ -66,11 +66,11 @@ type item struct {
 
 // inbound is the subscriber of one inbound flux.
 type inbound struct {
-	window  int
-	limit   int  // target bound on buffered items plus outstanding credit
+	window int
+	limit  int // target bound on buffered items plus outstanding credit
 	// refill issues demand from outside OnNext (client side, via the
 	// transport tap); nil in reserve mode.
-	refill func(sub rx.Subscription, n int)
+	refill  func(sub rx.Subscription, n int)
 	conv    func(payload.Payload, bool) item
 	onFirst func(item) bool // called with the first item; false = do not queue it
 	onTerm  func()          // called once when the inbound terminates (peer side)

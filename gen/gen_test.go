@@ -183,8 +183,8 @@ func TestDrift(t *testing.T) {
 	}
 }
 
-// TestGeneratedCompiles builds and vets the package of every valid golden
-// case, in a temporary directory inside the module (so that the module's
+// TestGeneratedCompiles vets the package of every valid golden case and of
+// the matrix schema, in a temporary directory inside the module (so that the module's
 // rsrt is used). Directories starting with "_" are ignored by ./...
 // patterns, so concurrent builds of the module never see it.
 func TestGeneratedCompiles(t *testing.T) {
@@ -208,13 +208,74 @@ func TestGeneratedCompiles(t *testing.T) {
 		writeGolden(t, dir, generateFile(t, path))
 		pkgs = append(pkgs, "./"+filepath.ToSlash(filepath.Join(filepath.Base(root), name)))
 	}
-	for _, args := range [][]string{{"build"}, {"vet"}} {
-		cmd := exec.Command(goCmd, append(args, pkgs...)...)
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("go %s of the generated packages: %v\n%s", args[0], err, out)
+	m, err := Parse("matrix.yaml", []byte(matrixSchema()))
+	if err != nil {
+		t.Fatalf("matrix schema: %v", err)
+	}
+	files, err := Generate(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeGolden(t, filepath.Join(root, "matrix"), files)
+	pkgs = append(pkgs, "./"+filepath.Base(root)+"/matrix")
+	// go vet type-checks the packages fully, so it also proves they
+	// compile, in one pass.
+	cmd := exec.Command(goCmd, append([]string{"vet"}, pkgs...)...)
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("go vet of the generated packages: %v\n%s", err, out)
+	}
+}
+
+// matrixSchema returns a schema with a route for every valid combination
+// of side, interaction, request and response kind, request and response
+// metadata and initial payload, so that the compile test covers them all.
+func matrixSchema() string {
+	var b strings.Builder
+	b.WriteString(`package: matrix
+types:
+  Obj:
+    fields:
+      a: {type: string}
+      b: {type: [Obj], optional: true}
+metadata:
+  st: {mime: m/s, type: string}
+  so: {mime: m/so, type: string, optional: true}
+  by: {mime: m/by, type: bytes}
+  bo: {mime: m/bo, type: bytes, optional: true}
+`)
+	kinds := []string{"empty", "string", "bytes", "Obj"}
+	metas := []string{"[]", "[st, so, by, bo]"}
+	n := 0
+	for _, side := range []string{"routes", "client_routes"} {
+		fmt.Fprintf(&b, "%s:\n", side)
+		for i := RequestResponse; i <= MetadataPush; i++ {
+			for _, req := range kinds {
+				for _, resp := range kinds {
+					for _, reqMeta := range metas {
+						for _, respMeta := range metas {
+							for _, initial := range []bool{false, true} {
+								noResp := i == FireAndForget || i == MetadataPush
+								if (noResp && (resp != "empty" || respMeta != "[]")) ||
+									(i == MetadataPush && req != "empty") ||
+									(initial && i != RequestChannel) {
+									continue
+								}
+								n++
+								fmt.Fprintf(&b, "  - {route: r%d, interaction: %s, request: %s, response: %s, request_metadata: %s, response_metadata: %s",
+									n, i, req, resp, reqMeta, respMeta)
+								if initial {
+									b.WriteString(", initial: empty")
+								}
+								b.WriteString("}\n")
+							}
+						}
+					}
+				}
+			}
 		}
 	}
+	return b.String()
 }
 
 // TestDeterministic generates the kitchen schema repeatedly: the output

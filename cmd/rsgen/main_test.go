@@ -59,6 +59,28 @@ func TestRunWritesAndCleans(t *testing.T) {
 	}
 }
 
+func TestRunKeepsHandWrittenFile(t *testing.T) {
+	dir := t.TempDir()
+	schema := filepath.Join(dir, "demo.yaml")
+	out := filepath.Join(dir, "out")
+	writeFile(t, schema, schemaSrc)
+	const mine = "// Hand-written.\npackage demo\n"
+	writeFile(t, filepath.Join(out, "server.go"), mine)
+	var stderr strings.Builder
+	if code := run([]string{"-schema", schema, "-out", out}, &stderr); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.Contains(stderr.String(), "refusing to overwrite") {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	if src, _ := os.ReadFile(filepath.Join(out, "server.go")); string(src) != mine {
+		t.Errorf("hand-written server.go was changed:\n%s", src)
+	}
+	if _, err := os.Stat(filepath.Join(out, "types.go")); !os.IsNotExist(err) {
+		t.Errorf("types.go written although the run was refused: %v", err)
+	}
+}
+
 func TestRunInvalidSchema(t *testing.T) {
 	dir := t.TempDir()
 	schema := filepath.Join(dir, "bad.yaml")

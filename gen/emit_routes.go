@@ -183,7 +183,7 @@ func emitServeFunc(f *jen.File, r *Route) {
 func callerParams(r *Route) []jen.Code {
 	ps := []jen.Code{jen.Id("ctx").Add(ctxType())}
 	if r.Interaction == RequestChannel {
-		if !r.InitialEmpty {
+		if firstItem(r) {
 			ps = append(ps, jen.Id("first").Add(reqItem(r)))
 		}
 		return ps
@@ -195,6 +195,13 @@ func callerParams(r *Route) []jen.Code {
 		ps = append(ps, jen.Id(e.Param).Add(entryType(e)))
 	}
 	return ps
+}
+
+// firstItem reports whether the call method of a request-channel takes its
+// first item: not when the REQUEST_CHANNEL frame carries the route only,
+// nor when items are empty (the first one is sent without a parameter).
+func firstItem(r *Route) bool {
+	return !r.InitialEmpty && (r.Request.Kind != PayloadEmpty || r.ReqStruct != "")
 }
 
 // emitCaller declares the typed call method of a route on the calling
@@ -293,7 +300,10 @@ func emitCaller(f *jen.File, recv jen.Code, r *Route, doc string, caller func() 
 		body = append(body, jen.Return(caller().Dot("MetadataPush").Call(jen.Id("ctx"), jen.Id(r.Const), md)))
 	case RequestChannel:
 		var first jen.Code = jen.Nil()
-		if !r.InitialEmpty {
+		if !r.InitialEmpty && !firstItem(r) {
+			first = jen.Op("&").Add(rsrtQ("Payload").Values())
+		}
+		if firstItem(r) {
 			var enc jen.Code
 			if r.ReqStruct != "" {
 				enc = jen.Id(encodeFuncName(r.ReqStruct)).Call(jen.Id("first"))

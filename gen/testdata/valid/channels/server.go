@@ -55,12 +55,8 @@ type Peer struct {
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 // Close the returned channel, or cancel ctx, to cancel it.
-func (peer *Peer) Talk(ctx context.Context, first struct{}) (*rsrt.Channel[struct{}, struct{}], error) {
-	p, err := rsrt.EncodeEmpty(first)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := peer.Caller().RequestChannel(ctx, RouteTalk, &p)
+func (peer *Peer) Talk(ctx context.Context) (*rsrt.Channel[struct{}, struct{}], error) {
+	raw, err := peer.Caller().RequestChannel(ctx, RouteTalk, &rsrt.Payload{})
 	if err != nil {
 		return nil, err
 	}

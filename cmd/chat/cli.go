@@ -221,7 +221,9 @@ func connect(ctx context.Context, o *options, user string, logw io.Writer) (*cha
 	session, err := c.Login(dctx, user)
 	if err != nil {
 		c.Close()
-		return nil, "", fmt.Errorf("login as %s: %w", user, err)
+		// A refused TCP connection may only show here, at the first
+		// request, so name the server too.
+		return nil, "", fmt.Errorf("login as %s at %s: %w", user, o.addr, err)
 	}
 	return c, session, nil
 }

@@ -107,7 +107,7 @@ func startServerBinary(t *testing.T) string {
 	bin := buildBinary(t, "cmd/chat-server")
 	addr := freeAddr(t)
 	var logs syncBuffer
-	cmd := exec.Command(bin, "--addr", addr, "--ws-addr", freeAddr(t), "--data", t.TempDir())
+	cmd := exec.Command(bin, "--tcp-addr", addr, "--ws-addr", "", "--data-dir", t.TempDir(), "--log-level", "warn")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

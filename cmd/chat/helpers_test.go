@@ -105,14 +105,34 @@ func newPeer(t *testing.T, addr, user string) *peer {
 		t.Fatalf("dial %s: %v", addr, err)
 	}
 	lctx, stop := context.WithCancel(context.Background())
+	p := &peer{c: c}
 	t.Cleanup(func() {
 		stop()
+		// Let the stream end before closing, so that the close does not
+		// cross the stream's CANCEL frame.
+		if p.inbox != nil {
+			timer := time.NewTimer(waitTimeout)
+			defer timer.Stop()
+		drain:
+			for {
+				select {
+				case _, ok := <-p.inbox:
+					if !ok {
+						break drain
+					}
+				case <-timer.C:
+					t.Errorf("%s's incoming stream did not end after its cancellation", user)
+					break drain
+				}
+			}
+		}
 		c.Close()
 	})
 	if _, err := c.Login(ctx, user); err != nil {
 		t.Fatalf("login %s: %v", user, err)
 	}
-	return &peer{c: c, inbox: receive(lctx, c.MessagesIncoming(lctx))}
+	p.inbox = receive(lctx, c.MessagesIncoming(lctx))
+	return p
 }
 
 // join joins channel.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -279,5 +280,37 @@ func TestTransferProgressOnTerminal(t *testing.T) {
 	// The bars are for the person at the terminal; stdout stays clean.
 	if want := "downloaded big.bin to " + dst + " (2097152 bytes)\n"; stdout.String() != want {
 		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+}
+
+func TestInteractiveServerGoesAway(t *testing.T) {
+	addr, stop, err := startEmbedded(context.Background(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	outR, outW := io.Pipe()
+	out := newLines(outR)
+	var stderr syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run([]string{"--user", "alice", "--addr", addr}, inR, outW, &stderr)
+		outW.Close()
+	}()
+	out.waitFor(t, "Logged in to ")
+
+	stop()
+	select {
+	case c := <-code:
+		if c != exitFailure {
+			t.Errorf("the session exited %d when its server stopped, want %d", c, exitFailure)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("the session went on after its server stopped")
+	}
+	if want := "chat: the connection to the server closed\n"; stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
 	}
 }

@@ -19,12 +19,12 @@ function chatServerBinary() {
   if (builtBinary) return builtBinary;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'interop-js-bin-'));
   const bin = path.join(dir, 'chat-server');
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   execFileSync('go', ['build', '-o', bin, './cmd/chat-server'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
     timeout: 8 * 60 * 1000,
   });
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   builtBinary = bin;
   return bin;
 }

@@ -83,18 +83,20 @@ async function startChatServer() {
   });
 
   const stop = async () => {
-    if (exited) return;
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await gone;
-    clearTimeout(t);
+    if (!exited) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await gone;
+      clearTimeout(t);
+    }
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + 20000;
   for (;;) {
     if (exited) {
+      await stop();
       throw new Error(`chat-server exited early (${JSON.stringify(exited)}): ${bin} ${args.join(' ')}\n${out}`);
     }
     if ((await canConnect(tcpPort)) && (await canConnect(wsPort))) break;

@@ -90,7 +90,7 @@ func TestQuickSmoke(t *testing.T) {
 			t.Errorf("%s: %d fan-out phases, want 2", tr.Target, len(tr.Fanout))
 		}
 		for _, r := range tr.Fanout {
-			if r.Sent == 0 || r.Delivered != r.Expected || r.DeliveriesPerSec <= 0 || r.P99ms < r.P50ms || r.StalledMembers != 0 || r.StallEvents != 0 {
+			if r.Sent == 0 || r.Delivered != r.Expected || r.DeliveriesPerSec <= 0 || r.P99ms < r.P50ms || r.StalledMembers != 0 {
 				t.Errorf("%s: bad fan-out result %+v", tr.Target, r)
 			}
 		}

@@ -59,11 +59,14 @@ type FanoutResult struct {
 	P50ms            float64 `json:"p50_ms"`
 	P99ms            float64 `json:"p99_ms"`
 	MaxMs            float64 `json:"max_ms"`
-	// StallEvents counts members seen making no progress for the stall
-	// timeout while messages were pending for them.
+	// StallEvents counts episodes of a member receiving nothing for the
+	// stall timeout while messages were pending for it. They are transient
+	// when StalledMembers is 0 (a starved machine shows up here).
 	StallEvents int `json:"stall_events"`
 	// StalledMembers is the number of members still missing messages when
-	// the phase ended; Missing is how many messages they miss in all.
+	// the phase ended, after no delivery at all for max(3 x stall timeout,
+	// 10s): streams that stalled for good. Missing is how many messages
+	// they miss in all.
 	StalledMembers int   `json:"stalled_members"`
 	Missing        int64 `json:"missing"`
 	// ServerCPUus is the server process's CPU time per delivery, when the
@@ -341,7 +344,9 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 			}
 		}()
 		send(name, &sent, &sendErrs)
-		// Wait until all delivered, or no progress for the stall timeout.
+		// Wait until all delivered, or no progress at all for a while: a
+		// member still short then is stalled for good.
+		finalWait := max(3*cfg.stallTimeout, 10*time.Second)
 		n := sent.Load()
 		var last int64
 		lastChange := time.Now()
@@ -355,7 +360,7 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 			}
 			if total != last {
 				last, lastChange = total, time.Now()
-			} else if time.Since(lastChange) > cfg.stallTimeout || ctx.Err() != nil {
+			} else if time.Since(lastChange) > finalWait || ctx.Err() != nil {
 				break
 			}
 			time.Sleep(5 * time.Millisecond)

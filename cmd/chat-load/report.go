@@ -97,7 +97,8 @@ func measures(res *Results) []measure {
 				return 100 * float64(r.Delivered) / float64(r.Expected)
 			})},
 			measure{p + ": dropped by the server (full queues)", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.ServerDropped) })},
-			measure{p + ": stall events", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.StallEvents + r.StalledMembers) })},
+			measure{p + ": stalled streams (never recovered)", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.StalledMembers) })},
+			measure{p + ": stall episodes (no receipt for the stall timeout while pending)", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.StallEvents) })},
 		)
 	}
 	mem := func(f func(*MemResult) float64) func(*TargetResult) (float64, bool) {

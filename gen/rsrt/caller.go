@@ -209,9 +209,10 @@ func (c *caller) requestStream(ctx context.Context, route string, req Payload) i
 		b := newInbox(c.prefetch, convResponse)
 		var opened func(bool)
 		if c.cancels != nil {
-			var sid streamID
-			b.refill = c.cancels.refill(&sid)
-			opened = c.cancels.expectStream(&sid)
+			sid := &streamID{}
+			b.refill = c.cancels.refill(sid)
+			b.onCancel = c.cancels.canceller(sid)
+			opened = c.cancels.expectStream(sid)
 		}
 		// Subscribing issues the first demand: the REQUEST_STREAM frame.
 		err = protect(func() { f.SubscribeWith(ctx, b) })
@@ -267,11 +268,13 @@ func (c *caller) requestChannel(ctx context.Context, route string, first *Payloa
 	if err := protect(func() { f = c.rs.RequestChannel(newPublisher(out)) }); err != nil {
 		return nil, err
 	}
-	ch := &channel{route: route, ctx: ctx, out: out, tap: c.cancels}
+	ch := &channel{route: route, ctx: ctx, out: out}
 	ch.in = newInbox(c.prefetch, convResponse)
+	ch.in.onTerm = out.noMoreCredit
 	var opening func(bool)
 	if c.cancels != nil {
 		ch.in.refill = c.cancels.refill(&ch.sid)
+		ch.in.onCancel = c.cancels.canceller(&ch.sid)
 		opening = c.cancels.expectStream(&ch.sid)
 	}
 	// Subscribing issues the first demand, which makes the library
@@ -299,7 +302,6 @@ type channel struct {
 	ctx   context.Context
 	out   *sender
 	in    *inbound
-	tap   *frameTap
 	sid   streamID // set by the tap once the REQUEST_CHANNEL frame is written
 
 	closeOnce sync.Once
@@ -324,21 +326,15 @@ func (c *channel) recv() iter.Seq2[*Payload, error] {
 	}
 }
 
-// close cancels both sides. rsocket-go v0.8.16 sends no CANCEL frame when
-// the response flux of a channel it requested is cancelled (it only
-// forgets the stream), which leaves the responder's handler running. So
-// the runtime writes the CANCEL frame itself, through the transport
-// wrapper Dial installs (see frameTap), after the library forgot the
-// stream, so that whatever the responder still sends is dropped as
-// unmatched instead of reaching a cancelled processor.
+// close cancels both sides: our outbound stops locally, and the inbound
+// cancel sends the CANCEL frame. rsocket-go v0.8.16 sends none for a
+// channel it requested (cancelling the response flux only forgets the
+// stream), which would leave the responder's handler running; the runtime
+// writes it itself through the transport tap Dial installs (see frameTap).
 func (c *channel) close() error {
 	c.closeOnce.Do(func() {
-		c.out.Cancel() // local: our outbound sends nothing more
-		if c.in.cancel() && c.tap != nil {
-			if id, ok := c.sid.get(); ok {
-				c.tap.cancel(id)
-			}
-		}
+		c.out.Cancel()
+		c.in.cancel()
 	})
 	return nil
 }

@@ -253,11 +253,17 @@ func (t *frameTap) refill(id *streamID) func(sub rx.Subscription, n int) {
 	}
 }
 
-// cancel writes a CANCEL frame for stream id.
-func (t *frameTap) cancel(id uint32) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.writeLocked(framing.NewWriteableCancelFrame(id))
+// canceller returns a function that writes a CANCEL frame for stream id.
+func (t *frameTap) canceller(id *streamID) func() {
+	return func() {
+		sid, ok := id.get()
+		if !ok {
+			return // the first frame never went out
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.writeLocked(framing.NewWriteableCancelFrame(sid))
+	}
 }
 
 func (t *frameTap) writeLocked(f core.WriteableFrame) {

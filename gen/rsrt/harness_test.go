@@ -229,8 +229,8 @@ func startServer(t testing.TB, opts ...rsrt.AcceptOption) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{addr: ln.Addr().String(), conns: make(chan *conn, 64)}
-	opts = append([]rsrt.AcceptOption{rsrt.WithLogger(quietLogger())}, opts...)
+	s := &server{addr: ln.Addr().String(), conns: make(chan *conn, 64), gate: rsrt.NewGate()}
+	opts = append([]rsrt.AcceptOption{rsrt.WithLogger(quietLogger()), rsrt.WithGate(s.gate)}, opts...)
 	acc := rsrt.NewAcceptor(serverRoutes(), func(_ context.Context, c *rsrt.Conn) (*conn, error) {
 		cn := &conn{c: c, events: make(chan string, 1024)}
 		select {
@@ -293,6 +293,23 @@ func (c *conn) waitEvent(t testing.TB, prefix string) string {
 			return ""
 		}
 	}
+}
+
+// dial connects an rsrt client to s. Before the client closes, its cleanup
+// waits for the server's handlers to finish: rsocket-go v0.8.16 has a data
+// race between a frame being queued and the connection closing, which the
+// race detector would report against the test.
+func (s *server) dial(t testing.TB, opts ...rsrt.DialOption) *rsrt.ClientConn {
+	t.Helper()
+	c := dial(t, s.addr, opts...)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		if err := s.gate.Wait(ctx); err != nil {
+			t.Errorf("handlers still running at the end of the test: %d", s.gate.InFlight())
+		}
+	})
+	return c
 }
 
 func dial(t testing.TB, addr string, opts ...rsrt.DialOption) *rsrt.ClientConn {

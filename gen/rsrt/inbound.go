@@ -74,6 +74,8 @@ type inbound struct {
 	conv    func(payload.Payload, bool) item
 	onFirst func(item) bool // called with the first item; false = do not queue it
 	onTerm  func()          // called once when the inbound terminates (peer side)
+	// onCancel sends a CANCEL frame at once (client side, via the tap).
+	onCancel func()
 
 	gotFirst bool // touched only by OnNext, which the library serialises
 
@@ -87,7 +89,9 @@ type inbound struct {
 	termSet   bool
 	peerEnded bool // the library delivered OnComplete/OnError
 	cancelled bool
-	waitCh    chan struct{}
+	// cancelPending defers the library's cancel to OnNext (see cancel).
+	cancelPending bool
+	waitCh        chan struct{}
 }
 
 // newInbox returns an inbound in reserve mode; set refill (before
@@ -109,12 +113,12 @@ func (b *inbound) OnSubscribe(_ context.Context, s rx.Subscription) {
 		return
 	}
 	b.credit = b.window
-	b.mu.Unlock()
+	defer b.mu.Unlock()
 	safely(func() { s.Request(b.window) })
 }
 
 // OnNext implements rx.Subscriber. It runs on the connection's read loop
-// and never blocks.
+// and never waits for the consumer.
 func (b *inbound) OnNext(p payload.Payload) {
 	first := !b.gotFirst
 	b.gotFirst = true
@@ -125,6 +129,10 @@ func (b *inbound) OnNext(p payload.Payload) {
 	}
 	b.mu.Lock()
 	b.credit--
+	if b.cancelPending {
+		b.cancelPending = false
+		safely(b.sub.Cancel) // see cancel
+	}
 	if b.termSet {
 		b.mu.Unlock()
 		return
@@ -142,22 +150,20 @@ func (b *inbound) OnNext(p payload.Payload) {
 	case b.credit <= 0:
 		b.starved = true
 	}
-	overflow := b.refill == nil && buffered > channelHardCap
-	if overflow {
+	defer b.mu.Unlock()
+	// Calls into the subscription are made under the lock: reactor-go's
+	// subscriptions are not safe for concurrent Request and Cancel.
+	if b.refill == nil && buffered > channelHardCap {
+		b.q, b.head = nil, 0
 		b.endLocked(errInboundOverflow)
 		b.cancelled = true
-		n = 0
+		safely(b.sub.Cancel)
+		return
 	}
 	b.credit += n
 	b.signalLocked()
-	sub := b.sub
-	b.mu.Unlock()
-	if overflow {
-		safely(sub.Cancel)
-		return
-	}
 	if n > 0 {
-		safely(func() { sub.Request(n) })
+		safely(func() { b.sub.Request(n) })
 	}
 }
 
@@ -238,9 +244,17 @@ func (b *inbound) recv(ctx context.Context) (*Payload, error) {
 	}
 }
 
-// cancel stops the inbound: queued items are dropped and, unless the peer
-// already ended it, the library's subscription is cancelled (a CANCEL
-// frame where the library sends one). It reports whether it cancelled.
+// cancel stops the inbound: queued items are dropped and Recv returns
+// ErrCancelled. It reports whether the peer may still be sending (so a
+// CANCEL frame was due); onCancel, when set, sends it right away.
+//
+// The library's own cancel (Subscription.Cancel, which also writes a CANCEL
+// frame) is deferred to the next OnNext: it closes the processor's queue,
+// and the read loop may be putting an item in that queue at the same
+// moment, a "send on closed channel" panic that kills the process. Inside
+// OnNext the read loop is ours, so there it is safe. When no item comes any
+// more, the library keeps the stream registered until the connection
+// closes, a few hundred bytes.
 func (b *inbound) cancel() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -251,10 +265,12 @@ func (b *inbound) cancel() bool {
 	b.cancelled = true
 	b.q, b.head = nil, 0
 	b.endLocked(ErrCancelled)
-	if b.sub != nil {
-		// Held under the lock: OnComplete/OnError need it, so the
-		// subscription cannot terminate (and be pooled) meanwhile.
-		safely(b.sub.Cancel)
+	if b.sub == nil {
+		return true // OnSubscribe cancels it (the queue is not fed yet then)
+	}
+	b.cancelPending = true
+	if b.onCancel != nil {
+		b.onCancel()
 	}
 	return true
 }

@@ -2,7 +2,6 @@ package rsrt_test
 
 import (
 	"errors"
-	"io"
 	"strconv"
 	"testing"
 
@@ -13,7 +12,7 @@ import (
 
 func TestRequestResponse(t *testing.T) {
 	s := startServer(t)
-	c := dial(t, s.addr)
+	c := s.dial(t)
 	ctx := testCtx(t)
 
 	resp, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{
@@ -53,7 +52,7 @@ func TestRequestResponse(t *testing.T) {
 
 func TestRequestResponseErrors(t *testing.T) {
 	s := startServer(t)
-	c := dial(t, s.addr)
+	c := s.dial(t)
 	ctx := testCtx(t)
 	cases := []struct {
 		route string
@@ -89,7 +88,7 @@ func TestRequestResponseErrors(t *testing.T) {
 
 func TestFireAndForgetAndMetadataPush(t *testing.T) {
 	s := startServer(t)
-	c := dial(t, s.addr)
+	c := s.dial(t)
 	sc := s.nextConn(t)
 	ctx := testCtx(t)
 
@@ -131,7 +130,7 @@ func TestRequestStream(t *testing.T) {
 	s := startServer(t)
 	// A prefetch smaller than the stream makes the client renew demand
 	// many times.
-	c := dial(t, s.addr, rsrt.WithPrefetch(4))
+	c := s.dial(t, rsrt.WithPrefetch(4))
 	sc := s.nextConn(t)
 	ctx := testCtx(t)
 	const n = 1000
@@ -180,7 +179,7 @@ func TestRequestStream(t *testing.T) {
 
 func TestRequestStreamCancel(t *testing.T) {
 	s := startServer(t)
-	c := dial(t, s.addr, rsrt.WithPrefetch(8))
+	c := s.dial(t, rsrt.WithPrefetch(8))
 	sc := s.nextConn(t)
 	ctx := testCtx(t)
 	got := 0
@@ -206,7 +205,7 @@ func TestRequestStreamCancel(t *testing.T) {
 
 func TestRequestChannel(t *testing.T) {
 	s := startServer(t)
-	c := dial(t, s.addr, rsrt.WithPrefetch(4))
+	c := s.dial(t, rsrt.WithPrefetch(4))
 	sc := s.nextConn(t)
 	ctx := testCtx(t)
 
@@ -263,7 +262,7 @@ func TestRequestChannel(t *testing.T) {
 
 func TestRequestChannelHandlerReturnsEarly(t *testing.T) {
 	s := startServer(t)
-	c := dial(t, s.addr)
+	c := s.dial(t)
 	ctx := testCtx(t)
 	ch, err := c.Caller().RequestChannel(ctx, "first", &rsrt.Payload{Data: []byte("only")})
 	if err != nil {
@@ -279,12 +278,16 @@ func TestRequestChannelHandlerReturnsEarly(t *testing.T) {
 	if len(got) != 1 || got[0] != "only" {
 		t.Errorf("got %q", got)
 	}
-	// The server cancelled our outbound: sends now fail instead of
-	// blocking forever.
-	for range 3 {
-		if err := ch.Send(ctx, rsrt.Payload{Data: []byte("late")}); err != nil {
+	// The server ended the channel: once the credit it had granted is
+	// used up, sends fail instead of blocking forever.
+	var sendErr error
+	for range 1000 {
+		if sendErr = ch.Send(ctx, rsrt.Payload{Data: []byte("late")}); sendErr != nil {
 			break
 		}
+	}
+	if !errors.Is(sendErr, rsrt.ErrCancelled) {
+		t.Errorf("send after the server ended: %v", sendErr)
 	}
 	_ = ch.Close()
 	if resp, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{Data: []byte("x")}); err != nil || string(resp.Data) != "x" {
@@ -294,7 +297,7 @@ func TestRequestChannelHandlerReturnsEarly(t *testing.T) {
 
 func TestRequestChannelCancel(t *testing.T) {
 	s := startServer(t)
-	c := dial(t, s.addr, rsrt.WithPrefetch(4))
+	c := s.dial(t, rsrt.WithPrefetch(4))
 	sc := s.nextConn(t)
 	ctx := testCtx(t)
 	ch, err := c.Caller().RequestChannel(ctx, "ticks", nil)
@@ -328,7 +331,7 @@ func TestRequestChannelCancel(t *testing.T) {
 
 func TestRequestChannelErrors(t *testing.T) {
 	s := startServer(t)
-	c := dial(t, s.addr)
+	c := s.dial(t)
 	ctx := testCtx(t)
 	for _, tc := range []struct{ route, want string }{
 		{"nosuch", `unknown route "nosuch"`},
@@ -361,7 +364,7 @@ func TestServerToClient(t *testing.T) {
 	ctx := testCtx(t)
 
 	// A client that declares "time" is called.
-	c := dial(t, s.addr, rsrt.WithRoutes(clientRoutes(), &clientHandler{now: "2026-01-01"}))
+	c := s.dial(t, rsrt.WithRoutes(clientRoutes(), &clientHandler{now: "2026-01-01"}))
 	sc := s.nextConn(t)
 	if !sc.c.Declares(rsrt.RequestResponse, "time") || sc.c.Declares(rsrt.RequestStream, "time") {
 		t.Error("declarations not as sent")
@@ -377,7 +380,7 @@ func TestServerToClient(t *testing.T) {
 	}
 
 	// A client that declares nothing is not called: nothing is sent.
-	plain := dial(t, s.addr)
+	plain := s.dial(t)
 	pc := s.nextConn(t)
 	_, err = pc.c.Caller().RequestResponse(ctx, "time", rsrt.Payload{})
 	var u *rsrt.UndeclaredRouteError
@@ -397,5 +400,3 @@ func TestServerToClient(t *testing.T) {
 		t.Errorf("conn info: %q %+v", pc.c.RemoteAddr(), pc.c.Setup())
 	}
 }
-
-var _ = io.EOF

@@ -41,6 +41,7 @@ type sender struct {
 	sub       rx.Subscriber // the library's subscriber, once subscribed
 	credit    int
 	cancelled bool
+	dry       bool          // no more credit can come (see noMoreCredit)
 	finished  bool          // terminal decided (complete or error)
 	pending   bool          // terminal decided before subscription
 	termErr   error         // the terminal error, nil for complete
@@ -88,6 +89,17 @@ func (s *sender) Cancel() {
 	if s.onCancel != nil {
 		s.onCancel()
 	}
+}
+
+// noMoreCredit makes Send fail instead of waiting once the credit is used
+// up. A v0.8.16 requester forgets a channel as soon as the responder ends
+// its side, after which the responder's REQUEST_N frames are dropped as
+// unmatched: waiting for them would block forever.
+func (s *sender) noMoreCredit() {
+	s.mu.Lock()
+	s.dry = true
+	s.signalLocked()
+	s.mu.Unlock()
 }
 
 func (s *sender) signalLocked() {
@@ -148,6 +160,10 @@ func (s *sender) sendRaw(ctx context.Context, p payload.Payload) error {
 			}
 			s.mu.Unlock()
 			break
+		}
+		if s.dry {
+			s.mu.Unlock()
+			return ErrCancelled
 		}
 		if s.waitCh == nil {
 			s.waitCh = make(chan struct{})

@@ -1,0 +1,5 @@
+//go:build !race
+
+package rsrt_test
+
+const raceEnabled = false

@@ -155,7 +155,8 @@ func (s *State) OpenStreams() int {
 // Check judges one inbound frame, given as its raw bytes without the TCP
 // length prefix, and updates the state. It returns what to do with a frame
 // it accepts, or a *Violation when the connection must be closed. Check
-// never panics and never keeps frame.
+// never panics and never keeps frame; it clears, in place, flag bits that
+// the frame's type does not define.
 func (s *State) Check(frame []byte) (Decision, error) {
 	if len(frame) < core.FrameHeaderLen {
 		return Decision{}, &Violation{Reason: fmt.Sprintf("frame of %d bytes is shorter than a header", len(frame))}
@@ -164,6 +165,15 @@ func (s *State) Check(frame []byte) (Decision, error) {
 	hdr := binary.BigEndian.Uint16(frame[4:])
 	typ := core.FrameType(hdr >> 10)
 	flags := core.FrameFlag(hdr & 0x03FF)
+	if defined, ok := definedFlags(typ); ok && flags&^(defined|core.FlagIgnore) != 0 {
+		// The spec says flag bits a frame type does not define "SHOULD be
+		// set to 0 when sent and not interpreted on reception". Peers do
+		// set them (rsocket-go's own client sends NEXT on REQUEST_CHANNEL),
+		// so they are cleared here, in place, before the library, which
+		// might interpret them, sees the frame.
+		flags &= defined | core.FlagIgnore
+		binary.BigEndian.PutUint16(frame[4:], uint16(typ)<<10|uint16(flags))
+	}
 	body := frame[core.FrameHeaderLen:]
 	bad := func(format string, args ...any) (Decision, error) {
 		return Decision{}, &Violation{Type: typ, StreamID: sid, Reason: fmt.Sprintf(format, args...)}
@@ -571,6 +581,28 @@ func (s *State) Outbound(h core.FrameHeader, n uint32) {
 		}
 		s.maybeClose(sid, st)
 	}
+}
+
+// definedFlags returns the flag bits the spec defines for a frame type,
+// the IGNORE bit aside; ok is false for types Check refuses anyway.
+func definedFlags(typ core.FrameType) (flags core.FrameFlag, ok bool) {
+	switch typ {
+	case core.FrameTypeSetup:
+		return flagsSetup, true
+	case core.FrameTypeKeepalive:
+		return core.FlagRespond, true
+	case core.FrameTypeMetadataPush:
+		return core.FlagMetadata, true
+	case core.FrameTypeRequestResponse, core.FrameTypeRequestFNF, core.FrameTypeRequestStream:
+		return flagsRequest, true
+	case core.FrameTypeRequestChannel:
+		return flagsChannel, true
+	case core.FrameTypePayload:
+		return flagsPayload, true
+	case core.FrameTypeRequestN, core.FrameTypeCancel, core.FrameTypeError:
+		return 0, true
+	}
+	return 0, false
 }
 
 // checkFlags returns a complaint when flags has bits outside allowed and

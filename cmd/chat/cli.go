@@ -203,9 +203,15 @@ func (clock) Time(context.Context) (string, error) {
 	return time.Now().Format(time.RFC3339), nil
 }
 
-// connect dials the server, serving the client routes, and logs in as user.
-// It returns the session id with the client.
-func connect(ctx context.Context, o *options, user string, logw io.Writer) (*chat.Client, string, error) {
+// connect dials the server and logs in as user. It returns the session id
+// with the client.
+//
+// A long-lived connection (the demo, an interactive session) serves the
+// client routes, so the server may ask it the time. A one-shot command's
+// connection lives for one request: it declares no routes, since the
+// server's time call, made right after the login, would only race the
+// close that follows.
+func connect(ctx context.Context, o *options, user string, logw io.Writer, serve bool) (*chat.Client, string, error) {
 	if user == "" {
 		return nil, "", usagef("missing --user NAME")
 	}
@@ -214,7 +220,11 @@ func connect(ctx context.Context, o *options, user string, logw io.Writer) (*cha
 	// Runtime warnings (a failed server call, a dropped connection) go to
 	// logw; informational logs would only clutter a chat terminal.
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c, err := chat.Dial(dctx, o.addr, chat.WithHandler(clock{}), rsrt.WithDialLogger(log))
+	opts := []rsrt.DialOption{rsrt.WithDialLogger(log)}
+	if serve {
+		opts = append(opts, chat.WithHandler(clock{}))
+	}
+	c, err := chat.Dial(dctx, o.addr, opts...)
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot connect to %s: %w", o.addr, err)
 	}

@@ -31,7 +31,7 @@ func readOnlyUser(o *options) string {
 // withClient connects as user, runs f with a context bounded by the
 // request timeout, and closes the connection.
 func withClient(ctx context.Context, o *options, user string, stderr io.Writer, f func(ctx context.Context, c *chat.Client) error) error {
-	c, _, err := connect(ctx, o, user, stderr)
+	c, _, err := connect(ctx, o, user, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func statsCommand(ctx context.Context, args []string, _ io.Reader, stdout, stder
 	if period > 0 {
 		req.PeriodSeconds = &period
 	}
-	c, _, err := connect(ctx, &o, readOnlyUser(&o), stderr)
+	c, _, err := connect(ctx, &o, readOnlyUser(&o), stderr, false)
 	if err != nil {
 		return err
 	}

@@ -132,7 +132,7 @@ func (d *demo) run(ctx context.Context) error {
 
 func (d *demo) login(ctx context.Context) error {
 	for _, name := range []string{"user1", "user2"} {
-		c, session, err := connect(ctx, d.o, name, d.log)
+		c, session, err := connect(ctx, d.o, name, d.log, true)
 		if err != nil {
 			return err
 		}

@@ -107,7 +107,7 @@ func startServerBinary(t *testing.T) string {
 	bin := buildBinary(t, "cmd/chat-server")
 	addr := freeAddr(t)
 	var logs syncBuffer
-	cmd := exec.Command(bin, "--tcp-addr", addr, "--ws-addr", "", "--data-dir", t.TempDir(), "--log-level", "warn")
+	cmd := exec.Command(bin, "--tcp-addr", addr, "--ws-addr", "", "--data-dir", t.TempDir(), "--log-level", "info")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -58,7 +58,7 @@ func interactiveCommand(ctx context.Context, args []string, stdin io.Reader, std
 	defer con.Close()
 	out := con.Out()
 
-	c, sessionID, err := connect(ctx, &o, o.user, out)
+	c, sessionID, err := connect(ctx, &o, o.user, out, true)
 	if err != nil {
 		return err
 	}

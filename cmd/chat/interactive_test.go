@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chatserver"
 )
 
 // streamSession is an interactive session run in-process on pipes.
@@ -312,5 +315,34 @@ func TestInteractiveServerGoesAway(t *testing.T) {
 	}
 	if want := "chat: the connection to the server closed\n"; stderr.String() != want {
 		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+func TestSessionAnswersTheServersTimeCall(t *testing.T) {
+	// A server of our own, whose info logs show the time call's answer.
+	logR, logW := io.Pipe()
+	logs := newLines(logR)
+	cfg := chatserver.DefaultConfig()
+	cfg.TCPAddr, cfg.WSAddr, cfg.DataDir = "127.0.0.1:0", "", t.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(logW, nil))
+	srv, err := chatserver.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		srv.Stop(context.Background())
+		logW.Close()
+		for range logs.ch {
+		}
+	})
+
+	startSession(t, srv.TCPAddr(), "alice")
+	l := logs.waitFor(t, `msg="client time"`)
+	m := regexp.MustCompile(`time=(\S+)$`).FindStringSubmatch(l)
+	if m == nil {
+		t.Fatalf("no time in the log line %q", l)
+	}
+	if _, err := time.Parse(time.RFC3339, m[1]); err != nil {
+		t.Errorf("the session answered %q: %v", m[1], err)
 	}
 }

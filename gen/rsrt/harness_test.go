@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"strconv"
@@ -25,8 +26,9 @@ const testTimeout = 10 * time.Second
 
 // conn is the per-connection handler value of the test service.
 type conn struct {
-	c      *rsrt.Conn
-	events chan string // what handlers observed, for assertions
+	c       *rsrt.Conn
+	events  chan string   // what handlers observed, for assertions
+	release chan struct{} // closed by a test to let route "slow" return
 }
 
 func (c *conn) event(format string, args ...any) {
@@ -82,6 +84,11 @@ func serverRoutes() *rsrt.Routes[*conn] {
 			return rsrt.Payload{}, err
 		}
 		return rsrt.Payload{Data: resp.Data}, nil
+	})
+	r.HandleRequestResponse("slow", func(_ context.Context, c *conn, _ *rsrt.Payload) (rsrt.Payload, error) {
+		c.event("slow started")
+		<-c.release
+		return rsrt.EncodeString("done")
 	})
 	r.HandleFireAndForget("note", func(_ context.Context, c *conn, req *rsrt.Payload) error {
 		c.event("note %s", req.Data)
@@ -232,7 +239,7 @@ func startServer(t testing.TB, opts ...rsrt.AcceptOption) *server {
 	s := &server{addr: ln.Addr().String(), conns: make(chan *conn, 64), gate: rsrt.NewGate()}
 	opts = append([]rsrt.AcceptOption{rsrt.WithLogger(quietLogger()), rsrt.WithGate(s.gate)}, opts...)
 	acc := rsrt.NewAcceptor(serverRoutes(), func(_ context.Context, c *rsrt.Conn) (*conn, error) {
-		cn := &conn{c: c, events: make(chan string, 1024)}
+		cn := &conn{c: c, events: make(chan string, 1024), release: make(chan struct{})}
 		select {
 		case s.conns <- cn:
 		default:
@@ -357,4 +364,9 @@ func (l *logSink) contains(s string) bool {
 
 func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// iterPull adapts a sequence for step-by-step reading in tests.
+func iterPull[V any](seq func(func(V, error) bool)) (func() (V, error, bool), func()) {
+	return iter.Pull2(iter.Seq2[V, error](seq))
 }

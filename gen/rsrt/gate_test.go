@@ -1,0 +1,77 @@
+package rsrt_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/rsocket/rsocket-go/core"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
+)
+
+// Closing the gate rejects new requests, ends open streams with COMPLETE
+// and lets running request-responses finish; Wait returns once they did.
+func TestGateDrain(t *testing.T) {
+	s := startServer(t)
+	c := s.dial(t, rsrt.WithPrefetch(4))
+	sc := s.nextConn(t)
+	ctx := testCtx(t)
+
+	// An open stream...
+	next, stop := iterPull(c.Caller().RequestStream(ctx, "forever", rsrt.Payload{}))
+	defer stop()
+	if _, err, ok := next(); !ok || err != nil {
+		t.Fatalf("first item: %v", err)
+	}
+	// ...and a request-response in its handler.
+	slow := make(chan error, 1)
+	go func() {
+		resp, err := c.Caller().RequestResponse(ctx, "slow", rsrt.Payload{})
+		if err == nil && string(resp.Data) != "done" {
+			err = errors.New("slow answered " + string(resp.Data))
+		}
+		slow <- err
+	}()
+	sc.waitEvent(t, "slow started")
+	if n := s.gate.InFlight(); n != 2 {
+		t.Errorf("in flight = %d, want 2", n)
+	}
+
+	s.gate.Close()
+	s.gate.Close() // idempotent
+
+	// The stream completes normally.
+	for {
+		_, err, ok := next()
+		if !ok {
+			break
+		}
+		if err != nil {
+			t.Fatalf("stream ended with %v, want completion", err)
+		}
+	}
+	// New requests are refused.
+	_, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{})
+	var e *rsrt.Error
+	if !errors.As(err, &e) || e.Code != core.ErrorCodeRejected || e.Message != "server is shutting down" {
+		t.Errorf("request after close: %v", err)
+	}
+	// The request-response is still in flight: Wait with a done context
+	// says so.
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.gate.Wait(done); !errors.Is(err, context.Canceled) {
+		t.Errorf("Wait with requests in flight: %v", err)
+	}
+	close(sc.release)
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.gate.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.gate.InFlight(); n != 0 {
+		t.Errorf("in flight after drain = %d", n)
+	}
+}

@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		inflight   = fs.String("inflight", "1,64,256", "request-response in-flight levels")
 		rrDur      = fs.Duration("rr-duration", 3*time.Second, "duration of each request-response level")
 		members    = fs.Int("members", 1000, "fan-out: channel members, each on its own connection with an open stream")
-		rate       = fs.Int("rate", 20, "fan-out: fixed send rate in messages per second (0 skips the phase)")
+		rate       = fs.Int("rate", 10, "fan-out: fixed send rate in messages per second (0 skips the phase)")
 		rateDur    = fs.Duration("rate-duration", 3*time.Second, "fan-out: duration of the fixed-rate phase")
 		flatMsgs   = fs.Int("flat-messages", 200, "fan-out: messages sent flat out (0 skips the phase)")
 		flatIn     = fs.Int("flat-inflight", 8, "fan-out: sends in flight in the flat-out phase")

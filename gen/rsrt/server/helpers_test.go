@@ -1,0 +1,276 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rsocket/rsocket-go"
+	"github.com/rsocket/rsocket-go/payload"
+	"github.com/rsocket/rsocket-go/rx"
+	"github.com/rsocket/rsocket-go/rx/flux"
+	"github.com/rsocket/rsocket-go/rx/mono"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
+)
+
+// testTimeout bounds every wait of these tests.
+const testTimeout = 10 * time.Second
+
+func TestMain(m *testing.M) {
+	level := slog.LevelError
+	if os.Getenv("RSGEN_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	server.RouteLibraryLogs(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	os.Exit(m.Run())
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("RSGEN_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// responder is a small hand-written service: "echo:" + data on
+// request-response, the request held until released when its data is
+// "hold", numbered items on request-stream, an echo on request-channel,
+// and a counter of fire-and-forget requests. It copies payload bytes out
+// of the library's pooled buffers before keeping them, and its stream
+// producers are driven by demand (flux.Just, Map).
+type responder struct {
+	fnf     atomic.Int64
+	held    chan struct{} // receives when a "hold" request arrives
+	release chan struct{} // closed to answer the held requests
+	once    sync.Once
+}
+
+func newResponder() *responder {
+	return &responder{held: make(chan struct{}, 16), release: make(chan struct{})}
+}
+
+func (r *responder) releaseHeld() { r.once.Do(func() { close(r.release) }) }
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+func (r *responder) socket() rsocket.RSocket {
+	return rsocket.NewAbstractSocket(
+		rsocket.RequestResponse(func(req payload.Payload) mono.Mono {
+			data := clone(req.Data())
+			if string(data) == "hold" {
+				// The handler runs on the connection's read loop: wait
+				// on a goroutine of its own.
+				return mono.Create(func(ctx context.Context, sink mono.Sink) {
+					go func() {
+						r.held <- struct{}{}
+						select {
+						case <-r.release:
+							sink.Success(payload.New([]byte("released"), nil))
+						case <-ctx.Done():
+							sink.Error(ctx.Err())
+						}
+					}()
+				})
+			}
+			return mono.Just(payload.New(append([]byte("echo:"), data...), nil))
+		}),
+		rsocket.FireAndForget(func(payload.Payload) { r.fnf.Add(1) }),
+		rsocket.RequestStream(func(req payload.Payload) flux.Flux {
+			n := 3
+			if string(req.Data()) == "many" {
+				n = 10000
+			}
+			items := make([]payload.Payload, n)
+			for i := range items {
+				items[i] = payload.New([]byte{byte(i)}, nil)
+			}
+			return flux.Just(items...)
+		}),
+		rsocket.RequestChannel(func(in flux.Flux) flux.Flux {
+			// Subscribing to the response subscribes to in, as the
+			// library requires.
+			return in.Map(func(p payload.Payload) (payload.Payload, error) {
+				return payload.New(clone(p.Data()), nil), nil
+			})
+		}),
+	)
+}
+
+func (r *responder) acceptor() rsocket.ServerAcceptor {
+	sock := r.socket()
+	return func(context.Context, payload.SetupPayload, rsocket.CloseableRSocket) (rsocket.RSocket, error) {
+		return sock, nil
+	}
+}
+
+// running is a server started by start.
+type running struct {
+	srv  *server.Server
+	stop context.CancelFunc
+	done chan error
+}
+
+// start serves r on 127.0.0.1 with free ports and stops it at the end of
+// the test.
+func start(t *testing.T, r *responder, cfg server.Config) *running {
+	t.Helper()
+	if cfg.TCPAddr == "" && cfg.WSAddr == "" {
+		cfg.TCPAddr, cfg.WSAddr = "127.0.0.1:0", "127.0.0.1:0"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger()
+	}
+	srv, err := server.New(r.acceptor(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	run := &running{srv: srv, stop: stop, done: make(chan error, 1)}
+	go func() { run.done <- srv.Serve(ctx) }()
+	select {
+	case <-srv.Ready():
+	case err := <-run.done:
+		t.Fatalf("Serve: %v", err)
+	case <-time.After(testTimeout):
+		t.Fatal("server not ready")
+	}
+	t.Cleanup(func() { run.shutdown(t) })
+	return run
+}
+
+// shutdown stops the server and waits for Serve to return.
+func (run *running) shutdown(t *testing.T) {
+	t.Helper()
+	run.stop()
+	select {
+	case err, ok := <-run.done:
+		if ok && err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		if ok {
+			close(run.done)
+		}
+	case <-time.After(testTimeout):
+		t.Error("Serve did not return after shutdown")
+	}
+}
+
+func (run *running) tcp() string { return run.srv.TCPAddr().String() }
+func (run *running) wsURL() string {
+	return "ws://" + run.srv.WSAddr().String() + "/"
+}
+
+func client() rsocket.ClientBuilder {
+	return rsocket.Connect().
+		Fragment(1_000_000).
+		ConnectTimeout(testTimeout).
+		KeepAlive(500*time.Millisecond, 10*time.Second, 3).
+		DataMimeType("application/json").
+		MetadataMimeType("message/x.rsocket.composite-metadata.v0")
+}
+
+func dialTCP(t *testing.T, addr string) rsocket.Client {
+	t.Helper()
+	return dialStarter(t, client().Transport(rsocket.TCPClient().SetAddr(addr).Build()))
+}
+
+func dialWS(t *testing.T, url string) rsocket.Client {
+	t.Helper()
+	return dialStarter(t, client().Transport(rsocket.WebsocketClient().SetURL(url).Build()))
+}
+
+func dialStarter(t *testing.T, s rsocket.ClientStarter) rsocket.Client {
+	t.Helper()
+	// The client lives as long as the ctx given to Start: it must not be
+	// cancelled when Start returns. ConnectTimeout bounds the dial.
+	c, err := s.Start(context.Background())
+	if err != nil {
+		t.Fatalf("client start: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// requestResponse sends data and returns the answer. The answer is
+// copied inside the callback: rsocket-go's Block may read a response frame
+// after the library released it.
+func requestResponse(c rsocket.Client, data string) (string, error) {
+	type result struct {
+		s   string
+		err error
+	}
+	res := make(chan result, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	c.RequestResponse(payload.New([]byte(data), nil)).Subscribe(ctx,
+		rx.OnNext(func(p payload.Payload) error {
+			res <- result{s: string(p.Data())}
+			return nil
+		}),
+		rx.OnComplete(func() { res <- result{err: errors.New("empty response")} }),
+		rx.OnError(func(err error) { res <- result{err: err} }),
+	)
+	select {
+	case r := <-res:
+		return r.s, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// collect subscribes to f and returns the data of its items.
+func collect(f flux.Flux) ([]string, error) {
+	var (
+		mu    sync.Mutex
+		items []string
+	)
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	f.Subscribe(ctx,
+		rx.OnNext(func(p payload.Payload) error {
+			mu.Lock()
+			defer mu.Unlock()
+			items = append(items, string(p.Data()))
+			return nil
+		}),
+		rx.OnComplete(func() { done <- nil }),
+		rx.OnError(func(err error) { done <- err }),
+	)
+	select {
+	case err := <-done:
+		mu.Lock()
+		defer mu.Unlock()
+		return items, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// checkServes asserts that a fresh legitimate client gets a correct
+// answer over TCP (and over WebSocket when the server has it).
+func (run *running) checkServes(t *testing.T) {
+	t.Helper()
+	got, err := requestResponse(dialTCP(t, run.tcp()), "ping")
+	if err != nil || got != "echo:ping" {
+		t.Fatalf("legitimate TCP request: %q, %v", got, err)
+	}
+	if run.srv.WSAddr() != nil {
+		got, err := requestResponse(dialWS(t, run.wsURL()), "ping")
+		if err != nil || got != "echo:ping" {
+			t.Fatalf("legitimate WebSocket request: %q, %v", got, err)
+		}
+	}
+}
+
+// isRejected reports whether err is an RSocket REJECTED error.
+func isRejected(err error) bool {
+	var re rsocket.Error
+	return errors.As(err, &re) && re.ErrorCode() == 0x202
+}

@@ -1,0 +1,293 @@
+// Package server runs an RSocket service built on rsocket-go behind the
+// checking transports of package guard, on TCP and/or WebSocket, and shuts
+// it down gracefully.
+//
+// A typical main:
+//
+//	gate := rsrt.NewGate()
+//	acc := rsrt.NewAcceptor(routes, newSession, rsrt.WithGate(gate), rsrt.WithLogger(log))
+//	srv, err := server.New(acc, server.Config{TCPAddr: ":6565", WSAddr: ":6566", Gate: gate, Logger: log})
+//	if err != nil { ... }
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	err = srv.Serve(ctx) // returns after the drain
+//
+// When ctx is done, Serve stops accepting connections, closes the gate (new
+// requests are answered REJECTED, streams are ended), waits for the
+// requests in flight up to Config.ShutdownTimeout, then closes every
+// connection.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/rsocket/rsocket-go"
+	"github.com/rsocket/rsocket-go/logger"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
+)
+
+// Defaults of [Config].
+const (
+	// DefaultWSPath is the HTTP path WebSocket clients connect to.
+	DefaultWSPath = "/"
+	// DefaultShutdownTimeout bounds the wait for in-flight requests.
+	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultFragmentSize is the size outbound payloads are fragmented
+	// at, the one the chat peers use.
+	DefaultFragmentSize = 1_000_000
+)
+
+// Config configures a [Server]. At least one of TCPAddr and WSAddr must
+// be set.
+type Config struct {
+	// TCPAddr is the "host:port" of the TCP listener; empty for none.
+	// Port 0 picks a free port (see [Server.TCPAddr]).
+	TCPAddr string
+	// WSAddr is the "host:port" of the WebSocket listener; empty for
+	// none.
+	WSAddr string
+	// WSPath is the HTTP path of the WebSocket endpoint (default
+	// DefaultWSPath).
+	WSPath string
+	// Limits are the per-connection limits of the checking transports;
+	// unset fields take the defaults documented on guard.Limits.
+	Limits guard.Limits
+	// Logger receives the server's logs (default slog.Default()).
+	Logger *slog.Logger
+	// Gate is the *rsrt.Gate the acceptor was built with
+	// (rsrt.WithGate). When set, shutdown closes it and waits for its
+	// in-flight requests; when nil, connections are closed at once.
+	Gate Gate
+	// ShutdownTimeout bounds the wait for in-flight requests on shutdown
+	// (default DefaultShutdownTimeout).
+	ShutdownTimeout time.Duration
+	// FragmentSize is the size outbound payloads are fragmented at
+	// (default DefaultFragmentSize).
+	FragmentSize int
+}
+
+// Gate is what shutdown needs of an *rsrt.Gate: stop admitting requests,
+// wait for those in flight, count them. (An interface, so that this
+// package does not depend on the runtime.)
+type Gate interface {
+	Close()
+	Wait(ctx context.Context) error
+	InFlight() int
+}
+
+// Server serves one rsocket-go acceptor on the configured listeners.
+type Server struct {
+	acc   rsocket.ServerAcceptor
+	cfg   Config
+	log   *slog.Logger
+	stats guard.Stats
+	ready chan struct{}
+
+	// Set before ready is closed, read-only afterwards.
+	tcp, ws *guard.Server
+	served  atomic.Bool
+}
+
+// New returns a server for acc; nothing listens before [Server.Serve].
+func New(acc rsocket.ServerAcceptor, cfg Config) (*Server, error) {
+	if acc == nil {
+		return nil, errors.New("server: nil acceptor")
+	}
+	if cfg.TCPAddr == "" && cfg.WSAddr == "" {
+		return nil, errors.New("server: no TCP nor WebSocket address")
+	}
+	if cfg.WSPath == "" {
+		cfg.WSPath = DefaultWSPath
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.FragmentSize <= 0 {
+		cfg.FragmentSize = DefaultFragmentSize
+	}
+	cfg.Limits = cfg.Limits.WithDefaults()
+	return &Server{acc: acc, cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
+}
+
+// Ready is closed once the listeners are bound and serving.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// TCPAddr returns the bound TCP address, or nil before Ready or without a
+// TCP listener.
+func (s *Server) TCPAddr() net.Addr { return s.addr(func() *guard.Server { return s.tcp }) }
+
+// WSAddr returns the bound WebSocket address, or nil before Ready or
+// without a WebSocket listener.
+func (s *Server) WSAddr() net.Addr { return s.addr(func() *guard.Server { return s.ws }) }
+
+func (s *Server) addr(get func() *guard.Server) net.Addr {
+	select {
+	case <-s.ready:
+	default:
+		return nil
+	}
+	if g := get(); g != nil {
+		return g.Addr()
+	}
+	return nil
+}
+
+// Stats returns what the checking transports accepted and refused so far.
+func (s *Server) Stats() guard.Counts { return s.stats.Snapshot() }
+
+// Connections returns the number of open connections.
+func (s *Server) Connections() int {
+	select {
+	case <-s.ready:
+	default:
+		return 0
+	}
+	n := 0
+	for _, g := range s.transports() {
+		n += g.Connections()
+	}
+	return n
+}
+
+func (s *Server) transports() []*guard.Server {
+	var out []*guard.Server
+	for _, g := range []*guard.Server{s.tcp, s.ws} {
+		if g != nil {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// Serve listens and serves until ctx is done, then drains and returns
+// nil; or it returns the error that made a listener fail (after closing
+// everything). It may be called once.
+func (s *Server) Serve(ctx context.Context) error {
+	if !s.served.CompareAndSwap(false, true) {
+		return errors.New("server: Serve called twice")
+	}
+	opt := guard.Options{Limits: s.cfg.Limits, Stats: &s.stats, Logger: s.log}
+	var lc net.ListenConfig
+	if s.cfg.TCPAddr != "" {
+		l, err := lc.Listen(ctx, "tcp", s.cfg.TCPAddr)
+		if err != nil {
+			return fmt.Errorf("server: listen tcp: %w", err)
+		}
+		s.tcp = guard.NewTCPServer(l, opt)
+	}
+	if s.cfg.WSAddr != "" {
+		l, err := lc.Listen(ctx, "tcp", s.cfg.WSAddr)
+		if err != nil {
+			if s.tcp != nil {
+				_ = s.tcp.Close()
+			}
+			return fmt.Errorf("server: listen websocket: %w", err)
+		}
+		s.ws = guard.NewWebSocketServer(l, s.cfg.WSPath, opt)
+	}
+
+	// The library closes every connection at once when its ctx ends, so
+	// it gets a ctx of its own, cancelled only after the drain.
+	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	ts := s.transports()
+	errc := make(chan error, len(ts))
+	for _, t := range ts {
+		go func() {
+			errc <- rsocket.Receive().
+				Fragment(s.cfg.FragmentSize).
+				Acceptor(s.acc).
+				Transport(t.Transporter()).
+				Serve(serveCtx)
+		}()
+	}
+	close(s.ready)
+	attrs := []any{}
+	if s.tcp != nil {
+		attrs = append(attrs, "tcp", s.tcp.Addr().String())
+	}
+	if s.ws != nil {
+		attrs = append(attrs, "websocket", s.ws.Addr().String(), "path", s.cfg.WSPath)
+	}
+	s.log.Info("rsocket server: serving", attrs...)
+
+	running := len(ts)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		running--
+		if err != nil {
+			err = fmt.Errorf("server: %w", err)
+			s.log.Error("rsocket server: transport failed", "err", err)
+		}
+	}
+	s.drain()
+	cancel()
+	for ; running > 0; running-- {
+		if e := <-errc; e != nil && err == nil {
+			err = fmt.Errorf("server: %w", e)
+		}
+	}
+	s.log.Info("rsocket server: stopped")
+	return err
+}
+
+// drain stops accepting, closes the gate and waits for the requests in
+// flight, up to the shutdown timeout.
+func (s *Server) drain() {
+	for _, t := range s.transports() {
+		_ = t.StopAccepting()
+	}
+	g := s.cfg.Gate
+	if g == nil {
+		return
+	}
+	s.log.Info("rsocket server: draining", "in_flight", g.InFlight(), "timeout", s.cfg.ShutdownTimeout)
+	g.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := g.Wait(ctx); err != nil {
+		s.log.Warn("rsocket server: shutdown timeout, closing connections with requests in flight", "in_flight", g.InFlight())
+	}
+}
+
+// RouteLibraryLogs sends rsocket-go's own log lines, which go to the
+// standard logger by default, to l. The library's warnings are mostly
+// about frames a peer got wrong or raced (unmatched CANCEL, REQUEST_N), so
+// they are logged at debug level; its errors at info level. Its debug mode,
+// which dumps every frame, stays off. The setting is global to the
+// process.
+func RouteLibraryLogs(l *slog.Logger) {
+	logger.SetLogger(libLogger{l})
+	logger.SetLevel(logger.LevelInfo)
+}
+
+type libLogger struct{ l *slog.Logger }
+
+func (g libLogger) Debugf(format string, args ...any) { g.log(slog.LevelDebug, format, args) }
+func (g libLogger) Infof(format string, args ...any)  { g.log(slog.LevelDebug, format, args) }
+func (g libLogger) Warnf(format string, args ...any)  { g.log(slog.LevelDebug, format, args) }
+func (g libLogger) Errorf(format string, args ...any) { g.log(slog.LevelInfo, format, args) }
+
+func (g libLogger) log(level slog.Level, format string, args []any) {
+	ctx := context.Background()
+	if !g.l.Enabled(ctx, level) {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	for len(msg) > 0 && msg[len(msg)-1] == '\n' {
+		msg = msg[:len(msg)-1]
+	}
+	g.l.Log(ctx, level, "rsocket-go: "+msg)
+}

@@ -77,7 +77,8 @@ type inbound struct {
 	// onCancel sends a CANCEL frame at once (client side, via the tap).
 	onCancel func()
 
-	gotFirst bool // touched only by OnNext, which the library serialises
+	gotFirst bool   // touched only by OnNext, which the library serialises
+	route    string // set by onFirst: the route every later item is marked with
 
 	mu        sync.Mutex
 	sub       rx.Subscription
@@ -126,6 +127,8 @@ func (b *inbound) OnNext(p payload.Payload) {
 	queue := true
 	if first && b.onFirst != nil {
 		queue = b.onFirst(it)
+	} else if it.p != nil && b.route != "" {
+		it.p.Route = b.route
 	}
 	b.mu.Lock()
 	b.credit--

@@ -229,6 +229,7 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 			return false
 		}
 		it.p.Route = rt.name
+		b.route = rt.name
 		if !r.enter() {
 			go r.failChannel(cancel, b, s, errShuttingDown)
 			return false

@@ -1,0 +1,4 @@
+// Package e2e holds the end-to-end tests of generated code: a generated
+// client against a generated server, over TCP on 127.0.0.1, with the
+// runtime gen/rsrt in between. The package has no code of its own.
+package e2e

@@ -40,8 +40,8 @@ func (s *server) event(format string, args ...any) {
 }
 
 func (s *server) RrString(_ context.Context, req string) (string, error) { return req, nil }
-func (s *server) RrBytes(_ context.Context, req []byte) ([]byte, error) { return req, nil }
-func (s *server) RrEmpty(context.Context) error                         { return nil }
+func (s *server) RrBytes(_ context.Context, req []byte) ([]byte, error)  { return req, nil }
+func (s *server) RrEmpty(context.Context) error                          { return nil }
 func (s *server) RrObject(_ context.Context, req kitchen.Item) (kitchen.Item, error) {
 	return req, nil
 }

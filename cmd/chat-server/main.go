@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
 	"github.com/rsocket-chat/rsgen/impl/chatsvc"
 	"github.com/rsocket-chat/rsgen/impl/filestore"
@@ -191,6 +192,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return err
 	}
 	log := o.logger(stderr)
+	// rsocket-go's own lines, otherwise printed by the standard logger,
+	// join the structured log.
+	server.RouteLibraryLogs(log)
 	srv, err := chatserver.Start(ctx, o.config(log))
 	if err != nil {
 		return err

@@ -70,12 +70,10 @@ func DefaultConfig() Config {
 
 // Running is a started server.
 type Running struct {
-	svc     *chatsvc.Service
-	store   *filestore.Store
-	log     *slog.Logger
-	gate    *rsrt.Gate
-	tp      *transports
-	timeout time.Duration
+	svc   *chatsvc.Service
+	store *filestore.Store
+	log   *slog.Logger
+	tp    *transports
 
 	stopOnce sync.Once
 	stopped  chan struct{}
@@ -108,31 +106,39 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	gate := rsrt.NewGate()
 	acceptor := chat.NewAcceptor(svc.NewSession, rsrt.WithLogger(log), rsrt.WithGate(gate))
 
-	tp, err := startTransports(acceptor, cfg.TCPAddr, cfg.WSAddr, store.Limits().MaxFileBytes, log)
+	tp, err := startTransports(acceptor, transportConfig{
+		tcpAddr:  cfg.TCPAddr,
+		wsAddr:   cfg.WSAddr,
+		maxFile:  store.Limits().MaxFileBytes,
+		gate:     gate,
+		shutdown: cfg.ShutdownTimeout,
+		log:      log,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("chatserver: %w", err)
 	}
-	r := &Running{
-		svc: svc, store: store, log: log, gate: gate, tp: tp,
-		timeout: cfg.ShutdownTimeout,
-		stopped: make(chan struct{}),
-	}
+	r := &Running{svc: svc, store: store, log: log, tp: tp, stopped: make(chan struct{})}
 	log.Info("chat server started",
 		"tcp", r.TCPAddr(), "ws", r.WSURL(), "data_dir", store.Dir(),
 		"max_file_bytes", store.Limits().MaxFileBytes, "max_total_bytes", store.Limits().MaxTotalBytes)
 	go func() {
 		select {
 		case <-ctx.Done():
-			sctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-			defer cancel()
-			_ = r.Stop(sctx)
-		case <-tp.done:
-			// A listener failed on its own: stop the rest.
-			_ = r.Stop(context.Background())
-		case <-r.stopped:
+		case <-tp.done: // a listener failed: the server has stopped
 		}
+		r.shutdown()
 	}()
 	return r, nil
+}
+
+// shutdown stops the server once and records the result.
+func (r *Running) shutdown() {
+	r.stopOnce.Do(func() {
+		r.err = r.tp.close()
+		st := r.svc.Stats()
+		r.log.Info("chat server stopped", "delivered", st.Delivered, "dropped", st.Dropped)
+		close(r.stopped)
+	})
 }
 
 // TCPAddr returns the bound TCP address ("127.0.0.1:6565"), or "" when
@@ -158,26 +164,18 @@ func (r *Running) Service() *chatsvc.Service { return r.svc }
 func (r *Running) Store() *filestore.Store { return r.store }
 
 // Stop shuts the server down gracefully: the listeners stop accepting,
-// new requests are refused, open streams end, in-flight requests have
-// until ctx is done (at most the configured ShutdownTimeout) to finish,
-// then every connection closes. Stop returns when the server has stopped; calling it
-// again returns the first call's result.
+// new requests are refused, open streams end, in-flight requests get up to
+// ShutdownTimeout to finish, then every connection closes. Stop returns
+// the server's error once it has stopped, or ctx's error if ctx ends first
+// (the shutdown then goes on; see Done). Calling it again is harmless.
 func (r *Running) Stop(ctx context.Context) error {
-	r.stopOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(ctx, r.timeout)
-		defer cancel()
-		r.tp.stopAccepting()
-		r.gate.Close()
-		if err := r.gate.Wait(ctx); err != nil {
-			r.log.Warn("shutdown: in-flight requests did not finish in time", "in_flight", r.gate.InFlight())
-		}
-		r.err = r.tp.close()
-		st := r.svc.Stats()
-		r.log.Info("chat server stopped", "delivered", st.Delivered, "dropped", st.Dropped)
-		close(r.stopped)
-	})
-	<-r.stopped
-	return r.err
+	go r.shutdown()
+	select {
+	case <-r.stopped:
+		return r.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Done is closed once the server has stopped.

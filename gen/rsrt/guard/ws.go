@@ -27,11 +27,10 @@ type WSConn struct {
 
 var _ transport.AddrConn = (*WSConn)(nil)
 
-// NewWSConn wraps an upgraded WebSocket connection and sets its read limit
-// to Limits.WSReadLimit. Its SETUP deadline starts now.
+// NewWSConn wraps an upgraded WebSocket connection; messages over
+// Limits.WSReadLimit close it. Its SETUP deadline starts now.
 func NewWSConn(ws *websocket.Conn, opt Options) *WSConn {
 	opt = opt.withDefaults()
-	ws.SetReadLimit(opt.Limits.WSReadLimit)
 	c := &WSConn{checker: newChecker(opt, ws.RemoteAddr().String()), ws: ws}
 	c.reject = func(sid uint32, reason string) error { return c.Write(rejectFrame(sid, reason)) }
 	return c
@@ -56,16 +55,13 @@ func (c *WSConn) Read() (core.BufferedFrame, error) {
 		if err := c.ws.SetReadDeadline(c.deadline()); err != nil {
 			return nil, c.readError(err)
 		}
-		typ, raw, err := c.ws.ReadMessage()
+		typ, raw, err := c.readMessage()
 		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				return nil, c.violation(&Violation{Reason: fmt.Sprintf("WebSocket message over the %d-byte read limit", c.opt.Limits.WSReadLimit)})
-			}
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) {
 				return nil, io.EOF
 			}
-			return nil, c.readError(err)
+			return nil, err
 		}
 		if typ != websocket.BinaryMessage {
 			c.opt.Stats.dropped.Add(1)
@@ -77,6 +73,34 @@ func (c *WSConn) Read() (core.BufferedFrame, error) {
 			return f, err
 		}
 	}
+}
+
+// readMessage reads the next message, up to the read limit. The limit is
+// enforced here rather than with gorilla's SetReadLimit, so that the
+// violation is counted and logged before the peer sees the connection
+// close.
+func (c *WSConn) readMessage() (int, []byte, error) {
+	typ, r, err := c.ws.NextReader()
+	if err != nil {
+		return 0, nil, c.wsError(err)
+	}
+	limit := c.opt.Limits.WSReadLimit
+	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return 0, nil, c.wsError(err)
+	}
+	if int64(len(raw)) > limit {
+		return 0, nil, c.violation(&Violation{Reason: fmt.Sprintf("WebSocket message over the %d-byte read limit", limit)})
+	}
+	return typ, raw, nil
+}
+
+func (c *WSConn) wsError(err error) error {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return c.readError(err)
 }
 
 // Write writes a frame as one binary message.

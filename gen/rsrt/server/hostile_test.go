@@ -1,0 +1,428 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/framing"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
+	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
+)
+
+// The hostile-traffic suite: each input below crashed, stalled or
+// exhausted a plain rsocket-go v0.8.16 server (see the project's notes on
+// the library). Each runs on a raw connection to a server built with
+// package server; after each, the offending connection must be closed (or
+// its request answered with an error, or the connection must carry on
+// when the input is legal), the counters must say so, and a legitimate
+// client on a fresh connection must still get a correct answer.
+
+// hostileLimits are small, so that the tests reach every limit quickly.
+var hostileLimits = guard.Limits{
+	MaxFrameSize:    2 << 20,
+	MaxPayloadSize:  3 << 20,
+	MaxPendingBytes: 8 << 20,
+	MaxStreams:      8,
+	SetupTimeout:    200 * time.Millisecond,
+	WSReadLimit:     64 << 10,
+}
+
+// Frame builders. Valid frames come from rsocket-go's framing package,
+// hostile ones are written by hand.
+
+func wire(f core.WriteableFrame) []byte {
+	var b bytes.Buffer
+	if _, err := f.WriteTo(&b); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+func raw(sid uint32, typ core.FrameType, flags core.FrameFlag, body ...[]byte) []byte {
+	h := core.NewFrameHeader(sid, typ, flags)
+	out := append([]byte(nil), h[:]...)
+	for _, b := range body {
+		out = append(out, b...)
+	}
+	return out
+}
+
+func u24(n int) []byte    { return []byte{byte(n >> 16), byte(n >> 8), byte(n)} }
+func u32(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }
+
+func setupFrame() []byte {
+	return wire(framing.NewWriteableSetupFrame(core.DefaultVersion, 500*time.Millisecond, 10*time.Minute, nil,
+		[]byte("message/x.rsocket.composite-metadata.v0"), []byte("application/json"), nil, nil, false))
+}
+
+// prefixed adds the TCP length prefix to frames.
+func prefixed(frames ...[]byte) []byte {
+	var out []byte
+	for _, f := range frames {
+		out = append(out, u24(len(f))...)
+		out = append(out, f...)
+	}
+	return out
+}
+
+// rawTCP is a raw TCP connection to the server.
+type rawTCP struct {
+	t  *testing.T
+	nc net.Conn
+}
+
+func dialRaw(t *testing.T, run *running) *rawTCP {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", run.tcp(), testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bounds every read and write of the test.
+	nc.SetDeadline(time.Now().Add(testTimeout))
+	t.Cleanup(func() { nc.Close() })
+	return &rawTCP{t: t, nc: nc}
+}
+
+// write sends bytes; errors are ignored, since the server may close the
+// connection while they are being written.
+func (c *rawTCP) write(b []byte) { _, _ = c.nc.Write(b) }
+
+func (c *rawTCP) send(frames ...[]byte) { c.write(prefixed(frames...)) }
+
+// frame is an inbound frame as the test sees it.
+type frame struct {
+	sid   uint32
+	typ   core.FrameType
+	flags core.FrameFlag
+	body  []byte
+}
+
+// read returns the next frame the server sent.
+func (c *rawTCP) read() (frame, error) {
+	var prefix [3]byte
+	if _, err := io.ReadFull(c.nc, prefix[:]); err != nil {
+		return frame{}, err
+	}
+	b := make([]byte, int(prefix[0])<<16|int(prefix[1])<<8|int(prefix[2]))
+	if _, err := io.ReadFull(c.nc, b); err != nil {
+		return frame{}, err
+	}
+	if len(b) < core.FrameHeaderLen {
+		return frame{}, errors.New("short frame from the server")
+	}
+	h := core.ParseFrameHeader(b)
+	return frame{sid: h.StreamID(), typ: h.Type(), flags: h.Flag(), body: b[core.FrameHeaderLen:]}, nil
+}
+
+// await reads frames until one of type typ on stream sid.
+func (c *rawTCP) await(sid uint32, typ core.FrameType) frame {
+	c.t.Helper()
+	for {
+		f, err := c.read()
+		if err != nil {
+			c.t.Fatalf("waiting for %s on stream %d: %v", typ, sid, err)
+		}
+		if f.sid == sid && f.typ == typ {
+			return f
+		}
+	}
+}
+
+// expectClosed reads until the server closes the connection; a read
+// timeout means it did not.
+func (c *rawTCP) expectClosed() {
+	c.t.Helper()
+	buf := make([]byte, 64<<10)
+	for {
+		_, err := c.nc.Read(buf)
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.t.Fatal("the server did not close the connection")
+		}
+		return // EOF or reset: closed
+	}
+}
+
+// expectOpen checks that the connection still serves requests: a
+// request-response on sid is answered.
+func (c *rawTCP) expectOpen(sid uint32) {
+	c.t.Helper()
+	c.send(wire(framing.NewWriteableRequestResponseFrame(sid, []byte("still there"), nil, 0)))
+	if f := c.await(sid, core.FrameTypePayload); string(f.body) != "echo:still there" {
+		c.t.Fatalf("answer %q", f.body)
+	}
+}
+
+// counter selects one of the counts.
+type counter func(guard.Counts) int64
+
+func violations(c guard.Counts) int64    { return c.Violations }
+func setupTimeouts(c guard.Counts) int64 { return c.SetupTimeouts }
+func dropped(c guard.Counts) int64       { return c.Dropped }
+func substituted(c guard.Counts) int64   { return c.Substituted }
+func rejected(c guard.Counts) int64      { return c.Rejected }
+
+func TestHostileTCP(t *testing.T) {
+	r := newResponder()
+	run := start(t, r, server.Config{Limits: hostileLimits})
+	mb := bytes.Repeat([]byte{'x'}, 1_000_000)
+
+	for _, tc := range []struct {
+		name string
+		// counts is the counter the input must increase.
+		counts counter
+		run    func(c *rawTCP)
+	}{
+		{"truncated SETUP", violations, func(c *rawTCP) {
+			c.send(setupFrame()[:20])
+			c.expectClosed()
+		}},
+		{"SETUP with bogus MIME length", violations, func(c *rawTCP) {
+			s := setupFrame()
+			s[core.FrameHeaderLen+12] = 250 // metadata MIME length
+			c.send(s)
+			c.expectClosed()
+		}},
+		{"second SETUP with short body", violations, func(c *rawTCP) {
+			c.send(setupFrame(), raw(0, core.FrameTypeSetup, 0, []byte{0, 1}))
+			c.expectClosed()
+		}},
+		{"RESUME first", violations, func(c *rawTCP) {
+			c.send(wire(framing.NewWriteableResumeFrame(core.DefaultVersion, []byte("token"), 0, 0)))
+			c.expectClosed()
+		}},
+		{"REQUEST_CHANNEL with metadata length past the end", violations, func(c *rawTCP) {
+			c.send(setupFrame(), raw(1, core.FrameTypeRequestChannel, core.FlagMetadata, u32(1), u24(1000), []byte("abc")))
+			c.expectClosed()
+		}},
+		{"PAYLOAD with metadata length past the end", violations, func(c *rawTCP) {
+			c.send(setupFrame(), wire(framing.NewWriteableRequestChannelFrame(1, 1, []byte("a"), nil, 0)))
+			c.await(1, core.FrameTypePayload)
+			c.send(raw(1, core.FrameTypePayload, core.FlagMetadata|core.FlagNext, u24(1000), []byte("abc")))
+			c.expectClosed()
+		}},
+		{"REQUEST_RESPONSE with bad metadata length", violations, func(c *rawTCP) {
+			c.send(setupFrame(), raw(1, core.FrameTypeRequestResponse, core.FlagMetadata, []byte{0xff, 0xff}))
+			c.expectClosed()
+		}},
+		{"client ERROR on the channel it opened", substituted, func(c *rawTCP) {
+			c.send(setupFrame(), wire(framing.NewWriteableRequestChannelFrame(1, 10, []byte("a"), nil, 0)))
+			if f := c.await(1, core.FrameTypePayload); string(f.body) != "a" {
+				t.Fatalf("channel echo %q", f.body)
+			}
+			c.send(wire(framing.NewWriteableErrorFrame(1, core.ErrorCodeApplicationError, []byte("publisher failed"))))
+			c.expectOpen(3)
+		}},
+		{"client ERROR on the stream it opened", substituted, func(c *rawTCP) {
+			c.send(setupFrame(), wire(framing.NewWriteableRequestStreamFrame(1, 1, []byte("many"), nil, 0)))
+			c.await(1, core.FrameTypePayload)
+			c.send(wire(framing.NewWriteableErrorFrame(1, core.ErrorCodeApplicationError, []byte("not allowed"))))
+			c.expectOpen(3)
+		}},
+		{"CANCEL for a server-initiated stream", dropped, func(c *rawTCP) {
+			c.send(setupFrame(), wire(framing.NewWriteableCancelFrame(2)))
+			c.expectOpen(1)
+		}},
+		{"REQUEST_N with n = 0", violations, func(c *rawTCP) {
+			c.send(setupFrame(), wire(framing.NewWriteableRequestStreamFrame(1, 1, []byte("many"), nil, 0)), raw(1, core.FrameTypeRequestN, 0, u32(0)))
+			c.expectClosed()
+		}},
+		{"connect and never SETUP", setupTimeouts, func(c *rawTCP) {
+			c.expectClosed()
+		}},
+		{"SETUP sent one byte at a time, too slowly", setupTimeouts, func(c *rawTCP) {
+			// Each byte is read well within the timeout; the deadline is
+			// for the whole SETUP.
+			for _, b := range prefixed(setupFrame())[:10] {
+				c.write([]byte{b})
+				time.Sleep(30 * time.Millisecond)
+			}
+			c.expectClosed()
+		}},
+		{"FOLLOWS fragments that never finish", violations, func(c *rawTCP) {
+			c.send(setupFrame(), raw(1, core.FrameTypeRequestResponse, core.FlagFollow, mb))
+			for range 5 {
+				c.send(raw(1, core.FrameTypePayload, core.FlagFollow|core.FlagNext, mb))
+			}
+			c.expectClosed()
+		}},
+		{"FOLLOWS fragments on many streams", violations, func(c *rawTCP) {
+			c.send(setupFrame())
+			for sid := uint32(1); sid < 40; sid += 2 {
+				c.send(raw(sid, core.FrameTypeRequestFNF, core.FlagFollow, mb))
+			}
+			c.expectClosed()
+		}},
+		{"oversized frame", violations, func(c *rawTCP) {
+			c.send(setupFrame())
+			c.write(u24(1<<24 - 1))
+			c.expectClosed()
+		}},
+		{"garbage bytes", violations, func(c *rawTCP) {
+			c.write([]byte("GET / HTTP/1.1\r\nHost: example\r\n\r\n"))
+			c.expectClosed()
+		}},
+		{"garbage frame", violations, func(c *rawTCP) {
+			c.send(setupFrame(), []byte{0xde, 0xad, 0xbe, 0xef, 0xff, 0xff, 1, 2, 3})
+			c.expectClosed()
+		}},
+		{"frame length 0", violations, func(c *rawTCP) {
+			c.send(setupFrame())
+			c.write([]byte{0, 0, 0})
+			c.expectClosed()
+		}},
+		{"unknown frame type", violations, func(c *rawTCP) {
+			c.send(setupFrame(), raw(1, core.FrameType(0x1f), 0, []byte("?")))
+			c.expectClosed()
+		}},
+		{"request on an even stream id", violations, func(c *rawTCP) {
+			c.send(setupFrame(), wire(framing.NewWriteableRequestResponseFrame(2, []byte("x"), nil, 0)))
+			c.expectClosed()
+		}},
+		{"channel payloads beyond the credit", violations, func(c *rawTCP) {
+			c.send(setupFrame(), wire(framing.NewWriteableRequestChannelFrame(1, 1, []byte("a"), nil, 0)))
+			for range 100 {
+				c.send(wire(framing.NewWriteablePayloadFrame(1, []byte("flood"), nil, core.FlagNext)))
+			}
+			c.expectClosed()
+		}},
+		{"disconnect mid-stream", nil, func(c *rawTCP) {
+			c.send(setupFrame(), wire(framing.NewWriteableRequestStreamFrame(1, 1<<31-1, []byte("many"), nil, 0)))
+			c.await(1, core.FrameTypePayload)
+			c.nc.Close()
+		}},
+		{"disconnect mid-channel", nil, func(c *rawTCP) {
+			c.send(setupFrame(), wire(framing.NewWriteableRequestChannelFrame(1, 1<<31-1, []byte("a"), nil, 0)))
+			c.await(1, core.FrameTypePayload)
+			c.nc.Close()
+		}},
+		{"disconnect mid-frame", nil, func(c *rawTCP) {
+			c.send(setupFrame())
+			c.write(prefixed(wire(framing.NewWriteableRequestResponseFrame(1, mb[:1000], nil, 0)))[:500])
+			c.nc.Close()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := run.srv.Stats()
+			tc.run(dialRaw(t, run))
+			if tc.counts != nil {
+				if after := run.srv.Stats(); tc.counts(after) <= tc.counts(before) {
+					t.Errorf("counts did not increase: before %+v, after %+v", before, after)
+				}
+			}
+			run.checkServes(t)
+		})
+	}
+}
+
+func TestHostileMaxStreams(t *testing.T) {
+	r := newResponder()
+	defer r.releaseHeld()
+	run := start(t, r, server.Config{Limits: hostileLimits})
+	c := dialRaw(t, run)
+	c.send(setupFrame())
+	for sid := uint32(1); sid <= 2*uint32(hostileLimits.MaxStreams); sid += 2 {
+		c.send(wire(framing.NewWriteableRequestResponseFrame(sid, []byte("hold"), nil, 0)))
+		<-r.held
+	}
+	// One more than the limit is rejected; the connection stays.
+	sid := 2*uint32(hostileLimits.MaxStreams) + 1
+	c.send(wire(framing.NewWriteableRequestResponseFrame(sid, []byte("hold"), nil, 0)))
+	f := c.await(sid, core.FrameTypeError)
+	if code := binary.BigEndian.Uint32(f.body); code != uint32(core.ErrorCodeRejected) {
+		t.Errorf("error code %#x, want REJECTED", code)
+	}
+	if got := run.srv.Stats().Rejected; got != 1 {
+		t.Errorf("%d rejected, want 1", got)
+	}
+	// Once the held requests are answered, the connection serves again.
+	r.releaseHeld()
+	for answered := 0; answered < hostileLimits.MaxStreams; {
+		f, err := c.read()
+		if err != nil {
+			t.Fatalf("waiting for the held answers: %v", err)
+		}
+		if f.typ == core.FrameTypePayload && string(f.body) == "released" {
+			answered++
+		}
+	}
+	c.expectOpen(sid + 2)
+}
+
+// wsDial opens a raw WebSocket connection to the server.
+func wsDial(t *testing.T, run *running) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: testTimeout}
+	ws, _, err := d.Dial(run.wsURL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(testTimeout))
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+// wsExpectClosed reads until the server closes the connection.
+func wsExpectClosed(t *testing.T, ws *websocket.Conn) {
+	t.Helper()
+	for {
+		_, _, err := ws.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("the server did not close the WebSocket connection")
+		}
+		return
+	}
+}
+
+func TestHostileWebSocket(t *testing.T) {
+	r := newResponder()
+	run := start(t, r, server.Config{Limits: hostileLimits})
+	for _, tc := range []struct {
+		name     string
+		messages [][]byte
+	}{
+		{"truncated SETUP", [][]byte{setupFrame()[:20]}},
+		{"REQUEST_CHANNEL with metadata length past the end", [][]byte{setupFrame(), raw(1, core.FrameTypeRequestChannel, core.FlagMetadata, u32(1), u24(1000))}},
+		{"message over the read limit", [][]byte{setupFrame(), wire(framing.NewWriteableRequestResponseFrame(1, make([]byte, hostileLimits.WSReadLimit), nil, 0))}},
+		{"frame shorter than a header", [][]byte{setupFrame(), {1, 2}}},
+		{"empty message", [][]byte{{}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := run.srv.Stats()
+			ws := wsDial(t, run)
+			for _, m := range tc.messages {
+				if err := ws.WriteMessage(websocket.BinaryMessage, m); err != nil {
+					break // closed by the server already
+				}
+			}
+			wsExpectClosed(t, ws)
+			if after := run.srv.Stats(); after.Violations <= before.Violations {
+				t.Errorf("violation not counted: before %+v, after %+v", before, after)
+			}
+			run.checkServes(t)
+		})
+	}
+	t.Run("never SETUP", func(t *testing.T) {
+		before := run.srv.Stats()
+		wsExpectClosed(t, wsDial(t, run))
+		if after := run.srv.Stats(); after.SetupTimeouts <= before.SetupTimeouts {
+			t.Errorf("setup timeout not counted")
+		}
+		run.checkServes(t)
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 )
 
@@ -218,38 +219,86 @@ func statsCommand(ctx context.Context, args []string, _ io.Reader, stdout, stder
 		return err
 	}
 	defer c.Close()
-	// Reports are periodic, so the request timeout bounds the wait for each
-	// report rather than the whole command.
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch, err := c.Statistics(sctx)
+	st, err := openStats(ctx, c)
 	if err != nil {
-		return fmt.Errorf("open statistics: %w", err)
+		return err
 	}
-	defer ch.Close()
+	defer st.close(o.timeout)
 	if req.Ids != nil || req.PeriodSeconds != nil {
-		if err := ch.Send(req); err != nil {
+		if err := st.ch.Send(req); err != nil {
 			return fmt.Errorf("statistics settings: %w", err)
 		}
 	}
-	reports := receive(sctx, ch.Recv())
 	for printed := 0; count == 0 || printed < count; {
-		st, err := next(ctx, reports, o.timeout+time.Duration(period)*time.Second)
+		// Reports are periodic, so the request timeout bounds the wait
+		// for each report rather than the whole command.
+		r, err := st.next(ctx, o.timeout+time.Duration(period)*time.Second)
 		if err != nil && count == 0 && ctx.Err() != nil {
 			return nil // interrupted: the normal end of "until interrupted"
 		}
 		if err != nil {
-			return fmt.Errorf("statistics: %w", err)
+			return err
 		}
 		// Reports sent before the server applied our settings may carry
 		// other counts; skip them so the output matches what was asked.
-		if !matches(st, req.Ids) {
+		if !matches(r, req.Ids) {
 			continue
 		}
-		fmt.Fprintln(stdout, formatStats(st))
+		fmt.Fprintln(stdout, formatStats(r))
 		printed++
 	}
 	return nil
+}
+
+// statsChannel is an open statistics channel whose reports are read on
+// their own goroutine, so that the caller can wait for the next one with a
+// timeout and send new settings meanwhile.
+type statsChannel struct {
+	ch      *rsrt.Channel[chat.ServerStatisticsRequest, chat.ServerStatistics]
+	cancel  context.CancelFunc
+	reports <-chan item[chat.ServerStatistics]
+}
+
+// openStats opens the statistics channel on c.
+func openStats(ctx context.Context, c *chat.Client) (*statsChannel, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	ch, err := c.Statistics(sctx)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("open statistics: %w", err)
+	}
+	return &statsChannel{ch: ch, cancel: cancel, reports: receive(sctx, ch.Recv())}, nil
+}
+
+// next waits up to timeout for the next report.
+func (s *statsChannel) next(ctx context.Context, timeout time.Duration) (chat.ServerStatistics, error) {
+	r, err := next(ctx, s.reports, timeout)
+	if err != nil {
+		return r, fmt.Errorf("statistics: %w", err)
+	}
+	return r, nil
+}
+
+// close cancels the channel and waits up to timeout for its responses to
+// end. Closing the connection right after the CANCEL, while the server
+// still winds the channel down, would only make both sides race over the
+// closing connection.
+func (s *statsChannel) close(timeout time.Duration) error {
+	s.ch.Close()
+	s.cancel()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		select {
+		case _, ok := <-s.reports:
+			if !ok {
+				return nil
+			}
+			// A report that crossed the cancellation.
+		case <-deadline.C:
+			return fmt.Errorf("the statistics channel did not end within %s of its cancellation", timeout)
+		}
+	}
 }
 
 // matches reports whether st carries exactly the counts in ids (both when

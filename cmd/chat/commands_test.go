@@ -103,7 +103,8 @@ func TestDefaultDest(t *testing.T) {
 }
 
 func TestScriptingCommands(t *testing.T) {
-	addr := embeddedServer(t)
+	srv := testServer(t)
+	addr := srv.TCPAddr()
 	dir := t.TempDir()
 	t.Setenv("CHAT_ADDR", addr)
 	t.Setenv("CHAT_USER", "")
@@ -139,6 +140,7 @@ func TestScriptingCommands(t *testing.T) {
 		t.Errorf("stderr %q", r.stderr)
 	}
 
+	waitLoggedIn(t, srv, 1) // alice's sends have left the channel
 	r = runChat(t, "", "users", "room")
 	r.expectCode(t, exitOK)
 	if r.stdout != "bob\n" {
@@ -207,11 +209,13 @@ func TestScriptingCommands(t *testing.T) {
 	}
 
 	// bob and the stats command's own session; bob's channel.
+	waitLoggedIn(t, srv, 1)
 	r = runChat(t, "", "stats")
 	r.expectCode(t, exitOK)
 	if want := "user_count=2 channel_count=1\n"; r.stdout != want {
 		t.Errorf("stats printed %q, want %q", r.stdout, want)
 	}
+	waitLoggedIn(t, srv, 1)
 	r = runChat(t, "", "stats", "--ids", "users", "-n", "2")
 	r.expectCode(t, exitOK)
 	if want := "user_count=2\nuser_count=2\n"; r.stdout != want {

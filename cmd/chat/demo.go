@@ -295,59 +295,46 @@ func (d *demo) statistics(ctx context.Context) error {
 	}
 	d.say("user1: sent ClientStatistics(memory_usage=%d) (fire-and-forget)", ms.Sys)
 
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch, err := d.user1.c.Statistics(sctx)
+	ch, err := openStats(ctx, d.user1.c)
 	if err != nil {
-		return fmt.Errorf("open statistics: %w", err)
+		return err
 	}
-	defer ch.Close()
+	defer ch.close(d.o.timeout) // a no-op after the close below
 	d.say("user1: statistics channel opened")
-	reports := receive(sctx, ch.Recv())
 
 	two, one := int64(2), int64(1)
 	// Two reports show the period at work (about one a second).
 	for range 2 {
-		if err := d.expectStats(ctx, reports, chat.ServerStatistics{UserCount: &two, ChannelCount: &one}, 0); err != nil {
+		if err := d.expectStats(ctx, ch, chat.ServerStatistics{UserCount: &two, ChannelCount: &one}, 0); err != nil {
 			return err
 		}
 	}
 
 	d.say("user1: sending ServerStatisticsRequest(ids=['users'])")
-	if err := ch.Send(chat.ServerStatisticsRequest{Ids: []string{"users"}}); err != nil {
+	if err := ch.ch.Send(chat.ServerStatisticsRequest{Ids: []string{"users"}}); err != nil {
 		return fmt.Errorf("statistics settings: %w", err)
 	}
-	if err := d.expectStats(ctx, reports, chat.ServerStatistics{UserCount: &two}, demoStaleStatsSkip); err != nil {
+	if err := d.expectStats(ctx, ch, chat.ServerStatistics{UserCount: &two}, demoStaleStatsSkip); err != nil {
 		return err
 	}
 
-	ch.Close()
-	cancel()
-	deadline := time.After(d.o.timeout)
-	for {
-		select {
-		case _, ok := <-reports:
-			if ok {
-				continue // a report that crossed the cancellation
-			}
-			d.say("user1: statistics channel cancelled")
-			return nil
-		case <-deadline:
-			return fmt.Errorf("the statistics channel did not end within %s of its cancellation", d.o.timeout)
-		}
+	if err := ch.close(d.o.timeout); err != nil {
+		return err
 	}
+	d.say("user1: statistics channel cancelled")
+	return nil
 }
 
 // expectStats waits for a report equal to want. Up to skip reports with
 // other counts are passed over first: they were sent before the server
 // applied new settings.
-func (d *demo) expectStats(ctx context.Context, reports <-chan item[chat.ServerStatistics], want chat.ServerStatistics, skip int) error {
+func (d *demo) expectStats(ctx context.Context, ch *statsChannel, want chat.ServerStatistics, skip int) error {
 	for {
 		// A report comes every period_seconds (1 by default) on top of the
 		// usual delay.
-		st, err := next(ctx, reports, d.o.timeout+time.Second)
+		st, err := ch.next(ctx, d.o.timeout+time.Second)
 		if err != nil {
-			return fmt.Errorf("waiting for a statistics report: %w", err)
+			return err
 		}
 		if pyStats(st) == pyStats(want) {
 			d.say("user1 received: %s", pyStats(st))

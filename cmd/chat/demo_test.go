@@ -139,6 +139,36 @@ func startServerBinary(t *testing.T) string {
 	}
 }
 
+// waitAlone waits until a new session at addr is the only one logged in,
+// reading the server's statistics channel.
+func waitAlone(t *testing.T, addr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	c, err := chat.Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Login(ctx, "waiter"); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := c.Statistics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	for st, err := range ch.Recv() {
+		if err != nil {
+			t.Fatalf("statistics: %v", err)
+		}
+		if st.UserCount != nil && *st.UserCount == 1 {
+			return
+		}
+	}
+	t.Fatal("the statistics channel ended")
+}
+
 func TestDemoBinaryAgainstServerBinary(t *testing.T) {
 	addr := startServerBinary(t)
 	bin := buildBinary(t, "cmd/chat")
@@ -150,7 +180,9 @@ func TestDemoBinaryAgainstServerBinary(t *testing.T) {
 	}
 	checkDemoOutput(t, stdout.String(), addr)
 
-	// The demo leaves the server as it found it, so it can run again.
+	// The demo leaves the server as it found it, so it can run again,
+	// once the server has seen the first run's connections close.
+	waitAlone(t, addr)
 	r := runChat(t, "", "demo", "--addr", addr)
 	r.expectCode(t, exitOK)
 	checkDemoOutput(t, r.stdout, addr)

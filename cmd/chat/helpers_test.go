@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chatserver"
 )
 
 // waitTimeout bounds every wait of the tests for something from a server
@@ -58,6 +60,35 @@ func embeddedServer(t *testing.T) string {
 		cancel()
 	})
 	return addr
+}
+
+// testServer starts a chat server for one test, as the demo embeds it but
+// with its service at hand, for tests that need to know its state.
+func testServer(t *testing.T) *chatserver.Running {
+	t.Helper()
+	cfg := chatserver.DefaultConfig()
+	cfg.TCPAddr, cfg.WSAddr, cfg.DataDir = "127.0.0.1:0", "", t.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := chatserver.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop(context.Background()) })
+	return srv
+}
+
+// waitLoggedIn waits until n sessions are logged in on srv. A command's
+// connection closes as it exits, but the server learns it a moment later;
+// tests that count sessions wait for that first.
+func waitLoggedIn(t *testing.T, srv *chatserver.Running, n int) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for srv.Service().Stats().LoggedIn != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions logged in after %s, want %d", srv.Service().Stats().LoggedIn, waitTimeout, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // freeAddr returns a 127.0.0.1 address on which nothing listens.

@@ -104,8 +104,8 @@ type line struct {
 // loop reads and runs commands until /quit, the end of input, the
 // cancellation of ctx or the loss of the connection.
 func (s *session) loop(ctx context.Context) error {
-	lines := make(chan line)
-	next := make(chan struct{})
+	input := make(chan line)
+	more := make(chan struct{})
 	stop := make(chan struct{})
 	defer close(stop)
 	// Reading blocks, so it has its own goroutine; it reads the next line
@@ -115,7 +115,7 @@ func (s *session) loop(ctx context.Context) error {
 		for {
 			text, err := s.con.ReadLine()
 			select {
-			case lines <- line{text, err}:
+			case input <- line{text, err}:
 			case <-stop:
 				return
 			}
@@ -123,7 +123,7 @@ func (s *session) loop(ctx context.Context) error {
 				return
 			}
 			select {
-			case <-next:
+			case <-more:
 			case <-stop:
 				return
 			}
@@ -135,7 +135,7 @@ func (s *session) loop(ctx context.Context) error {
 			return nil
 		case <-s.c.Conn().Done():
 			return errors.New("the connection to the server closed")
-		case l := <-lines:
+		case l := <-input:
 			switch {
 			case errors.Is(l.err, io.EOF):
 				return nil
@@ -152,7 +152,7 @@ func (s *session) loop(ctx context.Context) error {
 					return nil
 				}
 			}
-			next <- struct{}{}
+			more <- struct{}{}
 		}
 	}
 }
@@ -416,16 +416,14 @@ func (s *session) stats(ctx context.Context, args []string) error {
 	if len(args) != 0 {
 		return errors.New("/stats takes no arguments")
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch, err := s.c.Statistics(sctx)
+	ch, err := openStats(ctx, s.c)
 	if err != nil {
 		return err
 	}
-	defer ch.Close()
-	st, err := next(ctx, receive(sctx, ch.Recv()), s.o.timeout)
+	defer ch.close(s.o.timeout)
+	st, err := ch.next(ctx, s.o.timeout)
 	if err != nil {
-		return fmt.Errorf("statistics: %w", err)
+		return err
 	}
 	s.say("Server: %s", formatStats(st))
 	return nil

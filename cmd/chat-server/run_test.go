@@ -101,7 +101,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		}
 		seen[rec.Msg] = true
 	}
-	for _, msg := range []string{"chat server started", "connection opened", "login", "connection closed", "chat server stopped"} {
+	for _, msg := range []string{"chat server started", "rsrt: connection opened", "login", "session ended", "chat server stopped"} {
 		if !seen[msg] {
 			t.Errorf("no %q log record; logs:\n%s", msg, stderr.String())
 		}

@@ -64,7 +64,7 @@
 //
 // # Logging
 //
-// Connections opened and closed, logins, uploads and slow-reader drops are
-// logged at info or warn level with the remote address, user and session
-// id; message contents never are.
+// Logins, session ends, uploads and slow-reader drops are logged at info
+// or warn level with the remote address, user and session id (the runtime
+// logs connections opening and closing); message contents never are.
 package chatsvc

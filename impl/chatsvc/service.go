@@ -135,7 +135,8 @@ func (s *Service) newSession(ctx context.Context, remote string, timeFn func(con
 	s.mu.Lock()
 	s.sessions[ss] = struct{}{}
 	s.mu.Unlock()
-	ss.log.Info("connection opened")
+	// The runtime logs the connection itself; the session logs its login
+	// and its end, with what the chat knows.
 	context.AfterFunc(ctx, ss.close)
 	return ss
 }

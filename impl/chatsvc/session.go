@@ -49,7 +49,7 @@ func (s *Session) close() {
 	s.svc.remove(s)
 	s.queue.close()
 	_, _, dropped := s.queue.stats()
-	s.logger().Info("connection closed", "dropped_messages", dropped)
+	s.logger().Info("session ended", "dropped_messages", dropped)
 }
 
 // onDrop counts messages dropped from the session's full queue. It logs

@@ -55,6 +55,24 @@ type TargetResult struct {
 	Fanout []FanoutResult `json:"fanout,omitempty"`
 	Memory *MemResult     `json:"memory,omitempty"`
 	Errors []string       `json:"errors,omitempty"`
+	// LoadAvg is the 1-minute load average of the machine when the round
+	// of this target started and ended: other work on the host skews the
+	// figures.
+	LoadAvg [2]float64 `json:"load_avg"`
+}
+
+// loadAvg returns the 1-minute load average, or 0.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 var logOut io.Writer = os.Stderr
@@ -96,6 +114,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		clientKind = fs.String("client", "typed", "load client: typed (generated chat client) or raw (plain rsocket-go)")
 		prefetch   = fs.Int("prefetch", 64, "stream items requested at a time by each messages.incoming subscriber")
 		conns      = fs.Int("conns", 4, "connections (users) for the request-response scenario")
+		rrMode     = fs.String("rr-mode", "private", "request-response messages: private (to the sender's own user) or channel (to a channel whose only member is the sender)")
 		inflight   = fs.String("inflight", "1,64,256", "request-response in-flight levels")
 		rrDur      = fs.Duration("rr-duration", 3*time.Second, "duration of each request-response level")
 		members    = fs.Int("members", 1000, "fan-out: channel members, each on its own connection with an open stream")
@@ -156,6 +175,10 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		stallTimeout: *stallTO,
 		dialers:      *dialers,
 		memProfile:   *memProf,
+		rrChannel:    *rrMode == "channel",
+	}
+	if *rrMode != "private" && *rrMode != "channel" {
+		return nil, fmt.Errorf("bad --rr-mode %q", *rrMode)
 	}
 	for _, s := range strings.Split(*inflight, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -210,7 +233,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		Started: time.Now().UTC(), Host: fmt.Sprintf("%s %s/%s %d CPUs %s", host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
 		Client: *clientKind, Quick: *quick, Rounds: *rounds,
 		Settings: map[string]any{
-			"conns": cfg.conns, "inflight": cfg.inflight, "rr_duration": cfg.rrDuration.String(),
+			"conns": cfg.conns, "rr_mode": *rrMode, "inflight": cfg.inflight, "rr_duration": cfg.rrDuration.String(),
 			"members": cfg.members, "rate": cfg.rate, "rate_duration": cfg.rateDuration.String(),
 			"flat_messages": cfg.flatMessages, "flat_inflight": cfg.flatInFlight, "prefetch": *prefetch,
 			"slow": cfg.slow, "slow_delay": cfg.slowDelay.String(),
@@ -224,7 +247,8 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 	for i, t := range runs {
 		tr := &TargetResult{Target: t, Round: i/len(targets) + 1}
 		res.Targets = append(res.Targets, tr)
-		logf("== %s (round %d)", t, tr.Round)
+		tr.LoadAvg[0] = loadAvg()
+		logf("== %s (round %d), load average %.1f", t, tr.Round, tr.LoadAvg[0])
 		if want["rr"] || want["fanout"] {
 			var srv *server
 			var err error
@@ -279,6 +303,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 				logf("  memory: %v", err)
 			}
 		}
+		tr.LoadAvg[1] = loadAvg()
 	}
 	printTable(out, res)
 	if *jsonFile != "" {

@@ -29,6 +29,7 @@ type config struct {
 	stallTimeout time.Duration
 	dialers      int
 	memProfile   string
+	rrChannel    bool
 }
 
 // RRResult is the request-response throughput at one in-flight level.
@@ -171,6 +172,14 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 		return nil, err
 	}
 	defer closeAll(clients)
+	if cfg.rrChannel {
+		// Each user gets a channel of its own, of which it is the only member.
+		for i, c := range clients {
+			if err := c.Join(ctx, "rr"+strconv.Itoa(i)); err != nil {
+				return nil, fmt.Errorf("join: %w", err)
+			}
+		}
+	}
 	sctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
@@ -194,7 +203,12 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 				for time.Now().Before(deadline) && ctx.Err() == nil {
 					t0 := time.Now()
 					rctx, rc := context.WithTimeout(ctx, 10*time.Second)
-					err := c.Send(rctx, user, "", "x")
+					var err error
+					if cfg.rrChannel {
+						err = c.Send(rctx, "", user, "x")
+					} else {
+						err = c.Send(rctx, user, "", "x")
+					}
 					rc()
 					if err != nil {
 						errs.Add(1)

@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -209,6 +210,9 @@ func printTable(out io.Writer, res *Results) {
 	w.Flush()
 	if res.Rounds > 1 {
 		fmt.Fprintf(out, "(median of %d rounds)\n", res.Rounds)
+	}
+	for _, t := range res.Targets {
+		fmt.Fprintf(out, "load average during %s round %d: %.1f -> %.1f (%d CPUs)\n", t.Target, t.Round, t.LoadAvg[0], t.LoadAvg[1], runtime.NumCPU())
 	}
 	for _, t := range res.Targets {
 		for _, e := range t.Errors {

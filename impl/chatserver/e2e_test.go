@@ -510,11 +510,15 @@ func TestSlowConsumer(t *testing.T) {
 	if min := uint64(2*(n-queueLen) - 2*batch); st.Dropped < min {
 		t.Fatalf("dropped %d, want at least %d", st.Dropped, min)
 	}
-	// The flood is n*size = 2 MB per recipient; two recipients keeping it
-	// all would hold 4 MB live. Bounded, they hold 2*queueLen messages.
-	if growth := int64(peak) - int64(base.HeapAlloc); growth > int64(n*size) {
-		t.Fatalf("heap grew by %d bytes for %d bytes per recipient: not bounded", growth, n*size)
+	// The flood is n*size = 2 MB. Recipients share a channel message's
+	// content, so queues keeping it all would hold over 2 MB live (2.5 MB
+	// measured); bounded, they hold queueLen messages each (150 KB
+	// measured). Half the flood is far from both.
+	growth := int64(peak) - int64(base.HeapAlloc)
+	if growth > int64(n*size/2) {
+		t.Fatalf("heap grew by %d bytes for a %d-byte flood: not bounded", growth, n*size)
 	}
+	t.Logf("sent %d messages; dropped %d; longest queue %d; heap growth peak %d bytes", n, st.Dropped, st.LongestQueue, growth)
 	if _, ok := srv.logs.find("slow reader: dropping oldest queued messages"); !ok {
 		t.Fatal("drops were not logged")
 	}

@@ -4,13 +4,95 @@
 // composite metadata of a request, dispatching on the pair (interaction,
 // route), decoding and encoding payloads, demand-driven stream senders,
 // typed inbound sequences for request-channel, the per-connection context,
-// server-to-client calls, and the client connection. Generated code is thin:
-// it declares the routes of a schema and converts between typed Go values and
-// the raw [Request] and [Response] values of this package.
+// server-to-client calls, the client connection and the drain gate.
+// Generated code is thin: it declares the routes of a schema and converts
+// between typed Go values and the raw [Payload] values of this package.
 //
-// The runtime is written around the measured behaviour of rsocket-go v0.8.16
-// (see DESIGN notes in the repository README): handlers never block the read
-// loop, payload bytes are copied before they outlive a callback, producers
-// emit only what the peer requested and stop on cancel, and every call into
-// the library that can panic is recovered.
+// # Design around rsocket-go v0.8.16
+//
+// The runtime is written around measured behaviour of rsocket-go v0.8.16
+// and reactor-go v0.5.6 (see /work/shared/rsocket-go-notes.md). Each
+// workaround and the reason for it:
+//
+//   - Composite metadata is parsed by hand ([ParseComposite]): the
+//     library's scanner indexes without bounds checks and panics on a
+//     length that points past the end. Every length is checked, and what is
+//     kept is copied. [EncodeComposite] encodes byte for byte as the
+//     library's builder (and rsocket-py) do.
+//
+//   - Payload bytes are views of pooled frame buffers that are reused once
+//     the library's callback returns, so the responder copies data and
+//     metadata before it returns, and hands handlers owned copies.
+//
+//   - Responder methods run on the connection's read loop: they only parse
+//     and copy. Request-response handlers run inside mono.Create (which the
+//     library subscribes on its unbounded pool), fire-and-forget and
+//     metadata-push handlers already run on that pool, and stream and
+//     channel handlers get a goroutine of their own.
+//
+//   - Handler panics are recovered by the runtime and answered with
+//     APPLICATION_ERROR "internal error" (the panic and its stack go to the
+//     log at error level): the library would send the raw panic text, and a
+//     panic on a goroutine of the handler's would kill the process. Calls
+//     into the library that can panic on a torn-down connection are
+//     recovered too.
+//
+//   - Outbound streams use a Publisher of our own (sender.go), not
+//     flux.Create, whose sink buffers 256 items ahead of demand, whose Next
+//     drops or panics after a cancel, and whose ctx is not cancelled when
+//     the peer cancels. The sender counts the peer's REQUEST_N under a
+//     mutex, emits exactly one item per unit of credit, makes Send wait
+//     (without timers) until credit arrives, and turns CANCEL into an error
+//     from Send and the cancellation of the handler's context. It sends no
+//     signal after a cancel: the library pools its stream subscribers once
+//     terminated, so a late signal could land on another stream.
+//
+//   - Inbound streams (inbound.go) request demand from inside OnNext only:
+//     reactor-go's processor loses demand issued from other goroutines (the
+//     library writes REQUEST_N before the processor counts it, so items
+//     arriving in between stay stuck; a slow consumer stalled a stream in 4
+//     runs out of 8 in measurements). When a slow consumer let the credit
+//     run out, a client renews it through its transport tap, which swallows
+//     the library's REQUEST_N and writes it once the processor counted the
+//     credit. Without a tap (server side) the inbound keeps one unit of
+//     credit in reserve and caps its buffer instead.
+//
+//   - The library's cancel of an inbound closes the processor's queue,
+//     which races with the read loop putting an item in it ("send on closed
+//     channel" kills the process), so it is deferred to the next OnNext.
+//
+//   - A request-channel handler's inbound is always subscribed (the library
+//     blocks the read loop until it is), its first item carries the route,
+//     and when the handler returns with the inbound still open the runtime
+//     completes the outbound first and cancels the inbound after: a v0.8.16
+//     requester panics on a CANCEL for a channel it still has registered,
+//     and unregisters it on our COMPLETE or ERROR.
+//
+//   - A v0.8.16 requester sends no CANCEL when the response flux of its
+//     channel is cancelled. [Dial] wraps the client transport in a frame
+//     tap that learns the stream id of each stream and channel from its
+//     first frame and writes the CANCEL frame itself.
+//
+//   - The acceptor's ctx is the server's, so a connection's context is
+//     derived from it and cancelled by the sending socket's OnClose.
+//     rsocket-go answers every acceptor error with REJECTED_SETUP; the
+//     *Error the acceptor returns (UNSUPPORTED_SETUP for a SETUP that does
+//     not use composite metadata, INVALID_SETUP for malformed SETUP
+//     metadata) is in that frame's text.
+//
+//   - rsocket-go has no graceful shutdown: [Gate] admits requests, rejects
+//     them once closed, tells streams to finish, and lets the server wait
+//     for what is in flight before it stops serving.
+//
+//   - The client's connection outlives Dial's ctx: the library closes the
+//     connection when the ctx given to its Start ends, so Dial uses its ctx
+//     for connecting only.
+//
+// Errors the peer sends arrive as *[Error] (whatever type the library used
+// to carry them), so errors.As works on every call.
+//
+// What this runtime does not fix is at the frame level (malformed frames,
+// fragment floods, peers ignoring REQUEST_N, SETUP timeouts): the server's
+// checking transport (package guard) handles those before the library sees
+// the frames.
 package rsrt

@@ -152,6 +152,20 @@ func (s *State) OpenStreams() int {
 	return len(s.streams) + s.evenChains
 }
 
+// PendingResponses returns how many streams the client opened still wait
+// for the end of the server's side (requests being reassembled included).
+func (s *State) PendingResponses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, st := range s.streams {
+		if st.out || st.assembling {
+			n++
+		}
+	}
+	return n
+}
+
 // Check judges one inbound frame, given as its raw bytes without the TCP
 // length prefix, and updates the state. It returns what to do with a frame
 // it accepts, or a *Violation when the connection must be closed. Check

@@ -12,7 +12,8 @@ const (
 	// DefaultMaxPayloadSize bounds one payload, reassembled from fragments.
 	DefaultMaxPayloadSize = 16 << 20
 	// DefaultMaxPendingBytes bounds the fragments of one connection
-	// waiting for the rest of their payload.
+	// waiting for the rest of their payload (or twice MaxPayloadSize, if
+	// that is more).
 	DefaultMaxPendingBytes = 32 << 20
 	// DefaultMaxStreams bounds the streams a connection has open at once.
 	DefaultMaxStreams = 1024
@@ -38,7 +39,8 @@ type Limits struct {
 	MaxPayloadSize int
 	// MaxPendingBytes bounds the bytes a connection holds in unfinished
 	// fragment chains, all streams together (default
-	// DefaultMaxPendingBytes). Going over it closes the connection.
+	// DefaultMaxPendingBytes, or 2 × MaxPayloadSize if that is more).
+	// Going over it closes the connection.
 	MaxPendingBytes int
 	// MaxStreams is how many streams a client may have open at once on a
 	// connection, requests being reassembled included (default
@@ -73,7 +75,8 @@ func (l Limits) WithDefaults() Limits {
 		l.MaxPayloadSize = DefaultMaxPayloadSize
 	}
 	if l.MaxPendingBytes <= 0 {
-		l.MaxPendingBytes = DefaultMaxPendingBytes
+		// Room for two payloads of the largest size at once.
+		l.MaxPendingBytes = max(DefaultMaxPendingBytes, 2*l.MaxPayloadSize)
 	}
 	if l.MaxStreams <= 0 {
 		l.MaxStreams = DefaultMaxStreams

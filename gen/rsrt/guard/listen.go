@@ -30,7 +30,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	acceptor transport.ServerTransportAcceptor
-	conns    map[*transport.Transport]struct{}
+	conns    map[*transport.Transport]*State
 	reserved int // connections counted but not yet in conns
 	httpSrv  *http.Server
 	started  bool
@@ -64,7 +64,7 @@ func newServer(l net.Listener, opt Options, ws bool, path string) *Server {
 		path:  path,
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
-		conns: make(map[*transport.Transport]struct{}),
+		conns: make(map[*transport.Transport]*State),
 	}
 }
 
@@ -84,6 +84,21 @@ func (s *Server) Connections() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
+}
+
+// PendingResponses returns how many streams clients opened on the open
+// connections still wait for the end of their response: requests whose
+// answer, COMPLETE or ERROR has not been written yet. A graceful shutdown
+// waits for it to reach zero before closing connections, since the
+// library drops what it has not written when it closes them.
+func (s *Server) PendingResponses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, st := range s.conns {
+		n += st.PendingResponses()
+	}
+	return n
 }
 
 // Accept registers the library's handler of new connections.
@@ -198,7 +213,8 @@ func (s *Server) serveTCP(ctx context.Context) error {
 			_ = nc.Close()
 			continue
 		}
-		s.serve(ctx, NewTCPConn(nc, s.opt))
+		c := NewTCPConn(nc, s.opt)
+		s.serve(ctx, c, c.st)
 	}
 }
 
@@ -221,7 +237,8 @@ func (s *Server) serveWS(ctx context.Context) error {
 			s.release()
 			return
 		}
-		s.serve(ctx, NewWSConn(ws, s.opt))
+		c := NewWSConn(ws, s.opt)
+		s.serve(ctx, c, c.st)
 	})
 	h := &http.Server{
 		Handler:           mux,
@@ -274,7 +291,7 @@ func (s *Server) release() {
 }
 
 // serve hands a reserved connection to the library on its own goroutine.
-func (s *Server) serve(ctx context.Context, c transport.Conn) {
+func (s *Server) serve(ctx context.Context, c transport.Conn, st *State) {
 	tp := transport.NewTransport(c)
 	s.mu.Lock()
 	s.reserved--
@@ -285,7 +302,7 @@ func (s *Server) serve(ctx context.Context, c transport.Conn) {
 		return
 	default:
 	}
-	s.conns[tp] = struct{}{}
+	s.conns[tp] = st
 	acc := s.acceptor
 	s.wg.Add(1)
 	s.mu.Unlock()

@@ -141,8 +141,17 @@ func (c *TCPConn) Flush() error {
 	return c.w.Flush()
 }
 
-// Close closes the connection.
+// closeFlushTimeout bounds the flush of buffered frames on Close.
+const closeFlushTimeout = 500 * time.Millisecond
+
+// Close writes out what is buffered, unless a write is in progress (the
+// peer may not be reading), and closes the connection.
 func (c *TCPConn) Close() error {
+	if c.wmu.TryLock() {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+		_ = c.w.Flush()
+		c.wmu.Unlock()
+	}
 	err := c.nc.Close()
 	if errors.Is(err, net.ErrClosed) {
 		return nil

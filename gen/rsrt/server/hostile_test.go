@@ -219,7 +219,7 @@ func TestHostileTCP(t *testing.T) {
 		{"client ERROR on the channel it opened", substituted, func(c *rawTCP) {
 			c.send(setupFrame(), wire(framing.NewWriteableRequestChannelFrame(1, 10, []byte("a"), nil, 0)))
 			if f := c.await(1, core.FrameTypePayload); string(f.body) != "a" {
-				t.Fatalf("channel echo %q", f.body)
+				c.t.Fatalf("channel echo %q", f.body)
 			}
 			c.send(wire(framing.NewWriteableErrorFrame(1, core.ErrorCodeApplicationError, []byte("publisher failed"))))
 			c.expectOpen(3)
@@ -298,6 +298,18 @@ func TestHostileTCP(t *testing.T) {
 			c.expectClosed()
 		}},
 		{"disconnect mid-stream", nil, func(c *rawTCP) {
+			// The producer waits for demand when the client goes.
+			c.send(setupFrame(), wire(framing.NewWriteableRequestStreamFrame(1, 1, []byte("many"), nil, 0)))
+			c.await(1, core.FrameTypePayload)
+			c.nc.Close()
+		}},
+		{"disconnect mid-stream while the server sends", nil, func(c *rawTCP) {
+			if raceEnabled {
+				// rsocket-go closes a connection's send queue while its
+				// producers may still send on it; it recovers the panic,
+				// but the race detector reports the race.
+				c.t.Skip("rsocket-go races on its send queue when a connection closes mid-send")
+			}
 			c.send(setupFrame(), wire(framing.NewWriteableRequestStreamFrame(1, 1<<31-1, []byte("many"), nil, 0)))
 			c.await(1, core.FrameTypePayload)
 			c.nc.Close()

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -63,7 +64,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Gate is the *rsrt.Gate the acceptor was built with
 	// (rsrt.WithGate). When set, shutdown closes it and waits for its
-	// in-flight requests; when nil, connections are closed at once.
+	// in-flight requests; when nil (or a nil *rsrt.Gate), connections are
+	// closed at once.
 	Gate Gate
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown
 	// (default DefaultShutdownTimeout).
@@ -102,6 +104,11 @@ func New(acc rsocket.ServerAcceptor, cfg Config) (*Server, error) {
 	}
 	if cfg.TCPAddr == "" && cfg.WSAddr == "" {
 		return nil, errors.New("server: no TCP nor WebSocket address")
+	}
+	if v := reflect.ValueOf(cfg.Gate); v.Kind() == reflect.Pointer && v.IsNil() {
+		// A nil *rsrt.Gate in the interface means no gate, not a gate
+		// whose methods panic.
+		cfg.Gate = nil
 	}
 	if cfg.WSPath == "" {
 		cfg.WSPath = DefaultWSPath
@@ -243,8 +250,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
-// drain stops accepting, closes the gate and waits for the requests in
-// flight, up to the shutdown timeout.
+// drainPoll is how often the drain checks that every response was
+// written.
+const drainPoll = 10 * time.Millisecond
+
+// drain stops accepting, closes the gate, waits for the requests in
+// flight and then for their responses to be written, up to the shutdown
+// timeout.
 func (s *Server) drain() {
 	for _, t := range s.transports() {
 		_ = t.StopAccepting()
@@ -259,7 +271,29 @@ func (s *Server) drain() {
 	defer cancel()
 	if err := g.Wait(ctx); err != nil {
 		s.log.Warn("rsocket server: shutdown timeout, closing connections with requests in flight", "in_flight", g.InFlight())
+		return
 	}
+	// A handler that returned has not necessarily had its response
+	// written: the library queues it for its writer, and drops the queue
+	// when the connection closes. The transports see the frames written.
+	tick := time.NewTicker(drainPoll)
+	defer tick.Stop()
+	for s.pendingResponses() > 0 {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			s.log.Warn("rsocket server: shutdown timeout, closing connections with responses unwritten", "pending", s.pendingResponses())
+			return
+		}
+	}
+}
+
+func (s *Server) pendingResponses() int {
+	n := 0
+	for _, t := range s.transports() {
+		n += t.PendingResponses()
+	}
+	return n
 }
 
 // RouteLibraryLogs sends rsocket-go's own log lines, which go to the

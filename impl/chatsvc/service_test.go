@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -282,6 +283,26 @@ func TestFilesNeedAStore(t *testing.T) {
 	svc := New(Config{Logger: quietLogger()})
 	c := login(t, svc, "u")
 	appErr(t, c.FileUpload(context.Background(), []byte("x"), "f"), "not available")
+}
+
+func TestFileStoreFailure(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := filestore.Open(dir, filestore.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := newService(t, Config{Files: fs})
+	c := login(t, svc, "u")
+	// The data directory vanishes under the server: an I/O error, reported
+	// without the server's paths.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	err = c.FileUpload(context.Background(), []byte("x"), "f.txt")
+	appErr(t, err, `upload "f.txt": file storage error on the server`)
+	if strings.Contains(err.Error(), dir) {
+		t.Fatalf("error %q leaks the data directory", err)
+	}
 }
 
 func TestFiles(t *testing.T) {

@@ -245,7 +245,7 @@ func (s *Session) FileUpload(_ context.Context, data []byte, name string) error 
 		return err
 	}
 	if err := fs.Put(name, data); err != nil {
-		return fileError(err)
+		return s.fileError("upload", name, err)
 	}
 	s.logger().Info("file uploaded", "file", name, "bytes", len(data))
 	return nil
@@ -262,7 +262,7 @@ func (s *Session) FileDownload(_ context.Context, name string) (chat.FileDownloa
 	}
 	b, err := fs.Get(name)
 	if err != nil {
-		return chat.FileDownloadResponse{}, fileError(err)
+		return chat.FileDownloadResponse{}, s.fileError("download", name, err)
 	}
 	return chat.FileDownloadResponse{Data: b, FileName: name}, nil
 }
@@ -286,10 +286,10 @@ func (s *Session) files() (*filestore.Store, error) {
 	return s.svc.cfg.Files, nil
 }
 
-// fileError turns a store error into the text a chat user reads; the
-// store's own texts are written for that, other errors (I/O) are logged by
-// the caller's runtime and reported without internal detail.
-func fileError(err error) error {
+// fileError turns a store error into the text a chat user reads. The
+// store's own errors are written for that; any other (an I/O error) is
+// logged here and reported without internal detail such as paths.
+func (s *Session) fileError(op, name string, err error) error {
 	switch {
 	case errors.Is(err, filestore.ErrNotFound),
 		errors.Is(err, filestore.ErrBadName),
@@ -297,7 +297,8 @@ func fileError(err error) error {
 		errors.Is(err, filestore.ErrStoreFull):
 		return rsrt.NewError("%v", err)
 	}
-	return rsrt.NewError("file storage error")
+	s.logger().Error("file store failure", "op", op, "file", name, "err", err)
+	return rsrt.NewError("%s %q: file storage error on the server", op, name)
 }
 
 // SendStatistics records a client's statistics report.

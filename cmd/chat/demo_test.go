@@ -153,20 +153,20 @@ func waitAlone(t *testing.T, addr string) {
 	if _, err := c.Login(ctx, "waiter"); err != nil {
 		t.Fatal(err)
 	}
-	ch, err := c.Statistics(ctx)
+	st, err := openStats(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ch.Close()
-	for st, err := range ch.Recv() {
+	defer st.close(waitTimeout)
+	for {
+		r, err := st.next(ctx, waitTimeout)
 		if err != nil {
-			t.Fatalf("statistics: %v", err)
+			t.Fatalf("waiting to be alone on the server: %v", err)
 		}
-		if st.UserCount != nil && *st.UserCount == 1 {
+		if r.UserCount != nil && *r.UserCount == 1 {
 			return
 		}
 	}
-	t.Fatal("the statistics channel ended")
 }
 
 func TestDemoBinaryAgainstServerBinary(t *testing.T) {

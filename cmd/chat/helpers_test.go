@@ -103,14 +103,32 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// buildBinary builds the package pkg (relative to the module root) into
-// the test's temporary directory.
+// binDir holds the binaries the tests build, once per test run.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "chat-test-bin-*")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var buildMu sync.Mutex
+
+// buildBinary builds the package pkg (relative to the module root), once
+// per test run, and returns the binary's path.
 func buildBinary(t *testing.T, pkg string) string {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join("..", "..", pkg)); err != nil {
-		t.Skipf("%s is not in this checkout yet", pkg)
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	bin := filepath.Join(binDir, filepath.Base(pkg))
+	if _, err := os.Stat(bin); err == nil {
+		return bin
 	}
-	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	cmd := exec.Command("go", "build", "-o", bin, "./"+pkg)
 	cmd.Dir = filepath.Join("..", "..")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -173,6 +191,34 @@ func (p *peer) join(t *testing.T, channel string) {
 	defer cancel()
 	if err := p.c.ChannelJoin(ctx, channel); err != nil {
 		t.Fatalf("join %s: %v", channel, err)
+	}
+}
+
+// waitUsers waits until the server counts n logged-in sessions, reading
+// the statistics channel on the peer's own connection (a new connection
+// would count itself). The server learns that a command's connection
+// closed a moment after the command exits; tests that count sessions wait
+// for that first.
+func (p *peer) waitUsers(t *testing.T, n int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	st, err := openStats(ctx, p.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close(waitTimeout)
+	if err := st.ch.Send(chat.ServerStatisticsRequest{Ids: []string{"users"}}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		r, err := st.next(ctx, waitTimeout)
+		if err != nil {
+			t.Fatalf("waiting for %d logged-in sessions: %v", n, err)
+		}
+		if r.UserCount != nil && *r.UserCount == n {
+			return
+		}
 	}
 }
 

@@ -287,11 +287,8 @@ func TestTransferProgressOnTerminal(t *testing.T) {
 }
 
 func TestInteractiveServerGoesAway(t *testing.T) {
-	addr, stop, err := startEmbedded(context.Background(), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	srv := testServer(t)
+	addr := srv.TCPAddr()
 	inR, inW := io.Pipe()
 	defer inW.Close()
 	outR, outW := io.Pipe()
@@ -303,8 +300,15 @@ func TestInteractiveServerGoesAway(t *testing.T) {
 		outW.Close()
 	}()
 	out.waitFor(t, "Logged in to ")
-
-	stop()
+	// Stop once the session's stream is open, not while it is opening.
+	deadline := time.Now().Add(waitTimeout)
+	for srv.Service().Stats().IncomingStreams != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the session did not open messages.incoming")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	srv.Stop(context.Background())
 	select {
 	case c := <-code:
 		if c != exitFailure {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chatserver"
 )
 
 // demoLines are the lines a successful demo prints after its connection
@@ -202,4 +205,18 @@ func TestDemoFailsOnUnexpectedResult(t *testing.T) {
 	if strings.Contains(r.stdout, "Demo OK") {
 		t.Errorf("a failed demo printed its success line:\n%s", r.stdout)
 	}
+}
+
+func TestDemoOverWebSocket(t *testing.T) {
+	cfg := chatserver.DefaultConfig()
+	cfg.TCPAddr, cfg.WSAddr, cfg.DataDir = "", "127.0.0.1:0", t.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := chatserver.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop(context.Background()) })
+	r := runChat(t, "", "demo", "--addr", srv.WSURL())
+	r.expectCode(t, exitOK)
+	checkDemoOutput(t, r.stdout, srv.WSURL())
 }

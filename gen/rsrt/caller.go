@@ -3,6 +3,7 @@ package rsrt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"log/slog"
@@ -27,9 +28,11 @@ type caller struct {
 	conn     *conn // server side: the client's declarations; nil on a client
 	prefetch int
 	log      *slog.Logger
-	// cancels injects CANCEL frames for request-channels (client side over
-	// our own transport wrapper); nil when unavailable.
+	// cancels is the transport tap of a client connection (see frameTap);
+	// nil on the server side.
 	cancels *frameTap
+	// closeReason returns why the connection closed (client side).
+	closeReason func() error
 }
 
 func (c *caller) check(ctx context.Context, i Interaction, route string) error {
@@ -48,6 +51,33 @@ func (c *caller) done() <-chan struct{} {
 		return c.cancels.done
 	}
 	return nil
+}
+
+// callErr maps the library's errors for a call on a closed connection
+// ("socket closed already", with no reason) to closedErr.
+func (c *caller) callErr(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	select {
+	case <-c.done():
+		return c.closedErr()
+	default:
+		return err
+	}
+}
+
+// closedErr is the error of a call the connection's end cut short; it
+// carries the reason the peer gave when there is one (a refused SETUP, for
+// example).
+func (c *caller) closedErr() error {
+	if c.closeReason != nil {
+		if err := c.closeReason(); err != nil {
+			return fmt.Errorf("%w: %w", errConnClosed, peerError(err))
+		}
+	}
+	return errConnClosed
 }
 
 // protect runs a call into the library, turning its panic into an error.
@@ -100,12 +130,15 @@ func (c *caller) requestResponse(ctx context.Context, route string, req Payload)
 		sub.cancel()
 		return nil, ctx.Err()
 	case <-c.done():
-		// The library fails pending requests when the connection
-		// closes; wait for that, it carries the reason.
-		<-sub.done
+		select {
+		case <-sub.done: // the library failed it with its own reason
+		default:
+			sub.cancel()
+			return nil, c.closedErr()
+		}
 	}
 	if sub.err != nil {
-		return nil, sub.err
+		return nil, c.callErr(sub.err)
 	}
 	if sub.res.err != nil {
 		return nil, BadResponse(route, sub.res.err)
@@ -207,6 +240,7 @@ func (c *caller) requestStream(ctx context.Context, route string, req Payload) i
 			return
 		}
 		b := newInbox(c.prefetch, convResponse)
+		b.done, b.doneErr = c.done(), c.closedErr
 		var opened func(bool)
 		if c.cancels != nil {
 			sid := &streamID{}
@@ -223,13 +257,13 @@ func (c *caller) requestStream(ctx context.Context, route string, req Payload) i
 			yield(nil, err)
 			return
 		}
-		drain(ctx, b, route, yield, b.cancel)
+		drain(ctx, b, route, c.callErr, yield, b.cancel)
 	}
 }
 
 // drain yields the items of an inbound until it ends, the loop breaks or
 // ctx ends; stop cancels the exchange in the last two cases.
-func drain(ctx context.Context, b *inbound, route string, yield func(*Payload, error) bool, stop func() bool) {
+func drain(ctx context.Context, b *inbound, route string, mapErr func(error) error, yield func(*Payload, error) bool, stop func() bool) {
 	for {
 		p, err := b.recv(ctx)
 		if err == io.EOF {
@@ -239,6 +273,8 @@ func drain(ctx context.Context, b *inbound, route string, yield func(*Payload, e
 			var bi *badItem
 			if errors.As(err, &bi) {
 				err = BadResponse(route, bi.err)
+			} else if ctx.Err() == nil {
+				err = mapErr(err)
 			}
 			stop()
 			yield(nil, err)
@@ -268,8 +304,9 @@ func (c *caller) requestChannel(ctx context.Context, route string, first *Payloa
 	if err := protect(func() { f = c.rs.RequestChannel(newPublisher(out)) }); err != nil {
 		return nil, err
 	}
-	ch := &channel{route: route, ctx: ctx, out: out}
+	ch := &channel{route: route, ctx: ctx, out: out, callErr: c.callErr}
 	ch.in = newInbox(c.prefetch, convResponse)
+	ch.in.done, ch.in.doneErr = c.done(), c.closedErr
 	ch.in.onTerm = out.noMoreCredit
 	var opening func(bool)
 	if c.cancels != nil {
@@ -298,11 +335,12 @@ func (c *caller) requestChannel(ctx context.Context, route string, first *Payloa
 
 // channel is the client side of an open request-channel.
 type channel struct {
-	route string
-	ctx   context.Context
-	out   *sender
-	in    *inbound
-	sid   streamID // set by the tap once the REQUEST_CHANNEL frame is written
+	route   string
+	ctx     context.Context
+	callErr func(error) error
+	out     *sender
+	in      *inbound
+	sid     streamID // set by the tap once the REQUEST_CHANNEL frame is written
 
 	closeOnce sync.Once
 }
@@ -322,7 +360,7 @@ func (c *channel) closeSend() error {
 
 func (c *channel) recv() iter.Seq2[*Payload, error] {
 	return func(yield func(*Payload, error) bool) {
-		drain(c.ctx, c.in, c.route, yield, func() bool { _ = c.close(); return true })
+		drain(c.ctx, c.in, c.route, c.callErr, yield, func() bool { _ = c.close(); return true })
 	}
 }
 

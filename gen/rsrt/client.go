@@ -119,7 +119,7 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 		return nil, err
 	}
 	cc.client = client
-	cc.caller = &Caller{c: &caller{rs: client, prefetch: cfg.prefetch, log: cfg.log, cancels: tap}}
+	cc.caller = &Caller{c: &caller{rs: client, prefetch: cfg.prefetch, log: cfg.log, cancels: tap, closeReason: cc.reason}}
 	cfg.log.Debug("rsrt: connected", "remote", target)
 	return &ClientConn{c: cc}, nil
 }
@@ -133,11 +133,23 @@ type clientConn struct {
 	log     *slog.Logger
 	addr    string
 	once    sync.Once
+	mu      sync.Mutex
+	err     error // why the connection closed
+}
+
+// reason returns why the connection closed, nil when it closed normally.
+func (c *clientConn) reason() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 // closed runs once when the library reports the connection closed.
 func (c *clientConn) closed(err error) {
 	c.once.Do(func() {
+		c.mu.Lock()
+		c.err = err
+		c.mu.Unlock()
 		close(c.done)
 		c.cancel()
 		c.log.Debug("rsrt: connection closed", "remote", c.addr, "error", err)

@@ -128,6 +128,17 @@ func serverRoutes() *rsrt.Routes[*conn] {
 			}
 		}
 	})
+	// "hang" sends three items, then waits for its context to end.
+	r.HandleRequestStream("hang", func(ctx context.Context, c *conn, _ *rsrt.Payload, out *rsrt.RawSender) error {
+		for i := range 3 {
+			if err := out.Send(ctx, rsrt.Payload{Data: []byte(strconv.Itoa(i))}); err != nil {
+				return err
+			}
+		}
+		<-ctx.Done()
+		c.event("hang stopped: %v", ctx.Err())
+		return ctx.Err()
+	})
 	r.HandleRequestStream("streamfail", func(ctx context.Context, _ *conn, _ *rsrt.Payload, out *rsrt.RawSender) error {
 		if err := out.Send(ctx, rsrt.Payload{Data: []byte("one")}); err != nil {
 			return err

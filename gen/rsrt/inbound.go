@@ -76,6 +76,10 @@ type inbound struct {
 	onTerm  func()          // called once when the inbound terminates (peer side)
 	// onCancel sends a CANCEL frame at once (client side, via the tap).
 	onCancel func()
+	// done is closed when the connection closed; recv then returns
+	// doneErr() unless the library ended the inbound first.
+	done    <-chan struct{}
+	doneErr func() error
 
 	gotFirst bool   // touched only by OnNext, which the library serialises
 	route    string // set by onFirst: the route every later item is marked with
@@ -243,6 +247,13 @@ func (b *inbound) recv(ctx context.Context) (*Payload, error) {
 		case <-ch:
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-b.done:
+			b.mu.Lock()
+			ended := b.termSet || b.head < len(b.q)
+			b.mu.Unlock()
+			if !ended {
+				return nil, b.doneErr()
+			}
 		}
 	}
 }

@@ -49,7 +49,7 @@
 // # Statistics
 //
 // The statistics fire-and-forget report is counted (Stats.ClientReports)
-// and logged. The statistics channel sends a report at once, then every
+// and logged (a session's first at info level, later ones at debug). The statistics channel sends a report at once, then every
 // period_seconds (default 1, valid 1 to 3600), with only the requested
 // counts ("users", "channels"; both by default); each update from the
 // client applies at once and triggers a report. An invalid update ends the

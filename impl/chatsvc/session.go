@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
@@ -31,6 +32,9 @@ type Session struct {
 	// log is replaced once, at login, to carry the user and session id.
 	logMu sync.Mutex
 	log   *slog.Logger
+
+	// reports counts the session's statistics reports.
+	reports atomic.Uint64
 
 	// incMu guards the current messages.incoming stream.
 	incMu     sync.Mutex
@@ -301,7 +305,9 @@ func (s *Session) fileError(op, name string, err error) error {
 	return rsrt.NewError("%s %q: file storage error on the server", op, name)
 }
 
-// SendStatistics records a client's statistics report.
+// SendStatistics records a client's statistics report. A session's first
+// report is logged at info level, later ones at debug level, so that a
+// client reporting often cannot flood the log.
 func (s *Session) SendStatistics(_ context.Context, st chat.ClientStatistics) error {
 	if _, err := s.loggedIn(chat.RouteStatistics); err != nil {
 		return err
@@ -311,7 +317,11 @@ func (s *Session) SendStatistics(_ context.Context, st chat.ClientStatistics) er
 	if st.MemoryUsage != nil {
 		mem = *st.MemoryUsage
 	}
-	s.logger().Info("client statistics", "memory_usage", mem)
+	level := slog.LevelDebug
+	if s.reports.Add(1) == 1 {
+		level = slog.LevelInfo
+	}
+	s.logger().Log(context.Background(), level, "client statistics", "memory_usage", mem)
 	return nil
 }
 

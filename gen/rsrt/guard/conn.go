@@ -60,6 +60,8 @@ type checker struct {
 	// reject answers a refused request; it writes through the
 	// connection's writer.
 	reject func(sid uint32, reason string) error
+	// closeConn closes the underlying connection without flushing.
+	closeConn func()
 }
 
 func newChecker(opt Options, remote string) checker {
@@ -166,6 +168,23 @@ func (c *checker) readError(err error) error {
 		return ErrIdleTimeout
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return io.EOF
+	}
+	return err
+}
+
+// writeError closes the connection after a failed write, counting and
+// logging a write that timed out. rsocket-go does not close a connection
+// it cannot write to: it keeps the frames for a resumption that never
+// comes, and the peer would stay connected.
+func (c *checker) writeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	defer c.closeConn()
+	var ne net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		c.opt.Stats.writeTimeouts.Add(1)
+		c.log.Info("rsocket guard: connection closed: the peer does not read", "timeout", c.opt.Limits.WriteTimeout)
 	}
 	return err
 }

@@ -24,6 +24,8 @@ const (
 	DefaultSetupTimeout = 10 * time.Second
 	// DefaultMaxLifetime caps the max lifetime a client declares in SETUP.
 	DefaultMaxLifetime = 10 * time.Minute
+	// DefaultWriteTimeout bounds the write of one frame to a peer.
+	DefaultWriteTimeout = 30 * time.Second
 )
 
 // Limits are the per-connection limits of a checking transport. A zero or
@@ -57,6 +59,11 @@ type Limits struct {
 	// DefaultMaxLifetime). After SETUP, a connection that sends nothing
 	// (not even a KEEPALIVE) for its max lifetime is closed.
 	MaxLifetime time.Duration
+	// WriteTimeout bounds the write of one frame (at most one fragment) to
+	// the peer (default DefaultWriteTimeout). A peer that does not read
+	// for that long is disconnected rather than left to fill the
+	// library's unbounded send queue.
+	WriteTimeout time.Duration
 	// WSReadLimit is the largest WebSocket message accepted, in bytes
 	// (default MaxFrameSize). Over it the connection is closed.
 	WSReadLimit int64
@@ -89,6 +96,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxLifetime <= 0 {
 		l.MaxLifetime = DefaultMaxLifetime
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = DefaultWriteTimeout
 	}
 	if l.WSReadLimit <= 0 {
 		l.WSReadLimit = int64(l.MaxFrameSize)

@@ -176,10 +176,17 @@ func (s *Server) Close() error {
 	s.doneOnce.Do(func() {
 		close(s.done)
 		s.mu.Lock()
-		defer s.mu.Unlock()
+		tps := make([]*transport.Transport, 0, len(s.conns))
 		for tp := range s.conns {
-			_ = tp.Close()
+			tps = append(tps, tp)
 		}
+		s.mu.Unlock()
+		// In parallel: each close may wait to flush to a slow peer.
+		var wg sync.WaitGroup
+		for _, tp := range tps {
+			wg.Go(func() { _ = tp.Close() })
+		}
+		wg.Wait()
 	})
 	return err
 }

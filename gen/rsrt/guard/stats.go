@@ -10,6 +10,7 @@ type Stats struct {
 	violations    atomic.Int64
 	setupTimeouts atomic.Int64
 	idleTimeouts  atomic.Int64
+	writeTimeouts atomic.Int64
 	dropped       atomic.Int64
 	substituted   atomic.Int64
 	rejected      atomic.Int64
@@ -31,6 +32,9 @@ type Counts struct {
 	// IdleTimeouts is the number of connections closed for sending
 	// nothing during their max lifetime.
 	IdleTimeouts int64
+	// WriteTimeouts is the number of connections closed because the peer
+	// did not read a frame within Limits.WriteTimeout.
+	WriteTimeouts int64
 	// Dropped is the number of inbound frames discarded (frames for
 	// streams that are not open, CANCEL for server-initiated streams,
 	// ignorable unknown frames, non-binary WebSocket messages).
@@ -51,6 +55,7 @@ func (s *Stats) Snapshot() Counts {
 		Violations:         s.violations.Load(),
 		SetupTimeouts:      s.setupTimeouts.Load(),
 		IdleTimeouts:       s.idleTimeouts.Load(),
+		WriteTimeouts:      s.writeTimeouts.Load(),
 		Dropped:            s.dropped.Load(),
 		Substituted:        s.substituted.Load(),
 		Rejected:           s.rejected.Load(),

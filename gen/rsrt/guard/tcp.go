@@ -43,6 +43,7 @@ func NewTCPConn(nc net.Conn, opt Options) *TCPConn {
 		r:       bufio.NewReaderSize(nc, 16<<10),
 		w:       bufio.NewWriterSize(nc, 16<<10),
 	}
+	c.closeConn = func() { _ = nc.Close() }
 	c.reject = func(sid uint32, reason string) error {
 		if err := c.Write(rejectFrame(sid, reason)); err != nil {
 			return err
@@ -112,18 +113,21 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	h := f.Header()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if err := c.nc.SetWriteDeadline(time.Now().Add(c.opt.Limits.WriteTimeout)); err != nil {
+		return err
+	}
 	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
 		ctr.IncWriteBytes(size)
 	}
 	if _, err := c.w.Write([]byte{byte(size >> 16), byte(size >> 8), byte(size)}); err != nil {
-		return err
+		return c.writeError(err)
 	}
 	if h.Type() != core.FrameTypeRequestN {
 		// Record before the bytes leave, so that the state is up to date
 		// before the peer can react to the frame.
 		c.outbound(h, nil)
 		_, err := f.WriteTo(c.w)
-		return err
+		return c.writeError(err)
 	}
 	c.tmp.Reset()
 	if _, err := f.WriteTo(&c.tmp); err != nil {
@@ -131,14 +135,17 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	}
 	c.outbound(h, c.tmp.Bytes())
 	_, err := c.w.Write(c.tmp.Bytes())
-	return err
+	return c.writeError(err)
 }
 
 // Flush writes buffered frames out.
 func (c *TCPConn) Flush() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.w.Flush()
+	if err := c.nc.SetWriteDeadline(time.Now().Add(c.opt.Limits.WriteTimeout)); err != nil {
+		return err
+	}
+	return c.writeError(c.w.Flush())
 }
 
 // closeFlushTimeout bounds the flush of buffered frames on Close.

@@ -32,6 +32,7 @@ var _ transport.AddrConn = (*WSConn)(nil)
 func NewWSConn(ws *websocket.Conn, opt Options) *WSConn {
 	opt = opt.withDefaults()
 	c := &WSConn{checker: newChecker(opt, ws.RemoteAddr().String()), ws: ws}
+	c.closeConn = func() { _ = ws.NetConn().Close() }
 	c.reject = func(sid uint32, reason string) error { return c.Write(rejectFrame(sid, reason)) }
 	return c
 }
@@ -116,12 +117,15 @@ func (c *WSConn) Write(f core.WriteableFrame) error {
 		ctr.IncWriteBytes(c.buf.Len())
 	}
 	c.outbound(h, c.buf.Bytes())
+	if err := c.ws.SetWriteDeadline(time.Now().Add(c.opt.Limits.WriteTimeout)); err != nil {
+		return err
+	}
 	err := c.ws.WriteMessage(websocket.BinaryMessage, c.buf.Bytes())
 	if c.buf.Cap() > smallFrame {
 		// Do not keep a large buffer alive between large frames.
 		c.buf = bytes.Buffer{}
 	}
-	return err
+	return c.writeError(err)
 }
 
 // Flush does nothing: every Write sends its message.

@@ -82,13 +82,17 @@ func (r *responder) socket() rsocket.RSocket {
 		}),
 		rsocket.FireAndForget(func(payload.Payload) { r.fnf.Add(1) }),
 		rsocket.RequestStream(func(req payload.Payload) flux.Flux {
-			n := 3
-			if string(req.Data()) == "many" {
+			n, size := 3, 1
+			switch string(req.Data()) {
+			case "many":
 				n = 10000
+			case "big": // 128 MiB in all, more than socket buffers hold
+				n, size = 2048, 64<<10
 			}
+			data := make([]byte, size)
 			items := make([]payload.Payload, n)
 			for i := range items {
-				items[i] = payload.New([]byte{byte(i)}, nil)
+				items[i] = payload.New(data, nil)
 			}
 			return flux.Just(items...)
 		}),

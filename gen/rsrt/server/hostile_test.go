@@ -32,6 +32,7 @@ var hostileLimits = guard.Limits{
 	MaxPendingBytes: 8 << 20,
 	MaxStreams:      8,
 	SetupTimeout:    200 * time.Millisecond,
+	WriteTimeout:    200 * time.Millisecond,
 	WSReadLimit:     64 << 10,
 }
 
@@ -164,6 +165,16 @@ func (c *rawTCP) expectOpen(sid uint32) {
 	}
 }
 
+// skipUnderRace skips a test that closes a connection while the server
+// produces on it: rsocket-go then closes the connection's send queue while
+// its producers may still send on it. It recovers the panic, but the race
+// detector reports the race.
+func skipUnderRace(t *testing.T) {
+	if raceEnabled {
+		t.Skip("rsocket-go races on its send queue when a connection closes mid-send")
+	}
+}
+
 // counter selects one of the counts.
 type counter func(guard.Counts) int64
 
@@ -172,6 +183,20 @@ func setupTimeouts(c guard.Counts) int64 { return c.SetupTimeouts }
 func dropped(c guard.Counts) int64       { return c.Dropped }
 func substituted(c guard.Counts) int64   { return c.Substituted }
 func rejected(c guard.Counts) int64      { return c.Rejected }
+func writeTimeouts(c guard.Counts) int64 { return c.WriteTimeouts }
+
+// waitFor polls the server's counts until cond holds, within the test
+// timeout.
+func (run *running) waitFor(t *testing.T, what string, cond func(guard.Counts) bool) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for !cond(run.srv.Stats()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: counts %+v", what, run.srv.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 func TestHostileTCP(t *testing.T) {
 	r := newResponder()
@@ -297,6 +322,13 @@ func TestHostileTCP(t *testing.T) {
 			}
 			c.expectClosed()
 		}},
+		{"stream to a client that does not read", writeTimeouts, func(c *rawTCP) {
+			skipUnderRace(c.t)
+			before := run.srv.Stats().WriteTimeouts
+			c.send(setupFrame(), wire(framing.NewWriteableRequestStreamFrame(1, 1<<31-1, []byte("big"), nil, 0)))
+			run.waitFor(c.t, "a write timeout", func(n guard.Counts) bool { return n.WriteTimeouts > before })
+			c.expectClosed()
+		}},
 		{"disconnect mid-stream", nil, func(c *rawTCP) {
 			// The producer waits for demand when the client goes.
 			c.send(setupFrame(), wire(framing.NewWriteableRequestStreamFrame(1, 1, []byte("many"), nil, 0)))
@@ -304,12 +336,7 @@ func TestHostileTCP(t *testing.T) {
 			c.nc.Close()
 		}},
 		{"disconnect mid-stream while the server sends", nil, func(c *rawTCP) {
-			if raceEnabled {
-				// rsocket-go closes a connection's send queue while its
-				// producers may still send on it; it recovers the panic,
-				// but the race detector reports the race.
-				c.t.Skip("rsocket-go races on its send queue when a connection closes mid-send")
-			}
+			skipUnderRace(c.t)
 			c.send(setupFrame(), wire(framing.NewWriteableRequestStreamFrame(1, 1<<31-1, []byte("many"), nil, 0)))
 			c.await(1, core.FrameTypePayload)
 			c.nc.Close()

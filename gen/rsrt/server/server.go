@@ -122,6 +122,11 @@ func New(acc rsocket.ServerAcceptor, cfg Config) (*Server, error) {
 	if cfg.FragmentSize <= 0 {
 		cfg.FragmentSize = DefaultFragmentSize
 	}
+	// rsocket-go's bounds: a header and a REQUEST_N value, at least; at
+	// most what the 24-bit length prefix expresses, less a metadata length.
+	if cfg.FragmentSize < 10 || cfg.FragmentSize > 1<<24-4 {
+		return nil, fmt.Errorf("server: fragment size %d out of [10, %d]", cfg.FragmentSize, 1<<24-4)
+	}
 	cfg.Limits = cfg.Limits.WithDefaults()
 	return &Server{acc: acc, cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
 }

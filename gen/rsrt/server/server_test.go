@@ -21,6 +21,9 @@ func TestNewValidates(t *testing.T) {
 	if _, err := server.New(nil, server.Config{TCPAddr: "127.0.0.1:0"}); err == nil {
 		t.Error("New with a nil acceptor succeeded")
 	}
+	if _, err := server.New(acc, server.Config{TCPAddr: "127.0.0.1:0", FragmentSize: 5}); err == nil {
+		t.Error("New with a 5-byte fragment size succeeded")
+	}
 }
 
 func TestServeTCPAndWebSocket(t *testing.T) {

@@ -240,9 +240,16 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 			"sessions": cfg.sessions, "stall_timeout": cfg.stallTimeout.String(),
 		},
 	}
+	// Alternate the order of the targets from round to round, so that
+	// neither always runs first on a host whose load drifts.
 	var runs []string
 	for r := 0; r < *rounds; r++ {
-		runs = append(runs, targets...)
+		for i := range targets {
+			if r%2 == 1 {
+				i = len(targets) - 1 - i
+			}
+			runs = append(runs, targets[i])
+		}
 	}
 	for i, t := range runs {
 		tr := &TargetResult{Target: t, Round: i/len(targets) + 1}

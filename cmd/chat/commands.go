@@ -279,11 +279,14 @@ func (s *statsChannel) next(ctx context.Context, timeout time.Duration) (chat.Se
 	return r, nil
 }
 
-// close cancels the channel and waits up to timeout for its responses to
-// end. Closing the connection right after the CANCEL, while the server
-// still winds the channel down, would only make both sides race over the
-// closing connection.
+// close ends the channel and waits up to timeout for its responses to
+// end. It completes our side before it cancels the responses: the server
+// then has no inbound left to cancel, and a CANCEL from the server for a
+// channel that the rsocket-go v0.8.16 requester still has registered
+// panics the client's process. Waiting for the end keeps the connection
+// from closing while the server still winds the channel down.
 func (s *statsChannel) close(timeout time.Duration) error {
+	s.ch.CloseSend()
 	s.ch.Close()
 	s.cancel()
 	deadline := time.NewTimer(timeout)

@@ -75,7 +75,8 @@ type FanoutResult struct {
 	ServerCPUus float64 `json:"server_cpu_us_per_delivery,omitempty"`
 	// ServerDropped is how many messages the server reported dropping
 	// from full session queues during the phase (its overflow policy),
-	// which explains that many missing deliveries.
+	// which explains that many missing deliveries; -1 when the server
+	// cannot tell (a --server-cmd or --addr server).
 	ServerDropped int64 `json:"server_dropped"`
 }
 
@@ -405,6 +406,7 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 		if r.Seconds > 0 {
 			r.DeliveriesPerSec = float64(r.Delivered) / r.Seconds
 		}
+		r.ServerDropped = -1 // unknown
 		if dropOK {
 			r.ServerDropped = int64(drop1 - drop0)
 		}

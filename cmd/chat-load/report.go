@@ -29,6 +29,14 @@ func nonZero(f func(*TargetResult) (float64, bool)) func(*TargetResult) (float64
 	}
 }
 
+// known makes a negative value (unknown) unknown.
+func known(f func(*TargetResult) (float64, bool)) func(*TargetResult) (float64, bool) {
+	return func(t *TargetResult) (float64, bool) {
+		v, ok := f(t)
+		return v, ok && v >= 0
+	}
+}
+
 func measures(res *Results) []measure {
 	var ms []measure
 	levels := map[int]bool{}
@@ -97,7 +105,7 @@ func measures(res *Results) []measure {
 				}
 				return 100 * float64(r.Delivered) / float64(r.Expected)
 			})},
-			measure{p + ": dropped by the server (full queues)", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.ServerDropped) })},
+			measure{p + ": dropped by the server (full queues)", "count", false, false, known(fo(mode, func(r FanoutResult) float64 { return float64(r.ServerDropped) }))},
 			measure{p + ": stalled streams (never recovered)", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.StalledMembers) })},
 			measure{p + ": stall episodes (no receipt for the stall timeout while pending)", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.StallEvents) })},
 		)
@@ -120,7 +128,7 @@ func measures(res *Results) []measure {
 		p := fmt.Sprintf("server memory, %d sessions with open streams", sessions)
 		ms = append(ms,
 			measure{p + ": RSS per session", "KiB", false, true, mem(func(m *MemResult) float64 { return m.RSSPerSession / 1024 })},
-			measure{p + ": Go heap per session", "KiB", false, false, mem(func(m *MemResult) float64 { return m.HeapPerSession / 1024 })},
+			measure{p + ": Go heap per session", "KiB", false, false, nonZero(mem(func(m *MemResult) float64 { return m.HeapPerSession / 1024 }))},
 		)
 	}
 	return ms

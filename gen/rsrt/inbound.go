@@ -28,7 +28,8 @@ package rsrt
 // inbound runs in "reserve" mode: it never lets the counter reach zero
 // (it requests one more from OnNext when it would), and bounds memory with
 // a hard cap instead: a peer that keeps the buffer above channelHardCap
-// unread items fails the inbound with errInboundOverflow.
+// unread items fails the inbound with errInboundOverflow, and gets no more
+// credit.
 //
 // The server side of a channel has one more reason for reserve mode: the
 // REQUEST_CHANNEL payload is pushed into the processor without costing the
@@ -161,10 +162,12 @@ func (b *inbound) OnNext(p payload.Payload) {
 	// Calls into the subscription are made under the lock: reactor-go's
 	// subscriptions are not safe for concurrent Request and Cancel.
 	if b.refill == nil && buffered > channelHardCap {
+		// Fail the inbound and stop granting credit; later items are
+		// dropped. The library's cancel waits for the handler to end
+		// (see responder.endChannel): a CANCEL now, with our outbound
+		// still open, would crash a v0.8.16 requester.
 		b.q, b.head = nil, 0
 		b.endLocked(errInboundOverflow)
-		b.cancelled = true
-		safely(b.sub.Cancel)
 		return
 	}
 	b.credit += n

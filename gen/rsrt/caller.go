@@ -239,7 +239,7 @@ func (c *caller) requestStream(ctx context.Context, route string, req Payload) i
 			yield(nil, err)
 			return
 		}
-		b := newInbox(c.prefetch, convResponse)
+		b := newInbound(c.prefetch, convResponse)
 		b.done, b.doneErr = c.done(), c.closedErr
 		var opened func(bool)
 		if c.cancels != nil {
@@ -305,7 +305,7 @@ func (c *caller) requestChannel(ctx context.Context, route string, first *Payloa
 		return nil, err
 	}
 	ch := &channel{route: route, ctx: ctx, out: out, callErr: c.callErr}
-	ch.in = newInbox(c.prefetch, convResponse)
+	ch.in = newInbound(c.prefetch, convResponse)
 	ch.in.done, ch.in.doneErr = c.done(), c.closedErr
 	ch.in.onTerm = out.noMoreCredit
 	var opening func(bool)

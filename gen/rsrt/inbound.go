@@ -46,9 +46,9 @@ import (
 	"github.com/rsocket/rsocket-go/rx"
 )
 
-// errInboundOverflow ends a channel's inbound when its handler leaves too
-// many items unread.
-var errInboundOverflow = NewError("request-channel inbound overflow: the handler does not read its inbound")
+// errInboundOverflow ends an inbound (a channel handler's, or a server's
+// stream from a client) whose reader leaves too many items unread.
+var errInboundOverflow = NewError("inbound overflow: more than %d items left unread", channelHardCap)
 
 // Inbound windows.
 const (
@@ -100,9 +100,9 @@ type inbound struct {
 	waitCh        chan struct{}
 }
 
-// newInbox returns an inbound in reserve mode; set refill (before
+// newInbound returns an inbound in reserve mode; set refill (before
 // subscribing) to switch to windowed refills.
-func newInbox(window int, conv func(payload.Payload, bool) item) *inbound {
+func newInbound(window int, conv func(payload.Payload, bool) item) *inbound {
 	if window < 1 {
 		window = 1
 	}
@@ -290,13 +290,6 @@ func (b *inbound) cancel() bool {
 		b.onCancel()
 	}
 	return true
-}
-
-// open reports whether the peer may still send items.
-func (b *inbound) open() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return !b.peerEnded && !b.cancelled
 }
 
 // safely runs a call into the library and swallows its panics: a

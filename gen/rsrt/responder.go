@@ -217,7 +217,7 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 	}()
 	ctx, cancel := context.WithCancel(r.ctx)
 	s := newSender(r.log, r.ctx.Done(), cancel)
-	b := newInbox(channelWindow, convItem)
+	b := newInbound(channelWindow, convItem)
 	b.onFirst = func(it item) bool {
 		if it.err != nil {
 			go r.failChannel(cancel, b, s, it.err)

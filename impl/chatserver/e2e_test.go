@@ -662,3 +662,104 @@ func TestQueuedUntilIncomingOpens(t *testing.T) {
 	must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("while closed")}))
 	checkMsg(t, listen(t, b).next(t), "a", "while closed", nil)
 }
+
+// TestSecondIncomingStream: on one connection the newest messages.incoming
+// stream takes over and the older one completes.
+func TestSecondIncomingStream(t *testing.T) {
+	srv := start(t, t.TempDir(), nil)
+	ctx := ctxT(t)
+	a, b := dial(t, srv.TCPAddr()), dial(t, srv.WSURL())
+	_, err := a.Login(ctx, "a")
+	must(t, err)
+	_, err = b.Login(ctx, "b")
+	must(t, err)
+	first := listen(t, b)
+	waitStreams(t, srv, 1)
+	second := listen(t, b)
+	select {
+	case <-first.done: // completed by the server
+	case <-time.After(wait):
+		t.Fatal("the first stream did not end when the second opened")
+	}
+	waitStreams(t, srv, 1)
+	must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("to the newest")}))
+	checkMsg(t, second.next(t), "a", "to the newest", nil)
+}
+
+func waitStreams(t *testing.T, srv *server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for srv.Service().Stats().IncomingStreams != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d incoming streams open, want %d", srv.Service().Stats().IncomingStreams, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestStopEndsOpenStreams: a graceful stop ends the endless streams
+// (messages.incoming, the statistics channel) instead of waiting for them,
+// and closes the connections.
+func TestStopEndsOpenStreams(t *testing.T) {
+	srv := start(t, t.TempDir(), nil)
+	ctx := ctxT(t)
+	c := dial(t, srv.TCPAddr())
+	_, err := c.Login(ctx, "u")
+	must(t, err)
+	in := listen(t, c)
+	st, err := c.Statistics(ctx)
+	must(t, err)
+	next, stop := pull(st.Recv())
+	defer stop()
+	nextStats(t, next)
+	waitStreams(t, srv, 1)
+
+	must(t, srv.Stop(ctx))
+	select {
+	case <-in.done:
+	case <-time.After(wait):
+		t.Fatal("messages.incoming still open after Stop")
+	}
+	for {
+		_, err, ok := next()
+		if !ok || err != nil {
+			break // completed, or ended by the closed connection
+		}
+	}
+	// (No request is sent while the connection closes: rsocket-go's
+	// client races with itself when a request meets the close.)
+	select {
+	case <-c.Conn().Done():
+	case <-time.After(wait):
+		t.Fatal("the connection is still open after Stop")
+	}
+}
+
+// TestStatisticsInvalidUpdate: an invalid settings update ends the
+// statistics channel with an APPLICATION_ERROR saying why; the connection
+// goes on.
+func TestStatisticsInvalidUpdate(t *testing.T) {
+	srv := start(t, t.TempDir(), nil)
+	ctx := ctxT(t)
+	c := dial(t, srv.WSURL())
+	_, err := c.Login(ctx, "u")
+	must(t, err)
+	st, err := c.Statistics(ctx)
+	must(t, err)
+	next, stop := pull(st.Recv())
+	defer stop()
+	nextStats(t, next)
+	period := int64(0)
+	must(t, st.Send(chat.ServerStatisticsRequest{PeriodSeconds: &period}))
+	for {
+		_, err, ok := next()
+		if !ok {
+			t.Fatal("the channel completed instead of failing")
+		}
+		if err != nil {
+			wantError(t, err, "period_seconds must be between 1 and 3600, got 0")
+			break
+		}
+	}
+	must(t, c.ChannelJoin(ctx, "still-fine"))
+}

@@ -29,8 +29,8 @@
 // The limits exercised, with their defaults: guard.Limits (MaxStreams 1024
 // open streams per connection, answered with REJECTED; MaxPayloadSize 16 MiB
 // per reassembled payload, raised by impl/chatserver to the largest file
-// plus 64 KiB; MaxPendingBytes 32 MiB of unfinished fragments per
-// connection; request-channel credit), chatsvc.Config (QueueLen 1024
+// plus 64 KiB; MaxPendingBytes 32 MiB, or twice MaxPayloadSize if more, of
+// unfinished fragments per connection; request-channel credit), chatsvc.Config (QueueLen 1024
 // messages per session, oldest dropped; MaxContentBytes 64 KiB per message;
 // MaxJoined 256 channels per connection; one login per connection) and
 // filestore.Limits (MaxFileBytes 16 MiB per file).

@@ -57,6 +57,11 @@ func TestGateDrain(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != core.ErrorCodeRejected || e.Message != "server is shutting down" {
 		t.Errorf("request after close: %v", err)
 	}
+	for _, err := range c.Caller().RequestStream(ctx, "count", rsrt.Payload{Data: []byte("3")}) {
+		if !errors.As(err, &e) || e.Code != core.ErrorCodeRejected {
+			t.Errorf("stream after close: %v", err)
+		}
+	}
 	// The request-response is still in flight: Wait with a done context
 	// says so.
 	done, cancel := context.WithCancel(context.Background())

@@ -95,10 +95,14 @@ func (r *responder[S]) RequestResponse(msg payload.Payload) (m mono.Mono) {
 	if err != nil {
 		return mono.Error(err)
 	}
-	if !r.enter() {
-		return mono.Error(errShuttingDown)
-	}
 	return mono.Create(func(_ context.Context, sink mono.Sink) {
+		// Admitted here, not before: the library skips this function
+		// when its context is done, and the gate must not count a
+		// request that never runs.
+		if !r.enter() {
+			sink.Error(errShuttingDown)
+			return
+		}
 		defer r.leave()
 		resp, err := r.callRR(rt, req)
 		if err == nil {
@@ -174,15 +178,19 @@ func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
 	if err != nil {
 		return flux.Error(err)
 	}
-	if !r.enter() {
-		return flux.Error(errShuttingDown)
-	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	s := newSender(r.log, r.ctx.Done(), cancel)
-	// The handler starts once the library subscribed, so that it never
-	// runs for a stream the library dropped; the library subscribes right
-	// after this method returns.
-	s.onSub = func() { go r.runStream(ctx, cancel, rt, req, s) }
+	// The handler starts once the library subscribed (right after this
+	// method returns), so that neither it nor the gate's count exists for
+	// a stream the library dropped.
+	s.onSub = func() {
+		if !r.enter() {
+			cancel()
+			s.finish(errShuttingDown)
+			return
+		}
+		go r.runStream(ctx, cancel, rt, req, s)
+	}
 	return newPublisher(s)
 }
 

@@ -2,18 +2,55 @@ package server_test
 
 import (
 	"context"
-	"errors"
+	"encoding/binary"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/framing"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
 )
 
+// routed returns a REQUEST_RESPONSE for route: composite metadata with a
+// routing entry (well-known MIME id 0x7E), built by hand.
+func routed(sid uint32, route, data string) []byte {
+	tags := append([]byte{byte(len(route))}, route...)
+	meta := append([]byte{0x80 | 0x7E}, u24(len(tags))...)
+	meta = append(meta, tags...)
+	return wire(framing.NewWriteableRequestResponseFrame(sid, []byte(data), meta, core.FlagMetadata))
+}
+
+// data returns the data of a PAYLOAD frame, past its metadata.
+func (f frame) data() []byte {
+	if f.flags&core.FlagMetadata == 0 {
+		return f.body
+	}
+	n := int(f.body[0])<<16 | int(f.body[1])<<8 | int(f.body[2])
+	return f.body[3+n:]
+}
+
+// answer reads frames until the end of stream sid: its PAYLOAD or ERROR.
+func (c *rawTCP) answer(sid uint32) frame {
+	c.t.Helper()
+	for {
+		f, err := c.read()
+		if err != nil {
+			c.t.Fatalf("waiting for the answer on stream %d: %v", sid, err)
+		}
+		if f.sid == sid && (f.typ == core.FrameTypePayload || f.typ == core.FrameTypeError) {
+			return f
+		}
+	}
+}
+
 // TestDrainWithRuntimeGate runs the drain with the runtime's real gate:
 // on shutdown, a request already running completes and is answered on its
-// open connection, while a new request on that connection is REJECTED.
+// open connection, while a new request on that connection is REJECTED;
+// then the connection is closed. The client is raw, so that what it
+// receives is exactly what the server wrote.
 func TestDrainWithRuntimeGate(t *testing.T) {
 	entered := make(chan struct{}, 1)
 	release := make(chan struct{})
@@ -44,44 +81,38 @@ func TestDrainWithRuntimeGate(t *testing.T) {
 	go func() { done <- srv.Serve(ctx) }()
 	<-srv.Ready()
 
-	dctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	c, err := rsrt.Dial(dctx, srv.TCPAddr().String())
+	nc, err := net.DialTimeout("tcp", srv.TCPAddr().String(), testTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	if got, err := c.Caller().RequestResponse(dctx, "echo", rsrt.Payload{Data: []byte("hi")}); err != nil || string(got.Data) != "hi" {
-		t.Fatalf("echo before shutdown: %v, %v", got, err)
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(testTimeout))
+	c := &rawTCP{t: t, nc: nc}
+	c.send(setupFrame(), routed(1, "echo", "hi"))
+	if f := c.answer(1); f.typ != core.FrameTypePayload || string(f.data()) != "hi" {
+		t.Fatalf("echo before shutdown: %s %q", f.typ, f.body)
 	}
-	answer := make(chan string, 1)
-	go func() {
-		got, err := c.Caller().RequestResponse(dctx, "hold", rsrt.Payload{})
-		if err != nil {
-			answer <- err.Error()
-			return
-		}
-		answer <- string(got.Data)
-	}()
+	c.send(routed(3, "hold", ""))
 	<-entered
 	stop()
 	// The gate closes during the drain; from then on new requests are
 	// refused on the open connection.
-	var rerr *rsrt.Error
-	for {
-		_, err := c.Caller().RequestResponse(dctx, "echo", rsrt.Payload{Data: []byte("late")})
-		if err == nil {
+	for sid := uint32(5); ; sid += 2 {
+		c.send(routed(sid, "echo", "late"))
+		f := c.answer(sid)
+		if f.typ == core.FrameTypePayload {
 			continue // the drain has not closed the gate yet
 		}
-		if !errors.As(err, &rerr) || rerr.Code != core.ErrorCodeRejected {
-			t.Fatalf("request during the drain: %v, want REJECTED", err)
+		if code := binary.BigEndian.Uint32(f.body); code != uint32(core.ErrorCodeRejected) {
+			t.Fatalf("request during the drain: error %#x %q, want REJECTED", code, f.body[4:])
 		}
 		break
 	}
 	close(release)
-	if got := <-answer; got != "released" {
-		t.Fatalf("in-flight request: %q", got)
+	if f := c.answer(3); f.typ != core.FrameTypePayload || string(f.data()) != "released" {
+		t.Fatalf("in-flight request: %s %q", f.typ, f.body)
 	}
+	c.expectClosed()
 	if err := <-done; err != nil {
 		t.Fatalf("Serve: %v", err)
 	}

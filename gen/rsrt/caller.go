@@ -121,7 +121,7 @@ func (c *caller) requestResponse(ctx context.Context, route string, req Payload)
 		return nil, err
 	}
 	sub := &monoSub{done: make(chan struct{})}
-	if err := protect(func() { m.SubscribeWith(ctx, sub) }); err != nil {
+	if err := protect(func() { m.SubscribeWith(context.Background(), sub) }); err != nil {
 		return nil, err
 	}
 	select {
@@ -249,7 +249,9 @@ func (c *caller) requestStream(ctx context.Context, route string, req Payload) i
 			opened = c.cancels.expectStream(sid)
 		}
 		// Subscribing issues the first demand: the REQUEST_STREAM frame.
-		err = protect(func() { f.SubscribeWith(ctx, b) })
+		// ctx is watched by recv, not handed to reactor-go (see
+		// responder.RequestChannel).
+		err = protect(func() { f.SubscribeWith(context.Background(), b) })
 		if opened != nil {
 			opened(err == nil)
 		}
@@ -316,7 +318,7 @@ func (c *caller) requestChannel(ctx context.Context, route string, first *Payloa
 	}
 	// Subscribing issues the first demand, which makes the library
 	// subscribe our outbound and ask it for the REQUEST_CHANNEL payload.
-	if err := protect(func() { f.SubscribeWith(ctx, ch.in) }); err != nil {
+	if err := protect(func() { f.SubscribeWith(context.Background(), ch.in) }); err != nil {
 		if opening != nil {
 			opening(false)
 		}

@@ -246,8 +246,10 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 		return !rt.initialEmpty
 	}
 	// Always subscribe: the library blocks its read loop until in has a
-	// subscriber.
-	in.SubscribeWith(r.ctx, b)
+	// subscriber. With a context that is never done: subscribing with a
+	// done one makes reactor-go end and recycle its subscriber while the
+	// library still pushes the first item through it.
+	in.SubscribeWith(context.Background(), b)
 	return newPublisher(s)
 }
 

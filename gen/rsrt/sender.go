@@ -119,6 +119,12 @@ func (s *sender) subscribe(ctx context.Context, sub rx.Subscriber) {
 	}
 	s.sub = sub
 	s.mu.Unlock()
+	if ctx.Err() != nil {
+		// The library's subscribers end themselves (OnError) when
+		// subscribed with a done context, and are then recycled:
+		// nothing may be emitted to them after that.
+		s.Cancel()
+	}
 	s.emitMu.Lock()
 	s.call(func() { sub.OnSubscribe(ctx, s) })
 	s.emitMu.Unlock()

@@ -119,7 +119,8 @@ func downloadCommand(ctx context.Context, args []string, _ io.Reader, stdout, st
 	var dest string
 	fs := newFlagSet("download", "chat download --user U NAME [-o PATH]",
 		"Downloads the stored file NAME into PATH (default: NAME's base name in the\n"+
-			"current directory; \"-\" writes the bytes to stdout).", stderr)
+			"current directory; into a directory PATH under that name; \"-\" writes the\n"+
+			"bytes to stdout).", stderr)
 	addCommon(fs, &o, "download as this `name` (default $CHAT_USER)")
 	fs.StringVar(&dest, "o", "", "write the file to this `path` (\"-\" for stdout)")
 	pos, err := parse(fs, args, 1, 1)
@@ -131,12 +132,12 @@ func downloadCommand(ctx context.Context, args []string, _ io.Reader, stdout, st
 		dest = defaultDest(name)
 	}
 	return withClient(ctx, &o, o.user, stderr, func(ctx context.Context, c *chat.Client) error {
-		n, err := download(ctx, c, newProgress(stderr), name, dest, stdout)
+		n, where, err := download(ctx, c, newProgress(stderr), name, dest, stdout)
 		if err != nil {
 			return err
 		}
-		if dest != "-" {
-			fmt.Fprintf(stdout, "downloaded %s to %s (%d bytes)\n", name, dest, n)
+		if where != "-" {
+			fmt.Fprintf(stdout, "downloaded %s to %s (%d bytes)\n", name, where, n)
 		}
 		return nil
 	})

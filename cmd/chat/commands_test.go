@@ -186,6 +186,13 @@ func TestScriptingCommands(t *testing.T) {
 		t.Errorf("downloaded %d bytes differ from the %d uploaded", len(got), len(data))
 	}
 
+	into := t.TempDir()
+	r = runChat(t, "", "download", "--user", "bob", "large file.bin", "-o", into)
+	r.expectCode(t, exitOK)
+	if want := "downloaded large file.bin to " + filepath.Join(into, "large file.bin") + " (3145745 bytes)\n"; r.stdout != want {
+		t.Errorf("download into a directory printed %q, want %q", r.stdout, want)
+	}
+
 	r = runChat(t, "", "download", "--user", "bob", "large file.bin", "-o", "-")
 	r.expectCode(t, exitOK)
 	if r.stdout != string(data) {

@@ -402,7 +402,7 @@ func (s *session) download(ctx context.Context, args []string) error {
 	}
 	var n int
 	err := s.withTimeout(ctx, func(ctx context.Context) (err error) {
-		n, err = download(ctx, s.c, s.progress, name, dest, nil)
+		n, dest, err = download(ctx, s.c, s.progress, name, dest, nil)
 		return err
 	})
 	if err != nil {

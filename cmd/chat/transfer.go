@@ -151,8 +151,12 @@ func upload(ctx context.Context, c *chat.Client, p progress, path, name string) 
 }
 
 // download fetches the file name and writes it to dest, or to stdout when
-// dest is "-". It returns the file's size.
-func download(ctx context.Context, c *chat.Client, p progress, name, dest string, stdout io.Writer) (int, error) {
+// dest is "-". A dest that is a directory receives the file under its base
+// name. It returns the file's size and where it went.
+func download(ctx context.Context, c *chat.Client, p progress, name, dest string, stdout io.Writer) (int, string, error) {
+	if st, err := os.Stat(dest); dest != "-" && err == nil && st.IsDir() {
+		dest = filepath.Join(dest, defaultDest(name))
+	}
 	var resp chat.FileDownloadResponse
 	err := p.wait("downloading "+name, func() error {
 		var err error
@@ -160,12 +164,12 @@ func download(ctx context.Context, c *chat.Client, p progress, name, dest string
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("download %s: %w", name, err)
+		return 0, "", fmt.Errorf("download %s: %w", name, err)
 	}
 	if resp.FileName != name {
 		// The contract says the response names the file; a server that
 		// answers with another file is wrong, and saying so beats saving it.
-		return 0, fmt.Errorf("download %s: the server answered with file %q", name, resp.FileName)
+		return 0, "", fmt.Errorf("download %s: the server answered with file %q", name, resp.FileName)
 	}
 	if dest == "-" {
 		_, err = stdout.Write(resp.Data)
@@ -173,9 +177,9 @@ func download(ctx context.Context, c *chat.Client, p progress, name, dest string
 		err = p.writeFile(dest, resp.Data)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("download %s: %w", name, err)
+		return 0, "", fmt.Errorf("download %s: %w", name, err)
 	}
-	return len(resp.Data), nil
+	return len(resp.Data), dest, nil
 }
 
 // defaultDest is where a downloaded file goes when no path is given: its

@@ -133,6 +133,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		jsonFile   = fs.String("json", "", "write the results as JSON to this file")
 		svgFile    = fs.String("svg", "", "write a chat-vs-baseline bar chart to this SVG file")
 		cpuProf    = fs.String("cpuprofile", "", "write a CPU profile of this process (the load client, and the servers with --in-process)")
+		mutexProf  = fs.String("mutexprofile", "", "write a mutex contention profile of this process (the load client, and the servers with --in-process)")
 		serverProf = fs.String("server-cpuprofile", "", "write a CPU profile of each child server of the rr and fan-out scenarios to PREFIX-<target>.pprof (not with --server-cmd)")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -222,6 +223,21 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 			return nil, err
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if *mutexProf != "" {
+		runtime.SetMutexProfileFraction(5)
+		defer func() {
+			runtime.SetMutexProfileFraction(0)
+			f, err := os.Create(*mutexProf)
+			if err != nil {
+				logf("mutex profile: %v", err)
+				return
+			}
+			defer f.Close()
+			if err := pprof.Lookup("mutex").WriteTo(f, 0); err != nil {
+				logf("mutex profile: %v", err)
+			}
+		}()
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

@@ -79,7 +79,12 @@ func (r *responder) socket() rsocket.RSocket {
 					}()
 				})
 			}
-			return mono.Just(payload.New(append([]byte("echo:"), data...), nil))
+			// Not mono.Just: reactor-go pools its subscriptions, and
+			// rsocket-go cancels them again when the connection closes,
+			// possibly after their reuse by another request.
+			return mono.Create(func(_ context.Context, sink mono.Sink) {
+				sink.Success(payload.New(append([]byte("echo:"), data...), nil))
+			})
 		}),
 		rsocket.FireAndForget(func(payload.Payload) { r.fnf.Add(1) }),
 		rsocket.RequestStream(func(req payload.Payload) flux.Flux {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -370,5 +371,48 @@ func TestChurn(t *testing.T) {
 	// A leak of even 4 KiB per churned connection would show.
 	if heap > baseHeap && heap-baseHeap > uint64(total)*4<<10 {
 		t.Fatalf("heap grew from %d KiB to %d KiB over %d connections", baseHeap>>10, heap>>10, total)
+	}
+}
+
+// TestSendCloseRace reproduces a known bug, so it runs only when
+// ROBUSTNESS_SEND_CLOSE_RACE=1: a connection that closes while the server
+// is writing a stream item to it. rsocket-go v0.8.16 closes its send queue
+// (DuplexConnection.Close, on the connection's read loop) while the
+// stream's sender goroutine may be sending on it (sendFrame); rsrt
+// recovers the resulting panic, but the close and the send race, and
+// `go test -race` reports it. Fixing it needs the server to stop its
+// senders before the library closes the queue, in gen/rsrt (or in the
+// guard transport, which sees the read loop end first).
+//
+//	ROBUSTNESS_SEND_CLOSE_RACE=1 go test -race -run TestSendCloseRace ./impl/robustness/
+func TestSendCloseRace(t *testing.T) {
+	if os.Getenv("ROBUSTNESS_SEND_CLOSE_RACE") != "1" {
+		t.Skip("reproduces a known data race; set ROBUSTNESS_SEND_CLOSE_RACE=1 to run it")
+	}
+	srv := startServer(t, t.TempDir(), nil)
+	ctx := ctxT(t)
+	talker := login(t, srv.TCPAddr(), "talker")
+	must(t, talker.ChannelJoin(ctx, "busy"))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = talker.Message(ctx, chat.Message{Channel: str("busy"), Content: str("x")})
+		}
+	})
+	defer func() { close(stop); wg.Wait() }()
+	for range 50 {
+		c := rawDial(t, srv.TCPAddr())
+		c.login("victim")
+		must(t, c.requestResponse(3, chat.RouteChannelJoin, []byte("busy")))
+		c.expect(3)
+		must(t, c.send(framing.NewWriteableRequestStreamFrame(5, 1<<30, nil, meta(chat.RouteMessagesIncoming), 0)))
+		c.expect(5)
+		_ = c.nc.Close() // while the server is sending items
 	}
 }

@@ -351,14 +351,19 @@ func testCtx(t testing.TB) context.Context {
 
 // logSink collects log records so tests can check what was logged.
 type logSink struct {
-	mu   sync.Mutex
-	recs []string
+	mu      sync.Mutex
+	recs    []string
+	changed chan struct{} // closed and replaced on every record
 }
 
 func (l *logSink) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.recs = append(l.recs, string(b))
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 	return len(b), nil
 }
 
@@ -371,6 +376,31 @@ func (l *logSink) contains(s string) bool {
 		}
 	}
 	return false
+}
+
+// waitFor waits until a record containing s was logged.
+func (l *logSink) waitFor(t testing.TB, s string) {
+	t.Helper()
+	deadline := time.After(testTimeout)
+	for {
+		l.mu.Lock()
+		for _, r := range l.recs {
+			if strings.Contains(r, s) {
+				l.mu.Unlock()
+				return
+			}
+		}
+		if l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("nothing logged with %q", s)
+		}
+	}
 }
 
 func quietLogger() *slog.Logger {

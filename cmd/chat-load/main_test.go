@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rsocket-chat/rsgen/impl/loadbase"
 	"github.com/rsocket/rsocket-go/logger"
 )
 
@@ -116,5 +117,42 @@ func TestQuickSmoke(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "message RR throughput, 8 in flight") {
 		t.Errorf("table misses the rr row:\n%s", out.String())
+	}
+}
+
+// TestStallDetection freezes one member's stream in the baseline server
+// (its messages stay queued whatever the demand) and checks that the
+// fan-out scenario reports exactly that member as stalled, with what it
+// misses.
+func TestStallDetection(t *testing.T) {
+	logOut = io.Discard
+	defer func() { logOut = os.Stderr }()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bs, err := loadbase.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bs.Close()
+	cfg := &config{
+		client:       dialOpts{kind: "typed", prefetch: 4},
+		members:      5,
+		flatMessages: 20,
+		flatInFlight: 2,
+		stallTimeout: 300 * time.Millisecond,
+		finalWait:    time.Second,
+		dialers:      4,
+		afterWarmup:  func() { bs.FreezeUser("fan3") },
+	}
+	res, err := runFanout(ctx, &server{target: "baseline", addr: bs.Addr()}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 {
+		t.Fatalf("%d phases, want 1", len(res))
+	}
+	r := res[0]
+	if r.StalledMembers != 1 || r.Missing != 20 || r.Delivered != 80 || r.StallEvents < 1 {
+		t.Errorf("stall not reported as expected: %+v", r)
 	}
 }

@@ -30,6 +30,10 @@ type config struct {
 	dialers      int
 	memProfile   string
 	rrChannel    bool
+	finalWait    time.Duration // 0: max(3 x stallTimeout, 10s)
+	// afterWarmup, when set, runs once every fan-out stream is open
+	// (tests use it to inject faults).
+	afterWarmup func()
 }
 
 // RRResult is the request-response throughput at one in-flight level.
@@ -361,7 +365,10 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 		send(name, &sent, &sendErrs)
 		// Wait until all delivered, or no progress at all for a while: a
 		// member still short then is stalled for good.
-		finalWait := max(3*cfg.stallTimeout, 10*time.Second)
+		finalWait := cfg.finalWait
+		if finalWait <= 0 {
+			finalWait = max(3*cfg.stallTimeout, 10*time.Second)
+		}
 		n := sent.Load()
 		var last int64
 		lastChange := time.Now()
@@ -434,6 +441,9 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 	warm := phase("warm", func(tag string, sent, errs *atomic.Int64) { sendOne(tag, 0, sent, errs) })
 	if warm.Delivered != int64(k) {
 		return nil, fmt.Errorf("warm-up: %d of %d members received the first message (streams not open?)", warm.Delivered, k)
+	}
+	if cfg.afterWarmup != nil {
+		cfg.afterWarmup()
 	}
 	var out []FanoutResult
 	if cfg.rate > 0 && cfg.rateDuration > 0 {

@@ -110,6 +110,24 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// FreezeUser is fault injection for testing stall detection: the
+// messages.incoming streams of the sessions logged in as user stop emitting
+// (their messages stay queued, whatever the demand) until the connection
+// closes.
+func (s *Server) FreezeUser(user string) {
+	s.mu.RLock()
+	var set []*session
+	for ss := range s.users[user] {
+		set = append(set, ss)
+	}
+	s.mu.RUnlock()
+	for _, ss := range set {
+		ss.mu.Lock()
+		ss.frozen = true
+		ss.mu.Unlock()
+	}
+}
+
 // Wait blocks until the server has stopped.
 func (s *Server) Wait() { <-s.done }
 
@@ -126,6 +144,7 @@ type session struct {
 	stream   uint64 // id of the open stream, 0 when none
 	draining bool
 	closed   bool
+	frozen   bool // fault injection, see FreezeUser
 }
 
 func (s *Server) accept(_ context.Context, setup payload.SetupPayload, sock rsocket.CloseableRSocket) (rsocket.RSocket, error) {
@@ -346,7 +365,7 @@ func (ss *session) deliver(data []byte) {
 }
 
 func (ss *session) startDrainLocked() bool {
-	if ss.draining || ss.sink == nil || ss.demand <= 0 || len(ss.queue) == 0 {
+	if ss.draining || ss.frozen || ss.sink == nil || ss.demand <= 0 || len(ss.queue) == 0 {
 		return false
 	}
 	ss.draining = true
@@ -356,7 +375,7 @@ func (ss *session) startDrainLocked() bool {
 // drain emits queued messages while the stream has demand.
 func (ss *session) drain() {
 	ss.mu.Lock()
-	for ss.sink != nil && ss.demand > 0 && len(ss.queue) > 0 {
+	for ss.sink != nil && !ss.frozen && ss.demand > 0 && len(ss.queue) > 0 {
 		data := ss.queue[0]
 		ss.queue[0] = nil
 		ss.queue = ss.queue[1:]

@@ -19,8 +19,9 @@ import (
 // defaultPrefetch is the stream demand window of a client.
 const defaultPrefetch = 64
 
-// errConnClosed is returned by calls on a connection that closed.
-var errConnClosed = errors.New("rsrt: connection closed")
+// ErrClosed is returned (wrapped, with the peer's reason when it gave one)
+// by calls that the end of their connection cut short.
+var ErrClosed = errors.New("rsrt: connection closed")
 
 // caller sends requests on one connection.
 type caller struct {
@@ -28,9 +29,9 @@ type caller struct {
 	conn     *conn // server side: the client's declarations; nil on a client
 	prefetch int
 	log      *slog.Logger
-	// cancels is the transport tap of a client connection (see frameTap);
+	// tap is the transport tap of a client connection (see frameTap);
 	// nil on the server side.
-	cancels *frameTap
+	tap *frameTap
 	// closeReason returns why the connection closed (client side).
 	closeReason func() error
 }
@@ -47,8 +48,8 @@ func (c *caller) done() <-chan struct{} {
 	if c.conn != nil {
 		return c.conn.ctx.Done()
 	}
-	if c.cancels != nil {
-		return c.cancels.done
+	if c.tap != nil {
+		return c.tap.done
 	}
 	return nil
 }
@@ -74,17 +75,17 @@ func (c *caller) callErr(err error) error {
 func (c *caller) closedErr() error {
 	if c.closeReason != nil {
 		if err := c.closeReason(); err != nil {
-			return fmt.Errorf("%w: %w", errConnClosed, peerError(err))
+			return fmt.Errorf("%w: %w", ErrClosed, peerError(err))
 		}
 	}
-	return errConnClosed
+	return ErrClosed
 }
 
 // protect runs a call into the library, turning its panic into an error.
 func protect(f func()) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = errConnClosed
+			err = ErrClosed
 		}
 	}()
 	f()
@@ -242,11 +243,11 @@ func (c *caller) requestStream(ctx context.Context, route string, req Payload) i
 		b := newInbound(c.prefetch, convResponse)
 		b.done, b.doneErr = c.done(), c.closedErr
 		var opened func(bool)
-		if c.cancels != nil {
+		if c.tap != nil {
 			sid := &streamID{}
-			b.refill = c.cancels.refill(sid)
-			b.onCancel = c.cancels.canceller(sid)
-			opened = c.cancels.expectStream(sid)
+			b.refill = c.tap.refill(sid)
+			b.onCancel = c.tap.canceller(sid)
+			opened = c.tap.expectStream(sid)
 		}
 		// Subscribing issues the first demand: the REQUEST_STREAM frame.
 		// ctx is watched by recv, not handed to reactor-go (see
@@ -311,10 +312,10 @@ func (c *caller) requestChannel(ctx context.Context, route string, first *Payloa
 	ch.in.done, ch.in.doneErr = c.done(), c.closedErr
 	ch.in.onTerm = out.noMoreCredit
 	var opening func(bool)
-	if c.cancels != nil {
-		ch.in.refill = c.cancels.refill(&ch.sid)
-		ch.in.onCancel = c.cancels.canceller(&ch.sid)
-		opening = c.cancels.expectStream(&ch.sid)
+	if c.tap != nil {
+		ch.in.refill = c.tap.refill(&ch.sid)
+		ch.in.onCancel = c.tap.canceller(&ch.sid)
+		opening = c.tap.expectStream(&ch.sid)
 	}
 	// Subscribing issues the first demand, which makes the library
 	// subscribe our outbound and ask it for the REQUEST_CHANNEL payload.

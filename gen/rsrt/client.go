@@ -119,7 +119,7 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 		return nil, err
 	}
 	cc.client = client
-	cc.caller = &Caller{c: &caller{rs: client, prefetch: cfg.prefetch, log: cfg.log, cancels: tap, closeReason: cc.reason}}
+	cc.caller = &Caller{c: &caller{rs: client, prefetch: cfg.prefetch, log: cfg.log, tap: tap, closeReason: cc.reason}}
 	cfg.log.Debug("rsrt: connected", "remote", target)
 	return &ClientConn{c: cc}, nil
 }

@@ -67,8 +67,8 @@ func TestCloseMidStream(t *testing.T) {
 	if e := sc.waitEvent(t, "hang stopped"); e != "hang stopped: context canceled" {
 		t.Errorf("handler: %q", e)
 	}
-	if _, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{}); err == nil {
-		t.Error("request on a closed connection succeeded")
+	if _, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{}); !errors.Is(err, rsrt.ErrClosed) {
+		t.Errorf("request on a closed connection: %v", err)
 	}
 }
 
@@ -95,7 +95,7 @@ func TestDialRefused(t *testing.T) {
 		t.Errorf("close reason %v", reason)
 	}
 	_, err = c.Caller().RequestResponse(testCtx(t), "echo", rsrt.Payload{})
-	if err == nil || !strings.Contains(err.Error(), "no room for you") {
+	if !errors.Is(err, rsrt.ErrClosed) || !strings.Contains(err.Error(), "no room for you") {
 		t.Errorf("first request: %v", err)
 	}
 }

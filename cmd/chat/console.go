@@ -58,6 +58,7 @@ func newTerminalConsole(in, out *os.File, stderr io.Writer) (*terminalConsole, e
 		// these make it work on the files it was given (as in a test on
 		// a pseudo-terminal).
 		Stdin:          readline.NewCancelableStdin(in),
+		AutoComplete:   commandCompleter,
 		Stdout:         out,
 		Stderr:         stderr,
 		FuncIsTerminal: func() bool { return true },
@@ -89,6 +90,14 @@ func newTerminalConsole(in, out *os.File, stderr io.Writer) (*terminalConsole, e
 	}
 	return &terminalConsole{rl: rl, out: &syncWriter{w: rl.Stdout()}}, nil
 }
+
+// commandCompleter completes the session's commands on Tab.
+var commandCompleter = readline.NewPrefixCompleter(
+	readline.PcItem("/msg"), readline.PcItem("/join"), readline.PcItem("/leave"),
+	readline.PcItem("/channels"), readline.PcItem("/users"), readline.PcItem("/files"),
+	readline.PcItem("/upload"), readline.PcItem("/download"), readline.PcItem("/stats"),
+	readline.PcItem("/help"), readline.PcItem("/quit"),
+)
 
 func (c *terminalConsole) ReadLine() (string, error) {
 	s, err := c.rl.Readline()

@@ -196,7 +196,8 @@ func TestInteractiveTerminal(t *testing.T) {
 	pos := out.waitFor(t, 0, "Type /help for commands.")
 	pos = out.waitFor(t, pos, "alice> ")
 	ptmx := out.master
-	io.WriteString(ptmx, "/join room\r")
+	// Tab completes a command.
+	io.WriteString(ptmx, "/jo\t room\r")
 	pos = out.waitFor(t, pos, "Joined room")
 	pos = out.waitFor(t, pos, "alice@room> ")
 

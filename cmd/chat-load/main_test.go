@@ -39,6 +39,9 @@ func TestQuickSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load smoke test")
 	}
+	if raceEnabled {
+		t.Skip("rsocket-go v0.8.16 client Close races with its read loop (see race_test.go)")
+	}
 	_, stop, _, err := startChat(context.Background(), "127.0.0.1:0")
 	chatOK := !errors.Is(err, errChatUnavailable)
 	if err == nil {
@@ -125,6 +128,9 @@ func TestQuickSmoke(t *testing.T) {
 // fan-out scenario reports exactly that member as stalled, with what it
 // misses.
 func TestStallDetection(t *testing.T) {
+	if raceEnabled {
+		t.Skip("rsocket-go v0.8.16 client Close races with its read loop (see race_test.go)")
+	}
 	logOut = io.Discard
 	defer func() { logOut = os.Stderr }()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -157,7 +157,13 @@ func dialMany(ctx context.Context, addr string, cfg *config, n int, prefix strin
 	return clients, nil
 }
 
+// closeAll closes the connections. Callers cancel their streams first; the
+// pause lets the CANCEL frames that items still in flight trigger be
+// queued before the connection closes (rsocket-go v0.8.16 closes its send
+// queue under a concurrent send, which it recovers from, but which the race
+// detector reports).
 func closeAll(cs []loadClient) {
+	time.Sleep(200 * time.Millisecond)
 	var wg sync.WaitGroup
 	for _, c := range cs {
 		if c != nil {

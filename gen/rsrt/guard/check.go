@@ -556,17 +556,24 @@ func (s *State) maybeClose(sid uint32, st *stream) {
 // REQUEST_N, n. It is how the state learns that a stream the client opened
 // ended (the server's final PAYLOAD, ERROR or CANCEL) and how much credit a
 // request-channel client has.
-func (s *State) Outbound(h core.FrameHeader, n uint32) {
+//
+// It returns the flags the frame must be written with. They differ from
+// h's in one case: rsocket-go puts the COMPLETE flag of a fragmented
+// request-response answer on its first fragment, where rsocket-js 0.0.27
+// stops reassembling; the spec and the other implementations put it on
+// the last one, and so does the transport. (rsocket-go's own requester
+// does not look at COMPLETE on request-response.)
+func (s *State) Outbound(h core.FrameHeader, n uint32) core.FrameFlag {
 	sid := h.StreamID()
-	if sid&1 == 0 {
-		return
-	}
 	flags := h.Flag()
+	if sid&1 == 0 {
+		return flags
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.streams[sid]
 	if st == nil || st.assembling {
-		return
+		return flags
 	}
 	switch h.Type() {
 	case core.FrameTypeError:
@@ -579,22 +586,30 @@ func (s *State) Outbound(h core.FrameHeader, n uint32) {
 			st.credit = min(st.credit+int64(n), infinite)
 		}
 	case core.FrameTypePayload:
+		rr := st.kind == core.FrameTypeRequestResponse
 		follows := flags&core.FlagFollow != 0
 		switch {
 		case st.outChain:
 			if !follows {
 				st.outChain = false
-				if st.kind == core.FrameTypeRequestResponse || st.outChainDone {
+				if rr || st.outChainDone {
 					st.out = false
+				}
+				if rr && st.outChainDone {
+					flags |= core.FlagComplete
 				}
 			}
 		case follows:
 			st.outChain, st.outChainDone = true, flags&core.FlagComplete != 0
-		case st.kind == core.FrameTypeRequestResponse || flags&core.FlagComplete != 0:
+			if rr {
+				flags &^= core.FlagComplete
+			}
+		case rr || flags&core.FlagComplete != 0:
 			st.out = false
 		}
 		s.maybeClose(sid, st)
 	}
+	return flags
 }
 
 // definedFlags returns the flag bits the spec defines for a frame type,

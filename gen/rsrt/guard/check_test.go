@@ -386,3 +386,33 @@ func TestUndefinedFlagsCleared(t *testing.T) {
 		})
 	}
 }
+
+// TestCompleteMovesToLastFragment checks that the COMPLETE flag rsocket-go
+// puts on the first fragment of a request-response answer is written on
+// the last one, and only for request-response.
+func TestCompleteMovesToLastFragment(t *testing.T) {
+	s := setupState(t, Limits{})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestResponseFrame(1, nil, nil, 0)))
+	mustDeliver(t, s, wire(framing.NewWriteableRequestStreamFrame(3, 1, nil, nil, 0)))
+	out := func(sid uint32, flags core.FrameFlag) core.FrameFlag {
+		return s.Outbound(core.NewFrameHeader(sid, core.FrameTypePayload, flags), 0)
+	}
+	nfc := core.FlagNext | core.FlagFollow | core.FlagComplete
+	if got := out(1, nfc); got != core.FlagNext|core.FlagFollow {
+		t.Errorf("first fragment written with %s, want N|FRS", got)
+	}
+	if got := out(1, core.FlagNext|core.FlagFollow); got != core.FlagNext|core.FlagFollow {
+		t.Errorf("middle fragment written with %s", got)
+	}
+	if got := out(1, core.FlagNext); got != core.FlagNext|core.FlagComplete {
+		t.Errorf("last fragment written with %s, want N|CL", got)
+	}
+	if got := out(3, nfc); got != nfc {
+		t.Errorf("request-stream fragment written with %s, want it unchanged", got)
+	}
+	// An unfragmented answer is written as is.
+	mustDeliver(t, s, wire(framing.NewWriteableRequestResponseFrame(5, nil, nil, 0)))
+	if got := out(5, core.FlagNext|core.FlagComplete); got != core.FlagNext|core.FlagComplete {
+		t.Errorf("unfragmented answer written with %s", got)
+	}
+}

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -189,14 +190,21 @@ func (c *checker) writeError(err error) error {
 	return err
 }
 
-// outbound feeds a frame written to the peer to the state. For REQUEST_N,
-// raw holds the frame's bytes (n follows the header).
-func (c *checker) outbound(h core.FrameHeader, raw []byte) {
+// outbound feeds a frame written to the peer to the state and returns the
+// flags to write it with (see State.Outbound). For REQUEST_N, raw holds
+// the frame's bytes (n follows the header).
+func (c *checker) outbound(h core.FrameHeader, raw []byte) core.FrameFlag {
 	var n uint32
 	if h.Type() == core.FrameTypeRequestN && len(raw) >= core.FrameHeaderLen+4 {
-		n = uint32(raw[6])<<24 | uint32(raw[7])<<16 | uint32(raw[8])<<8 | uint32(raw[9])
+		n = binary.BigEndian.Uint32(raw[core.FrameHeaderLen:])
 	}
-	c.st.Outbound(h, n)
+	return c.st.Outbound(h, n)
+}
+
+// setFlags rewrites the flags in the header of a serialised frame.
+func setFlags(raw []byte, flags core.FrameFlag) {
+	h := binary.BigEndian.Uint16(raw[4:])
+	binary.BigEndian.PutUint16(raw[4:], h&^0x03FF|uint16(flags))
 }
 
 // setCounter implements transport.Conn.SetCounter.

@@ -3,6 +3,7 @@ package guard
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -269,5 +270,60 @@ func TestWSConnClosedByPeer(t *testing.T) {
 	}
 	if _, err := c.Read(); err != io.EOF {
 		t.Fatalf("Read error %v, want io.EOF", err)
+	}
+}
+
+func TestTCPConnRewritesSetupError(t *testing.T) {
+	c, client, _ := tcpPair(t, Limits{})
+	refusal := AsSetupError(SetupError(core.ErrorCodeUnsupportedSetup, "no such MIME type"))
+	// What rsocket-go writes for any acceptor error, then an ordinary
+	// REJECTED_SETUP that must go out unchanged.
+	for _, f := range []core.WriteableFrame{
+		framing.NewWriteableErrorFrame(0, core.ErrorCodeRejectedSetup, []byte(refusal.Error())),
+		framing.NewWriteableErrorFrame(0, core.ErrorCodeRejectedSetup, []byte("go away")),
+	} {
+		if err := c.Write(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(client)
+	for _, want := range []struct {
+		code core.ErrorCode
+		msg  string
+	}{{core.ErrorCodeUnsupportedSetup, "no such MIME type"}, {core.ErrorCodeRejectedSetup, "go away"}} {
+		var prefix [3]byte
+		if _, err := io.ReadFull(r, prefix[:]); err != nil {
+			t.Fatal(err)
+		}
+		body := make([]byte, int(prefix[0])<<16|int(prefix[1])<<8|int(prefix[2]))
+		if _, err := io.ReadFull(r, body); err != nil {
+			t.Fatal(err)
+		}
+		f, err := framing.FromBytes(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ef := f.(*framing.ErrorFrame)
+		if ef.ErrorCode() != want.code || string(ef.ErrorData()) != want.msg {
+			t.Errorf("client got %s %q, want %s %q", ef.ErrorCode(), ef.ErrorData(), want.code, want.msg)
+		}
+	}
+}
+
+func TestAsSetupError(t *testing.T) {
+	plain := errors.New("plain")
+	if AsSetupError(plain) != plain {
+		t.Error("an error without a code changed")
+	}
+	app := SetupError(core.ErrorCodeApplicationError, "app")
+	if got := AsSetupError(app); got != app {
+		t.Error("an error with a non-SETUP code changed")
+	}
+	var coded interface{ ErrorCode() core.ErrorCode }
+	if got := AsSetupError(fmt.Errorf("wrapped: %w", SetupError(core.ErrorCodeInvalidSetup, "bad"))); !errors.As(got, &coded) || coded.ErrorCode() != core.ErrorCodeInvalidSetup {
+		t.Errorf("wrapped SETUP error: %v", got)
 	}
 }

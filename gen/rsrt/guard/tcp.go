@@ -119,22 +119,53 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
 		ctr.IncWriteBytes(size)
 	}
+	if h.Type() == core.FrameTypeRequestN || h.Type() == core.FrameTypeError && h.StreamID() == 0 {
+		// REQUEST_N, whose n the state needs, and connection errors,
+		// which may be a SETUP refusal to rewrite: small frames,
+		// serialised first.
+		c.tmp.Reset()
+		if _, err := f.WriteTo(&c.tmp); err != nil {
+			return err
+		}
+		b := c.tmp.Bytes()
+		if h.Type() == core.FrameTypeError {
+			if r := rewriteSetupError(b); r != nil {
+				b = r
+			}
+		}
+		c.outbound(h, b)
+		return c.writeRaw(b)
+	}
+	// Record before the bytes leave, so that the state is up to date
+	// before the peer can react to the frame.
+	if flags := c.outbound(h, nil); flags != h.Flag() {
+		// A fragment whose flags change: rare, serialised first.
+		c.tmp.Reset()
+		if _, err := f.WriteTo(&c.tmp); err != nil {
+			return err
+		}
+		b := c.tmp.Bytes()
+		setFlags(b, flags)
+		err := c.writeRaw(b)
+		if c.tmp.Cap() > smallFrame {
+			c.tmp = bytes.Buffer{}
+		}
+		return err
+	}
 	if _, err := c.w.Write([]byte{byte(size >> 16), byte(size >> 8), byte(size)}); err != nil {
 		return c.writeError(err)
 	}
-	if h.Type() != core.FrameTypeRequestN {
-		// Record before the bytes leave, so that the state is up to date
-		// before the peer can react to the frame.
-		c.outbound(h, nil)
-		_, err := f.WriteTo(c.w)
+	_, err := f.WriteTo(c.w)
+	return c.writeError(err)
+}
+
+// writeRaw writes a serialised frame with its length prefix.
+func (c *TCPConn) writeRaw(b []byte) error {
+	size := len(b)
+	if _, err := c.w.Write([]byte{byte(size >> 16), byte(size >> 8), byte(size)}); err != nil {
 		return c.writeError(err)
 	}
-	c.tmp.Reset()
-	if _, err := f.WriteTo(&c.tmp); err != nil {
-		return err
-	}
-	c.outbound(h, c.tmp.Bytes())
-	_, err := c.w.Write(c.tmp.Bytes())
+	_, err := c.w.Write(b)
 	return c.writeError(err)
 }
 

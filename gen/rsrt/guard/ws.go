@@ -116,11 +116,19 @@ func (c *WSConn) Write(f core.WriteableFrame) error {
 	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
 		ctr.IncWriteBytes(c.buf.Len())
 	}
-	c.outbound(h, c.buf.Bytes())
+	msg := c.buf.Bytes()
+	if h.Type() == core.FrameTypeError && h.StreamID() == 0 {
+		if r := rewriteSetupError(msg); r != nil {
+			msg = r
+		}
+	}
+	if flags := c.outbound(h, msg); flags != h.Flag() {
+		setFlags(msg, flags)
+	}
 	if err := c.ws.SetWriteDeadline(time.Now().Add(c.opt.Limits.WriteTimeout)); err != nil {
 		return err
 	}
-	err := c.ws.WriteMessage(websocket.BinaryMessage, c.buf.Bytes())
+	err := c.ws.WriteMessage(websocket.BinaryMessage, msg)
 	if c.buf.Cap() > smallFrame {
 		// Do not keep a large buffer alive between large frames.
 		c.buf = bytes.Buffer{}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -10,8 +11,10 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/rsocket/rsocket-go"
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/framing"
+	"github.com/rsocket/rsocket-go/payload"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
@@ -517,4 +520,76 @@ func TestHostileConnectionFlood(t *testing.T) {
 	} else if resp == nil || resp.StatusCode != 503 {
 		t.Errorf("WebSocket over the limit: %v, want status 503", err)
 	}
+}
+
+// setupRefusal is an acceptor error with a SETUP error code, as the
+// runtime returns.
+type setupRefusal struct{}
+
+func (setupRefusal) Error() string             { return "UNSUPPORTED_SETUP: text/plain" }
+func (setupRefusal) ErrorCode() core.ErrorCode { return core.ErrorCodeUnsupportedSetup }
+func (setupRefusal) ErrorData() []byte         { return []byte("metadata MIME type text/plain") }
+
+// TestSetupRefusalKeepsItsCode checks that an acceptor refusing a SETUP
+// with UNSUPPORTED_SETUP is answered with that code, although rsocket-go
+// sends REJECTED_SETUP for any acceptor error, over TCP and WebSocket.
+func TestSetupRefusalKeepsItsCode(t *testing.T) {
+	acc := func(context.Context, payload.SetupPayload, rsocket.CloseableRSocket) (rsocket.RSocket, error) {
+		return nil, setupRefusal{}
+	}
+	srv, err := server.New(acc, server.Config{TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0", Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	defer func() {
+		stop()
+		<-done
+	}()
+	<-srv.Ready()
+	check := func(t *testing.T, body []byte) {
+		t.Helper()
+		h := core.ParseFrameHeader(body)
+		if h.Type() != core.FrameTypeError || h.StreamID() != 0 {
+			t.Fatalf("got %s, want a connection ERROR", h)
+		}
+		if code := core.ErrorCode(binary.BigEndian.Uint32(body[core.FrameHeaderLen:])); code != core.ErrorCodeUnsupportedSetup {
+			t.Errorf("code %s, want UNSUPPORTED_SETUP", code)
+		}
+		if msg := string(body[core.FrameHeaderLen+4:]); msg != "metadata MIME type text/plain" {
+			t.Errorf("message %q", msg)
+		}
+	}
+	t.Run("tcp", func(t *testing.T) {
+		nc, err := net.DialTimeout("tcp", srv.TCPAddr().String(), testTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(testTimeout))
+		c := &rawTCP{t: t, nc: nc}
+		c.send(setupFrame())
+		f := c.await(0, core.FrameTypeError)
+		check(t, append(raw(0, core.FrameTypeError, 0), f.body...))
+		c.expectClosed()
+	})
+	t.Run("websocket", func(t *testing.T) {
+		d := websocket.Dialer{HandshakeTimeout: testTimeout}
+		ws, _, err := d.Dial("ws://"+srv.WSAddr().String()+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ws.Close()
+		ws.SetReadDeadline(time.Now().Add(testTimeout))
+		if err := ws.WriteMessage(websocket.BinaryMessage, setupFrame()); err != nil {
+			t.Fatal(err)
+		}
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, msg)
+	})
 }

@@ -30,6 +30,7 @@ import (
 
 	"github.com/rsocket/rsocket-go"
 	"github.com/rsocket/rsocket-go/logger"
+	"github.com/rsocket/rsocket-go/payload"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
 )
@@ -128,7 +129,22 @@ func New(acc rsocket.ServerAcceptor, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: fragment size %d out of [10, %d]", cfg.FragmentSize, 1<<24-4)
 	}
 	cfg.Limits = cfg.Limits.WithDefaults()
-	return &Server{acc: acc, cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
+	return &Server{acc: setupCodes(acc), cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
+}
+
+// setupCodes makes an acceptor error with a SETUP error code (an error
+// with ErrorCode() INVALID_SETUP or UNSUPPORTED_SETUP, such as the
+// runtime's) reach the client with that code: rsocket-go sends every
+// acceptor error as REJECTED_SETUP, and the guard's transports rewrite
+// the frame of a guard.SetupError.
+func setupCodes(acc rsocket.ServerAcceptor) rsocket.ServerAcceptor {
+	return func(ctx context.Context, setup payload.SetupPayload, sock rsocket.CloseableRSocket) (rsocket.RSocket, error) {
+		r, err := acc(ctx, setup, sock)
+		if err != nil {
+			return nil, guard.AsSetupError(err)
+		}
+		return r, nil
+	}
 }
 
 // Ready is closed once the listeners are bound and serving.

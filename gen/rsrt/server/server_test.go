@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/framing"
 	"github.com/rsocket/rsocket-go/payload"
 	"github.com/rsocket/rsocket-go/rx/flux"
 
@@ -156,5 +158,33 @@ func TestShutdownWithoutGate(t *testing.T) {
 	}
 	if n := run.srv.Connections(); n != 0 {
 		t.Errorf("%d connections after Serve returned", n)
+	}
+}
+
+// TestFragmentedAnswerFlags reads, on a raw connection, the fragments of a
+// request-response answer larger than the fragment size: COMPLETE is on
+// the last fragment only, as the spec and rsocket-js expect.
+func TestFragmentedAnswerFlags(t *testing.T) {
+	run := start(t, newResponder(), server.Config{TCPAddr: "127.0.0.1:0"})
+	c := dialRaw(t, run)
+	c.send(setupFrame(), wire(framing.NewWriteableRequestResponseFrame(1, make([]byte, 2_500_000), nil, 0)))
+	var flags []core.FrameFlag
+	size := 0
+	for {
+		f := c.await(1, core.FrameTypePayload)
+		flags = append(flags, f.flags)
+		size += len(f.body)
+		if !f.flags.Check(core.FlagFollow) {
+			break
+		}
+	}
+	if len(flags) != 3 || size != len("echo:")+2_500_000 {
+		t.Fatalf("%d fragments, %d bytes", len(flags), size)
+	}
+	for i, f := range flags {
+		last := i == len(flags)-1
+		if f.Check(core.FlagComplete) != last || f.Check(core.FlagFollow) == last || !f.Check(core.FlagNext) {
+			t.Errorf("fragment %d has flags %s", i, f)
+		}
 	}
 }

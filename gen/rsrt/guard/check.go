@@ -69,6 +69,7 @@ type Violation struct {
 	Reason string
 }
 
+// Error says what was wrong and on which frame.
 func (v *Violation) Error() string {
 	return fmt.Sprintf("rsocket guard: %s (frame %s, stream %d)", v.Reason, v.Type, v.StreamID)
 }

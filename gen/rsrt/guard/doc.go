@@ -18,5 +18,9 @@
 //
 // [NewTCPServer] and [NewWebSocketServer] are rsocket-go server transports
 // built on that check, with the limits of a [Limits] value; [Stats] counts
-// what they refused.
+// what they refused. On the way out, the transports also correct two
+// things rsocket-go writes: the code of a SETUP refusal (see
+// [SetupError]) and the fragment that carries COMPLETE in a fragmented
+// request-response answer (see [State.Outbound]). Frame flags a type does
+// not define are cleared on the way in, as the spec asks of receivers.
 package guard

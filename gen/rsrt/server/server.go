@@ -328,11 +328,19 @@ func RouteLibraryLogs(l *slog.Logger) {
 	logger.SetLevel(logger.LevelInfo)
 }
 
+// libLogger adapts slog to rsocket-go's logger interface.
 type libLogger struct{ l *slog.Logger }
 
+// Debugf logs at debug level.
 func (g libLogger) Debugf(format string, args ...any) { g.log(slog.LevelDebug, format, args) }
-func (g libLogger) Infof(format string, args ...any)  { g.log(slog.LevelDebug, format, args) }
-func (g libLogger) Warnf(format string, args ...any)  { g.log(slog.LevelDebug, format, args) }
+
+// Infof logs at debug level: the library's info lines are routine.
+func (g libLogger) Infof(format string, args ...any) { g.log(slog.LevelDebug, format, args) }
+
+// Warnf logs at debug level: a peer can trigger the library's warnings.
+func (g libLogger) Warnf(format string, args ...any) { g.log(slog.LevelDebug, format, args) }
+
+// Errorf logs at info level.
 func (g libLogger) Errorf(format string, args ...any) { g.log(slog.LevelInfo, format, args) }
 
 func (g libLogger) log(level slog.Level, format string, args []any) {

@@ -267,7 +267,10 @@ func (s *Server) Serve(ctx context.Context) error {
 			err = fmt.Errorf("server: %w", e)
 		}
 	}
-	s.log.Info("rsocket server: stopped")
+	c := s.stats.Snapshot()
+	s.log.Info("rsocket server: stopped", "connections", c.Connections, "violations", c.Violations,
+		"setup_timeouts", c.SetupTimeouts, "idle_timeouts", c.IdleTimeouts, "write_timeouts", c.WriteTimeouts,
+		"refused_connections", c.RefusedConnections, "rejected", c.Rejected, "dropped", c.Dropped, "substituted", c.Substituted)
 	return err
 }
 

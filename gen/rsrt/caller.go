@@ -141,6 +141,9 @@ func (c *caller) requestResponse(ctx context.Context, route string, req Payload)
 	if sub.err != nil {
 		return nil, c.callErr(sub.err)
 	}
+	if sub.res.err == ErrClosed {
+		return nil, c.closedErr()
+	}
 	if sub.res.err != nil {
 		return nil, BadResponse(route, sub.res.err)
 	}
@@ -168,7 +171,8 @@ func (s *monoSub) OnSubscribe(_ context.Context, su rx.Subscription) {
 }
 
 func (s *monoSub) OnNext(p payload.Payload) {
-	it := convItem(p, false)
+	it := item{err: ErrClosed} // unless the copy succeeds: see inbound.copyItem
+	safely(func() { it = convItem(p, false) })
 	s.mu.Lock()
 	s.res = it
 	s.mu.Unlock()
@@ -245,7 +249,7 @@ func (c *caller) requestStream(ctx context.Context, route string, req Payload) i
 		var opened func(bool)
 		if c.tap != nil {
 			sid := &streamID{}
-			b.refill = c.tap.refill(sid)
+			b.refill = c.tap.requester(sid)
 			b.onCancel = c.tap.canceller(sid)
 			opened = c.tap.expectStream(sid)
 		}
@@ -313,7 +317,7 @@ func (c *caller) requestChannel(ctx context.Context, route string, first *Payloa
 	ch.in.onTerm = out.noMoreCredit
 	var opening func(bool)
 	if c.tap != nil {
-		ch.in.refill = c.tap.refill(&ch.sid)
+		ch.in.refill = c.tap.requester(&ch.sid)
 		ch.in.onCancel = c.tap.canceller(&ch.sid)
 		opening = c.tap.expectStream(&ch.sid)
 	}

@@ -237,14 +237,21 @@ func (t *frameTap) expectStream(dst *streamID) func(sent bool) {
 	}
 }
 
-// refill returns the refill function of an inbound on stream id.
-func (t *frameTap) refill(id *streamID) func(sub rx.Subscription, n int) {
-	return func(sub rx.Subscription, n int) {
+// requester returns the function through which an inbound on stream id
+// issues demand that its processor must count before the peer learns of
+// it: the library's REQUEST_N frame is swallowed while Request updates the
+// processor's counter, then, when grant is set, the tap writes the frame
+// itself. With grant unset the peer never hears of the demand: that is the
+// inbound's reserve unit (see inbound.go).
+func (t *frameTap) requester(id *streamID) func(sub rx.Subscription, n int, grant bool) {
+	return func(sub rx.Subscription, n int, grant bool) {
 		sid, ok := id.get()
 		if !ok {
 			// Unreachable (items arrived, so the first frame was
 			// written); fall back to the library's own path.
-			sub.Request(n)
+			if grant {
+				sub.Request(n)
+			}
 			return
 		}
 		t.mu.Lock()
@@ -261,7 +268,9 @@ func (t *frameTap) refill(id *streamID) func(sub rx.Subscription, n int) {
 			delete(t.swallow, sid)
 			return
 		}
-		t.writeLocked(framing.NewWriteableRequestNFrame(sid, uint32(n), 0))
+		if grant {
+			t.writeLocked(framing.NewWriteableRequestNFrame(sid, uint32(n), 0))
+		}
 	}
 }
 

@@ -54,12 +54,19 @@
 //     runs out of 8 in measurements). When a slow consumer let the credit
 //     run out, a client renews it through its transport tap, which swallows
 //     the library's REQUEST_N and writes it once the processor counted the
-//     credit. Without a tap (server side) the inbound keeps one unit of
-//     credit in reserve and caps its buffer instead.
+//     credit; the processor also holds one unit of credit the peer never
+//     hears of, so that its counter never reaches zero and no renewal meets
+//     the drain loop's lossy CompareAndSwap. Without a tap (server side)
+//     the inbound keeps one unit of credit in reserve and caps its buffer
+//     instead.
 //
 //   - The library's cancel of an inbound closes the processor's queue,
 //     which races with the read loop putting an item in it ("send on closed
-//     channel" kills the process), so it is deferred to the next OnNext.
+//     channel" kills the process), so it is deferred to the next OnNext;
+//     the peer learns of the cancel at once through the client's tap. And
+//     the library releases the frames it holds when a connection closes,
+//     under the read loop: copying a released frame panics, so the copy is
+//     recovered and the item dropped.
 //
 //   - A request-channel handler's inbound is always subscribed (the library
 //     blocks the read loop until it is), its first item carries the route,

@@ -171,20 +171,16 @@ for (const transport of ['tcp', 'ws']) {
       assert.deepEqual((await c2.streamStrings('files')).sort(), ['big.bin', 'file_name_1.txt', 'near-limit.bin']);
     });
 
-    // Known rsocket-js 0.0.27 bug, not a server bug: the server (rsocket-go) fragments the
-    // 3 MiB response at 1,000,000 bytes as PAYLOAD M|F|C|N, F|N, F|N, N (the NEXT|COMPLETE of the
-    // response on the first fragment, as rsocket-java's FrameFragmenter does too), and
-    // rsocket-js 0.0.27's ReassemblyDuplexConnection ends reassembly at the first fragment
-    // because it carries C, although F says more fragments follow: it delivers 999,966 bytes.
-    it(
-      'a 3 MiB download, fragmented by the server, is reassembled by rsocket-js',
-      { todo: 'rsocket-js 0.0.27 ReassemblyDuplexConnection stops at a fragment with F|C set' },
-      async () => {
-        const down = await c2.requestResponse('file.download', null, [[FILE_NAME_MIME, 'big.bin']], 20000);
-        assert.equal(down.data.length, BIG);
-        assert.ok(Buffer.from(down.data).equals(patterned(BIG)), 'downloaded bytes equal uploaded bytes');
-      },
-    );
+    // rsocket-go fragments the 3 MiB response at 1,000,000 bytes and puts the response's
+    // COMPLETE on the first fragment; rsocket-js 0.0.27's ReassemblyDuplexConnection ends
+    // reassembly at any fragment carrying C, even with F set, and delivered 999,966 bytes.
+    // The guard transport (gen/rsrt/guard) now moves COMPLETE to the last fragment, the
+    // layout every reassembler handles, so the whole file must arrive.
+    it('a 3 MiB download, fragmented by the server, is reassembled by rsocket-js', async () => {
+      const down = await c2.requestResponse('file.download', null, [[FILE_NAME_MIME, 'big.bin']], 20000);
+      assert.equal(down.data.length, BIG);
+      assert.ok(Buffer.from(down.data).equals(patterned(BIG)), 'downloaded bytes equal uploaded bytes');
+    });
 
     it('a closed connection leaves the user count and the channel', async () => {
       c2.close();

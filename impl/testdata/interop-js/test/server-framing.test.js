@@ -159,14 +159,18 @@ describe('server framing over raw TCP', { timeout: 60000 }, () => {
       assert.ok(f.length <= FRAGMENT_SIZE, `fragment of ${f.length} bytes: ${JSON.stringify(shape)}`);
     }
     // F on every fragment but the last; N on every fragment; metadata only in the first;
-    // C exactly once.
+    // C exactly once, on the last fragment (rsocket-js 0.0.27 stops reassembling at C).
     assert.deepEqual(
       frames.map((f) => Boolean(f.flags & F.F)),
       frames.map((_, i) => i < frames.length - 1),
       JSON.stringify(shape),
     );
     assert.ok(frames.every((f) => f.flags & F.N), JSON.stringify(shape));
-    assert.equal(frames.filter((f) => f.flags & F.C).length, 1, JSON.stringify(shape));
+    assert.deepEqual(
+      frames.map((f) => Boolean(f.flags & F.C)),
+      frames.map((_, i) => i === frames.length - 1),
+      JSON.stringify(shape),
+    );
     const data = Buffer.concat(frames.map((f) => f.data));
     assert.equal(data.length, bytes.length);
     assert.ok(data.equals(bytes), 'reassembled bytes equal the uploaded bytes');

@@ -380,7 +380,9 @@ func TestChurn(t *testing.T) {
 // (DuplexConnection.Close, on the connection's read loop) while the
 // stream's sender goroutine may be sending on it (sendFrame); rsrt
 // recovers the resulting panic, but the close and the send race, and
-// `go test -race` reports it. Fixing it needs the server to stop its
+// `go test -race` reports it. The same race shows when a server stops
+// (its gate completes the open streams) while a client with open streams
+// is disconnecting: the COMPLETE frames race the library's close. Fixing it needs the server to stop its
 // senders before the library closes the queue, in gen/rsrt (or in the
 // guard transport, which sees the read loop end first).
 //

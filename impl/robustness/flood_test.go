@@ -174,6 +174,11 @@ func TestFloodMaxStreams(t *testing.T) {
 			t.Fatalf("new stream after ten ended: %v", f)
 		}
 	}
+	// Gone before the server stops: a stop racing the disconnection of
+	// a connection with streams open hits rsocket-go's send/close race
+	// (see TestSendCloseRace).
+	_ = c.nc.Close()
+	eventually(t, "the streamer's session is gone", func() bool { return srv.Service().Stats().Connections == 0 })
 }
 
 // TestFloodIgnoringCredit: a request-channel peer that sends more updates

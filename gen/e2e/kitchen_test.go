@@ -283,8 +283,9 @@ func start(t *testing.T) *fixture {
 }
 
 // dial connects a generated client. Its cleanup first waits for the
-// server's handlers to finish, so that no frame is queued while the
-// connection closes (a data race inside rsocket-go v0.8.16).
+// server's handlers to finish and their frames to be delivered, so that no
+// frame is queued or delivered while the connection closes (data races
+// inside rsocket-go v0.8.16).
 func (f *fixture) dial(t *testing.T, opts ...rsrt.DialOption) (*kitchen.Client, *server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -299,6 +300,10 @@ func (f *fixture) dial(t *testing.T, opts ...rsrt.DialOption) (*kitchen.Client, 
 		if err := f.gate.Wait(ctx); err != nil {
 			t.Errorf("handlers still running: %d", f.gate.InFlight())
 		}
+		// One more round trip: its response comes after every frame the
+		// finished handlers sent, on the same dispatch goroutine, so none
+		// is still being delivered when the client closes.
+		_ = c.RrEmpty(ctx)
 		_ = c.Close()
 	})
 	select {

@@ -33,6 +33,7 @@ func (s *server) rawClient(t testing.TB) rsocket.Client {
 		if err := s.gate.Wait(ctx); err != nil {
 			t.Errorf("handlers still running at the end of the test: %d", s.gate.InFlight())
 		}
+		_, _ = c.RequestResponse(routed(t, "echo", "")).Block(ctx) // see server.dial
 		_ = c.Close()
 	})
 	return c

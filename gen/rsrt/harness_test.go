@@ -314,9 +314,10 @@ func (c *conn) waitEvent(t testing.TB, prefix string) string {
 }
 
 // dial connects an rsrt client to s. Before the client closes, its cleanup
-// waits for the server's handlers to finish: rsocket-go v0.8.16 has a data
-// race between a frame being queued and the connection closing, which the
-// race detector would report against the test.
+// waits for the server's handlers to finish and for their frames to be
+// delivered: rsocket-go v0.8.16 has data races between a connection
+// closing and frames being queued or delivered on it, which the race
+// detector would report against the test.
 func (s *server) dial(t testing.TB, opts ...rsrt.DialOption) *rsrt.ClientConn {
 	t.Helper()
 	c := dial(t, s.addr, opts...)
@@ -326,6 +327,10 @@ func (s *server) dial(t testing.TB, opts ...rsrt.DialOption) *rsrt.ClientConn {
 		if err := s.gate.Wait(ctx); err != nil {
 			t.Errorf("handlers still running at the end of the test: %d", s.gate.InFlight())
 		}
+		// One more round trip: its response comes after every frame
+		// the finished handlers sent, on the same dispatch goroutine,
+		// so none is still being delivered when the client closes.
+		_, _ = c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{})
 	})
 	return c
 }

@@ -81,4 +81,8 @@ func TestWebSocket(t *testing.T) {
 	if err := gate.Wait(wctx); err != nil {
 		t.Fatal(err)
 	}
+	// As server.dial does: a last round trip, then close the client
+	// before the server stops.
+	_, _ = c.Caller().RequestResponse(wctx, "echo", rsrt.Payload{})
+	_ = c.Close()
 }

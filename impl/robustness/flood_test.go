@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -347,4 +348,38 @@ func TestFloodNames(t *testing.T) {
 		t.Fatalf("%+v: want %d sessions of 2 users", st, same+1)
 	}
 	checkServed(t, srv.TCPAddr())
+}
+
+// TestUnreadDownloadsMemory reproduces a known gap, so it runs only when
+// ROBUSTNESS_UNREAD_DOWNLOADS=1: nothing bounds the bytes the server holds
+// for one connection's responses that the client does not read. Each
+// file.download response waits in memory until it is written, and MaxStreams
+// (1024) bounds only their number: with 16 MiB files, one connection can
+// make the server hold 16 GiB. Measured: 300 unread downloads of a 1 MiB
+// file hold about 300 MiB.
+//
+//	ROBUSTNESS_UNREAD_DOWNLOADS=1 go test -run TestUnreadDownloadsMemory -v ./impl/robustness/
+func TestUnreadDownloadsMemory(t *testing.T) {
+	if os.Getenv("ROBUSTNESS_UNREAD_DOWNLOADS") != "1" {
+		t.Skip("reproduces a known unbounded buffer; set ROBUSTNESS_UNREAD_DOWNLOADS=1 to run it")
+	}
+	srv := startServer(t, t.TempDir(), nil)
+	c := login(t, srv.TCPAddr(), "uploader")
+	must(t, c.FileUpload(ctxT(t), make([]byte, 1<<20), "big"))
+	base := heapInUse()
+	r := rawDial(t, srv.TCPAddr())
+	r.login("reader")
+	var buf []byte
+	const n = 300
+	for i := range n {
+		buf = append(buf, encode(framing.NewWriteableRequestResponseFrame(uint32(3+2*i), nil, meta(chat.RouteFileDownload, fileName("big")), 0))...)
+	}
+	must(t, r.write(buf))
+	checkServed(t, srv.TCPAddr()) // the server answered everything it could meanwhile
+	held := heapInUse() - base
+	t.Logf("%d unread 1 MiB downloads: the server holds %d MiB", n, held>>20)
+	const bound = 64 << 20
+	if held > bound {
+		t.Fatalf("one connection's unread responses hold %d MiB, over %d MiB", held>>20, bound>>20)
+	}
 }

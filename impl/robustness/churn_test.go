@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chatserver"
 )
 
 // churnKinds is the number of ways a churning connection lives and ends.
@@ -23,7 +24,7 @@ const churnKinds = 6
 
 // churnOne runs one short-lived connection of the given kind:
 //
-//	0: generated client in a channel shared with other churners: login,
+//	0: generated client (TCP or WebSocket) in a channel shared with other churners: login,
 //	   join, message, messages.incoming, statistics channel, everything
 //	   cancelled or left, then closed cleanly;
 //	1: generated client closed while its messages.incoming stream is open
@@ -39,13 +40,18 @@ const churnKinds = 6
 // for the client's demand or for messages. A connection closing while the
 // server is writing to it hits a data race inside rsocket-go v0.8.16 (see
 // TestSendCloseRace), which -race reports.
-func churnOne(addr string, i int) error {
+func churnOne(addr, wsURL string, i int) error {
 	user := fmt.Sprintf("churn%d", i%50)
+	// The generated clients use WebSocket every other round.
+	genAddr := addr
+	if (i/churnKinds)%2 == 1 {
+		genAddr = wsURL
+	}
 	switch i % churnKinds {
 	case 0:
-		return churnClean(addr, user, fmt.Sprintf("churn-ch%d", i%20))
+		return churnClean(genAddr, user, fmt.Sprintf("churn-ch%d", i%20))
 	case 1:
-		return churnMidStream(addr, user, fmt.Sprintf("solo%d", i))
+		return churnMidStream(genAddr, user, fmt.Sprintf("solo%d", i))
 	case 2:
 		return churnRawAbrupt(addr, user, fmt.Sprintf("solo%d", i))
 	case 3:
@@ -248,14 +254,14 @@ func TestChurn(t *testing.T) {
 	if testing.Short() {
 		total = 300
 	}
-	srv := startServer(t, t.TempDir(), nil)
+	srv := startServer(t, t.TempDir(), func(c *chatserver.Config) { c.WSAddr = "127.0.0.1:0" })
 	addr := srv.TCPAddr()
 	svc := srv.Service()
 
 	// Warm up, so that what the libraries start once (pools, timers) is
 	// part of the baseline.
 	for i := range 2 * churnKinds {
-		must(t, churnOne(addr, i))
+		must(t, churnOne(addr, srv.WSURL(), i))
 	}
 	eventually(t, "the warm-up sessions are gone", func() bool { return svc.Stats().Connections == 0 })
 	time.Sleep(100 * time.Millisecond) // lets exiting goroutines finish; the checks below poll anyway
@@ -285,7 +291,7 @@ func TestChurn(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for i := range jobs {
-				if err := churnOne(addr, i); err != nil {
+				if err := churnOne(addr, srv.WSURL(), i); err != nil {
 					errs <- fmt.Errorf("connection %d (kind %d): %w", i, i%churnKinds, err)
 				}
 			}

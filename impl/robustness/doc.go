@@ -5,8 +5,9 @@
 // 24-bit length prefix) for hostile traffic. The package has no code of its
 // own, only tests:
 //
-//   - churn_test.go: thousands of connections that log in, join channels,
-//     open messages.incoming and statistics streams and go away cleanly,
+//   - churn_test.go: thousands of connections (TCP and WebSocket) that log
+//     in, join channels, open messages.incoming and statistics streams and
+//     go away cleanly,
 //     abruptly (raw socket closed) or in the middle of their streams; then
 //     the server's goroutines, heap, sessions, user count and channel
 //     member lists must be back to exactly what the remaining clients

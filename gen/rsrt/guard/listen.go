@@ -225,12 +225,20 @@ func (s *Server) serveTCP(ctx context.Context) error {
 	}
 }
 
+// wsWriteBuffers is the pool of the WebSocket write buffers, shared by
+// every server (gorilla wants one pool per buffer size).
+var wsWriteBuffers sync.Pool
+
 func (s *Server) serveWS(ctx context.Context) error {
 	up := &websocket.Upgrader{
 		HandshakeTimeout: s.opt.Limits.SetupTimeout,
-		ReadBufferSize:   4 << 10,
-		WriteBufferSize:  4 << 10,
-		CheckOrigin:      func(*http.Request) bool { return true },
+		// No read buffer of its own: gorilla then reuses the HTTP
+		// server's (4 KiB), which the hijack leaves unused. Write
+		// buffers come from a pool for the time of a write, so that an
+		// idle connection holds none.
+		WriteBufferSize: 4 << 10,
+		WriteBufferPool: &wsWriteBuffers,
+		CheckOrigin:     func(*http.Request) bool { return true },
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(s.path, func(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +24,10 @@ type WSConn struct {
 
 	wmu sync.Mutex // gorilla allows one writer at a time
 	buf bytes.Buffer
+
+	// rbuf is the read buffer, reused between messages up to keepBuf
+	// bytes; only the reading goroutine uses it.
+	rbuf []byte
 }
 
 var _ transport.AddrConn = (*WSConn)(nil)
@@ -70,15 +75,22 @@ func (c *WSConn) Read() (core.BufferedFrame, error) {
 			continue
 		}
 		f, err := c.process(raw)
+		// process copies what it keeps: the buffer can serve the next
+		// message, unless a large message grew it.
+		c.rbuf = raw[:0]
+		if cap(raw) > keepBuf {
+			c.rbuf = nil
+		}
 		if err != nil || f != nil {
 			return f, err
 		}
 	}
 }
 
-// readMessage reads the next message, up to the read limit. The limit is
-// enforced here rather than with gorilla's SetReadLimit, so that the
-// violation is counted and logged before the peer sees the connection
+// readMessage reads the next message, up to the read limit, into c.rbuf
+// (grown on demand, from a small size: most messages are small). The
+// limit is enforced here rather than with gorilla's SetReadLimit, so that
+// the violation is counted and logged before the peer sees the connection
 // close.
 func (c *WSConn) readMessage() (int, []byte, error) {
 	typ, r, err := c.ws.NextReader()
@@ -86,9 +98,20 @@ func (c *WSConn) readMessage() (int, []byte, error) {
 		return 0, nil, c.wsError(err)
 	}
 	limit := c.opt.Limits.WSReadLimit
-	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return 0, nil, c.wsError(err)
+	lr := io.LimitReader(r, limit+1)
+	raw := c.rbuf[:0]
+	for {
+		if len(raw) == cap(raw) {
+			raw = slices.Grow(raw, 512)
+		}
+		n, err := lr.Read(raw[len(raw):cap(raw)])
+		raw = raw[:len(raw)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, nil, c.wsError(err)
+		}
 	}
 	if int64(len(raw)) > limit {
 		return 0, nil, c.violation(&Violation{Reason: fmt.Sprintf("WebSocket message over the %d-byte read limit", limit)})
@@ -129,7 +152,7 @@ func (c *WSConn) Write(f core.WriteableFrame) error {
 		return err
 	}
 	err := c.ws.WriteMessage(websocket.BinaryMessage, msg)
-	if c.buf.Cap() > smallFrame {
+	if c.buf.Cap() > keepBuf {
 		// Do not keep a large buffer alive between large frames.
 		c.buf = bytes.Buffer{}
 	}

@@ -25,8 +25,12 @@
 // A channel message goes to every session that joined the channel, the
 // sender's included; a private message to every session logged in as the
 // named user. Recipients always see the sender's login name as user.
-// Fan-out happens under one lock, so every recipient sees the messages of a
-// channel in the same order.
+// A message goes to the recipients registered when it is sent (a member
+// who leaves at that moment may still get it). The fan-out of one
+// channel's messages is serialised by a lock of that channel's own (the
+// same for one user's private messages), so every recipient sees the
+// messages of a channel in the same order; messages to different channels
+// and the registry's other readers do not wait for each other.
 //
 // Each session has a bounded queue feeding its messages.incoming stream
 // (Config.QueueLen messages, default 1024, and Config.QueueBytes content

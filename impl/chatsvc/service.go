@@ -2,6 +2,7 @@ package chatsvc
 
 import (
 	"context"
+	"hash/maphash"
 	"log/slog"
 	"slices"
 	"sync"
@@ -85,27 +86,45 @@ type Service struct {
 	statsUnit time.Duration
 
 	// mu guards the registry below and the registry fields of every
-	// Session. Fan-out happens under it: pushes never block, and holding
-	// it gives every recipient the same order of messages.
-	mu       sync.Mutex
+	// Session. It is a read-write lock because every message only reads
+	// the registry (to copy its recipients), while joins, leaves, logins
+	// and session ends are rare; the pushes happen after it is released,
+	// under a fan-out lock, so that a 1000-member channel message does not
+	// hold every other sender and every join up.
+	mu       sync.RWMutex
 	sessions map[*Session]struct{}            // open connections
 	users    map[string]map[*Session]struct{} // logged-in sessions by user name
 	channels map[string]map[*Session]struct{} // members by channel name
+
+	// fanout serialises the pushes of the messages to one channel (or
+	// one user), which gives all its recipients the same order. The lock
+	// is picked by a hash of the name rather than stored with the channel
+	// so that a channel that disappears with its last member and is
+	// created again keeps its lock: a sender still pushing to the old
+	// member list cannot interleave with one pushing to the new. Names
+	// that share a stripe only wait for each other.
+	fanout     [fanoutStripes]sync.Mutex
+	fanoutSeed maphash.Seed
 
 	enqueued, delivered, dropped, clientReports atomic.Uint64
 	incomingStreams                             atomic.Int64
 }
 
+// fanoutStripes is the number of fan-out locks; a power of two well above
+// the cores, so that unrelated channels rarely share one.
+const fanoutStripes = 256
+
 // New returns a Service.
 func New(cfg Config) *Service {
 	cfg = cfg.withDefaults()
 	return &Service{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		statsUnit: time.Second,
-		sessions:  make(map[*Session]struct{}),
-		users:     make(map[string]map[*Session]struct{}),
-		channels:  make(map[string]map[*Session]struct{}),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		statsUnit:  time.Second,
+		fanoutSeed: maphash.MakeSeed(),
+		sessions:   make(map[*Session]struct{}),
+		users:      make(map[string]map[*Session]struct{}),
+		channels:   make(map[string]map[*Session]struct{}),
 	}
 }
 
@@ -180,13 +199,13 @@ func (s *Service) Stats() Stats {
 
 		IncomingStreams: int(s.incomingStreams.Load()),
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	st.Connections = len(s.sessions)
 	st.Users = len(s.users)
 	st.Channels = len(s.channels)
 	for ss := range s.sessions {
-		if ss.user != "" {
+		if ss.userName() != "" {
 			st.LoggedIn++
 		}
 		n, b, _ := ss.queue.stats()
@@ -200,8 +219,8 @@ func (s *Service) Stats() Stats {
 // counts returns the user count (logged-in sessions) and channel count
 // reported by the statistics channel.
 func (s *Service) counts() (users, channels int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	for _, set := range s.users {
 		users += int64(len(set))
 	}
@@ -215,10 +234,14 @@ func (s *Service) login(ss *Session, user string) (string, error) {
 	if ss.closed {
 		return "", rsrt.NewError("connection is closing")
 	}
-	if ss.user != "" {
-		return "", rsrt.NewError("already logged in as %q on this connection", ss.user)
+	if u := ss.userName(); u != "" {
+		return "", rsrt.NewError("already logged in as %q on this connection", u)
 	}
-	ss.user, ss.id = user, uuid.NewString()
+	ss.id = uuid.NewString()
+	// A copy of the name, set once: the message path reads it without
+	// the service lock.
+	name := user
+	ss.user.Store(&name)
 	set := s.users[user]
 	if set == nil {
 		set = make(map[*Session]struct{})
@@ -269,55 +292,81 @@ func (s *Service) leaveLocked(ss *Session, channel string) {
 }
 
 // sendChannel delivers content from ss to every member of channel, ss
-// included.
+// included: the members at the time of the registry read.
 func (s *Service) sendChannel(ss *Session, channel string, content *string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
 	set, ok := s.channels[channel]
 	if !ok {
+		s.mu.RUnlock()
 		return rsrt.NewError("channel %q does not exist", channel)
 	}
 	if _, ok := set[ss]; !ok {
+		s.mu.RUnlock()
 		return rsrt.NewError("you have not joined channel %q", channel)
 	}
-	from := ss.user // a copy: recipients share it, the session keeps its own
+	members := recipients(set)
+	s.mu.RUnlock()
+	from := ss.userName() // a copy: recipients share it, the session keeps its own
 	d := newDelivery(chat.Message{User: &from, Content: content, Channel: &channel})
-	for member := range set {
-		s.enqueueLocked(member, d)
-	}
+	s.fanOut('c', channel, members, d)
 	return nil
 }
 
 // sendPrivate delivers content from ss to every session of user.
 func (s *Service) sendPrivate(ss *Session, user string, content *string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
 	set, ok := s.users[user]
 	if !ok {
+		s.mu.RUnlock()
 		return rsrt.NewError("user %q is not logged in", user)
 	}
-	from := ss.user
+	members := recipients(set)
+	s.mu.RUnlock()
+	from := ss.userName()
 	d := newDelivery(chat.Message{User: &from, Content: content})
-	for member := range set {
-		s.enqueueLocked(member, d)
-	}
+	s.fanOut('u', user, members, d)
 	return nil
 }
 
-func (s *Service) enqueueLocked(ss *Session, d *delivery) {
-	if ss.queue.push(d) {
-		s.enqueued.Add(1)
+// recipients copies a recipient set, so that the pushes can run after the
+// registry lock is released.
+func recipients(set map[*Session]struct{}) []*Session {
+	members := make([]*Session, 0, len(set))
+	for m := range set {
+		members = append(members, m)
+	}
+	return members
+}
+
+// fanOut pushes d to members under the fan-out lock of the channel or
+// user (kind 'c' or 'u', so that a channel and a user of the same name do
+// not have to share a lock): two messages to one channel reach all their
+// common recipients in the same order. Pushes never block, so the lock is
+// held for a bounded time. A member that left or closed meanwhile gets the
+// message or, closed, ignores it.
+func (s *Service) fanOut(kind byte, name string, members []*Session, d *delivery) {
+	var h maphash.Hash
+	h.SetSeed(s.fanoutSeed)
+	_ = h.WriteByte(kind)
+	_, _ = h.WriteString(name)
+	mu := &s.fanout[h.Sum64()%fanoutStripes]
+	mu.Lock()
+	defer mu.Unlock()
+	for _, m := range members {
+		if m.queue.push(d) {
+			s.enqueued.Add(1)
+		}
 	}
 }
 
 // channelNames returns the channels' names, sorted.
 func (s *Service) channelNames() []string {
-	s.mu.Lock()
+	s.mu.RLock()
 	names := make([]string, 0, len(s.channels))
 	for n := range s.channels {
 		names = append(names, n)
 	}
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	slices.Sort(names)
 	return names
 }
@@ -325,12 +374,12 @@ func (s *Service) channelNames() []string {
 // channelUsers returns the distinct user names of channel's members,
 // sorted; nil for an unknown channel.
 func (s *Service) channelUsers(channel string) []string {
-	s.mu.Lock()
+	s.mu.RLock()
 	var names []string
 	for ss := range s.channels[channel] {
-		names = append(names, ss.user)
+		names = append(names, ss.userName())
 	}
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	slices.Sort(names)
 	return slices.Compact(names)
 }
@@ -343,10 +392,12 @@ func (s *Service) remove(ss *Session) {
 	for ch := range ss.joined {
 		s.leaveLocked(ss, ch)
 	}
-	if set := s.users[ss.user]; set != nil {
-		delete(set, ss)
-		if len(set) == 0 {
-			delete(s.users, ss.user)
+	if user := ss.userName(); user != "" {
+		if set := s.users[user]; set != nil {
+			delete(set, ss)
+			if len(set) == 0 {
+				delete(s.users, user)
+			}
 		}
 	}
 	delete(s.sessions, ss)

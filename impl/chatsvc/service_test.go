@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -520,5 +521,49 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if st := svc.Stats(); st.Channels != 0 || st.LoggedIn != 0 || st.Queued != 0 {
 		t.Fatalf("state left behind: %+v", st)
+	}
+}
+
+// TestChannelOrderSameForAll checks the documented guarantee that holds
+// now that messages are pushed outside the registry lock: concurrent
+// senders to one channel, and every member queues the same sequence.
+func TestChannelOrderSameForAll(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t, Config{QueueLen: 10_000})
+	conns := make([]*conn, 8)
+	for i := range conns {
+		conns[i] = login(t, svc, string(rune('a'+i)))
+		if err := conns[i].ChannelJoin(ctx, "all"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() {
+			for i := range 200 {
+				if err := c.Message(ctx, chat.Message{Channel: str("all"), Content: str(strconv.Itoa(i))}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	sequence := func(c *conn) []string {
+		c.queue.mu.Lock()
+		defer c.queue.mu.Unlock()
+		var seq []string
+		for _, d := range c.queue.items {
+			seq = append(seq, deref(d.msg.User)+":"+deref(d.msg.Content))
+		}
+		return seq
+	}
+	want := sequence(conns[0])
+	if len(want) != len(conns)*200 {
+		t.Fatalf("member a queued %d messages, want %d", len(want), len(conns)*200)
+	}
+	for _, c := range conns[1:] {
+		if got := sequence(c); !slices.Equal(got, want) {
+			t.Fatalf("member %s queued another order than member a", c.userName())
+		}
 	}
 }

@@ -23,8 +23,11 @@ type Session struct {
 	timeFn func(context.Context) (string, error)
 	queue  *queue
 
+	// user is the login name, set once (under svc.mu, which checks it is
+	// unset) and then read without the lock by every request.
+	user atomic.Pointer[string]
+
 	// Guarded by svc.mu.
-	user   string
 	id     string
 	joined map[string]struct{}
 	closed bool
@@ -40,6 +43,14 @@ type Session struct {
 	incMu     sync.Mutex
 	incCancel context.CancelFunc
 	incGen    uint64
+}
+
+// userName returns the login name, "" before login.
+func (s *Session) userName() string {
+	if p := s.user.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 func (s *Session) logger() *slog.Logger {
@@ -71,9 +82,7 @@ func (s *Session) onDrop(n int) {
 // loggedIn returns the session's user name, or an error when the
 // connection has not logged in.
 func (s *Session) loggedIn(route string) (string, error) {
-	s.svc.mu.Lock()
-	user := s.user
-	s.svc.mu.Unlock()
+	user := s.userName()
 	if user == "" {
 		return "", rsrt.NewError("%s: log in first (route login)", route)
 	}

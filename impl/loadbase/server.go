@@ -204,6 +204,15 @@ func name(b []byte) (string, error) {
 
 var empty = payload.New(nil, nil)
 
+// reply answers a request with p. Not mono.Just: reactor-go hands the
+// subscriptions of mono.Just out of a sync.Pool and back as soon as the
+// value is emitted, while rsocket-go keeps the subscription and cancels it
+// again when the connection closes, which can cancel an unrelated request
+// that reuses it. mono.Create's subscriptions are not pooled.
+func reply(p payload.Payload) mono.Mono {
+	return mono.Create(func(_ context.Context, sink mono.Sink) { sink.Success(p) })
+}
+
 func (ss *session) requestResponse(req payload.Payload) mono.Mono {
 	md, _ := req.Metadata()
 	r, err := route(md)
@@ -219,7 +228,7 @@ func (ss *session) requestResponse(req payload.Payload) mono.Mono {
 		if err := ss.login(user); err != nil {
 			return mono.Error(err)
 		}
-		return mono.Just(payload.New([]byte(uuid.NewString()), nil))
+		return reply(payload.New([]byte(uuid.NewString()), nil))
 	case "channel.join":
 		ch, err := name(req.Data())
 		if err != nil {
@@ -228,7 +237,7 @@ func (ss *session) requestResponse(req payload.Payload) mono.Mono {
 		if err := ss.join(ch); err != nil {
 			return mono.Error(err)
 		}
-		return mono.Just(empty)
+		return reply(empty)
 	case "message":
 		var m Message
 		if !utf8.Valid(req.Data()) {

@@ -36,6 +36,12 @@
 // MaxJoined 256 channels per connection; one login per connection) and
 // filestore.Limits (MaxFileBytes 16 MiB per file).
 //
+// Two tests reproduce known bugs and run only when asked to:
+// TestSendCloseRace (ROBUSTNESS_SEND_CLOSE_RACE=1, with -race: rsocket-go
+// closes its send queue while a stream sender writes to it) and
+// TestUnreadDownloadsMemory (ROBUSTNESS_UNREAD_DOWNLOADS=1: nothing bounds
+// the bytes held for responses a client does not read).
+//
 // Run with: go test -race ./impl/robustness/ (add -short for a smaller
-// churn).
+// churn and flood).
 package robustness

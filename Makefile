@@ -52,3 +52,6 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./gen/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseComposite$$' -fuzztime $(FUZZTIME) ./gen/rsrt/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./gen/rsrt/guard/
+	@for f in FuzzDecodeMessage FuzzDecodeStatisticsRequest FuzzDecodeClientStatistics FuzzDecodeString FuzzFileNameMetadata; do \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./generated/chat/ || exit 1; \
+	done

@@ -189,7 +189,7 @@ func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
 			s.finish(errShuttingDown)
 			return
 		}
-		go r.runStream(ctx, cancel, rt, req, s)
+		spawn(s.sched, func() { r.runStream(ctx, cancel, rt, req, s) })
 	}
 	return newPublisher(s)
 }

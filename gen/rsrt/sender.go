@@ -49,9 +49,10 @@ type sender struct {
 	emitted   chan struct{} // closed once the terminal is on its way, or after cancel
 	emitOnce  sync.Once
 
-	emitMu   sync.Mutex // serialises the calls into sub
-	onCancel func()     // cancels the handler's context
-	onSub    func()     // called once subscribed
+	emitMu   sync.Mutex          // serialises the calls into sub
+	onCancel func()              // cancels the handler's context
+	onSub    func()              // called once subscribed
+	sched    scheduler.Scheduler // where the library wants the producer run, if it said
 }
 
 func newSender(log *slog.Logger, done <-chan struct{}, onCancel func()) *sender {
@@ -251,6 +252,15 @@ func (s *sender) wait() {
 	}
 }
 
+// spawn runs f on sc when the library gave one (its pools are unbounded
+// for responses), else on a new goroutine.
+func spawn(sc scheduler.Scheduler, f func()) {
+	if sc != nil && sc.Worker().Do(f) == nil {
+		return
+	}
+	go f()
+}
+
 // call runs a call into the library, recovering its panics (a subscriber
 // can be torn down under us when the connection closes).
 func (s *sender) call(f func()) {
@@ -268,17 +278,26 @@ func (s *sender) call(f func()) {
 // to satisfy the interface (an empty flux, so a misuse is harmless).
 type publisher struct {
 	flux.Flux
-	s *sender
+	s  *sender
+	sc scheduler.Scheduler
 }
 
 func newPublisher(s *sender) publisher { return publisher{Flux: flux.Empty(), s: s} }
 
-// SubscribeOn returns the publisher itself: subscribing is cheap and never
-// blocks, so it needs no scheduler.
-func (p publisher) SubscribeOn(scheduler.Scheduler) flux.Flux { return p }
+// SubscribeOn notes the scheduler the library meant for the producer.
+// Subscribing itself stays synchronous (it is cheap and never blocks); the
+// responder starts the stream's handler on that scheduler, whose pooled
+// goroutines already have grown stacks.
+func (p publisher) SubscribeOn(sc scheduler.Scheduler) flux.Flux {
+	p.sc = sc
+	return p
+}
 
 // SubscribeWith attaches the library's subscriber.
-func (p publisher) SubscribeWith(ctx context.Context, sub rx.Subscriber) { p.s.subscribe(ctx, sub) }
+func (p publisher) SubscribeWith(ctx context.Context, sub rx.Subscriber) {
+	p.s.sched = p.sc
+	p.s.subscribe(ctx, sub)
+}
 
 // Subscribe attaches a subscriber built from options.
 func (p publisher) Subscribe(ctx context.Context, opts ...rx.SubscriberOption) {

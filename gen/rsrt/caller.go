@@ -121,7 +121,7 @@ func (c *caller) requestResponse(ctx context.Context, route string, req Payload)
 	if err := protect(func() { m = c.rs.RequestResponse(p) }); err != nil {
 		return nil, err
 	}
-	sub := &monoSub{done: make(chan struct{})}
+	sub := &monoSub{done: make(chan struct{}), tap: c.tap}
 	if err := protect(func() { m.SubscribeWith(context.Background(), sub) }); err != nil {
 		return nil, err
 	}
@@ -155,6 +155,7 @@ func (c *caller) requestResponse(ctx context.Context, route string, req Payload)
 
 // monoSub receives the one response of a request-response.
 type monoSub struct {
+	tap  *frameTap // client side: see frameTap.beginClose
 	mu   sync.Mutex
 	su   rx.Subscription
 	over bool
@@ -200,6 +201,12 @@ func (s *monoSub) cancel() {
 	}
 	s.over = true
 	close(s.done)
+	if s.tap != nil {
+		if !s.tap.enterSend() {
+			return
+		}
+		defer s.tap.leaveSend()
+	}
 	safely(s.su.Cancel)
 }
 
@@ -245,7 +252,7 @@ func (c *caller) requestStream(ctx context.Context, route string, req Payload) i
 			return
 		}
 		b := newInbound(c.prefetch, convResponse)
-		b.done, b.doneErr = c.done(), c.closedErr
+		b.done, b.doneErr, b.tap = c.done(), c.closedErr, c.tap
 		var opened func(bool)
 		if c.tap != nil {
 			sid := &streamID{}
@@ -313,7 +320,7 @@ func (c *caller) requestChannel(ctx context.Context, route string, first *Payloa
 	}
 	ch := &channel{route: route, ctx: ctx, out: out, callErr: c.callErr}
 	ch.in = newInbound(c.prefetch, convResponse)
-	ch.in.done, ch.in.doneErr = c.done(), c.closedErr
+	ch.in.done, ch.in.doneErr, ch.in.tap = c.done(), c.closedErr, c.tap
 	ch.in.onTerm = out.noMoreCredit
 	var opening func(bool)
 	if c.tap != nil {

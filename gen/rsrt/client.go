@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -81,6 +82,7 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	cc := &clientConn{done: make(chan struct{}), cancel: cancel, onClose: cfg.onClose, log: cfg.log, addr: target}
 	tap := &frameTap{done: cc.done}
+	cc.tap = tap
 	transporter := func(context.Context) (*transport.Transport, error) {
 		var c transport.Conn
 		switch network {
@@ -126,6 +128,7 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 
 type clientConn struct {
 	caller  *Caller
+	tap     *frameTap
 	done    chan struct{}
 	client  rsocket.Client
 	cancel  context.CancelFunc
@@ -160,6 +163,7 @@ func (c *clientConn) closed(err error) {
 }
 
 func (c *clientConn) close() error {
+	c.tap.beginClose()
 	err := protect(func() { _ = c.client.Close() })
 	c.closed(nil)
 	return err
@@ -205,11 +209,55 @@ type frameTap struct {
 
 	openMu sync.Mutex // one stream or channel opening at a time
 
+	// closeMu orders the runtime's own frame-queuing library calls (demand
+	// and cancels issued as items arrive) before Close: rsocket-go closes
+	// its send queue under concurrent senders (a data race it survives by
+	// recovering the panic). Those calls hold it for reading; Close takes
+	// it for writing, and afterwards they are skipped.
+	closeMu sync.RWMutex
+	closing atomic.Bool
+
 	mu      sync.Mutex // guards the fields below and serialises writes
 	conn    transport.Conn
 	expect  *streamID
 	seen    chan struct{}
 	swallow map[uint32]int // REQUEST_N frames of the library to drop, by stream
+}
+
+// enterSend reports whether a library call that may queue a frame may go
+// ahead; if so, leaveSend must follow it.
+func (t *frameTap) enterSend() bool {
+	t.closeMu.RLock()
+	if t.closing.Load() {
+		t.closeMu.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (t *frameTap) leaveSend() { t.closeMu.RUnlock() }
+
+// closeWait bounds how long Close waits for the calls in progress: one
+// stuck on a full send queue (a peer that stopped reading) must not make
+// Close hang.
+const closeWait = time.Second
+
+// beginClose makes later calls skip and waits (boundedly) for the calls in
+// progress.
+func (t *frameTap) beginClose() {
+	t.closing.Store(true)
+	idle := make(chan struct{})
+	go func() {
+		t.closeMu.Lock()
+		t.closeMu.Unlock() // an empty critical section: only waiting for the readers
+		close(idle)
+	}()
+	timer := time.NewTimer(closeWait)
+	defer timer.Stop()
+	select {
+	case <-idle:
+	case <-timer.C:
+	}
 }
 
 // expectStream registers dst as the stream whose first frame (of type

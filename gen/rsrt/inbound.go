@@ -90,6 +90,8 @@ type inbound struct {
 	// doneErr() unless the library ended the inbound first.
 	done    <-chan struct{}
 	doneErr func() error
+	// tap is the client connection's transport tap; nil on a server.
+	tap *frameTap
 
 	gotFirst bool   // touched only by OnNext, which the library serialises
 	reserved bool   // the processor holds its reserve unit (refill mode)
@@ -125,12 +127,12 @@ func (b *inbound) OnSubscribe(_ context.Context, s rx.Subscription) {
 	b.sub = s
 	if b.cancelled {
 		b.mu.Unlock()
-		safely(s.Cancel)
+		b.libCall(s.Cancel)
 		return
 	}
 	b.credit = b.window
 	defer b.mu.Unlock()
-	safely(func() { s.Request(b.window) })
+	b.libCall(func() { s.Request(b.window) })
 }
 
 // OnNext implements rx.Subscriber. It runs on the connection's read loop
@@ -152,14 +154,14 @@ func (b *inbound) OnNext(p payload.Payload) {
 	b.credit--
 	if b.cancelPending {
 		b.cancelPending = false
-		safely(b.sub.Cancel) // see cancel
+		b.libCall(b.sub.Cancel) // see cancel
 	}
 	if b.refill != nil && !b.reserved && !b.termSet {
 		// Give the processor its reserve unit, which the peer never
 		// hears of (see the top of this file). Not counted in credit,
 		// which mirrors the peer's.
 		b.reserved = true
-		safely(func() { b.refill(b.sub, 1, false) })
+		b.libCall(func() { b.refill(b.sub, 1, false) })
 	}
 	if b.termSet {
 		b.mu.Unlock()
@@ -193,7 +195,7 @@ func (b *inbound) OnNext(p payload.Payload) {
 	b.credit += n
 	b.signalLocked()
 	if n > 0 {
-		safely(func() { b.sub.Request(n) })
+		b.libCall(func() { b.sub.Request(n) })
 	}
 }
 
@@ -262,7 +264,7 @@ func (b *inbound) recv(ctx context.Context) (*Payload, error) {
 				b.starved = false
 				b.credit += b.window
 				sub := b.sub
-				safely(func() { b.refill(sub, b.window, true) })
+				b.libCall(func() { b.refill(sub, b.window, true) })
 			}
 			b.mu.Unlock()
 			if it.err != nil {
@@ -324,6 +326,18 @@ func (b *inbound) cancel() bool {
 		b.onCancel()
 	}
 	return true
+}
+
+// libCall makes a call into the library that may queue a frame: on a
+// client, not once the connection is closing (see frameTap.beginClose).
+func (b *inbound) libCall(f func()) {
+	if b.tap != nil {
+		if !b.tap.enterSend() {
+			return
+		}
+		defer b.tap.leaveSend()
+	}
+	safely(f)
 }
 
 // safely runs a call into the library and swallows its panics: a

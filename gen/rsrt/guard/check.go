@@ -564,17 +564,26 @@ func (s *State) maybeClose(sid uint32, st *stream) {
 // stops reassembling; the spec and the other implementations put it on
 // the last one, and so does the transport. (rsocket-go's own requester
 // does not look at COMPLETE on request-response.)
-func (s *State) Outbound(h core.FrameHeader, n uint32) core.FrameFlag {
+//
+// send is false for a frame that must not reach the peer: a CANCEL on a
+// stream the client opened. The server sends one to end the client's side
+// of a request-channel, which the spec allows, but an rsocket-go v0.8.16
+// requester handles CANCEL only for streams it responds to and panics
+// ("unreachable: should never occur socket.requestChannelCallback"),
+// killing the client process. Instead the state stops accepting the
+// client's items on that stream: they are dropped on arrival.
+func (s *State) Outbound(h core.FrameHeader, n uint32) (flags core.FrameFlag, send bool) {
 	sid := h.StreamID()
-	flags := h.Flag()
+	flags = h.Flag()
 	if sid&1 == 0 {
-		return flags
+		return flags, true
 	}
+	cancel := h.Type() == core.FrameTypeCancel
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.streams[sid]
 	if st == nil || st.assembling {
-		return flags
+		return flags, !cancel
 	}
 	switch h.Type() {
 	case core.FrameTypeError:
@@ -610,7 +619,7 @@ func (s *State) Outbound(h core.FrameHeader, n uint32) core.FrameFlag {
 		}
 		s.maybeClose(sid, st)
 	}
-	return flags
+	return flags, !cancel
 }
 
 // definedFlags returns the flag bits the spec defines for a frame type,

@@ -342,11 +342,22 @@ func TestChannelCredit(t *testing.T) {
 	mustDeliver(t, s, wire(framing.NewWriteableRequestChannelFrame(1, 1, []byte("first"), nil, 0)))
 	mustDeliver(t, s, item(core.FlagNext))
 
-	// The server cancelling the client's side drops what follows.
+	// The server cancelling the client's side drops what follows. The
+	// CANCEL itself is withheld: it would crash an rsocket-go requester.
 	s = setupState(t, Limits{})
 	mustDeliver(t, s, wire(framing.NewWriteableRequestChannelFrame(1, 1, []byte("first"), nil, 0)))
-	s.Outbound(core.NewFrameHeader(1, core.FrameTypeCancel, 0), 0)
+	if _, send := s.Outbound(core.NewFrameHeader(1, core.FrameTypeCancel, 0), 0); send {
+		t.Error("CANCEL on a client-initiated channel would be sent")
+	}
 	mustAct(t, s, item(core.FlagNext), Decision{Action: Drop, StreamID: 1})
+	// Also once the stream is gone (the client cancelled first).
+	if _, send := s.Outbound(core.NewFrameHeader(1, core.FrameTypeCancel, 0), 0); send {
+		t.Error("CANCEL on a closed client-initiated stream would be sent")
+	}
+	// A CANCEL for a server-initiated request goes out as usual.
+	if _, send := s.Outbound(core.NewFrameHeader(2, core.FrameTypeCancel, 0), 0); !send {
+		t.Error("CANCEL on a server-initiated stream withheld")
+	}
 }
 
 func TestPayloadForNoStream(t *testing.T) {
@@ -395,7 +406,11 @@ func TestCompleteMovesToLastFragment(t *testing.T) {
 	mustDeliver(t, s, wire(framing.NewWriteableRequestResponseFrame(1, nil, nil, 0)))
 	mustDeliver(t, s, wire(framing.NewWriteableRequestStreamFrame(3, 1, nil, nil, 0)))
 	out := func(sid uint32, flags core.FrameFlag) core.FrameFlag {
-		return s.Outbound(core.NewFrameHeader(sid, core.FrameTypePayload, flags), 0)
+		f, send := s.Outbound(core.NewFrameHeader(sid, core.FrameTypePayload, flags), 0)
+		if !send {
+			t.Fatalf("PAYLOAD on stream %d withheld", sid)
+		}
+		return f
 	}
 	nfc := core.FlagNext | core.FlagFollow | core.FlagComplete
 	if got := out(1, nfc); got != core.FlagNext|core.FlagFollow {

@@ -191,14 +191,20 @@ func (c *checker) writeError(err error) error {
 }
 
 // outbound feeds a frame written to the peer to the state and returns the
-// flags to write it with (see State.Outbound). For REQUEST_N, raw holds
-// the frame's bytes (n follows the header).
-func (c *checker) outbound(h core.FrameHeader, raw []byte) core.FrameFlag {
+// flags to write it with, and whether to write it at all (see
+// State.Outbound). For REQUEST_N, raw holds the frame's bytes (n follows
+// the header).
+func (c *checker) outbound(h core.FrameHeader, raw []byte) (core.FrameFlag, bool) {
 	var n uint32
 	if h.Type() == core.FrameTypeRequestN && len(raw) >= core.FrameHeaderLen+4 {
 		n = binary.BigEndian.Uint32(raw[core.FrameHeaderLen:])
 	}
-	return c.st.Outbound(h, n)
+	flags, send := c.st.Outbound(h, n)
+	if !send {
+		c.opt.Stats.cancels.Add(1)
+		c.log.Debug("rsocket guard: CANCEL on a client-initiated stream not sent", "stream", h.StreamID())
+	}
+	return flags, send
 }
 
 // setFlags rewrites the flags in the header of a serialised frame.

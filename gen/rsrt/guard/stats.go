@@ -14,6 +14,7 @@ type Stats struct {
 	dropped       atomic.Int64
 	substituted   atomic.Int64
 	rejected      atomic.Int64
+	cancels       atomic.Int64
 }
 
 // Counts is a snapshot of [Stats].
@@ -45,6 +46,10 @@ type Counts struct {
 	// Rejected is the number of requests answered with REJECTED because
 	// the connection had MaxStreams open.
 	Rejected int64
+	// SuppressedCancels is the number of CANCEL frames the server wrote
+	// on client-initiated streams and the transport did not send (see
+	// State.Outbound).
+	SuppressedCancels int64
 }
 
 // Snapshot returns the current counts.
@@ -58,6 +63,7 @@ func (s *Stats) Snapshot() Counts {
 		WriteTimeouts:      s.writeTimeouts.Load(),
 		Dropped:            s.dropped.Load(),
 		Substituted:        s.substituted.Load(),
+		SuppressedCancels:  s.cancels.Load(),
 		Rejected:           s.rejected.Load(),
 	}
 }

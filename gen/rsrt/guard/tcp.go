@@ -173,7 +173,11 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	}
 	// Record before the bytes leave, so that the state is up to date
 	// before the peer can react to the frame.
-	if flags := c.outbound(h, nil); flags != h.Flag() {
+	flags, send := c.outbound(h, nil)
+	if !send {
+		return nil
+	}
+	if flags != h.Flag() {
 		// A fragment whose flags change: rare, serialised first.
 		c.tmp.Reset()
 		if _, err := f.WriteTo(&c.tmp); err != nil {

@@ -145,7 +145,11 @@ func (c *WSConn) Write(f core.WriteableFrame) error {
 			msg = r
 		}
 	}
-	if flags := c.outbound(h, msg); flags != h.Flag() {
+	flags, send := c.outbound(h, msg)
+	if !send {
+		return nil
+	}
+	if flags != h.Flag() {
 		setFlags(msg, flags)
 	}
 	if err := c.ws.SetWriteDeadline(time.Now().Add(c.opt.Limits.WriteTimeout)); err != nil {

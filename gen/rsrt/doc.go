@@ -95,6 +95,12 @@
 //     connection when the ctx given to its Start ends, so Dial uses its ctx
 //     for connecting only.
 //
+//   - rsocket-go closes its send queue while other goroutines may still
+//     queue frames on it (it recovers the resulting panic, but it is a data
+//     race). ClientConn.Close first waits, for at most a second, for the
+//     runtime's own frame-queuing calls in progress (demand and cancels
+//     issued as items arrive) and makes later ones skip.
+//
 // Errors the peer sends arrive as *[Error] (whatever type the library used
 // to carry them), so errors.As works on every call.
 //

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -132,71 +133,22 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-func str(s string) *string { return &s }
+// Shared with the other end-to-end suite: see package chattest.
+var (
+	listen   = chattest.Listen
+	checkMsg = chattest.CheckMsg
+	deref    = chattest.Deref
+)
 
-func deref(p *string) string {
-	if p == nil {
-		return "<nil>"
-	}
-	return *p
-}
+type inbox = chattest.Inbox
+
+func str(s string) *string { return &s }
 
 func count(p *int64) string {
 	if p == nil {
 		return "absent"
 	}
 	return fmt.Sprint(*p)
-}
-
-// inbox is an open messages.incoming stream read on its own goroutine.
-type inbox struct {
-	msgs   chan chat.Message
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func listen(t *testing.T, c *chat.Client) *inbox {
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &inbox{msgs: make(chan chat.Message, 1024), cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(in.done)
-		for m, err := range c.MessagesIncoming(ctx) {
-			if err != nil {
-				return
-			}
-			select {
-			case in.msgs <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	t.Cleanup(in.stop)
-	return in
-}
-
-func (in *inbox) stop() {
-	in.cancel()
-	<-in.done
-}
-
-func (in *inbox) next(t *testing.T) chat.Message {
-	t.Helper()
-	select {
-	case m := <-in.msgs:
-		return m
-	case <-time.After(wait):
-		t.Fatal("no message arrived")
-		return chat.Message{}
-	}
-}
-
-func checkMsg(t *testing.T, got chat.Message, user, content string, channel *string) {
-	t.Helper()
-	if deref(got.User) != user || deref(got.Content) != content || deref(got.Channel) != deref(channel) {
-		t.Fatalf("got {user:%s content:%s channel:%s}, want {user:%s content:%s channel:%s}",
-			deref(got.User), deref(got.Content), deref(got.Channel), user, content, deref(channel))
-	}
 }
 
 func list(t *testing.T, seq func(yield func(string, error) bool)) []string {
@@ -246,19 +198,19 @@ func TestReferenceScenario(t *testing.T) {
 		}
 		// 5. A private message.
 		must(t, c1.Message(ctx, chat.Message{User: str("user2"), Content: str("private message from user1")}))
-		checkMsg(t, in2.next(t), "user1", "private message from user1", nil)
+		checkMsg(t, in2.Next(t, wait), "user1", "private message from user1", nil)
 		// 6. A channel message reaches both, the sender included.
 		must(t, c1.Message(ctx, chat.Message{Channel: str("channel1"), Content: str("channel message from user1")}))
-		checkMsg(t, in1.next(t), "user1", "channel message from user1", str("channel1"))
-		checkMsg(t, in2.next(t), "user1", "channel message from user1", str("channel1"))
+		checkMsg(t, in1.Next(t, wait), "user1", "channel message from user1", str("channel1"))
+		checkMsg(t, in2.Next(t, wait), "user1", "channel message from user1", str("channel1"))
 		// 7. user1 leaves.
 		must(t, c1.ChannelLeave(ctx, "channel1"))
 		if got := list(t, c1.ChannelUsers(ctx, "channel1")); !slices.Equal(got, []string{"user2"}) {
 			t.Fatalf("channel.users after leave = %q", got)
 		}
 		// 8. Both cancel their incoming streams.
-		in1.stop()
-		in2.stop()
+		in1.Stop()
+		in2.Stop()
 		// 9. Statistics: the report, then an update to users only.
 		must(t, c1.SendStatistics(ctx, chat.ClientStatistics{MemoryUsage: new(float64(123456))}))
 		st, err := c1.Statistics(ctx)
@@ -427,7 +379,7 @@ func TestErrorAnswers(t *testing.T) {
 
 		// The connection and the other session still work.
 		must(t, c.Message(ctx, chat.Message{User: str("other"), Content: str("still here")}))
-		checkMsg(t, inOther.next(t), "me", "still here", nil)
+		checkMsg(t, inOther.Next(t, wait), "me", "still here", nil)
 	})
 }
 
@@ -483,7 +435,7 @@ func TestSlowConsumer(t *testing.T) {
 		}
 		for i := n - batch; i < n; i++ {
 			for _, in := range []*inbox{inS, inR} {
-				if got := in.next(t); !strings.HasPrefix(*got.Content, fmt.Sprintf("%06d", i)) {
+				if got := in.Next(t, wait); !strings.HasPrefix(*got.Content, fmt.Sprintf("%06d", i)) {
 					t.Fatalf("got message %.6s, want %06d", *got.Content, i)
 				}
 			}
@@ -629,7 +581,7 @@ func TestSessionsEndWithConnections(t *testing.T) {
 		t.Fatalf("channel.users = %q", got)
 	}
 	must(t, b.Message(ctx, chat.Message{User: str("ann"), Content: str("hi")}))
-	checkMsg(t, in2.next(t), "bob", "hi", nil)
+	checkMsg(t, in2.Next(t, wait), "bob", "hi", nil)
 	if st := srv.Service().Stats(); st.LoggedIn != 2 {
 		t.Fatalf("logged in %d, want 2", st.LoggedIn)
 	}
@@ -650,8 +602,8 @@ func TestQueuedUntilIncomingOpens(t *testing.T) {
 	must(t, err)
 	must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("early")}))
 	in := listen(t, b)
-	checkMsg(t, in.next(t), "a", "early", nil)
-	in.stop()
+	checkMsg(t, in.Next(t, wait), "a", "early", nil)
+	in.Stop()
 	deadline := time.Now().Add(wait)
 	for srv.Service().Stats().IncomingStreams != 0 {
 		if time.Now().After(deadline) {
@@ -660,7 +612,7 @@ func TestQueuedUntilIncomingOpens(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("while closed")}))
-	checkMsg(t, listen(t, b).next(t), "a", "while closed", nil)
+	checkMsg(t, listen(t, b).Next(t, wait), "a", "while closed", nil)
 }
 
 // TestSecondIncomingStream: on one connection the newest messages.incoming
@@ -677,13 +629,13 @@ func TestSecondIncomingStream(t *testing.T) {
 	waitStreams(t, srv, 1)
 	second := listen(t, b)
 	select {
-	case <-first.done: // completed by the server
+	case <-first.Done(): // completed by the server
 	case <-time.After(wait):
 		t.Fatal("the first stream did not end when the second opened")
 	}
 	waitStreams(t, srv, 1)
 	must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("to the newest")}))
-	checkMsg(t, second.next(t), "a", "to the newest", nil)
+	checkMsg(t, second.Next(t, wait), "a", "to the newest", nil)
 }
 
 func waitStreams(t *testing.T, srv *server, n int) {
@@ -716,7 +668,7 @@ func TestStopEndsOpenStreams(t *testing.T) {
 
 	must(t, srv.Stop(ctx))
 	select {
-	case <-in.done:
+	case <-in.Done():
 	case <-time.After(wait):
 		t.Fatal("messages.incoming still open after Stop")
 	}

@@ -343,12 +343,12 @@ func TestChurn(t *testing.T) {
 	// joined stay-a, so the first message each gets is this one.
 	must(t, clients[0].Message(ctx, chat.Message{Channel: str("stay-a"), Content: str("after the churn")}))
 	for _, in := range inboxes {
-		checkMsg(t, in.next(t), "stay0", "after the churn", str("stay-a"))
+		checkMsg(t, in.Next(t, wait), "stay0", "after the churn", str("stay-a"))
 	}
 
 	// Everyone leaves; the server and the process return to the baseline.
 	for _, in := range inboxes {
-		in.stop()
+		in.Stop()
 	}
 	for _, c := range append(clients, observer) {
 		must(t, c.Close())

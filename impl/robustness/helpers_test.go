@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 	"io"
 	"log/slog"
 	"net"
@@ -129,14 +130,16 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func str(s string) *string { return &s }
+// Shared with the other end-to-end suite: see package chattest.
+var (
+	listen   = chattest.Listen
+	checkMsg = chattest.CheckMsg
+	deref    = chattest.Deref
+)
 
-func deref(p *string) string {
-	if p == nil {
-		return "<nil>"
-	}
-	return *p
-}
+type inbox = chattest.Inbox
+
+func str(s string) *string { return &s }
 
 // dial connects the generated client; the connection closes at the end of
 // the test.
@@ -200,59 +203,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("still not the case after %v: %s", wait, what)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// inbox is an open messages.incoming stream read on its own goroutine.
-type inbox struct {
-	msgs   chan chat.Message
-	cancel context.CancelFunc
-	done   chan struct{}
-	err    error // the stream's end: nil for COMPLETE; set before done closes
-}
-
-func listen(t *testing.T, c *chat.Client) *inbox {
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &inbox{msgs: make(chan chat.Message, 1024), cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(in.done)
-		for m, err := range c.MessagesIncoming(ctx) {
-			if err != nil {
-				in.err = err
-				return
-			}
-			select {
-			case in.msgs <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	t.Cleanup(in.stop)
-	return in
-}
-
-func (in *inbox) stop() {
-	in.cancel()
-	<-in.done
-}
-
-func (in *inbox) next(t *testing.T) chat.Message {
-	t.Helper()
-	select {
-	case m := <-in.msgs:
-		return m
-	case <-time.After(wait):
-		t.Fatal("no message arrived")
-		return chat.Message{}
-	}
-}
-
-func checkMsg(t *testing.T, got chat.Message, user, content string, channel *string) {
-	t.Helper()
-	if deref(got.User) != user || deref(got.Content) != content || deref(got.Channel) != deref(channel) {
-		t.Fatalf("got {user:%s content:%s channel:%s}, want {user:%s content:%s channel:%s}",
-			deref(got.User), deref(got.Content), deref(got.Channel), user, content, deref(channel))
 	}
 }
 

@@ -26,21 +26,21 @@ func TestNoImpersonation(t *testing.T) {
 
 	// A channel message claiming to be from bob.
 	must(t, alice.Message(ctx, chat.Message{User: str("bob"), Channel: str("room"), Content: str("forged 1")}))
-	checkMsg(t, inA.next(t), "alice", "forged 1", str("room"))
-	checkMsg(t, inB.next(t), "alice", "forged 1", str("room"))
+	checkMsg(t, inA.Next(t, wait), "alice", "forged 1", str("room"))
+	checkMsg(t, inB.Next(t, wait), "alice", "forged 1", str("room"))
 
 	// A private message is addressed by the user field, and arrives
 	// carrying the sender's name, not the recipient's.
 	must(t, alice.Message(ctx, chat.Message{User: str("bob"), Content: str("private")}))
-	checkMsg(t, inB.next(t), "alice", "private", nil)
+	checkMsg(t, inB.Next(t, wait), "alice", "private", nil)
 
 	// A second login on the same connection, as someone else, is refused
 	// and changes nothing.
 	_, err := alice.Login(ctx, "bob")
 	wantError(t, err, "already logged in")
 	must(t, alice.Message(ctx, chat.Message{Channel: str("room"), Content: str("after")}))
-	checkMsg(t, inA.next(t), "alice", "after", str("room"))
-	checkMsg(t, inB.next(t), "alice", "after", str("room"))
+	checkMsg(t, inA.Next(t, wait), "alice", "after", str("room"))
+	checkMsg(t, inB.Next(t, wait), "alice", "after", str("room"))
 	if got := collect(t, bob.ChannelUsers(ctx, "room")); !slices.Equal(got, []string{"alice", "bob"}) {
 		t.Fatalf("channel.users room = %q", got)
 	}
@@ -63,7 +63,7 @@ func TestNoImpersonation(t *testing.T) {
 		if f := mallory.expect(sid); f.typ != core.FrameTypePayload {
 			t.Fatalf("message %s: %v", body, f)
 		}
-		checkMsg(t, inB.next(t), "mallory", "m"+string(rune('1'+i)), str("room"))
+		checkMsg(t, inB.Next(t, wait), "mallory", "m"+string(rune('1'+i)), str("room"))
 	}
 	must(t, mallory.requestResponse(11, chat.RouteMessage, []byte(`{"user":"alice","channel":"room","content":"m4","from":"alice"}`)))
 	if f := mallory.expect(11); f.typ != core.FrameTypeError || !strings.Contains(f.errorText(), "from") {
@@ -89,7 +89,7 @@ func TestPrivateMessagesStayPrivate(t *testing.T) {
 		err := alice.Message(ctx, chat.Message{User: str(to), Content: str("secret")})
 		if i == 0 {
 			must(t, err)
-			checkMsg(t, inB.next(t), "alice", "secret", nil)
+			checkMsg(t, inB.Next(t, wait), "alice", "secret", nil)
 			continue
 		}
 		// Other spellings are other (absent) users, never a match.
@@ -100,12 +100,12 @@ func TestPrivateMessagesStayPrivate(t *testing.T) {
 	// The marker is sent after the private messages were accepted: had
 	// any of them reached carol's queues, it would be ahead of it.
 	must(t, bob.Message(ctx, chat.Message{User: str("carol"), Content: str("marker")}))
-	checkMsg(t, inC.next(t), "bob", "marker", nil)
-	checkMsg(t, inC2.next(t), "bob", "marker", nil)
+	checkMsg(t, inC.Next(t, wait), "bob", "marker", nil)
+	checkMsg(t, inC2.Next(t, wait), "bob", "marker", nil)
 	must(t, alice.Message(ctx, chat.Message{Channel: str("all"), Content: str("public")}))
-	checkMsg(t, inC.next(t), "alice", "public", str("all"))
-	checkMsg(t, inC2.next(t), "alice", "public", str("all"))
-	checkMsg(t, inB.next(t), "alice", "public", str("all"))
+	checkMsg(t, inC.Next(t, wait), "alice", "public", str("all"))
+	checkMsg(t, inC2.Next(t, wait), "alice", "public", str("all"))
+	checkMsg(t, inB.Next(t, wait), "alice", "public", str("all"))
 }
 
 // TestFileStoreConfinement: names that look like paths are refused or

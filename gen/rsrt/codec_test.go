@@ -1,0 +1,162 @@
+package rsrt
+
+import (
+	"reflect"
+	"testing"
+)
+
+// codecInner is a nested object for the DecodeJSON tests.
+type codecInner struct {
+	A int64 `json:"a"`
+}
+
+// codecNested has a nested object, so it takes the strict decoder only.
+type codecNested struct {
+	User  string     `json:"user"`
+	Inner codecInner `json:"inner"`
+	List  []codecInner
+}
+
+// codecFlat has scalar fields only, so it takes the fast path.
+type codecFlat struct {
+	User    string   `json:"user"`
+	Count   *int64   `json:"count,omitempty"`
+	Tags    []string `json:"tags,omitempty"`
+	Skip    string   `json:"-"`
+	NoTag   bool
+	private int
+}
+
+// decodeCases are inputs whose DecodeJSON outcome the tests pin.
+var decodeCases = []struct {
+	name, data, err string
+}{
+	{"ok", `{"user":"bob","count":3,"tags":["a"]}`, ""},
+	{"ok spaces", " \n{ \"user\" : \"bob\" , \"count\" : 3 }\t", ""},
+	{"null", `null`, ""},
+	{"empty object", `{}`, ""},
+	{"case folded key", `{"USER":"bob","notag":true}`, ""},
+	{"escaped key", `{"\u0075ser":"bob"}`, ""},
+	{"escapes in value", `{"user":"b\"o}b\\"}`, ""},
+	{"duplicate key", `{"user":"a","user":"b"}`, ""},
+	{"trailing brace accepted by More", `{}}`, ""},
+	{"invalid UTF-8", "{\"user\":\"\xff\"}", "not valid UTF-8"},
+	{"unknown key", `{"user":"bob","x":1}`, `bad JSON: json: unknown field "x"`},
+	{"skipped field is unknown", `{"Skip":"s"}`, `bad JSON: json: unknown field "Skip"`},
+	{"private field is unknown", `{"private":1}`, `bad JSON: json: unknown field "private"`},
+	{"trailing data", `{"user":"bob"} {}`, "bad JSON: trailing data after the object"},
+	{"trailing garbage", `{"user":"bob"}x`, "bad JSON: trailing data after the object"},
+	{"empty", ``, "bad JSON: empty data where an object was expected"},
+	{"blank", "  \n", "bad JSON: empty data where an object was expected"},
+	{"wrong type", `{"user":5}`, `bad JSON: field "user": number is not a valid string`},
+	{"wrong type in list", `{"tags":[{"x":1}]}`, `bad JSON: field "tags": object is not a valid string`},
+	{"type error before unknown key", `{"user":5,"x":1}`, `bad JSON: field "user": number is not a valid string`},
+	{"unknown key before type error", `{"x":1,"user":5}`, `bad JSON: json: unknown field "x"`},
+	{"not an object", `[1]`, "bad JSON: array where an object was expected"},
+	{"truncated", `{"user":`, "bad JSON: unexpected EOF"},
+	{"syntax", `{"user" "bob"}`, "bad JSON: invalid character '\"' after object key"},
+}
+
+// TestDecodeJSONErrors pins DecodeJSON's results and error texts on a flat
+// type (fast path) and checks they match the strict decoder's.
+func TestDecodeJSONErrors(t *testing.T) {
+	if jsonKeysOf[codecFlat]() == nil {
+		t.Fatal("codecFlat has no fast path")
+	}
+	for _, c := range decodeCases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := DecodeJSON[codecFlat](&Payload{Data: []byte(c.data)})
+			if errText(err) != c.err {
+				t.Fatalf("DecodeJSON(%q) error = %q, want %q", c.data, errText(err), c.err)
+			}
+			checkSameAsStrict(t, []byte(c.data), got, err)
+		})
+	}
+}
+
+// TestDecodeJSONNested checks that nested objects reject unknown keys too.
+func TestDecodeJSONNested(t *testing.T) {
+	if jsonKeysOf[codecNested]() != nil {
+		t.Fatal("codecNested takes the fast path")
+	}
+	for _, c := range []struct{ data, err string }{
+		{`{"user":"u","inner":{"a":1},"List":[{"a":2}]}`, ""},
+		{`{"inner":{"a":1,"b":2}}`, `bad JSON: json: unknown field "b"`},
+		{`{"List":[{"a":1},{"c":2}]}`, `bad JSON: json: unknown field "c"`},
+		{`{"inner":{"a":"x"}}`, `bad JSON: field "inner.a": string is not a valid integer`},
+	} {
+		got, err := DecodeJSON[codecNested](&Payload{Data: []byte(c.data)})
+		if errText(err) != c.err {
+			t.Errorf("DecodeJSON(%q) error = %q, want %q", c.data, errText(err), c.err)
+		}
+		checkSameAsStrict(t, []byte(c.data), got, err)
+	}
+}
+
+// TestJSONKeysOf checks which types get the fast path.
+func TestJSONKeysOf(t *testing.T) {
+	type embedded struct{ codecInner }
+	type odd struct {
+		A string `json:"a.b"`
+	}
+	type anyField struct{ A any }
+	type mapField struct{ A map[string]int }
+	type raw struct{ A []byte }
+	for name, k := range map[string]jsonKeys{
+		"embedded":   jsonKeysOf[embedded](),
+		"odd":        jsonKeysOf[odd](),
+		"any":        jsonKeysOf[anyField](),
+		"map":        jsonKeysOf[mapField](),
+		"pointer":    jsonKeysOf[*codecFlat](),
+		"non-struct": jsonKeysOf[string](),
+	} {
+		if k != nil {
+			t.Errorf("%s: fast path %v, want none", name, k)
+		}
+	}
+	want := jsonKeys{"user": {}, "count": {}, "tags": {}, "NoTag": {}}
+	if k := jsonKeysOf[codecFlat](); !reflect.DeepEqual(k, want) {
+		t.Errorf("codecFlat keys = %v, want %v", k, want)
+	}
+	if k := jsonKeysOf[raw](); !reflect.DeepEqual(k, jsonKeys{"A": {}}) {
+		t.Errorf("raw keys = %v", k)
+	}
+}
+
+// FuzzDecodeJSON checks that DecodeJSON agrees with the strict decoder.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, c := range decodeCases {
+		f.Add([]byte(c.data))
+	}
+	f.Add([]byte(`{"user":"u","inner":{"a":1},"List":[{"a":2}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := DecodeJSON[codecFlat](&Payload{Data: data})
+		checkSameAsStrict(t, data, got, err)
+		gotN, errN := DecodeJSON[codecNested](&Payload{Data: data})
+		checkSameAsStrict(t, data, gotN, errN)
+	})
+}
+
+// checkSameAsStrict fails t unless got and err are what the strict decoder
+// returns for data.
+func checkSameAsStrict[T any](t *testing.T, data []byte, got T, err error) {
+	t.Helper()
+	var want T
+	var wantErr error
+	if _, uerr := DecodeUTF8(data); uerr != nil {
+		wantErr = uerr
+	} else {
+		want, wantErr = decodeJSONStrict(data, want)
+	}
+	if errText(err) != errText(wantErr) || !reflect.DeepEqual(got, want) {
+		t.Fatalf("DecodeJSON(%q) = %+v, %q; strict decoder: %+v, %q", data, got, errText(err), want, errText(wantErr))
+	}
+}
+
+// errText is err's text, or "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

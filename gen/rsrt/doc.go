@@ -10,9 +10,10 @@
 //
 // # Design around rsocket-go v0.8.16
 //
-// The runtime is written around measured behaviour of rsocket-go v0.8.16
-// and reactor-go v0.5.6 (see /work/shared/rsocket-go-notes.md). Each
-// workaround and the reason for it:
+// The runtime is written around the behaviour of rsocket-go v0.8.16 and
+// reactor-go v0.5.6 as measured over loopback (v0.8.16 is the newest
+// release the module proxy serves; several fixes landed upstream after it).
+// Each workaround and the reason for it:
 //
 //   - Composite metadata is parsed by hand ([ParseComposite]): the
 //     library's scanner indexes without bounds checks and panics on a

@@ -43,8 +43,9 @@ JS_DIR := impl/testdata/interop-js
 test-js:
 	@command -v node >/dev/null || { echo "test-js needs Node.js 20+ and npm"; exit 1; }
 	@if [ ! -d $(JS_DIR)/node_modules ]; then cd $(JS_DIR) && npm ci --no-audit --no-fund; fi
-	@bin=$$(mktemp -d)/chat-server && $(GO) build -o $$bin ./cmd/chat-server && \
-		cd $(JS_DIR) && CHAT_SERVER_BIN=$$bin node --test --test-concurrency=1
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+		$(GO) build -o "$$dir/chat-server" ./cmd/chat-server && \
+		cd $(JS_DIR) && CHAT_SERVER_BIN="$$dir/chat-server" node --test --test-concurrency=1
 
 ## bench: dispatch benchmarks (generated vs hand-written rsocket-go) and a quick load run (chat vs baseline).
 bench:

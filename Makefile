@@ -47,9 +47,14 @@ test-js:
 		$(GO) build -o "$$dir/chat-server" ./cmd/chat-server && \
 		cd $(JS_DIR) && CHAT_SERVER_BIN="$$dir/chat-server" node --test --test-concurrency=1
 
-## bench: dispatch benchmarks (generated vs hand-written rsocket-go) and a quick load run (chat vs baseline).
+## bench: dispatch benchmarks (generated vs hand-written rsocket-go: request-response, request-stream,
+## request-channel, and dispatch alone), with a summary of medians and ratios; then a quick load run
+## (chat vs baseline). BENCHCOUNT runs each benchmark that many times.
+BENCHCOUNT ?= 5
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./gen/rsrt/
+	@out=$$(mktemp) && trap 'rm -f "$$out"' EXIT && \
+		$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./gen/rsrt/ > "$$out"; \
+		status=$$?; awk -f gen/rsrt/benchratio.awk "$$out"; exit $$status
 	$(GO) run ./cmd/chat-load --quick
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s); plain `go test` runs only their seed corpora.

@@ -195,6 +195,17 @@ func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
 }
 
 func (r *responder[S]) runStream(ctx context.Context, cancel context.CancelFunc, rt *route[S], req *Payload, s *sender) {
+	r.runHandler(ctx, cancel, RequestStream, rt.name, func() error {
+		return rt.h.rs(ctx, r.s, req, &RawSender{s: s})
+	}, s.finish)
+}
+
+// runHandler runs a stream or channel handler (call) admitted into the
+// gate: ctx is cancelled when the gate closes, a panic becomes an error,
+// and an error caused by the shutdown itself counts as a clean end. end
+// receives the outcome before the request leaves the gate, so that a drain
+// waits for the stream's last frame.
+func (r *responder[S]) runHandler(ctx context.Context, cancel context.CancelFunc, i Interaction, route string, call func() error, end func(error)) {
 	defer r.leave()
 	defer cancel()
 	stop := r.watchGate(cancel)
@@ -202,15 +213,15 @@ func (r *responder[S]) runStream(ctx context.Context, cancel context.CancelFunc,
 	err := func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				err = recovered(r.log, p, RequestStream, rt.name)
+				err = recovered(r.log, p, i, route)
 			}
 		}()
-		return rt.h.rs(ctx, r.s, req, &RawSender{s: s})
+		return call()
 	}()
 	if err != nil && r.closing() && ctx.Err() != nil {
 		err = nil
 	}
-	s.finish(err)
+	end(err)
 }
 
 // RequestChannel implements rsocket.RSocket. The route is in the first
@@ -254,22 +265,9 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 }
 
 func (r *responder[S]) runChannel(ctx context.Context, cancel context.CancelFunc, rt *route[S], b *inbound, s *sender) {
-	defer r.leave()
-	defer cancel()
-	stop := r.watchGate(cancel)
-	defer stop()
-	err := func() (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = recovered(r.log, p, RequestChannel, rt.name)
-			}
-		}()
+	r.runHandler(ctx, cancel, RequestChannel, rt.name, func() error {
 		return rt.h.rc(ctx, r.s, &RawInbound{in: b}, &RawSender{s: s})
-	}()
-	if err != nil && r.closing() && ctx.Err() != nil {
-		err = nil
-	}
-	r.endChannel(b, s, err)
+	}, func(err error) { r.endChannel(b, s, err) })
 }
 
 func (r *responder[S]) failChannel(cancel context.CancelFunc, b *inbound, s *sender, err error) {

@@ -69,7 +69,7 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 		var ctx context.Context
 		ctx, cancel = context.WithCancel(sctx)
 		c := &conn{ctx: ctx, setup: st, addr: addr, decls: decls, gate: g}
-		c.caller = &Caller{c: &caller{rs: sock, conn: c, prefetch: defaultPrefetch, log: log}}
+		c.caller = &Caller{c: &caller{rs: sock, conn: c, prefetch: defaultPrefetch, log: log, fence: connFence(sctx)}}
 		s, err := newServer(ctx, &Conn{c: c})
 		if err != nil {
 			cancel()

@@ -32,6 +32,9 @@ type caller struct {
 	// tap is the transport tap of a client connection (see frameTap);
 	// nil on the server side.
 	tap *frameTap
+	// fence orders the calls below before the library closes the
+	// connection (see fence); nil when the transport has none.
+	fence *fence
 	// closeReason returns why the connection closed (client side).
 	closeReason func() error
 }
@@ -81,6 +84,15 @@ func (c *caller) closedErr() error {
 	return ErrClosed
 }
 
+// lib runs a call into the library that may queue a frame: inside the
+// fence, and with its panic turned into an error. It returns ErrClosed once
+// the connection is closing.
+func (c *caller) lib(f func()) error {
+	err := ErrClosed
+	c.fence.do(func() { err = protect(f) })
+	return err
+}
+
 // protect runs a call into the library, turning its panic into an error.
 func protect(f func()) (err error) {
 	defer func() {
@@ -118,11 +130,11 @@ func (c *caller) requestResponse(ctx context.Context, route string, req Payload)
 		return nil, err
 	}
 	var m mono.Mono
-	if err := protect(func() { m = c.rs.RequestResponse(p) }); err != nil {
+	if err := c.lib(func() { m = c.rs.RequestResponse(p) }); err != nil {
 		return nil, err
 	}
-	sub := &monoSub{done: make(chan struct{}), tap: c.tap}
-	if err := protect(func() { m.SubscribeWith(context.Background(), sub) }); err != nil {
+	sub := &monoSub{done: make(chan struct{}), fence: c.fence}
+	if err := c.lib(func() { m.SubscribeWith(context.Background(), sub) }); err != nil {
 		return nil, err
 	}
 	select {
@@ -155,13 +167,13 @@ func (c *caller) requestResponse(ctx context.Context, route string, req Payload)
 
 // monoSub receives the one response of a request-response.
 type monoSub struct {
-	tap  *frameTap // client side: see frameTap.beginClose
-	mu   sync.Mutex
-	su   rx.Subscription
-	over bool
-	res  item
-	err  error
-	done chan struct{}
+	fence *fence
+	mu    sync.Mutex
+	su    rx.Subscription
+	over  bool
+	res   item
+	err   error
+	done  chan struct{}
 }
 
 func (s *monoSub) OnSubscribe(_ context.Context, su rx.Subscription) {
@@ -201,13 +213,7 @@ func (s *monoSub) cancel() {
 	}
 	s.over = true
 	close(s.done)
-	if s.tap != nil {
-		if !s.tap.enterSend() {
-			return
-		}
-		defer s.tap.leaveSend()
-	}
-	safely(s.su.Cancel)
+	s.fence.do(func() { safely(s.su.Cancel) })
 }
 
 func (c *caller) fireAndForget(ctx context.Context, route string, req Payload) error {
@@ -218,7 +224,7 @@ func (c *caller) fireAndForget(ctx context.Context, route string, req Payload) e
 	if err != nil {
 		return err
 	}
-	return protect(func() { c.rs.FireAndForget(p) })
+	return c.lib(func() { c.rs.FireAndForget(p) })
 }
 
 func (c *caller) metadataPush(ctx context.Context, route string, entries Metadata) error {
@@ -232,7 +238,7 @@ func (c *caller) metadataPush(ctx context.Context, route string, entries Metadat
 	if err != nil {
 		return err
 	}
-	return protect(func() { c.rs.MetadataPush(payload.New(nil, md)) })
+	return c.lib(func() { c.rs.MetadataPush(payload.New(nil, md)) })
 }
 
 func (c *caller) requestStream(ctx context.Context, route string, req Payload) iter.Seq2[*Payload, error] {
@@ -247,12 +253,12 @@ func (c *caller) requestStream(ctx context.Context, route string, req Payload) i
 			return
 		}
 		var f flux.Flux
-		if err := protect(func() { f = c.rs.RequestStream(p) }); err != nil {
+		if err := c.lib(func() { f = c.rs.RequestStream(p) }); err != nil {
 			yield(nil, err)
 			return
 		}
 		b := newInbound(c.prefetch, convResponse)
-		b.done, b.doneErr, b.tap = c.done(), c.closedErr, c.tap
+		b.done, b.doneErr, b.fence = c.done(), c.closedErr, c.fence
 		var opened func(bool)
 		if c.tap != nil {
 			sid := &streamID{}
@@ -263,7 +269,7 @@ func (c *caller) requestStream(ctx context.Context, route string, req Payload) i
 		// Subscribing issues the first demand: the REQUEST_STREAM frame.
 		// ctx is watched by recv, not handed to reactor-go (see
 		// responder.RequestChannel).
-		err = protect(func() { f.SubscribeWith(context.Background(), b) })
+		err = c.lib(func() { f.SubscribeWith(context.Background(), b) })
 		if opened != nil {
 			opened(err == nil)
 		}
@@ -314,13 +320,14 @@ func (c *caller) requestChannel(ctx context.Context, route string, first *Payloa
 		return nil, err
 	}
 	out := newSender(c.log, c.done(), nil)
+	out.fence = c.fence
 	var f flux.Flux
-	if err := protect(func() { f = c.rs.RequestChannel(newPublisher(out)) }); err != nil {
+	if err := c.lib(func() { f = c.rs.RequestChannel(newPublisher(out)) }); err != nil {
 		return nil, err
 	}
 	ch := &channel{route: route, ctx: ctx, out: out, callErr: c.callErr}
 	ch.in = newInbound(c.prefetch, convResponse)
-	ch.in.done, ch.in.doneErr, ch.in.tap = c.done(), c.closedErr, c.tap
+	ch.in.done, ch.in.doneErr, ch.in.fence = c.done(), c.closedErr, c.fence
 	ch.in.onTerm = out.noMoreCredit
 	var opening func(bool)
 	if c.tap != nil {
@@ -330,7 +337,7 @@ func (c *caller) requestChannel(ctx context.Context, route string, first *Payloa
 	}
 	// Subscribing issues the first demand, which makes the library
 	// subscribe our outbound and ask it for the REQUEST_CHANNEL payload.
-	if err := protect(func() { f.SubscribeWith(context.Background(), ch.in) }); err != nil {
+	if err := c.lib(func() { f.SubscribeWith(context.Background(), ch.in) }); err != nil {
 		if opening != nil {
 			opening(false)
 		}

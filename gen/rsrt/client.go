@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -111,7 +110,9 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 	var starter rsocket.ToClientStarter = b
 	if cfg.responder != nil {
 		starter = b.Acceptor(func(context.Context, rsocket.RSocket) rsocket.RSocket {
-			return cfg.responder(cctx, cfg.log)
+			// The responder's calls into the library go through the
+			// tap's fence, like the caller's.
+			return cfg.responder(context.WithValue(cctx, fenceKey{}, &tap.fence), cfg.log)
 		})
 	}
 	var client rsocket.Client
@@ -121,7 +122,7 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 		return nil, err
 	}
 	cc.client = client
-	cc.caller = &Caller{c: &caller{rs: client, prefetch: cfg.prefetch, log: cfg.log, tap: tap, closeReason: cc.reason}}
+	cc.caller = &Caller{c: &caller{rs: client, prefetch: cfg.prefetch, log: cfg.log, tap: tap, fence: &tap.fence, closeReason: cc.reason}}
 	cfg.log.Debug("rsrt: connected", "remote", target)
 	return &ClientConn{c: cc}, nil
 }
@@ -209,13 +210,10 @@ type frameTap struct {
 
 	openMu sync.Mutex // one stream or channel opening at a time
 
-	// closeMu orders the runtime's own frame-queuing library calls (demand
-	// and cancels issued as items arrive) before Close: rsocket-go closes
-	// its send queue under concurrent senders (a data race it survives by
-	// recovering the panic). Those calls hold it for reading; Close takes
-	// it for writing, and afterwards they are skipped.
-	closeMu sync.RWMutex
-	closing atomic.Bool
+	// fence orders the runtime's own frame-queuing library calls (demand
+	// and cancels issued as items arrive, answers, new requests) before
+	// Close: see fence.
+	fence fence
 
 	mu      sync.Mutex // guards the fields below and serialises writes
 	conn    transport.Conn
@@ -224,41 +222,10 @@ type frameTap struct {
 	swallow map[uint32]int // REQUEST_N frames of the library to drop, by stream
 }
 
-// enterSend reports whether a library call that may queue a frame may go
-// ahead; if so, leaveSend must follow it.
-func (t *frameTap) enterSend() bool {
-	t.closeMu.RLock()
-	if t.closing.Load() {
-		t.closeMu.RUnlock()
-		return false
-	}
-	return true
-}
-
-func (t *frameTap) leaveSend() { t.closeMu.RUnlock() }
-
-// closeWait bounds how long Close waits for the calls in progress: one
-// stuck on a full send queue (a peer that stopped reading) must not make
-// Close hang.
-const closeWait = time.Second
-
-// beginClose makes later calls skip and waits (boundedly) for the calls in
-// progress.
-func (t *frameTap) beginClose() {
-	t.closing.Store(true)
-	idle := make(chan struct{})
-	go func() {
-		t.closeMu.Lock()
-		t.closeMu.Unlock() // an empty critical section: only waiting for the readers
-		close(idle)
-	}()
-	timer := time.NewTimer(closeWait)
-	defer timer.Stop()
-	select {
-	case <-idle:
-	case <-timer.C:
-	}
-}
+// beginClose makes later calls skip and waits for the calls in progress,
+// boundedly: one stuck on a full send queue (a peer that stopped reading)
+// must not make Close hang.
+func (t *frameTap) beginClose() { t.fence.close(fenceWait) }
 
 // expectStream registers dst as the stream whose first frame (of type
 // REQUEST_STREAM or REQUEST_CHANNEL) is written next. The returned function

@@ -90,8 +90,8 @@ type inbound struct {
 	// doneErr() unless the library ended the inbound first.
 	done    <-chan struct{}
 	doneErr func() error
-	// tap is the client connection's transport tap; nil on a server.
-	tap *frameTap
+	// fence orders libCall before the library closes the connection.
+	fence *fence
 
 	gotFirst bool   // touched only by OnNext, which the library serialises
 	reserved bool   // the processor holds its reserve unit (refill mode)
@@ -328,16 +328,10 @@ func (b *inbound) cancel() bool {
 	return true
 }
 
-// libCall makes a call into the library that may queue a frame: on a
-// client, not once the connection is closing (see frameTap.beginClose).
+// libCall makes a call into the library that may queue a frame, inside the
+// connection's fence: not once the connection is closing.
 func (b *inbound) libCall(f func()) {
-	if b.tap != nil {
-		if !b.tap.enterSend() {
-			return
-		}
-		defer b.tap.leaveSend()
-	}
-	safely(f)
+	b.fence.do(func() { safely(f) })
 }
 
 // safely runs a call into the library and swallows its panics: a

@@ -25,13 +25,17 @@ type responder[S any] struct {
 	s    S
 	log  *slog.Logger
 	gate *gate // nil when the server has none
+	// fence orders the calls into the library that answer requests before
+	// the library closes the connection (see fence); nil when the
+	// transport has none.
+	fence *fence
 }
 
 func newResponder[S any](ctx context.Context, t *routeTable[S], s S, log *slog.Logger, c *conn) rsocket.RSocket {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &responder[S]{ctx: ctx, t: t, s: s, log: log}
+	r := &responder[S]{ctx: ctx, t: t, s: s, log: log, fence: connFence(ctx)}
 	if c != nil {
 		r.gate = c.gate
 	}
@@ -100,7 +104,7 @@ func (r *responder[S]) RequestResponse(msg payload.Payload) (m mono.Mono) {
 		// when its context is done, and the gate must not count a
 		// request that never runs.
 		if !r.enter() {
-			sink.Error(errShuttingDown)
+			r.fence.do(func() { sink.Error(errShuttingDown) })
 			return
 		}
 		defer r.leave()
@@ -108,11 +112,11 @@ func (r *responder[S]) RequestResponse(msg payload.Payload) (m mono.Mono) {
 		if err == nil {
 			var p payload.Payload
 			if p, err = responsePayload(resp); err == nil {
-				sink.Success(p)
+				r.fence.do(func() { sink.Success(p) })
 				return
 			}
 		}
-		sink.Error(wireError(err))
+		r.fence.do(func() { sink.Error(wireError(err)) })
 	})
 }
 
@@ -180,6 +184,7 @@ func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	s := newSender(r.log, r.ctx.Done(), cancel)
+	s.fence = r.fence
 	// The handler starts once the library subscribed (right after this
 	// method returns), so that neither it nor the gate's count exists for
 	// a stream the library dropped.
@@ -236,7 +241,9 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 	}()
 	ctx, cancel := context.WithCancel(r.ctx)
 	s := newSender(r.log, r.ctx.Done(), cancel)
+	s.fence = r.fence
 	b := newInbound(channelWindow, convItem)
+	b.fence = r.fence
 	b.onFirst = func(it item) bool {
 		if it.err != nil {
 			go r.failChannel(cancel, b, s, it.err)

@@ -34,8 +34,9 @@ var (
 // sender is the Publisher of one outbound stream, and the Subscription the
 // library's subscriber controls it with.
 type sender struct {
-	log  *slog.Logger
-	done <-chan struct{} // connection closed
+	log   *slog.Logger
+	done  <-chan struct{} // connection closed
+	fence *fence          // see fence; nil when the transport has none
 
 	mu        sync.Mutex
 	sub       rx.Subscriber // the library's subscriber, once subscribed
@@ -261,15 +262,18 @@ func spawn(sc scheduler.Scheduler, f func()) {
 	go f()
 }
 
-// call runs a call into the library, recovering its panics (a subscriber
-// can be torn down under us when the connection closes).
+// call runs a call into the library inside the connection's fence (it is
+// skipped once the connection is closing), recovering its panics (a
+// subscriber can be torn down under us when the connection closes).
 func (s *sender) call(f func()) {
-	defer func() {
-		if r := recover(); r != nil {
-			s.log.Error("rsrt: recovered panic in rsocket-go outbound call", "panic", r)
-		}
-	}()
-	f()
+	s.fence.do(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("rsrt: recovered panic in rsocket-go outbound call", "panic", r)
+			}
+		}()
+		f()
+	})
 }
 
 // publisher adapts a sender to flux.Flux, the type the library takes as a

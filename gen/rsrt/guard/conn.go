@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -25,6 +26,12 @@ type Options struct {
 	// Logger receives one line per refused connection or frame (default
 	// slog.Default()).
 	Logger *slog.Logger
+	// ConnContext, when set, derives the context handed to the library's
+	// acceptor for each connection a Server accepts, and returns a
+	// function the connection calls when it is closed: after the network
+	// connection is closed and before its Close returns, which is before
+	// rsocket-go tears its socket down. rsrt.ConnContext is made for it.
+	ConnContext func(ctx context.Context) (context.Context, func())
 }
 
 func (o Options) withDefaults() Options {
@@ -63,6 +70,9 @@ type checker struct {
 	reject func(sid uint32, reason string) error
 	// closeConn closes the underlying connection without flushing.
 	closeConn func()
+	// closed, when set, is called by Close once the underlying connection
+	// is closed (see Options.ConnContext).
+	closed func()
 }
 
 func newChecker(opt Options, remote string) checker {
@@ -213,6 +223,13 @@ func setFlags(raw []byte, flags core.FrameFlag) {
 	binary.BigEndian.PutUint16(raw[4:], h&^0x03FF|uint16(flags))
 }
 
+// afterClose calls the closed hook, if any.
+func (c *checker) afterClose() {
+	if c.closed != nil {
+		c.closed()
+	}
+}
+
 // setCounter implements transport.Conn.SetCounter.
 func (c *checker) setCounter(ctr *core.TrafficCounter) { c.counter.Store(ctr) }
 
@@ -220,3 +237,7 @@ func (c *checker) setCounter(ctr *core.TrafficCounter) { c.counter.Store(ctr) }
 func rejectFrame(sid uint32, reason string) core.WriteableFrame {
 	return framing.NewWriteableErrorFrame(sid, core.ErrorCodeRejected, []byte("server busy: "+reason))
 }
+
+// setClosed installs the hook Close calls (see Options.ConnContext); it
+// must be called before the connection is handed to the library.
+func (c *checker) setClosed(f func()) { c.closed = f }

@@ -323,6 +323,13 @@ func (s *Server) serve(ctx context.Context, c transport.Conn, st *State) {
 	s.mu.Unlock()
 	s.opt.Stats.connections.Add(1)
 
+	if s.opt.ConnContext != nil {
+		var closed func()
+		ctx, closed = s.opt.ConnContext(ctx)
+		if h, ok := c.(interface{ setClosed(func()) }); ok {
+			h.setClosed(closed)
+		}
+	}
 	go func() {
 		defer s.wg.Done()
 		defer s.remove(tp)

@@ -230,6 +230,7 @@ func (c *TCPConn) Close() error {
 		c.wmu.Unlock()
 	}
 	err := c.nc.Close()
+	c.afterClose()
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}

@@ -169,6 +169,7 @@ func (c *WSConn) Flush() error { return nil }
 // Close closes the connection.
 func (c *WSConn) Close() error {
 	err := c.ws.Close()
+	c.afterClose()
 	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/rsocket/rsocket-go/logger"
 	"github.com/rsocket/rsocket-go/payload"
 
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
 )
 
@@ -77,8 +78,8 @@ type Config struct {
 }
 
 // Gate is what shutdown needs of an *rsrt.Gate: stop admitting requests,
-// wait for those in flight, count them. (An interface, so that this
-// package does not depend on the runtime.)
+// wait for those in flight, count them. (An interface, so that an
+// acceptor not built with rsrt can bring a drain of its own.)
 type Gate interface {
 	Close()
 	Wait(ctx context.Context) error
@@ -204,7 +205,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	if !s.served.CompareAndSwap(false, true) {
 		return errors.New("server: Serve called twice")
 	}
-	opt := guard.Options{Limits: s.cfg.Limits, Stats: &s.stats, Logger: s.log}
+	// rsrt.ConnContext: the transports shut each connection's fence
+	// before rsocket-go closes its send queue, so that no handler's frame
+	// races with that close.
+	opt := guard.Options{Limits: s.cfg.Limits, Stats: &s.stats, Logger: s.log, ConnContext: rsrt.ConnContext}
 	var lc net.ListenConfig
 	if s.cfg.TCPAddr != "" {
 		l, err := lc.Listen(ctx, "tcp", s.cfg.TCPAddr)

@@ -1,0 +1,132 @@
+package rsrt
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// fence orders the runtime's own calls into rsocket-go that may queue a
+// frame before the library closes the connection's send queue.
+//
+// rsocket-go v0.8.16 closes that queue (a channel, in
+// DuplexConnection.Close) while other goroutines may still be sending on
+// it: a handler answering, a stream sending its next item, a channel
+// issuing demand. The library survives by recovering the "send on closed
+// channel" panic, but the close and the send race (`go test -race`
+// reports it) and the frame is lost without a trace. So every such call
+// runs inside the fence, and whoever is about to let the library close
+// the connection shuts the fence first: shut waits for the calls inside
+// and makes later ones skip.
+//
+// On a client that is Close (see frameTap). On a server it is the
+// transport: gen/rsrt/guard closes the network connection, so that no
+// call inside is left blocked on a full send queue, then shuts the fence
+// (through the function ConnContext returns), and only then does the
+// library close its socket.
+//
+// Unlike a sync.RWMutex, the fence may be entered again by a call already
+// inside it (the library can call back into the runtime synchronously,
+// and the callback may issue demand): a waiting shut never blocks those.
+type fence struct {
+	mu     sync.Mutex
+	inside int
+	shut   bool
+	idle   chan struct{} // closed once shut and nothing is inside
+}
+
+// do runs call inside the fence and reports whether it ran: it does not
+// once the fence is shut. A nil fence runs every call.
+func (f *fence) do(call func()) bool {
+	if f == nil {
+		call()
+		return true
+	}
+	if !f.enter() {
+		return false
+	}
+	defer f.leave()
+	call()
+	return true
+}
+
+// enter reports whether a call may go ahead; if so, leave must follow it.
+func (f *fence) enter() bool {
+	if f == nil {
+		return true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.shut {
+		return false
+	}
+	f.inside++
+	return true
+}
+
+func (f *fence) leave() {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inside--
+	if f.shut && f.inside == 0 && f.idle != nil {
+		close(f.idle)
+		f.idle = nil
+	}
+}
+
+// close shuts the fence and waits, at most wait, for the calls inside to
+// leave. The bound is a last resort: a call blocked on the send queue of a
+// connection whose writes hang would otherwise hold the close forever;
+// the callers make sure writes fail first. It is safe to call more than
+// once, from any goroutine.
+func (f *fence) close(wait time.Duration) {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	f.shut = true
+	if f.inside == 0 {
+		f.mu.Unlock()
+		return
+	}
+	if f.idle == nil {
+		f.idle = make(chan struct{})
+	}
+	idle := f.idle
+	f.mu.Unlock()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-idle:
+	case <-timer.C:
+	}
+}
+
+// fenceWait bounds how long a close waits for the calls inside the fence.
+const fenceWait = time.Second
+
+// fenceKey is the context key of the fence ConnContext makes.
+type fenceKey struct{}
+
+// ConnContext prepares the context a server transport gives rsocket-go's
+// acceptor for one new connection (see guard.Options.ConnContext), and
+// returns the function the transport must call when it closes that
+// connection: after the network connection is closed, and before the
+// library tears its socket down (returning from the transport's Close is
+// that moment). The function waits, up to a second, for the runtime's
+// calls into the library that are queuing frames on the connection, and
+// makes later ones skip; without it they race with the library closing
+// its send queue (see fence). It may be called more than once.
+func ConnContext(ctx context.Context) (context.Context, func()) {
+	f := new(fence)
+	return context.WithValue(ctx, fenceKey{}, f), func() { f.close(fenceWait) }
+}
+
+// connFence returns the fence ConnContext put in ctx, or nil.
+func connFence(ctx context.Context) *fence {
+	f, _ := ctx.Value(fenceKey{}).(*fence)
+	return f
+}

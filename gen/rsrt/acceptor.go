@@ -12,8 +12,9 @@ import (
 )
 
 type acceptConfig struct {
-	log  *slog.Logger
-	gate *Gate
+	log    *slog.Logger
+	gate   *Gate
+	budget int64 // per connection; 0 for the default, < 0 for none
 }
 
 // conn is the server's view of one accepted connection.
@@ -24,6 +25,7 @@ type conn struct {
 	caller *Caller
 	decls  map[routeKey]struct{}
 	gate   *gate
+	budget *budget // nil when responses are not bounded
 }
 
 func (c *conn) declares(i Interaction, route string) bool {
@@ -69,6 +71,12 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 		var ctx context.Context
 		ctx, cancel = context.WithCancel(sctx)
 		c := &conn{ctx: ctx, setup: st, addr: addr, decls: decls, gate: g}
+		switch {
+		case cfg.budget == 0:
+			c.budget = newBudget(DefaultResponseBudget)
+		case cfg.budget > 0:
+			c.budget = newBudget(cfg.budget)
+		}
 		c.caller = &Caller{c: &caller{rs: sock, conn: c, prefetch: defaultPrefetch, log: log, fence: connFence(sctx)}}
 		s, err := newServer(ctx, &Conn{c: c})
 		if err != nil {

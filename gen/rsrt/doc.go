@@ -98,9 +98,11 @@
 //
 //   - rsocket-go closes its send queue while other goroutines may still
 //     queue frames on it (it recovers the resulting panic, but it is a data
-//     race). ClientConn.Close first waits, for at most a second, for the
-//     runtime's own frame-queuing calls in progress (demand and cancels
-//     issued as items arrive) and makes later ones skip.
+//     race, and the frame is lost). Every call of the runtime that may
+//     queue a frame runs inside a per-connection fence (fence.go), which is
+//     shut before the library closes: by ClientConn.Close on a client, by
+//     the server's transport on a server ([ConnContext]). Shutting waits,
+//     for at most a second, for the calls inside and makes later ones skip.
 //
 // Errors the peer sends arrive as *[Error] (whatever type the library used
 // to carry them), so errors.As works on every call.

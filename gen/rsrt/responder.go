@@ -29,6 +29,9 @@ type responder[S any] struct {
 	// the library closes the connection (see fence); nil when the
 	// transport has none.
 	fence *fence
+	// budget bounds the connection's unwritten responses (see budget.go);
+	// nil when there is none (always on a client).
+	budget *budget
 }
 
 func newResponder[S any](ctx context.Context, t *routeTable[S], s S, log *slog.Logger, c *conn) rsocket.RSocket {
@@ -37,7 +40,7 @@ func newResponder[S any](ctx context.Context, t *routeTable[S], s S, log *slog.L
 	}
 	r := &responder[S]{ctx: ctx, t: t, s: s, log: log, fence: connFence(ctx)}
 	if c != nil {
-		r.gate = c.gate
+		r.gate, r.budget = c.gate, c.budget
 	}
 	return r
 }
@@ -108,25 +111,42 @@ func (r *responder[S]) RequestResponse(msg payload.Payload) (m mono.Mono) {
 			return
 		}
 		defer r.leave()
-		resp, err := r.callRR(rt, req)
+		ctx := withBudget(r.ctx, r.budget)
+		resp, err := r.callRR(ctx, rt, req)
 		if err == nil {
 			var p payload.Payload
 			if p, err = responsePayload(resp); err == nil {
-				r.fence.do(func() { sink.Success(p) })
+				r.answer(ctx, sink, p)
 				return
 			}
+		}
+		if h := handlerOf(ctx); h != nil {
+			h.drop()
 		}
 		r.fence.do(func() { sink.Error(wireError(err)) })
 	})
 }
 
-func (r *responder[S]) callRR(rt *route[S], req *Payload) (resp Payload, err error) {
+func (r *responder[S]) callRR(ctx context.Context, rt *route[S], req *Payload) (resp Payload, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = recovered(r.log, p, RequestResponse, rt.name)
 		}
 	}()
-	return rt.h.rr(r.ctx, r.s, req)
+	return rt.h.rr(ctx, r.s, req)
+}
+
+// answer hands a request-response's answer to the library, charged to the
+// connection's response budget when there is one (waiting for room).
+func (r *responder[S]) answer(ctx context.Context, sink mono.Sink, p payload.Payload) {
+	if h := handlerOf(ctx); h != nil {
+		var err error
+		if p, err = h.hold(r.ctx, p); err != nil {
+			return // the connection closed while waiting for room
+		}
+	}
+	r.fence.do(func() { sink.Success(p) })
+	settle(p)
 }
 
 // FireAndForget implements rsocket.RSocket.
@@ -182,9 +202,7 @@ func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
 	if err != nil {
 		return flux.Error(err)
 	}
-	ctx, cancel := context.WithCancel(r.ctx)
-	s := newSender(r.log, r.ctx.Done(), cancel)
-	s.fence = r.fence
+	ctx, cancel, s := r.newOutbound()
 	// The handler starts once the library subscribed (right after this
 	// method returns), so that neither it nor the gate's count exists for
 	// a stream the library dropped.
@@ -197,6 +215,16 @@ func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
 		spawn(s.sched, func() { r.runStream(ctx, cancel, rt, req, s) })
 	}
 	return newPublisher(s)
+}
+
+// newOutbound returns the sender of a stream or channel response, and the
+// context its handler runs with and the function that cancels it.
+func (r *responder[S]) newOutbound() (context.Context, context.CancelFunc, *sender) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	hctx := withBudget(ctx, r.budget)
+	s := newSender(r.log, r.ctx.Done(), cancel)
+	s.fence, s.held = r.fence, handlerOf(hctx)
+	return hctx, cancel, s
 }
 
 func (r *responder[S]) runStream(ctx context.Context, cancel context.CancelFunc, rt *route[S], req *Payload, s *sender) {
@@ -227,6 +255,9 @@ func (r *responder[S]) runHandler(ctx context.Context, cancel context.CancelFunc
 		err = nil
 	}
 	end(err)
+	if h := handlerOf(ctx); h != nil {
+		h.drop() // a reservation no item used
+	}
 }
 
 // RequestChannel implements rsocket.RSocket. The route is in the first
@@ -239,9 +270,7 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 			f = flux.Error(recovered(r.log, p, RequestChannel, ""))
 		}
 	}()
-	ctx, cancel := context.WithCancel(r.ctx)
-	s := newSender(r.log, r.ctx.Done(), cancel)
-	s.fence = r.fence
+	ctx, cancel, s := r.newOutbound()
 	b := newInbound(channelWindow, convItem)
 	b.fence = r.fence
 	b.onFirst = func(it item) bool {

@@ -37,6 +37,9 @@ type sender struct {
 	log   *slog.Logger
 	done  <-chan struct{} // connection closed
 	fence *fence          // see fence; nil when the transport has none
+	// held charges the items to the connection's response budget (see
+	// budget.go); nil when there is none.
+	held *handlerCtx
 
 	mu        sync.Mutex
 	sub       rx.Subscriber // the library's subscriber, once subscribed
@@ -152,6 +155,15 @@ func (s *sender) send(ctx context.Context, r Payload) error {
 }
 
 func (s *sender) sendRaw(ctx context.Context, p payload.Payload) error {
+	if s.held != nil {
+		// Charged before waiting for credit: while the peer reads
+		// nothing, the item waits here with its bytes counted.
+		var err error
+		if p, err = s.held.hold(ctx, p); err != nil {
+			return err
+		}
+		defer settle(p)
+	}
 	for {
 		s.mu.Lock()
 		if s.cancelled {

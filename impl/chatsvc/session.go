@@ -265,13 +265,26 @@ func (s *Session) FileUpload(_ context.Context, data []byte, name string) error 
 }
 
 // FileDownload returns a stored file and its name.
-func (s *Session) FileDownload(_ context.Context, name string) (chat.FileDownloadResponse, error) {
+//
+// It reserves the response's size in the connection's response budget
+// before reading the file: a client that asks for files without reading
+// them then makes its downloads wait here, with nothing read, instead of
+// each holding a file in memory until the write timeout cuts it off.
+func (s *Session) FileDownload(ctx context.Context, name string) (chat.FileDownloadResponse, error) {
 	if _, err := s.loggedIn(chat.RouteFileDownload); err != nil {
 		return chat.FileDownloadResponse{}, err
 	}
 	fs, err := s.files()
 	if err != nil {
 		return chat.FileDownloadResponse{}, err
+	}
+	if size, ok := fs.Size(name); ok {
+		// The file-name metadata entry: the name, its MIME type and the
+		// composite-metadata headers.
+		md := int64(len(name) + len(chat.MIMEFileName) + 8)
+		if err := rsrt.ReserveResponse(ctx, size+md); err != nil {
+			return chat.FileDownloadResponse{}, err
+		}
 	}
 	b, err := fs.Get(name)
 	if err != nil {

@@ -248,6 +248,15 @@ func (s *Store) Get(name string) ([]byte, error) {
 	return data, nil
 }
 
+// Size returns the content size of the named file, and whether it is
+// stored.
+func (s *Store) Size(name string) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.sizes[name]
+	return n, ok
+}
+
 // List returns the names of the stored files, sorted.
 func (s *Store) List() []string {
 	s.mu.Lock()

@@ -36,11 +36,11 @@
 // MaxJoined 256 channels per connection; one login per connection) and
 // filestore.Limits (MaxFileBytes 16 MiB per file).
 //
-// Two tests reproduce known bugs and run only when asked to:
-// TestSendCloseRace (ROBUSTNESS_SEND_CLOSE_RACE=1, with -race: rsocket-go
-// closes its send queue while a stream sender writes to it) and
-// TestUnreadDownloadsMemory (ROBUSTNESS_UNREAD_DOWNLOADS=1: nothing bounds
-// the bytes held for responses a client does not read).
+// The bytes of responses a client does not read are bounded by the
+// connection's response budget (rsrt.DefaultResponseBudget, 16 MiB + 64 KiB;
+// TestUnreadDownloadsMemory), and a connection that closes while the server
+// writes to it does not race with rsocket-go closing its send queue
+// (TestSendCloseRace, under -race).
 //
 // Run with: go test -race ./impl/robustness/ (add -short for a smaller
 // churn and flood).

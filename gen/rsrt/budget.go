@@ -1,0 +1,232 @@
+package rsrt
+
+// The response budget of a server connection: a bound on the bytes of
+// responses produced for a peer and not yet written to it.
+//
+// Without it, a client that sends requests and does not read the answers
+// pins them in memory: each answer waits in rsocket-go's send queue, or in
+// its handler's goroutine blocked on that queue, until the write timeout
+// cuts the peer off. MaxStreams bounds how many, not how large: 300 unread
+// 1 MiB downloads held 300 MiB.
+//
+// rsocket-go tells when it is done with a payload: it calls IncRef on a
+// payload that implements its (internal) Releasable interface when it
+// queues it, and Release once the payload's last frame is written, or
+// dropped with the connection. A response charged to the budget is
+// wrapped in a heldPayload that gives its bytes back on that Release.
+//
+// Charging at hand-off bounds what the library holds, but by then the
+// bytes exist. A handler about to build a large response reserves first
+// (ReserveResponse), and waits there, before the bytes exist, while the
+// connection has too much unwritten; its next response then uses the
+// reservation.
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rsocket/rsocket-go/payload"
+	"golang.org/x/sync/semaphore"
+)
+
+// DefaultResponseBudget is the default of WithResponseBudget: room for a
+// 16 MiB response (the largest payload the server's transport accepts by
+// default) with its metadata.
+const DefaultResponseBudget = 16<<20 + 64<<10
+
+// smallResponse is the size under which a response is not charged unless
+// its handler reserved: the many small ones (stream items, short answers)
+// then cost no accounting. What they can pin is bounded anyway, by
+// rsocket-go's send queue (64 frames) plus one blocked response per open
+// stream (guard.Limits.MaxStreams): 1024 × 4 KiB by default.
+const smallResponse = 4 << 10
+
+// errNegativeReserve is returned by ReserveResponse for a negative size.
+var errNegativeReserve = errors.New("rsrt: negative response reservation")
+
+// WithResponseBudget bounds the bytes of responses each connection has
+// produced and the peer has not read yet to n (default
+// DefaultResponseBudget); n < 0 removes the bound. A response that does
+// not fit waits for earlier ones to be written (first come, first
+// served); one larger than n waits until nothing else is pending and goes
+// alone. See [ReserveResponse].
+func WithResponseBudget(n int64) AcceptOption {
+	return func(c *acceptConfig) { c.budget = n }
+}
+
+// budget is one connection's response budget.
+type budget struct {
+	sem  *semaphore.Weighted
+	size int64
+}
+
+func newBudget(size int64) *budget {
+	return &budget{sem: semaphore.NewWeighted(size), size: size}
+}
+
+// acquire waits for n bytes (at most the whole budget) and returns how
+// many it took.
+func (b *budget) acquire(ctx context.Context, n int64) (int64, error) {
+	n = min(n, b.size)
+	if n <= 0 {
+		return 0, nil
+	}
+	if err := b.sem.Acquire(ctx, n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func (b *budget) release(n int64) {
+	if n > 0 {
+		b.sem.Release(n)
+	}
+}
+
+// handlerKey is the context key of a handler's *handlerCtx.
+type handlerKey struct{}
+
+// handlerCtx is the context a server handler runs with when its
+// connection has a budget: the connection's (or the stream's) context,
+// plus what the handler reserved for its next response.
+type handlerCtx struct {
+	context.Context
+	b        *budget
+	reserved atomic.Int64
+}
+
+// Value implements context.Context.
+func (h *handlerCtx) Value(key any) any {
+	if key == (handlerKey{}) {
+		return h
+	}
+	return h.Context.Value(key)
+}
+
+// withBudget returns the context a handler runs with: ctx itself when
+// there is no budget.
+func withBudget(ctx context.Context, b *budget) context.Context {
+	if b == nil {
+		return ctx
+	}
+	return &handlerCtx{Context: ctx, b: b}
+}
+
+// handlerOf returns the handler context in ctx, or nil.
+func handlerOf(ctx context.Context) *handlerCtx {
+	h, _ := ctx.Value(handlerKey{}).(*handlerCtx)
+	return h
+}
+
+// ReserveResponse prepares a server handler (ctx is the context it was
+// given, or one derived from it) to produce a response of n bytes (data
+// and metadata): it waits until the connection's response budget (see
+// [WithResponseBudget]) has room, then holds the room for the handler's
+// next response: the answer of a request-response, the next item a
+// stream or channel handler sends. The room is given back once that
+// response has been written to the peer, or when the handler ends without
+// it. A second call before that response resizes the reservation to n.
+//
+// A handler that builds large responses (files, blobs) calls it before
+// building them, so that a peer that sends requests without reading the
+// answers makes the handlers wait instead of filling the server's memory.
+// Responses are charged to the budget when they are handed over anyway,
+// but by then their bytes exist.
+//
+// It returns ctx's error if ctx ends first (the connection closed, the
+// stream was cancelled). Outside a server handler, or without a budget, it
+// returns nil at once.
+func ReserveResponse(ctx context.Context, n int64) error {
+	if n < 0 {
+		return errNegativeReserve
+	}
+	h := handlerOf(ctx)
+	if h == nil {
+		return nil
+	}
+	want := min(n, h.b.size)
+	have := h.reserved.Load()
+	switch {
+	case want > have:
+		got, err := h.b.acquire(ctx, want-have)
+		if err != nil {
+			return err
+		}
+		h.reserved.Add(got)
+	case want < have:
+		h.b.release(have - want)
+		h.reserved.Add(want - have)
+	}
+	return nil
+}
+
+// hold charges a response payload to the budget, using the handler's
+// reservation first, and returns the payload to hand to the library.
+// After the hand-off, settle must be called on it (it is a no-op on a
+// payload not charged).
+func (h *handlerCtx) hold(ctx context.Context, p payload.Payload) (payload.Payload, error) {
+	size := int64(len(p.Data()))
+	if md, ok := p.Metadata(); ok {
+		size += int64(len(md))
+	}
+	reserved := h.reserved.Swap(0)
+	if reserved == 0 && size < smallResponse {
+		return p, nil
+	}
+	charge := reserved
+	if need := min(size, h.b.size); need > reserved {
+		got, err := h.b.acquire(ctx, need-reserved)
+		if err != nil {
+			h.b.release(reserved)
+			return nil, err
+		}
+		charge += got
+	}
+	return &heldPayload{Payload: p, b: h.b, n: charge}, nil
+}
+
+// drop gives back a reservation no response used.
+func (h *handlerCtx) drop() {
+	h.b.release(h.reserved.Swap(0))
+}
+
+// heldPayload is a response whose bytes count against the budget until
+// rsocket-go is done with it: it implements the library's Releasable
+// interface (IncRef, RefCnt, Release), whose Release the library calls
+// once the payload's last frame is written or dropped.
+type heldPayload struct {
+	payload.Payload
+	b    *budget
+	n    int64
+	refs atomic.Int32
+	once sync.Once
+}
+
+// IncRef is called by the library when it queues the payload.
+func (p *heldPayload) IncRef() int32 { return p.refs.Add(1) }
+
+// RefCnt returns the references the library holds.
+func (p *heldPayload) RefCnt() int32 { return p.refs.Load() }
+
+// Release is called by the library once the payload's last frame is
+// written (or dropped: a reactor-go operator that drops a value releases
+// it without IncRef).
+func (p *heldPayload) Release() {
+	if p.refs.Add(-1) <= 0 {
+		p.free()
+	}
+}
+
+func (p *heldPayload) free() { p.once.Do(func() { p.b.release(p.n) }) }
+
+// settle gives the bytes back if the library did not take the payload
+// during the hand-off (a subscriber already cancelled, a connection
+// closing): the library queues a payload synchronously, so after the
+// hand-off returned, no reference means none will come.
+func settle(p payload.Payload) {
+	if hp, ok := p.(*heldPayload); ok && hp.refs.Load() == 0 {
+		hp.free()
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -15,8 +16,8 @@ import (
 	"github.com/rsocket/rsocket-go/payload"
 	"github.com/rsocket/rsocket-go/rx"
 	"github.com/rsocket/rsocket-go/rx/flux"
-	"github.com/rsocket/rsocket-go/rx/mono"
 
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
 )
 
@@ -39,12 +40,33 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// responder is a small hand-written service: "echo:" + data on
-// request-response, the request held until released when its data is
-// "hold", numbered items on request-stream, an echo on request-channel,
-// and a counter of fire-and-forget requests. It copies payload bytes out
-// of the library's pooled buffers before keeping them, and its stream
-// producers are driven by demand (flux.Just, Map).
+// The test service's routes. rsrt routes requests by the routing entry
+// of their composite metadata: every request, raw or from an rsocket-go
+// client, carries meta(route).
+const (
+	routeEcho   = "echo"   // request-response
+	routeCount  = "count"  // fire-and-forget
+	routeItems  = "items"  // request-stream
+	routeMirror = "mirror" // request-channel
+)
+
+// meta returns composite metadata with the routing entry of route.
+func meta(route string) []byte {
+	b, err := rsrt.EncodeComposite(route, nil)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// responder is a small service served through the project's runtime
+// (rsrt), so that the tests run the real stack: rsrt, package server and
+// the guard's transports. It answers "echo:" + data on request-response
+// (the request is held until released when its data is "hold"), 3 items
+// of 1 byte on request-stream (10000 for "many", 2048 of 64 KiB for
+// "big"), an echo on request-channel, and counts fire-and-forget
+// requests. rsrt hands handlers copies of the payloads, and its senders
+// wait for the peer's demand.
 type responder struct {
 	fnf     atomic.Int64
 	held    chan struct{} // receives when a "hold" request arrives
@@ -58,66 +80,68 @@ func newResponder() *responder {
 
 func (r *responder) releaseHeld() { r.once.Do(func() { close(r.release) }) }
 
-func clone(b []byte) []byte { return append([]byte(nil), b...) }
-
-func (r *responder) socket() rsocket.RSocket {
-	return rsocket.NewAbstractSocket(
-		rsocket.RequestResponse(func(req payload.Payload) mono.Mono {
-			data := clone(req.Data())
-			if string(data) == "hold" {
-				// The handler runs on the connection's read loop: wait
-				// on a goroutine of its own.
-				return mono.Create(func(ctx context.Context, sink mono.Sink) {
-					go func() {
-						r.held <- struct{}{}
-						select {
-						case <-r.release:
-							sink.Success(payload.New([]byte("released"), nil))
-						case <-ctx.Done():
-							// The connection is gone; answering would
-							// race with the library closing it.
-						}
-					}()
-				})
+// testRoutes dispatches to the *responder of the server.
+var testRoutes = func() *rsrt.Routes[*responder] {
+	routes := rsrt.NewRoutes[*responder]()
+	routes.HandleRequestResponse(routeEcho, func(_ context.Context, r *responder, req *rsrt.Payload) (rsrt.Payload, error) {
+		if string(req.Data) != "hold" {
+			return rsrt.Payload{Data: append([]byte("echo:"), req.Data...)}, nil
+		}
+		// rsrt runs the handler on the library's response pool: it
+		// may wait. It waits for the release alone, not for ctx: the
+		// tests that stop the server with a request held release it
+		// once Serve returned, when the connection is closed and its
+		// fence shut, so the answer is dropped without reaching the
+		// library. An answer made as ctx ends, while Serve is
+		// stopping, would race with rsocket-go closing the
+		// connection's send queue: cancelling Serve's context ends
+		// the library's write loop, which closes that queue
+		// (DuplexConnection.Close) before the guard's transport
+		// closes the connection and shuts its fence.
+		r.held <- struct{}{}
+		<-r.release
+		return rsrt.Payload{Data: []byte("released")}, nil
+	})
+	routes.HandleFireAndForget(routeCount, func(_ context.Context, r *responder, _ *rsrt.Payload) error {
+		r.fnf.Add(1)
+		return nil
+	})
+	routes.HandleRequestStream(routeItems, func(ctx context.Context, _ *responder, req *rsrt.Payload, out *rsrt.RawSender) error {
+		n, size := 3, 1
+		switch string(req.Data) {
+		case "many":
+			n = 10000
+		case "big": // 128 MiB in all, more than socket buffers hold
+			n, size = 2048, 64<<10
+		}
+		data := make([]byte, size)
+		for range n {
+			if err := out.Send(ctx, rsrt.Payload{Data: data}); err != nil {
+				return err
 			}
-			// Not mono.Just: reactor-go pools its subscriptions, and
-			// rsocket-go cancels them again when the connection closes,
-			// possibly after their reuse by another request.
-			return mono.Create(func(_ context.Context, sink mono.Sink) {
-				sink.Success(payload.New(append([]byte("echo:"), data...), nil))
-			})
-		}),
-		rsocket.FireAndForget(func(payload.Payload) { r.fnf.Add(1) }),
-		rsocket.RequestStream(func(req payload.Payload) flux.Flux {
-			n, size := 3, 1
-			switch string(req.Data()) {
-			case "many":
-				n = 10000
-			case "big": // 128 MiB in all, more than socket buffers hold
-				n, size = 2048, 64<<10
+		}
+		return nil
+	})
+	routes.HandleRequestChannel(routeMirror, false, func(ctx context.Context, _ *responder, in *rsrt.RawInbound, out *rsrt.RawSender) error {
+		for {
+			p, err := in.Recv(ctx)
+			if err == io.EOF {
+				return nil
 			}
-			data := make([]byte, size)
-			items := make([]payload.Payload, n)
-			for i := range items {
-				items[i] = payload.New(data, nil)
+			if err != nil {
+				return err
 			}
-			return flux.Just(items...)
-		}),
-		rsocket.RequestChannel(func(in flux.Flux) flux.Flux {
-			// Subscribing to the response subscribes to in, as the
-			// library requires.
-			return in.Map(func(p payload.Payload) (payload.Payload, error) {
-				return payload.New(clone(p.Data()), nil), nil
-			})
-		}),
-	)
-}
+			if err := out.Send(ctx, rsrt.Payload{Data: p.Data}); err != nil {
+				return err
+			}
+		}
+	})
+	return routes
+}()
 
 func (r *responder) acceptor() rsocket.ServerAcceptor {
-	sock := r.socket()
-	return func(context.Context, payload.SetupPayload, rsocket.CloseableRSocket) (rsocket.RSocket, error) {
-		return sock, nil
-	}
+	return rsrt.NewAcceptor(testRoutes, func(context.Context, *rsrt.Conn) (*responder, error) { return r, nil },
+		rsrt.WithLogger(testLogger()))
 }
 
 // running is a server started by start.
@@ -151,6 +175,9 @@ func start(t *testing.T, r *responder, cfg server.Config) *running {
 	case <-time.After(testTimeout):
 		t.Fatal("server not ready")
 	}
+	// After the shutdown (cleanups run last in, first out): held
+	// requests are answered once their connection is gone.
+	t.Cleanup(r.releaseHeld)
 	t.Cleanup(func() { run.shutdown(t) })
 	return run
 }
@@ -227,7 +254,7 @@ func requestResponse(c rsocket.Client, data string) (answer string, err error) {
 	res := make(chan result, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	c.RequestResponse(payload.New([]byte(data), nil)).Subscribe(ctx,
+	c.RequestResponse(payload.New([]byte(data), meta(routeEcho))).Subscribe(ctx,
 		rx.OnNext(func(p payload.Payload) error {
 			res <- result{s: string(p.Data())}
 			return nil

@@ -33,11 +33,11 @@ func TestServeTCPAndWebSocket(t *testing.T) {
 	run := start(t, r, server.Config{})
 	run.checkServes(t)
 
-	items, err := collect(dialTCP(t, run.tcp()).RequestStream(payload.New([]byte("few"), nil)))
+	items, err := collect(dialTCP(t, run.tcp()).RequestStream(payload.New([]byte("few"), meta(routeItems))))
 	if err != nil || len(items) != 3 {
 		t.Fatalf("request-stream: %d items, %v", len(items), err)
 	}
-	in := flux.Just(payload.New([]byte("a"), nil), payload.New([]byte("b"), nil))
+	in := flux.Just(payload.New([]byte("a"), meta(routeMirror)), payload.New([]byte("b"), nil))
 	echoed, err := collect(dialWS(t, run.wsURL()).RequestChannel(in))
 	if err != nil || len(echoed) != 2 || echoed[1] != "b" {
 		t.Fatalf("request-channel over WebSocket: %d items, %v", len(echoed), err)
@@ -167,7 +167,7 @@ func TestShutdownWithoutGate(t *testing.T) {
 func TestFragmentedAnswerFlags(t *testing.T) {
 	run := start(t, newResponder(), server.Config{TCPAddr: "127.0.0.1:0"})
 	c := dialRaw(t, run)
-	c.send(setupFrame(), wire(framing.NewWriteableRequestResponseFrame(1, make([]byte, 2_500_000), nil, 0)))
+	c.send(setupFrame(), wire(framing.NewWriteableRequestResponseFrame(1, make([]byte, 2_500_000), meta(routeEcho), 0)))
 	var flags []core.FrameFlag
 	size := 0
 	for {

@@ -306,7 +306,28 @@ func (s *Server) release() {
 }
 
 // serve hands a reserved connection to the library on its own goroutine.
+//
+// The library gets a context of the connection's own, which ends only once
+// the connection is closed. rsocket-go closes a connection's socket (and
+// its send queue) as soon as the context it was given ends, from its write
+// loop, without closing the transport first: the closed hook of
+// Options.ConnContext would then come too late. The server's own context
+// still ends every connection: Listen closes them all when it is done.
 func (s *Server) serve(ctx context.Context, c transport.Conn, st *State) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	closed := cancel
+	if s.opt.ConnContext != nil {
+		var hook func()
+		ctx, hook = s.opt.ConnContext(ctx)
+		closed = func() {
+			hook()
+			cancel()
+		}
+	}
+	// Installed before the connection is visible to Close.
+	if h, ok := c.(interface{ setClosed(func()) }); ok {
+		h.setClosed(closed)
+	}
 	tp := transport.NewTransport(c)
 	s.mu.Lock()
 	s.reserved--
@@ -323,15 +344,9 @@ func (s *Server) serve(ctx context.Context, c transport.Conn, st *State) {
 	s.mu.Unlock()
 	s.opt.Stats.connections.Add(1)
 
-	if s.opt.ConnContext != nil {
-		var closed func()
-		ctx, closed = s.opt.ConnContext(ctx)
-		if h, ok := c.(interface{ setClosed(func()) }); ok {
-			h.setClosed(closed)
-		}
-	}
 	go func() {
 		defer s.wg.Done()
+		defer cancel()
 		defer s.remove(tp)
 		if acc == nil {
 			return

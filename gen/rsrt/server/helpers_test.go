@@ -83,23 +83,22 @@ func (r *responder) releaseHeld() { r.once.Do(func() { close(r.release) }) }
 // testRoutes dispatches to the *responder of the server.
 var testRoutes = func() *rsrt.Routes[*responder] {
 	routes := rsrt.NewRoutes[*responder]()
-	routes.HandleRequestResponse(routeEcho, func(_ context.Context, r *responder, req *rsrt.Payload) (rsrt.Payload, error) {
+	routes.HandleRequestResponse(routeEcho, func(ctx context.Context, r *responder, req *rsrt.Payload) (rsrt.Payload, error) {
 		if string(req.Data) != "hold" {
 			return rsrt.Payload{Data: append([]byte("echo:"), req.Data...)}, nil
 		}
 		// rsrt runs the handler on the library's response pool: it
-		// may wait. It waits for the release alone, not for ctx: the
-		// tests that stop the server with a request held release it
-		// once Serve returned, when the connection is closed and its
-		// fence shut, so the answer is dropped without reaching the
-		// library. An answer made as ctx ends, while Serve is
-		// stopping, would race with rsocket-go closing the
-		// connection's send queue: cancelling Serve's context ends
-		// the library's write loop, which closes that queue
-		// (DuplexConnection.Close) before the guard's transport
-		// closes the connection and shuts its fence.
+		// may wait. Like a real handler it also gives up when its
+		// connection ends: that answer is made while the server stops
+		// and must not race with rsocket-go closing the connection's
+		// send queue (the guard gives the library a context that ends
+		// only after the connection's fence is shut).
 		r.held <- struct{}{}
-		<-r.release
+		select {
+		case <-r.release:
+		case <-ctx.Done():
+			return rsrt.Payload{}, ctx.Err()
+		}
 		return rsrt.Payload{Data: []byte("released")}, nil
 	})
 	routes.HandleFireAndForget(routeCount, func(_ context.Context, r *responder, _ *rsrt.Payload) error {

@@ -1,0 +1,63 @@
+package guard
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rsocket/rsocket-go/core/transport"
+)
+
+// TestConnContextEndsAfterClose checks the order rsrt's fence relies on:
+// the context a connection's acceptor gets ends only after the
+// connection's closed hook ran, even when the server's own context ends
+// first. rsocket-go closes a socket's send queue as soon as that context
+// ends; with the server's context handed over as is, it did so before the
+// transport's Close, while handlers could still be sending.
+func TestConnContextEndsAfterClose(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hooked atomic.Bool
+	s := NewTCPServer(l, Options{ConnContext: func(ctx context.Context) (context.Context, func()) {
+		return ctx, func() { hooked.Store(true) }
+	}})
+	entered := make(chan struct{})
+	order := make(chan bool, 1)
+	s.Accept(func(ctx context.Context, _ *transport.Transport, _ func(*transport.Transport)) {
+		close(entered)
+		<-ctx.Done()
+		order <- hooked.Load()
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Listen(ctx, nil) }()
+	nc, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection was not handed to the acceptor")
+	}
+	cancel()
+	select {
+	case ok := <-order:
+		if !ok {
+			t.Fatal("the connection's context ended before its closed hook ran")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection's context did not end after the server's")
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Listen did not return")
+	}
+}

@@ -105,15 +105,6 @@ func (h *handlerCtx) Value(key any) any {
 	return h.Context.Value(key)
 }
 
-// withBudget returns the context a handler runs with: ctx itself when
-// there is no budget.
-func withBudget(ctx context.Context, b *budget) context.Context {
-	if b == nil {
-		return ctx
-	}
-	return &handlerCtx{Context: ctx, b: b}
-}
-
 // handlerOf returns the handler context in ctx, or nil.
 func handlerOf(ctx context.Context) *handlerCtx {
 	h, _ := ctx.Value(handlerKey{}).(*handlerCtx)

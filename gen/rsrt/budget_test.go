@@ -20,6 +20,11 @@ type libReleasable interface {
 
 var _ libReleasable = (*heldPayload)(nil)
 
+// withBudget returns the context of a handler on budget b.
+func withBudget(ctx context.Context, b *budget) *handlerCtx {
+	return &handlerCtx{Context: ctx, b: b}
+}
+
 // free reports the bytes of b not taken.
 func free(b *budget) int64 {
 	var n int64
@@ -52,7 +57,7 @@ func TestBudgetReservationIsUsedByTheNextResponse(t *testing.T) {
 	if got := free(b); got != 600 {
 		t.Fatalf("free after resizing to 400: %d, want 600", got)
 	}
-	p, err := handlerOf(h).hold(ctx, payload.New(make([]byte, 300), nil))
+	p, err := h.hold(ctx, payload.New(make([]byte, 300), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +86,7 @@ func TestBudgetChargesUnreservedLargeResponses(t *testing.T) {
 	const size = 3 * smallResponse
 	b := newBudget(size)
 	ctx := context.Background()
-	h := handlerOf(withBudget(ctx, b))
+	h := withBudget(ctx, b)
 	small, err := h.hold(ctx, payload.New(make([]byte, smallResponse-1), nil))
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +147,7 @@ func TestBudgetWaitEndsWithTheContext(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the wait did not end with its context")
 	}
-	handlerOf(h).drop()
+	h.drop()
 	if got := free(b); got != 100 {
 		t.Fatalf("free after drop: %d, want 100", got)
 	}

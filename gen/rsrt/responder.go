@@ -111,16 +111,19 @@ func (r *responder[S]) RequestResponse(msg payload.Payload) (m mono.Mono) {
 			return
 		}
 		defer r.leave()
-		ctx := withBudget(r.ctx, r.budget)
+		ctx, h := r.ctx, r.handlerCtx(r.ctx)
+		if h != nil {
+			ctx = h
+		}
 		resp, err := r.callRR(ctx, rt, req)
 		if err == nil {
 			var p payload.Payload
 			if p, err = responsePayload(resp); err == nil {
-				r.answer(ctx, sink, p)
+				r.answer(h, sink, p)
 				return
 			}
 		}
-		if h := handlerOf(ctx); h != nil {
+		if h != nil {
 			h.drop()
 		}
 		r.fence.do(func() { sink.Error(wireError(err)) })
@@ -136,10 +139,19 @@ func (r *responder[S]) callRR(ctx context.Context, rt *route[S], req *Payload) (
 	return rt.h.rr(ctx, r.s, req)
 }
 
+// handlerCtx returns the context of a handler on the connection's budget,
+// or nil when the connection has none.
+func (r *responder[S]) handlerCtx(ctx context.Context) *handlerCtx {
+	if r.budget == nil {
+		return nil
+	}
+	return &handlerCtx{Context: ctx, b: r.budget}
+}
+
 // answer hands a request-response's answer to the library, charged to the
-// connection's response budget when there is one (waiting for room).
-func (r *responder[S]) answer(ctx context.Context, sink mono.Sink, p payload.Payload) {
-	if h := handlerOf(ctx); h != nil {
+// connection's response budget when there is one (h; waiting for room).
+func (r *responder[S]) answer(h *handlerCtx, sink mono.Sink, p payload.Payload) {
+	if h != nil {
 		var err error
 		if p, err = h.hold(r.ctx, p); err != nil {
 			return // the connection closed while waiting for room
@@ -221,10 +233,12 @@ func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
 // context its handler runs with and the function that cancels it.
 func (r *responder[S]) newOutbound() (context.Context, context.CancelFunc, *sender) {
 	ctx, cancel := context.WithCancel(r.ctx)
-	hctx := withBudget(ctx, r.budget)
 	s := newSender(r.log, r.ctx.Done(), cancel)
-	s.fence, s.held = r.fence, handlerOf(hctx)
-	return hctx, cancel, s
+	s.fence, s.held = r.fence, r.handlerCtx(ctx)
+	if s.held != nil {
+		return s.held, cancel, s
+	}
+	return ctx, cancel, s
 }
 
 func (r *responder[S]) runStream(ctx context.Context, cancel context.CancelFunc, rt *route[S], req *Payload, s *sender) {
@@ -255,7 +269,7 @@ func (r *responder[S]) runHandler(ctx context.Context, cancel context.CancelFunc
 		err = nil
 	}
 	end(err)
-	if h := handlerOf(ctx); h != nil {
+	if h, ok := ctx.(*handlerCtx); ok {
 		h.drop() // a reservation no item used
 	}
 }

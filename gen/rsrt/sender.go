@@ -266,9 +266,16 @@ func (s *sender) wait() {
 }
 
 // spawn runs f on sc when the library gave one (its pools are unbounded
-// for responses), else on a new goroutine.
+// for responses), else on reactor-go's elastic pool, the library's default
+// for responses: its idle goroutines already have grown stacks, where a
+// new goroutine per stream grows its stack again for every handler
+// (measured in-process: a 100-item stream took 82 µs on new goroutines,
+// 72 µs on the pool). A new goroutine is the fallback.
 func spawn(sc scheduler.Scheduler, f func()) {
-	if sc != nil && sc.Worker().Do(f) == nil {
+	if sc == nil {
+		sc = scheduler.Elastic()
+	}
+	if sc.Worker().Do(f) == nil {
 		return
 	}
 	go f()

@@ -423,6 +423,14 @@ func NewGate() *Gate { return newGate() }
 // completion. Close is idempotent.
 func (g *Gate) Close() { g.g.close() }
 
+// EndStreams tells the open request-stream and request-channel handlers to
+// finish, as Close does, but goes on admitting requests (a stream admitted
+// from then on is told to finish at once). It is for a server whose
+// transports refuse new requests themselves, as gen/rsrt/server's do: a
+// request they accepted before the shutdown, such as an upload whose
+// fragments are still arriving, is then served once it is complete.
+func (g *Gate) EndStreams() { g.g.endStreams() }
+
 // Wait blocks until no admitted request is in flight, or ctx is done (then
 // it returns ctx.Err()).
 func (g *Gate) Wait(ctx context.Context) error { return g.g.wait(ctx) }

@@ -3,7 +3,11 @@ package rsrt
 // The drain gate. rsocket-go has no graceful shutdown: cancelling Serve's
 // context drops every connection at once. A server closes its Gate first
 // (new requests get REJECTED, streams are told to finish), waits for the
-// requests in flight, and only then stops serving.
+// requests in flight, and only then stops serving. A server whose
+// transports refuse new requests themselves (gen/rsrt/server) only ends
+// the streams (EndStreams), so that a request the transport accepted
+// before the shutdown, an upload still arriving in fragments say, is not
+// refused once it is complete.
 
 import (
 	"context"
@@ -11,8 +15,9 @@ import (
 )
 
 type gate struct {
-	ctx   context.Context // cancelled by close: stream handlers watch it
-	close func()
+	ctx        context.Context // cancelled by close and endStreams: stream handlers watch it
+	close      func()
+	endStreams context.CancelFunc
 
 	mu     sync.Mutex
 	closed bool
@@ -22,7 +27,7 @@ type gate struct {
 
 func newGate() *Gate {
 	ctx, cancel := context.WithCancel(context.Background())
-	g := &gate{ctx: ctx}
+	g := &gate{ctx: ctx, endStreams: cancel}
 	g.close = func() {
 		g.mu.Lock()
 		g.closed = true
@@ -59,6 +64,10 @@ func (g *gate) isClosed() bool {
 	defer g.mu.Unlock()
 	return g.closed
 }
+
+// ending reports whether streams were told to finish (by close or
+// endStreams).
+func (g *gate) ending() bool { return g.ctx.Err() != nil }
 
 func (g *gate) wait(ctx context.Context) error {
 	g.mu.Lock()

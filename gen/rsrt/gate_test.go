@@ -80,3 +80,44 @@ func TestGateDrain(t *testing.T) {
 		t.Errorf("in flight after drain = %d", n)
 	}
 }
+
+// EndStreams ends open streams with COMPLETE like Close, but new requests
+// are still served: a stream opened then completes at once.
+func TestGateEndStreams(t *testing.T) {
+	s := startServer(t)
+	c := s.dial(t, rsrt.WithPrefetch(4))
+	ctx := testCtx(t)
+	next, stop := iterPull(c.Caller().RequestStream(ctx, "forever", rsrt.Payload{}))
+	defer stop()
+	if _, err, ok := next(); !ok || err != nil {
+		t.Fatalf("first item: %v", err)
+	}
+
+	s.gate.EndStreams()
+
+	for {
+		_, err, ok := next()
+		if !ok {
+			break
+		}
+		if err != nil {
+			t.Fatalf("stream ended with %v, want completion", err)
+		}
+	}
+	resp, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{Data: []byte("still")})
+	if err != nil || string(resp.Data) != "still" {
+		t.Fatalf("request after EndStreams: %q, %v", resp.Data, err)
+	}
+	n := 0
+	for _, err := range c.Caller().RequestStream(ctx, "forever", rsrt.Payload{}) {
+		if err != nil {
+			t.Fatalf("stream opened after EndStreams: %v", err)
+		}
+		if n++; n > 100 {
+			t.Fatal("a stream opened after EndStreams goes on")
+		}
+	}
+	if err := s.gate.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -53,9 +53,9 @@ func (r *responder[S]) leave() {
 	}
 }
 
-// closing reports whether the gate closed, which turns a stream handler's
-// cancellation into a normal completion.
-func (r *responder[S]) closing() bool { return r.gate != nil && r.gate.isClosed() }
+// closing reports whether the gate told streams to finish, which turns a
+// stream handler's cancellation into a normal completion.
+func (r *responder[S]) closing() bool { return r.gate != nil && r.gate.ending() }
 
 // watchGate cancels a stream's context when the gate closes.
 func (r *responder[S]) watchGate(cancel context.CancelFunc) func() bool {

@@ -21,7 +21,8 @@ const (
 	// (CANCEL for a server-initiated stream, upstream #122).
 	Drop
 	// Reject discards a request and answers it with ERROR (REJECTED) on
-	// Decision.StreamID: the connection has MaxStreams open.
+	// Decision.StreamID, with Decision.Reason as its text: the connection
+	// has MaxStreams open, or the server is shutting down.
 	Reject
 	// Substitute discards the frame and hands the library, in this order,
 	// a CANCEL for Decision.StreamID when Decision.Cancel is set and an
@@ -119,6 +120,36 @@ type State struct {
 	chains     map[uint32]*chain
 	evenChains int // chains on server-initiated streams
 	pending    int // bytes held in chains
+	refusing   bool
+}
+
+// ReasonShuttingDown is the reason of the requests refused once
+// RefuseRequests was called: the text of their REJECTED error.
+const ReasonShuttingDown = "server is shutting down"
+
+// RefuseRequests makes Check refuse every new request, for a server that
+// is shutting down: a request is answered with ERROR (REJECTED,
+// ReasonShuttingDown), a fire-and-forget dropped. The fragments of a
+// request that was already arriving still pass, so that it can complete
+// (see Assembling).
+func (s *State) RefuseRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refusing = true
+}
+
+// Assembling returns how many requests of the client are still arriving
+// in fragments.
+func (s *State) Assembling() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, st := range s.streams {
+		if st.assembling {
+			n++
+		}
+	}
+	return n
 }
 
 // NewState returns the state of a new connection; lim's unset fields take
@@ -399,6 +430,12 @@ func (s *State) checkRequest(sid uint32, typ core.FrameType, flags core.FrameFla
 	if len(payload) > s.lim.MaxPayloadSize {
 		return bad("payload of %d bytes is over the %d-byte limit", len(payload), s.lim.MaxPayloadSize)
 	}
+	if s.refusing {
+		if typ == core.FrameTypeRequestFNF {
+			return Decision{Action: Drop, StreamID: sid, Reason: ReasonShuttingDown}, nil
+		}
+		return Decision{Action: Reject, StreamID: sid, Reason: ReasonShuttingDown}, nil
+	}
 	full := len(s.streams)+s.evenChains >= s.lim.MaxStreams
 	if flags&core.FlagFollow != 0 {
 		if full {
@@ -414,7 +451,7 @@ func (s *State) checkRequest(sid uint32, typ core.FrameType, flags core.FrameFla
 		return Decision{StreamID: sid}, nil
 	}
 	if full {
-		return Decision{Action: Reject, StreamID: sid, Reason: fmt.Sprintf("over the limit of %d open streams", s.lim.MaxStreams)}, nil
+		return Decision{Action: Reject, StreamID: sid, Reason: fmt.Sprintf("server busy: over the limit of %d open streams", s.lim.MaxStreams)}, nil
 	}
 	s.streams[sid] = openStream(typ, flags)
 	return Decision{StreamID: sid}, nil

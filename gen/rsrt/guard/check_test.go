@@ -431,3 +431,38 @@ func TestCompleteMovesToLastFragment(t *testing.T) {
 		t.Errorf("unfragmented answer written with %s", got)
 	}
 }
+
+func TestRefuseRequests(t *testing.T) {
+	s := setupState(t, Limits{})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestResponseFrame(1, []byte("up"), nil, core.FlagFollow)))
+	mustDeliver(t, s, wire(framing.NewWriteableRequestStreamFrame(3, 10, []byte("s"), nil, 0)))
+	if n := s.Assembling(); n != 1 {
+		t.Fatalf("Assembling = %d, want 1", n)
+	}
+	s.RefuseRequests()
+	// decide checks the decision, reason included: it is the text of the
+	// REJECTED error.
+	decide := func(frame []byte, want Decision) {
+		t.Helper()
+		if d, err := s.Check(frame); err != nil || d != want {
+			t.Fatalf("Check(% x) = %+v, %v; want %+v", frame, d, err, want)
+		}
+	}
+	for sid, f := range map[uint32][]byte{
+		5:  wire(framing.NewWriteableRequestResponseFrame(5, []byte("x"), nil, 0)),
+		7:  wire(framing.NewWriteableRequestStreamFrame(7, 1, []byte("x"), nil, 0)),
+		9:  wire(framing.NewWriteableRequestChannelFrame(9, 1, []byte("x"), nil, 0)),
+		11: wire(framing.NewWriteableRequestResponseFrame(11, []byte("x"), nil, core.FlagFollow)),
+	} {
+		decide(f, Decision{Action: Reject, StreamID: sid, Reason: ReasonShuttingDown})
+	}
+	decide(wire(framing.NewWriteableFireAndForgetFrame(13, []byte("x"), nil, 0)), Decision{Action: Drop, StreamID: 13, Reason: ReasonShuttingDown})
+	// The fragments of a refused request find no stream; those of the
+	// request that was arriving, and the open stream's frames, go on.
+	mustAct(t, s, wire(framing.NewWriteablePayloadFrame(11, []byte("y"), nil, core.FlagNext)), Decision{Action: Drop, StreamID: 11})
+	mustDeliver(t, s, wire(framing.NewWriteableRequestNFrame(3, 5, 0)))
+	mustDeliver(t, s, wire(framing.NewWriteablePayloadFrame(1, []byte("load"), nil, core.FlagNext)))
+	if n := s.Assembling(); n != 0 {
+		t.Fatalf("Assembling after the last fragment = %d, want 0", n)
+	}
+}

@@ -233,9 +233,10 @@ func (c *checker) afterClose() {
 // setCounter implements transport.Conn.SetCounter.
 func (c *checker) setCounter(ctr *core.TrafficCounter) { c.counter.Store(ctr) }
 
-// rejectFrame is the answer to a request refused for MaxStreams.
+// rejectFrame is the answer to a request refused (Decision Reject): a
+// REJECTED error whose text is the decision's reason.
 func rejectFrame(sid uint32, reason string) core.WriteableFrame {
-	return framing.NewWriteableErrorFrame(sid, core.ErrorCodeRejected, []byte("server busy: "+reason))
+	return framing.NewWriteableErrorFrame(sid, core.ErrorCodeRejected, []byte(reason))
 }
 
 // setClosed installs the hook Close calls (see Options.ConnContext); it

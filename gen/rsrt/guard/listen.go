@@ -34,6 +34,7 @@ type Server struct {
 	reserved int // connections counted but not yet in conns
 	httpSrv  *http.Server
 	started  bool
+	refusing bool // RefuseRequests was called
 	wg       sync.WaitGroup
 }
 
@@ -339,6 +340,9 @@ func (s *Server) serve(ctx context.Context, c transport.Conn, st *State) {
 	default:
 	}
 	s.conns[tp] = st
+	if s.refusing {
+		st.RefuseRequests()
+	}
 	acc := s.acceptor
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -353,6 +357,30 @@ func (s *Server) serve(ctx context.Context, c transport.Conn, st *State) {
 		}
 		acc(ctx, tp, s.remove)
 	}()
+}
+
+// RefuseRequests makes every connection, and any accepted later, refuse
+// new requests (State.RefuseRequests), for a shutdown: requests arriving
+// in fragments may still complete.
+func (s *Server) RefuseRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refusing = true
+	for _, st := range s.conns {
+		st.RefuseRequests()
+	}
+}
+
+// Assembling returns how many requests are still arriving in fragments,
+// on every connection.
+func (s *Server) Assembling() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, st := range s.conns {
+		n += st.Assembling()
+	}
+	return n
 }
 
 func (s *Server) remove(tp *transport.Transport) {

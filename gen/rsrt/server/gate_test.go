@@ -17,10 +17,15 @@ import (
 // routed returns a REQUEST_RESPONSE for route: composite metadata with a
 // routing entry (well-known MIME id 0x7E), built by hand.
 func routed(sid uint32, route, data string) []byte {
+	return wire(framing.NewWriteableRequestResponseFrame(sid, []byte(data), routing(route), core.FlagMetadata))
+}
+
+// routing is composite metadata with a routing entry (well-known MIME id
+// 0x7E), built by hand.
+func routing(route string) []byte {
 	tags := append([]byte{byte(len(route))}, route...)
 	meta := append([]byte{0x80 | 0x7E}, u24(len(tags))...)
-	meta = append(meta, tags...)
-	return wire(framing.NewWriteableRequestResponseFrame(sid, []byte(data), meta, core.FlagMetadata))
+	return append(meta, tags...)
 }
 
 // data returns the data of a PAYLOAD frame, past its metadata.
@@ -48,9 +53,10 @@ func (c *rawTCP) answer(sid uint32) frame {
 
 // TestDrainWithRuntimeGate runs the drain with the runtime's real gate:
 // on shutdown, a request already running completes and is answered on its
-// open connection, while a new request on that connection is REJECTED;
-// then the connection is closed. The client is raw, so that what it
-// receives is exactly what the server wrote.
+// open connection, and so does a request whose fragments were still
+// arriving, while a new request on that connection is REJECTED; then the
+// connection is closed. The client is raw, so that what it receives is
+// exactly what the server wrote.
 func TestDrainWithRuntimeGate(t *testing.T) {
 	entered := make(chan struct{}, 1)
 	release := make(chan struct{})
@@ -94,19 +100,31 @@ func TestDrainWithRuntimeGate(t *testing.T) {
 	}
 	c.send(routed(3, "hold", ""))
 	<-entered
+	// A request in two fragments, the second sent during the drain.
+	c.send(wire(framing.NewWriteableRequestResponseFrame(5, []byte("first half, "), routing("echo"), core.FlagMetadata|core.FlagFollow)))
+	// The server reads a connection's frames in order: once this is
+	// answered, the first fragment was seen before the shutdown.
+	c.send(routed(7, "echo", "sync"))
+	if f := c.answer(7); f.typ != core.FrameTypePayload {
+		t.Fatalf("echo before shutdown: %s %q", f.typ, f.body)
+	}
 	stop()
-	// The gate closes during the drain; from then on new requests are
-	// refused on the open connection.
-	for sid := uint32(5); ; sid += 2 {
+	// From the start of the drain new requests are refused on the open
+	// connection.
+	for sid := uint32(9); ; sid += 2 {
 		c.send(routed(sid, "echo", "late"))
 		f := c.answer(sid)
 		if f.typ == core.FrameTypePayload {
-			continue // the drain has not closed the gate yet
+			continue // the drain has not started yet
 		}
-		if code := binary.BigEndian.Uint32(f.body); code != uint32(core.ErrorCodeRejected) {
-			t.Fatalf("request during the drain: error %#x %q, want REJECTED", code, f.body[4:])
+		if code := binary.BigEndian.Uint32(f.body); code != uint32(core.ErrorCodeRejected) || string(f.body[4:]) != "server is shutting down" {
+			t.Fatalf("request during the drain: error %#x %q, want REJECTED \"server is shutting down\"", code, f.body[4:])
 		}
 		break
+	}
+	c.send(wire(framing.NewWriteablePayloadFrame(5, []byte("second half"), nil, core.FlagNext)))
+	if f := c.answer(5); f.typ != core.FrameTypePayload || string(f.data()) != "first half, second half" {
+		t.Fatalf("request whose fragments were arriving: %s %q", f.typ, f.body)
 	}
 	close(release)
 	if f := c.answer(3); f.typ != core.FrameTypePayload || string(f.data()) != "released" {

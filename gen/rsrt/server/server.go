@@ -12,10 +12,12 @@
 //	defer stop()
 //	err = srv.Serve(ctx) // returns after the drain
 //
-// When ctx is done, Serve stops accepting connections, closes the gate (new
-// requests are answered REJECTED, streams are ended), waits for the
-// requests in flight up to Config.ShutdownTimeout, then closes every
-// connection.
+// When ctx is done, Serve stops accepting connections and new requests (the
+// transports answer them REJECTED "server is shutting down"), lets the
+// requests still arriving in fragments (an upload) complete, ends the open
+// streams through the gate, waits for the requests in flight and for their
+// responses to be written, all within Config.ShutdownTimeout, then closes
+// every connection.
 package server
 
 import (
@@ -282,9 +284,10 @@ func (s *Server) Serve(ctx context.Context) error {
 // written.
 const drainPoll = 10 * time.Millisecond
 
-// drain stops accepting, closes the gate, waits for the requests in
-// flight and then for their responses to be written, up to the shutdown
-// timeout.
+// drain stops accepting and refuses new requests at the transports, lets
+// the requests still arriving in fragments complete, tells the streams to
+// finish, waits for the requests in flight and then for their responses to
+// be written, all within the shutdown timeout.
 func (s *Server) drain() {
 	for _, t := range s.transports() {
 		_ = t.StopAccepting()
@@ -294,26 +297,58 @@ func (s *Server) drain() {
 		return
 	}
 	s.log.Info("rsocket server: draining", "in_flight", g.InFlight(), "timeout", s.cfg.ShutdownTimeout)
-	g.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	defer g.Close()
+	// New requests are refused from here on by the transports, which
+	// still let the fragments of a request already arriving through (an
+	// upload): the gate keeps admitting what they let through.
+	for _, t := range s.transports() {
+		t.RefuseRequests()
+	}
+	if !s.waitFor(ctx, s.assembling) {
+		s.log.Warn("rsocket server: shutdown timeout, closing connections with requests still arriving", "assembling", s.assembling())
+		return
+	}
+	if e, ok := g.(interface{ EndStreams() }); ok {
+		e.EndStreams()
+	} else {
+		g.Close()
+	}
 	if err := g.Wait(ctx); err != nil {
 		s.log.Warn("rsocket server: shutdown timeout, closing connections with requests in flight", "in_flight", g.InFlight())
 		return
 	}
 	// A handler that returned has not necessarily had its response
 	// written: the library queues it for its writer, and drops the queue
-	// when the connection closes. The transports see the frames written.
+	// when the connection closes. And a request the transport let
+	// through may not have reached its handler yet. The transports see
+	// both: a stream stays pending until its last frame is written.
+	if !s.waitFor(ctx, s.pendingResponses) {
+		s.log.Warn("rsocket server: shutdown timeout, closing connections with responses unwritten", "pending", s.pendingResponses())
+	}
+}
+
+// waitFor polls count until it is zero (true) or ctx ends (false).
+func (s *Server) waitFor(ctx context.Context, count func() int) bool {
 	tick := time.NewTicker(drainPoll)
 	defer tick.Stop()
-	for s.pendingResponses() > 0 {
+	for count() > 0 {
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			s.log.Warn("rsocket server: shutdown timeout, closing connections with responses unwritten", "pending", s.pendingResponses())
-			return
+			return false
 		}
 	}
+	return true
+}
+
+func (s *Server) assembling() int {
+	n := 0
+	for _, t := range s.transports() {
+		n += t.Assembling()
+	}
+	return n
 }
 
 func (s *Server) pendingResponses() int {

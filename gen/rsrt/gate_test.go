@@ -42,15 +42,7 @@ func TestGateDrain(t *testing.T) {
 	s.gate.Close() // idempotent
 
 	// The stream completes normally.
-	for {
-		_, err, ok := next()
-		if !ok {
-			break
-		}
-		if err != nil {
-			t.Fatalf("stream ended with %v, want completion", err)
-		}
-	}
+	expectCompletion(t, next)
 	// New requests are refused.
 	_, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{})
 	var e *rsrt.Error
@@ -95,15 +87,7 @@ func TestGateEndStreams(t *testing.T) {
 
 	s.gate.EndStreams()
 
-	for {
-		_, err, ok := next()
-		if !ok {
-			break
-		}
-		if err != nil {
-			t.Fatalf("stream ended with %v, want completion", err)
-		}
-	}
+	expectCompletion(t, next)
 	resp, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{Data: []byte("still")})
 	if err != nil || string(resp.Data) != "still" {
 		t.Fatalf("request after EndStreams: %q, %v", resp.Data, err)
@@ -119,5 +103,19 @@ func TestGateEndStreams(t *testing.T) {
 	}
 	if err := s.gate.Wait(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// expectCompletion reads a stream to its end, which must be a completion.
+func expectCompletion(t *testing.T, next func() (*rsrt.Payload, error, bool)) {
+	t.Helper()
+	for {
+		_, err, ok := next()
+		if !ok {
+			return
+		}
+		if err != nil {
+			t.Fatalf("stream ended with %v, want completion", err)
+		}
 	}
 }

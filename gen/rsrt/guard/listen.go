@@ -92,12 +92,15 @@ func (s *Server) Connections() int {
 // answer, COMPLETE or ERROR has not been written yet. A graceful shutdown
 // waits for it to reach zero before closing connections, since the
 // library drops what it has not written when it closes them.
-func (s *Server) PendingResponses() int {
+func (s *Server) PendingResponses() int { return s.sum((*State).PendingResponses) }
+
+// sum adds up count over the connections.
+func (s *Server) sum(count func(*State) int) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for _, st := range s.conns {
-		n += st.PendingResponses()
+		n += count(st)
 	}
 	return n
 }
@@ -373,15 +376,7 @@ func (s *Server) RefuseRequests() {
 
 // Assembling returns how many requests are still arriving in fragments,
 // on every connection.
-func (s *Server) Assembling() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, st := range s.conns {
-		n += st.Assembling()
-	}
-	return n
-}
+func (s *Server) Assembling() int { return s.sum((*State).Assembling) }
 
 func (s *Server) remove(tp *transport.Transport) {
 	_ = tp.Close()

@@ -120,6 +120,9 @@ func handlerOf(ctx context.Context) *handlerCtx {
 // response has been written to the peer, or when the handler ends without
 // it. A second call before that response resizes the reservation to n.
 //
+// In a stream or channel handler the reservation is held while Send waits
+// for the peer's demand: reserve for the item about to be sent, not ahead.
+//
 // A handler that builds large responses (files, blobs) calls it before
 // building them, so that a peer that sends requests without reading the
 // answers makes the handlers wait instead of filling the server's memory.

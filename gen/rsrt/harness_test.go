@@ -128,6 +128,22 @@ func serverRoutes() *rsrt.Routes[*conn] {
 			}
 		}
 	})
+	// "blobs" sends 64 KiB items until cancelled; "blob" answers 64 KiB,
+	// reserved first.
+	r.HandleRequestStream("blobs", func(ctx context.Context, c *conn, _ *rsrt.Payload, out *rsrt.RawSender) error {
+		for i := 0; ; i++ {
+			if err := out.Send(ctx, rsrt.Payload{Data: make([]byte, 64<<10)}); err != nil {
+				return err
+			}
+			c.event("blob %d sent", i)
+		}
+	})
+	r.HandleRequestResponse("blob", func(ctx context.Context, _ *conn, _ *rsrt.Payload) (rsrt.Payload, error) {
+		if err := rsrt.ReserveResponse(ctx, 64<<10); err != nil {
+			return rsrt.Payload{}, err
+		}
+		return rsrt.Payload{Data: make([]byte, 64<<10)}, nil
+	})
 	// "hang" sends three items, then waits for its context to end.
 	r.HandleRequestStream("hang", func(ctx context.Context, c *conn, _ *rsrt.Payload, out *rsrt.RawSender) error {
 		for i := range 3 {

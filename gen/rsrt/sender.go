@@ -155,15 +155,6 @@ func (s *sender) send(ctx context.Context, r Payload) error {
 }
 
 func (s *sender) sendRaw(ctx context.Context, p payload.Payload) error {
-	if s.held != nil {
-		// Charged before waiting for credit: while the peer reads
-		// nothing, the item waits here with its bytes counted.
-		var err error
-		if p, err = s.held.hold(ctx, p); err != nil {
-			return err
-		}
-		defer settle(p)
-	}
 	for {
 		s.mu.Lock()
 		if s.cancelled {
@@ -197,6 +188,16 @@ func (s *sender) sendRaw(ctx context.Context, p payload.Payload) error {
 		case <-s.done:
 			return ErrCancelled
 		}
+	}
+	if s.held != nil {
+		// Charged once the peer asked for the item, not while it waits
+		// for demand: the peer may be waiting for another response
+		// before it asks for more, and that one needs the room.
+		var err error
+		if p, err = s.held.hold(ctx, p); err != nil {
+			return err
+		}
+		defer settle(p)
 	}
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()

@@ -67,9 +67,11 @@ type Config struct {
 	// Logger receives the server's logs (default slog.Default()).
 	Logger *slog.Logger
 	// Gate is the *rsrt.Gate the acceptor was built with
-	// (rsrt.WithGate). When set, shutdown closes it and waits for its
-	// in-flight requests; when nil (or a nil *rsrt.Gate), connections are
-	// closed at once.
+	// (rsrt.WithGate). When set, shutdown refuses new requests at the
+	// transports, lets those still arriving in fragments complete, ends
+	// the open streams through the gate (EndStreams when the gate has it,
+	// else Close), waits for its in-flight requests and closes it; when
+	// nil (or a nil *rsrt.Gate), connections are closed at once.
 	Gate Gate
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown
 	// (default DefaultShutdownTimeout).

@@ -35,26 +35,22 @@ type fence struct {
 	idle   chan struct{} // closed once shut and nothing is inside
 }
 
-// do runs call inside the fence and reports whether it ran: it does not
-// once the fence is shut. A nil fence runs every call.
-func (f *fence) do(call func()) bool {
+// do runs call inside the fence, or skips it once the fence is shut. A nil
+// fence runs every call.
+func (f *fence) do(call func()) {
 	if f == nil {
 		call()
-		return true
+		return
 	}
 	if !f.enter() {
-		return false
+		return
 	}
 	defer f.leave()
 	call()
-	return true
 }
 
 // enter reports whether a call may go ahead; if so, leave must follow it.
 func (f *fence) enter() bool {
-	if f == nil {
-		return true
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.shut {
@@ -65,9 +61,6 @@ func (f *fence) enter() bool {
 }
 
 func (f *fence) leave() {
-	if f == nil {
-		return
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.inside--

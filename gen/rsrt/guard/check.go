@@ -31,6 +31,14 @@ const (
 	// library cannot take (upstream #149): the server stops sending, and
 	// a request-channel handler sees its inbound side end.
 	Substitute
+	// Echo discards a KEEPALIVE with the RESPOND flag and has the
+	// transport answer it itself, on the reading goroutine, before it
+	// reads on. rsocket-go would queue the echo on its unbounded send
+	// queue: a peer sending KEEPALIVEs without reading the echoes would
+	// pile them up in the server's memory until the write timeout. Written
+	// in line, an echo the peer does not read stops the reading instead,
+	// so the peer's own sends block.
+	Echo
 )
 
 // String returns the name of the action.
@@ -44,6 +52,8 @@ func (a Action) String() string {
 		return "reject"
 	case Substitute:
 		return "substitute"
+	case Echo:
+		return "echo"
 	}
 	return fmt.Sprintf("Action(%d)", uint8(a))
 }
@@ -264,6 +274,12 @@ func (s *State) Check(frame []byte) (Decision, error) {
 		}
 		if len(body) < 8 {
 			return bad("KEEPALIVE body of %d bytes, want at least 8", len(body))
+		}
+		if n := len(body) - 8; n > s.lim.MaxKeepaliveData {
+			return bad("KEEPALIVE data of %d bytes is over the %d-byte limit", n, s.lim.MaxKeepaliveData)
+		}
+		if flags&core.FlagRespond != 0 {
+			return Decision{Action: Echo, StreamID: sid}, nil
 		}
 		return Decision{StreamID: sid}, nil
 

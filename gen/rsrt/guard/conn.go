@@ -14,6 +14,8 @@ import (
 
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/framing"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/rslog"
 )
 
 // Options configures the checking transports.
@@ -24,7 +26,8 @@ type Options struct {
 	// transports may share one).
 	Stats *Stats
 	// Logger receives one line per refused connection or frame (default
-	// slog.Default()).
+	// slog.Default()); each connection logs through rslog.PerConn, so
+	// that values a peer controls are clipped and its lines rate-limited.
 	Logger *slog.Logger
 	// ConnContext, when set, derives the context handed to the library's
 	// acceptor for each connection a Server accepts, and returns a
@@ -65,9 +68,11 @@ type checker struct {
 	// goroutine uses it.
 	queue   []core.BufferedFrame
 	counter atomic.Pointer[core.TrafficCounter]
-	// reject answers a refused request; it writes through the
-	// connection's writer.
+	// reject answers a refused request, and send writes a frame of the
+	// transport's own (a KEEPALIVE echo); both write through the
+	// connection's writer, and return once the frame is written out.
 	reject func(sid uint32, reason string) error
+	send   func(f core.WriteableFrame) error
 	// closeConn closes the underlying connection without flushing.
 	closeConn func()
 	// closed, when set, is called by Close once the underlying connection
@@ -79,7 +84,7 @@ func newChecker(opt Options, remote string) checker {
 	return checker{
 		st:      NewState(opt.Limits),
 		opt:     opt,
-		log:     opt.Logger.With("remote", remote),
+		log:     rslog.PerConn(opt.Logger.With("remote", remote)),
 		setupBy: time.Now().Add(opt.Limits.SetupTimeout),
 	}
 }
@@ -130,6 +135,11 @@ func (c *checker) process(raw []byte) (f core.BufferedFrame, err error) {
 		c.opt.Stats.rejected.Add(1)
 		c.log.Info("rsocket guard: request rejected", "stream", d.StreamID, "reason", d.Reason)
 		return nil, c.reject(d.StreamID, d.Reason)
+	case Echo:
+		body := raw[core.FrameHeaderLen:]
+		// raw is a view of the read buffer: written out before the next
+		// read reuses it.
+		return nil, c.send(framing.NewWriteableKeepaliveFrame(binary.BigEndian.Uint64(body), body[8:], false))
 	case Substitute:
 		c.opt.Stats.substituted.Add(1)
 		c.log.Debug("rsocket guard: frame substituted", "stream", d.StreamID, "reason", d.Reason, "cancel", d.Cancel, "complete", d.Complete)

@@ -26,6 +26,9 @@ const (
 	DefaultMaxLifetime = 10 * time.Minute
 	// DefaultWriteTimeout bounds the write of one frame to a peer.
 	DefaultWriteTimeout = 30 * time.Second
+	// DefaultMaxKeepaliveData bounds the data of a KEEPALIVE frame.
+	// Clients send none (rsocket-go, rsocket-js, rsocket-py, rsocket-java).
+	DefaultMaxKeepaliveData = 4 << 10
 )
 
 // Limits are the per-connection limits of a checking transport. A zero or
@@ -64,6 +67,10 @@ type Limits struct {
 	// for that long is disconnected rather than left to fill the
 	// library's unbounded send queue.
 	WriteTimeout time.Duration
+	// MaxKeepaliveData is the largest data a KEEPALIVE frame may carry
+	// (default DefaultMaxKeepaliveData); more closes the connection. The
+	// transport echoes a KEEPALIVE itself (see Echo), data included.
+	MaxKeepaliveData int
 	// WSReadLimit is the largest WebSocket message accepted, in bytes
 	// (default MaxFrameSize). Over it the connection is closed.
 	WSReadLimit int64
@@ -99,6 +106,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.WriteTimeout <= 0 {
 		l.WriteTimeout = DefaultWriteTimeout
+	}
+	if l.MaxKeepaliveData <= 0 {
+		l.MaxKeepaliveData = DefaultMaxKeepaliveData
 	}
 	if l.WSReadLimit <= 0 {
 		l.WSReadLimit = int64(l.MaxFrameSize)

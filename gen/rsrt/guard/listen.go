@@ -11,6 +11,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/rsocket/rsocket-go/core/transport"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/rslog"
 )
 
 // Server is a checking rsocket-go server transport on a listener, for TCP
@@ -32,6 +34,13 @@ type Server struct {
 	acceptor transport.ServerTransportAcceptor
 	conns    map[*transport.Transport]*State
 	reserved int // connections counted but not yet in conns
+	// HTTP connections of a WebSocket listener not (or no longer)
+	// upgraded: counted against MaxConnections like upgraded ones
+	// (httpConns), or over it and waiting for their 503 (overflow).
+	httpConns, overflow int
+	// refusals logs refused connections, rate-limited: a connection
+	// flood must not turn into a log flood.
+	refusals *slog.Logger
 	httpSrv  *http.Server
 	started  bool
 	refusing bool // RefuseRequests was called
@@ -58,14 +67,16 @@ func NewWebSocketServer(l net.Listener, path string, opt Options) *Server {
 }
 
 func newServer(l net.Listener, opt Options, ws bool, path string) *Server {
+	opt = opt.withDefaults()
 	return &Server{
-		l:     l,
-		opt:   opt.withDefaults(),
-		ws:    ws,
-		path:  path,
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
-		conns: make(map[*transport.Transport]*State),
+		l:        l,
+		opt:      opt,
+		refusals: rslog.PerConn(opt.Logger),
+		ws:       ws,
+		path:     path,
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		conns:    make(map[*transport.Transport]*State),
 	}
 }
 
@@ -246,24 +257,37 @@ func (s *Server) serveWS(ctx context.Context) error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(s.path, func(w http.ResponseWriter, r *http.Request) {
-		if !s.reserve() {
+		hc, _ := r.Context().Value(httpConnKey{}).(*httpConn)
+		if hc == nil || !s.promote(hc) {
+			w.Header().Set("Connection", "close")
 			http.Error(w, "too many connections", http.StatusServiceUnavailable)
 			return
 		}
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
-			// The upgrader answered the request with the error.
-			s.release()
+			// The upgrader answered the request with the error; the
+			// connection is an HTTP connection again.
+			s.demote(hc)
 			return
 		}
 		c := NewWSConn(ws, s.opt)
 		s.serve(ctx, c, c.st)
 	})
+	// Every timeout is set: an HTTP connection that is never upgraded
+	// (a plain GET answered 400, then silence) must not stay open. The
+	// read and write timeouts end with the upgrade, since the WebSocket
+	// connection sets its own deadlines on every read and write.
 	h := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: s.opt.Limits.SetupTimeout,
+		ReadTimeout:       s.opt.Limits.SetupTimeout,
+		WriteTimeout:      s.opt.Limits.WriteTimeout,
+		IdleTimeout:       s.opt.Limits.SetupTimeout,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.opt.Logger.Handler(), slog.LevelDebug),
+		ConnContext: func(ctx context.Context, nc net.Conn) context.Context {
+			return context.WithValue(ctx, httpConnKey{}, nc)
+		},
 	}
 	s.mu.Lock()
 	s.httpSrv = h
@@ -273,7 +297,7 @@ func (s *Server) serveWS(ctx context.Context) error {
 		return nil
 	default:
 	}
-	err := h.Serve(s.l)
+	err := h.Serve(&httpListener{Listener: s.l, s: s})
 	select {
 	case <-s.stop:
 		return nil
@@ -289,18 +313,126 @@ func (s *Server) serveWS(ctx context.Context) error {
 func (s *Server) reserve() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.roomLocked() {
+		s.refusedLocked()
+		return false
+	}
+	s.reserved++
+	return true
+}
+
+// roomLocked reports whether one more connection may be served.
+func (s *Server) roomLocked() bool {
 	select {
 	case <-s.done:
 		return false
 	default:
 	}
-	if len(s.conns)+s.reserved >= s.opt.Limits.MaxConnections {
-		s.opt.Stats.refusedConns.Add(1)
-		s.opt.Logger.Warn("rsocket guard: connection refused: too many connections", "limit", s.opt.Limits.MaxConnections)
+	return len(s.conns)+s.reserved+s.httpConns < s.opt.Limits.MaxConnections
+}
+
+func (s *Server) refusedLocked() {
+	s.opt.Stats.refusedConns.Add(1)
+	s.refusals.Warn("rsocket guard: connection refused: too many connections", "limit", s.opt.Limits.MaxConnections)
+}
+
+// maxOverflow bounds the HTTP connections over MaxConnections that a
+// WebSocket listener keeps long enough to answer 503: beyond it they are
+// closed on accept.
+const maxOverflow = 64
+
+// httpConnKey is the request context key of the *httpConn a request
+// arrived on.
+type httpConnKey struct{}
+
+// httpListener counts the HTTP connections of a WebSocket listener.
+type httpListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *httpListener) Accept() (net.Conn, error) {
+	for {
+		nc, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if hc := l.s.admitHTTP(nc); hc != nil {
+			return hc, nil
+		}
+		_ = nc.Close()
+	}
+}
+
+// httpConn is an accepted connection of a WebSocket listener; its fields
+// other than Conn are guarded by the server's mu.
+type httpConn struct {
+	net.Conn
+	s        *Server
+	over     bool // over MaxConnections: answered 503
+	promoted bool // upgraded: counted among the reserved connections
+	closed   bool
+}
+
+// admitHTTP counts a new HTTP connection, or returns nil when it must be
+// closed at once.
+func (s *Server) admitHTTP(nc net.Conn) *httpConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hc := &httpConn{Conn: nc, s: s}
+	switch {
+	case s.roomLocked():
+		s.httpConns++
+	case s.overflow < maxOverflow:
+		s.overflow++
+		hc.over = true
+	default:
+		s.refusedLocked()
+		return nil
+	}
+	return hc
+}
+
+// promote turns a counted HTTP connection into one reserved for a
+// WebSocket connection; it reports false for one over the limit, which
+// counts as refused.
+func (s *Server) promote(hc *httpConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if hc.over || hc.closed {
+		s.refusedLocked()
 		return false
 	}
+	hc.promoted = true
+	s.httpConns--
 	s.reserved++
 	return true
+}
+
+// demote undoes promote after a failed upgrade.
+func (s *Server) demote(hc *httpConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hc.promoted = false
+	s.reserved--
+	s.httpConns++
+}
+
+// Close uncounts the connection, unless it was upgraded: the WebSocket
+// connection's own accounting (conns) covers it then.
+func (hc *httpConn) Close() error {
+	s := hc.s
+	s.mu.Lock()
+	if !hc.closed && !hc.promoted {
+		if hc.over {
+			s.overflow--
+		} else {
+			s.httpConns--
+		}
+	}
+	hc.closed = true
+	s.mu.Unlock()
+	return hc.Conn.Close()
 }
 
 func (s *Server) release() {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,12 +54,13 @@ func NewTCPConn(nc net.Conn, opt Options) *TCPConn {
 		w:       bufio.NewWriterSize(nc, ioBufSize),
 	}
 	c.closeConn = func() { _ = nc.Close() }
-	c.reject = func(sid uint32, reason string) error {
-		if err := c.Write(rejectFrame(sid, reason)); err != nil {
+	c.send = func(f core.WriteableFrame) error {
+		if err := c.Write(f); err != nil {
 			return err
 		}
 		return c.Flush()
 	}
+	c.reject = func(sid uint32, reason string) error { return c.send(rejectFrame(sid, reason)) }
 	return c
 }
 
@@ -113,8 +115,8 @@ func (c *TCPConn) readFrame(n int) (core.BufferedFrame, error) {
 		_, _ = c.r.Discard(n) // cannot fail: the n bytes are buffered
 		return f, err
 	}
-	raw := c.buffer(n)
-	if _, err := io.ReadFull(c.r, raw); err != nil {
+	raw, err := c.readBody(n)
+	if err != nil {
 		return nil, c.readError(err)
 	}
 	f, err := c.process(raw)
@@ -124,19 +126,29 @@ func (c *TCPConn) readFrame(n int) (core.BufferedFrame, error) {
 	return f, err
 }
 
-// buffer returns a buffer of n bytes for a frame larger than the reader's
-// buffer. It grows on demand (doubling, up to keepBuf, so that a run of
-// slightly growing frames does not reallocate for each) and only to the
-// frame's size beyond keepBuf; see keepBuf for its release.
-func (c *TCPConn) buffer(n int) []byte {
-	if cap(c.buf) < n {
-		size := n
-		if n <= keepBuf {
-			size = min(max(n, 2*cap(c.buf)), keepBuf)
+// readBody reads the n bytes of a frame larger than the reader's buffer.
+// The buffer grows with the bytes that actually arrive (doubling, from the
+// one kept between frames), never to the declared length up front: a peer
+// that declares 16 MiB and sends nothing more costs the server nothing
+// more than what it sent. Growing by doubling costs at most one extra copy
+// of each byte.
+func (c *TCPConn) readBody(n int) ([]byte, error) {
+	raw := c.buf[:0]
+	for len(raw) < n {
+		if len(raw) == cap(raw) {
+			// At least one buffer's worth, at most what the frame still
+			// needs; append's growth doubles it.
+			raw = slices.Grow(raw, min(max(len(raw), ioBufSize), n-len(raw)))
 		}
-		c.buf = make([]byte, size)
+		m, err := c.r.Read(raw[len(raw):min(cap(raw), n)])
+		raw = raw[:len(raw)+m]
+		if err != nil && len(raw) < n {
+			c.buf = raw[:0]
+			return nil, err
+		}
 	}
-	return c.buf[:n]
+	c.buf = raw[:0]
+	return raw, nil
 }
 
 // Write writes a frame with its length prefix.

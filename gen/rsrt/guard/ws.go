@@ -38,6 +38,7 @@ func NewWSConn(ws *websocket.Conn, opt Options) *WSConn {
 	opt = opt.withDefaults()
 	c := &WSConn{checker: newChecker(opt, ws.RemoteAddr().String()), ws: ws}
 	c.closeConn = func() { _ = ws.NetConn().Close() }
+	c.send = c.Write
 	c.reject = func(sid uint32, reason string) error { return c.Write(rejectFrame(sid, reason)) }
 	return c
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/rsocket/rsocket-go"
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/payload"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/rslog"
 )
 
 type acceptConfig struct {
@@ -44,7 +46,7 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 	for _, o := range opts {
 		o(&cfg)
 	}
-	log := cfg.log
+	log := slog.New(rslog.NewClipHandler(cfg.log.Handler()))
 	var g *gate
 	if cfg.gate != nil {
 		g = cfg.gate.g
@@ -77,7 +79,10 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 		case cfg.budget > 0:
 			c.budget = newBudget(cfg.budget)
 		}
-		c.caller = &Caller{c: &caller{rs: sock, conn: c, prefetch: defaultPrefetch, log: log, fence: connFence(sctx)}}
+		// The connection's own lines: what its peer sends is clipped,
+		// and a peer that makes it log in a loop is rate-limited.
+		clog := rslog.PerConn(log)
+		c.caller = &Caller{c: &caller{rs: sock, conn: c, prefetch: defaultPrefetch, log: clog, fence: connFence(sctx)}}
 		s, err := newServer(ctx, &Conn{c: c})
 		if err != nil {
 			cancel()
@@ -93,7 +98,7 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 			}
 		})
 		log.Info("rsrt: connection opened", "remote", addr)
-		return newResponder(ctx, &routes.table, s, log, c), nil
+		return newResponder(ctx, &routes.table, s, clog, c), nil
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/rslog"
 )
 
 // DecodeUTF8 checks that b is UTF-8 and returns it as a string.
@@ -311,8 +313,15 @@ func EncodeJSON[T any](v T) (Payload, error) {
 }
 
 // jsonErrorText strips encoding/json's Go type names from an error so the
-// peer reads schema terms, not our internals.
+// peer reads schema terms, not our internals. encoding/json quotes what it
+// read (an unknown key, a number's literal), so the text is clipped to
+// rslog.MaxValue: a request of 16 MiB must not come back, or go to the
+// log, as an error of 16 MiB.
 func jsonErrorText(err error) string {
+	return rslog.Clip(jsonErrorTerms(err), rslog.MaxValue)
+}
+
+func jsonErrorTerms(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		if te.Field != "" {

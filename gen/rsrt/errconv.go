@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 
 	"github.com/rsocket/rsocket-go/core"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/rslog"
 )
 
 // errInternal is what a peer reads when a handler panicked: the panic text
@@ -15,15 +17,25 @@ var errInternal = &Error{Code: core.ErrorCodeApplicationError, Message: "interna
 // errShuttingDown answers requests that arrive after the Gate closed.
 var errShuttingDown = &Error{Code: core.ErrorCodeRejected, Message: "server is shutting down"}
 
+// MaxErrorText bounds the text of the ERROR frames the runtime sends. A
+// longer text is clipped (rslog.Clip): an error that quotes what a peer
+// sent, or a handler's long message, must still fit one frame, or the
+// request would never be answered.
+const MaxErrorText = 16 << 10
+
 // wireError converts a handler's error to the error the library writes as
 // an ERROR frame: an *Error (also wrapped) keeps its code and message; any
-// other error becomes APPLICATION_ERROR with its text.
+// other error becomes APPLICATION_ERROR with its text. The text is clipped
+// to MaxErrorText.
 func wireError(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) {
-		return e
+	if !errors.As(err, &e) {
+		e = &Error{Code: core.ErrorCodeApplicationError, Message: err.Error()}
 	}
-	return &Error{Code: core.ErrorCodeApplicationError, Message: err.Error()}
+	if len(e.Message) > MaxErrorText {
+		e = &Error{Code: e.Code, Message: rslog.Clip(e.Message, MaxErrorText)}
+	}
+	return e
 }
 
 // peerError converts an error the library reports for a request to what
@@ -47,6 +59,6 @@ func peerError(err error) error {
 // recovered logs a handler panic with its stack and returns the error the
 // peer gets instead.
 func recovered(log *slog.Logger, r any, i Interaction, route string) error {
-	log.Error("rsrt: handler panicked", "interaction", i.String(), "route", route, "panic", r, "stack", string(debug.Stack()))
+	log.Error("rsrt: handler panicked", "interaction", i.String(), "route", route, "panic", r, rslog.Unclipped("stack", string(debug.Stack())))
 	return errInternal
 }

@@ -12,6 +12,7 @@ package rsrt
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/rsocket/rsocket-go"
 	"github.com/rsocket/rsocket-go/payload"
@@ -32,6 +33,9 @@ type responder[S any] struct {
 	// budget bounds the connection's unwritten responses (see budget.go);
 	// nil when there is none (always on a client).
 	budget *budget
+	// oneWay bounds the connection's fire-and-forget and metadata-push
+	// handlers running at once.
+	oneWays oneWayLimit
 }
 
 func newResponder[S any](ctx context.Context, t *routeTable[S], s S, log *slog.Logger, c *conn) rsocket.RSocket {
@@ -179,6 +183,16 @@ func (r *responder[S]) oneWay(i Interaction, msg payload.Payload) {
 			_ = recovered(r.log, p, i, route)
 		}
 	}()
+	size := len(msg.Data())
+	if md, ok := msg.Metadata(); ok {
+		size += len(md)
+	}
+	if !r.oneWays.admit(size) {
+		r.log.Warn("rsrt: request dropped: too many one-way requests in progress on the connection",
+			"interaction", i.String(), "limit", maxOneWay, "bytes", size)
+		return
+	}
+	defer r.oneWays.done(size)
 	rt, req, err := r.request(i, msg)
 	if err != nil {
 		r.log.Warn("rsrt: request refused", "interaction", i.String(), "error", err)
@@ -334,4 +348,44 @@ func (r *responder[S]) endChannel(b *inbound, s *sender, err error) {
 	s.finish(err)
 	s.wait()
 	b.cancel()
+}
+
+// Bounds of oneWayLimit. A fire-and-forget handler may wait (on a lock, on
+// the peer), and rsocket-go hands every one-way frame to a goroutine of
+// its unbounded response pool, reading on without backpressure: without a
+// bound, one connection could start handlers, and hold their payloads,
+// without end.
+const (
+	maxOneWay      = 256
+	maxOneWayBytes = DefaultResponseBudget
+)
+
+// oneWayLimit counts the one-way requests (fire-and-forget, metadata-push)
+// of a connection whose handlers are running, and the bytes they hold.
+// One over either bound is dropped, unseen by its handler: waiting would
+// only move the backlog into the library's goroutines, and a one-way
+// request carries no promise of delivery. A single request of any size up
+// to the frame limits is always admitted when none runs.
+type oneWayLimit struct {
+	mu    sync.Mutex
+	n     int
+	bytes int
+}
+
+func (l *oneWayLimit) admit(size int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n >= maxOneWay || l.n > 0 && l.bytes+size > maxOneWayBytes {
+		return false
+	}
+	l.n++
+	l.bytes += size
+	return true
+}
+
+func (l *oneWayLimit) done(size int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n--
+	l.bytes -= size
 }

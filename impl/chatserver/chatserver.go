@@ -17,6 +17,7 @@ import (
 	"time"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
+	"github.com/rsocket-chat/rsgen/gen/rsrt/rslog"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatsvc"
 	"github.com/rsocket-chat/rsgen/impl/filestore"
@@ -96,6 +97,10 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	// Names, the client's answer to time, error texts: much of what the
+	// server logs comes from peers, and no line may be as long as what a
+	// peer sent.
+	log = slog.New(rslog.NewClipHandler(log.Handler()))
 	store, err := filestore.Open(cfg.DataDir, cfg.Files)
 	if err != nil {
 		return nil, fmt.Errorf("chatserver: %w", err)

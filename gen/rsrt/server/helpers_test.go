@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -65,13 +66,17 @@ func meta(route string) []byte {
 // (the request is held until released when its data is "hold"), 3 items
 // of 1 byte on request-stream (10000 for "many", 2048 of 64 KiB for
 // "big"), an echo on request-channel, and counts fire-and-forget
-// requests. rsrt hands handlers copies of the payloads, and its senders
+// requests (one whose data is "park" waits, like a held request, and
+// counts as parked meanwhile). rsrt hands handlers copies of the payloads, and its senders
 // wait for the peer's demand.
 type responder struct {
 	fnf     atomic.Int64
+	parked  atomic.Int64
 	held    chan struct{} // receives when a "hold" request arrives
 	release chan struct{} // closed to answer the held requests
 	once    sync.Once
+	// log, when set, receives the runtime's logs instead of testLogger.
+	log *slog.Logger
 }
 
 func newResponder() *responder {
@@ -84,7 +89,11 @@ func (r *responder) releaseHeld() { r.once.Do(func() { close(r.release) }) }
 var testRoutes = func() *rsrt.Routes[*responder] {
 	routes := rsrt.NewRoutes[*responder]()
 	routes.HandleRequestResponse(routeEcho, func(ctx context.Context, r *responder, req *rsrt.Payload) (rsrt.Payload, error) {
-		if string(req.Data) != "hold" {
+		switch string(req.Data) {
+		case "hold":
+		case "huge error": // more text than a frame can carry
+			return rsrt.Payload{}, rsrt.NewError("%s", bytes.Repeat([]byte{'e'}, 17<<20))
+		default:
 			return rsrt.Payload{Data: append([]byte("echo:"), req.Data...)}, nil
 		}
 		// rsrt runs the handler on the library's response pool: it
@@ -101,8 +110,16 @@ var testRoutes = func() *rsrt.Routes[*responder] {
 		}
 		return rsrt.Payload{Data: []byte("released")}, nil
 	})
-	routes.HandleFireAndForget(routeCount, func(_ context.Context, r *responder, _ *rsrt.Payload) error {
+	routes.HandleFireAndForget(routeCount, func(ctx context.Context, r *responder, req *rsrt.Payload) error {
 		r.fnf.Add(1)
+		if string(req.Data) == "park" {
+			r.parked.Add(1)
+			defer r.parked.Add(-1)
+			select {
+			case <-r.release:
+			case <-ctx.Done():
+			}
+		}
 		return nil
 	})
 	routes.HandleRequestStream(routeItems, func(ctx context.Context, _ *responder, req *rsrt.Payload, out *rsrt.RawSender) error {
@@ -139,8 +156,12 @@ var testRoutes = func() *rsrt.Routes[*responder] {
 }()
 
 func (r *responder) acceptor() rsocket.ServerAcceptor {
+	log := r.log
+	if log == nil {
+		log = testLogger()
+	}
 	return rsrt.NewAcceptor(testRoutes, func(context.Context, *rsrt.Conn) (*responder, error) { return r, nil },
-		rsrt.WithLogger(testLogger()))
+		rsrt.WithLogger(log))
 }
 
 // running is a server started by start.

@@ -1,0 +1,342 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/framing"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
+	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
+	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
+)
+
+// The perimeter suite: inputs that cost an unauthenticated peer a few
+// bytes and, before these tests, cost the server far more (memory, file
+// descriptors, log volume). Each checks the server's cost against a
+// budget that the old behaviour exceeded many times over, that the
+// offending connection is answered or closed, and that a fresh client is
+// served.
+
+// heapInUse returns the live heap after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// peakHeapGrowth samples the live heap for a while (the server works on
+// what the test sent concurrently) and returns the largest growth over
+// base.
+func peakHeapGrowth(base uint64, samples int) int64 {
+	var peak int64
+	for range samples {
+		time.Sleep(20 * time.Millisecond)
+		peak = max(peak, int64(heapInUse())-int64(base))
+	}
+	return peak
+}
+
+const mib = 1 << 20
+
+// A declared frame length is not an allocation: 64 connections each
+// announce a frame of 16 MiB (the most the 24-bit length says) and send
+// 100 bytes of it. Allocating the declared length cost 1 GiB here.
+func TestPerimeterDeclaredLengthIsNotAllocated(t *testing.T) {
+	run := start(t, newResponder(), server.Config{}) // default limits: 16 MiB frames
+	const conns = 64
+	base := heapInUse()
+	for range conns {
+		c := dialRaw(t, run)
+		c.send(setupFrame())
+		c.expectOpen(1) // the server read everything before the prefix
+		c.write(append([]byte{0xff, 0xff, 0xff}, make([]byte, 100)...))
+	}
+	for range conns {
+		ws := wsDial(t, run)
+		if err := ws.WriteMessage(websocket.BinaryMessage, setupFrame()); err != nil {
+			t.Fatal(err)
+		}
+		// A message whose first 8 KiB are sent and the rest never.
+		w, err := ws.NextWriter(websocket.BinaryMessage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(make([]byte, 8<<10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if grew := peakHeapGrowth(base, 10); grew > 32*mib {
+		t.Errorf("%d connections that declared 16 MiB frames and sent 100 bytes grew the heap by %d MiB, budget 32 MiB", 2*conns, grew/mib)
+	}
+	run.checkServes(t)
+}
+
+// keepalive returns a KEEPALIVE frame.
+func keepalive(respond bool, data []byte) []byte {
+	return wire(framing.NewWriteableKeepaliveFrame(7, data, respond))
+}
+
+// KEEPALIVE echoes are written by the transport before it reads on: a
+// peer that sends KEEPALIVEs with data and never reads the echoes stops
+// being read, instead of piling echoes up in the server's memory.
+func TestPerimeterKeepaliveEchoes(t *testing.T) {
+	run := start(t, newResponder(), server.Config{}) // default write timeout: 30 s
+	t.Run("echo", func(t *testing.T) {
+		c := dialRaw(t, run)
+		c.send(setupFrame(), keepalive(true, []byte("ping")))
+		f := c.await(0, core.FrameTypeKeepalive)
+		if f.flags&core.FlagRespond != 0 || !bytes.Equal(f.body[8:], []byte("ping")) {
+			t.Fatalf("echo flags %v, data %q; want no RESPOND and the data sent", f.flags, f.body[8:])
+		}
+		c.expectOpen(1)
+	})
+	t.Run("data over the limit", func(t *testing.T) {
+		c := dialRaw(t, run)
+		c.send(setupFrame(), keepalive(true, make([]byte, guard.DefaultMaxKeepaliveData+1)))
+		c.expectClosed()
+	})
+	t.Run("echoes never read", func(t *testing.T) {
+		// Large echoes, so that a queue of them would show: a server
+		// whose limit allows 1 MiB of KEEPALIVE data.
+		run := start(t, newResponder(), server.Config{Limits: guard.Limits{MaxKeepaliveData: mib}})
+		base := heapInUse()
+		const floods = 4
+		var wg sync.WaitGroup
+		var sent atomic.Int64
+		for range floods {
+			c := dialRaw(t, run)
+			c.send(setupFrame())
+			c.expectOpen(1)
+			frame := prefixed(keepalive(true, make([]byte, mib)))
+			// Sends for 2 s at most, never reading: the sends block
+			// once the server stops reading.
+			c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			wg.Go(func() {
+				for range 256 { // 256 MiB at most
+					n, err := c.nc.Write(frame)
+					sent.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
+		grew := peakHeapGrowth(base, 50)
+		wg.Wait()
+		t.Logf("%d connections sent %d MiB of KEEPALIVEs without reading; heap grew by %d MiB at most", floods, sent.Load()/mib, grew/mib)
+		if grew > 64*mib {
+			t.Errorf("unread KEEPALIVE echoes grew the heap by %d MiB, budget 64 MiB", grew/mib)
+		}
+		run.checkServes(t)
+	})
+}
+
+// HTTP connections on the WebSocket port that are never upgraded count
+// against the connection limit and time out.
+func TestPerimeterIdleHTTPConnections(t *testing.T) {
+	lim := hostileLimits
+	lim.MaxConnections = 4
+	lim.SetupTimeout = 500 * time.Millisecond
+	run := start(t, newResponder(), server.Config{Limits: lim})
+	addr := run.srv.WSAddr().String()
+	var idle []net.Conn
+	for range lim.MaxConnections {
+		nc, err := net.DialTimeout("tcp", addr, testTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		nc.SetDeadline(time.Now().Add(testTimeout))
+		// A plain GET, answered 400, on a keep-alive connection.
+		fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("plain GET: status %d, want 400", resp.StatusCode)
+		}
+		idle = append(idle, nc)
+	}
+	// The idle connections fill the limit: an upgrade is refused.
+	d := websocket.Dialer{HandshakeTimeout: testTimeout}
+	if ws, resp, err := d.Dial(run.wsURL(), nil); err == nil {
+		ws.Close()
+		t.Fatal("WebSocket upgrade accepted while idle HTTP connections fill the limit")
+	} else if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("upgrade over the limit: %v, want status 503", err)
+	}
+	// The server closes them (idle timeout)...
+	for _, nc := range idle {
+		if _, err := io.Copy(io.Discard, nc); err != nil {
+			t.Fatalf("idle HTTP connection not closed by the server: %v", err)
+		}
+	}
+	// ...and serves again once they are gone.
+	deadline := time.Now().Add(testTimeout)
+	for {
+		ws, _, err := d.Dial(run.wsURL(), nil)
+		if err == nil {
+			ws.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("upgrade after the idle connections closed: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	run.checkServes(t)
+}
+
+// A flood of HTTP connections beyond the limit is closed on accept, past a
+// small number kept to be answered 503: it cannot exhaust descriptors.
+func TestPerimeterHTTPConnectionFlood(t *testing.T) {
+	lim := hostileLimits
+	lim.MaxConnections = 2
+	lim.SetupTimeout = testTimeout // the flood's connections would stay
+	run := start(t, newResponder(), server.Config{Limits: lim})
+	const flood = 300
+	var open atomic.Int64
+	var wg sync.WaitGroup
+	for range flood {
+		nc, err := net.DialTimeout("tcp", run.srv.WSAddr().String(), testTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		wg.Go(func() {
+			// Open if the server does not close it within a second.
+			nc.SetReadDeadline(time.Now().Add(time.Second))
+			if _, err := nc.Read(make([]byte, 1)); err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					open.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// The limit, and at most 64 waiting for their 503.
+	if got := open.Load(); got > int64(lim.MaxConnections)+64 {
+		t.Errorf("%d of %d silent HTTP connections kept open, want at most %d", got, flood, lim.MaxConnections+64)
+	}
+	if got := run.srv.Stats().RefusedConnections; got < flood-int64(lim.MaxConnections)-64 {
+		t.Errorf("%d connections refused, want at least %d", got, flood-lim.MaxConnections-64)
+	}
+}
+
+// logSize counts the bytes and lines written to a log.
+type logSize struct {
+	mu           sync.Mutex
+	bytes, lines int
+	longest      int
+}
+
+func (l *logSize) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bytes += len(p)
+	l.lines += bytes.Count(p, []byte("\n"))
+	l.longest = max(l.longest, len(p))
+	return len(p), nil
+}
+
+func (l *logSize) get() (bytes, lines, longest int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bytes, l.lines, l.longest
+}
+
+// Refused one-way requests cost the log a few lines per second and a few
+// hundred bytes per line, whatever the peer sends.
+func TestPerimeterLogFlood(t *testing.T) {
+	var size logSize
+	log := slog.New(slog.NewTextHandler(&size, nil))
+	r := newResponder()
+	r.log = log
+	run := start(t, r, server.Config{Logger: log})
+	c := dialRaw(t, run)
+	c.send(setupFrame())
+	c.expectOpen(1)
+	// Unknown routes whose names are as long as a routing tag can be,
+	// and fire-and-forget frames with no metadata at all.
+	long := meta(strings.Repeat("r", 255))
+	var batch []byte
+	for i := range 5000 {
+		sid := uint32(2*i + 3)
+		if i%2 == 0 {
+			batch = append(batch, prefixed(wire(framing.NewWriteableFireAndForgetFrame(sid, make([]byte, 1000), long, 0)))...)
+		} else {
+			batch = append(batch, prefixed(wire(framing.NewWriteableFireAndForgetFrame(sid, []byte("x"), nil, 0)))...)
+		}
+	}
+	c.write(batch)
+	c.expectOpen(2*5000 + 3) // every frame before it was read
+	n, lines, longest := size.get()
+	t.Logf("5000 refused fire-and-forget requests: %d log lines, %d bytes, longest %d", lines, n, longest)
+	if lines > 100 || n > 64<<10 {
+		t.Errorf("5000 refused requests logged %d lines, %d bytes; budget 100 lines, 64 KiB", lines, n)
+	}
+	if longest > 2<<10 {
+		t.Errorf("a log line of %d bytes", longest)
+	}
+	run.checkServes(t)
+}
+
+// One-way requests are admitted like streams: a connection has at most a
+// bounded number of fire-and-forget handlers running; the others are
+// dropped, and the connection and everyone else are still served.
+func TestPerimeterOneWayAdmission(t *testing.T) {
+	r := newResponder()
+	run := start(t, r, server.Config{})
+	c := dialRaw(t, run)
+	c.send(setupFrame())
+	var batch []byte
+	const sent = 2000
+	for i := range sent {
+		batch = append(batch, prefixed(wire(framing.NewWriteableFireAndForgetFrame(uint32(2*i+1), []byte("park"), meta(routeCount), 0)))...)
+	}
+	c.write(batch)
+	c.expectOpen(2*sent + 1)
+	// Every frame was read; the handlers that were admitted still wait.
+	deadline := time.Now().Add(testTimeout)
+	for r.fnf.Load() < 256 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // any handler over the bound would show now
+	if got := r.parked.Load(); got != 256 {
+		t.Errorf("%d fire-and-forget handlers running on one connection, want the bound, 256", got)
+	}
+	run.checkServes(t)
+	r.releaseHeld()
+}
+
+// An error text longer than a frame is clipped, so that the request is
+// still answered.
+func TestPerimeterHugeErrorText(t *testing.T) {
+	run := start(t, newResponder(), server.Config{})
+	_, err := requestResponse(dialTCP(t, run.tcp()), "huge error")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	if len(msg) > rsrt.MaxErrorText+100 || !strings.Contains(msg, fmt.Sprintf("(%d bytes)", 17<<20)) {
+		t.Errorf("error of %d bytes, want at most about %d ending with the original length: %.80s…", len(msg), rsrt.MaxErrorText, msg)
+	}
+	run.checkServes(t)
+}

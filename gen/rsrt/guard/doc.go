@@ -13,8 +13,11 @@
 // SETUP layout, fragment chains, stream and credit accounting) before
 // framing.FromBytes ever sees it, and [State.Outbound] learns from the
 // frames the server writes when its streams end. A frame is delivered,
-// dropped, answered with REJECTED, replaced by a safe equivalent, or, when
-// it breaks the protocol, the connection is closed.
+// dropped, answered with REJECTED, replaced by a safe equivalent, answered
+// by the transport itself (a KEEPALIVE echo, written before the next frame
+// is read), or, when it breaks the protocol, the connection is closed.
+// Nothing is allocated for bytes that have not arrived: a frame's buffer
+// grows with what is read, not with the length the frame declares.
 //
 // [NewTCPServer] and [NewWebSocketServer] are rsocket-go server transports
 // built on that check, with the limits of a [Limits] value; [Stats] counts

@@ -86,6 +86,10 @@ func TestAddrFromEnvironment(t *testing.T) {
 	if !strings.Contains(r.stderr, addr) {
 		t.Errorf("stderr %q does not name %s", r.stderr, addr)
 	}
+	// The dial error itself, not a later "connection closed".
+	if !strings.Contains(r.stderr, "connection refused") {
+		t.Errorf("stderr %q does not say the connection was refused", r.stderr)
+	}
 }
 
 func TestDefaultDest(t *testing.T) {

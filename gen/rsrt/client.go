@@ -3,11 +3,13 @@ package rsrt
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -80,7 +82,7 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 	// rsocket-go closes the connection when the ctx given to Start ends.
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	cc := &clientConn{done: make(chan struct{}), cancel: cancel, onClose: cfg.onClose, log: cfg.log, addr: target}
-	tap := &frameTap{done: cc.done}
+	tap := newFrameTap(cc.done)
 	cc.tap = tap
 	transporter := func(context.Context) (*transport.Transport, error) {
 		var c transport.Conn
@@ -98,6 +100,9 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 			}
 			c = transport.NewTCPConn(nc)
 		}
+		tap.mu.Lock()
+		tap.conn = c
+		tap.mu.Unlock()
 		return transport.NewTransport(&tapConn{Conn: c, tap: tap}), nil
 	}
 	b := rsocket.Connect().
@@ -116,12 +121,18 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 		})
 	}
 	var client rsocket.Client
-	err = protect(func() { client, err = starter.Transport(transporter).Start(cctx) })
+	if perr := protect(func() { client, err = starter.Transport(transporter).Start(cctx) }); perr != nil {
+		err = perr
+	}
 	if err != nil {
 		cancel()
 		return nil, err
 	}
 	cc.client = client
+	if err := tap.awaitSetup(ctx, cc.done); err != nil {
+		_ = cc.close()
+		return nil, err
+	}
 	cc.caller = &Caller{c: &caller{rs: client, prefetch: cfg.prefetch, log: cfg.log, tap: tap, fence: &tap.fence, closeReason: cc.reason}}
 	cfg.log.Debug("rsrt: connected", "remote", target)
 	return &ClientConn{c: cc}, nil
@@ -150,6 +161,9 @@ func (c *clientConn) reason() error {
 
 // closed runs once when the library reports the connection closed.
 func (c *clientConn) closed(err error) {
+	if err == nil {
+		err = c.tap.peerError()
+	}
 	c.once.Do(func() {
 		c.mu.Lock()
 		c.err = err
@@ -208,6 +222,13 @@ func (s *streamID) get() (uint32, bool) {
 type frameTap struct {
 	done <-chan struct{}
 
+	// answered is closed by the first frame the server sends that is not
+	// a connection ERROR: the server accepted the SETUP (see awaitSetup).
+	answered     chan struct{}
+	answeredOnce sync.Once
+	// connErr is the connection ERROR the server sent, if any.
+	connErr atomic.Pointer[Error]
+
 	openMu sync.Mutex // one stream or channel opening at a time
 
 	// fence orders the runtime's own frame-queuing library calls (demand
@@ -220,6 +241,52 @@ type frameTap struct {
 	expect  *streamID
 	seen    chan struct{}
 	swallow map[uint32]int // REQUEST_N frames of the library to drop, by stream
+}
+
+func newFrameTap(done <-chan struct{}) *frameTap {
+	return &frameTap{done: done, answered: make(chan struct{})}
+}
+
+// setupTimeout bounds how long Dial waits for the server's answer to its
+// SETUP when ctx has no earlier deadline.
+const setupTimeout = 10 * time.Second
+
+// awaitSetup makes Dial fail when the server refuses the SETUP. RSocket
+// has no positive answer to SETUP, and rsocket-go's Start returns before
+// the server could refuse: a refusal would only surface as the error of
+// the first call. So Dial sends a KEEPALIVE with RESPOND right after the
+// SETUP and waits for any frame from the server: a server processes
+// frames in order and must echo the KEEPALIVE, so an answer other than a
+// connection ERROR means the SETUP was accepted; a refusal arrives as that
+// ERROR (returned as *Error, with the server's code and text) before the
+// connection closes. It costs one round trip.
+func (t *frameTap) awaitSetup(ctx context.Context, closed <-chan struct{}) error {
+	t.mu.Lock()
+	t.writeLocked(framing.NewWriteableKeepaliveFrame(0, nil, true))
+	t.mu.Unlock()
+	timer := time.NewTimer(setupTimeout)
+	defer timer.Stop()
+	select {
+	case <-t.answered:
+		return nil
+	case <-closed:
+		if err := t.peerError(); err != nil {
+			return err
+		}
+		return fmt.Errorf("rsrt: the server closed the connection before answering its SETUP: %w", ErrClosed)
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("rsrt: no answer to SETUP within %v", setupTimeout)
+	}
+}
+
+// peerError returns the connection ERROR the server sent, or nil.
+func (t *frameTap) peerError() error {
+	if e := t.connErr.Load(); e != nil {
+		return e
+	}
+	return nil
 }
 
 // beginClose makes later calls skip and waits for the calls in progress,
@@ -348,6 +415,26 @@ func (c *tapConn) Write(f core.WriteableFrame) error {
 		}
 	}
 	return c.Conn.Write(f)
+}
+
+// Read reads the next frame. A connection ERROR (stream 0) is kept as the
+// reason the connection closed and the library reads the end of the
+// connection instead: rsocket-go v0.8.16 would print it, with a stack
+// trace, on the program's stderr, and the caller gets it as an *Error
+// anyway (see awaitSetup and ClientConn's close reason).
+func (c *tapConn) Read() (core.BufferedFrame, error) {
+	f, err := c.Conn.Read()
+	if err != nil {
+		return f, err
+	}
+	if ef, ok := f.(*framing.ErrorFrame); ok && ef.Header().StreamID() == 0 {
+		e := &Error{Code: ef.ErrorCode(), Message: string(ef.ErrorData())} // string copies
+		f.Release()
+		c.tap.connErr.CompareAndSwap(nil, e)
+		return nil, io.EOF
+	}
+	c.tap.answeredOnce.Do(func() { close(c.tap.answered) })
+	return f, nil
 }
 
 // Flush flushes written frames.

@@ -7,6 +7,9 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rsocket/rsocket-go/core"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 )
@@ -72,8 +75,10 @@ func TestCloseMidStream(t *testing.T) {
 	}
 }
 
-// A server that refuses the SETUP: the client learns why on its first
-// request, as an error that carries the server's reason.
+// A server that refuses the SETUP: Dial fails with the server's code and
+// reason, and the close callback hears the same reason. (Here the server
+// runs on rsocket-go's own transport, which sends any refusal as
+// REJECTED_SETUP with the error's text.)
 func TestDialRefused(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,18 +89,22 @@ func TestDialRefused(t *testing.T) {
 	}, rsrt.WithLogger(quietLogger()))
 	serveRSocket(t, ln, acc)
 	closed := make(chan error, 1)
-	c := dial(t, ln.Addr().String(), rsrt.WithOnClose(func(err error) { closed <- err }))
-	var reason error
+	c, err := rsrt.Dial(testCtx(t), ln.Addr().String(), rsrt.WithDialLogger(quietLogger()),
+		rsrt.WithOnClose(func(err error) { closed <- err }))
+	if err == nil {
+		c.Close()
+		t.Fatal("Dial succeeded on a refused SETUP")
+	}
+	var e *rsrt.Error
+	if !errors.As(err, &e) || e.Code != core.ErrorCodeRejectedSetup || e.Message != "no room for you" {
+		t.Errorf("Dial: %v, want REJECTED_SETUP \"no room for you\"", err)
+	}
 	select {
-	case reason = <-closed:
-	case <-c.Done():
-		reason = <-closed
-	}
-	if reason == nil || !strings.Contains(reason.Error(), "no room for you") {
-		t.Errorf("close reason %v", reason)
-	}
-	_, err = c.Caller().RequestResponse(testCtx(t), "echo", rsrt.Payload{})
-	if !errors.Is(err, rsrt.ErrClosed) || !strings.Contains(err.Error(), "no room for you") {
-		t.Errorf("first request: %v", err)
+	case reason := <-closed:
+		if reason == nil || !strings.Contains(reason.Error(), "no room for you") {
+			t.Errorf("close reason %v", reason)
+		}
+	case <-time.After(testTimeout):
+		t.Error("close callback not called")
 	}
 }

@@ -314,16 +314,29 @@ func TestTCPConnRewritesSetupError(t *testing.T) {
 }
 
 func TestAsSetupError(t *testing.T) {
-	plain := errors.New("plain")
-	if AsSetupError(plain) != plain {
-		t.Error("an error without a code changed")
+	type coded interface {
+		ErrorCode() core.ErrorCode
+		ErrorData() []byte
 	}
-	app := SetupError(core.ErrorCodeApplicationError, "app")
-	if got := AsSetupError(app); got != app {
-		t.Error("an error with a non-SETUP code changed")
+	for _, tc := range []struct {
+		name string
+		err  error
+		code core.ErrorCode
+		text string
+	}{
+		// Refusals without a SETUP code go out as REJECTED_SETUP, with
+		// their text and no code name in front of it.
+		{"plain", errors.New("plain"), core.ErrorCodeRejectedSetup, "plain"},
+		{"application error", SetupError(core.ErrorCodeApplicationError, "bad login"), core.ErrorCodeRejectedSetup, "bad login"},
+		{"wrapped SETUP code", fmt.Errorf("wrapped: %w", SetupError(core.ErrorCodeInvalidSetup, "bad")), core.ErrorCodeInvalidSetup, "bad"},
+		{"SETUP code", SetupError(core.ErrorCodeUnsupportedSetup, "no such MIME type"), core.ErrorCodeUnsupportedSetup, "no such MIME type"},
+	} {
+		var c coded
+		if got := AsSetupError(tc.err); !errors.As(got, &c) || c.ErrorCode() != tc.code || string(c.ErrorData()) != tc.text {
+			t.Errorf("%s: %v, want %s %q", tc.name, got, tc.code, tc.text)
+		}
 	}
-	var coded interface{ ErrorCode() core.ErrorCode }
-	if got := AsSetupError(fmt.Errorf("wrapped: %w", SetupError(core.ErrorCodeInvalidSetup, "bad"))); !errors.As(got, &coded) || coded.ErrorCode() != core.ErrorCodeInvalidSetup {
-		t.Errorf("wrapped SETUP error: %v", got)
+	if AsSetupError(nil) != nil {
+		t.Error("nil became an error")
 	}
 }

@@ -77,21 +77,29 @@ func rewriteSetupError(raw []byte) []byte {
 	return b.Bytes()
 }
 
-// AsSetupError returns err as a SetupError when it carries a SETUP error
-// code (it implements ErrorCode() core.ErrorCode and ErrorData() []byte,
-// as rsocket-go's and the runtime's errors do), and err unchanged
-// otherwise.
+// AsSetupError returns the SetupError an acceptor's refusal goes on the
+// wire as: with err's code when it carries a SETUP error code (it
+// implements ErrorCode() core.ErrorCode and ErrorData() []byte, as
+// rsocket-go's and the runtime's errors do), and REJECTED_SETUP
+// otherwise; the text is err's data (for coded errors) or err.Error(),
+// never prefixed with a code name. It returns nil for nil.
 func AsSetupError(err error) error {
 	type coded interface {
 		ErrorCode() core.ErrorCode
 		ErrorData() []byte
 	}
-	var c coded
-	if err == nil || !errors.As(err, &c) || !isSetupErrorCode(c.ErrorCode()) {
-		return err
+	if err == nil {
+		return nil
 	}
-	if _, ok := c.(*setupError); ok {
-		return c.(error)
+	var c coded
+	if !errors.As(err, &c) {
+		return SetupError(core.ErrorCodeRejectedSetup, err.Error())
+	}
+	if !isSetupErrorCode(c.ErrorCode()) {
+		return SetupError(core.ErrorCodeRejectedSetup, string(c.ErrorData()))
+	}
+	if se, ok := c.(*setupError); ok {
+		return se
 	}
 	return SetupError(c.ErrorCode(), string(c.ErrorData()))
 }

@@ -26,12 +26,18 @@ import (
 const testTimeout = 10 * time.Second
 
 func TestMain(m *testing.M) {
+	routeLibraryLogs()
+	os.Exit(m.Run())
+}
+
+// routeLibraryLogs sends rsocket-go's logs to stderr, errors only unless
+// RSGEN_TEST_LOG is set.
+func routeLibraryLogs() {
 	level := slog.LevelError
 	if os.Getenv("RSGEN_TEST_LOG") != "" {
 		level = slog.LevelDebug
 	}
 	server.RouteLibraryLogs(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	os.Exit(m.Run())
 }
 
 func testLogger() *slog.Logger {

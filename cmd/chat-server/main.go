@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
+	"github.com/rsocket-chat/rsgen/impl/chatauth"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
 	"github.com/rsocket-chat/rsgen/impl/chatsvc"
 	"github.com/rsocket-chat/rsgen/impl/filestore"
@@ -33,7 +34,12 @@ func main() {
 		<-ctx.Done()
 		stop() // a second signal kills the process
 	}()
-	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "users" {
+		err = users(os.Args[2:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr)
+	} else {
+		err = run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, errUsage):
@@ -57,6 +63,7 @@ type options struct {
 	shutdown                 time.Duration
 	logLevel                 string
 	logFormat                string
+	auth                     string
 }
 
 // setting is one flag and its environment variable.
@@ -79,6 +86,7 @@ func settings(o *options) []setting {
 		{"shutdown-timeout", "CHAT_SHUTDOWN_TIMEOUT", "`time` in-flight requests get to finish on shutdown", (*duration)(&o.shutdown)},
 		{"log-level", "CHAT_LOG_LEVEL", "log `level`: debug, info, warn or error", (*level)(&o.logLevel)},
 		{"log-format", "CHAT_LOG_FORMAT", "log `format`: text or json", (*format)(&o.logFormat)},
+		{"auth", "CHAT_AUTH", "user database `file`: every connection must authenticate in its SETUP and logs in only as itself (manage it with 'chat-server users'); unset, anyone logs in as anyone, as in the tutorial", (*str)(&o.auth)},
 	}
 }
 
@@ -112,6 +120,7 @@ func parse(args []string, lookupEnv func(string) (string, bool), stderr io.Write
 	}
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: chat-server [flags]
+       chat-server users add|token [--auth FILE] NAME
 
 Serves the chat of the rsocket-py tutorial over RSocket (TCP and WebSocket).
 Each flag can also be set by its environment variable; the flag wins.
@@ -195,7 +204,16 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	// rsocket-go's own lines, otherwise printed by the standard logger,
 	// join the structured log.
 	server.RouteLibraryLogs(log)
-	srv, err := chatserver.Start(ctx, o.config(log))
+	cfg := o.config(log)
+	if o.auth != "" {
+		users, err := chatauth.Load(o.auth)
+		if err != nil {
+			return fmt.Errorf("--auth: %w", err)
+		}
+		cfg.Chat.Auth = users
+		log.Info("authentication required", "users", users.Len(), "file", o.auth)
+	}
+	srv, err := chatserver.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}

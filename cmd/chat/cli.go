@@ -39,6 +39,9 @@ const topUsage = `Usage:
 
 ADDR is host:port, tcp://host:port or ws://host:port/path; it defaults to
 $CHAT_ADDR, else ` + defaultAddr + `. "chat COMMAND --help" describes a command.
+A server started with --auth wants credentials: set $CHAT_PASSWORD (the
+password of --user or $CHAT_USER) or $CHAT_TOKEN (a bearer token made by
+"chat-server users token"; log in as its user).
 Exit status: 0 success, 1 request or server error, 2 usage error.
 `
 
@@ -221,6 +224,13 @@ func connect(ctx context.Context, o *options, user string, logw io.Writer, serve
 	// logw; informational logs would only clutter a chat terminal.
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := []rsrt.DialOption{rsrt.WithDialLogger(log)}
+	// Secrets come from the environment, not flags, which other users of
+	// the machine can read in the process list.
+	if token := os.Getenv("CHAT_TOKEN"); token != "" {
+		opts = append(opts, rsrt.WithAuthentication(rsrt.BearerAuth(token)))
+	} else if password := os.Getenv("CHAT_PASSWORD"); password != "" {
+		opts = append(opts, rsrt.WithAuthentication(rsrt.SimpleAuth(user, password)))
+	}
 	if serve {
 		opts = append(opts, chat.WithHandler(clock{}))
 	}
@@ -231,8 +241,6 @@ func connect(ctx context.Context, o *options, user string, logw io.Writer, serve
 	session, err := c.Login(dctx, user)
 	if err != nil {
 		c.Close()
-		// A refused TCP connection may only show here, at the first
-		// request, so name the server too.
 		return nil, "", fmt.Errorf("login as %s at %s: %w", user, o.addr, err)
 	}
 	return c, session, nil

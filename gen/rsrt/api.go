@@ -363,6 +363,12 @@ type DialOption func(*dialConfig)
 // WithSetupData sets the SETUP payload data.
 func WithSetupData(data []byte) DialOption { return func(c *dialConfig) { c.setupData = data } }
 
+// WithAuthentication sends c in the SETUP, as the authentication
+// extension's composite-metadata entry (see Credentials).
+func WithAuthentication(c Credentials) DialOption {
+	return func(cfg *dialConfig) { cfg.auth = &c }
+}
+
 // WithPrefetch sets how many stream items a client requests at a time
 // (default 64).
 func WithPrefetch(n int) DialOption { return func(c *dialConfig) { c.prefetch = n } }

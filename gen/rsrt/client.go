@@ -37,6 +37,7 @@ type dialConfig struct {
 	log         *slog.Logger
 	onClose     func(error)
 	decls       []Declaration
+	auth        *Credentials
 	responder   func(ctx context.Context, log *slog.Logger) rsocket.RSocket
 }
 
@@ -71,10 +72,20 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 	if err != nil {
 		return nil, err
 	}
-	var md []byte
-	if len(cfg.decls) > 0 {
-		md, err = EncodeComposite("", Metadata{{MIME: MIMEClientRoutes, Data: encodeDeclarations(cfg.decls)}})
+	var entries Metadata
+	if cfg.auth != nil {
+		b, err := cfg.auth.Encode()
 		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, Entry{MIME: MIMEAuthentication, Data: b})
+	}
+	if len(cfg.decls) > 0 {
+		entries = append(entries, Entry{MIME: MIMEClientRoutes, Data: encodeDeclarations(cfg.decls)})
+	}
+	var md []byte
+	if len(entries) > 0 {
+		if md, err = EncodeComposite("", entries); err != nil {
 			return nil, err
 		}
 	}

@@ -52,6 +52,17 @@ type Config struct {
 	MaxJoined int
 	// TimeCallTimeout bounds the call to a client's time route (default 10s).
 	TimeCallTimeout time.Duration
+	// Auth, when set, makes every connection authenticate in its SETUP
+	// (the RSocket authentication extension) and log in only under the
+	// name it authenticated as. Unset, anyone may log in as anyone, as in
+	// the tutorial.
+	Auth Authenticator
+}
+
+// Authenticator checks the credentials a client sent in its SETUP and
+// returns the user they prove to be (chatauth.Users is one).
+type Authenticator interface {
+	Authenticate(rsrt.Credentials) (user string, err error)
 }
 
 func (c Config) withDefaults() Config {
@@ -132,11 +143,40 @@ func New(cfg Config) *Service {
 // chat.NewAcceptor. The session ends when peer.Context() is done: it leaves
 // its channels and the user count at once.
 func (s *Service) NewSession(_ context.Context, peer *chat.Peer) (chat.Server, error) {
+	var authUser string
+	if s.cfg.Auth != nil {
+		user, err := s.authenticate(peer)
+		if err != nil {
+			s.log.Info("connection refused: authentication failed", "remote", peer.RemoteAddr(), "err", err)
+			return nil, err
+		}
+		authUser = user
+	}
 	var timeFn func(context.Context) (string, error)
 	if peer.Declares(rsrt.RequestResponse, chat.RouteTime) {
 		timeFn = peer.Time
 	}
-	return s.newSession(peer.Context(), peer.RemoteAddr(), timeFn), nil
+	ss := s.newSession(peer.Context(), peer.RemoteAddr(), timeFn)
+	ss.authUser = authUser
+	return ss, nil
+}
+
+// authenticate checks the credentials of a connection's SETUP. Its errors
+// refuse the SETUP (REJECTED_SETUP) with a text that says what to do and
+// never why a given password failed.
+func (s *Service) authenticate(peer *chat.Peer) (string, error) {
+	c, ok, err := peer.Setup().Credentials()
+	switch {
+	case err != nil:
+		return "", rsrt.NewError("malformed authentication metadata: %v", err)
+	case !ok:
+		return "", rsrt.NewError("authentication required: send simple or bearer credentials (%s) in the SETUP", rsrt.MIMEAuthentication)
+	}
+	user, err := s.cfg.Auth.Authenticate(c)
+	if err != nil {
+		return "", rsrt.NewError("authentication failed")
+	}
+	return user, nil
 }
 
 // newSession creates a session that lives until ctx is done. timeFn, when

@@ -22,6 +22,9 @@ type Session struct {
 	remote string
 	timeFn func(context.Context) (string, error)
 	queue  *queue
+	// authUser is the user the connection authenticated as, the only
+	// name it may log in with; "" when the server has no authentication.
+	authUser string
 
 	// user is the login name, set once (under svc.mu, which checks it is
 	// unset) and then read without the lock by every request.
@@ -95,6 +98,9 @@ func (s *Session) loggedIn(route string) (string, error) {
 func (s *Session) Login(_ context.Context, user string) (string, error) {
 	if err := checkName("user name", user); err != nil {
 		return "", err
+	}
+	if s.authUser != "" && user != s.authUser {
+		return "", rsrt.NewError("login: this connection authenticated as %s and can log in only as %s", s.authUser, s.authUser)
 	}
 	id, err := s.svc.login(s, user)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
 	"github.com/rsocket-chat/rsgen/impl/chatauth"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
@@ -57,6 +58,7 @@ var errUsage = errors.New("usage error")
 type options struct {
 	tcpAddr, wsAddr, dataDir string
 	maxFile, maxTotal        size
+	responseBudget           size
 	queueLen                 int
 	queueBytes, maxMessage   size
 	maxJoined                int
@@ -82,6 +84,7 @@ func settings(o *options) []setting {
 		{"queue-len", "CHAT_QUEUE_LEN", "`messages` queued per connection for a slow reader before the oldest are dropped", (*integer)(&o.queueLen)},
 		{"queue-size", "CHAT_QUEUE_SIZE", "message content `size` queued per connection, the same way", &o.queueBytes},
 		{"max-message-size", "CHAT_MAX_MESSAGE_SIZE", "largest message content accepted (`size`)", &o.maxMessage},
+		{"response-budget", "CHAT_RESPONSE_BUDGET", "unread response `size` all connections together may hold (each also has its own 16MiB bound); past it, downloads wait", &o.responseBudget},
 		{"max-joined", "CHAT_MAX_JOINED", "`channels` one connection may have joined at once", (*integer)(&o.maxJoined)},
 		{"shutdown-timeout", "CHAT_SHUTDOWN_TIMEOUT", "`time` in-flight requests get to finish on shutdown", (*duration)(&o.shutdown)},
 		{"log-level", "CHAT_LOG_LEVEL", "log `level`: debug, info, warn or error", (*level)(&o.logLevel)},
@@ -93,18 +96,19 @@ func settings(o *options) []setting {
 func defaults() *options {
 	d := chatserver.DefaultConfig()
 	return &options{
-		tcpAddr:    d.TCPAddr,
-		wsAddr:     d.WSAddr,
-		dataDir:    d.DataDir,
-		maxFile:    filestore.DefaultMaxFileBytes,
-		maxTotal:   filestore.DefaultMaxTotalBytes,
-		queueLen:   chatsvc.DefaultQueueLen,
-		queueBytes: chatsvc.DefaultQueueBytes,
-		maxMessage: chatsvc.DefaultMaxContentBytes,
-		maxJoined:  chatsvc.DefaultMaxJoined,
-		shutdown:   d.ShutdownTimeout,
-		logLevel:   "info",
-		logFormat:  "text",
+		tcpAddr:        d.TCPAddr,
+		wsAddr:         d.WSAddr,
+		dataDir:        d.DataDir,
+		maxFile:        filestore.DefaultMaxFileBytes,
+		maxTotal:       filestore.DefaultMaxTotalBytes,
+		responseBudget: rsrt.DefaultServerResponseBudget,
+		queueLen:       chatsvc.DefaultQueueLen,
+		queueBytes:     chatsvc.DefaultQueueBytes,
+		maxMessage:     chatsvc.DefaultMaxContentBytes,
+		maxJoined:      chatsvc.DefaultMaxJoined,
+		shutdown:       d.ShutdownTimeout,
+		logLevel:       "info",
+		logFormat:      "text",
 	}
 }
 
@@ -155,7 +159,7 @@ Flags:
 		return nil, errors.New("both --tcp-addr and --ws-addr are empty: nothing to serve")
 	case o.dataDir == "":
 		return nil, errors.New("--data-dir is empty")
-	case o.maxFile <= 0 || o.maxTotal <= 0 || o.queueBytes <= 0 || o.maxMessage <= 0:
+	case o.maxFile <= 0 || o.maxTotal <= 0 || o.queueBytes <= 0 || o.maxMessage <= 0 || o.responseBudget <= 0:
 		return nil, errors.New("sizes must be positive")
 	case o.queueLen <= 0 || o.maxJoined <= 0:
 		return nil, errors.New("--queue-len and --max-joined must be positive")
@@ -189,6 +193,7 @@ func (o *options) config(log *slog.Logger) chatserver.Config {
 			MaxContentBytes: int(o.maxMessage),
 			MaxJoined:       o.maxJoined,
 		},
+		ResponseBudget:  int64(o.responseBudget),
 		ShutdownTimeout: o.shutdown,
 		Logger:          log,
 	}

@@ -17,6 +17,9 @@ type acceptConfig struct {
 	log    *slog.Logger
 	gate   *Gate
 	budget int64 // per connection; 0 for the default, < 0 for none
+	// serverBudget bounds all connections' unwritten responses; 0 for
+	// the default, < 0 for none.
+	serverBudget int64
 }
 
 // conn is the server's view of one accepted connection.
@@ -51,6 +54,11 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 	if cfg.gate != nil {
 		g = cfg.gate.g
 	}
+	perConn := cfg.budget
+	if perConn == 0 {
+		perConn = DefaultResponseBudget
+	}
+	shared := serverBudget(cfg.serverBudget, perConn)
 	return func(sctx context.Context, setup payload.SetupPayload, sock rsocket.CloseableRSocket) (rs rsocket.RSocket, err error) {
 		var cancel context.CancelFunc = func() {}
 		defer func() {
@@ -73,11 +81,8 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 		var ctx context.Context
 		ctx, cancel = context.WithCancel(sctx)
 		c := &conn{ctx: ctx, setup: st, addr: addr, decls: decls, gate: g}
-		switch {
-		case cfg.budget == 0:
-			c.budget = newBudget(DefaultResponseBudget)
-		case cfg.budget > 0:
-			c.budget = newBudget(cfg.budget)
+		if perConn > 0 {
+			c.budget = newBudget(perConn, shared)
 		}
 		// The connection's own lines: what its peer sends is clipped,
 		// and a peer that makes it log in a loop is rate-limited.

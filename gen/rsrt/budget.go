@@ -36,6 +36,12 @@ import (
 // default) with its metadata.
 const DefaultResponseBudget = 16<<20 + 64<<10
 
+// DefaultServerResponseBudget is the default of WithServerResponseBudget:
+// 256 MiB of unwritten responses for all connections together, which
+// fits a machine of a few GiB; per connection, the 10,000 connections a
+// listener accepts could otherwise pin 160 GiB.
+const DefaultServerResponseBudget = 256 << 20
+
 // smallResponse is the size under which a response is not charged unless
 // its handler reserved: the many small ones (stream items, short answers)
 // then cost no accounting. What they can pin is bounded anyway, by
@@ -56,18 +62,48 @@ func WithResponseBudget(n int64) AcceptOption {
 	return func(c *acceptConfig) { c.budget = n }
 }
 
-// budget is one connection's response budget.
+// WithServerResponseBudget bounds the bytes of unwritten responses of all
+// the connections of the acceptor together to n (default
+// DefaultServerResponseBudget, and never less than one connection's
+// budget); n < 0 removes the bound. A connection's response is charged to
+// its own budget first, then to this one: when the server's budget is
+// exhausted, the connections that produce more wait, in arrival order,
+// while the ones that do not are served as before (small responses are
+// never charged). A peer that does not read is cut off by the transport's
+// write timeout, which gives its bytes back.
+func WithServerResponseBudget(n int64) AcceptOption {
+	return func(c *acceptConfig) { c.serverBudget = n }
+}
+
+// budget is one connection's response budget, charged against the
+// server's (shared) when there is one.
 type budget struct {
-	sem  *semaphore.Weighted
-	size int64
+	sem    *semaphore.Weighted
+	size   int64
+	server *semaphore.Weighted // nil without a server-wide bound
 }
 
-func newBudget(size int64) *budget {
-	return &budget{sem: semaphore.NewWeighted(size), size: size}
+func newBudget(size int64, server *semaphore.Weighted) *budget {
+	return &budget{sem: semaphore.NewWeighted(size), size: size, server: server}
 }
 
-// acquire waits for n bytes (at most the whole budget) and returns how
-// many it took.
+// serverBudget returns the semaphore of a server-wide budget of n bytes
+// for connections whose own budget is perConn: nil when n < 0 or there is
+// no per-connection budget, the default for 0, and never smaller than
+// perConn, so that any response fits.
+func serverBudget(n, perConn int64) *semaphore.Weighted {
+	switch {
+	case n < 0 || perConn <= 0:
+		return nil
+	case n == 0:
+		n = DefaultServerResponseBudget
+	}
+	return semaphore.NewWeighted(max(n, perConn))
+}
+
+// acquire waits for n bytes (at most the whole budget), from the
+// connection's budget and then from the server's, and returns how many it
+// took. Always in that order, so that two waits never wait for each other.
 func (b *budget) acquire(ctx context.Context, n int64) (int64, error) {
 	n = min(n, b.size)
 	if n <= 0 {
@@ -76,11 +112,20 @@ func (b *budget) acquire(ctx context.Context, n int64) (int64, error) {
 	if err := b.sem.Acquire(ctx, n); err != nil {
 		return 0, err
 	}
+	if b.server != nil {
+		if err := b.server.Acquire(ctx, n); err != nil {
+			b.sem.Release(n)
+			return 0, err
+		}
+	}
 	return n, nil
 }
 
 func (b *budget) release(n int64) {
 	if n > 0 {
+		if b.server != nil {
+			b.server.Release(n)
+		}
 		b.sem.Release(n)
 	}
 }

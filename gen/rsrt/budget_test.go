@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"golang.org/x/sync/semaphore"
 	"time"
 
 	"github.com/rsocket/rsocket-go/payload"
@@ -45,7 +47,7 @@ func TestReserveResponseOutsideAHandler(t *testing.T) {
 }
 
 func TestBudgetReservationIsUsedByTheNextResponse(t *testing.T) {
-	b := newBudget(1000)
+	b := newBudget(1000, nil)
 	ctx := context.Background()
 	h := withBudget(ctx, b)
 	if err := ReserveResponse(h, 600); err != nil {
@@ -84,7 +86,7 @@ func TestBudgetReservationIsUsedByTheNextResponse(t *testing.T) {
 
 func TestBudgetChargesUnreservedLargeResponses(t *testing.T) {
 	const size = 3 * smallResponse
-	b := newBudget(size)
+	b := newBudget(size, nil)
 	ctx := context.Background()
 	h := withBudget(ctx, b)
 	small, err := h.hold(ctx, payload.New(make([]byte, smallResponse-1), nil))
@@ -128,7 +130,7 @@ func TestBudgetChargesUnreservedLargeResponses(t *testing.T) {
 }
 
 func TestBudgetWaitEndsWithTheContext(t *testing.T) {
-	b := newBudget(100)
+	b := newBudget(100, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	h := withBudget(ctx, b)
 	if err := ReserveResponse(h, 100); err != nil {
@@ -150,5 +152,56 @@ func TestBudgetWaitEndsWithTheContext(t *testing.T) {
 	h.drop()
 	if got := free(b); got != 100 {
 		t.Fatalf("free after drop: %d, want 100", got)
+	}
+}
+
+// freeSem reports the units of s not taken.
+func freeSem(s *semaphore.Weighted) int64 {
+	var n int64
+	for s.TryAcquire(1) {
+		n++
+	}
+	s.Release(n)
+	return n
+}
+
+// Connections share the server's budget: one that needs more than is left
+// waits until another's response is written, and every byte comes back to
+// both budgets.
+func TestServerBudgetIsShared(t *testing.T) {
+	server := serverBudget(150, 100)
+	a, b := newBudget(100, server), newBudget(100, server)
+	ctx := context.Background()
+	ha, hb := withBudget(ctx, a), withBudget(ctx, b)
+	if err := ReserveResponse(ha, 100); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- ReserveResponse(hb, 80) }() // 50 left on the server
+	// b takes its own 80, then waits for the server's.
+	for deadline := time.Now().Add(10 * time.Second); free(b) != 20; {
+		if time.Now().After(deadline) {
+			t.Fatalf("b's own budget: %d free, want 20 (its 80 taken)", free(b))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("b reserved over the server's budget (%v)", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	ha.drop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	hb.drop()
+	if fa, fb, fs := free(a), free(b), freeSem(server); fa != 100 || fb != 100 || fs != 150 {
+		t.Fatalf("free after drops: a %d, b %d, server %d; want 100, 100, 150", fa, fb, fs)
+	}
+	if serverBudget(10, 100) == nil || freeSem(serverBudget(10, 100)) != 100 {
+		t.Error("a server budget smaller than a connection's is not raised to it")
+	}
+	if serverBudget(-1, 100) != nil || serverBudget(0, -1) != nil {
+		t.Error("a server budget without a bound, or without connection budgets")
 	}
 }

@@ -51,6 +51,12 @@ type Config struct {
 	// Chat configures the chat service (queue bounds, content limit...);
 	// its Files and Logger fields are ignored: Start sets them.
 	Chat chatsvc.Config
+	// ResponseBudget bounds the bytes of responses all connections
+	// together have not read yet (default
+	// rsrt.DefaultServerResponseBudget); each connection also has its own
+	// bound (rsrt.DefaultResponseBudget). Past it, the handlers that
+	// produce more (downloads) wait.
+	ResponseBudget int64
 	// ShutdownTimeout bounds the drain of in-flight requests on Stop
 	// (default 5s).
 	ShutdownTimeout time.Duration
@@ -109,7 +115,8 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	chatCfg.Files, chatCfg.Logger = store, log
 	svc := chatsvc.New(chatCfg)
 	gate := rsrt.NewGate()
-	acceptor := chat.NewAcceptor(svc.NewSession, rsrt.WithLogger(log), rsrt.WithGate(gate))
+	acceptor := chat.NewAcceptor(svc.NewSession, rsrt.WithLogger(log), rsrt.WithGate(gate),
+		rsrt.WithServerResponseBudget(cfg.ResponseBudget))
 
 	tp, err := startTransports(acceptor, transportConfig{
 		tcpAddr:  cfg.TCPAddr,

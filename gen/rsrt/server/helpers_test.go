@@ -69,7 +69,9 @@ func meta(route string) []byte {
 // responder is a small service served through the project's runtime
 // (rsrt), so that the tests run the real stack: rsrt, package server and
 // the guard's transports. It answers "echo:" + data on request-response
-// (the request is held until released when its data is "hold"), 3 items
+// (the request is held until released when its data is "hold"; "blob" is
+// answered with 1 MiB, reserved before it is made; "huge error" with an
+// error of 17 MiB), 3 items
 // of 1 byte on request-stream (10000 for "many", 2048 of 64 KiB for
 // "big"), an echo on request-channel, and counts fire-and-forget
 // requests (one whose data is "park" waits, like a held request, and
@@ -83,6 +85,8 @@ type responder struct {
 	once    sync.Once
 	// log, when set, receives the runtime's logs instead of testLogger.
 	log *slog.Logger
+	// opts are more options of the acceptor.
+	opts []rsrt.AcceptOption
 }
 
 func newResponder() *responder {
@@ -99,6 +103,11 @@ var testRoutes = func() *rsrt.Routes[*responder] {
 		case "hold":
 		case "huge error": // more text than a frame can carry
 			return rsrt.Payload{}, rsrt.NewError("%s", bytes.Repeat([]byte{'e'}, 17<<20))
+		case "blob": // 1 MiB of its own, reserved first, as a download is
+			if err := rsrt.ReserveResponse(ctx, 1<<20); err != nil {
+				return rsrt.Payload{}, err
+			}
+			return rsrt.Payload{Data: make([]byte, 1<<20)}, nil
 		default:
 			return rsrt.Payload{Data: append([]byte("echo:"), req.Data...)}, nil
 		}
@@ -167,7 +176,7 @@ func (r *responder) acceptor() rsocket.ServerAcceptor {
 		log = testLogger()
 	}
 	return rsrt.NewAcceptor(testRoutes, func(context.Context, *rsrt.Conn) (*responder, error) { return r, nil },
-		rsrt.WithLogger(log))
+		append([]rsrt.AcceptOption{rsrt.WithLogger(log)}, r.opts...)...)
 }
 
 // running is a server started by start.

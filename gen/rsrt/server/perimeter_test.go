@@ -340,3 +340,30 @@ func TestPerimeterHugeErrorText(t *testing.T) {
 	}
 	run.checkServes(t)
 }
+
+// Every connection's unwritten responses count against the server's
+// budget too: many connections that each stay within their own budget
+// (16 MiB + 64 KiB by default) but never read cannot together pin more
+// than the server's.
+func TestPerimeterServerResponseBudget(t *testing.T) {
+	r := newResponder()
+	r.opts = []rsrt.AcceptOption{rsrt.WithServerResponseBudget(32 * mib)}
+	run := start(t, r, server.Config{})
+	base := heapInUse()
+	const conns = 16
+	for range conns {
+		c := dialRaw(t, run)
+		// 64 downloads of 1 MiB, none read.
+		frames := [][]byte{setupFrame()}
+		for i := range 64 {
+			frames = append(frames, wire(framing.NewWriteableRequestResponseFrame(uint32(2*i+1), []byte("blob"), meta(routeEcho), 0)))
+		}
+		c.send(frames...)
+	}
+	grew := peakHeapGrowth(base, 50)
+	t.Logf("%d connections that never read their downloads grew the heap by %d MiB at most", conns, grew/mib)
+	if grew > 96*mib {
+		t.Errorf("unread responses of %d connections grew the heap by %d MiB, budget 96 MiB (32 MiB of responses)", conns, grew/mib)
+	}
+	run.checkServes(t)
+}

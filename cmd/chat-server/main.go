@@ -61,6 +61,7 @@ type options struct {
 	responseBudget           size
 	queueLen                 int
 	queueBytes, maxMessage   size
+	maxQueued                size
 	maxJoined                int
 	shutdown                 time.Duration
 	logLevel                 string
@@ -83,6 +84,7 @@ func settings(o *options) []setting {
 		{"max-store-size", "CHAT_MAX_STORE_SIZE", "largest total `size` of the stored files", &o.maxTotal},
 		{"queue-len", "CHAT_QUEUE_LEN", "`messages` queued per connection for a slow reader before the oldest are dropped", (*integer)(&o.queueLen)},
 		{"queue-size", "CHAT_QUEUE_SIZE", "message content `size` queued per connection, the same way", &o.queueBytes},
+		{"max-queued", "CHAT_MAX_QUEUED", "message content `size` queued by all connections together; over it, the connections holding more than their share drop their oldest", &o.maxQueued},
 		{"max-message-size", "CHAT_MAX_MESSAGE_SIZE", "largest message content accepted (`size`)", &o.maxMessage},
 		{"response-budget", "CHAT_RESPONSE_BUDGET", "unread response `size` all connections together may hold (each also has its own 16MiB bound); past it, downloads wait", &o.responseBudget},
 		{"max-joined", "CHAT_MAX_JOINED", "`channels` one connection may have joined at once", (*integer)(&o.maxJoined)},
@@ -104,6 +106,7 @@ func defaults() *options {
 		responseBudget: rsrt.DefaultServerResponseBudget,
 		queueLen:       chatsvc.DefaultQueueLen,
 		queueBytes:     chatsvc.DefaultQueueBytes,
+		maxQueued:      chatsvc.DefaultMaxQueuedBytes,
 		maxMessage:     chatsvc.DefaultMaxContentBytes,
 		maxJoined:      chatsvc.DefaultMaxJoined,
 		shutdown:       d.ShutdownTimeout,
@@ -159,7 +162,7 @@ Flags:
 		return nil, errors.New("both --tcp-addr and --ws-addr are empty: nothing to serve")
 	case o.dataDir == "":
 		return nil, errors.New("--data-dir is empty")
-	case o.maxFile <= 0 || o.maxTotal <= 0 || o.queueBytes <= 0 || o.maxMessage <= 0 || o.responseBudget <= 0:
+	case o.maxFile <= 0 || o.maxTotal <= 0 || o.queueBytes <= 0 || o.maxMessage <= 0 || o.responseBudget <= 0 || o.maxQueued <= 0:
 		return nil, errors.New("sizes must be positive")
 	case o.queueLen <= 0 || o.maxJoined <= 0:
 		return nil, errors.New("--queue-len and --max-joined must be positive")
@@ -190,6 +193,7 @@ func (o *options) config(log *slog.Logger) chatserver.Config {
 		Chat: chatsvc.Config{
 			QueueLen:        o.queueLen,
 			QueueBytes:      int(o.queueBytes),
+			MaxQueuedBytes:  int64(o.maxQueued),
 			MaxContentBytes: int(o.maxMessage),
 			MaxJoined:       o.maxJoined,
 		},

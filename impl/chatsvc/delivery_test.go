@@ -19,7 +19,7 @@ func msg(content string) *delivery {
 
 func TestQueueDropsOldest(t *testing.T) {
 	var dropped int
-	q := newQueue(4, 1<<20, func(n int) { dropped += n })
+	q := newQueue(4, 1<<20, noBudget(), func(n int) { dropped += n })
 	for i := range 10 {
 		if !q.push(msg(strconv.Itoa(i))) {
 			t.Fatal("push refused on an open queue")
@@ -41,7 +41,7 @@ func TestQueueDropsOldest(t *testing.T) {
 }
 
 func TestQueueByteBound(t *testing.T) {
-	q := newQueue(1000, 100, nil)
+	q := newQueue(1000, 100, noBudget(), nil)
 	for range 10 {
 		q.push(msg(strings.Repeat("x", 29))) // 30 bytes with the user
 	}
@@ -57,7 +57,7 @@ func TestQueueByteBound(t *testing.T) {
 }
 
 func TestQueueUnpopAndClose(t *testing.T) {
-	q := newQueue(2, 1<<20, nil)
+	q := newQueue(2, 1<<20, noBudget(), nil)
 	q.push(msg("a"))
 	q.push(msg("b"))
 	a, _ := q.pop(context.Background())
@@ -297,5 +297,48 @@ func TestStatisticsInvalidUpdate(t *testing.T) {
 		case <-time.After(wait):
 			t.Fatal("invalid update did not end the channel")
 		}
+	}
+}
+
+// noBudget is a service-wide queue budget that is never reached.
+func noBudget() *queueBudget { return &queueBudget{limit: 1 << 62} }
+
+// Over the service's budget, the queues that receive a message while
+// holding more than their share drop their oldest; a queue under its share
+// loses nothing; every byte popped or dropped is given back.
+func TestQueueBudgetFairShare(t *testing.T) {
+	budget := &queueBudget{limit: 1000}
+	var slowDrops, fastDrops int
+	slow := newQueue(1000, 1<<20, budget, func(n int) { slowDrops += n })
+	fast := newQueue(1000, 1<<20, budget, func(n int) { fastDrops += n })
+	_ = newQueue(1000, 1<<20, budget, nil) // two more sessions: a share of 250
+	idle := newQueue(1000, 1<<20, budget, nil)
+	hundred := strings.Repeat("x", 99) // 100 bytes with the user
+	for range 10 {
+		slow.push(msg(hundred))
+	}
+	if n, b, _ := slow.stats(); n != 10 || b != 1000 || slowDrops != 0 {
+		t.Fatalf("under the budget: %d messages, %d bytes, %d dropped; want 10, 1000, 0", n, b, slowDrops)
+	}
+	for range 50 {
+		slow.push(msg(hundred)) // over the budget and over its share: pays
+		fast.push(msg(hundred)) // under its share: keeps it
+		if _, err := fast.pop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fastDrops != 0 {
+		t.Errorf("the reading session lost %d messages", fastDrops)
+	}
+	if slowDrops != 50 {
+		t.Errorf("the session that does not read dropped %d, want 50", slowDrops)
+	}
+	if used := budget.used.Load(); used > 2*budget.limit {
+		t.Errorf("%d bytes queued in all, over twice the budget of %d", used, budget.limit)
+	}
+	slow.close()
+	idle.close()
+	if used, queues := budget.used.Load(), budget.queues.Load(); used != 0 || queues != 2 {
+		t.Errorf("after closing: %d bytes, %d queues counted; want 0 and 2", used, queues)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
 )
@@ -30,13 +31,36 @@ func newDelivery(m chat.Message) *delivery {
 	return &delivery{msg: m, size: size}
 }
 
+// queueBudget bounds the bytes queued by every session of a service
+// together. Each queue also has its own bounds; on top of them, while the
+// total is over the budget, a queue that receives a message and holds more
+// than its fair share (the budget divided by the number of queues) drops
+// its oldest messages down to that share. A recipient that keeps reading
+// has a short queue, under its share, and loses nothing; the ones that do
+// not read pay. The total stays under about twice the budget: queues over
+// their share grew only while the total was under the budget, and the
+// others hold at most their share each.
+type queueBudget struct {
+	limit  int64
+	used   atomic.Int64
+	queues atomic.Int64
+}
+
+// over reports whether the total is over the budget.
+func (b *queueBudget) over() bool { return b.used.Load() > b.limit }
+
+// share is the fair share of one queue.
+func (b *queueBudget) share() int64 { return b.limit / max(1, b.queues.Load()) }
+
 // queue is a session's bounded outbound message queue. push never blocks:
-// when the queue is over its length or byte bound it drops its oldest
-// messages, so a recipient that does not read costs at most the bound and
-// never slows the sender, the channel or any other recipient.
+// when the queue is over its length or byte bound (or over its share of
+// the service's queueBudget) it drops its oldest messages, so a recipient
+// that does not read costs at most the bound and never slows the sender,
+// the channel or any other recipient.
 type queue struct {
 	maxLen, maxBytes int
 	onDrop           func(n int) // called outside the lock with the number dropped
+	budget           *queueBudget
 
 	mu      sync.Mutex
 	items   []*delivery // oldest first
@@ -49,8 +73,16 @@ type queue struct {
 	notify chan struct{}
 }
 
-func newQueue(maxLen, maxBytes int, onDrop func(int)) *queue {
-	return &queue{maxLen: maxLen, maxBytes: maxBytes, onDrop: onDrop, notify: make(chan struct{}, 1)}
+// newQueue returns a queue with its own bounds, counted against budget.
+func newQueue(maxLen, maxBytes int, budget *queueBudget, onDrop func(int)) *queue {
+	budget.queues.Add(1)
+	return &queue{maxLen: maxLen, maxBytes: maxBytes, budget: budget, onDrop: onDrop, notify: make(chan struct{}, 1)}
+}
+
+// addBytesLocked changes the queue's byte count and the budget's.
+func (q *queue) addBytesLocked(n int) {
+	q.bytes += n
+	q.budget.used.Add(int64(n))
 }
 
 // push appends d, dropping the oldest messages while over a bound. It
@@ -62,7 +94,7 @@ func (q *queue) push(d *delivery) bool {
 		return false
 	}
 	q.items = append(q.items, d)
-	q.bytes += d.size
+	q.addBytesLocked(d.size)
 	n := q.trimLocked()
 	q.mu.Unlock()
 	q.wake()
@@ -81,7 +113,7 @@ func (q *queue) unpop(d *delivery) {
 		return
 	}
 	q.items = append([]*delivery{d}, q.items...)
-	q.bytes += d.size
+	q.addBytesLocked(d.size)
 	n := q.trimLocked()
 	q.mu.Unlock()
 	q.wake()
@@ -90,13 +122,15 @@ func (q *queue) unpop(d *delivery) {
 	}
 }
 
-// trimLocked drops the oldest messages while the queue is over a bound,
-// always keeping the newest one (a single message is bounded by the
-// service's content limit).
+// trimLocked drops the oldest messages while the queue is over a bound or,
+// the service's queues being over their budget, over its share; it always
+// keeps the newest one (a single message is bounded by the service's
+// content limit).
 func (q *queue) trimLocked() int {
 	n := 0
-	for len(q.items) > 1 && (len(q.items) > q.maxLen || q.bytes > q.maxBytes) {
-		q.bytes -= q.items[0].size
+	for len(q.items) > 1 && (len(q.items) > q.maxLen || q.bytes > q.maxBytes ||
+		q.budget.over() && int64(q.bytes) > q.budget.share()) {
+		q.addBytesLocked(-q.items[0].size)
 		q.items[0] = nil
 		q.items = q.items[1:]
 		n++
@@ -128,7 +162,7 @@ func (q *queue) pop(ctx context.Context) (*delivery, error) {
 			d := q.items[0]
 			q.items[0] = nil
 			q.items = q.items[1:]
-			q.bytes -= d.size
+			q.addBytesLocked(-d.size)
 			if len(q.items) == 0 {
 				q.items = nil // let a large backing array go
 			}
@@ -146,8 +180,12 @@ func (q *queue) pop(ctx context.Context) (*delivery, error) {
 // close drops every queued message and wakes the waiting pop.
 func (q *queue) close() {
 	q.mu.Lock()
+	if !q.closed {
+		q.budget.queues.Add(-1)
+	}
 	q.closed = true
-	q.items, q.bytes = nil, 0
+	q.addBytesLocked(-q.bytes)
+	q.items = nil
 	q.mu.Unlock()
 	q.wake()
 }

@@ -26,6 +26,9 @@ const (
 	DefaultMaxContentBytes = 64 << 10
 	// DefaultMaxJoined is the default number of channels a session may join.
 	DefaultMaxJoined = 256
+	// DefaultMaxQueuedBytes is the default bound of the content queued by
+	// all sessions together.
+	DefaultMaxQueuedBytes = 256 << 20
 	// DefaultTimeCallTimeout bounds the server's call to a client's time route.
 	DefaultTimeCallTimeout = 10 * time.Second
 )
@@ -44,6 +47,12 @@ type Config struct {
 	// QueueBytes bounds the content bytes a session queues, the same way
 	// (default 4 MiB).
 	QueueBytes int
+	// MaxQueuedBytes bounds the content queued by all sessions together
+	// (default 256 MiB): over it, a session that receives a message while
+	// holding more than its fair share drops its oldest ones (see
+	// queueBudget), so that many sessions that never read cannot together
+	// exhaust the server's memory.
+	MaxQueuedBytes int64
 	// MaxContentBytes is the largest message content accepted (default
 	// 64 KiB).
 	MaxContentBytes int
@@ -75,6 +84,9 @@ func (c Config) withDefaults() Config {
 	if c.QueueBytes <= 0 {
 		c.QueueBytes = DefaultQueueBytes
 	}
+	if c.MaxQueuedBytes <= 0 {
+		c.MaxQueuedBytes = DefaultMaxQueuedBytes
+	}
 	if c.MaxContentBytes <= 0 {
 		c.MaxContentBytes = DefaultMaxContentBytes
 	}
@@ -102,6 +114,9 @@ type Service struct {
 	// and session ends are rare; the pushes happen after it is released,
 	// under a fan-out lock, so that a 1000-member channel message does not
 	// hold every other sender and every join up.
+	// queued bounds the content queued by all sessions together.
+	queued *queueBudget
+
 	mu       sync.RWMutex
 	sessions map[*Session]struct{}            // open connections
 	users    map[string]map[*Session]struct{} // logged-in sessions by user name
@@ -133,6 +148,7 @@ func New(cfg Config) *Service {
 		log:        cfg.Logger,
 		statsUnit:  time.Second,
 		fanoutSeed: maphash.MakeSeed(),
+		queued:     &queueBudget{limit: cfg.MaxQueuedBytes},
 		sessions:   make(map[*Session]struct{}),
 		users:      make(map[string]map[*Session]struct{}),
 		channels:   make(map[string]map[*Session]struct{}),
@@ -190,7 +206,7 @@ func (s *Service) newSession(ctx context.Context, remote string, timeFn func(con
 		joined: make(map[string]struct{}),
 	}
 	ss.log = s.log.With("remote", remote)
-	ss.queue = newQueue(s.cfg.QueueLen, s.cfg.QueueBytes, ss.onDrop)
+	ss.queue = newQueue(s.cfg.QueueLen, s.cfg.QueueBytes, s.queued, ss.onDrop)
 	s.mu.Lock()
 	s.sessions[ss] = struct{}{}
 	s.mu.Unlock()

@@ -105,6 +105,31 @@ func TestPerimeterKeepaliveEchoes(t *testing.T) {
 		}
 		c.expectOpen(1)
 	})
+	t.Run("echo over WebSocket", func(t *testing.T) {
+		ws := wsDial(t, run)
+		for _, m := range [][]byte{setupFrame(), keepalive(true, []byte("ping"))} {
+			if err := ws.WriteMessage(websocket.BinaryMessage, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, m, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := core.ParseFrameHeader(m)
+		if h.Type() != core.FrameTypeKeepalive || h.Flag()&core.FlagRespond != 0 || !bytes.Equal(m[core.FrameHeaderLen+8:], []byte("ping")) {
+			t.Fatalf("echo %s, data %q; want a KEEPALIVE without RESPOND and the data sent", h, m[core.FrameHeaderLen+8:])
+		}
+	})
+	t.Run("data over the limit over WebSocket", func(t *testing.T) {
+		ws := wsDial(t, run)
+		for _, m := range [][]byte{setupFrame(), keepalive(true, make([]byte, guard.DefaultMaxKeepaliveData+1))} {
+			if err := ws.WriteMessage(websocket.BinaryMessage, m); err != nil {
+				break
+			}
+		}
+		wsExpectClosed(t, ws)
+	})
 	t.Run("data over the limit", func(t *testing.T) {
 		c := dialRaw(t, run)
 		c.send(setupFrame(), keepalive(true, make([]byte, guard.DefaultMaxKeepaliveData+1)))
@@ -136,11 +161,29 @@ func TestPerimeterKeepaliveEchoes(t *testing.T) {
 				}
 			})
 		}
+		for range floods {
+			ws := wsDial(t, run)
+			if err := ws.WriteMessage(websocket.BinaryMessage, setupFrame()); err != nil {
+				t.Fatal(err)
+			}
+			frame := keepalive(true, make([]byte, mib))
+			ws.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			wg.Go(func() {
+				for range 256 {
+					if err := ws.WriteMessage(websocket.BinaryMessage, frame); err != nil {
+						return
+					}
+					sent.Add(int64(len(frame)))
+				}
+			})
+		}
 		grew := peakHeapGrowth(base, 50)
 		wg.Wait()
-		t.Logf("%d connections sent %d MiB of KEEPALIVEs without reading; heap grew by %d MiB at most", floods, sent.Load()/mib, grew/mib)
-		if grew > 64*mib {
-			t.Errorf("unread KEEPALIVE echoes grew the heap by %d MiB, budget 64 MiB", grew/mib)
+		t.Logf("%d TCP and %d WebSocket connections sent %d MiB of KEEPALIVEs without reading; heap grew by %d MiB at most", floods, floods, sent.Load()/mib, grew/mib)
+		// A few MiB per connection: the frame being read and the echo
+		// being written. A queue of echoes held hundreds.
+		if grew > 96*mib {
+			t.Errorf("unread KEEPALIVE echoes grew the heap by %d MiB, budget 96 MiB", grew/mib)
 		}
 		run.checkServes(t)
 	})

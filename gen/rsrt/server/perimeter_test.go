@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/rsocket/rsocket-go"
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/framing"
 
@@ -306,39 +307,60 @@ func (l *logSize) get() (bytes, lines, longest int) {
 }
 
 // Refused one-way requests cost the log a few lines per second and a few
-// hundred bytes per line, whatever the peer sends.
+// hundred bytes per line, whatever the peer sends, over TCP and WebSocket.
 func TestPerimeterLogFlood(t *testing.T) {
-	var size logSize
-	log := slog.New(slog.NewTextHandler(&size, nil))
-	r := newResponder()
-	r.log = log
-	run := start(t, r, server.Config{Logger: log})
-	c := dialRaw(t, run)
-	c.send(setupFrame())
-	c.expectOpen(1)
 	// Unknown routes whose names are as long as a routing tag can be,
 	// and fire-and-forget frames with no metadata at all.
 	long := meta(strings.Repeat("r", 255))
-	var batch []byte
-	for i := range 5000 {
+	const flood = 5000
+	var frames [][]byte
+	for i := range flood {
 		sid := uint32(2*i + 3)
 		if i%2 == 0 {
-			batch = append(batch, prefixed(wire(framing.NewWriteableFireAndForgetFrame(sid, make([]byte, 1000), long, 0)))...)
+			frames = append(frames, wire(framing.NewWriteableFireAndForgetFrame(sid, make([]byte, 1000), long, 0)))
 		} else {
-			batch = append(batch, prefixed(wire(framing.NewWriteableFireAndForgetFrame(sid, []byte("x"), nil, 0)))...)
+			frames = append(frames, wire(framing.NewWriteableFireAndForgetFrame(sid, []byte("x"), nil, 0)))
 		}
 	}
-	c.write(batch)
-	c.expectOpen(2*5000 + 3) // every frame before it was read
-	n, lines, longest := size.get()
-	t.Logf("5000 refused fire-and-forget requests: %d log lines, %d bytes, longest %d", lines, n, longest)
-	if lines > 100 || n > 64<<10 {
-		t.Errorf("5000 refused requests logged %d lines, %d bytes; budget 100 lines, 64 KiB", lines, n)
+	last := uint32(2*flood + 3)
+	for _, tp := range []string{"tcp", "websocket"} {
+		t.Run(tp, func(t *testing.T) {
+			var size logSize
+			log := slog.New(slog.NewTextHandler(&size, nil))
+			r := newResponder()
+			r.log = log
+			run := start(t, r, server.Config{Logger: log})
+			if tp == "tcp" {
+				c := dialRaw(t, run)
+				c.send(setupFrame())
+				c.expectOpen(1)
+				c.send(frames...)
+				c.expectOpen(last) // every frame before it was read
+			} else {
+				ws := wsDial(t, run)
+				for _, m := range append([][]byte{setupFrame()}, frames...) {
+					if err := ws.WriteMessage(websocket.BinaryMessage, m); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := ws.WriteMessage(websocket.BinaryMessage, wire(framing.NewWriteableRequestResponseFrame(last, []byte("x"), meta(routeEcho), 0))); err != nil {
+					t.Fatal(err)
+				}
+				if _, m, err := ws.ReadMessage(); err != nil || core.ParseFrameHeader(m).StreamID() != last {
+					t.Fatalf("answer after the flood: %v", err)
+				}
+			}
+			n, lines, longest := size.get()
+			t.Logf("%d refused fire-and-forget requests: %d log lines, %d bytes, longest %d", flood, lines, n, longest)
+			if lines > 100 || n > 64<<10 {
+				t.Errorf("%d refused requests logged %d lines, %d bytes; budget 100 lines, 64 KiB", flood, lines, n)
+			}
+			if longest > 2<<10 {
+				t.Errorf("a log line of %d bytes", longest)
+			}
+			run.checkServes(t)
+		})
 	}
-	if longest > 2<<10 {
-		t.Errorf("a log line of %d bytes", longest)
-	}
-	run.checkServes(t)
 }
 
 // One-way requests are admitted like streams: a connection has at most a
@@ -370,16 +392,18 @@ func TestPerimeterOneWayAdmission(t *testing.T) {
 }
 
 // An error text longer than a frame is clipped, so that the request is
-// still answered.
+// still answered, over TCP and WebSocket.
 func TestPerimeterHugeErrorText(t *testing.T) {
 	run := start(t, newResponder(), server.Config{})
-	_, err := requestResponse(dialTCP(t, run.tcp()), "huge error")
-	if err == nil {
-		t.Fatal("no error")
-	}
-	msg := err.Error()
-	if len(msg) > rsrt.MaxErrorText+100 || !strings.Contains(msg, fmt.Sprintf("(%d bytes)", 17<<20)) {
-		t.Errorf("error of %d bytes, want at most about %d ending with the original length: %.80s…", len(msg), rsrt.MaxErrorText, msg)
+	for _, c := range []rsocket.Client{dialTCP(t, run.tcp()), dialWS(t, run.wsURL())} {
+		_, err := requestResponse(c, "huge error")
+		if err == nil {
+			t.Fatal("no error")
+		}
+		msg := err.Error()
+		if len(msg) > rsrt.MaxErrorText+100 || !strings.Contains(msg, fmt.Sprintf("(%d bytes)", 17<<20)) {
+			t.Errorf("error of %d bytes, want at most about %d ending with the original length: %.80s…", len(msg), rsrt.MaxErrorText, msg)
+		}
 	}
 	run.checkServes(t)
 }

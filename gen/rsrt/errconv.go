@@ -17,8 +17,8 @@ var errInternal = &Error{Code: core.ErrorCodeApplicationError, Message: "interna
 // errShuttingDown answers requests that arrive after the Gate closed.
 var errShuttingDown = &Error{Code: core.ErrorCodeRejected, Message: "server is shutting down"}
 
-// MaxErrorText bounds the text of the ERROR frames the runtime sends. A
-// longer text is clipped (rslog.Clip): an error that quotes what a peer
+// MaxErrorText bounds the text of the ERROR frames the runtime sends, in
+// bytes. A longer text is clipped (rslog.Clip): an error that quotes what a peer
 // sent, or a handler's long message, must still fit one frame, or the
 // request would never be answered.
 const MaxErrorText = 16 << 10
@@ -33,7 +33,8 @@ func wireError(err error) *Error {
 		e = &Error{Code: core.ErrorCodeApplicationError, Message: err.Error()}
 	}
 	if len(e.Message) > MaxErrorText {
-		e = &Error{Code: e.Code, Message: rslog.Clip(e.Message, MaxErrorText)}
+		// Room for Clip's "… (N bytes)", so that the whole text fits.
+		e = &Error{Code: e.Code, Message: rslog.Clip(e.Message, MaxErrorText-32)}
 	}
 	return e
 }

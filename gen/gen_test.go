@@ -378,3 +378,33 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestHeaderSource checks that the generated header never names the schema
+// by an absolute path, which would differ between machines.
+func TestHeaderSource(t *testing.T) {
+	abs, err := filepath.Abs(filepath.Join("testdata", "valid", "minimal.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ in, want string }{
+		{"schema/chat.yaml", "schema/chat.yaml"},
+		{filepath.Join("..", "schema", "chat.yaml"), "../schema/chat.yaml"},
+		{abs, "minimal.yaml"},
+		{"/srv/schemas/chat.yaml", "chat.yaml"},
+	} {
+		m, err := Parse(c.in, []byte("package: demo\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Source != c.want {
+			t.Errorf("Parse(%q): Source = %q, want %q", c.in, m.Source, c.want)
+		}
+		files, err := Generate(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := "\n// Source: " + c.want + "\n"; !bytes.Contains(files["types.go"], []byte(h)) {
+			t.Errorf("Parse(%q): types.go lacks %q", c.in, h)
+		}
+	}
+}

@@ -3,8 +3,9 @@ package gen
 // Model is a validated schema in which every Go identifier is resolved. It
 // is what the emitters read; they make no decision about names.
 type Model struct {
-	// Source is the schema path as given, with forward slashes; it goes
-	// in the generated header.
+	// Source is the schema path as given, with forward slashes (an
+	// absolute path only by its base name); it goes in the generated
+	// header.
 	Source string
 	// Package is the Go package name.
 	Package string

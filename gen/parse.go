@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,7 +19,7 @@ import (
 // [ErrorList] holding every problem found, sorted by position.
 func Parse(filename string, src []byte) (*Model, error) {
 	p := &parser{file: filepath.ToSlash(filename)}
-	m := p.parse(src)
+	m := p.parse(filename, src)
 	if len(p.errs) > 0 {
 		p.errs.sort()
 		return nil, p.errs
@@ -56,7 +57,17 @@ func posOf(n *yaml.Node) Pos {
 // yamlLine matches the position yaml.v3 puts in its syntax errors.
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func (p *parser) parse(src []byte) *Model {
+// headerSource is the schema path for the generated header: the path as
+// given with forward slashes, except that an absolute path, which would
+// differ between machines, is cut to its base name.
+func headerSource(filename string) string {
+	if filepath.IsAbs(filename) || path.IsAbs(filepath.ToSlash(filename)) {
+		return path.Base(filepath.ToSlash(filename))
+	}
+	return filepath.ToSlash(filename)
+}
+
+func (p *parser) parse(filename string, src []byte) *Model {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		pos, msg := Pos{1, 1}, strings.TrimPrefix(err.Error(), "yaml: ")
@@ -75,7 +86,7 @@ func (p *parser) parse(src []byte) *Model {
 	if top == nil {
 		return nil
 	}
-	m := &Model{Source: p.file, Server: newServerSide(), Client: newClientSide()}
+	m := &Model{Source: headerSource(filename), Server: newServerSide(), Client: newClientSide()}
 	if n := top.require("package"); n != nil {
 		m.Package = p.word(n, "package")
 		if m.Package != "" && (!isIdent(m.Package) || m.Package == "_" || m.Package == "main") {

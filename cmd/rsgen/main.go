@@ -15,6 +15,11 @@
 // in the output directory produces the same files as `make generate`:
 //
 //	//go:generate go run github.com/rsocket-chat/rsgen/cmd/rsgen -schema ../../schema/chat.yaml -out .
+//
+// A schema in no module is named by its file name alone: never by an
+// absolute path, which would differ between machines.
+//
+// rsgen -version prints the version of the module rsgen was built from.
 package main
 
 import (
@@ -26,6 +31,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -33,17 +39,18 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run is main without the process: it returns the exit status.
-func run(args []string, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rsgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	schema := fs.String("schema", "", "the YAML route schema to generate from (required)")
 	out := fs.String("out", "", "the directory to write the generated package into; created if missing (required)")
+	showVersion := fs.Bool("version", false, "print the version of rsgen and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: rsgen -schema FILE.yaml -out DIR\n\n"+
+		fmt.Fprintf(stderr, "usage: rsgen -schema FILE.yaml -out DIR\n       rsgen -version\n\n"+
 			"rsgen writes types.go, server.go and client.go of the typed RSocket API\n"+
 			"described by the schema into DIR, and removes the files an earlier run\n"+
 			"generated there that are no longer produced.\n\nFlags:\n")
@@ -54,6 +61,11 @@ func run(args []string, stderr io.Writer) int {
 			return 0
 		}
 		return 2
+	}
+	if *showVersion {
+		info, _ := debug.ReadBuildInfo() // nil without build information
+		fmt.Fprintln(stdout, "rsgen", version(info))
+		return 0
 	}
 	if *schema == "" || *out == "" || fs.NArg() > 0 {
 		fs.Usage()
@@ -88,13 +100,41 @@ func generate(schema, dir string) error {
 	return write(dir, files)
 }
 
+// version returns the version of the module that holds this command, as
+// the build recorded it: a tagged or pseudo-version when rsgen was built as
+// a dependency (go install, go tool), "(devel)" when built inside its own
+// checkout or without build information.
+func version(info *debug.BuildInfo) string {
+	if info == nil {
+		return "(devel)"
+	}
+	// Built as a tool of another module, rsgen's module is a dependency,
+	// not the main module.
+	mod := &info.Main
+	for _, d := range info.Deps {
+		if strings.HasPrefix(info.Path, d.Path+"/") {
+			mod = d
+			if d.Replace != nil && d.Replace.Version != "" {
+				mod = d.Replace
+			}
+			break
+		}
+	}
+	if mod.Version == "" {
+		return "(devel)"
+	}
+	return mod.Version
+}
+
 // sourceName returns the schema path relative to the root of the module
-// that contains it, with forward slashes, or the path as given when it is
-// in no module.
+// that contains it, with forward slashes. A schema in no module is named by
+// its base name: the path as given would depend on the current directory
+// (go:generate runs in the package directory, make in the root) and may be
+// absolute, and the header must be the same on every machine.
 func sourceName(schema string) string {
 	abs, err := filepath.Abs(schema)
 	if err != nil {
-		return filepath.ToSlash(schema)
+		return filepath.Base(schema)
 	}
 	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -107,7 +147,7 @@ func sourceName(schema string) string {
 			break
 		}
 	}
-	return filepath.ToSlash(schema)
+	return filepath.Base(abs)
 }
 
 // write writes files into dir, leaving files whose content is unchanged

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -39,7 +41,7 @@ func TestRunWritesAndCleans(t *testing.T) {
 	writeFile(t, filepath.Join(out, "extra.go"), "// Hand-written.\npackage demo\n")
 
 	var stderr strings.Builder
-	if code := run([]string{"-schema", schema, "-out", out}, &stderr); code != 0 {
+	if code := run([]string{"-schema", schema, "-out", out}, io.Discard, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	for _, name := range []string{"types.go", "server.go", "client.go", "demo_test.go", "extra.go"} {
@@ -67,7 +69,7 @@ func TestRunKeepsHandWrittenFile(t *testing.T) {
 	const mine = "// Hand-written.\npackage demo\n"
 	writeFile(t, filepath.Join(out, "server.go"), mine)
 	var stderr strings.Builder
-	if code := run([]string{"-schema", schema, "-out", out}, &stderr); code != 1 {
+	if code := run([]string{"-schema", schema, "-out", out}, io.Discard, &stderr); code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
 	if !strings.Contains(stderr.String(), "refusing to overwrite") {
@@ -87,7 +89,7 @@ func TestRunInvalidSchema(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	writeFile(t, schema, "package: demo\nroutes:\n  - route: a\n    interaction: nope\n  - route: b\n    interaction: request-response\n    request: Missing\n")
 	var stderr strings.Builder
-	if code := run([]string{"-schema", schema, "-out", out}, &stderr); code != 1 {
+	if code := run([]string{"-schema", schema, "-out", out}, io.Discard, &stderr); code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
@@ -106,14 +108,14 @@ func TestRunInvalidSchema(t *testing.T) {
 
 func TestRunUsage(t *testing.T) {
 	var stderr strings.Builder
-	if code := run(nil, &stderr); code != 2 {
+	if code := run(nil, io.Discard, &stderr); code != 2 {
 		t.Errorf("no flags: exit %d, want 2", code)
 	}
 	if !strings.Contains(stderr.String(), "-schema") {
 		t.Errorf("usage does not mention -schema:\n%s", stderr.String())
 	}
 	stderr.Reset()
-	if code := run([]string{"-help"}, &stderr); code != 0 {
+	if code := run([]string{"-help"}, io.Discard, &stderr); code != 0 {
 		t.Errorf("-help: exit %d, want 0", code)
 	}
 }
@@ -123,9 +125,78 @@ func TestSourceName(t *testing.T) {
 	if got := sourceName("../../schema/chat.yaml"); got != "schema/chat.yaml" {
 		t.Errorf("sourceName = %q, want schema/chat.yaml", got)
 	}
+	// Outside a module, the header must not depend on the machine (an
+	// absolute path) nor on the current directory.
 	dir := t.TempDir()
-	outside := filepath.Join(dir, "x.yaml")
-	if got := sourceName(outside); got != filepath.ToSlash(outside) {
-		t.Errorf("outside a module: sourceName = %q, want the path as given", got)
+	outside := filepath.Join(dir, "sub", "x.yaml")
+	writeFile(t, outside, schemaSrc)
+	if got := sourceName(outside); got != "x.yaml" {
+		t.Errorf("outside a module: sourceName(%q) = %q, want x.yaml", outside, got)
+	}
+	t.Chdir(dir)
+	if got := sourceName(filepath.Join("sub", "x.yaml")); got != "x.yaml" {
+		t.Errorf("outside a module, relative: sourceName = %q, want x.yaml", got)
+	}
+}
+
+// TestRunSourceHeader runs the command on a schema in no module, given by
+// its absolute path: the header names the file alone.
+func TestRunSourceHeader(t *testing.T) {
+	dir := t.TempDir()
+	schema := filepath.Join(dir, "demo.yaml")
+	out := filepath.Join(dir, "out")
+	writeFile(t, schema, schemaSrc)
+	var stderr strings.Builder
+	if code := run([]string{"-schema", schema, "-out", out}, io.Discard, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	src, err := os.ReadFile(filepath.Join(out, "types.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), "\n// Source: demo.yaml\n") || strings.Contains(string(src), dir) {
+		t.Errorf("types.go header does not name the schema as demo.yaml:\n%s", src)
+	}
+}
+
+func TestRunVersion(t *testing.T) {
+	var stdout, stderr strings.Builder
+	if code := run([]string{"-version"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	// A test binary is built inside the checkout: no module version.
+	if got := stdout.String(); !strings.HasPrefix(got, "rsgen ") || !strings.HasSuffix(got, "\n") {
+		t.Errorf("-version printed %q, want \"rsgen VERSION\\n\"", got)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	const cmdPath = "github.com/rsocket-chat/rsgen/cmd/rsgen"
+	for _, c := range []struct {
+		name string
+		info *debug.BuildInfo
+		want string
+	}{
+		{"no build info", nil, "(devel)"},
+		{"own checkout", &debug.BuildInfo{Path: cmdPath,
+			Main: debug.Module{Path: "github.com/rsocket-chat/rsgen", Version: "(devel)"}}, "(devel)"},
+		{"go install", &debug.BuildInfo{Path: cmdPath,
+			Main: debug.Module{Path: "github.com/rsocket-chat/rsgen", Version: "v0.3.1"}}, "v0.3.1"},
+		{"tool of another module", &debug.BuildInfo{Path: cmdPath,
+			Main: debug.Module{Path: "example.com/shop", Version: "(devel)"},
+			Deps: []*debug.Module{
+				{Path: "github.com/rsocket-chat/rsgen-extra", Version: "v9.0.0"},
+				{Path: "github.com/rsocket-chat/rsgen", Version: "v0.3.1"},
+			}}, "v0.3.1"},
+		{"replaced dependency", &debug.BuildInfo{Path: cmdPath,
+			Main: debug.Module{Path: "example.com/shop"},
+			Deps: []*debug.Module{{Path: "github.com/rsocket-chat/rsgen", Version: "v0.0.0",
+				Replace: &debug.Module{Path: "../rsgen"}}}}, "v0.0.0"},
+		{"empty main version", &debug.BuildInfo{Path: cmdPath,
+			Main: debug.Module{Path: "github.com/rsocket-chat/rsgen"}}, "(devel)"},
+	} {
+		if got := version(c.info); got != c.want {
+			t.Errorf("%s: version = %q, want %q", c.name, got, c.want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/ from the current output")
@@ -406,5 +407,50 @@ func TestHeaderSource(t *testing.T) {
 		if h := "\n// Source: " + c.want + "\n"; !bytes.Contains(files["types.go"], []byte(h)) {
 			t.Errorf("Parse(%q): types.go lacks %q", c.in, h)
 		}
+	}
+}
+
+// TestYAMLSyntaxErrorPos checks where YAML syntax errors are reported:
+// yaml.v3 gives a line only, one too early for parser errors, so Parse
+// locates the problem itself.
+func TestYAMLSyntaxErrorPos(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		// The item is indented one column too far.
+		{"package: x\nroutes:\n  - route: a\n   interaction: request-response\n", "x.yaml:4:4: invalid YAML: did not find expected '-' indicator"},
+		// An unterminated quoted string: where it starts.
+		{"package: x\ndoc: \"unterminated\nroutes: []\n", "x.yaml:2:6: invalid YAML: found unexpected end of stream"},
+		{"package: x\n\tdoc: tab\n", "x.yaml:2:1: invalid YAML: found a tab character that violates indentation"},
+		{"package: x\na: b: c\n", "x.yaml:2:5: invalid YAML: mapping values are not allowed in this context"},
+		{"package: x\n- item\n", "x.yaml:2:1: invalid YAML: did not find expected key"},
+		{"package: x\nfoo: @bar\n", "x.yaml:2:6: invalid YAML: found character that cannot start any token"},
+		{"package: x\ndoc: \"multi\n  line\"\nfoo: @bar\n", "x.yaml:4:6: invalid YAML: found character that cannot start any token"},
+		// Columns count runes, as yaml.v3's node positions do.
+		{"package: x\ndoc: \"é\" é: b\n", "x.yaml:2:11: invalid YAML: mapping values are not allowed in this context"},
+		// An unknown alias: at its '*'.
+		{"package: x\nfoo: &a 1\nbaz: [*a, *b]\n", "x.yaml:3:11: invalid YAML: unknown anchor 'b' referenced"},
+	} {
+		_, err := Parse("x.yaml", []byte(c.src))
+		if err == nil || err.Error() != c.want {
+			t.Errorf("Parse(%q):\ngot  %v\nwant %s", c.src, err, c.want)
+		}
+	}
+}
+
+// TestYAMLSyntaxErrorHuge checks that locating a syntax error stays fast
+// on a large input, where Parse falls back to the line yaml.v3 reports.
+func TestYAMLSyntaxErrorHuge(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("package: x\ndoc: |\n")
+	for range 100000 {
+		b.WriteString("  some documentation text, many times over\n")
+	}
+	b.WriteString("a: b: c\n")
+	start := time.Now()
+	_, err := Parse("x.yaml", []byte(b.String()))
+	if want := "x.yaml:100003:1: invalid YAML: mapping values are not allowed in this context"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Parse took %v", d)
 	}
 }

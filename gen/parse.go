@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"bytes"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -57,6 +58,87 @@ func posOf(n *yaml.Node) Pos {
 // yamlLine matches the position yaml.v3 puts in its syntax errors.
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// maxRescanBytes bounds the bytes yamlErrorPos parses again to locate a
+// syntax error (a prefix per line up to the problem, then one per rune of
+// its line): plenty for a hand-written schema of a few thousand lines, and
+// a bound on the time (well under a second) a huge or hostile input takes.
+const maxRescanBytes = 16 << 20
+
+// yamlErrorPos returns the position and the message of a YAML syntax error.
+// yaml.v3 reports a line only: for scanner errors the line of the problem,
+// for parser errors the 0-based line of the construct being parsed, so one
+// line too early, and never a column. The position is therefore found
+// again: the first line, and within it the first column, at which a prefix
+// of src fails to parse with the same message. A prefix that ends inside a
+// construct fails too, but with another message ("found unexpected end of
+// stream"), so it does not stop the search. When no prefix gives the
+// message, the line yaml.v3 reports is used, at column 1.
+func yamlErrorPos(src []byte, err error) (Pos, string) {
+	full := err.Error()
+	pos, msg := Pos{1, 1}, strings.TrimPrefix(full, "yaml: ")
+	if m := yamlLine.FindStringSubmatch(full); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		pos, msg = Pos{line, 1}, m[2]
+	}
+	// failsAs reports whether src[:n] fails with the message of the whole.
+	rescanned := 0
+	failsAs := func(n int) bool {
+		rescanned += n
+		var doc yaml.Node
+		err := yaml.Unmarshal(src[:n], &doc)
+		if err == nil {
+			return false
+		}
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			return m[2] == msg
+		}
+		return strings.TrimPrefix(err.Error(), "yaml: ") == msg
+	}
+	start := 0 // of the current line
+	for line := 1; start < len(src) && rescanned < maxRescanBytes; line++ {
+		end := len(src)
+		if i := bytes.IndexByte(src[start:], '\n'); i >= 0 {
+			end = start + i + 1
+		}
+		if !failsAs(end) {
+			start = end
+			continue
+		}
+		// The first rune at which the line fails; the line break itself
+		// when only the whole line does.
+		text := string(src[start:end])
+		col := 0
+		for i, r := range text {
+			col++
+			if rescanned >= maxRescanBytes || failsAs(start+i+utf8.RuneLen(r)) {
+				break
+			}
+		}
+		// An alias is checked once its whole name is read: point at its
+		// '*' instead of its last letter.
+		if name, ok := strings.CutPrefix(msg, "unknown anchor '"); ok {
+			name = strings.TrimSuffix(name, "' referenced")
+			if i := strings.LastIndex(text[:min(len(text), byteOffset(text, col)+1)], "*"+name); i >= 0 {
+				col = utf8.RuneCountInString(text[:i]) + 1
+			}
+		}
+		return Pos{line, col}, msg
+	}
+	return pos, msg
+}
+
+// byteOffset returns the byte offset of the col-th rune (1-based) of s.
+func byteOffset(s string, col int) int {
+	n := 0
+	for i := range s {
+		n++
+		if n == col {
+			return i
+		}
+	}
+	return len(s)
+}
+
 // headerSource is the schema path for the generated header: the path as
 // given with forward slashes, except that an absolute path, which would
 // differ between machines, is cut to its base name.
@@ -70,11 +152,7 @@ func headerSource(filename string) string {
 func (p *parser) parse(filename string, src []byte) *Model {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		pos, msg := Pos{1, 1}, strings.TrimPrefix(err.Error(), "yaml: ")
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			pos, msg = Pos{line, 1}, m[2]
-		}
+		pos, msg := yamlErrorPos(src, err)
 		p.errorAt(pos, "invalid YAML: %s", msg)
 		return nil
 	}

@@ -63,38 +63,95 @@ var predeclared = map[string]bool{
 
 // words splits a schema name into the words of its Go name: any rune that
 // is neither a letter nor a digit separates words ("channel.join",
-// "period_seconds", "file-name").
+// "period_seconds", "file-name"), and so does a lower-case letter followed
+// by an upper-case one ("userId": "user", "Id"), as golint splits names.
 func words(name string) []string {
-	return strings.FieldsFunc(name, func(r rune) bool {
+	var out []string
+	for _, w := range strings.FieldsFunc(name, func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
+	}) {
+		start, prevLower := 0, false
+		for i, r := range w {
+			if prevLower && unicode.IsUpper(r) {
+				out = append(out, w[start:i])
+				start = i
+			}
+			prevLower = unicode.IsLower(r)
+		}
+		out = append(out, w[start:])
+	}
+	return out
 }
 
-// pascal returns the exported Go name of a schema name: its words with the
-// first rune of each upper-cased and the rest kept ("channel.join" ->
-// "ChannelJoin", "period_seconds" -> "PeriodSeconds", "ids" -> "Ids").
-// Initialisms are not special-cased, so names stay predictable.
+// initialisms are the words Go spells in one case throughout ("ID",
+// "URL"): golint's list of common initialisms.
+var initialisms = map[string]bool{
+	"ACL": true, "API": true, "ASCII": true, "CPU": true, "CSS": true, "DNS": true,
+	"EOF": true, "GUID": true, "HTML": true, "HTTP": true, "HTTPS": true, "ID": true,
+	"IP": true, "JSON": true, "LHS": true, "QPS": true, "RAM": true, "RHS": true,
+	"RPC": true, "SLA": true, "SMTP": true, "SQL": true, "SSH": true, "TCP": true,
+	"TLS": true, "TTL": true, "UDP": true, "UI": true, "UID": true, "UUID": true,
+	"URI": true, "URL": true, "UTF8": true, "VM": true, "XML": true, "XMPP": true,
+	"XSRF": true, "XSS": true,
+}
+
+// goWord returns a word of an exported Go name: an initialism upper-cased
+// ("id" -> "ID", "Url" -> "URL"), its plural too ("ids" -> "IDs"), any
+// other word with its first rune upper-cased and the rest kept.
+func goWord(w string) string {
+	u := strings.ToUpper(w)
+	if initialisms[u] {
+		return u
+	}
+	if stem, ok := strings.CutSuffix(u, "S"); ok && len(w) > 2 && w[len(w)-1] == 's' && initialisms[stem] {
+		return stem + "s"
+	}
+	r, n := utf8.DecodeRuneInString(w)
+	return string(unicode.ToUpper(r)) + w[n:]
+}
+
+// pascal returns the exported Go name of a schema name: its words, each
+// upper-cased as goWord does ("channel.join" -> "ChannelJoin",
+// "period_seconds" -> "PeriodSeconds", "order_id" -> "OrderID", "ids" ->
+// "IDs").
 func pascal(name string) string {
 	var b strings.Builder
 	for _, w := range words(name) {
-		r, n := utf8.DecodeRuneInString(w)
-		b.WriteRune(unicode.ToUpper(r))
-		b.WriteString(w[n:])
+		b.WriteString(goWord(w))
 	}
 	return b.String()
 }
 
 // camel returns the unexported Go name of a schema name, used for
-// parameters ("file_name" -> "fileName").
-func camel(name string) string { return lowerFirst(pascal(name)) }
-
-// lowerFirst lower-cases the first rune of s.
-func lowerFirst(s string) string {
-	r, n := utf8.DecodeRuneInString(s)
-	if n == 0 {
-		return s
+// parameters: pascal with its first word lower-cased, an initialism as a
+// whole ("file_name" -> "fileName", "url_path" -> "urlPath", "trace_id" ->
+// "traceID").
+func camel(name string) string {
+	ws := words(name)
+	if len(ws) == 0 {
+		return ""
 	}
-	return string(unicode.ToLower(r)) + s[n:]
+	return lowerInitial(goWord(ws[0])) + pascal(strings.Join(ws[1:], "_"))
+}
+
+// lowerInitial lower-cases the leading upper-case run of a Go word, as the
+// first word of an unexported name: "File" -> "file", "ID" -> "id", "IDs"
+// -> "ids", "HTTPServer" -> "httpServer".
+func lowerInitial(w string) string {
+	rs := []rune(w)
+	n := 0
+	for n < len(rs) && unicode.IsUpper(rs[n]) {
+		n++
+	}
+	// In "HTTPServer" the last capital of the run starts the next word; in
+	// "IDs" and "URL2" the run is one word.
+	if n > 1 && n < len(rs) && unicode.IsLower(rs[n]) && string(rs[n:]) != "s" {
+		n--
+	}
+	for i := range n {
+		rs[i] = unicode.ToLower(rs[i])
+	}
+	return string(rs)
 }
 
 // isIdent reports whether s is a Go identifier that is not a keyword.

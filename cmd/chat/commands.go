@@ -209,7 +209,7 @@ func statsCommand(ctx context.Context, args []string, _ io.Reader, stdout, stder
 			if id != "users" && id != "channels" {
 				return usagef("stats: unknown count %q in --ids (want users, channels)", id)
 			}
-			req.Ids = append(req.Ids, id)
+			req.IDs = append(req.IDs, id)
 		}
 	}
 	if period > 0 {
@@ -225,7 +225,7 @@ func statsCommand(ctx context.Context, args []string, _ io.Reader, stdout, stder
 		return err
 	}
 	defer st.close(o.timeout)
-	if req.Ids != nil || req.PeriodSeconds != nil {
+	if req.IDs != nil || req.PeriodSeconds != nil {
 		if err := st.ch.Send(req); err != nil {
 			return fmt.Errorf("statistics settings: %w", err)
 		}
@@ -242,7 +242,7 @@ func statsCommand(ctx context.Context, args []string, _ io.Reader, stdout, stder
 		}
 		// Reports sent before the server applied our settings may carry
 		// other counts; skip them so the output matches what was asked.
-		if !matches(r, req.Ids) {
+		if !matches(r, req.IDs) {
 			continue
 		}
 		fmt.Fprintln(stdout, formatStats(r))

@@ -313,7 +313,7 @@ func (d *demo) statistics(ctx context.Context) error {
 	}
 
 	d.say("user1: sending ServerStatisticsRequest(ids=['users'])")
-	if err := ch.ch.Send(chat.ServerStatisticsRequest{Ids: []string{"users"}}); err != nil {
+	if err := ch.ch.Send(chat.ServerStatisticsRequest{IDs: []string{"users"}}); err != nil {
 		return fmt.Errorf("statistics settings: %w", err)
 	}
 	if err := d.expectStats(ctx, ch, chat.ServerStatistics{UserCount: &two}, demoStaleStatsSkip); err != nil {

@@ -208,7 +208,7 @@ func (p *peer) waitUsers(t *testing.T, n int64) {
 		t.Fatal(err)
 	}
 	defer st.close(waitTimeout)
-	if err := st.ch.Send(chat.ServerStatisticsRequest{Ids: []string{"users"}}); err != nil {
+	if err := st.ch.Send(chat.ServerStatisticsRequest{IDs: []string{"users"}}); err != nil {
 		t.Fatal(err)
 	}
 	for {

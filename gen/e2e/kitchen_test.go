@@ -47,7 +47,7 @@ func (s *server) RrObject(_ context.Context, req kitchen.Item) (kitchen.Item, er
 }
 
 func (s *server) RrMeta(_ context.Context, req, traceID string, tag *string, blob, checksum []byte) (kitchen.RrMetaResponse, error) {
-	return kitchen.RrMetaResponse{Data: append([]byte(req+"|"), blob...), TraceId: traceID, Tag: tag, Checksum: checksum}, nil
+	return kitchen.RrMetaResponse{Data: append([]byte(req+"|"), blob...), TraceID: traceID, Tag: tag, Checksum: checksum}, nil
 }
 
 func (s *server) RrMetaOnly(_ context.Context, traceID string) (kitchen.RrMetaOnlyResponse, error) {
@@ -106,7 +106,7 @@ func (s *server) StreamMeta(_ context.Context, blob []byte, out *rsrt.Sender[kit
 			t := fmt.Sprint("odd", i)
 			tag = &t
 		}
-		if err := out.Send(kitchen.StreamMetaResponse{Data: blob, TraceId: fmt.Sprint("t", i), Tag: tag}); err != nil {
+		if err := out.Send(kitchen.StreamMetaResponse{Data: blob, TraceID: fmt.Sprint("t", i), Tag: tag}); err != nil {
 			return err
 		}
 	}
@@ -196,7 +196,7 @@ func (c *client) Time(context.Context) (string, error) { return "12:00", nil }
 func (c *client) ClientMeta(_ context.Context, req string, tag *string) (kitchen.ClientMetaResponse, error) {
 	r := kitchen.ClientMetaResponse{Data: req}
 	if tag != nil {
-		r.TraceId = *tag
+		r.TraceID = *tag
 	}
 	return r, nil
 }
@@ -378,7 +378,7 @@ func TestRequestResponse(t *testing.T) {
 		t.Errorf("rr.object: %+v %v", got, err)
 	}
 	got, err := c.RrMeta(ctx, "req", "trace", ptr("tag"), []byte{1, 2}, []byte{9})
-	if err != nil || string(got.Data) != "req|\x01\x02" || got.TraceId != "trace" || got.Tag == nil || *got.Tag != "tag" || !bytes.Equal(got.Checksum, []byte{9}) {
+	if err != nil || string(got.Data) != "req|\x01\x02" || got.TraceID != "trace" || got.Tag == nil || *got.Tag != "tag" || !bytes.Equal(got.Checksum, []byte{9}) {
 		t.Errorf("rr.meta: %+v %v", got, err)
 	}
 	got, err = c.RrMeta(ctx, "req", "trace", nil, nil, nil)
@@ -438,7 +438,7 @@ func TestStreams(t *testing.T) {
 		t.Errorf("stream.strings: %q", words)
 	}
 	metas := collect(t, c.StreamMeta(ctx, []byte("blob")))
-	if len(metas) != 3 || string(metas[2].Data) != "blob" || metas[2].TraceId != "t2" || metas[0].Tag != nil || metas[1].Tag == nil || *metas[1].Tag != "odd1" {
+	if len(metas) != 3 || string(metas[2].Data) != "blob" || metas[2].TraceID != "t2" || metas[0].Tag != nil || metas[1].Tag == nil || *metas[1].Tag != "odd1" {
 		t.Errorf("stream.meta: %+v", metas)
 	}
 }
@@ -585,7 +585,7 @@ func TestServerToClient(t *testing.T) {
 	if now, err := p.Time(ctx); err != nil || now != "12:00" {
 		t.Errorf("time: %q %v", now, err)
 	}
-	if m, err := p.ClientMeta(ctx, "q", ptr("tg")); err != nil || m.Data != "q" || m.TraceId != "tg" {
+	if m, err := p.ClientMeta(ctx, "q", ptr("tg")); err != nil || m.Data != "q" || m.TraceID != "tg" {
 		t.Errorf("client.meta: %+v %v", m, err)
 	}
 	if err := p.ClientNotify(ctx, kitchen.Echo{Text: "hi"}); err != nil {

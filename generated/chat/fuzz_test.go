@@ -180,8 +180,8 @@ func FuzzDecodeStatisticsRequest(f *testing.F) {
 			checkBadRequest(t, rsrt.BadRequest(RouteStatistics, "request data", err), RouteStatistics, "request data")
 			return
 		}
-		for i := range v.Ids {
-			checkStrings(t, &v.Ids[i])
+		for i := range v.IDs {
+			checkStrings(t, &v.IDs[i])
 		}
 		checkKeys(t, v, statisticsRequestKeys)
 	})

@@ -66,8 +66,8 @@ type ClientStatistics struct {
 
 // ServerStatisticsRequest selects what the statistics channel reports, and how often.
 type ServerStatisticsRequest struct {
-	// Ids is the counts to report, among "users" and "channels"; both when absent.
-	Ids []string `json:"ids,omitempty"`
+	// IDs is the counts to report, among "users" and "channels"; both when absent.
+	IDs []string `json:"ids,omitempty"`
 	// PeriodSeconds is seconds between two reports; 1 when absent.
 	PeriodSeconds *int64 `json:"period_seconds,omitempty"`
 }

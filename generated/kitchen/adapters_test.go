@@ -22,14 +22,14 @@ type recorder struct {
 	args []any
 }
 
-func (r *recorder) RrMeta(_ context.Context, req string, traceId string, tag *string, blob []byte, checksum []byte) (RrMetaResponse, error) {
-	r.args = []any{req, traceId, tag, blob, checksum}
+func (r *recorder) RrMeta(_ context.Context, req string, traceID string, tag *string, blob []byte, checksum []byte) (RrMetaResponse, error) {
+	r.args = []any{req, traceID, tag, blob, checksum}
 	sum := []byte("sum")
-	return RrMetaResponse{Data: []byte(req), TraceId: traceId, Tag: tag, Checksum: sum}, nil
+	return RrMetaResponse{Data: []byte(req), TraceID: traceID, Tag: tag, Checksum: sum}, nil
 }
 
-func (r *recorder) PushMeta(_ context.Context, traceId string, tag *string) error {
-	r.args = []any{traceId, tag}
+func (r *recorder) PushMeta(_ context.Context, traceID string, tag *string) error {
+	r.args = []any{traceID, tag}
 	return nil
 }
 
@@ -44,7 +44,7 @@ func TestServeDecodesMetadataIntoArguments(t *testing.T) {
 	s := &recorder{}
 	req := &rsrt.Payload{Route: RouteRrMeta, Data: []byte("hello"), Metadata: rsrt.Metadata{
 		{MIME: MIMEBlob, Data: []byte{1, 2}},
-		{MIME: MIMETraceId, Data: []byte("t-1")},
+		{MIME: MIMETraceID, Data: []byte("t-1")},
 		{MIME: MIMETag, Data: []byte("red")},
 	}}
 	resp, err := serveRrMeta(context.Background(), s, req)
@@ -57,7 +57,7 @@ func TestServeDecodesMetadataIntoArguments(t *testing.T) {
 		t.Errorf("handler got %#v, want %#v", s.args, want)
 	}
 	wantResp := rsrt.Payload{Data: []byte("hello"), Metadata: rsrt.Metadata{
-		{MIME: MIMETraceId, Data: []byte("t-1")},
+		{MIME: MIMETraceID, Data: []byte("t-1")},
 		{MIME: MIMETag, Data: []byte("red")},
 		{MIME: MIMEChecksum, Data: []byte("sum")},
 	}}
@@ -83,7 +83,7 @@ func TestServeRejectsBadRequests(t *testing.T) {
 		}, "route rr.meta: invalid request data: not valid UTF-8"},
 		{"invalid UTF-8 entry", func(s Server) error {
 			return servePushMeta(context.Background(), s, &rsrt.Payload{
-				Metadata: rsrt.Metadata{{MIME: MIMETraceId, Data: []byte{0xff}}}})
+				Metadata: rsrt.Metadata{{MIME: MIMETraceID, Data: []byte{0xff}}}})
 		}, "route push.meta: invalid request metadata: metadata entry kitchen/trace-id: not valid UTF-8"},
 		{"unknown JSON key", func(s Server) error {
 			_, err := serveRrObject(context.Background(), s, &rsrt.Payload{Data: []byte(`{"name":"a","bogus":1}`)})
@@ -115,7 +115,7 @@ func TestServeUnimplemented(t *testing.T) {
 func TestPushOptionalEntry(t *testing.T) {
 	s := &recorder{}
 	if err := servePushMeta(context.Background(), s, &rsrt.Payload{
-		Metadata: rsrt.Metadata{{MIME: MIMETraceId, Data: []byte("t")}}}); err != nil {
+		Metadata: rsrt.Metadata{{MIME: MIMETraceID, Data: []byte("t")}}}); err != nil {
 		t.Fatal(err)
 	}
 	if want := []any{"t", (*string)(nil)}; !reflect.DeepEqual(s.args, want) {

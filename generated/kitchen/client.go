@@ -99,12 +99,12 @@ func (c *Client) RrObject(ctx context.Context, req Item) (Item, error) {
 }
 
 // RrMeta returns the request as bytes, with request and response metadata of every kind.
-func (c *Client) RrMeta(ctx context.Context, req string, traceId string, tag *string, blob []byte, checksum []byte) (RrMetaResponse, error) {
+func (c *Client) RrMeta(ctx context.Context, req string, traceID string, tag *string, blob []byte, checksum []byte) (RrMetaResponse, error) {
 	p, err := rsrt.EncodeString(req)
 	if err != nil {
 		return RrMetaResponse{}, err
 	}
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceId, Data: []byte(traceId)})
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(traceID)})
 	if tag != nil {
 		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETag, Data: []byte(*tag)})
 	}
@@ -124,9 +124,9 @@ func (c *Client) RrMeta(ctx context.Context, req string, traceId string, tag *st
 }
 
 // RrMetaOnly carries metadata but no data, either way.
-func (c *Client) RrMetaOnly(ctx context.Context, traceId string) (RrMetaOnlyResponse, error) {
+func (c *Client) RrMetaOnly(ctx context.Context, traceID string) (RrMetaOnlyResponse, error) {
 	var p rsrt.Payload
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceId, Data: []byte(traceId)})
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(traceID)})
 	resp, err := c.conn.Caller().RequestResponse(ctx, RouteRrMetaOnly, p)
 	if err != nil {
 		return RrMetaOnlyResponse{}, err
@@ -153,12 +153,12 @@ func (c *Client) FnfEmpty(ctx context.Context) error {
 }
 
 // FnfMeta records bytes with metadata.
-func (c *Client) FnfMeta(ctx context.Context, req []byte, traceId string, tag *string) error {
+func (c *Client) FnfMeta(ctx context.Context, req []byte, traceID string, tag *string) error {
 	p, err := rsrt.EncodeBytes(req)
 	if err != nil {
 		return err
 	}
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceId, Data: []byte(traceId)})
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(traceID)})
 	if tag != nil {
 		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETag, Data: []byte(*tag)})
 	}
@@ -238,9 +238,9 @@ func (c *Client) ChannelMeta(ctx context.Context, first ChannelMetaRequest) (*rs
 }
 
 // PushMeta pushes metadata entries.
-func (c *Client) PushMeta(ctx context.Context, traceId string, tag *string) error {
+func (c *Client) PushMeta(ctx context.Context, traceID string, tag *string) error {
 	var md rsrt.Metadata
-	md = append(md, rsrt.Entry{MIME: MIMETraceId, Data: []byte(traceId)})
+	md = append(md, rsrt.Entry{MIME: MIMETraceID, Data: []byte(traceID)})
 	if tag != nil {
 		md = append(md, rsrt.Entry{MIME: MIMETag, Data: []byte(*tag)})
 	}
@@ -294,7 +294,7 @@ type ClientHandler interface {
 	// ClientExchange echoes every item, the first one included.
 	ClientExchange(ctx context.Context, in *rsrt.Inbound[[]byte], out *rsrt.Sender[[]byte]) error
 	// ClientPush receives pushed metadata.
-	ClientPush(ctx context.Context, traceId string) error
+	ClientPush(ctx context.Context, traceID string) error
 	// Echo returns the request (a route name both sides serve).
 	Echo(ctx context.Context, req Echo) (Echo, error)
 }
@@ -416,11 +416,11 @@ func handleClientExchange(ctx context.Context, h ClientHandler, in *rsrt.RawInbo
 }
 
 func handleClientPush(ctx context.Context, h ClientHandler, req *rsrt.Payload) error {
-	traceId, err := traceIdEntry(req.Metadata)
+	traceID, err := traceIDEntry(req.Metadata)
 	if err != nil {
 		return rsrt.BadRequest(RouteClientPush, "request metadata", err)
 	}
-	return h.ClientPush(ctx, traceId)
+	return h.ClientPush(ctx, traceID)
 }
 
 func handleEcho(ctx context.Context, h ClientHandler, req *rsrt.Payload) (rsrt.Payload, error) {

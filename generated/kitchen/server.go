@@ -24,15 +24,15 @@ type Server interface {
 	// RrObject returns the request item.
 	RrObject(ctx context.Context, req Item) (Item, error)
 	// RrMeta returns the request as bytes, with request and response metadata of every kind.
-	RrMeta(ctx context.Context, req string, traceId string, tag *string, blob []byte, checksum []byte) (RrMetaResponse, error)
+	RrMeta(ctx context.Context, req string, traceID string, tag *string, blob []byte, checksum []byte) (RrMetaResponse, error)
 	// RrMetaOnly carries metadata but no data, either way.
-	RrMetaOnly(ctx context.Context, traceId string) (RrMetaOnlyResponse, error)
+	RrMetaOnly(ctx context.Context, traceID string) (RrMetaOnlyResponse, error)
 	// FnfObject records an item.
 	FnfObject(ctx context.Context, req Item) error
 	// FnfEmpty records a call.
 	FnfEmpty(ctx context.Context) error
 	// FnfMeta records bytes with metadata.
-	FnfMeta(ctx context.Context, req []byte, traceId string, tag *string) error
+	FnfMeta(ctx context.Context, req []byte, traceID string, tag *string) error
 	// StreamPoints streams the points from the origin to the request point along the diagonal.
 	StreamPoints(ctx context.Context, req Point, out *rsrt.Sender[Point]) error
 	// StreamStrings streams the words of the request.
@@ -48,7 +48,7 @@ type Server interface {
 	// ChannelMeta answers each item (bytes with an optional tag) with a point (with an optional checksum).
 	ChannelMeta(ctx context.Context, in *rsrt.Inbound[ChannelMetaRequest], out *rsrt.Sender[ChannelMetaResponse]) error
 	// PushMeta pushes metadata entries.
-	PushMeta(ctx context.Context, traceId string, tag *string) error
+	PushMeta(ctx context.Context, traceID string, tag *string) error
 	// PushBare pushes the route only.
 	PushBare(ctx context.Context) error
 	// Echo returns the request.
@@ -261,9 +261,9 @@ func (peer *Peer) ClientExchange(ctx context.Context, first []byte) (*rsrt.Chann
 // ClientPush calls the client's route "client.push": Receives pushed metadata.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
-func (peer *Peer) ClientPush(ctx context.Context, traceId string) error {
+func (peer *Peer) ClientPush(ctx context.Context, traceID string) error {
 	var md rsrt.Metadata
-	md = append(md, rsrt.Entry{MIME: MIMETraceId, Data: []byte(traceId)})
+	md = append(md, rsrt.Entry{MIME: MIMETraceID, Data: []byte(traceID)})
 	return peer.Caller().MetadataPush(ctx, RouteClientPush, md)
 }
 
@@ -371,7 +371,7 @@ func serveRrMeta(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload
 	if err != nil {
 		return rsrt.Payload{}, rsrt.BadRequest(RouteRrMeta, "request data", err)
 	}
-	traceId, err := traceIdEntry(req.Metadata)
+	traceID, err := traceIDEntry(req.Metadata)
 	if err != nil {
 		return rsrt.Payload{}, rsrt.BadRequest(RouteRrMeta, "request metadata", err)
 	}
@@ -387,7 +387,7 @@ func serveRrMeta(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload
 	if err != nil {
 		return rsrt.Payload{}, rsrt.BadRequest(RouteRrMeta, "request metadata", err)
 	}
-	out, err := s.RrMeta(ctx, in, traceId, tag, blob, checksum)
+	out, err := s.RrMeta(ctx, in, traceID, tag, blob, checksum)
 	if err != nil {
 		return rsrt.Payload{}, err
 	}
@@ -395,11 +395,11 @@ func serveRrMeta(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload
 }
 
 func serveRrMetaOnly(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	traceId, err := traceIdEntry(req.Metadata)
+	traceID, err := traceIDEntry(req.Metadata)
 	if err != nil {
 		return rsrt.Payload{}, rsrt.BadRequest(RouteRrMetaOnly, "request metadata", err)
 	}
-	out, err := s.RrMetaOnly(ctx, traceId)
+	out, err := s.RrMetaOnly(ctx, traceID)
 	if err != nil {
 		return rsrt.Payload{}, err
 	}
@@ -423,7 +423,7 @@ func serveFnfMeta(ctx context.Context, s Server, req *rsrt.Payload) error {
 	if err != nil {
 		return rsrt.BadRequest(RouteFnfMeta, "request data", err)
 	}
-	traceId, err := traceIdEntry(req.Metadata)
+	traceID, err := traceIDEntry(req.Metadata)
 	if err != nil {
 		return rsrt.BadRequest(RouteFnfMeta, "request metadata", err)
 	}
@@ -431,7 +431,7 @@ func serveFnfMeta(ctx context.Context, s Server, req *rsrt.Payload) error {
 	if err != nil {
 		return rsrt.BadRequest(RouteFnfMeta, "request metadata", err)
 	}
-	return s.FnfMeta(ctx, in, traceId, tag)
+	return s.FnfMeta(ctx, in, traceID, tag)
 }
 
 func serveStreamPoints(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
@@ -475,7 +475,7 @@ func serveChannelMeta(ctx context.Context, s Server, in *rsrt.RawInbound, out *r
 }
 
 func servePushMeta(ctx context.Context, s Server, req *rsrt.Payload) error {
-	traceId, err := traceIdEntry(req.Metadata)
+	traceID, err := traceIDEntry(req.Metadata)
 	if err != nil {
 		return rsrt.BadRequest(RoutePushMeta, "request metadata", err)
 	}
@@ -483,7 +483,7 @@ func servePushMeta(ctx context.Context, s Server, req *rsrt.Payload) error {
 	if err != nil {
 		return rsrt.BadRequest(RoutePushMeta, "request metadata", err)
 	}
-	return s.PushMeta(ctx, traceId, tag)
+	return s.PushMeta(ctx, traceID, tag)
 }
 
 func servePushBare(ctx context.Context, s Server, req *rsrt.Payload) error {

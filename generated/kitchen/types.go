@@ -71,8 +71,8 @@ const (
 
 // MIME types of the composite-metadata entries.
 const (
-	// MIMETraceId is the MIME type of the trace_id metadata entry: An identifier that follows a request.
-	MIMETraceId = "kitchen/trace-id"
+	// MIMETraceID is the MIME type of the trace_id metadata entry: An identifier that follows a request.
+	MIMETraceID = "kitchen/trace-id"
 	// MIMETag is the MIME type of the tag metadata entry: An optional label.
 	MIMETag = "kitchen/tag"
 	// MIMEBlob is the MIME type of the blob metadata entry: Opaque bytes.
@@ -133,8 +133,8 @@ type Echo struct {
 type RrMetaResponse struct {
 	// Data is the response data.
 	Data []byte
-	// TraceId is the kitchen/trace-id metadata entry: An identifier that follows a request.
-	TraceId string
+	// TraceID is the kitchen/trace-id metadata entry: An identifier that follows a request.
+	TraceID string
 	// Tag is the kitchen/tag metadata entry, nil when absent: An optional label.
 	Tag *string
 	// Checksum is the kitchen/checksum metadata entry, nil when absent: Optional opaque bytes.
@@ -151,8 +151,8 @@ type RrMetaOnlyResponse struct {
 type StreamMetaResponse struct {
 	// Data is the response data.
 	Data []byte
-	// TraceId is the kitchen/trace-id metadata entry: An identifier that follows a request.
-	TraceId string
+	// TraceID is the kitchen/trace-id metadata entry: An identifier that follows a request.
+	TraceID string
 	// Tag is the kitchen/tag metadata entry, nil when absent: An optional label.
 	Tag *string
 }
@@ -177,19 +177,19 @@ type ChannelMetaResponse struct {
 type ClientMetaResponse struct {
 	// Data is the response data.
 	Data string
-	// TraceId is the kitchen/trace-id metadata entry: An identifier that follows a request.
-	TraceId string
+	// TraceID is the kitchen/trace-id metadata entry: An identifier that follows a request.
+	TraceID string
 }
 
-// traceIdEntry decodes the required trace_id metadata entry.
-func traceIdEntry(m rsrt.Metadata) (string, error) {
-	b, ok := m.Get(MIMETraceId)
+// traceIDEntry decodes the required trace_id metadata entry.
+func traceIDEntry(m rsrt.Metadata) (string, error) {
+	b, ok := m.Get(MIMETraceID)
 	if !ok {
-		return "", errors.New("missing metadata entry " + MIMETraceId)
+		return "", errors.New("missing metadata entry " + MIMETraceID)
 	}
 	v, err := rsrt.DecodeUTF8(b)
 	if err != nil {
-		return "", fmt.Errorf("metadata entry %s: %w", MIMETraceId, err)
+		return "", fmt.Errorf("metadata entry %s: %w", MIMETraceID, err)
 	}
 	return v, nil
 }
@@ -228,7 +228,7 @@ func encodeRrMetaResponse(v RrMetaResponse) (rsrt.Payload, error) {
 	if err != nil {
 		return p, err
 	}
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceId, Data: []byte(v.TraceId)})
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(v.TraceID)})
 	if v.Tag != nil {
 		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETag, Data: []byte(*v.Tag)})
 	}
@@ -245,7 +245,7 @@ func decodeRrMetaResponse(p *rsrt.Payload) (RrMetaResponse, error) {
 	if v.Data, err = rsrt.DecodeBytes(p); err != nil {
 		return v, err
 	}
-	if v.TraceId, err = traceIdEntry(p.Metadata); err != nil {
+	if v.TraceID, err = traceIDEntry(p.Metadata); err != nil {
 		return v, err
 	}
 	if v.Tag, err = tagEntry(p.Metadata); err != nil {
@@ -282,7 +282,7 @@ func encodeStreamMetaResponse(v StreamMetaResponse) (rsrt.Payload, error) {
 	if err != nil {
 		return p, err
 	}
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceId, Data: []byte(v.TraceId)})
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(v.TraceID)})
 	if v.Tag != nil {
 		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETag, Data: []byte(*v.Tag)})
 	}
@@ -296,7 +296,7 @@ func decodeStreamMetaResponse(p *rsrt.Payload) (StreamMetaResponse, error) {
 	if v.Data, err = rsrt.DecodeBytes(p); err != nil {
 		return v, err
 	}
-	if v.TraceId, err = traceIdEntry(p.Metadata); err != nil {
+	if v.TraceID, err = traceIDEntry(p.Metadata); err != nil {
 		return v, err
 	}
 	if v.Tag, err = tagEntry(p.Metadata); err != nil {
@@ -361,7 +361,7 @@ func encodeClientMetaResponse(v ClientMetaResponse) (rsrt.Payload, error) {
 	if err != nil {
 		return p, err
 	}
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceId, Data: []byte(v.TraceId)})
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(v.TraceID)})
 	return p, nil
 }
 
@@ -372,7 +372,7 @@ func decodeClientMetaResponse(p *rsrt.Payload) (ClientMetaResponse, error) {
 	if v.Data, err = rsrt.DecodeString(p); err != nil {
 		return v, err
 	}
-	if v.TraceId, err = traceIdEntry(p.Metadata); err != nil {
+	if v.TraceID, err = traceIDEntry(p.Metadata); err != nil {
 		return v, err
 	}
 	return v, nil

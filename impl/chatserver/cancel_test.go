@@ -41,7 +41,7 @@ func TestChannelCancelKeepsGoClientAlive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := ch.Send(chat.ServerStatisticsRequest{Ids: []string{"users"}}); err != nil {
+		if err := ch.Send(chat.ServerStatisticsRequest{IDs: []string{"users"}}); err != nil {
 			t.Fatalf("round %d: update: %v", i, err)
 		}
 		if i%2 == 0 {

@@ -221,7 +221,7 @@ func TestReferenceScenario(t *testing.T) {
 		if count(r.UserCount) != "2" || count(r.ChannelCount) != "1" {
 			t.Fatalf("statistics users %s channels %s, want 2 and 1", count(r.UserCount), count(r.ChannelCount))
 		}
-		must(t, st.Send(chat.ServerStatisticsRequest{Ids: []string{"users"}}))
+		must(t, st.Send(chat.ServerStatisticsRequest{IDs: []string{"users"}}))
 		for i := 0; ; i++ { // reports already sent may carry both counts
 			r = nextStats(t, next)
 			if r.ChannelCount == nil {

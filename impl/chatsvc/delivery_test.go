@@ -167,9 +167,9 @@ func TestParseStatsRequest(t *testing.T) {
 		err  string
 	}{
 		{req: chat.ServerStatisticsRequest{}, want: statsSettings{true, true, 1}},
-		{req: chat.ServerStatisticsRequest{Ids: []string{"users"}}, want: statsSettings{true, false, 1}},
-		{req: chat.ServerStatisticsRequest{Ids: []string{"channels"}, PeriodSeconds: p(5)}, want: statsSettings{false, true, 5}},
-		{req: chat.ServerStatisticsRequest{Ids: []string{"bogus"}}, err: `unknown id "bogus"`},
+		{req: chat.ServerStatisticsRequest{IDs: []string{"users"}}, want: statsSettings{true, false, 1}},
+		{req: chat.ServerStatisticsRequest{IDs: []string{"channels"}, PeriodSeconds: p(5)}, want: statsSettings{false, true, 5}},
+		{req: chat.ServerStatisticsRequest{IDs: []string{"bogus"}}, err: `unknown id "bogus"`},
 		{req: chat.ServerStatisticsRequest{PeriodSeconds: p(0)}, err: "between 1 and 3600, got 0"},
 		{req: chat.ServerStatisticsRequest{PeriodSeconds: p(3601)}, err: "got 3601"},
 	} {
@@ -249,7 +249,7 @@ func TestStatisticsChannel(t *testing.T) {
 			t.Fatalf("report users %s channels %s, want 2 and 1", count(r.UserCount), count(r.ChannelCount))
 		}
 	}
-	sc.in <- chat.ServerStatisticsRequest{Ids: []string{"users"}}
+	sc.in <- chat.ServerStatisticsRequest{IDs: []string{"users"}}
 	// Reports already on their way may still carry both counts; the update
 	// applies to the next one at the latest.
 	var r chat.ServerStatistics
@@ -287,7 +287,7 @@ func TestStatisticsInvalidUpdate(t *testing.T) {
 	u := login(t, svc, "u")
 	sc := u.openStats(t, context.Background())
 	sc.next(t)
-	sc.in <- chat.ServerStatisticsRequest{Ids: []string{"nope"}}
+	sc.in <- chat.ServerStatisticsRequest{IDs: []string{"nope"}}
 	for {
 		select {
 		case <-sc.out: // a report raced with the update

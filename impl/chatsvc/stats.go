@@ -28,9 +28,9 @@ var defaultStatsSettings = statsSettings{users: true, channels: true, period: 1}
 // ("ids" both, period 1), as the contract says.
 func parseStatsRequest(r chat.ServerStatisticsRequest) (statsSettings, error) {
 	set := defaultStatsSettings
-	if len(r.Ids) > 0 {
+	if len(r.IDs) > 0 {
 		set.users, set.channels = false, false
-		for _, id := range r.Ids {
+		for _, id := range r.IDs {
 			switch id {
 			case "users":
 				set.users = true

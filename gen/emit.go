@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"go/format"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/dave/jennifer/jen"
 )
@@ -116,64 +114,6 @@ func commentText(text string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// lowerDoc lower-cases the first letter of a doc so it can follow a Go
-// name, unless the first word is an acronym ("UTF-8 text").
-func lowerDoc(doc string) string {
-	r, n := utf8.DecodeRuneInString(doc)
-	if r2, _ := utf8.DecodeRuneInString(doc[n:]); unicode.IsUpper(r2) {
-		return doc
-	}
-	return string(unicode.ToLower(r)) + doc[n:]
-}
-
-// determiners are words that follow a verb but not a plural noun at the
-// start of a doc: "Selects what ..." is a verb phrase, "Files stored ..."
-// a noun phrase.
-var determiners = map[string]bool{
-	"a": true, "an": true, "the": true, "what": true, "which": true, "how": true,
-	"whether": true, "one": true, "every": true, "all": true, "each": true,
-	"its": true, "their": true, "this": true, "that": true, "who": true,
-	"whose": true, "when": true, "where": true,
-}
-
-// nounDoc attaches the doc of a type, field or entry to its Go name, as Go
-// doc comments want: "A chat message" becomes "Message is a chat message",
-// "Selects what ..." becomes "X selects what ...", and a doc that already
-// starts with the name is kept. Without a doc, fallback is used.
-func nounDoc(goName, schemaName, doc, fallback string) string {
-	if doc == "" {
-		return goName + " " + fallback
-	}
-	if strings.HasPrefix(doc, goName+" ") || strings.HasPrefix(doc, schemaName+" ") {
-		return doc
-	}
-	ws := strings.Fields(doc)
-	if len(ws) >= 2 {
-		w := strings.ToLower(ws[0])
-		if strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us") &&
-			!strings.HasSuffix(w, "is") && !strings.HasSuffix(w, "ics") && determiners[strings.ToLower(ws[1])] {
-			return goName + " " + lowerDoc(doc)
-		}
-	}
-	return goName + " is " + lowerDoc(doc)
-}
-
-// methodDoc is the doc of a route method: route docs are verb phrases
-// ("Logs the connection in ...").
-func methodDoc(r *Route) string {
-	if r.Doc == "" {
-		return fmt.Sprintf("%s serves %s %q (%s).", r.GoName, sideWord(r.Side), r.Name, r.Interaction)
-	}
-	if strings.HasPrefix(r.Doc, r.GoName+" ") {
-		return r.Doc
-	}
-	// A noun phrase ("A channel that ...") describes rather than acts.
-	if first, _, _ := strings.Cut(r.Doc, " "); first == "A" || first == "An" || first == "The" {
-		return r.GoName + " is " + lowerDoc(r.Doc)
-	}
-	return r.GoName + " " + lowerDoc(r.Doc)
 }
 
 // callerNote is appended to the doc of a caller method that opens a stream

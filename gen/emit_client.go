@@ -33,14 +33,15 @@ func emitClientFile(m *Model) *jen.File {
 // emitClient declares Client, its constructors and its call methods.
 func emitClient(f *jen.File, m *Model) {
 	conn := func() *jen.Statement { return jen.Op("*").Add(rsrtQ("ClientConn")) }
-	f.Add(comment(fmt.Sprintf("Client calls the routes of a %s server. Errors the server sends are\n"+
-		"*rsrt.Error values (use errors.As). It is safe for concurrent use.", m.Package)))
+	f.Add(comment(fmt.Sprintf("Client calls the routes that a server of the %s service serves. Errors\n"+
+		"the server sends are *rsrt.Error values (use errors.As). It is safe for\n"+
+		"concurrent use.", m.Package)))
 	f.Type().Id("Client").Struct(jen.Id("conn").Add(conn()))
 
-	dialDoc := fmt.Sprintf("Dial connects to a %s server at addr (\"host:port\", \"tcp://host:port\"\n"+
-		"or \"ws://host:port/path\").", m.Package)
+	dialDoc := fmt.Sprintf("Dial connects to a server of the %s service at addr (\"host:port\",\n"+
+		"\"tcp://host:port\" or \"ws://host:port/path\").", m.Package)
 	if len(m.Client.Routes) > 0 {
-		dialDoc += " Pass WithHandler to serve the client routes."
+		dialDoc += "\nPass WithHandler to serve the client routes."
 	}
 	f.Line()
 	f.Add(comment(dialDoc))

@@ -35,7 +35,7 @@ func emitPeer(f *jen.File, m *Model) {
 	for _, r := range m.Client.Routes {
 		doc := fmt.Sprintf("%s calls the client's route %q.", r.GoName, r.Name)
 		if r.Doc != "" {
-			doc = fmt.Sprintf("%s calls the client's route %q: %s", r.GoName, r.Name, r.Doc)
+			doc = fmt.Sprintf("%s calls the client's route %q: %s", r.GoName, r.Name, sentence(lowerDoc(r.Doc)))
 		}
 		doc += "\nIt returns *rsrt.UndeclaredRouteError, sending nothing, when the client\n" +
 			"did not declare the route in its SETUP."
@@ -48,9 +48,10 @@ func emitPeer(f *jen.File, m *Model) {
 // emitAcceptor declares NewAcceptor, which gives each connection its own
 // Server value.
 func emitAcceptor(f *jen.File, m *Model) {
-	f.Add(comment(fmt.Sprintf("NewAcceptor returns the rsocket-go acceptor of a %s server. For each\n"+
-		"accepted connection it calls newServer with the connection's Peer; the\n"+
-		"returned Server serves that connection's requests.", m.Package)))
+	f.Add(comment(fmt.Sprintf("NewAcceptor returns the rsocket-go acceptor of a server of the %s\n"+
+		"service. For each accepted connection it calls newServer with the\n"+
+		"connection's Peer; the returned Server serves that connection's\n"+
+		"requests.", m.Package)))
 	newServer := jen.Func().Params(jen.Id("ctx").Add(ctxType()), jen.Id("peer").Op("*").Id("Peer")).
 		Params(jen.Id("Server"), jen.Error())
 	f.Func().Id("NewAcceptor").Params(

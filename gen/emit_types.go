@@ -82,7 +82,7 @@ func emitMIMEConsts(f *jen.File, m *Model) {
 	for _, e := range m.Entries {
 		d := fmt.Sprintf("%s is the MIME type of the %s metadata entry", e.Const, e.Name)
 		if e.Doc != "" {
-			d += ": " + e.Doc
+			d += ": " + sentence(lowerDoc(e.Doc))
 		} else {
 			d += "."
 		}
@@ -139,7 +139,7 @@ func entryFieldDoc(e *Entry) string {
 		d += ", nil when absent"
 	}
 	if e.Doc != "" {
-		return d + ": " + e.Doc
+		return d + ": " + sentence(lowerDoc(e.Doc))
 	}
 	return d + "."
 }

@@ -355,9 +355,50 @@ func TestNounDoc(t *testing.T) {
 		{"Message carries text.", "Message carries text."},
 		{"UTF-8 text.", "Message is UTF-8 text."},
 		{"", "Message fallback"},
+		// issue 12: was "Message is asks to cancel an order."
+		{"Asks to cancel an order.", "Message asks to cancel an order."},
+		{"Reports whether the order shipped.", "Message reports whether the order shipped."},
+		{"Free-form labels", "Message is free-form labels."},
+		{"Seconds between two reports; 1 when absent.", "Message is seconds between two reports; 1 when absent."},
+		{"The status of the order", "Message is the status of the order."},
+		{"Cancel an order.", "Message cancels an order."},
+		{"Fetch the order", "Message fetches the order."},
+		{"Carry the load.", "Message carries the load."},
+		{"message carries text.", "message carries text."},
+		// A word in -s followed by "to" or an article: a plural noun
+		// ("Orders to ship") or a verb ("Ships the order")? Neither reading
+		// is forced on the doc.
+		{"Orders to ship.", "Message fallback\nOrders to ship."},
+		{"Files the server stores.", "Message fallback\nFiles the server stores."},
+		{"If set, the order is urgent.", "Message fallback\nIf set, the order is urgent."},
+		{"Must be positive.", "Message fallback\nMust be positive."},
+		{"`id` of the order.", "Message fallback\n`id` of the order."},
+		{"42 is the answer.", "Message fallback\n42 is the answer."},
+		{"Deprecated: use Order.", "Message fallback\n\nDeprecated: use Order."},
+		{"A chat message.\nSee the channel.", "Message is a chat message.\nSee the channel."},
 	} {
 		if got := nounDoc("Message", "message", c.doc, "fallback"); got != c.want {
 			t.Errorf("nounDoc(%q) = %q, want %q", c.doc, got, c.want)
+		}
+	}
+}
+
+func TestMethodDoc(t *testing.T) {
+	side := newServerSide()
+	for _, c := range []struct{ doc, want string }{
+		{"Logs the connection in.", "Login logs the connection in."},
+		{"Streams the name of every channel", "Login streams the name of every channel."},
+		{"Get the order.", "Login gets the order."},
+		{"List all orders", "Login lists all orders."},
+		{"A channel that reports.", "Login is a channel that reports."},
+		{"Login once per connection.", "Login once per connection."},
+		{"Statistics of the server.", "Login is statistics of the server."},
+		{"If the user exists, logs in.", "Login serves route \"login\" (request-response).\nIf the user exists, logs in."},
+		{"", "Login serves route \"login\" (request-response)."},
+	} {
+		r := &Route{Name: "login", GoName: "Login", Interaction: RequestResponse, Doc: c.doc, Side: side}
+		if got := methodDoc(r); got != c.want {
+			t.Errorf("methodDoc(%q) = %q, want %q", c.doc, got, c.want)
 		}
 	}
 }

@@ -114,7 +114,7 @@ type Peer struct {
 	*rsrt.Conn
 }
 
-// Time calls the client's route "time": Returns the client's current date and time as text.
+// Time calls the client's route "time": returns the client's current date and time as text.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) Time(ctx context.Context) (string, error) {
@@ -129,9 +129,10 @@ func (peer *Peer) Time(ctx context.Context) (string, error) {
 	return out, nil
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a chat server. For each
-// accepted connection it calls newServer with the connection's Peer; the
-// returned Server serves that connection's requests.
+// NewAcceptor returns the rsocket-go acceptor of a server of the chat
+// service. For each accepted connection it calls newServer with the
+// connection's Peer; the returned Server serves that connection's
+// requests.
 func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})

@@ -43,7 +43,7 @@ const (
 
 // MIME types of the composite-metadata entries.
 const (
-	// MIMEFileName is the MIME type of the file_name metadata entry: The name of the file, the key it is stored under.
+	// MIMEFileName is the MIME type of the file_name metadata entry: the name of the file, the key it is stored under.
 	MIMEFileName = "chat/file-name"
 )
 
@@ -84,7 +84,7 @@ type ServerStatistics struct {
 type FileDownloadResponse struct {
 	// Data is the response data.
 	Data []byte
-	// FileName is the chat/file-name metadata entry: The name of the file, the key it is stored under.
+	// FileName is the chat/file-name metadata entry: the name of the file, the key it is stored under.
 	FileName string
 }
 

@@ -170,7 +170,7 @@ type Peer struct {
 	*rsrt.Conn
 }
 
-// Time calls the client's route "time": Returns the client's current time as text.
+// Time calls the client's route "time": returns the client's current time as text.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) Time(ctx context.Context) (string, error) {
@@ -185,7 +185,7 @@ func (peer *Peer) Time(ctx context.Context) (string, error) {
 	return out, nil
 }
 
-// ClientMeta calls the client's route "client.meta": Returns the request with metadata.
+// ClientMeta calls the client's route "client.meta": returns the request with metadata.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) ClientMeta(ctx context.Context, req string, tag *string) (ClientMetaResponse, error) {
@@ -207,7 +207,7 @@ func (peer *Peer) ClientMeta(ctx context.Context, req string, tag *string) (Clie
 	return out, nil
 }
 
-// ClientNotify calls the client's route "client.notify": Records a notification.
+// ClientNotify calls the client's route "client.notify": records a notification.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) ClientNotify(ctx context.Context, req Echo) error {
@@ -218,7 +218,7 @@ func (peer *Peer) ClientNotify(ctx context.Context, req Echo) error {
 	return peer.Caller().FireAndForget(ctx, RouteClientNotify, p)
 }
 
-// ClientPoints calls the client's route "client.points": Streams points.
+// ClientPoints calls the client's route "client.points": streams points.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 // Breaking out of the loop or cancelling ctx cancels the stream.
@@ -230,7 +230,7 @@ func (peer *Peer) ClientPoints(ctx context.Context, req Point) iter.Seq2[Point, 
 	return rsrt.DecodeSeq(peer.Caller().RequestStream(ctx, RouteClientPoints, p), RouteClientPoints, rsrt.DecodeJSON[Point])
 }
 
-// ClientChat calls the client's route "client.chat": Echoes every item; the first frame carries the route only.
+// ClientChat calls the client's route "client.chat": echoes every item; the first frame carries the route only.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 // Close the returned channel, or cancel ctx, to cancel it.
@@ -242,7 +242,7 @@ func (peer *Peer) ClientChat(ctx context.Context) (*rsrt.Channel[string, string]
 	return rsrt.NewChannel(ctx, raw, rsrt.EncodeString, rsrt.DecodeString), nil
 }
 
-// ClientExchange calls the client's route "client.exchange": Echoes every item, the first one included.
+// ClientExchange calls the client's route "client.exchange": echoes every item, the first one included.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 // Close the returned channel, or cancel ctx, to cancel it.
@@ -258,7 +258,7 @@ func (peer *Peer) ClientExchange(ctx context.Context, first []byte) (*rsrt.Chann
 	return rsrt.NewChannel(ctx, raw, rsrt.EncodeBytes, rsrt.DecodeBytes), nil
 }
 
-// ClientPush calls the client's route "client.push": Receives pushed metadata.
+// ClientPush calls the client's route "client.push": receives pushed metadata.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) ClientPush(ctx context.Context, traceID string) error {
@@ -267,7 +267,7 @@ func (peer *Peer) ClientPush(ctx context.Context, traceID string) error {
 	return peer.Caller().MetadataPush(ctx, RouteClientPush, md)
 }
 
-// Echo calls the client's route "echo": Returns the request (a route name both sides serve).
+// Echo calls the client's route "echo": returns the request (a route name both sides serve).
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) Echo(ctx context.Context, req Echo) (Echo, error) {
@@ -286,9 +286,10 @@ func (peer *Peer) Echo(ctx context.Context, req Echo) (Echo, error) {
 	return out, nil
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a kitchen server. For each
-// accepted connection it calls newServer with the connection's Peer; the
-// returned Server serves that connection's requests.
+// NewAcceptor returns the rsocket-go acceptor of a server of the kitchen
+// service. For each accepted connection it calls newServer with the
+// connection's Peer; the returned Server serves that connection's
+// requests.
 func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})

@@ -71,13 +71,13 @@ const (
 
 // MIME types of the composite-metadata entries.
 const (
-	// MIMETraceID is the MIME type of the trace_id metadata entry: An identifier that follows a request.
+	// MIMETraceID is the MIME type of the trace_id metadata entry: an identifier that follows a request.
 	MIMETraceID = "kitchen/trace-id"
-	// MIMETag is the MIME type of the tag metadata entry: An optional label.
+	// MIMETag is the MIME type of the tag metadata entry: an optional label.
 	MIMETag = "kitchen/tag"
-	// MIMEBlob is the MIME type of the blob metadata entry: Opaque bytes.
+	// MIMEBlob is the MIME type of the blob metadata entry: opaque bytes.
 	MIMEBlob = "application/x.kitchen.blob"
-	// MIMEChecksum is the MIME type of the checksum metadata entry: Optional opaque bytes.
+	// MIMEChecksum is the MIME type of the checksum metadata entry: optional opaque bytes.
 	MIMEChecksum = "kitchen/checksum"
 )
 
@@ -133,17 +133,17 @@ type Echo struct {
 type RrMetaResponse struct {
 	// Data is the response data.
 	Data []byte
-	// TraceID is the kitchen/trace-id metadata entry: An identifier that follows a request.
+	// TraceID is the kitchen/trace-id metadata entry: an identifier that follows a request.
 	TraceID string
-	// Tag is the kitchen/tag metadata entry, nil when absent: An optional label.
+	// Tag is the kitchen/tag metadata entry, nil when absent: an optional label.
 	Tag *string
-	// Checksum is the kitchen/checksum metadata entry, nil when absent: Optional opaque bytes.
+	// Checksum is the kitchen/checksum metadata entry, nil when absent: optional opaque bytes.
 	Checksum []byte
 }
 
 // RrMetaOnlyResponse is the response of route "rr.meta.only": its metadata entries.
 type RrMetaOnlyResponse struct {
-	// Tag is the kitchen/tag metadata entry, nil when absent: An optional label.
+	// Tag is the kitchen/tag metadata entry, nil when absent: an optional label.
 	Tag *string
 }
 
@@ -151,9 +151,9 @@ type RrMetaOnlyResponse struct {
 type StreamMetaResponse struct {
 	// Data is the response data.
 	Data []byte
-	// TraceID is the kitchen/trace-id metadata entry: An identifier that follows a request.
+	// TraceID is the kitchen/trace-id metadata entry: an identifier that follows a request.
 	TraceID string
-	// Tag is the kitchen/tag metadata entry, nil when absent: An optional label.
+	// Tag is the kitchen/tag metadata entry, nil when absent: an optional label.
 	Tag *string
 }
 
@@ -161,7 +161,7 @@ type StreamMetaResponse struct {
 type ChannelMetaRequest struct {
 	// Data is the request data.
 	Data []byte
-	// Tag is the kitchen/tag metadata entry, nil when absent: An optional label.
+	// Tag is the kitchen/tag metadata entry, nil when absent: an optional label.
 	Tag *string
 }
 
@@ -169,7 +169,7 @@ type ChannelMetaRequest struct {
 type ChannelMetaResponse struct {
 	// Data is the response data.
 	Data Point
-	// Checksum is the kitchen/checksum metadata entry, nil when absent: Optional opaque bytes.
+	// Checksum is the kitchen/checksum metadata entry, nil when absent: optional opaque bytes.
 	Checksum []byte
 }
 
@@ -177,7 +177,7 @@ type ChannelMetaResponse struct {
 type ClientMetaResponse struct {
 	// Data is the response data.
 	Data string
-	// TraceID is the kitchen/trace-id metadata entry: An identifier that follows a request.
+	// TraceID is the kitchen/trace-id metadata entry: an identifier that follows a request.
 	TraceID string
 }
 

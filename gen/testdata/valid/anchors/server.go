@@ -43,7 +43,7 @@ type Peer struct {
 	*rsrt.Conn
 }
 
-// PairGet calls the client's route "pair.get": Returns a pair.
+// PairGet calls the client's route "pair.get": returns a pair.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) PairGet(ctx context.Context, req string) (Pair, error) {
@@ -62,9 +62,10 @@ func (peer *Peer) PairGet(ctx context.Context, req string) (Pair, error) {
 	return out, nil
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a anchors server. For each
-// accepted connection it calls newServer with the connection's Peer; the
-// returned Server serves that connection's requests.
+// NewAcceptor returns the rsocket-go acceptor of a server of the anchors
+// service. For each accepted connection it calls newServer with the
+// connection's Peer; the returned Server serves that connection's
+// requests.
 func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})

@@ -20,7 +20,7 @@ const (
 
 // MIME types of the composite-metadata entries.
 const (
-	// MIMELang is the MIME type of the lang metadata entry: The language.
+	// MIMELang is the MIME type of the lang metadata entry: the language.
 	MIMELang = "text/x-lang"
 )
 

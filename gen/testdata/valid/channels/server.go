@@ -51,7 +51,7 @@ type Peer struct {
 	*rsrt.Conn
 }
 
-// Talk calls the client's route "talk": Talks back with empty items.
+// Talk calls the client's route "talk": talks back with empty items.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 // Close the returned channel, or cancel ctx, to cancel it.
@@ -63,14 +63,14 @@ func (peer *Peer) Talk(ctx context.Context) (*rsrt.Channel[struct{}, struct{}], 
 	return rsrt.NewChannel(ctx, raw, rsrt.EncodeEmpty, rsrt.DecodeEmpty), nil
 }
 
-// Notify calls the client's route "notify": Pushes nothing but the route.
+// Notify calls the client's route "notify": pushes nothing but the route.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) Notify(ctx context.Context) error {
 	return peer.Caller().MetadataPush(ctx, RouteNotify, nil)
 }
 
-// Feed calls the client's route "feed": Streams messages with their sender.
+// Feed calls the client's route "feed": streams messages with their sender.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 // Breaking out of the loop or cancelling ctx cancels the stream.
@@ -78,9 +78,10 @@ func (peer *Peer) Feed(ctx context.Context) iter.Seq2[FeedResponse, error] {
 	return rsrt.DecodeSeq(peer.Caller().RequestStream(ctx, RouteFeed, rsrt.Payload{}), RouteFeed, decodeFeedResponse)
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a channels server. For each
-// accepted connection it calls newServer with the connection's Peer; the
-// returned Server serves that connection's requests.
+// NewAcceptor returns the rsocket-go acceptor of a server of the channels
+// service. For each accepted connection it calls newServer with the
+// connection's Peer; the returned Server serves that connection's
+// requests.
 func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})

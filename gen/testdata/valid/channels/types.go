@@ -25,9 +25,9 @@ const (
 
 // MIME types of the composite-metadata entries.
 const (
-	// MIMESig is the MIME type of the sig metadata entry: A signature.
+	// MIMESig is the MIME type of the sig metadata entry: a signature.
 	MIMESig = "x/sig"
-	// MIMEWho is the MIME type of the who metadata entry: The sender.
+	// MIMEWho is the MIME type of the who metadata entry: the sender.
 	MIMEWho = "x/who"
 )
 
@@ -45,9 +45,9 @@ type Msg struct {
 type ListenRequest struct {
 	// Data is the request data.
 	Data string
-	// Who is the x/who metadata entry: The sender.
+	// Who is the x/who metadata entry: the sender.
 	Who string
-	// Sig is the x/sig metadata entry, nil when absent: A signature.
+	// Sig is the x/sig metadata entry, nil when absent: a signature.
 	Sig []byte
 }
 
@@ -55,7 +55,7 @@ type ListenRequest struct {
 type ListenResponse struct {
 	// Data is the response data.
 	Data []byte
-	// Sig is the x/sig metadata entry, nil when absent: A signature.
+	// Sig is the x/sig metadata entry, nil when absent: a signature.
 	Sig []byte
 }
 
@@ -63,7 +63,7 @@ type ListenResponse struct {
 type FeedResponse struct {
 	// Data is the response data.
 	Data Msg
-	// Who is the x/who metadata entry: The sender.
+	// Who is the x/who metadata entry: the sender.
 	Who string
 }
 

@@ -10,14 +10,16 @@ import (
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
 )
 
-// Client calls the routes of a shop server. Errors the server sends are
-// *rsrt.Error values (use errors.As). It is safe for concurrent use.
+// Client calls the routes that a server of the shop service serves. Errors
+// the server sends are *rsrt.Error values (use errors.As). It is safe for
+// concurrent use.
 type Client struct {
 	conn *rsrt.ClientConn
 }
 
-// Dial connects to a shop server at addr ("host:port", "tcp://host:port"
-// or "ws://host:port/path"). Pass WithHandler to serve the client routes.
+// Dial connects to a server of the shop service at addr ("host:port",
+// "tcp://host:port" or "ws://host:port/path").
+// Pass WithHandler to serve the client routes.
 func Dial(ctx context.Context, addr string, opts ...rsrt.DialOption) (*Client, error) {
 	conn, err := rsrt.Dial(ctx, addr, opts...)
 	if err != nil {

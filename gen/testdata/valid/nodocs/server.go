@@ -50,9 +50,10 @@ func (peer *Peer) Ping(ctx context.Context) error {
 	return peer.Caller().FireAndForget(ctx, RoutePing, rsrt.Payload{})
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a nodocs server. For each
-// accepted connection it calls newServer with the connection's Peer; the
-// returned Server serves that connection's requests.
+// NewAcceptor returns the rsocket-go acceptor of a server of the nodocs
+// service. For each accepted connection it calls newServer with the
+// connection's Peer; the returned Server serves that connection's
+// requests.
 func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})

@@ -206,6 +206,6 @@ func nounDoc(goName, schemaName, doc, fallback string) string {
 // methodDoc is the doc of a route method: route docs are verb phrases
 // ("Logs the connection in ..." makes "Login logs the connection in ...").
 func methodDoc(r *Route) string {
-	fallback := fmt.Sprintf("serves %s %q (%s).", sideWord(r.Side), r.Name, r.Interaction)
+	fallback := fmt.Sprintf("serves %s %q (%s).", sideWord(r.Side.Client), r.Name, r.Interaction)
 	return attach(r.GoName, "", r.Doc, fallback, true)
 }

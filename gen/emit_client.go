@@ -12,60 +12,65 @@ import (
 func emitClientFile(m *Model) *jen.File {
 	f := newFile(m)
 	emitClient(f, m)
-	if len(m.Client.Routes) == 0 {
+	side, n := m.Client, m.Names
+	if len(side.Routes) == 0 {
 		return f
 	}
 	f.Line()
-	emitHandlerInterface(f, m.Client, fmt.Sprintf("ClientHandler is the client side of the %s service: the routes a\n"+
-		"client serves to the server. Pass it to Dial with WithHandler.", m.Package))
+	emitHandlerInterface(f, side, fmt.Sprintf("%s is the client side of the %s service: the routes a\n"+
+		"client serves to the server. Pass it to %s with %s.", side.Handler, m.Package, n.Dial, n.WithHandler))
 	f.Line()
-	emitUnimplemented(f, m.Client)
+	emitUnimplemented(f, side)
 	f.Line()
-	f.Comment("WithHandler makes the client serve h and declare its routes in SETUP, so")
-	f.Comment("that the server may call them.")
-	f.Func().Id("WithHandler").Params(jen.Id("h").Id("ClientHandler")).Add(rsrtQ("DialOption")).Block(
-		jen.Return(rsrtQ("WithRoutes").Call(jen.Id("clientRoutes"), jen.Id("h"))))
+	f.Add(comment(fmt.Sprintf("%s makes the client serve %s and declare its routes in SETUP, so\n"+
+		"that the server may call them.", n.WithHandler, side.Recv)))
+	f.Func().Id(n.WithHandler).Params(jen.Id(side.Recv).Id(side.Handler)).Add(rsrtQ("DialOption")).Block(
+		jen.Return(rsrtQ("WithRoutes").Call(jen.Id(side.RoutesVar), jen.Id(side.Recv))))
 	f.Line()
-	emitRouteTable(f, m.Client, "clientRoutes dispatches the server's requests to a ClientHandler.")
+	emitRouteTable(f, side, fmt.Sprintf("%s dispatches the server's requests to a %s.", side.RoutesVar, side.Handler))
 	return f
 }
 
 // emitClient declares Client, its constructors and its call methods.
 func emitClient(f *jen.File, m *Model) {
+	n, side := m.Names, m.Server
+	l, h := &n.Locals, &n.Helpers
+	client := side.Caller
 	conn := func() *jen.Statement { return jen.Op("*").Add(rsrtQ("ClientConn")) }
-	f.Add(comment(fmt.Sprintf("Client calls the routes that a server of the %s service serves. Errors\n"+
+	f.Add(comment(fmt.Sprintf("%s calls the routes that a server of the %s service serves. Errors\n"+
 		"the server sends are *rsrt.Error values (use errors.As). It is safe for\n"+
-		"concurrent use.", m.Package)))
-	f.Type().Id("Client").Struct(jen.Id("conn").Add(conn()))
+		"concurrent use.", client, m.Package)))
+	f.Type().Id(client).Struct(jen.Id(n.ClientConn).Add(conn()))
 
-	dialDoc := fmt.Sprintf("Dial connects to a server of the %s service at addr (\"host:port\",\n"+
-		"\"tcp://host:port\" or \"ws://host:port/path\").", m.Package)
+	dialDoc := fmt.Sprintf("%s connects to a server of the %s service at addr (\"host:port\",\n"+
+		"\"tcp://host:port\" or \"ws://host:port/path\").", n.Dial, m.Package)
 	if len(m.Client.Routes) > 0 {
-		dialDoc += "\nPass WithHandler to serve the client routes."
+		dialDoc += fmt.Sprintf("\nPass %s to serve the client routes.", n.WithHandler)
 	}
 	f.Line()
 	f.Add(comment(dialDoc))
-	f.Func().Id("Dial").Params(jen.Id("ctx").Add(ctxType()), jen.Id("addr").String(), jen.Id("opts").Op("...").Add(rsrtQ("DialOption"))).
-		Params(jen.Op("*").Id("Client"), jen.Error()).Block(
-		jen.List(jen.Id("conn"), jen.Err()).Op(":=").Add(rsrtQ("Dial")).Call(jen.Id("ctx"), jen.Id("addr"), jen.Id("opts").Op("...")),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.Return(jen.Id("NewClient").Call(jen.Id("conn")), jen.Nil()),
+	f.Func().Id(n.Dial).Params(jen.Id(l.Ctx).Add(ctxType()), jen.Id(h.Addr).String(), jen.Id(h.Opts).Op("...").Add(rsrtQ("DialOption"))).
+		Params(jen.Op("*").Id(client), jen.Error()).Block(
+		jen.List(jen.Id(h.Conn), jen.Id(l.Err)).Op(":=").Add(rsrtQ("Dial")).Call(jen.Id(l.Ctx), jen.Id(h.Addr), jen.Id(h.Opts).Op("...")),
+		jen.If(jen.Id(l.Err).Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id(l.Err))),
+		jen.Return(jen.Id(n.NewClient).Call(jen.Id(h.Conn)), jen.Nil()),
 	)
 	f.Line()
-	f.Comment("NewClient returns a Client that sends its requests on conn.")
-	f.Func().Id("NewClient").Params(jen.Id("conn").Add(conn())).Op("*").Id("Client").Block(
-		jen.Return(jen.Op("&").Id("Client").Values(jen.Id("conn").Op(":").Id("conn"))))
+	f.Add(comment(fmt.Sprintf("%s returns a %s that sends its requests on %s.", n.NewClient, client, h.Conn)))
+	f.Func().Id(n.NewClient).Params(jen.Id(h.Conn).Add(conn())).Op("*").Id(client).Block(
+		jen.Return(jen.Op("&").Id(client).Values(jen.Id(n.ClientConn).Op(":").Id(h.Conn))))
+	recv := func() *jen.Statement { return jen.Id(side.CallerRecv).Op("*").Id(client) }
 	f.Line()
-	f.Comment("Conn returns the client's connection.")
-	f.Func().Params(jen.Id("c").Op("*").Id("Client")).Id("Conn").Params().Add(conn()).Block(
-		jen.Return(jen.Id("c").Dot("conn")))
+	f.Add(comment(fmt.Sprintf("%s returns the client's connection.", n.ConnMethod)))
+	f.Func().Params(recv()).Id(n.ConnMethod).Params().Add(conn()).Block(
+		jen.Return(jen.Id(side.CallerRecv).Dot(n.ClientConn)))
 	f.Line()
-	f.Comment("Close closes the client's connection.")
-	f.Func().Params(jen.Id("c").Op("*").Id("Client")).Id("Close").Params().Error().Block(
-		jen.Return(jen.Id("c").Dot("conn").Dot("Close").Call()))
-	for _, r := range m.Server.Routes {
+	f.Add(comment(fmt.Sprintf("%s closes the client's connection.", n.CloseMethod)))
+	f.Func().Params(recv()).Id(n.CloseMethod).Params().Error().Block(
+		jen.Return(jen.Id(side.CallerRecv).Dot(n.ClientConn).Dot("Close").Call()))
+	for _, r := range side.Routes {
 		f.Line()
-		emitCaller(f, jen.Id("c").Op("*").Id("Client"), r, methodDoc(r),
-			func() *jen.Statement { return jen.Id("c").Dot("conn").Dot("Caller").Call() })
+		emitCaller(f, r, methodDoc(r),
+			func() *jen.Statement { return jen.Id(side.CallerRecv).Dot(n.ClientConn).Dot(rsrtCaller).Call() })
 	}
 }

@@ -19,20 +19,21 @@ type param struct {
 
 // servedParams are the parameters of a handler method.
 func servedParams(r *Route) []param {
-	ps := []param{{"ctx", ctxType()}}
+	l := &r.Side.names.Locals
+	ps := []param{{l.Ctx, ctxType()}}
 	if r.Interaction == RequestChannel {
 		return append(ps,
-			param{"in", jen.Op("*").Add(rsrtQ("Inbound")).Types(reqItem(r))},
-			param{"out", jen.Op("*").Add(rsrtQ("Sender")).Types(respItem(r))})
+			param{l.In, jen.Op("*").Add(rsrtQ("Inbound")).Types(reqItem(r))},
+			param{l.Out, jen.Op("*").Add(rsrtQ("Sender")).Types(respItem(r))})
 	}
 	if r.Request.Kind != PayloadEmpty {
-		ps = append(ps, param{"req", dataType(r.Request)})
+		ps = append(ps, param{l.Req, dataType(r.Request)})
 	}
 	for _, e := range r.RequestMeta {
 		ps = append(ps, param{e.Param, entryType(e)})
 	}
 	if r.Interaction == RequestStream {
-		ps = append(ps, param{"out", jen.Op("*").Add(rsrtQ("Sender")).Types(respItem(r))})
+		ps = append(ps, param{l.Out, jen.Op("*").Add(rsrtQ("Sender")).Types(respItem(r))})
 	}
 	return ps
 }
@@ -87,16 +88,17 @@ func emitUnimplemented(f *jen.File, side *Side) {
 func emitRouteTable(f *jen.File, side *Side, doc string) {
 	f.Add(comment(doc))
 	f.Var().Id(side.RoutesVar).Op("=").Id(side.RoutesFunc).Call()
-	regs := []jen.Code{jen.Id("r").Op(":=").Add(rsrtQ("NewRoutes")).Types(jen.Id(side.Handler)).Call()}
+	table := side.names.Helpers.Routes
+	regs := []jen.Code{jen.Id(table).Op(":=").Add(rsrtQ("NewRoutes")).Types(jen.Id(side.Handler)).Call()}
 	for _, r := range side.Routes {
 		args := []jen.Code{jen.Id(r.Const)}
 		if r.Interaction == RequestChannel {
 			args = append(args, jen.Lit(r.InitialEmpty))
 		}
 		args = append(args, jen.Id(r.Serve))
-		regs = append(regs, jen.Id("r").Dot(r.Interaction.handleMethod()).Call(args...))
+		regs = append(regs, jen.Id(table).Dot(r.Interaction.handleMethod()).Call(args...))
 	}
-	regs = append(regs, jen.Return(jen.Id("r")))
+	regs = append(regs, jen.Return(jen.Id(table)))
 	f.Func().Id(side.RoutesFunc).Params().Op("*").Add(rsrtQ("Routes")).Types(jen.Id(side.Handler)).Block(regs...)
 	for _, r := range side.Routes {
 		f.Line()
@@ -110,28 +112,31 @@ func emitRouteTable(f *jen.File, side *Side, doc string) {
 // route.
 func emitServeFunc(f *jen.File, r *Route) {
 	side := r.Side
+	l := &side.names.Locals
+	id := func(name string) func() *jen.Statement { return func() *jen.Statement { return jen.Id(name) } }
+	ctx, req, in, out, err := id(l.Ctx), id(l.Req), id(l.In), id(l.Out), id(l.Err)
 	recv := jen.Id(side.Recv).Id(side.Handler)
 	payload := func() *jen.Statement { return jen.Op("*").Add(rsrtQ("Payload")) }
-	// fail returns from the function with err as its error.
-	fail := func(err jen.Code) jen.Code { return jen.Return(err) }
+	// fail returns from the function with e as its error.
+	fail := func(e jen.Code) jen.Code { return jen.Return(e) }
 	if r.Interaction == RequestResponse {
-		fail = func(err jen.Code) jen.Code { return jen.Return(rsrtQ("Payload").Values(), err) }
+		fail = func(e jen.Code) jen.Code { return jen.Return(rsrtQ("Payload").Values(), e) }
 	}
 	var body []jen.Code
-	args := []jen.Code{jen.Id("ctx")}
+	args := []jen.Code{ctx()}
 	if r.Interaction != RequestChannel {
 		if r.Request.Kind != PayloadEmpty {
 			body = append(body,
-				jen.List(jen.Id("in"), jen.Err()).Op(":=").Add(decodeFunc(r.Request)).Call(jen.Id("req")),
-				jen.If(jen.Err().Op("!=").Nil()).Block(
-					fail(rsrtQ("BadRequest").Call(jen.Id(r.Const), jen.Lit("request data"), jen.Err()))))
-			args = append(args, jen.Id("in"))
+				jen.List(in(), err()).Op(":=").Add(decodeFunc(r.Request)).Call(req()),
+				jen.If(err().Op("!=").Nil()).Block(
+					fail(rsrtQ("BadRequest").Call(jen.Id(r.Const), jen.Lit("request data"), err()))))
+			args = append(args, in())
 		}
 		for _, e := range r.RequestMeta {
 			body = append(body,
-				jen.List(jen.Id(e.Param), jen.Err()).Op(":=").Id(e.Func).Call(jen.Id("req").Dot("Metadata")),
-				jen.If(jen.Err().Op("!=").Nil()).Block(
-					fail(rsrtQ("BadRequest").Call(jen.Id(r.Const), jen.Lit("request metadata"), jen.Err()))))
+				jen.List(jen.Id(e.Param), err()).Op(":=").Id(e.Func).Call(req().Dot("Metadata")),
+				jen.If(err().Op("!=").Nil()).Block(
+					fail(rsrtQ("BadRequest").Call(jen.Id(r.Const), jen.Lit("request metadata"), err()))))
 			args = append(args, jen.Id(e.Param))
 		}
 	}
@@ -139,57 +144,58 @@ func emitServeFunc(f *jen.File, r *Route) {
 		return jen.Id(side.Recv).Dot(r.GoName).Call(append(args, extra...)...)
 	}
 	newSender := func() *jen.Statement {
-		return rsrtQ("NewSender").Call(jen.Id("ctx"), jen.Id("out"), respEncodeFunc(r))
+		return rsrtQ("NewSender").Call(ctx(), out(), respEncodeFunc(r))
 	}
 	var params []jen.Code
 	results := []jen.Code{jen.Error()}
 	switch r.Interaction {
 	case RequestResponse:
-		params = []jen.Code{jen.Id("ctx").Add(ctxType()), recv, jen.Id("req").Add(payload())}
+		params = []jen.Code{ctx().Add(ctxType()), recv, req().Add(payload())}
 		results = []jen.Code{rsrtQ("Payload"), jen.Error()}
 		if hasResp(r) {
 			var enc jen.Code
 			if r.RespStruct != "" {
-				enc = jen.Id(encodeFuncName(r.RespStruct)).Call(jen.Id("out"))
+				enc = jen.Id(r.RespEncode).Call(out())
 			} else {
-				enc = encodeCall(r.Response, jen.Id("out"))
+				enc = encodeCall(r.Response, out())
 			}
 			body = append(body,
-				jen.List(jen.Id("out"), jen.Err()).Op(":=").Add(call()),
-				jen.If(jen.Err().Op("!=").Nil()).Block(fail(jen.Err())),
+				jen.List(out(), err()).Op(":=").Add(call()),
+				jen.If(err().Op("!=").Nil()).Block(fail(err())),
 				jen.Return(enc))
 		} else {
 			body = append(body,
-				jen.If(jen.Err().Op(":=").Add(call()), jen.Err().Op("!=").Nil()).Block(fail(jen.Err())),
+				jen.If(err().Op(":=").Add(call()), err().Op("!=").Nil()).Block(fail(err())),
 				jen.Return(rsrtQ("EncodeEmpty").Call(jen.Struct().Values())))
 		}
 	case FireAndForget, MetadataPush:
-		params = []jen.Code{jen.Id("ctx").Add(ctxType()), recv, jen.Id("req").Add(payload())}
+		params = []jen.Code{ctx().Add(ctxType()), recv, req().Add(payload())}
 		body = append(body, jen.Return(call()))
 	case RequestStream:
-		params = []jen.Code{jen.Id("ctx").Add(ctxType()), recv, jen.Id("req").Add(payload()),
-			jen.Id("out").Op("*").Add(rsrtQ("RawSender"))}
+		params = []jen.Code{ctx().Add(ctxType()), recv, req().Add(payload()),
+			out().Op("*").Add(rsrtQ("RawSender"))}
 		body = append(body, jen.Return(call(newSender())))
 	case RequestChannel:
-		params = []jen.Code{jen.Id("ctx").Add(ctxType()), recv, jen.Id("in").Op("*").Add(rsrtQ("RawInbound")),
-			jen.Id("out").Op("*").Add(rsrtQ("RawSender"))}
+		params = []jen.Code{ctx().Add(ctxType()), recv, in().Op("*").Add(rsrtQ("RawInbound")),
+			out().Op("*").Add(rsrtQ("RawSender"))}
 		body = append(body, jen.Return(call(
-			rsrtQ("NewInbound").Call(jen.Id("ctx"), jen.Id("in"), reqDecodeFunc(r)), newSender())))
+			rsrtQ("NewInbound").Call(ctx(), in(), reqDecodeFunc(r)), newSender())))
 	}
 	f.Func().Id(r.Serve).Params(params...).Params(results...).Block(body...)
 }
 
 // callerParams are the parameters of a call method.
 func callerParams(r *Route) []jen.Code {
-	ps := []jen.Code{jen.Id("ctx").Add(ctxType())}
+	l := &r.Side.names.Locals
+	ps := []jen.Code{jen.Id(l.Ctx).Add(ctxType())}
 	if r.Interaction == RequestChannel {
 		if firstItem(r) {
-			ps = append(ps, jen.Id("first").Add(reqItem(r)))
+			ps = append(ps, jen.Id(l.First).Add(reqItem(r)))
 		}
 		return ps
 	}
 	if r.Request.Kind != PayloadEmpty {
-		ps = append(ps, jen.Id("req").Add(dataType(r.Request)))
+		ps = append(ps, jen.Id(l.Req).Add(dataType(r.Request)))
 	}
 	for _, e := range r.RequestMeta {
 		ps = append(ps, jen.Id(e.Param).Add(entryType(e)))
@@ -207,7 +213,11 @@ func firstItem(r *Route) bool {
 // emitCaller declares the typed call method of a route on the calling
 // side's type: (c *Client) for server routes, (peer *Peer) for client
 // routes. caller renders the *rsrt.Caller to send with.
-func emitCaller(f *jen.File, recv jen.Code, r *Route, doc string, caller func() *jen.Statement) {
+func emitCaller(f *jen.File, r *Route, doc string, caller func() *jen.Statement) {
+	l := &r.Side.names.Locals
+	id := func(name string) func() *jen.Statement { return func() *jen.Statement { return jen.Id(name) } }
+	ctx, req, p, resp, out, err, raw, first, md :=
+		id(l.Ctx), id(l.Req), id(l.Payload), id(l.Resp), id(l.Out), id(l.Err), id(l.Raw), id(l.First), id(l.MD)
 	var results []jen.Code
 	var zero jen.Code // the value results other than the error, when failing
 	switch r.Interaction {
@@ -225,14 +235,14 @@ func emitCaller(f *jen.File, recv jen.Code, r *Route, doc string, caller func() 
 		results = []jen.Code{jen.Op("*").Add(rsrtQ("Channel")).Types(reqItem(r), respItem(r)), jen.Error()}
 		zero = jen.Nil()
 	}
-	fail := func(err jen.Code) jen.Code {
+	fail := func(e jen.Code) jen.Code {
 		switch {
 		case r.Interaction == RequestStream:
-			return jen.Return(rsrtQ("ErrorSeq").Types(respItem(r)).Call(err))
+			return jen.Return(rsrtQ("ErrorSeq").Types(respItem(r)).Call(e))
 		case zero != nil:
-			return jen.Return(zero, err)
+			return jen.Return(zero, e)
 		}
-		return jen.Return(err)
+		return jen.Return(e)
 	}
 
 	var body []jen.Code
@@ -242,84 +252,85 @@ func emitCaller(f *jen.File, recv jen.Code, r *Route, doc string, caller func() 
 	if r.Interaction != RequestChannel && r.Interaction != MetadataPush {
 		if r.Request.Kind != PayloadEmpty {
 			body = append(body,
-				jen.List(jen.Id("p"), jen.Err()).Op(":=").Add(encodeCall(r.Request, jen.Id("req"))),
-				jen.If(jen.Err().Op("!=").Nil()).Block(fail(jen.Err())))
+				jen.List(p(), err()).Op(":=").Add(encodeCall(r.Request, req())),
+				jen.If(err().Op("!=").Nil()).Block(fail(err())))
 			errDeclared = true
-			payload = jen.Id("p")
+			payload = p()
 		} else if len(r.RequestMeta) > 0 {
-			body = append(body, jen.Var().Id("p").Add(rsrtQ("Payload")))
-			payload = jen.Id("p")
+			body = append(body, jen.Var().Add(p()).Add(rsrtQ("Payload")))
+			payload = p()
 		}
 		for _, e := range r.RequestMeta {
 			body = append(body, appendEntry(
-				func() *jen.Statement { return jen.Id("p").Dot("Metadata") }, e,
+				func() *jen.Statement { return p().Dot("Metadata") }, e,
 				func() *jen.Statement { return jen.Id(e.Param) }))
 		}
 	}
 
 	switch r.Interaction {
 	case RequestResponse:
-		send := caller().Dot("RequestResponse").Call(jen.Id("ctx"), jen.Id(r.Const), payload)
+		send := caller().Dot("RequestResponse").Call(ctx(), jen.Id(r.Const), payload)
 		if hasResp(r) {
 			var dec jen.Code
 			if r.RespStruct != "" {
-				dec = jen.Id(decodeFuncName(r.RespStruct)).Call(jen.Id("resp"))
+				dec = jen.Id(r.RespDecode).Call(resp())
 			} else {
-				dec = decodeFunc(r.Response).Call(jen.Id("resp"))
+				dec = decodeFunc(r.Response).Call(resp())
 			}
 			body = append(body,
-				jen.List(jen.Id("resp"), jen.Err()).Op(":=").Add(send),
-				jen.If(jen.Err().Op("!=").Nil()).Block(fail(jen.Err())),
-				jen.List(jen.Id("out"), jen.Err()).Op(":=").Add(dec),
-				jen.If(jen.Err().Op("!=").Nil()).Block(fail(rsrtQ("BadResponse").Call(jen.Id(r.Const), jen.Err()))),
-				jen.Return(jen.Id("out"), jen.Nil()))
+				jen.List(resp(), err()).Op(":=").Add(send),
+				jen.If(err().Op("!=").Nil()).Block(fail(err())),
+				jen.List(out(), err()).Op(":=").Add(dec),
+				jen.If(err().Op("!=").Nil()).Block(fail(rsrtQ("BadResponse").Call(jen.Id(r.Const), err()))),
+				jen.Return(out(), jen.Nil()))
 		} else {
 			op := ":="
 			if errDeclared {
 				op = "="
 			}
-			body = append(body, jen.List(jen.Id("_"), jen.Err()).Op(op).Add(send), jen.Return(jen.Err()))
+			body = append(body, jen.List(jen.Id("_"), err()).Op(op).Add(send), jen.Return(err()))
 		}
 	case FireAndForget:
-		body = append(body, jen.Return(caller().Dot("FireAndForget").Call(jen.Id("ctx"), jen.Id(r.Const), payload)))
+		body = append(body, jen.Return(caller().Dot("FireAndForget").Call(ctx(), jen.Id(r.Const), payload)))
 	case RequestStream:
 		body = append(body, jen.Return(rsrtQ("DecodeSeq").Call(
-			caller().Dot("RequestStream").Call(jen.Id("ctx"), jen.Id(r.Const), payload),
+			caller().Dot("RequestStream").Call(ctx(), jen.Id(r.Const), payload),
 			jen.Id(r.Const), respDecodeFunc(r))))
 	case MetadataPush:
-		var md jen.Code = jen.Nil()
+		var mdArg jen.Code = jen.Nil()
 		if len(r.RequestMeta) > 0 {
-			body = append(body, jen.Var().Id("md").Add(rsrtQ("Metadata")))
+			body = append(body, jen.Var().Add(md()).Add(rsrtQ("Metadata")))
 			for _, e := range r.RequestMeta {
-				body = append(body, appendEntry(
-					func() *jen.Statement { return jen.Id("md") }, e,
+				body = append(body, appendEntry(md, e,
 					func() *jen.Statement { return jen.Id(e.Param) }))
 			}
-			md = jen.Id("md")
+			mdArg = md()
 		}
-		body = append(body, jen.Return(caller().Dot("MetadataPush").Call(jen.Id("ctx"), jen.Id(r.Const), md)))
+		body = append(body, jen.Return(caller().Dot("MetadataPush").Call(ctx(), jen.Id(r.Const), mdArg)))
 	case RequestChannel:
-		var first jen.Code = jen.Nil()
+		var firstArg jen.Code = jen.Nil()
 		if !r.InitialEmpty && !firstItem(r) {
-			first = jen.Op("&").Add(rsrtQ("Payload").Values())
+			firstArg = jen.Op("&").Add(rsrtQ("Payload").Values())
 		}
 		if firstItem(r) {
 			var enc jen.Code
 			if r.ReqStruct != "" {
-				enc = jen.Id(encodeFuncName(r.ReqStruct)).Call(jen.Id("first"))
+				enc = jen.Id(r.ReqEncode).Call(first())
 			} else {
-				enc = encodeCall(r.Request, jen.Id("first"))
+				enc = encodeCall(r.Request, first())
 			}
 			body = append(body,
-				jen.List(jen.Id("p"), jen.Err()).Op(":=").Add(enc),
-				jen.If(jen.Err().Op("!=").Nil()).Block(fail(jen.Err())))
-			first = jen.Op("&").Id("p")
+				jen.List(p(), err()).Op(":=").Add(enc),
+				jen.If(err().Op("!=").Nil()).Block(fail(err())))
+			firstArg = jen.Op("&").Add(p())
 		}
 		body = append(body,
-			jen.List(jen.Id("raw"), jen.Err()).Op(":=").Add(caller().Dot("RequestChannel").Call(jen.Id("ctx"), jen.Id(r.Const), first)),
-			jen.If(jen.Err().Op("!=").Nil()).Block(fail(jen.Err())),
-			jen.Return(rsrtQ("NewChannel").Call(jen.Id("ctx"), jen.Id("raw"), reqEncodeFunc(r), respDecodeFunc(r)), jen.Nil()))
+			jen.List(raw(), err()).Op(":=").Add(caller().Dot("RequestChannel").Call(ctx(), jen.Id(r.Const), firstArg)),
+			jen.If(err().Op("!=").Nil()).Block(fail(err())),
+			jen.Return(rsrtQ("NewChannel").Call(ctx(), raw(), reqEncodeFunc(r), respDecodeFunc(r)), jen.Nil()))
 	}
+	side := r.Side
+	recv := jen.Id(side.CallerRecv).Op("*").Id(side.Caller)
 	f.Add(comment(doc + callerNote(r)))
 	f.Func().Params(recv).Id(r.GoName).Params(callerParams(r)...).Params(results...).Block(body...)
 }

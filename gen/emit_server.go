@@ -11,10 +11,10 @@ import (
 // dispatch table.
 func emitServerFile(m *Model) *jen.File {
 	f := newFile(m)
-	side := m.Server
-	emitHandlerInterface(f, side, fmt.Sprintf("Server is the server side of the %s service: one value serves one\n"+
-		"connection (see NewAcceptor). Embed UnimplementedServer to get an\n"+
-		"APPLICATION_ERROR for the routes you do not implement.", m.Package))
+	side, n := m.Server, m.Names
+	emitHandlerInterface(f, side, fmt.Sprintf("%s is the server side of the %s service: one value serves one\n"+
+		"connection (see %s). Embed %s to get an\n"+
+		"APPLICATION_ERROR for the routes you do not implement.", side.Handler, m.Package, n.NewAcceptor, side.Unimplemented))
 	f.Line()
 	emitUnimplemented(f, side)
 	f.Line()
@@ -22,17 +22,19 @@ func emitServerFile(m *Model) *jen.File {
 	f.Line()
 	emitAcceptor(f, m)
 	f.Line()
-	emitRouteTable(f, side, "serverRoutes dispatches the requests of every connection.")
+	emitRouteTable(f, side, fmt.Sprintf("%s dispatches the requests of every connection.", side.RoutesVar))
 	return f
 }
 
 // emitPeer declares Peer and its call methods, one per client route.
 func emitPeer(f *jen.File, m *Model) {
-	f.Comment("Peer is one accepted client connection as the server sees it: its SETUP")
-	f.Comment("information, its context (cancelled when it closes) and typed calls to")
-	f.Comment("the routes the client serves.")
-	f.Type().Id("Peer").Struct(jen.Op("*").Add(rsrtQ("Conn")))
-	for _, r := range m.Client.Routes {
+	side := m.Client
+	f.Add(comment(fmt.Sprintf("%s is one accepted client connection as the server sees it: its SETUP\n"+
+		"information, its context (cancelled when it closes) and typed calls to\n"+
+		"the routes the client serves.", side.Caller)))
+	// The embedded field takes the name of rsrt's type, Names.PeerConn.
+	f.Type().Id(side.Caller).Struct(jen.Op("*").Add(rsrtQ(m.Names.PeerConn)))
+	for _, r := range side.Routes {
 		doc := fmt.Sprintf("%s calls the client's route %q.", r.GoName, r.Name)
 		if r.Doc != "" {
 			doc = fmt.Sprintf("%s calls the client's route %q: %s", r.GoName, r.Name, sentence(lowerDoc(r.Doc)))
@@ -40,31 +42,32 @@ func emitPeer(f *jen.File, m *Model) {
 		doc += "\nIt returns *rsrt.UndeclaredRouteError, sending nothing, when the client\n" +
 			"did not declare the route in its SETUP."
 		f.Line()
-		emitCaller(f, jen.Id("peer").Op("*").Id("Peer"), r, doc,
-			func() *jen.Statement { return jen.Id("peer").Dot("Caller").Call() })
+		emitCaller(f, r, doc, func() *jen.Statement { return jen.Id(side.CallerRecv).Dot(rsrtCaller).Call() })
 	}
 }
 
 // emitAcceptor declares NewAcceptor, which gives each connection its own
 // Server value.
 func emitAcceptor(f *jen.File, m *Model) {
-	f.Add(comment(fmt.Sprintf("NewAcceptor returns the rsocket-go acceptor of a server of the %s\n"+
-		"service. For each accepted connection it calls newServer with the\n"+
-		"connection's Peer; the returned Server serves that connection's\n"+
-		"requests.", m.Package)))
-	newServer := jen.Func().Params(jen.Id("ctx").Add(ctxType()), jen.Id("peer").Op("*").Id("Peer")).
-		Params(jen.Id("Server"), jen.Error())
-	f.Func().Id("NewAcceptor").Params(
-		jen.Id("newServer").Add(newServer),
-		jen.Id("opts").Op("...").Add(rsrtQ("AcceptOption")),
+	n, server, peer := m.Names, m.Server, m.Client.Caller
+	l, h := &n.Locals, &n.Helpers
+	f.Add(comment(fmt.Sprintf("%s returns the rsocket-go acceptor of a server of the %s\n"+
+		"service. For each accepted connection it calls %s with the\n"+
+		"connection's %s; the returned %s serves that connection's\n"+
+		"requests.", n.NewAcceptor, m.Package, h.NewServer, peer, server.Handler)))
+	newServer := jen.Func().Params(jen.Id(l.Ctx).Add(ctxType()), jen.Id(l.Peer).Op("*").Id(peer)).
+		Params(jen.Id(server.Handler), jen.Error())
+	f.Func().Id(n.NewAcceptor).Params(
+		jen.Id(h.NewServer).Add(newServer),
+		jen.Id(h.Opts).Op("...").Add(rsrtQ("AcceptOption")),
 	).Qual(rsocketPath, "ServerAcceptor").Block(
 		jen.Return(rsrtQ("NewAcceptor").Call(
-			jen.Id("serverRoutes"),
-			jen.Func().Params(jen.Id("ctx").Add(ctxType()), jen.Id("conn").Op("*").Add(rsrtQ("Conn"))).
-				Params(jen.Id("Server"), jen.Error()).Block(
-				jen.Return(jen.Id("newServer").Call(jen.Id("ctx"), jen.Op("&").Id("Peer").Values(jen.Id("Conn").Op(":").Id("conn")))),
+			jen.Id(server.RoutesVar),
+			jen.Func().Params(jen.Id(l.Ctx).Add(ctxType()), jen.Id(h.Conn).Op("*").Add(rsrtQ(n.PeerConn))).
+				Params(jen.Id(server.Handler), jen.Error()).Block(
+				jen.Return(jen.Id(h.NewServer).Call(jen.Id(l.Ctx), jen.Op("&").Id(peer).Values(jen.Id(n.PeerConn).Op(":").Id(h.Conn)))),
 			),
-			jen.Id("opts").Op("..."),
+			jen.Id(h.Opts).Op("..."),
 		)),
 	)
 }

@@ -22,28 +22,39 @@ func emitTypesFile(m *Model) *jen.File {
 		emitObject(f, o)
 	}
 	routes := append(append([]*Route(nil), m.Server.Routes...), m.Client.Routes...)
+	var structs []metaStruct
 	for _, r := range routes {
 		if r.ReqStruct != "" {
-			emitMetaStruct(f, r, r.ReqStruct, r.Request, r.RequestMeta, "an item of the requests", "request")
+			structs = append(structs, metaStruct{r, r.ReqStruct, r.ReqEncode, r.ReqDecode,
+				r.Request, r.RequestMeta, "an item of the requests", "request"})
 		}
 		if r.RespStruct != "" {
-			emitMetaStruct(f, r, r.RespStruct, r.Response, r.ResponseMeta, "the response", "response")
+			structs = append(structs, metaStruct{r, r.RespStruct, r.RespEncode, r.RespDecode,
+				r.Response, r.ResponseMeta, "the response", "response"})
 		}
+	}
+	for _, s := range structs {
+		emitMetaStruct(f, m.Names, s)
 	}
 	for _, e := range m.Entries {
 		if e.Used {
-			emitEntryFunc(f, e)
+			emitEntryFunc(f, m.Names, e)
 		}
 	}
-	for _, r := range routes {
-		if r.ReqStruct != "" {
-			emitMetaCodec(f, r, r.ReqStruct, r.Request, r.RequestMeta, "an item of the requests")
-		}
-		if r.RespStruct != "" {
-			emitMetaCodec(f, r, r.RespStruct, r.Response, r.ResponseMeta, "the response")
-		}
+	for _, s := range structs {
+		emitMetaCodec(f, m.Names, s)
 	}
 	return f
+}
+
+// metaStruct is a generated struct that holds a payload's data and its
+// metadata entries.
+type metaStruct struct {
+	route                *Route
+	name, encode, decode string
+	data                 Payload
+	entries              []*Entry
+	what, dir            string // "the response", "response"
 }
 
 // emitRouteConsts declares one constant per route name.
@@ -146,50 +157,53 @@ func entryFieldDoc(e *Entry) string {
 
 // emitMetaStruct declares the struct of a payload that carries metadata
 // entries next to its data.
-func emitMetaStruct(f *jen.File, r *Route, name string, data Payload, entries []*Entry, what, dir string) {
+func emitMetaStruct(f *jen.File, n *Names, s metaStruct) {
 	var fields []jen.Code
-	if data.Kind != PayloadEmpty {
-		fields = append(fields, comment("Data is the "+dir+" data."), jen.Id("Data").Add(dataType(data)))
+	if s.data.Kind != PayloadEmpty {
+		fields = append(fields, comment(n.Data+" is the "+s.dir+" data."), jen.Id(n.Data).Add(dataType(s.data)))
 	}
-	for _, e := range entries {
+	for _, e := range s.entries {
 		fields = append(fields, comment(entryFieldDoc(e)), jen.Id(e.Field).Add(entryType(e)))
 	}
 	parts := "its data and its metadata entries"
-	if data.Kind == PayloadEmpty {
+	if s.data.Kind == PayloadEmpty {
 		parts = "its metadata entries"
 	}
-	f.Add(comment(fmt.Sprintf("%s is %s of %s: %s.", name, what, routeWhat(r), parts)))
-	f.Type().Id(name).Struct(fields...)
+	f.Add(comment(fmt.Sprintf("%s is %s of %s: %s.", s.name, s.what, routeWhat(s.route), parts)))
+	f.Type().Id(s.name).Struct(fields...)
 }
 
 // emitEntryFunc declares the helper that decodes an entry from inbound
 // metadata.
-func emitEntryFunc(f *jen.File, e *Entry) {
+func emitEntryFunc(f *jen.File, n *Names, e *Entry) {
+	h, l := &n.Helpers, &n.Locals
+	id := func(name string) func() *jen.Statement { return func() *jen.Statement { return jen.Id(name) } }
+	md, b, ok, v, err := id(h.Meta), id(h.Bytes), id(h.OK), id(h.Value), id(l.Err)
 	missing := jen.Qual("errors", "New").Call(jen.Lit("missing metadata entry ").Op("+").Id(e.Const))
 	var body []jen.Code
 	switch {
 	case e.Bytes && e.Optional:
 		body = []jen.Code{
-			jen.List(jen.Id("b"), jen.Id("_")).Op(":=").Id("m").Dot("Get").Call(jen.Id(e.Const)),
-			jen.Return(jen.Id("b"), jen.Nil()),
+			jen.List(b(), jen.Id("_")).Op(":=").Add(md()).Dot("Get").Call(jen.Id(e.Const)),
+			jen.Return(b(), jen.Nil()),
 		}
 	case e.Bytes:
 		body = []jen.Code{
-			jen.List(jen.Id("b"), jen.Id("ok")).Op(":=").Id("m").Dot("Get").Call(jen.Id(e.Const)),
-			jen.If(jen.Op("!").Id("ok")).Block(jen.Return(jen.Nil(), missing)),
-			jen.Return(jen.Id("b"), jen.Nil()),
+			jen.List(b(), ok()).Op(":=").Add(md()).Dot("Get").Call(jen.Id(e.Const)),
+			jen.If(jen.Op("!").Add(ok())).Block(jen.Return(jen.Nil(), missing)),
+			jen.Return(b(), jen.Nil()),
 		}
 	default:
-		zero, absent, result := jen.Lit(""), missing, jen.Id("v")
+		zero, absent, result := jen.Lit(""), missing, v()
 		if e.Optional {
-			zero, absent, result = jen.Nil(), jen.Nil(), jen.Op("&").Id("v")
+			zero, absent, result = jen.Nil(), jen.Nil(), jen.Op("&").Add(v())
 		}
 		body = []jen.Code{
-			jen.List(jen.Id("b"), jen.Id("ok")).Op(":=").Id("m").Dot("Get").Call(jen.Id(e.Const)),
-			jen.If(jen.Op("!").Id("ok")).Block(jen.Return(zero, absent)),
-			jen.List(jen.Id("v"), jen.Err()).Op(":=").Add(rsrtQ("DecodeUTF8")).Call(jen.Id("b")),
-			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(zero,
-				jen.Qual("fmt", "Errorf").Call(jen.Lit("metadata entry %s: %w"), jen.Id(e.Const), jen.Err()))),
+			jen.List(b(), ok()).Op(":=").Add(md()).Dot("Get").Call(jen.Id(e.Const)),
+			jen.If(jen.Op("!").Add(ok())).Block(jen.Return(zero, absent)),
+			jen.List(v(), err()).Op(":=").Add(rsrtQ("DecodeUTF8")).Call(b()),
+			jen.If(err().Op("!=").Nil()).Block(jen.Return(zero,
+				jen.Qual("fmt", "Errorf").Call(jen.Lit("metadata entry %s: %w"), jen.Id(e.Const), err()))),
 			jen.Return(result, jen.Nil()),
 		}
 	}
@@ -198,41 +212,44 @@ func emitEntryFunc(f *jen.File, e *Entry) {
 		d = fmt.Sprintf("%s decodes the optional %s metadata entry; nil when absent.", e.Func, e.Name)
 	}
 	f.Add(comment(d))
-	f.Func().Id(e.Func).Params(jen.Id("m").Add(rsrtQ("Metadata"))).Params(entryType(e), jen.Error()).Block(body...)
+	f.Func().Id(e.Func).Params(md().Add(rsrtQ("Metadata"))).Params(entryType(e), jen.Error()).Block(body...)
 }
 
 // emitMetaCodec declares the encoder and decoder of a struct from
 // emitMetaStruct.
-func emitMetaCodec(f *jen.File, r *Route, name string, data Payload, entries []*Entry, what string) {
+func emitMetaCodec(f *jen.File, n *Names, s metaStruct) {
+	h, l := &n.Helpers, &n.Locals
+	id := func(name string) func() *jen.Statement { return func() *jen.Statement { return jen.Id(name) } }
+	v, p, err := id(h.Value), id(l.Payload), id(l.Err)
 	var enc []jen.Code
-	if data.Kind == PayloadEmpty {
-		enc = append(enc, jen.Var().Id("p").Add(rsrtQ("Payload")))
+	if s.data.Kind == PayloadEmpty {
+		enc = append(enc, jen.Var().Add(p()).Add(rsrtQ("Payload")))
 	} else {
 		enc = append(enc,
-			jen.List(jen.Id("p"), jen.Err()).Op(":=").Add(encodeCall(data, jen.Id("v").Dot("Data"))),
-			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("p"), jen.Err())))
+			jen.List(p(), err()).Op(":=").Add(encodeCall(s.data, v().Dot(n.Data))),
+			jen.If(err().Op("!=").Nil()).Block(jen.Return(p(), err())))
 	}
-	for _, e := range entries {
+	for _, e := range s.entries {
 		enc = append(enc, appendEntry(
-			func() *jen.Statement { return jen.Id("p").Dot("Metadata") }, e,
-			func() *jen.Statement { return jen.Id("v").Dot(e.Field) }))
+			func() *jen.Statement { return p().Dot("Metadata") }, e,
+			func() *jen.Statement { return v().Dot(e.Field) }))
 	}
-	enc = append(enc, jen.Return(jen.Id("p"), jen.Nil()))
-	f.Add(comment(fmt.Sprintf("%s encodes %s of %s.", encodeFuncName(name), what, routeWhat(r))))
-	f.Func().Id(encodeFuncName(name)).Params(jen.Id("v").Id(name)).Params(rsrtQ("Payload"), jen.Error()).Block(enc...)
+	enc = append(enc, jen.Return(p(), jen.Nil()))
+	f.Add(comment(fmt.Sprintf("%s encodes %s of %s.", s.encode, s.what, routeWhat(s.route))))
+	f.Func().Id(s.encode).Params(v().Id(s.name)).Params(rsrtQ("Payload"), jen.Error()).Block(enc...)
 
-	dec := []jen.Code{jen.Var().Id("v").Id(name), jen.Var().Err().Error()}
+	dec := []jen.Code{jen.Var().Add(v()).Id(s.name), jen.Var().Add(err()).Error()}
 	check := func(field string, call *jen.Statement) jen.Code {
-		return jen.If(jen.List(jen.Id("v").Dot(field), jen.Err()).Op("=").Add(call), jen.Err().Op("!=").Nil()).
-			Block(jen.Return(jen.Id("v"), jen.Err()))
+		return jen.If(jen.List(v().Dot(field), err()).Op("=").Add(call), err().Op("!=").Nil()).
+			Block(jen.Return(v(), err()))
 	}
-	if data.Kind != PayloadEmpty {
-		dec = append(dec, check("Data", decodeFunc(data).Call(jen.Id("p"))))
+	if s.data.Kind != PayloadEmpty {
+		dec = append(dec, check(n.Data, decodeFunc(s.data).Call(p())))
 	}
-	for _, e := range entries {
-		dec = append(dec, check(e.Field, jen.Id(e.Func).Call(jen.Id("p").Dot("Metadata"))))
+	for _, e := range s.entries {
+		dec = append(dec, check(e.Field, jen.Id(e.Func).Call(p().Dot("Metadata"))))
 	}
-	dec = append(dec, jen.Return(jen.Id("v"), jen.Nil()))
-	f.Add(comment(fmt.Sprintf("%s decodes %s of %s.", decodeFuncName(name), what, routeWhat(r))))
-	f.Func().Id(decodeFuncName(name)).Params(jen.Id("p").Op("*").Add(rsrtQ("Payload"))).Params(jen.Id(name), jen.Error()).Block(dec...)
+	dec = append(dec, jen.Return(v(), jen.Nil()))
+	f.Add(comment(fmt.Sprintf("%s decodes %s of %s.", s.decode, s.what, routeWhat(s.route))))
+	f.Func().Id(s.decode).Params(p().Op("*").Add(rsrtQ("Payload"))).Params(jen.Id(s.name), jen.Error()).Block(dec...)
 }

@@ -52,3 +52,18 @@ func (l ErrorList) sort() {
 		return cmp.Compare(a.Pos.Col, b.Pos.Col)
 	})
 }
+
+// problems collects the errors of one schema; each step of Parse adds to
+// the same list.
+type problems struct {
+	file string
+	list ErrorList
+}
+
+// at reports a problem at pos.
+func (p *problems) at(pos Pos, format string, args ...any) {
+	if pos.Line < 1 {
+		pos = Pos{1, 1}
+	}
+	p.list = append(p.list, &Error{File: p.file, Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}

@@ -384,7 +384,7 @@ func TestNounDoc(t *testing.T) {
 }
 
 func TestMethodDoc(t *testing.T) {
-	side := newServerSide()
+	side, _ := fixedNames().sides()
 	for _, c := range []struct{ doc, want string }{
 		{"Logs the connection in.", "Login logs the connection in."},
 		{"Streams the name of every channel", "Login streams the name of every channel."},

@@ -1,5 +1,7 @@
 package gen
 
+import "fmt"
+
 // Model is a validated schema in which every Go identifier is resolved. It
 // is what the emitters read; they make no decision about names.
 type Model struct {
@@ -21,6 +23,10 @@ type Model struct {
 	// RouteConsts are the distinct route names of both sides, in order of
 	// first appearance (server routes first).
 	RouteConsts []*RouteConst
+	// Names are the fixed identifiers of the generated code.
+	Names *Names
+
+	packagePos Pos
 }
 
 // Object is a declared object type, sent as a JSON object.
@@ -34,12 +40,17 @@ type Object struct {
 
 // Field is one field of an object type.
 type Field struct {
-	Name     string // schema name, also the JSON key
-	GoName   string
-	Doc      string
+	Name   string // schema name, also the JSON key
+	GoName string
+	Doc    string
+	// Type is nil only in a model with errors, when the schema's type
+	// could not be resolved.
 	Type     *FieldType
 	Optional bool
 	pos      Pos
+	// validName is unset when the name is outside the schema's alphabet
+	// (reported): its Go name is not checked for collisions.
+	validName bool
 }
 
 // FieldKind is the kind of a field type.
@@ -75,8 +86,9 @@ type Entry struct {
 	Const, Param, Field, Func string
 	// Used is set when a route refers to the entry; only those get a
 	// decoding helper.
-	Used bool
-	pos  Pos
+	Used      bool
+	pos       Pos
+	validName bool // as in Field
 }
 
 // PayloadKind is the kind of a request or response payload.
@@ -145,10 +157,19 @@ type Side struct {
 	Routes []*Route
 	// Handler is the interface that serves the routes (Server,
 	// ClientHandler); Unimplemented its stub; RoutesVar and RoutesFunc
-	// the dispatch table and its constructor; Recv the receiver of the
-	// handler parameter in serve functions.
+	// the dispatch table and its constructor; Recv the handler parameter
+	// of the adapter functions.
 	Handler, Unimplemented, RoutesVar, RoutesFunc, Recv string
-	funcPrefix                                          string
+	// Caller is the type whose methods call the routes (Client, Peer)
+	// and CallerRecv their receiver; CallerMethods are the other methods
+	// and fields of Caller, which a route method must not shadow.
+	Caller, CallerRecv string
+	CallerMethods      []string
+	funcPrefix         string
+	names              *Names
+	// unfinished are the routes left out of Routes, after reporting why
+	// (see validator.routes).
+	unfinished []*Route
 }
 
 // Route is one (interaction, route) pair of a side.
@@ -167,11 +188,25 @@ type Route struct {
 	// function adapting raw requests to the handler method.
 	GoName, Const, Serve string
 	// ReqStruct names the generated item struct of a request-channel
-	// with request metadata; RespStruct that of a response with
-	// metadata. Empty when not generated.
-	ReqStruct, RespStruct string
-	Side                  *Side
-	pos                   Pos
+	// with request metadata, and ReqEncode and ReqDecode its codec
+	// functions; RespStruct, RespEncode and RespDecode do the same for a
+	// response with metadata. Empty when not generated.
+	ReqStruct, ReqEncode, ReqDecode    string
+	RespStruct, RespEncode, RespDecode string
+	Side                               *Side
+	pos                                Pos
+	// label names the route in messages (see routeSyntax); goName is
+	// the go: key, goSet whether the route has one (it may not have
+	// decoded), routeKey the position of the route: key.
+	label    string
+	goName   *scalar
+	goSet    bool
+	routeKey Pos
+}
+
+// what names the route in messages: route "x" (request-response).
+func (r *Route) what() string {
+	return fmt.Sprintf("%s %q (%s)", sideWord(r.Side.Client), r.Name, r.Interaction)
 }
 
 // RouteConst is one route-name constant, shared by every route of that

@@ -1,32 +1,148 @@
 package gen
 
-// Every Go identifier of the generated code is derived here, and only here,
-// before anything is emitted: the validator checks the results for
-// collisions and invalid identifiers, and the emitters read them from the
-// model.
+// Step 3 of Parse, name: every Go identifier of the generated code, fixed
+// or derived from the schema, is assigned here and only here, and checked
+// for collisions and validity. The emitters read every identifier they
+// write from the model: a local variable of a generated body is a field of
+// Locals, so the names a metadata entry's parameter must not take are
+// exactly the ones the generated code uses.
 
 import (
+	"fmt"
 	"go/token"
+	"reflect"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// Fixed exported names of a generated package. Declared types and generated
-// structs must not take them.
-var fixedNames = []string{
-	"Server", "UnimplementedServer", "Peer", "NewAcceptor",
-	"Client", "Dial", "NewClient",
-	"ClientHandler", "UnimplementedClientHandler", "WithHandler",
+// Names are the fixed identifiers of a generated package, besides those of
+// each side (see Side).
+type Names struct {
+	// Exported functions.
+	NewAcceptor, Dial, NewClient, WithHandler string
+	// ClientConn is the connection field of Client; ConnMethod and
+	// CloseMethod are the methods of Client besides its route methods.
+	ClientConn, ConnMethod, CloseMethod string
+	// PeerConn is the embedded *rsrt.Conn field of Peer: it takes the
+	// name of rsrt's type.
+	PeerConn string
+	// Data is the data field of the structs of payloads with metadata.
+	Data string
+	// Locals are the parameters and variables of the functions that also
+	// take metadata entries as parameters.
+	Locals Locals
+	// Helpers are the parameters and variables of the other generated
+	// functions.
+	Helpers HelperLocals
+	// Imports are the packages the generated code uses, with the name it
+	// refers to each by.
+	Imports []Import
 }
 
-// Methods that the generated Client has besides its route methods.
-var clientMethods = []string{"Conn", "Close"}
+// Locals are the names of the parameters and variables of the handler
+// adapters and the call methods, whose parameters include the metadata
+// entries of the route: an entry's parameter must differ from every one of
+// them (see reservedLocals).
+type Locals struct {
+	Ctx, Req, Resp, Payload, Out, Err, In, Raw, First, MD string
+	// Receivers and handler parameters: the Server (s) and ClientHandler
+	// (h) of the adapters, the Client (c) and Peer (peer) of the call
+	// methods.
+	Server, Handler, Client, Peer string
+}
 
-// Methods and fields of Peer besides its route methods: the embedded
-// *rsrt.Conn field and the methods it promotes. A route method of the same
-// name would shadow them, and generated code calls Caller.
-var peerMethods = []string{"Conn", "Context", "Setup", "RemoteAddr", "Declares", "Caller"}
+// HelperLocals are the names of the parameters and variables of the
+// generated functions that take no metadata entry as a parameter: Dial,
+// NewClient, NewAcceptor, the entry decoders, the codecs of payloads with
+// metadata and the dispatch table constructors.
+type HelperLocals struct {
+	Addr, Opts, Conn, NewServer, Routes, Meta, Bytes, OK, Value string
+}
+
+// Import is a package of the generated code and the name it uses for it.
+type Import struct {
+	Path, Name string
+}
+
+// Import paths of generated code.
+const (
+	rsrtPath    = "github.com/rsocket-chat/rsgen/gen/rsrt"
+	rsocketPath = "github.com/rsocket/rsocket-go"
+)
+
+// fixedNames returns the fixed identifiers of every generated package.
+func fixedNames() *Names {
+	return &Names{
+		NewAcceptor: "NewAcceptor", Dial: "Dial", NewClient: "NewClient", WithHandler: "WithHandler",
+		ClientConn: "conn", ConnMethod: "Conn", CloseMethod: "Close",
+		PeerConn: "Conn",
+		Data:     "Data",
+		Locals: Locals{
+			Ctx: "ctx", Req: "req", Resp: "resp", Payload: "p", Out: "out", Err: "err", In: "in",
+			Raw: "raw", First: "first", MD: "md",
+			Server: "s", Handler: "h", Client: "c", Peer: "peer",
+		},
+		Helpers: HelperLocals{
+			Addr: "addr", Opts: "opts", Conn: "conn", NewServer: "newServer", Routes: "r",
+			Meta: "m", Bytes: "b", OK: "ok", Value: "v",
+		},
+		Imports: []Import{
+			{"context", "context"}, {"errors", "errors"}, {"fmt", "fmt"}, {"iter", "iter"},
+			{rsrtPath, "rsrt"}, {rsocketPath, "rsocket"},
+		},
+	}
+}
+
+// sides returns the fixed names of the two sides: the server side (the
+// routes the server serves and Client calls) and the client side (the
+// routes the client serves and Peer calls).
+func (n *Names) sides() (server, client *Side) {
+	l := n.Locals
+	server = &Side{Handler: "Server", Unimplemented: "UnimplementedServer", RoutesVar: "serverRoutes",
+		RoutesFunc: "newServerRoutes", Recv: l.Server, funcPrefix: "serve", names: n,
+		Caller: "Client", CallerRecv: l.Client, CallerMethods: []string{n.ConnMethod, n.CloseMethod}}
+	client = &Side{Client: true, Handler: "ClientHandler", Unimplemented: "UnimplementedClientHandler",
+		RoutesVar: "clientRoutes", RoutesFunc: "newClientRoutes", Recv: l.Handler, funcPrefix: "handle", names: n,
+		Caller: "Peer", CallerRecv: l.Peer, CallerMethods: append([]string{n.PeerConn}, rsrtConnMethods...)}
+	return server, client
+}
+
+// rsrtCaller is the method of rsrt.Conn and rsrt.ClientConn that the call
+// methods send with.
+const rsrtCaller = "Caller"
+
+// rsrtConnMethods are the methods of rsrt.Conn, which Peer embeds: a client
+// route method of the same name would shadow them.
+var rsrtConnMethods = []string{"Context", "Setup", "RemoteAddr", "Declares", rsrtCaller}
+
+// exported returns the fixed exported identifiers of a package with the
+// sides server and client. Declared types and generated structs must not
+// take them.
+func (n *Names) exported(server, client *Side) []string {
+	return []string{
+		server.Handler, server.Unimplemented, client.Caller, n.NewAcceptor,
+		server.Caller, n.Dial, n.NewClient,
+		client.Handler, client.Unimplemented, n.WithHandler,
+	}
+}
+
+// reservedLocals returns the names a metadata entry's parameter must not
+// take: the locals of the functions it is a parameter of, and the names of
+// the packages they refer to. It reads them from the Locals fields, so a
+// local added there is reserved too.
+func (n *Names) reservedLocals() map[string]bool {
+	reserved := map[string]bool{}
+	v := reflect.ValueOf(n.Locals)
+	for i := range v.NumField() {
+		reserved[v.Field(i).String()] = true
+	}
+	for _, imp := range n.Imports {
+		reserved[imp.Name] = true
+	}
+	return reserved
+}
 
 // vetMethods are the method names whose signature go vet's stdmethods
 // check enforces (and that encoding packages call): a route method of that
@@ -35,16 +151,6 @@ var vetMethods = []string{
 	"As", "Format", "GobDecode", "GobEncode", "Is", "MarshalJSON", "MarshalXML",
 	"Peek", "ReadByte", "ReadFrom", "ReadRune", "Scan", "Seek", "UnmarshalJSON",
 	"UnmarshalXML", "UnreadByte", "UnreadRune", "Unwrap", "WriteByte", "WriteTo",
-}
-
-// Names that generated function bodies use for their parameters and locals,
-// and package names they refer to; a metadata entry's parameter must not
-// shadow any of them.
-var reservedLocals = map[string]bool{
-	"ctx": true, "req": true, "resp": true, "p": true, "out": true, "err": true,
-	"in": true, "s": true, "h": true, "c": true, "peer": true, "raw": true,
-	"first": true, "md": true,
-	"rsrt": true, "rsocket": true, "context": true, "iter": true, "errors": true, "fmt": true,
 }
 
 // predeclared holds Go's predeclared identifiers; generated bodies use
@@ -164,21 +270,8 @@ func isExported(s string) bool {
 	return token.IsIdentifier(s) && token.IsExported(s)
 }
 
-// newServerSide returns the names of the server side: the routes the
-// server serves.
-func newServerSide() *Side {
-	return &Side{Handler: "Server", Unimplemented: "UnimplementedServer", RoutesVar: "serverRoutes",
-		RoutesFunc: "newServerRoutes", Recv: "s", funcPrefix: "serve"}
-}
-
-// newClientSide returns the names of the client side: the routes the
-// client serves and the server calls through Peer.
-func newClientSide() *Side {
-	return &Side{Client: true, Handler: "ClientHandler", Unimplemented: "UnimplementedClientHandler",
-		RoutesVar: "clientRoutes", RoutesFunc: "newClientRoutes", Recv: "h", funcPrefix: "handle"}
-}
-
-// Names of the generated constants, helpers and structs.
+// Names of the generated constants, helpers and structs, derived from the
+// schema names.
 
 func routeConstName(route string) string { return "Route" + pascal(route) }
 func mimeConstName(entry string) string  { return "MIME" + pascal(entry) }
@@ -194,3 +287,198 @@ func decodeFuncName(structName string) string { return "decode" + structName }
 // method: "serve" on the server side, "handle" on the client side, so the
 // two sides never collide.
 func serveFuncName(side *Side, method string) string { return side.funcPrefix + method }
+
+// namer reports the problems of the name step.
+type namer struct {
+	*problems
+	names *Names
+	// global holds the package-level exported identifiers, with what
+	// claimed them.
+	global map[string]claim
+}
+
+type claim struct {
+	what string
+	pos  Pos // zero for the fixed names
+}
+
+// name assigns every Go identifier of m and reports the invalid and
+// colliding ones.
+func name(m *Model, probs *problems) {
+	n := &namer{problems: probs, names: fixedNames(), global: map[string]claim{}}
+	m.Names = n.names
+	// validate built the sides with their routes only; the routes keep
+	// pointing at them.
+	server, client := n.names.sides()
+	server.Routes, client.Routes = m.Server.Routes, m.Client.Routes
+	server.unfinished, client.unfinished = m.Server.unfinished, m.Client.unfinished
+	*m.Server, *m.Client = *server, *client
+
+	if m.Package != "" && (!isIdent(m.Package) || m.Package == "_" || m.Package == "main") {
+		n.at(m.packagePos, "package: %q is not a valid Go package name", m.Package)
+	}
+	for _, o := range m.Types {
+		n.object(o)
+	}
+	n.entries(m.Entries)
+	for _, side := range []*Side{m.Server, m.Client} {
+		for _, r := range slices.Concat(side.Routes, side.unfinished) {
+			n.method(r)
+		}
+	}
+
+	for _, name := range n.names.exported(m.Server, m.Client) {
+		n.global[name] = claim{what: "the generated " + name}
+	}
+	for _, o := range m.Types {
+		if isExported(o.GoName) {
+			n.register(o.GoName, fmt.Sprintf("type %q", o.Name), o.pos)
+		}
+	}
+	for _, e := range m.Entries {
+		n.register(e.Const, fmt.Sprintf("metadata entry %q", e.Name), e.pos)
+	}
+	n.routeConsts(m)
+	for _, side := range []*Side{m.Server, m.Client} {
+		n.side(side)
+	}
+}
+
+// register claims a package-level exported identifier, reporting a name
+// already claimed.
+func (n *namer) register(name, what string, pos Pos) {
+	if prev, ok := n.global[name]; ok {
+		if prev.pos.Line > 0 {
+			n.at(pos, "%s: Go name %s is already used by %s (line %d)", what, name, prev.what, prev.pos.Line)
+		} else {
+			n.at(pos, "%s: Go name %s is already used by %s", what, name, prev.what)
+		}
+		return
+	}
+	n.global[name] = claim{what: what, pos: pos}
+}
+
+// object names a type and its fields; two fields must not get the same Go
+// name.
+func (n *namer) object(o *Object) {
+	o.GoName = pascal(o.Name)
+	byGo := map[string]*Field{}
+	for _, fd := range o.Fields {
+		fd.GoName = pascal(fd.Name)
+		if !fd.validName {
+			continue
+		}
+		if prev := byGo[fd.GoName]; prev != nil {
+			n.at(fd.pos, "type %q: field %q: fields %q (line %d) and %q both map to Go field %s; rename one",
+				o.Name, fd.Name, prev.Name, prev.pos.Line, fd.Name, fd.GoName)
+			continue
+		}
+		byGo[fd.GoName] = fd
+	}
+}
+
+// entries names the metadata entries: the MIME constant, the parameter,
+// the struct field and the decoding helper of each.
+func (n *namer) entries(entries []*Entry) {
+	reserved := n.names.reservedLocals()
+	byGo := map[string]*Entry{}
+	for _, e := range entries {
+		e.Const, e.Param, e.Field, e.Func = mimeConstName(e.Name), camel(e.Name), pascal(e.Name), entryFuncName(e.Name)
+		ctx := fmt.Sprintf("metadata entry %q", e.Name)
+		switch {
+		case !e.validName:
+		case !isIdent(e.Param):
+			n.at(e.pos, "%s: its parameter name %q is a Go keyword; rename the entry", ctx, e.Param)
+		case predeclared[e.Param] || reserved[e.Param]:
+			n.at(e.pos, "%s: its parameter name %q would shadow a name the generated code uses; rename the entry", ctx, e.Param)
+		case e.Field == n.names.Data:
+			n.at(e.pos, "%s: its field name %s is taken by the payload data in generated structs; rename the entry", ctx, e.Field)
+		case byGo[e.Field] != nil:
+			n.at(e.pos, "%s: entries %q (line %d) and %q both map to Go name %s; rename one", ctx, byGo[e.Field].Name, byGo[e.Field].pos.Line, e.Name, e.Field)
+		default:
+			byGo[e.Field] = e
+		}
+	}
+}
+
+// method names the method of a route: go: when set, else the route name.
+func (n *namer) method(r *Route) {
+	ctx := r.label
+	switch {
+	case r.goName != nil:
+		r.GoName = r.goName.Value
+		if !isExported(r.GoName) {
+			n.at(r.goName.Pos, "%s: go: %q is not an exported Go identifier", ctx, r.GoName)
+		}
+	case !r.goSet && r.Name != "":
+		r.GoName = pascal(r.Name)
+		if !isExported(r.GoName) {
+			n.at(r.routeKey, "%s: its Go name %q is not an exported Go identifier; set go: to name its method", ctx, r.GoName)
+		}
+	}
+}
+
+// routeConsts names the route constants. They are shared by every route of
+// the same name, on both sides; two different names must not make the same
+// constant.
+func (n *namer) routeConsts(m *Model) {
+	consts := map[string]*RouteConst{}
+	for _, side := range []*Side{m.Server, m.Client} {
+		for _, r := range side.Routes {
+			r.Const = routeConstName(r.Name)
+			rc := consts[r.Const]
+			switch {
+			case pascal(r.Name) == "":
+				n.at(r.pos, "%s %q: the name has no letter or digit to name its constant", sideWord(side.Client), r.Name)
+				continue
+			case rc == nil:
+				rc = &RouteConst{Name: r.Const, Route: r.Name}
+				consts[r.Const] = rc
+				m.RouteConsts = append(m.RouteConsts, rc)
+				n.register(rc.Name, fmt.Sprintf("%s %q", sideWord(side.Client), r.Name), r.pos)
+			case rc.Route != r.Name:
+				n.at(r.pos, "%s %q: routes %q (line %d) and %q both make constant %s; rename one",
+					sideWord(side.Client), r.Name, rc.Route, rc.Routes[0].pos.Line, r.Name, r.Const)
+				continue
+			}
+			rc.Routes = append(rc.Routes, r)
+		}
+	}
+}
+
+// side checks the method names of one side's routes and names their
+// adapters and the structs generated for metadata.
+func (n *namer) side(side *Side) {
+	methods := map[string]*Route{}
+	for _, r := range side.Routes {
+		if !isExported(r.GoName) {
+			continue // already reported
+		}
+		what := r.what()
+		if prev := methods[r.GoName]; prev != nil {
+			n.at(r.pos, "%s: method name %s is already used by %s %q (%s) at line %d; set go: on one of them",
+				what, r.GoName, sideWord(side.Client), prev.Name, prev.Interaction, prev.pos.Line)
+			continue
+		}
+		if slices.Contains(side.CallerMethods, r.GoName) {
+			n.at(r.pos, "%s: method name %s is taken by the generated code; set go: to another name", what, r.GoName)
+			continue
+		}
+		if slices.Contains(vetMethods, r.GoName) {
+			n.at(r.pos, "%s: method name %s has a fixed signature for go vet and the encoding packages; set go: to another name", what, r.GoName)
+			continue
+		}
+		methods[r.GoName] = r
+		r.Serve = serveFuncName(side, r.GoName)
+		if r.Interaction == RequestChannel && len(r.RequestMeta) > 0 {
+			r.ReqStruct = requestStructName(r.GoName)
+			r.ReqEncode, r.ReqDecode = encodeFuncName(r.ReqStruct), decodeFuncName(r.ReqStruct)
+			n.register(r.ReqStruct, what+" request item", r.pos)
+		}
+		if len(r.ResponseMeta) > 0 {
+			r.RespStruct = responseStructName(r.GoName)
+			r.RespEncode, r.RespDecode = encodeFuncName(r.RespStruct), decodeFuncName(r.RespStruct)
+			n.register(r.RespStruct, what+" response", r.pos)
+		}
+	}
+}

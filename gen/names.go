@@ -233,11 +233,15 @@ func pascal(name string) string {
 // whole ("file_name" -> "fileName", "url_path" -> "urlPath", "trace_id" ->
 // "traceID").
 func camel(name string) string {
-	ws := words(name)
-	if len(ws) == 0 {
-		return ""
+	var b strings.Builder
+	for i, w := range words(name) {
+		if i == 0 {
+			b.WriteString(lowerInitial(goWord(w)))
+		} else {
+			b.WriteString(goWord(w))
+		}
 	}
-	return lowerInitial(goWord(ws[0])) + pascal(strings.Join(ws[1:], "_"))
+	return b.String()
 }
 
 // lowerInitial lower-cases the leading upper-case run of a Go word, as the

@@ -28,6 +28,9 @@ const (
 	// formImperative: a verb phrase in the imperative, conjugated ("Get
 	// the order" -> "X gets the order").
 	formImperative
+	// formWhether: a condition, as Go documents booleans ("Whether the
+	// order shipped" -> "X reports whether the order shipped").
+	formWhether
 )
 
 // Closed classes of English words, which tell how a phrase starts.
@@ -40,10 +43,18 @@ var (
 	// Words that start neither a noun phrase nor a verb phrase that could
 	// follow the name: prepositions, conjunctions, pronouns, modals and
 	// auxiliaries ("If set, ...", "Must be ...", "For each ...").
-	notPhraseStart = wordSet("if when whenever while unless until whether because since although though after before " +
+	notPhraseStart = wordSet("if when whenever while unless until because since although though after before " +
 		"must should may might can could will would shall is are was were be been do does did not never also " +
 		"for to in on at with by from of as into onto per via about over under between without see note deprecated " +
-		"it we you they he she i there here how why what which who where otherwise else and or but so e.g. i.e.")
+		"it we you they he she i there here how why what which who where otherwise else and or but so e.g i.e")
+	// Words that end the noun phrase that starts a doc: determiners,
+	// prepositions, relative pronouns and conjunctions. An auxiliary
+	// before them makes the doc a whole sentence ("This route is
+	// deprecated"), not a phrase to attach.
+	phraseEnds = wordSet("a an the one each every all any some no its their our your his her my " +
+		"for to in on at with by from of as into onto per via about over under between without " +
+		"that which who whom whose where when while if and or but")
+	auxiliaries = wordSet("is are was were has have had will would can could must should may might shall does do did")
 	// Verbs in the third person that are rarely a plural noun at the start
 	// of a doc: "Asks to cancel an order" is a verb phrase although
 	// "Orders to ship" is a noun phrase.
@@ -52,7 +63,20 @@ var (
 		"enables encodes explains fetches finds gets gives grants holds identifies includes indicates informs joins " +
 		"keeps leaves lets loads locates makes notifies opens overrides picks provides publishes reads receives refers " +
 		"registers rejects removes replaces represents requires resolves retrieves returns saves says selects sends " +
-		"serves shows specifies subscribes summarizes takes tells uses validates waits wraps writes")
+		"serves shows specifies subscribes summarizes takes tells uses validates waits wraps writes maps")
+	// Verbs in the imperative that API docs start with ("Stream new
+	// orders", "Sign in as ..."); a route doc that starts with one is
+	// conjugated whatever follows. Verbs whose past participle is the
+	// same word (set, put, read, run) are left out: "Set when ..." is
+	// not an imperative.
+	imperatives = wordSet("accept acknowledge add append apply approve ask assign attach authenticate authorize " +
+		"broadcast calculate call cancel change check clear close compute confirm connect convert copy create " +
+		"delete deny describe detach disable disconnect download echo edit emit enable execute export fetch find " +
+		"forward generate get handle import insert invoke join leave list load lock log mark modify move notify " +
+		"open pause ping poll post process publish pull push put query read receive refresh register reject " +
+		"remove rename replace report request reset resolve resume retrieve retry return save schedule " +
+		"search send share show sign start stop store stream submit subscribe sync tell track unlock " +
+		"unregister unsubscribe update upload validate verify wait watch write")
 )
 
 func wordSet(s string) map[string]bool {
@@ -87,19 +111,28 @@ func classify(doc string, verbs bool) docForm {
 	}
 	w1, w2 := firstWords(doc)
 	switch {
-	case determiners[w1]:
-		return formNoun
+	case w1 == "whether":
+		return formWhether
 	case notPhraseStart[w1]:
 		return formSeparate
+	case isSentence(doc):
+		return formSeparate // "This route is deprecated."
+	case determiners[w1]:
+		return formNoun
 	case thirdPersonVerbs[w1]:
 		return formVerb
 	case !plural(w1):
-		if determiners[w2] {
+		switch {
+		case determiners[w2]:
 			return formImperative // "Get the order", "List all orders"
+		case imperatives[w1] && verbs:
+			return formImperative // "Stream new orders"
+		case imperatives[w1]:
+			return formSeparate // "Cancel reason" or "Cancel orders"?
 		}
 		return formNoun // "Free-form labels", "UTF-8 text"
-	case nounInS(w1):
-		return formNoun // "Statistics a client reports", "Address of ..."
+	case nounInS(w1) || w2 == "of":
+		return formNoun // "Statistics a client reports", "Counts of items"
 	case verbObjects[w2]:
 		return formVerb
 	case verbs:
@@ -108,6 +141,26 @@ func classify(doc string, verbs bool) docForm {
 		return formSeparate // "Orders to ship" or "Ships the order"?
 	}
 	return formNoun // "Seconds between two reports", "Labels"
+}
+
+// isSentence reports whether doc is a whole sentence rather than a
+// phrase: an auxiliary verb follows the few words of the noun phrase it
+// starts with ("This route is deprecated", "The order has shipped").
+func isSentence(doc string) bool {
+	ws := strings.Fields(strings.ToLower(doc))
+	for i, w := range ws {
+		if i > 4 {
+			break
+		}
+		word := strings.TrimRight(w, ",;:.!?")
+		if i > 0 && auxiliaries[word] {
+			return true
+		}
+		if (i > 0 && phraseEnds[word]) || word != w {
+			break
+		}
+	}
+	return false
 }
 
 // plural reports whether w ends like a plural noun or a verb in the third
@@ -129,7 +182,8 @@ func nounInS(w string) bool {
 // singular: "Get the order" -> "gets the order", "Carry" -> "carries".
 func thirdPerson(doc string) string {
 	verb, rest, _ := strings.Cut(doc, " ")
-	v := strings.ToLower(verb)
+	v := strings.TrimRight(strings.ToLower(verb), ",;:.!?")
+	punct := verb[len(v):]
 	switch {
 	case v == "be":
 		v = "is"
@@ -144,9 +198,9 @@ func thirdPerson(doc string) string {
 		v += "s"
 	}
 	if rest == "" {
-		return v
+		return v + punct
 	}
-	return v + " " + rest
+	return v + punct + " " + rest
 }
 
 // lowerDoc lower-cases the first letter of a doc so it can follow a Go
@@ -183,6 +237,8 @@ func attach(name, alias, doc, fallback string, verbs bool) string {
 		return name + " " + lowerDoc(doc)
 	case formImperative:
 		return name + " " + thirdPerson(doc)
+	case formWhether:
+		return name + " reports " + lowerDoc(doc)
 	}
 	return name + " " + fallback + "\n" + doc
 }

@@ -376,6 +376,14 @@ func TestNounDoc(t *testing.T) {
 		{"42 is the answer.", "Message fallback\n42 is the answer."},
 		{"Deprecated: use Order.", "Message fallback\n\nDeprecated: use Order."},
 		{"A chat message.\nSee the channel.", "Message is a chat message.\nSee the channel."},
+		{"Whether the message was read.", "Message reports whether the message was read."},
+		{"Counts of messages per channel", "Message is counts of messages per channel."},
+		{"Set when the message is urgent.", "Message is set when the message is urgent."},
+		// A whole sentence is not a phrase to attach.
+		{"This type is deprecated.", "Message fallback\nThis type is deprecated."},
+		{"The message has been read.", "Message fallback\nThe message has been read."},
+		// An imperative without an object could be a noun in a type doc.
+		{"Stream new messages.", "Message fallback\nStream new messages."},
 	} {
 		if got := nounDoc("Message", "message", c.doc, "fallback"); got != c.want {
 			t.Errorf("nounDoc(%q) = %q, want %q", c.doc, got, c.want)
@@ -394,6 +402,12 @@ func TestMethodDoc(t *testing.T) {
 		{"Login once per connection.", "Login once per connection."},
 		{"Statistics of the server.", "Login is statistics of the server."},
 		{"If the user exists, logs in.", "Login serves route \"login\" (request-response).\nIf the user exists, logs in."},
+		{"Sign in as the named user", "Login signs in as the named user."},
+		{"Log in.", "Login logs in."},
+		{"Stream", "Login streams."},
+		{"Counts of logins per user.", "Login is counts of logins per user."},
+		{"Whether the user may log in.", "Login reports whether the user may log in."},
+		{"This route is deprecated.", "Login serves route \"login\" (request-response).\nThis route is deprecated."},
 		{"", "Login serves route \"login\" (request-response)."},
 	} {
 		r := &Route{Name: "login", GoName: "Login", Interaction: RequestResponse, Doc: c.doc, Side: side}

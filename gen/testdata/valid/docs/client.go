@@ -66,6 +66,12 @@ func (c *Client) Orders(ctx context.Context) iter.Seq2[string, error] {
 	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteOrders, rsrt.Payload{}), RouteOrders, rsrt.DecodeString)
 }
 
+// OrdersWatch streams new orders as they come.
+// Breaking out of the loop or cancelling ctx cancels the stream.
+func (c *Client) OrdersWatch(ctx context.Context) iter.Seq2[string, error] {
+	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteOrdersWatch, rsrt.Payload{}), RouteOrdersWatch, rsrt.DecodeString)
+}
+
 // ClientHandler is the client side of the orders service: the routes a
 // client serves to the server. Pass it to Dial with WithHandler.
 type ClientHandler interface {

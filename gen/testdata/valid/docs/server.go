@@ -18,6 +18,8 @@ type Server interface {
 	OrderCancel(ctx context.Context, req CancelRequest) (OrderCancelResponse, error)
 	// Orders is the identifiers of every open order.
 	Orders(ctx context.Context, out *rsrt.Sender[string]) error
+	// OrdersWatch streams new orders as they come.
+	OrdersWatch(ctx context.Context, out *rsrt.Sender[string]) error
 }
 
 // UnimplementedServer answers every route of Server with an
@@ -34,6 +36,11 @@ func (UnimplementedServer) OrderCancel(context.Context, CancelRequest) (OrderCan
 // Orders answers that route "orders" is not implemented.
 func (UnimplementedServer) Orders(context.Context, *rsrt.Sender[string]) error {
 	return rsrt.Unimplemented(RouteOrders)
+}
+
+// OrdersWatch answers that route "orders.watch" is not implemented.
+func (UnimplementedServer) OrdersWatch(context.Context, *rsrt.Sender[string]) error {
+	return rsrt.Unimplemented(RouteOrdersWatch)
 }
 
 // Peer is one accepted client connection as the server sees it: its SETUP
@@ -71,6 +78,7 @@ func newServerRoutes() *rsrt.Routes[Server] {
 	r := rsrt.NewRoutes[Server]()
 	r.HandleRequestResponse(RouteOrderCancel, serveOrderCancel)
 	r.HandleRequestStream(RouteOrders, serveOrders)
+	r.HandleRequestStream(RouteOrdersWatch, serveOrdersWatch)
 	return r
 }
 
@@ -88,4 +96,8 @@ func serveOrderCancel(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Pa
 
 func serveOrders(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
 	return s.Orders(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeString))
+}
+
+func serveOrdersWatch(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+	return s.OrdersWatch(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeString))
 }

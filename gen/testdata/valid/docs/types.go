@@ -17,6 +17,8 @@ const (
 	RouteOrderCancel = "order.cancel"
 	// RouteOrders is the route of Server.Orders.
 	RouteOrders = "orders"
+	// RouteOrdersWatch is the route of Server.OrdersWatch.
+	RouteOrdersWatch = "orders.watch"
 	// RouteNotify is the route of ClientHandler.Notify.
 	RouteNotify = "notify"
 )
@@ -37,6 +39,11 @@ type CancelRequest struct {
 	// Shipped is the JSON field "shipped".
 	// Orders to ship later.
 	Shipped bool `json:"shipped"`
+	// Paid reports whether the order is paid.
+	Paid bool `json:"paid"`
+	// Note is the JSON field "note".
+	// This field is deprecated.
+	Note string `json:"note"`
 }
 
 // Receipt is an object type of the schema, sent as JSON.

@@ -133,7 +133,8 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // syntax error (a prefix per line up to the problem, then one per rune of
 // its line): plenty for a hand-written schema of a few thousand lines, and
 // a bound on the time (well under a second) a huge or hostile input takes.
-const maxRescanBytes = 16 << 20
+// A variable, so that a test can reach the bound quickly.
+var maxRescanBytes = 16 << 20
 
 // yamlErrorPos returns the position and the message of a YAML syntax error.
 // yaml.v3 reports a line only: for scanner errors the line of the problem,

@@ -14,8 +14,12 @@
 // answered with an APPLICATION_ERROR ("already logged in as ...") and
 // changes nothing. Several connections may log in with the same user name;
 // each is a session and counts in user_count. Every route but login needs
-// a login first. User and channel names must be non-blank, valid UTF-8, at
-// most [MaxNameBytes] bytes and free of control characters. When a
+// a login first. User and channel names (like file names) follow package
+// chatname: normalized to Unicode NFC, then compared byte for byte; refused
+// when blank, not UTF-8, longer than [MaxNameBytes] bytes, or when they
+// contain control, format (zero-width, bidirectional), invisible (Hangul
+// filler, variation selectors) or unassigned characters, white space other
+// than the space or at either end, or stray combining marks. When a
 // connection closes, its session leaves its channels and the user count at
 // once. A channel is created by its first join and disappears with its last
 // member. Leaving a channel one has not joined is not an error.

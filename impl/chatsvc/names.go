@@ -1,29 +1,22 @@
 package chatsvc
 
 import (
-	"strings"
-	"unicode"
-	"unicode/utf8"
-
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
+	"github.com/rsocket-chat/rsgen/impl/chatname"
 )
 
-// MaxNameBytes is the longest user or channel name accepted, in bytes.
+// MaxNameBytes is the longest user or channel name accepted, in bytes,
+// once normalized.
 const MaxNameBytes = 64
 
-// checkName validates a user or channel name; kind ("user name", "channel
-// name") starts the error text. Names are compared byte for byte: no case
-// folding or normalisation, as in the tutorial.
-func checkName(kind, name string) error {
-	switch {
-	case strings.TrimSpace(name) == "":
-		return rsrt.NewError("%s is empty", kind)
-	case len(name) > MaxNameBytes:
-		return rsrt.NewError("%s is %d bytes long, the limit is %d", kind, len(name), MaxNameBytes)
-	case !utf8.ValidString(name):
-		return rsrt.NewError("%s is not valid UTF-8", kind)
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return rsrt.NewError("%s contains a control character", kind)
+// checkName validates a user or channel name and returns it normalized to
+// NFC (the rules are package chatname's); kind ("user name", "channel
+// name") starts the error text. Names are then compared byte for byte, with
+// no case folding, as in the tutorial.
+func checkName(kind, name string) (string, error) {
+	n, err := chatname.Check(name, MaxNameBytes)
+	if err != nil {
+		return "", rsrt.NewError("%s %v", kind, err)
 	}
-	return nil
+	return n, nil
 }

@@ -96,7 +96,8 @@ func (s *Session) loggedIn(route string) (string, error) {
 // is answered with an APPLICATION_ERROR and changes nothing. Several
 // connections may log in with the same user name.
 func (s *Session) Login(_ context.Context, user string) (string, error) {
-	if err := checkName("user name", user); err != nil {
+	user, err := checkName("user name", user)
+	if err != nil {
 		return "", err
 	}
 	if s.authUser != "" && user != s.authUser {
@@ -134,7 +135,8 @@ func (s *Session) ChannelJoin(_ context.Context, channel string) error {
 	if _, err := s.loggedIn(chat.RouteChannelJoin); err != nil {
 		return err
 	}
-	if err := checkName("channel name", channel); err != nil {
+	channel, err := checkName("channel name", channel)
+	if err != nil {
 		return err
 	}
 	return s.svc.join(s, channel)
@@ -146,7 +148,8 @@ func (s *Session) ChannelLeave(_ context.Context, channel string) error {
 	if _, err := s.loggedIn(chat.RouteChannelLeave); err != nil {
 		return err
 	}
-	if err := checkName("channel name", channel); err != nil {
+	channel, err := checkName("channel name", channel)
+	if err != nil {
 		return err
 	}
 	s.svc.leave(s, channel)
@@ -165,15 +168,17 @@ func (s *Session) Message(_ context.Context, m chat.Message) error {
 	}
 	switch {
 	case m.Channel != nil:
-		if err := checkName("channel name", *m.Channel); err != nil {
+		channel, err := checkName("channel name", *m.Channel)
+		if err != nil {
 			return err
 		}
-		return s.svc.sendChannel(s, *m.Channel, m.Content)
+		return s.svc.sendChannel(s, channel, m.Content)
 	case m.User != nil:
-		if err := checkName("user name", *m.User); err != nil {
+		user, err := checkName("user name", *m.User)
+		if err != nil {
 			return err
 		}
-		return s.svc.sendPrivate(s, *m.User, m.Content)
+		return s.svc.sendPrivate(s, user, m.Content)
 	default:
 		return rsrt.NewError("message has neither user nor channel")
 	}
@@ -239,7 +244,8 @@ func (s *Session) ChannelUsers(_ context.Context, channel string, out *rsrt.Send
 	if _, err := s.loggedIn(chat.RouteChannelUsers); err != nil {
 		return err
 	}
-	if err := checkName("channel name", channel); err != nil {
+	channel, err := checkName("channel name", channel)
+	if err != nil {
 		return err
 	}
 	return sendAll(s.svc.channelUsers(channel), out.Send)
@@ -263,6 +269,10 @@ func (s *Session) FileUpload(_ context.Context, data []byte, name string) error 
 	if err != nil {
 		return err
 	}
+	name, err = filestore.NormalizeName(name)
+	if err != nil {
+		return s.fileError("upload", name, err)
+	}
 	if err := fs.Put(name, data); err != nil {
 		return s.fileError("upload", name, err)
 	}
@@ -283,6 +293,11 @@ func (s *Session) FileDownload(ctx context.Context, name string) (chat.FileDownl
 	fs, err := s.files()
 	if err != nil {
 		return chat.FileDownloadResponse{}, err
+	}
+	// The name the file is stored under, which the response carries.
+	name, err = filestore.NormalizeName(name)
+	if err != nil {
+		return chat.FileDownloadResponse{}, s.fileError("download", name, err)
 	}
 	if size, ok := fs.Size(name); ok {
 		// The file-name metadata entry: the name, its MIME type and the

@@ -5,9 +5,13 @@
 // of a file is the hex SHA-256 of its name (so "../x" or "/etc/passwd" are
 // stored safely inside the directory like any other key, and a 255-byte name
 // does not hit the file system's name length limit), and the original name
-// is kept in a small header at the start of the file itself. Names that are
-// empty, longer than [MaxNameBytes], not UTF-8 or that contain control
-// characters (NUL included) are refused with an error.
+// is kept in a small header at the start of the file itself. Names follow
+// the chat's name rules (package chatname): every method normalizes the
+// name it is given to Unicode NFC, and refuses with an error a name that is
+// empty, longer than [MaxNameBytes] once normalized, not UTF-8, or that
+// contains control, format (zero-width, bidirectional), invisible or
+// unassigned characters. A file stored by an older version under a name
+// these rules refuse is ignored by [Open], like a foreign file.
 //
 // Writes are atomic: the content goes to a temporary file in the same
 // directory, which is fsynced, renamed over the final name, and the directory
@@ -34,8 +38,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/rsocket-chat/rsgen/impl/chatname"
 )
 
 // Defaults of [Limits].
@@ -143,24 +147,20 @@ func (s *Store) Dir() string { return s.dir }
 // Limits returns the limits in force, defaults applied.
 func (s *Store) Limits() Limits { return s.limits }
 
-// CheckName reports why name cannot be a file name, or nil.
-func CheckName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("%w: the name is empty", ErrBadName)
-	case len(name) > MaxNameBytes:
-		return fmt.Errorf("%w: the name is %d bytes long, the limit is %d", ErrBadName, len(name), MaxNameBytes)
-	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: the name is not valid UTF-8", ErrBadName)
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return fmt.Errorf("%w: the name contains a control character", ErrBadName)
+// NormalizeName returns name normalized to NFC, or an error wrapping
+// ErrBadName that says why it cannot be a file name.
+func NormalizeName(name string) (string, error) {
+	n, err := chatname.Check(name, MaxNameBytes)
+	if err != nil {
+		return "", fmt.Errorf("%w: the name %v", ErrBadName, err)
 	}
-	return nil
+	return n, nil
 }
 
 // Put stores data under name, replacing any file of that name.
 func (s *Store) Put(name string, data []byte) error {
-	if err := CheckName(name); err != nil {
+	name, err := NormalizeName(name)
+	if err != nil {
 		return err
 	}
 	size := int64(len(data))
@@ -229,7 +229,8 @@ func (s *Store) write(name string, data []byte) (err error) {
 // Get returns the content of the named file, or an error wrapping
 // ErrNotFound.
 func (s *Store) Get(name string) ([]byte, error) {
-	if err := CheckName(name); err != nil {
+	name, err := NormalizeName(name)
+	if err != nil {
 		return nil, err
 	}
 	b, err := os.ReadFile(filepath.Join(s.dir, diskName(name)))
@@ -251,6 +252,10 @@ func (s *Store) Get(name string) ([]byte, error) {
 // Size returns the content size of the named file, and whether it is
 // stored.
 func (s *Store) Size(name string) (int64, bool) {
+	name, err := NormalizeName(name)
+	if err != nil {
+		return 0, false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, ok := s.sizes[name]
@@ -319,7 +324,7 @@ func readHeader(path string) (string, int64, error) {
 	if _, err := io.ReadFull(f, name); err != nil {
 		return "", 0, err
 	}
-	if CheckName(string(name)) != nil {
+	if n, err := NormalizeName(string(name)); err != nil || n != string(name) {
 		return "", 0, errors.New("bad name")
 	}
 	return string(name), st.Size() - int64(headerFixed+n), nil

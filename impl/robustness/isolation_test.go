@@ -92,7 +92,12 @@ func TestPrivateMessagesStayPrivate(t *testing.T) {
 			checkMsg(t, inB.Next(t, wait), "alice", "secret", nil)
 			continue
 		}
-		// Other spellings are other (absent) users, never a match.
+		// Other spellings are other (absent) users, never a match; a
+		// trailing space is not a name at all (it would look like bob's).
+		if to == "bob " {
+			wantError(t, err, "user name starts or ends with white space")
+			continue
+		}
 		wantError(t, err, "is not logged in")
 	}
 	must(t, bob.Message(ctx, chat.Message{User: str("alice"), Content: str("secret reply")}))

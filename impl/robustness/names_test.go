@@ -1,0 +1,58 @@
+package robustness
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/rsocket-chat/rsgen/generated/chat"
+)
+
+// TestLookAlikeNames (issue 17, row 13): user, channel and file names with
+// zero-width, bidirectional-control, invisible (Hangul filler, variation
+// selector) or stray combining characters were accepted, so channel.users
+// showed "alice" twice. Over a real connection each is answered with an
+// APPLICATION_ERROR in the words of the other name rules, a decomposed
+// spelling is the same name as the composed one, and a fresh client is
+// served.
+func TestLookAlikeNames(t *testing.T) {
+	srv := startServer(t, t.TempDir(), nil)
+	ctx := ctxT(t)
+	alice := login(t, srv.TCPAddr(), "alice")
+	must(t, alice.ChannelJoin(ctx, "room"))
+	bad := []string{
+		"alice\u200b", "\u202eecila", "al\u200dice", "alice\u3164", "\u115falice", "alice\uffa0",
+		"alice\ufe0f", "ali\u034fce", "\u0301alice", "x\u0301\u0302\u0303\u0304\u0305", "alice\u2028", "alice\u00a0",
+	}
+	for _, name := range bad {
+		c := dial(t, srv.TCPAddr())
+		_, err := c.Login(ctx, name)
+		wantError(t, err, "user name ")
+		// The connection was answered, not closed: it logs in correctly.
+		_, err = c.Login(ctx, "alice")
+		must(t, err)
+		must(t, c.ChannelJoin(ctx, "room"))
+		wantError(t, c.ChannelJoin(ctx, name), "channel name ")
+		wantError(t, c.Message(ctx, chat.Message{User: str(name), Content: str("x")}), "user name ")
+		wantError(t, c.FileUpload(ctx, []byte("x"), name), "invalid file name: the name ")
+		_ = c.Close()
+	}
+	// Both spellings of "élise" are one user, and of "café" one channel.
+	e1 := login(t, srv.TCPAddr(), "\u00e9lise")
+	e2 := login(t, srv.TCPAddr(), "e\u0301lise")
+	must(t, e1.ChannelJoin(ctx, "caf\u00e9"))
+	must(t, e2.ChannelJoin(ctx, "cafe\u0301"))
+	must(t, e2.ChannelJoin(ctx, "room"))
+	if got := collect(t, alice.ChannelUsers(ctx, "room")); !slices.Equal(got, []string{"alice", "\u00e9lise"}) {
+		t.Fatalf("channel.users room = %q", got)
+	}
+	if got := collect(t, alice.ChannelUsers(ctx, "cafe\u0301")); !slices.Equal(got, []string{"\u00e9lise"}) {
+		t.Fatalf("channel.users café = %q", got)
+	}
+	if got := collect(t, alice.Channels(ctx)); !slices.Equal(got, []string{"caf\u00e9", "room"}) {
+		t.Fatalf("channels = %q", got)
+	}
+	if got := collect(t, alice.Files(ctx)); len(got) != 0 {
+		t.Fatalf("files = %q, want none", got)
+	}
+	checkServed(t, srv.TCPAddr())
+}

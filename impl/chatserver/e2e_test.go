@@ -24,6 +24,7 @@ import (
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
 	"github.com/rsocket-chat/rsgen/impl/chatsvc"
+	"github.com/rsocket-chat/rsgen/impl/filestore"
 )
 
 // wait bounds every blocking step; it is a failure guard, never an
@@ -515,7 +516,8 @@ func TestRestart(t *testing.T) {
 // TestFileLimits checks the size limits' error answers.
 func TestFileLimits(t *testing.T) {
 	srv := start(t, t.TempDir(), func(c *chatserver.Config) {
-		c.Files.MaxFileBytes, c.Files.MaxTotalBytes = 1000, 1500
+		// Room for 1500 bytes of content and the overhead of one file.
+		c.Files.MaxFileBytes, c.Files.MaxTotalBytes = 1000, 1500+filestore.Limits{}.Charge("a", 0)
 	})
 	ctx := ctxT(t)
 	c := dial(t, srv.TCPAddr())

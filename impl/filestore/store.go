@@ -17,11 +17,27 @@
 // directory, which is fsynced, renamed over the final name, and the directory
 // fsynced. A reader therefore sees the old content or the new one, never a
 // mix, and a crash leaves at worst a stale temporary file, removed by the
-// next [Open].
+// next [Open]. No lock is held while a file is written: uploads go to disk
+// in parallel, each [Store.Put] returns (and its caller can drop the
+// payload) as soon as its own file is durable. Only the accounting below
+// and the rename (ordered per name, so that the index always describes the
+// file a name last renamed to) take a lock.
 //
-// Limits: a maximum file size (default [DefaultMaxFileBytes]) and a maximum
-// total size of the store (default [DefaultMaxTotalBytes]); an upload that
-// would exceed either is refused with an error saying which.
+// Limits, each refused with an error saying which:
+//
+//   - the size of one file (default [DefaultMaxFileBytes]);
+//   - the total the files are charged (default [DefaultMaxTotalBytes]):
+//     each file costs its content plus a per-file overhead
+//     ([DefaultFileOverheadBytes] and the length of its name), what an
+//     empty file really takes on disk (a block, an inode, its header), so
+//     that thousands of empty files cannot fill a disk while the quota
+//     counts nothing;
+//   - the number of files (default [DefaultMaxFiles]).
+//
+// Replacing a file is charged the difference. An upload in progress holds
+// its whole charge (and, for a new name, a file slot) until it is stored
+// or fails, so that uploads written in parallel can never together exceed
+// a limit.
 package filestore
 
 import (
@@ -31,6 +47,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"io/fs"
 	"os"
@@ -48,6 +65,11 @@ const (
 	DefaultMaxFileBytes = 16 << 20
 	// DefaultMaxTotalBytes is the default total size of the store: 1 GiB.
 	DefaultMaxTotalBytes = 1 << 30
+	// DefaultMaxFiles is the default number of files the store holds.
+	DefaultMaxFiles = 10_000
+	// DefaultFileOverheadBytes is what a file is charged beyond its
+	// content and its name: a file system block.
+	DefaultFileOverheadBytes = 4 << 10
 	// MaxNameBytes is the longest file name accepted, in bytes.
 	MaxNameBytes = 255
 )
@@ -70,8 +92,12 @@ var (
 	ErrNotFound = errors.New("file not found")
 	// ErrTooLarge is wrapped by Put for a file over the size limit.
 	ErrTooLarge = errors.New("file too large")
-	// ErrStoreFull is wrapped by Put when the store would exceed its total size.
+	// ErrStoreFull is wrapped by Put when the store would exceed its total
+	// size.
 	ErrStoreFull = errors.New("file store full")
+	// ErrTooManyFiles is wrapped by Put when a new name would exceed the
+	// file-count limit.
+	ErrTooManyFiles = errors.New("too many files")
 	// ErrBadName is wrapped by every method for a name that is refused.
 	ErrBadName = errors.New("invalid file name")
 )
@@ -80,9 +106,14 @@ var (
 type Limits struct {
 	// MaxFileBytes is the largest file accepted (default 16 MiB).
 	MaxFileBytes int64
-	// MaxTotalBytes is the largest total of the stored files' contents
-	// (default 1 GiB).
+	// MaxTotalBytes is the largest total the stored files are charged:
+	// their contents plus each one's overhead (default 1 GiB).
 	MaxTotalBytes int64
+	// MaxFiles is the largest number of stored files (default 10,000).
+	MaxFiles int
+	// FileOverheadBytes is what each file is charged beyond its content
+	// and the length of its name (default 4 KiB); negative means nothing.
+	FileOverheadBytes int64
 }
 
 func (l Limits) withDefaults() Limits {
@@ -92,7 +123,31 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxTotalBytes <= 0 {
 		l.MaxTotalBytes = DefaultMaxTotalBytes
 	}
+	if l.MaxFiles <= 0 {
+		l.MaxFiles = DefaultMaxFiles
+	}
+	switch {
+	case l.FileOverheadBytes == 0:
+		l.FileOverheadBytes = DefaultFileOverheadBytes
+	case l.FileOverheadBytes < 0:
+		l.FileOverheadBytes = 0
+	}
 	return l
+}
+
+// CheckSize returns an error wrapping ErrTooLarge for a file of size bytes
+// over MaxFileBytes, or nil.
+func (l Limits) CheckSize(size int64) error {
+	if limit := l.withDefaults().MaxFileBytes; size > limit {
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, size, limit)
+	}
+	return nil
+}
+
+// Charge returns what a file of size bytes named name is charged against
+// MaxTotalBytes: its size, the per-file overhead and its name's length.
+func (l Limits) Charge(name string, size int64) int64 {
+	return size + l.withDefaults().FileOverheadBytes + int64(len(name))
 }
 
 // Store is a directory of named files. It is safe for concurrent use.
@@ -100,14 +155,30 @@ type Store struct {
 	dir    string
 	limits Limits
 
-	// putMu serialises uploads, so that the size accounting of one upload
-	// cannot race with another's; uploads are rare and bounded in size.
-	putMu sync.Mutex
-	// mu guards sizes and total, which mirror the directory's content.
-	mu    sync.Mutex
-	sizes map[string]int64
-	total int64
+	// mu guards the index below, which mirrors the directory's content,
+	// and the charges of the uploads in progress. It is never held while
+	// a file is written.
+	mu       sync.Mutex
+	sizes    map[string]int64 // content size by name
+	total    int64            // content bytes of the stored files
+	charged  int64            // what the stored files are charged
+	reserved int64            // charged by the uploads in progress
+	newNames int              // uploads in progress of names not stored yet
+
+	// renames orders the rename and the index update of uploads of one
+	// name (by a hash of it): the index always describes the file a name
+	// was last renamed to. Names that share a stripe only wait for each
+	// other's renames, never for a write.
+	renames    [renameStripes]sync.Mutex
+	renameSeed maphash.Seed
+
+	// afterWrite, when set (by tests), runs between an upload's write and
+	// its rename.
+	afterWrite func(name string)
 }
+
+// renameStripes is the number of rename locks.
+const renameStripes = 64
 
 // Open opens (creating it if needed) the store in dir, removes temporary
 // files a crash may have left behind, and indexes the stored files.
@@ -118,7 +189,7 @@ func Open(dir string, limits Limits) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("filestore: %w", err)
 	}
-	s := &Store{dir: dir, limits: limits.withDefaults(), sizes: make(map[string]int64)}
+	s := &Store{dir: dir, limits: limits.withDefaults(), sizes: make(map[string]int64), renameSeed: maphash.MakeSeed()}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("filestore: %w", err)
@@ -136,6 +207,7 @@ func Open(dir string, limits Limits) (*Store, error) {
 			}
 			s.sizes[key] = size
 			s.total += size
+			s.charged += s.limits.Charge(key, size)
 		}
 	}
 	return s, nil
@@ -157,42 +229,117 @@ func NormalizeName(name string) (string, error) {
 	return n, nil
 }
 
-// Put stores data under name, replacing any file of that name.
+// Put stores data under name, replacing any file of that name. It writes
+// without holding any lock of the store, so uploads proceed in parallel;
+// it returns once the file is durable (or refused, or failed).
 func (s *Store) Put(name string, data []byte) error {
 	name, err := NormalizeName(name)
 	if err != nil {
 		return err
 	}
 	size := int64(len(data))
-	if size > s.limits.MaxFileBytes {
-		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, size, s.limits.MaxFileBytes)
-	}
-	s.putMu.Lock()
-	defer s.putMu.Unlock()
-
-	s.mu.Lock()
-	old := s.sizes[name]
-	newTotal := s.total - old + size
-	s.mu.Unlock()
-	if newTotal > s.limits.MaxTotalBytes {
-		return fmt.Errorf("%w: storing %d bytes would bring it to %d bytes, the limit is %d",
-			ErrStoreFull, size, newTotal, s.limits.MaxTotalBytes)
-	}
-	if err := s.write(name, data); err != nil {
+	if err := s.limits.CheckSize(size); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.total += size - s.sizes[name]
-	s.sizes[name] = size
-	s.mu.Unlock()
+	charge := s.limits.Charge(name, size)
+	isNew, err := s.reserve(name, size, charge)
+	if err != nil {
+		return err
+	}
+	tmp, err := s.writeTemp(name, data)
+	if err != nil {
+		s.release(charge, isNew)
+		return err
+	}
+	if s.afterWrite != nil {
+		s.afterWrite(name)
+	}
+	if err := s.commit(name, tmp, size, charge, isNew); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	// The rename is durable only once the directory itself is synced.
+	if d, derr := os.Open(s.dir); derr == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
 	return nil
 }
 
-// write writes the file atomically: temp file, fsync, rename, fsync dir.
-func (s *Store) write(name string, data []byte) (err error) {
+// reserve checks the limits for an upload of size bytes charged charge,
+// and holds its charge (and, for a name not stored yet, a file slot) until
+// commit or release. Replacing a file counts the difference with the
+// stored one; the uploads in progress count in full, so that parallel
+// uploads cannot together exceed a limit whatever order they finish in.
+func (s *Store) reserve(name string, size, charge int64) (isNew bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, stored := s.sizes[name]
+	after := s.charged + s.reserved + charge
+	if stored {
+		after -= s.limits.Charge(name, old)
+	}
+	if after > s.limits.MaxTotalBytes {
+		return false, fmt.Errorf("%w: storing %d bytes (%d with the per-file overhead) would bring it to %d bytes, the limit is %d",
+			ErrStoreFull, size, charge, after, s.limits.MaxTotalBytes)
+	}
+	if !stored && len(s.sizes)+s.newNames >= s.limits.MaxFiles {
+		return false, fmt.Errorf("%w: the store holds %d files, the limit is %d",
+			ErrTooManyFiles, len(s.sizes)+s.newNames, s.limits.MaxFiles)
+	}
+	s.reserved += charge
+	if !stored {
+		s.newNames++
+	}
+	return !stored, nil
+}
+
+// release gives back what reserve held, for an upload that failed.
+func (s *Store) release(charge int64, isNew bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reserved -= charge
+	if isNew {
+		s.newNames--
+	}
+}
+
+// commit renames the written temporary file over name and moves the
+// upload's reservation into the index, in the order of the renames of that
+// name.
+func (s *Store) commit(name, tmp string, size, charge int64, isNew bool) error {
+	var h maphash.Hash
+	h.SetSeed(s.renameSeed)
+	_, _ = h.WriteString(name)
+	mu := &s.renames[h.Sum64()%renameStripes]
+	mu.Lock()
+	defer mu.Unlock()
+	if err := os.Rename(tmp, filepath.Join(s.dir, diskName(name))); err != nil {
+		s.release(charge, isNew)
+		return fmt.Errorf("filestore: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.sizes[name]; ok {
+		s.total -= old
+		s.charged -= s.limits.Charge(name, old)
+	}
+	s.sizes[name] = size
+	s.total += size
+	s.charged += charge
+	s.reserved -= charge
+	if isNew {
+		s.newNames--
+	}
+	return nil
+}
+
+// writeTemp writes the file's header and content to a new temporary file
+// in the store's directory, fsyncs and closes it, and returns its path.
+func (s *Store) writeTemp(name string, data []byte) (path string, err error) {
 	f, err := os.CreateTemp(s.dir, tmpPrefix+"*")
 	if err != nil {
-		return fmt.Errorf("filestore: %w", err)
+		return "", fmt.Errorf("filestore: %w", err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -206,24 +353,16 @@ func (s *Store) write(name string, data []byte) (err error) {
 	binary.BigEndian.PutUint16(hdr[len(magic):], uint16(len(name)))
 	for _, b := range [][]byte{hdr[:], []byte(name), data} {
 		if _, err = f.Write(b); err != nil {
-			return fmt.Errorf("filestore: %w", err)
+			return "", fmt.Errorf("filestore: %w", err)
 		}
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("filestore: %w", err)
+		return "", fmt.Errorf("filestore: %w", err)
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("filestore: %w", err)
+		return "", fmt.Errorf("filestore: %w", err)
 	}
-	if err = os.Rename(tmp, filepath.Join(s.dir, diskName(name))); err != nil {
-		return fmt.Errorf("filestore: %w", err)
-	}
-	// The rename is durable only once the directory itself is synced.
-	if d, derr := os.Open(s.dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
+	return tmp, nil
 }
 
 // Get returns the content of the named file, or an error wrapping
@@ -279,6 +418,21 @@ func (s *Store) TotalBytes() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.total
+}
+
+// ChargedBytes returns what the stored files are charged against
+// MaxTotalBytes: their contents plus each one's overhead.
+func (s *Store) ChargedBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.charged
+}
+
+// Count returns the number of stored files.
+func (s *Store) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sizes)
 }
 
 // diskName is the on-disk name of a key: a hash, so that the name is

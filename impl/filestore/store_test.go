@@ -109,7 +109,10 @@ func TestBadNames(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	s := open(t, t.TempDir(), Limits{MaxFileBytes: 10, MaxTotalBytes: 25})
+	// Room for 25 bytes of content in three files, each charged the
+	// per-file overhead too (the names are all one byte long).
+	ovh := Limits{}.Charge("a", 0)
+	s := open(t, t.TempDir(), Limits{MaxFileBytes: 10, MaxTotalBytes: 25 + 3*ovh})
 	if err := s.Put("big", make([]byte, 11)); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("oversized file: %v, want ErrTooLarge", err)
 	}
@@ -167,7 +170,7 @@ func TestOpenCleansAndIgnoresForeignFiles(t *testing.T) {
 }
 
 func TestConcurrentPuts(t *testing.T) {
-	s := open(t, t.TempDir(), Limits{MaxFileBytes: 100, MaxTotalBytes: 1000})
+	s := open(t, t.TempDir(), Limits{MaxFileBytes: 100, MaxTotalBytes: 10 * Limits{}.Charge("a", 100)})
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() { _ = s.Put(string(rune('a'+i)), make([]byte, 100)) })

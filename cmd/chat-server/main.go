@@ -59,6 +59,8 @@ type options struct {
 	tcpAddr, wsAddr, dataDir string
 	maxFile, maxTotal        size
 	responseBudget           size
+	maxFiles                 int
+	uploadMemory             size
 	queueLen                 int
 	queueBytes, maxMessage   size
 	maxQueued                size
@@ -81,7 +83,9 @@ func settings(o *options) []setting {
 		{"ws-addr", "CHAT_WS_ADDR", "WebSocket listen `address` (path \"/\"); \"\" disables WebSocket", (*str)(&o.wsAddr)},
 		{"data-dir", "CHAT_DATA_DIR", "`directory` of the uploaded files, created if needed", (*str)(&o.dataDir)},
 		{"max-file-size", "CHAT_MAX_FILE_SIZE", "largest file accepted, in bytes or with a KiB/MiB/GiB suffix (`size`)", &o.maxFile},
-		{"max-store-size", "CHAT_MAX_STORE_SIZE", "largest total `size` of the stored files", &o.maxTotal},
+		{"max-store-size", "CHAT_MAX_STORE_SIZE", "largest total `size` of the stored files, each charged its content plus 4KiB and its name's length", &o.maxTotal},
+		{"max-files", "CHAT_MAX_FILES", "largest number of stored `files`", (*integer)(&o.maxFiles)},
+		{"upload-memory", "CHAT_UPLOAD_MEMORY", "upload payloads held in memory until written, server-wide (`size`); an upload over it is refused as busy", &o.uploadMemory},
 		{"queue-len", "CHAT_QUEUE_LEN", "`messages` queued per connection for a slow reader before the oldest are dropped", (*integer)(&o.queueLen)},
 		{"queue-size", "CHAT_QUEUE_SIZE", "message content `size` queued per connection, the same way", &o.queueBytes},
 		{"max-queued", "CHAT_MAX_QUEUED", "message content `size` queued by all connections together; over it, the connections holding more than their share drop their oldest", &o.maxQueued},
@@ -104,6 +108,8 @@ func defaults() *options {
 		maxFile:        filestore.DefaultMaxFileBytes,
 		maxTotal:       filestore.DefaultMaxTotalBytes,
 		responseBudget: rsrt.DefaultServerResponseBudget,
+		maxFiles:       filestore.DefaultMaxFiles,
+		uploadMemory:   chatsvc.DefaultUploadMemoryBytes,
 		queueLen:       chatsvc.DefaultQueueLen,
 		queueBytes:     chatsvc.DefaultQueueBytes,
 		maxQueued:      chatsvc.DefaultMaxQueuedBytes,
@@ -162,14 +168,16 @@ Flags:
 		return nil, errors.New("both --tcp-addr and --ws-addr are empty: nothing to serve")
 	case o.dataDir == "":
 		return nil, errors.New("--data-dir is empty")
-	case o.maxFile <= 0 || o.maxTotal <= 0 || o.queueBytes <= 0 || o.maxMessage <= 0 || o.responseBudget <= 0 || o.maxQueued <= 0:
+	case o.maxFile <= 0 || o.maxTotal <= 0 || o.queueBytes <= 0 || o.maxMessage <= 0 || o.responseBudget <= 0 || o.maxQueued <= 0 || o.uploadMemory <= 0:
 		return nil, errors.New("sizes must be positive")
-	case o.queueLen <= 0 || o.maxJoined <= 0:
-		return nil, errors.New("--queue-len and --max-joined must be positive")
+	case o.queueLen <= 0 || o.maxJoined <= 0 || o.maxFiles <= 0:
+		return nil, errors.New("--queue-len, --max-joined and --max-files must be positive")
 	case o.shutdown <= 0:
 		return nil, errors.New("--shutdown-timeout must be positive")
 	case o.maxFile > o.maxTotal:
 		return nil, errors.New("--max-file-size is larger than --max-store-size")
+	case o.maxFile > o.uploadMemory:
+		return nil, errors.New("--max-file-size is larger than --upload-memory: the largest file could never be uploaded")
 	}
 	return o, nil
 }
@@ -189,13 +197,14 @@ func (o *options) config(log *slog.Logger) chatserver.Config {
 		TCPAddr: o.tcpAddr,
 		WSAddr:  o.wsAddr,
 		DataDir: o.dataDir,
-		Files:   filestore.Limits{MaxFileBytes: int64(o.maxFile), MaxTotalBytes: int64(o.maxTotal)},
+		Files:   filestore.Limits{MaxFileBytes: int64(o.maxFile), MaxTotalBytes: int64(o.maxTotal), MaxFiles: o.maxFiles},
 		Chat: chatsvc.Config{
-			QueueLen:        o.queueLen,
-			QueueBytes:      int(o.queueBytes),
-			MaxQueuedBytes:  int64(o.maxQueued),
-			MaxContentBytes: int(o.maxMessage),
-			MaxJoined:       o.maxJoined,
+			QueueLen:          o.queueLen,
+			QueueBytes:        int(o.queueBytes),
+			MaxQueuedBytes:    int64(o.maxQueued),
+			MaxContentBytes:   int(o.maxMessage),
+			MaxJoined:         o.maxJoined,
+			UploadMemoryBytes: int64(o.uploadMemory),
 		},
 		ResponseBudget:  int64(o.responseBudget),
 		ShutdownTimeout: o.shutdown,

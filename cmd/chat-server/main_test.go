@@ -110,3 +110,29 @@ func TestSizeValues(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreSettings: the file-count limit and the upload memory budget
+// reach the configuration, and an upload budget smaller than the largest
+// file is refused.
+func TestStoreSettings(t *testing.T) {
+	o, err := parse(nil, env(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.maxFiles != 10_000 || o.uploadMemory != 256<<20 {
+		t.Fatalf("defaults: %d files, %d bytes of uploads", o.maxFiles, o.uploadMemory)
+	}
+	o, err = parse([]string{"--upload-memory", "64MiB"}, env(map[string]string{"CHAT_MAX_FILES": "50", "CHAT_UPLOAD_MEMORY": "1GiB"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := o.config(nil)
+	if cfg.Files.MaxFiles != 50 || cfg.Chat.UploadMemoryBytes != 64<<20 {
+		t.Fatalf("config: %+v", cfg)
+	}
+	for _, args := range [][]string{{"--max-files", "0"}, {"--upload-memory", "0"}, {"--upload-memory", "8MiB"}} {
+		if _, err := parse(args, env(nil), &bytes.Buffer{}); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+}

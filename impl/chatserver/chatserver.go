@@ -46,10 +46,12 @@ type Config struct {
 	// DataDir is the file store's directory, created if needed.
 	DataDir string
 	// Files bounds the file store; zero values mean the store's defaults
-	// (16 MiB per file, 1 GiB in total).
+	// (16 MiB per file, 1 GiB in total with 4 KiB and the name charged per
+	// file, 10,000 files).
 	Files filestore.Limits
-	// Chat configures the chat service (queue bounds, content limit...);
-	// its Files and Logger fields are ignored: Start sets them.
+	// Chat configures the chat service (queue bounds, content limit,
+	// upload memory budget...); its Files and Logger fields are ignored:
+	// Start sets them.
 	Chat chatsvc.Config
 	// ResponseBudget bounds the bytes of responses all connections
 	// together have not read yet (default
@@ -132,7 +134,8 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	r := &Running{svc: svc, store: store, log: log, tp: tp, stopped: make(chan struct{})}
 	log.Info("chat server started",
 		"tcp", r.TCPAddr(), "ws", r.WSURL(), "data_dir", store.Dir(),
-		"max_file_bytes", store.Limits().MaxFileBytes, "max_total_bytes", store.Limits().MaxTotalBytes)
+		"max_file_bytes", store.Limits().MaxFileBytes, "max_total_bytes", store.Limits().MaxTotalBytes,
+		"max_files", store.Limits().MaxFiles, "upload_memory_bytes", svc.UploadMemoryBytes())
 	go func() {
 		select {
 		case <-ctx.Done():

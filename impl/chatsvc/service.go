@@ -31,6 +31,9 @@ const (
 	DefaultMaxQueuedBytes = 256 << 20
 	// DefaultTimeCallTimeout bounds the server's call to a client's time route.
 	DefaultTimeCallTimeout = 10 * time.Second
+	// DefaultUploadMemoryBytes is the default server-wide bound of the
+	// upload payloads held in memory: 16 of the largest files by default.
+	DefaultUploadMemoryBytes = 256 << 20
 )
 
 // Config configures a [Service]. Zero values mean the defaults.
@@ -66,6 +69,14 @@ type Config struct {
 	// name it authenticated as. Unset, anyone may log in as anyone, as in
 	// the tutorial.
 	Auth Authenticator
+	// UploadMemoryBytes bounds, server-wide, the bytes of the upload
+	// payloads the service holds, from the moment a file.upload handler
+	// gets one until the file store has written it (default 256 MiB,
+	// raised to the store's largest file if that is more). An upload that
+	// does not fit is refused at once with an APPLICATION_ERROR ("server
+	// busy ..."): its payload is in memory already, and making it wait
+	// would hold it there, which is what the budget bounds.
+	UploadMemoryBytes int64
 }
 
 // Authenticator checks the credentials a client sent in its SETUP and
@@ -95,6 +106,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TimeCallTimeout <= 0 {
 		c.TimeCallTimeout = DefaultTimeCallTimeout
+	}
+	if c.UploadMemoryBytes <= 0 {
+		c.UploadMemoryBytes = DefaultUploadMemoryBytes
+	}
+	if c.Files != nil {
+		c.UploadMemoryBytes = max(c.UploadMemoryBytes, c.Files.Limits().MaxFileBytes)
 	}
 	return c
 }
@@ -134,6 +151,11 @@ type Service struct {
 
 	enqueued, delivered, dropped, clientReports atomic.Uint64
 	incomingStreams                             atomic.Int64
+
+	// uploadBytes is the bytes of upload payloads being stored, bounded by
+	// cfg.UploadMemoryBytes; uploadsBusy counts the uploads refused for it.
+	uploadBytes atomic.Int64
+	uploadsBusy atomic.Uint64
 }
 
 // fanoutStripes is the number of fan-out locks; a power of two well above
@@ -243,6 +265,11 @@ type Stats struct {
 	Dropped uint64
 	// ClientReports counts the statistics fire-and-forget reports received.
 	ClientReports uint64
+	// UploadBytes is the bytes of upload payloads being stored now.
+	UploadBytes int64
+	// UploadsBusy counts the uploads refused because the upload memory
+	// budget (Config.UploadMemoryBytes) was exhausted.
+	UploadsBusy uint64
 }
 
 // Stats returns a snapshot of the service's counters.
@@ -252,6 +279,8 @@ func (s *Service) Stats() Stats {
 		Delivered:     s.delivered.Load(),
 		Dropped:       s.dropped.Load(),
 		ClientReports: s.clientReports.Load(),
+		UploadBytes:   s.uploadBytes.Load(),
+		UploadsBusy:   s.uploadsBusy.Load(),
 
 		IncomingStreams: int(s.incomingStreams.Load()),
 	}
@@ -271,6 +300,27 @@ func (s *Service) Stats() Stats {
 	}
 	return st
 }
+
+// holdUpload takes n bytes of the upload memory budget, or reports the
+// budget exhausted (and how much is held) without taking anything.
+func (s *Service) holdUpload(n int64) (ok bool, held int64) {
+	for {
+		held = s.uploadBytes.Load()
+		if held+n > s.cfg.UploadMemoryBytes {
+			s.uploadsBusy.Add(1)
+			return false, held
+		}
+		if s.uploadBytes.CompareAndSwap(held, held+n) {
+			return true, held + n
+		}
+	}
+}
+
+// UploadMemoryBytes returns the upload memory budget in force.
+func (s *Service) UploadMemoryBytes() int64 { return s.cfg.UploadMemoryBytes }
+
+// releaseUpload gives back what holdUpload took.
+func (s *Service) releaseUpload(n int64) { s.uploadBytes.Add(-n) }
 
 // counts returns the user count (logged-in sessions) and channel count
 // reported by the statistics channel.

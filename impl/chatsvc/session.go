@@ -261,6 +261,12 @@ func sendAll(items []string, send func(string) error) error {
 }
 
 // FileUpload stores a file under its name (a key, never a path).
+//
+// The payload counts against the server-wide upload memory budget
+// (Config.UploadMemoryBytes) until the store has written it; the store
+// writes uploads in parallel, so each one is dropped as soon as its own
+// file is on disk. When the budget is exhausted the upload is refused at
+// once, so that its payload is dropped too.
 func (s *Session) FileUpload(_ context.Context, data []byte, name string) error {
 	if _, err := s.loggedIn(chat.RouteFileUpload); err != nil {
 		return err
@@ -273,6 +279,17 @@ func (s *Session) FileUpload(_ context.Context, data []byte, name string) error 
 	if err != nil {
 		return s.fileError("upload", name, err)
 	}
+	if err := fs.Limits().CheckSize(int64(len(data))); err != nil {
+		return s.fileError("upload", name, err)
+	}
+	n := int64(len(data))
+	ok, held := s.svc.holdUpload(n)
+	if !ok {
+		s.logger().Debug("upload refused: upload memory budget exhausted", "file", name, "bytes", n, "held", held)
+		return rsrt.NewError("server busy: uploads being stored hold %d bytes, the limit is %d; try again later",
+			held, s.svc.cfg.UploadMemoryBytes)
+	}
+	defer s.svc.releaseUpload(n)
 	if err := fs.Put(name, data); err != nil {
 		return s.fileError("upload", name, err)
 	}
@@ -341,7 +358,8 @@ func (s *Session) fileError(op, name string, err error) error {
 	case errors.Is(err, filestore.ErrNotFound),
 		errors.Is(err, filestore.ErrBadName),
 		errors.Is(err, filestore.ErrTooLarge),
-		errors.Is(err, filestore.ErrStoreFull):
+		errors.Is(err, filestore.ErrStoreFull),
+		errors.Is(err, filestore.ErrTooManyFiles):
 		return rsrt.NewError("%v", err)
 	}
 	s.logger().Error("file store failure", "op", op, "file", name, "err", err)

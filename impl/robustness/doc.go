@@ -26,6 +26,14 @@
 //   - isolation_test.go: a client cannot send as another user, cannot read
 //     another user's private messages, and cannot reach a file outside the
 //     file store.
+//   - uploads_test.go: connections pipelining uploads hold at most the
+//     upload memory budget in the service (the rest is refused "server
+//     busy"), not every payload behind one lock; empty uploads with long
+//     names are charged their per-file overhead and stop at the file-count
+//     limit or the store size.
+//   - names_test.go: zero-width, bidirectional-control, invisible and
+//     stray combining characters are refused in user, channel and file
+//     names, and the decomposed spelling of a name is the composed one.
 //
 // The limits exercised, with their defaults: guard.Limits (MaxStreams 1024
 // open streams per connection, answered with REJECTED; MaxPayloadSize 16 MiB
@@ -33,8 +41,10 @@
 // plus 64 KiB; MaxPendingBytes 32 MiB, or twice MaxPayloadSize if more, of
 // unfinished fragments per connection; request-channel credit), chatsvc.Config (QueueLen 1024
 // messages per session, oldest dropped; MaxContentBytes 64 KiB per message;
-// MaxJoined 256 channels per connection; one login per connection) and
-// filestore.Limits (MaxFileBytes 16 MiB per file).
+// MaxJoined 256 channels per connection; one login per connection;
+// UploadMemoryBytes 256 MiB of upload payloads server-wide) and
+// filestore.Limits (MaxFileBytes 16 MiB per file, MaxFiles 10,000, each
+// file charged 4 KiB and its name beyond its content).
 //
 // The bytes of responses a client does not read are bounded by the
 // connection's response budget (rsrt.DefaultResponseBudget, 16 MiB + 64 KiB;

@@ -54,6 +54,27 @@
 // for the client's demand) and the newer one takes the queue. This keeps a
 // client that re-opens its stream, or lost track of the old one, working.
 //
+// # Lists
+//
+// The channels, files and channel.users streams send their names sorted,
+// one per item, as fast as the client asks. They do not copy the list:
+// each walks a sorted index shared by every stream (package nameset: one
+// immutable snapshot, rebuilt at most once per change when next read) and
+// holds only the last name it sent, so 1000 streams left at request(1)
+// cost the same whether there are ten channels or fifty thousand. A stream
+// sends every name present from its start to its end once, in order; a
+// name added or removed meanwhile may or may not be sent.
+//
+// # Files
+//
+// An upload's payload counts against a server-wide budget
+// (Config.UploadMemoryBytes) until the file store has written it; the
+// store writes uploads in parallel, so a payload is dropped as soon as its
+// own file is on disk. An upload that does not fit the budget is refused
+// at once with "server busy", since waiting would keep its payload in
+// memory. The store's limits (file size, total charged, file count) answer
+// with their own errors.
+//
 // # Statistics
 //
 // The statistics fire-and-forget report is counted (Stats.ClientReports)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"hash/maphash"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +13,7 @@ import (
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/filestore"
+	"github.com/rsocket-chat/rsgen/impl/nameset"
 )
 
 // Defaults of [Config].
@@ -137,7 +137,12 @@ type Service struct {
 	mu       sync.RWMutex
 	sessions map[*Session]struct{}            // open connections
 	users    map[string]map[*Session]struct{} // logged-in sessions by user name
-	channels map[string]map[*Session]struct{} // members by channel name
+	channels map[string]*channelState         // by name
+
+	// channelIndex is the sorted index of the channel names that the
+	// channels streams walk: one snapshot shared by all of them, rebuilt
+	// at most once per change (package nameset).
+	channelIndex nameset.Set
 
 	// fanout serialises the pushes of the messages to one channel (or
 	// one user), which gives all its recipients the same order. The lock
@@ -173,7 +178,7 @@ func New(cfg Config) *Service {
 		queued:     &queueBudget{limit: cfg.MaxQueuedBytes},
 		sessions:   make(map[*Session]struct{}),
 		users:      make(map[string]map[*Session]struct{}),
-		channels:   make(map[string]map[*Session]struct{}),
+		channels:   make(map[string]*channelState),
 	}
 }
 
@@ -370,12 +375,17 @@ func (s *Service) join(ss *Session, channel string) error {
 	if len(ss.joined) >= s.cfg.MaxJoined {
 		return rsrt.NewError("cannot join %q: this connection has joined %d channels, the limit", channel, len(ss.joined))
 	}
-	set := s.channels[channel]
-	if set == nil {
-		set = make(map[*Session]struct{})
-		s.channels[channel] = set
+	ch := s.channels[channel]
+	if ch == nil {
+		ch = &channelState{members: make(map[*Session]struct{}), users: make(map[string]int)}
+		s.channels[channel] = ch
+		s.channelIndex.Add(channel)
 	}
-	set[ss] = struct{}{}
+	ch.members[ss] = struct{}{}
+	user := ss.userName()
+	if ch.users[user]++; ch.users[user] == 1 {
+		ch.userNames.Add(user)
+	}
 	ss.joined[channel] = struct{}{}
 	return nil
 }
@@ -390,10 +400,22 @@ func (s *Service) leave(ss *Session, channel string) {
 
 func (s *Service) leaveLocked(ss *Session, channel string) {
 	delete(ss.joined, channel)
-	set := s.channels[channel]
-	delete(set, ss)
-	if set != nil && len(set) == 0 {
+	ch := s.channels[channel]
+	if ch == nil {
+		return
+	}
+	if _, ok := ch.members[ss]; !ok {
+		return
+	}
+	delete(ch.members, ss)
+	user := ss.userName()
+	if ch.users[user]--; ch.users[user] == 0 {
+		delete(ch.users, user)
+		ch.userNames.Remove(user)
+	}
+	if len(ch.members) == 0 {
 		delete(s.channels, channel)
+		s.channelIndex.Remove(channel)
 	}
 }
 
@@ -401,16 +423,16 @@ func (s *Service) leaveLocked(ss *Session, channel string) {
 // included: the members at the time of the registry read.
 func (s *Service) sendChannel(ss *Session, channel string, content *string) error {
 	s.mu.RLock()
-	set, ok := s.channels[channel]
+	ch, ok := s.channels[channel]
 	if !ok {
 		s.mu.RUnlock()
 		return rsrt.NewError("channel %q does not exist", channel)
 	}
-	if _, ok := set[ss]; !ok {
+	if _, ok := ch.members[ss]; !ok {
 		s.mu.RUnlock()
 		return rsrt.NewError("you have not joined channel %q", channel)
 	}
-	members := recipients(set)
+	members := recipients(ch.members)
 	s.mu.RUnlock()
 	from := ss.userName() // a copy: recipients share it, the session keeps its own
 	d := newDelivery(chat.Message{User: &from, Content: content, Channel: &channel})
@@ -465,29 +487,46 @@ func (s *Service) fanOut(kind byte, name string, members []*Session, d *delivery
 	}
 }
 
-// channelNames returns the channels' names, sorted.
-func (s *Service) channelNames() []string {
-	s.mu.RLock()
-	names := make([]string, 0, len(s.channels))
-	for n := range s.channels {
-		names = append(names, n)
-	}
-	s.mu.RUnlock()
-	slices.Sort(names)
-	return names
+// channelState is one channel's members, and the distinct user names among
+// them that the channel.users streams walk.
+type channelState struct {
+	members   map[*Session]struct{}
+	users     map[string]int // members by user name
+	userNames nameset.Set    // the keys of users
 }
+
+// channelAfter returns the smallest channel name greater than prev, and
+// whether there is one: the channels stream's next item.
+func (s *Service) channelAfter(prev string) (string, bool) {
+	return s.channelIndex.After(prev)
+}
+
+// channelUserAfter returns the smallest user name among the members of
+// channel greater than prev, and whether there is one: the channel.users
+// stream's next item. A channel that does not exist (any more) has none.
+func (s *Service) channelUserAfter(channel, prev string) (string, bool) {
+	s.mu.RLock()
+	ch := s.channels[channel]
+	s.mu.RUnlock()
+	if ch == nil {
+		return "", false
+	}
+	return ch.userNames.After(prev)
+}
+
+// channelNames returns the channels' names, sorted.
+func (s *Service) channelNames() []string { return s.channelIndex.List() }
 
 // channelUsers returns the distinct user names of channel's members,
 // sorted; nil for an unknown channel.
 func (s *Service) channelUsers(channel string) []string {
 	s.mu.RLock()
-	var names []string
-	for ss := range s.channels[channel] {
-		names = append(names, ss.userName())
-	}
+	ch := s.channels[channel]
 	s.mu.RUnlock()
-	slices.Sort(names)
-	return slices.Compact(names)
+	if ch == nil {
+		return nil
+	}
+	return ch.userNames.List()
 }
 
 // remove takes ss out of every channel and of the user count.

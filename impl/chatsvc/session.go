@@ -230,12 +230,14 @@ func (s *Session) serveIncoming(ctx context.Context, send func(chat.Message) err
 	}
 }
 
-// Channels streams the channel names, sorted.
+// Channels streams the channel names, sorted. Like every stream of names
+// it walks the shared index item by item and holds no copy of the list
+// (see sendEach).
 func (s *Session) Channels(_ context.Context, out *rsrt.Sender[string]) error {
 	if _, err := s.loggedIn(chat.RouteChannels); err != nil {
 		return err
 	}
-	return sendAll(s.svc.channelNames(), out.Send)
+	return sendEach(s.svc.channelAfter, out.Send)
 }
 
 // ChannelUsers streams the distinct user names of a channel's members,
@@ -248,7 +250,27 @@ func (s *Session) ChannelUsers(_ context.Context, channel string, out *rsrt.Send
 	if err != nil {
 		return err
 	}
-	return sendAll(s.svc.channelUsers(channel), out.Send)
+	return sendEach(func(prev string) (string, bool) { return s.svc.channelUserAfter(channel, prev) }, out.Send)
+}
+
+// sendEach sends, in order, each name that after gives: after("") is the
+// first, after(name) the one following name. Between two items the stream
+// holds only the last name it sent, never a copy of the list, however
+// long its client takes to ask for the next; it sends every name present
+// throughout the stream once, and a name added or removed meanwhile may or
+// may not be sent.
+func sendEach(after func(prev string) (string, bool), send func(string) error) error {
+	prev := ""
+	for {
+		name, ok := after(prev)
+		if !ok {
+			return nil
+		}
+		if err := send(name); err != nil {
+			return err
+		}
+		prev = name
+	}
 }
 
 func sendAll(items []string, send func(string) error) error {
@@ -340,7 +362,7 @@ func (s *Session) Files(_ context.Context, out *rsrt.Sender[string]) error {
 	if err != nil {
 		return err
 	}
-	return sendAll(fs.List(), out.Send)
+	return sendEach(fs.After, out.Send)
 }
 
 func (s *Session) files() (*filestore.Store, error) {

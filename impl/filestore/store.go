@@ -52,11 +52,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 
 	"github.com/rsocket-chat/rsgen/impl/chatname"
+	"github.com/rsocket-chat/rsgen/impl/nameset"
 )
 
 // Defaults of [Limits].
@@ -164,6 +164,9 @@ type Store struct {
 	charged  int64            // what the stored files are charged
 	reserved int64            // charged by the uploads in progress
 	newNames int              // uploads in progress of names not stored yet
+	// names is the sorted index of the stored names that the files
+	// streams walk, one shared snapshot for all of them.
+	names nameset.Set
 
 	// renames orders the rename and the index update of uploads of one
 	// name (by a hash of it): the index always describes the file a name
@@ -206,6 +209,7 @@ func Open(dir string, limits Limits) (*Store, error) {
 				continue // not one of ours, or damaged: ignore it
 			}
 			s.sizes[key] = size
+			s.names.Add(key)
 			s.total += size
 			s.charged += s.limits.Charge(key, size)
 		}
@@ -323,6 +327,8 @@ func (s *Store) commit(name, tmp string, size, charge int64, isNew bool) error {
 	if old, ok := s.sizes[name]; ok {
 		s.total -= old
 		s.charged -= s.limits.Charge(name, old)
+	} else {
+		s.names.Add(name)
 	}
 	s.sizes[name] = size
 	s.total += size
@@ -401,17 +407,14 @@ func (s *Store) Size(name string) (int64, bool) {
 	return n, ok
 }
 
-// List returns the names of the stored files, sorted.
-func (s *Store) List() []string {
-	s.mu.Lock()
-	names := make([]string, 0, len(s.sizes))
-	for n := range s.sizes {
-		names = append(names, n)
-	}
-	s.mu.Unlock()
-	slices.Sort(names)
-	return names
-}
+// List returns the names of the stored files, sorted, in a slice of the
+// caller's own. A stream of the names should walk them with After instead.
+func (s *Store) List() []string { return s.names.List() }
+
+// After returns the smallest stored name greater than prev, and whether
+// there is one; After("") returns the first. Walking the names this way
+// holds no copy of the list (see package nameset).
+func (s *Store) After(prev string) (string, bool) { return s.names.After(prev) }
 
 // TotalBytes returns the total size of the stored files' contents.
 func (s *Store) TotalBytes() int64 {

@@ -31,6 +31,8 @@
 //     busy"), not every payload behind one lock; empty uploads with long
 //     names are charged their per-file overhead and stop at the file-count
 //     limit or the store size.
+//   - snapshots_test.go: 1000 channels streams left at request(1) over
+//     thousands of channels take no copy of the names each.
 //   - names_test.go: zero-width, bidirectional-control, invisible and
 //     stray combining characters are refused in user, channel and file
 //     names, and the decomposed spelling of a name is the composed one.

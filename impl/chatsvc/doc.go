@@ -70,9 +70,11 @@
 // An upload's payload counts against a server-wide budget
 // (Config.UploadMemoryBytes) until the file store has written it; the
 // store writes uploads in parallel, so a payload is dropped as soon as its
-// own file is on disk. An upload that does not fit the budget is refused
-// at once with "server busy", since waiting would keep its payload in
-// memory. The store's limits (file size, total charged, file count) answer
+// own file is on disk. One connection's uploads hold at most a quarter of
+// the budget (at least the largest file), so that a connection pipelining
+// uploads leaves room for the others'. An upload that does not fit is
+// refused at once with "server busy", since waiting would keep its payload
+// in memory. The store's limits (file size, total charged, file count) answer
 // with their own errors.
 //
 // # Statistics

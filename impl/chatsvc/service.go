@@ -72,10 +72,13 @@ type Config struct {
 	// UploadMemoryBytes bounds, server-wide, the bytes of the upload
 	// payloads the service holds, from the moment a file.upload handler
 	// gets one until the file store has written it (default 256 MiB,
-	// raised to the store's largest file if that is more). An upload that
-	// does not fit is refused at once with an APPLICATION_ERROR ("server
-	// busy ..."): its payload is in memory already, and making it wait
-	// would hold it there, which is what the budget bounds.
+	// raised to the store's largest file if that is more). One
+	// connection's uploads hold at most a quarter of it (at least the
+	// largest file), so that a connection pipelining uploads leaves room
+	// for the others'. An upload that does not fit is refused at once with
+	// an APPLICATION_ERROR ("server busy ..."): its payload is in memory
+	// already, and making it wait would hold it there, which is what the
+	// budget bounds.
 	UploadMemoryBytes int64
 }
 
@@ -161,6 +164,9 @@ type Service struct {
 	// cfg.UploadMemoryBytes; uploadsBusy counts the uploads refused for it.
 	uploadBytes atomic.Int64
 	uploadsBusy atomic.Uint64
+	// uploadShare is what one connection's uploads may hold of the budget:
+	// a quarter of it, at least the largest file.
+	uploadShare int64
 }
 
 // fanoutStripes is the number of fan-out locks; a power of two well above
@@ -179,6 +185,13 @@ func New(cfg Config) *Service {
 		sessions:   make(map[*Session]struct{}),
 		users:      make(map[string]map[*Session]struct{}),
 		channels:   make(map[string]*channelState),
+		uploadShare: func() int64 {
+			share := cfg.UploadMemoryBytes / 4
+			if cfg.Files != nil {
+				share = max(share, cfg.Files.Limits().MaxFileBytes)
+			}
+			return share
+		}(),
 	}
 }
 

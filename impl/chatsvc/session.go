@@ -42,6 +42,10 @@ type Session struct {
 	// reports counts the session's statistics reports.
 	reports atomic.Uint64
 
+	// uploadBytes is what the connection's uploads being stored hold of
+	// the upload memory budget.
+	uploadBytes atomic.Int64
+
 	// incMu guards the current messages.incoming stream.
 	incMu     sync.Mutex
 	incCancel context.CancelFunc
@@ -305,18 +309,42 @@ func (s *Session) FileUpload(_ context.Context, data []byte, name string) error 
 		return s.fileError("upload", name, err)
 	}
 	n := int64(len(data))
-	ok, held := s.svc.holdUpload(n)
-	if !ok {
-		s.logger().Debug("upload refused: upload memory budget exhausted", "file", name, "bytes", n, "held", held)
-		return rsrt.NewError("server busy: uploads being stored hold %d bytes, the limit is %d; try again later",
-			held, s.svc.cfg.UploadMemoryBytes)
+	if err := s.holdUpload(n); err != nil {
+		s.logger().Debug("upload refused: upload memory budget exhausted", "file", name, "bytes", n, "err", err)
+		return err
 	}
-	defer s.svc.releaseUpload(n)
+	defer s.releaseUpload(n)
 	if err := fs.Put(name, data); err != nil {
 		return s.fileError("upload", name, err)
 	}
 	s.logger().Info("file uploaded", "file", name, "bytes", len(data))
 	return nil
+}
+
+// holdUpload takes n bytes of the upload memory budget for an upload of
+// this connection: first of the connection's share, then of the
+// server-wide budget. When either is exhausted it takes nothing and
+// returns the error the client gets.
+func (s *Session) holdUpload(n int64) error {
+	share := s.svc.uploadShare
+	if mine := s.uploadBytes.Add(n); mine > share {
+		s.uploadBytes.Add(-n)
+		s.svc.uploadsBusy.Add(1)
+		return rsrt.NewError("server busy: this connection's uploads being stored hold %d bytes, a connection's share is %d; try again later",
+			mine-n, share)
+	}
+	if ok, held := s.svc.holdUpload(n); !ok {
+		s.uploadBytes.Add(-n)
+		return rsrt.NewError("server busy: uploads being stored hold %d bytes, the limit is %d; try again later",
+			held, s.svc.cfg.UploadMemoryBytes)
+	}
+	return nil
+}
+
+// releaseUpload gives back what holdUpload took.
+func (s *Session) releaseUpload(n int64) {
+	s.svc.releaseUpload(n)
+	s.uploadBytes.Add(-n)
 }
 
 // FileDownload returns a stored file and its name.

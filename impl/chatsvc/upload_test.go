@@ -68,3 +68,35 @@ func asError(err error, e **rsrt.Error) bool {
 	*e = v
 	return ok
 }
+
+// TestUploadShare: one connection's uploads being stored hold at most a
+// quarter of the budget (at least the largest file), so that a connection
+// pipelining uploads leaves room for everyone else's.
+func TestUploadShare(t *testing.T) {
+	ctx := context.Background()
+	fs, err := filestore.Open(t.TempDir(), filestore.Limits{MaxFileBytes: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := newService(t, Config{Files: fs, UploadMemoryBytes: 8000})
+	a, b := login(t, svc, "a"), login(t, svc, "b")
+	// a's earlier uploads, being written, hold its share.
+	if err := a.holdUpload(2000); err != nil {
+		t.Fatal(err)
+	}
+	var e *rsrt.Error
+	err = a.FileUpload(ctx, []byte("x"), "a.txt")
+	if !asError(err, &e) || e.Message != "server busy: this connection's uploads being stored hold 2000 bytes, a connection's share is 2000; try again later" {
+		t.Fatalf("upload over the connection's share: %v", err)
+	}
+	if err := b.FileUpload(ctx, make([]byte, 1000), "b.txt"); err != nil {
+		t.Fatalf("another connection's upload: %v", err)
+	}
+	a.releaseUpload(2000)
+	if err := a.FileUpload(ctx, []byte("x"), "a.txt"); err != nil {
+		t.Fatalf("once its uploads are written: %v", err)
+	}
+	if st := svc.Stats(); st.UploadBytes != 0 || st.UploadsBusy != 1 || a.uploadBytes.Load() != 0 {
+		t.Fatalf("%+v, a holds %d", st, a.uploadBytes.Load())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chatserver"
 )
 
 // TestLookAlikeNames (issue 17, row 13): user, channel and file names with
@@ -13,18 +14,27 @@ import (
 // showed "alice" twice. Over a real connection each is answered with an
 // APPLICATION_ERROR in the words of the other name rules, a decomposed
 // spelling is the same name as the composed one, and a fresh client is
-// served.
+// served; over TCP and over WebSocket.
 func TestLookAlikeNames(t *testing.T) {
-	srv := startServer(t, t.TempDir(), nil)
+	t.Run("tcp", func(t *testing.T) {
+		lookAlikeNames(t, startServer(t, t.TempDir(), nil).TCPAddr())
+	})
+	t.Run("websocket", func(t *testing.T) {
+		srv := startServer(t, t.TempDir(), func(c *chatserver.Config) { c.TCPAddr, c.WSAddr = "", "127.0.0.1:0" })
+		lookAlikeNames(t, srv.WSURL())
+	})
+}
+
+func lookAlikeNames(t *testing.T, addr string) {
 	ctx := ctxT(t)
-	alice := login(t, srv.TCPAddr(), "alice")
+	alice := login(t, addr, "alice")
 	must(t, alice.ChannelJoin(ctx, "room"))
 	bad := []string{
 		"alice\u200b", "\u202eecila", "al\u200dice", "alice\u3164", "\u115falice", "alice\uffa0",
 		"alice\ufe0f", "ali\u034fce", "\u0301alice", "x\u0301\u0302\u0303\u0304\u0305", "alice\u2028", "alice\u00a0",
 	}
 	for _, name := range bad {
-		c := dial(t, srv.TCPAddr())
+		c := dial(t, addr)
 		_, err := c.Login(ctx, name)
 		wantError(t, err, "user name ")
 		// The connection was answered, not closed: it logs in correctly.
@@ -37,8 +47,8 @@ func TestLookAlikeNames(t *testing.T) {
 		_ = c.Close()
 	}
 	// Both spellings of "élise" are one user, and of "café" one channel.
-	e1 := login(t, srv.TCPAddr(), "\u00e9lise")
-	e2 := login(t, srv.TCPAddr(), "e\u0301lise")
+	e1 := login(t, addr, "\u00e9lise")
+	e2 := login(t, addr, "e\u0301lise")
 	must(t, e1.ChannelJoin(ctx, "caf\u00e9"))
 	must(t, e2.ChannelJoin(ctx, "cafe\u0301"))
 	must(t, e2.ChannelJoin(ctx, "room"))
@@ -54,5 +64,5 @@ func TestLookAlikeNames(t *testing.T) {
 	if got := collect(t, alice.Files(ctx)); len(got) != 0 {
 		t.Fatalf("files = %q, want none", got)
 	}
-	checkServed(t, srv.TCPAddr())
+	checkServed(t, addr)
 }

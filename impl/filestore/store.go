@@ -38,6 +38,10 @@
 // its whole charge (and, for a new name, a file slot) until it is stored
 // or fails, so that uploads written in parallel can never together exceed
 // a limit.
+//
+// The names are kept in a sorted index (package nameset) that [Store.After]
+// walks one name at a time, so the files streams of many clients share one
+// snapshot of it instead of each holding a sorted copy.
 package filestore
 
 import (

@@ -29,7 +29,7 @@ type conn struct {
 	addr   string
 	caller *Caller
 	decls  map[routeKey]struct{}
-	gate   *gate
+	gate   *Gate
 	budget *budget // nil when responses are not bounded
 }
 
@@ -50,10 +50,7 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 		o(&cfg)
 	}
 	log := slog.New(rslog.NewClipHandler(cfg.log.Handler()))
-	var g *gate
-	if cfg.gate != nil {
-		g = cfg.gate.g
-	}
+	g := cfg.gate
 	perConn := cfg.budget
 	if perConn == 0 {
 		perConn = DefaultResponseBudget

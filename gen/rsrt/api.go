@@ -412,34 +412,3 @@ func (c *ClientConn) Close() error { return c.c.close() }
 
 // Done is closed when the connection has closed.
 func (c *ClientConn) Done() <-chan struct{} { return c.c.done }
-
-// Gate admits the requests of every connection of a server and tracks those
-// in flight, so that the server can drain them on shutdown. Pass it to
-// NewAcceptor with WithGate.
-type Gate struct{ g *gate }
-
-// NewGate returns an open gate.
-func NewGate() *Gate { return newGate() }
-
-// Close stops admitting requests: from then on new requests are answered
-// with REJECTED ("server is shutting down"); the context given to every
-// open request-stream and request-channel handler is cancelled, and a
-// handler that then returns ends its stream with COMPLETE; request-response,
-// fire-and-forget and metadata-push handlers already running go on to
-// completion. Close is idempotent.
-func (g *Gate) Close() { g.g.close() }
-
-// EndStreams tells the open request-stream and request-channel handlers to
-// finish, as Close does, but goes on admitting requests (a stream admitted
-// from then on is told to finish at once). It is for a server whose
-// transports refuse new requests themselves, as gen/rsrt/server's do: a
-// request they accepted before the shutdown, such as an upload whose
-// fragments are still arriving, is then served once it is complete.
-func (g *Gate) EndStreams() { g.g.endStreams() }
-
-// Wait blocks until no admitted request is in flight, or ctx is done (then
-// it returns ctx.Err()).
-func (g *Gate) Wait(ctx context.Context) error { return g.g.wait(ctx) }
-
-// InFlight returns the number of admitted requests not yet finished.
-func (g *Gate) InFlight() int { return g.g.inFlight() }

@@ -14,9 +14,13 @@ import (
 	"sync"
 )
 
-type gate struct {
-	ctx        context.Context // cancelled by close and endStreams: stream handlers watch it
-	close      func()
+// Gate admits the requests of every connection of a server and tracks those
+// in flight, so that the server can drain them on shutdown. Pass it to
+// NewAcceptor with WithGate.
+type Gate struct {
+	// ending is cancelled by Close and EndStreams: stream handlers watch
+	// it.
+	ending     context.Context
 	endStreams context.CancelFunc
 
 	mu     sync.Mutex
@@ -25,51 +29,36 @@ type gate struct {
 	idle   chan struct{} // closed when n drops to zero, for waiters
 }
 
-func newGate() *Gate {
+// NewGate returns an open gate.
+func NewGate() *Gate {
 	ctx, cancel := context.WithCancel(context.Background())
-	g := &gate{ctx: ctx, endStreams: cancel}
-	g.close = func() {
-		g.mu.Lock()
-		g.closed = true
-		g.mu.Unlock()
-		cancel()
-	}
-	return &Gate{g: g}
+	return &Gate{ending: ctx, endStreams: cancel}
 }
 
-// enter admits one request unless the gate is closed.
-func (g *gate) enter() bool {
+// Close stops admitting requests: from then on new requests are answered
+// with REJECTED ("server is shutting down"); the context given to every
+// open request-stream and request-channel handler is cancelled, and a
+// handler that then returns ends its stream with COMPLETE; request-response,
+// fire-and-forget and metadata-push handlers already running go on to
+// completion. Close is idempotent.
+func (g *Gate) Close() {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return false
-	}
-	g.n++
-	return true
+	g.closed = true
+	g.mu.Unlock()
+	g.endStreams()
 }
 
-// leave ends an admitted request.
-func (g *gate) leave() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.n--
-	if g.n == 0 && g.idle != nil {
-		close(g.idle)
-		g.idle = nil
-	}
-}
+// EndStreams tells the open request-stream and request-channel handlers to
+// finish, as Close does, but goes on admitting requests (a stream admitted
+// from then on is told to finish at once). It is for a server whose
+// transports refuse new requests themselves, as gen/rsrt/server's do: a
+// request they accepted before the shutdown, such as an upload whose
+// fragments are still arriving, is then served once it is complete.
+func (g *Gate) EndStreams() { g.endStreams() }
 
-func (g *gate) isClosed() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.closed
-}
-
-// ending reports whether streams were told to finish (by close or
-// endStreams).
-func (g *gate) ending() bool { return g.ctx.Err() != nil }
-
-func (g *gate) wait(ctx context.Context) error {
+// Wait blocks until no admitted request is in flight, or ctx is done (then
+// it returns ctx.Err()).
+func (g *Gate) Wait(ctx context.Context) error {
 	g.mu.Lock()
 	if g.n == 0 {
 		g.mu.Unlock()
@@ -88,8 +77,41 @@ func (g *gate) wait(ctx context.Context) error {
 	}
 }
 
-func (g *gate) inFlight() int {
+// InFlight returns the number of admitted requests not yet finished.
+func (g *Gate) InFlight() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.n
 }
+
+// enter admits one request unless the gate is closed.
+func (g *Gate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.n++
+	return true
+}
+
+// leave ends an admitted request.
+func (g *Gate) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.n--
+	if g.n == 0 && g.idle != nil {
+		close(g.idle)
+		g.idle = nil
+	}
+}
+
+func (g *Gate) isClosed() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closed
+}
+
+// streamsEnding reports whether streams were told to finish (by Close or
+// EndStreams).
+func (g *Gate) streamsEnding() bool { return g.ending.Err() != nil }

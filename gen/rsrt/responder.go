@@ -25,7 +25,7 @@ type responder[S any] struct {
 	t    *routeTable[S]
 	s    S
 	log  *slog.Logger
-	gate *gate // nil when the server has none
+	gate *Gate // nil when the server has none
 	// fence orders the calls into the library that answer requests before
 	// the library closes the connection (see fence); nil when the
 	// transport has none.
@@ -59,14 +59,14 @@ func (r *responder[S]) leave() {
 
 // closing reports whether the gate told streams to finish, which turns a
 // stream handler's cancellation into a normal completion.
-func (r *responder[S]) closing() bool { return r.gate != nil && r.gate.ending() }
+func (r *responder[S]) closing() bool { return r.gate != nil && r.gate.streamsEnding() }
 
 // watchGate cancels a stream's context when the gate closes.
 func (r *responder[S]) watchGate(cancel context.CancelFunc) func() bool {
 	if r.gate == nil {
 		return func() bool { return true }
 	}
-	return context.AfterFunc(r.gate.ctx, cancel)
+	return context.AfterFunc(r.gate.ending, cancel)
 }
 
 // request parses and copies an inbound request and finds its route.

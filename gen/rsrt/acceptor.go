@@ -22,8 +22,8 @@ type acceptConfig struct {
 	serverBudget int64
 }
 
-// conn is the server's view of one accepted connection.
-type conn struct {
+// Conn is one accepted connection as the server sees it.
+type Conn struct {
 	ctx    context.Context
 	setup  Setup
 	addr   string
@@ -33,10 +33,26 @@ type conn struct {
 	budget *budget // nil when responses are not bounded
 }
 
-func (c *conn) declares(i Interaction, route string) bool {
+// Context returns the connection's context, cancelled when it closes.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// Setup returns the client's SETUP information.
+func (c *Conn) Setup() Setup { return c.setup }
+
+// RemoteAddr returns the peer address, or "" when unknown.
+func (c *Conn) RemoteAddr() string { return c.addr }
+
+// Declares reports whether the client declared in SETUP that it serves the
+// route with the interaction.
+func (c *Conn) Declares(i Interaction, route string) bool {
 	_, ok := c.decls[routeKey{i, route}]
 	return ok
 }
+
+// Caller returns the caller for requests to the client. Every call checks
+// that the client declared the route and returns *UndeclaredRouteError
+// without sending anything when it did not.
+func (c *Conn) Caller() *Caller { return c.caller }
 
 // newAcceptor builds the acceptor. What goes on the wire when it refuses a
 // SETUP: rsocket-go v0.8.16 answers any acceptor error on a connection
@@ -77,15 +93,15 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 		}
 		var ctx context.Context
 		ctx, cancel = context.WithCancel(sctx)
-		c := &conn{ctx: ctx, setup: st, addr: addr, decls: decls, gate: g}
+		c := &Conn{ctx: ctx, setup: st, addr: addr, decls: decls, gate: g}
 		if perConn > 0 {
 			c.budget = newBudget(perConn, shared)
 		}
 		// The connection's own lines: what its peer sends is clipped,
 		// and a peer that makes it log in a loop is rate-limited.
 		clog := rslog.PerConn(log)
-		c.caller = &Caller{c: &caller{rs: sock, conn: c, prefetch: defaultPrefetch, log: clog, fence: connFence(sctx)}}
-		s, err := newServer(ctx, &Conn{c: c})
+		c.caller = &Caller{rs: sock, conn: c, prefetch: defaultPrefetch, log: clog, fence: connFence(sctx)}
+		s, err := newServer(ctx, c)
 		if err != nil {
 			cancel()
 			log.Info("rsrt: connection refused by the server", "remote", addr, "error", err)
@@ -100,7 +116,7 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 			}
 		})
 		log.Info("rsrt: connection opened", "remote", addr)
-		return newResponder(ctx, &routes.table, s, clog, c), nil
+		return newResponder(ctx, routes, s, clog, c), nil
 	}
 }
 

@@ -86,44 +86,55 @@ type Payload struct {
 // the client routes), built once by generated code and shared by every
 // connection. S is the generated handler interface; each connection has its
 // own S value.
-type Routes[S any] struct{ table routeTable[S] }
+//
+// It is written only while generated code builds it (package
+// initialisation) and read-only after.
+type Routes[S any] struct {
+	m     map[routeKey]*route[S]
+	names map[string][]Interaction
+	decls []Declaration
+}
 
 // NewRoutes returns an empty dispatch table.
-func NewRoutes[S any]() *Routes[S] { return &Routes[S]{table: newRouteTable[S]()} }
+func NewRoutes[S any]() *Routes[S] {
+	return &Routes[S]{m: make(map[routeKey]*route[S]), names: make(map[string][]Interaction)}
+}
 
 // HandleRequestResponse registers a request-response route.
 func (r *Routes[S]) HandleRequestResponse(route string, h func(ctx context.Context, s S, req *Payload) (Payload, error)) {
-	r.table.add(RequestResponse, route, false, handler[S]{rr: h})
+	r.add(RequestResponse, route, false, handler[S]{rr: h})
 }
 
 // HandleFireAndForget registers a fire-and-forget route.
 func (r *Routes[S]) HandleFireAndForget(route string, h func(ctx context.Context, s S, req *Payload) error) {
-	r.table.add(FireAndForget, route, false, handler[S]{fnf: h})
+	r.add(FireAndForget, route, false, handler[S]{fnf: h})
 }
 
 // HandleRequestStream registers a request-stream route. The handler sends
 // items through out and returns nil to complete the stream or an error to
 // end it with an ERROR frame.
 func (r *Routes[S]) HandleRequestStream(route string, h func(ctx context.Context, s S, req *Payload, out *RawSender) error) {
-	r.table.add(RequestStream, route, false, handler[S]{rs: h})
+	r.add(RequestStream, route, false, handler[S]{rs: h})
 }
 
 // HandleRequestChannel registers a request-channel route. When
 // initialEmpty is true the REQUEST_CHANNEL frame carries the route only and
 // is not an item of in; otherwise it is the first item of in.
 func (r *Routes[S]) HandleRequestChannel(route string, initialEmpty bool, h func(ctx context.Context, s S, in *RawInbound, out *RawSender) error) {
-	r.table.add(RequestChannel, route, initialEmpty, handler[S]{rc: h})
+	r.add(RequestChannel, route, initialEmpty, handler[S]{rc: h})
 }
 
 // HandleMetadataPush registers a metadata-push route; the request has no
 // data, only metadata entries.
 func (r *Routes[S]) HandleMetadataPush(route string, h func(ctx context.Context, s S, req *Payload) error) {
-	r.table.add(MetadataPush, route, false, handler[S]{mp: h})
+	r.add(MetadataPush, route, false, handler[S]{mp: h})
 }
 
 // Declarations lists the (interaction, route) pairs of the table in
 // registration order. A client uses it to declare its routes in SETUP.
-func (r *Routes[S]) Declarations() []Declaration { return r.table.declarations() }
+func (r *Routes[S]) Declarations() []Declaration {
+	return append([]Declaration(nil), r.decls...)
+}
 
 // Declaration is one (interaction, route) pair.
 type Declaration struct {
@@ -135,7 +146,7 @@ type Declaration struct {
 // connection to s. Generated code uses it for the client side; servers use
 // [NewAcceptor].
 func (r *Routes[S]) Responder(ctx context.Context, s S, log *slog.Logger) rsocket.RSocket {
-	return newResponder(ctx, &r.table, s, log, nil)
+	return newResponder(ctx, r, s, log, nil)
 }
 
 // RawSender sends the items of a stream or channel response. Send blocks
@@ -239,74 +250,6 @@ type Setup struct {
 	Metadata Metadata
 }
 
-// Conn is one accepted connection as the server sees it.
-type Conn struct{ c *conn }
-
-// Context returns the connection's context, cancelled when it closes.
-func (c *Conn) Context() context.Context { return c.c.ctx }
-
-// Setup returns the client's SETUP information.
-func (c *Conn) Setup() Setup { return c.c.setup }
-
-// RemoteAddr returns the peer address, or "" when unknown.
-func (c *Conn) RemoteAddr() string { return c.c.addr }
-
-// Declares reports whether the client declared in SETUP that it serves the
-// route with the interaction.
-func (c *Conn) Declares(i Interaction, route string) bool { return c.c.declares(i, route) }
-
-// Caller returns the caller for requests to the client. Every call checks
-// that the client declared the route and returns *UndeclaredRouteError
-// without sending anything when it did not.
-func (c *Conn) Caller() *Caller { return c.c.caller }
-
-// Caller sends requests to a peer: the server through a [ClientConn], or a
-// client through a server-side [Conn]. It is safe for concurrent use.
-type Caller struct{ c *caller }
-
-// RequestResponse sends a request-response and waits for the answer.
-func (c *Caller) RequestResponse(ctx context.Context, route string, req Payload) (*Payload, error) {
-	return c.c.requestResponse(ctx, route, req)
-}
-
-// FireAndForget sends a fire-and-forget request.
-func (c *Caller) FireAndForget(ctx context.Context, route string, req Payload) error {
-	return c.c.fireAndForget(ctx, route, req)
-}
-
-// MetadataPush sends a METADATA_PUSH carrying the route and entries.
-func (c *Caller) MetadataPush(ctx context.Context, route string, entries Metadata) error {
-	return c.c.metadataPush(ctx, route, entries)
-}
-
-// RequestStream opens a request-stream. Breaking out of the loop or
-// cancelling ctx sends CANCEL. Demand is issued in windows of the
-// connection's prefetch size, from inside the library's delivery callback.
-func (c *Caller) RequestStream(ctx context.Context, route string, req Payload) iter.Seq2[*Payload, error] {
-	return c.c.requestStream(ctx, route, req)
-}
-
-// RequestChannel opens a request-channel. When first is nil the
-// REQUEST_CHANNEL frame carries the route only.
-func (c *Caller) RequestChannel(ctx context.Context, route string, first *Payload) (*RawChannel, error) {
-	return c.c.requestChannel(ctx, route, first)
-}
-
-// RawChannel is the client side of an open request-channel.
-type RawChannel struct{ ch *channel }
-
-// Send sends one item to the responder, waiting for its demand.
-func (c *RawChannel) Send(ctx context.Context, r Payload) error { return c.ch.send(ctx, r) }
-
-// CloseSend completes the outbound side.
-func (c *RawChannel) CloseSend() error { return c.ch.closeSend() }
-
-// Recv returns the responses; breaking out of the loop cancels the channel.
-func (c *RawChannel) Recv() iter.Seq2[*Payload, error] { return c.ch.recv() }
-
-// Close cancels both sides.
-func (c *RawChannel) Close() error { return c.ch.close() }
-
 // Channel is the typed client side of a request-channel.
 type Channel[In, Out any] struct {
 	raw *RawChannel
@@ -335,7 +278,7 @@ func (c *Channel[In, Out]) CloseSend() error { return c.raw.CloseSend() }
 // Recv returns the responses as a sequence; breaking out of the loop cancels
 // the channel.
 func (c *Channel[In, Out]) Recv() iter.Seq2[Out, error] {
-	return DecodeSeq(c.raw.Recv(), c.raw.ch.route, c.dec)
+	return DecodeSeq(c.raw.Recv(), c.raw.route, c.dec)
 }
 
 // Close cancels the channel.
@@ -400,15 +343,3 @@ func WithRoutes[S any](routes *Routes[S], h S) DialOption {
 func Dial(ctx context.Context, addr string, opts ...DialOption) (*ClientConn, error) {
 	return dial(ctx, addr, opts)
 }
-
-// ClientConn is a client connection.
-type ClientConn struct{ c *clientConn }
-
-// Caller returns the caller for requests to the server.
-func (c *ClientConn) Caller() *Caller { return c.c.caller }
-
-// Close closes the connection.
-func (c *ClientConn) Close() error { return c.c.close() }
-
-// Done is closed when the connection has closed.
-func (c *ClientConn) Done() <-chan struct{} { return c.c.done }

@@ -23,10 +23,11 @@ const defaultPrefetch = 64
 // by calls that the end of their connection cut short.
 var ErrClosed = errors.New("rsrt: connection closed")
 
-// caller sends requests on one connection.
-type caller struct {
+// Caller sends requests to a peer: the server through a [ClientConn], or a
+// client through a server-side [Conn]. It is safe for concurrent use.
+type Caller struct {
 	rs       rsocket.RSocket
-	conn     *conn // server side: the client's declarations; nil on a client
+	conn     *Conn // server side: the client's declarations; nil on a client
 	prefetch int
 	log      *slog.Logger
 	// tap is the transport tap of a client connection (see frameTap);
@@ -39,15 +40,15 @@ type caller struct {
 	closeReason func() error
 }
 
-func (c *caller) check(ctx context.Context, i Interaction, route string) error {
-	if c.conn != nil && !c.conn.declares(i, route) {
+func (c *Caller) check(ctx context.Context, i Interaction, route string) error {
+	if c.conn != nil && !c.conn.Declares(i, route) {
 		return &UndeclaredRouteError{Interaction: i, Route: route}
 	}
 	return ctx.Err()
 }
 
 // done is closed when the connection closed.
-func (c *caller) done() <-chan struct{} {
+func (c *Caller) done() <-chan struct{} {
 	if c.conn != nil {
 		return c.conn.ctx.Done()
 	}
@@ -59,7 +60,7 @@ func (c *caller) done() <-chan struct{} {
 
 // callErr maps the library's errors for a call on a closed connection
 // ("socket closed already", with no reason) to closedErr.
-func (c *caller) callErr(err error) error {
+func (c *Caller) callErr(err error) error {
 	var e *Error
 	if errors.As(err, &e) {
 		return err
@@ -75,7 +76,7 @@ func (c *caller) callErr(err error) error {
 // closedErr is the error of a call the connection's end cut short; it
 // carries the reason the peer gave when there is one (a refused SETUP, for
 // example).
-func (c *caller) closedErr() error {
+func (c *Caller) closedErr() error {
 	if c.closeReason != nil {
 		if err := c.closeReason(); err != nil {
 			return fmt.Errorf("%w: %w", ErrClosed, peerError(err))
@@ -87,7 +88,7 @@ func (c *caller) closedErr() error {
 // lib runs a call into the library that may queue a frame: inside the
 // fence, and with its panic turned into an error. It returns ErrClosed once
 // the connection is closing.
-func (c *caller) lib(f func()) error {
+func (c *Caller) lib(f func()) error {
 	err := ErrClosed
 	c.fence.do(func() { err = protect(f) })
 	return err
@@ -121,7 +122,8 @@ type badItem struct{ err error }
 func (b *badItem) Error() string { return b.err.Error() }
 func (b *badItem) Unwrap() error { return b.err }
 
-func (c *caller) requestResponse(ctx context.Context, route string, req Payload) (*Payload, error) {
+// RequestResponse sends a request-response and waits for the answer.
+func (c *Caller) RequestResponse(ctx context.Context, route string, req Payload) (*Payload, error) {
 	if err := c.check(ctx, RequestResponse, route); err != nil {
 		return nil, err
 	}
@@ -216,7 +218,8 @@ func (s *monoSub) cancel() {
 	s.fence.do(func() { safely(s.su.Cancel) })
 }
 
-func (c *caller) fireAndForget(ctx context.Context, route string, req Payload) error {
+// FireAndForget sends a fire-and-forget request.
+func (c *Caller) FireAndForget(ctx context.Context, route string, req Payload) error {
 	if err := c.check(ctx, FireAndForget, route); err != nil {
 		return err
 	}
@@ -227,7 +230,8 @@ func (c *caller) fireAndForget(ctx context.Context, route string, req Payload) e
 	return c.lib(func() { c.rs.FireAndForget(p) })
 }
 
-func (c *caller) metadataPush(ctx context.Context, route string, entries Metadata) error {
+// MetadataPush sends a METADATA_PUSH carrying the route and entries.
+func (c *Caller) MetadataPush(ctx context.Context, route string, entries Metadata) error {
 	if err := c.check(ctx, MetadataPush, route); err != nil {
 		return err
 	}
@@ -241,7 +245,10 @@ func (c *caller) metadataPush(ctx context.Context, route string, entries Metadat
 	return c.lib(func() { c.rs.MetadataPush(payload.New(nil, md)) })
 }
 
-func (c *caller) requestStream(ctx context.Context, route string, req Payload) iter.Seq2[*Payload, error] {
+// RequestStream opens a request-stream. Breaking out of the loop or
+// cancelling ctx sends CANCEL. Demand is issued in windows of the
+// connection's prefetch size, from inside the library's delivery callback.
+func (c *Caller) RequestStream(ctx context.Context, route string, req Payload) iter.Seq2[*Payload, error] {
 	return func(yield func(*Payload, error) bool) {
 		if err := c.check(ctx, RequestStream, route); err != nil {
 			yield(nil, err)
@@ -307,7 +314,9 @@ func drain(ctx context.Context, b *inbound, route string, mapErr func(error) err
 	}
 }
 
-func (c *caller) requestChannel(ctx context.Context, route string, first *Payload) (*RawChannel, error) {
+// RequestChannel opens a request-channel. When first is nil the
+// REQUEST_CHANNEL frame carries the route only.
+func (c *Caller) RequestChannel(ctx context.Context, route string, first *Payload) (*RawChannel, error) {
 	if err := c.check(ctx, RequestChannel, route); err != nil {
 		return nil, err
 	}
@@ -325,7 +334,7 @@ func (c *caller) requestChannel(ctx context.Context, route string, first *Payloa
 	if err := c.lib(func() { f = c.rs.RequestChannel(newPublisher(out)) }); err != nil {
 		return nil, err
 	}
-	ch := &channel{route: route, ctx: ctx, out: out, callErr: c.callErr}
+	ch := &RawChannel{route: route, ctx: ctx, out: out, callErr: c.callErr}
 	ch.in = newInbound(c.prefetch, convResponse)
 	ch.in.done, ch.in.doneErr, ch.in.fence = c.done(), c.closedErr, c.fence
 	ch.in.onTerm = out.noMoreCredit
@@ -348,14 +357,14 @@ func (c *caller) requestChannel(ctx context.Context, route string, first *Payloa
 		opening(err == nil)
 	}
 	if err != nil {
-		ch.close()
+		_ = ch.Close()
 		return nil, err
 	}
-	return &RawChannel{ch: ch}, nil
+	return ch, nil
 }
 
-// channel is the client side of an open request-channel.
-type channel struct {
+// RawChannel is the client side of an open request-channel.
+type RawChannel struct {
 	route   string
 	ctx     context.Context
 	callErr func(error) error
@@ -366,7 +375,8 @@ type channel struct {
 	closeOnce sync.Once
 }
 
-func (c *channel) send(ctx context.Context, r Payload) error {
+// Send sends one item to the responder, waiting for its demand.
+func (c *RawChannel) Send(ctx context.Context, r Payload) error {
 	p, err := responsePayload(r)
 	if err != nil {
 		return err
@@ -374,23 +384,25 @@ func (c *channel) send(ctx context.Context, r Payload) error {
 	return c.out.sendRaw(ctx, p)
 }
 
-func (c *channel) closeSend() error {
+// CloseSend completes the outbound side.
+func (c *RawChannel) CloseSend() error {
 	c.out.finish(nil)
 	return nil
 }
 
-func (c *channel) recv() iter.Seq2[*Payload, error] {
+// Recv returns the responses; breaking out of the loop cancels the channel.
+func (c *RawChannel) Recv() iter.Seq2[*Payload, error] {
 	return func(yield func(*Payload, error) bool) {
-		drain(c.ctx, c.in, c.route, c.callErr, yield, func() bool { _ = c.close(); return true })
+		drain(c.ctx, c.in, c.route, c.callErr, yield, func() bool { _ = c.Close(); return true })
 	}
 }
 
-// close cancels both sides: our outbound stops locally, and the inbound
+// Close cancels both sides: our outbound stops locally, and the inbound
 // cancel sends the CANCEL frame. rsocket-go v0.8.16 sends none for a
 // channel it requested (cancelling the response flux only forgets the
 // stream), which would leave the responder's handler running; the runtime
 // writes it itself through the transport tap Dial installs (see frameTap).
-func (c *channel) close() error {
+func (c *RawChannel) Close() error {
 	c.closeOnce.Do(func() {
 		c.out.Cancel()
 		c.in.cancel()

@@ -92,7 +92,7 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 	// The connection outlives Dial's ctx (which bounds connecting only):
 	// rsocket-go closes the connection when the ctx given to Start ends.
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	cc := &clientConn{done: make(chan struct{}), cancel: cancel, onClose: cfg.onClose, log: cfg.log, addr: target}
+	cc := &ClientConn{done: make(chan struct{}), cancel: cancel, onClose: cfg.onClose, log: cfg.log, addr: target}
 	tap := newFrameTap(cc.done)
 	cc.tap = tap
 	transporter := func(context.Context) (*transport.Transport, error) {
@@ -141,15 +141,16 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 	}
 	cc.client = client
 	if err := tap.awaitSetup(ctx, cc.done); err != nil {
-		_ = cc.close()
+		_ = cc.Close()
 		return nil, err
 	}
-	cc.caller = &Caller{c: &caller{rs: client, prefetch: cfg.prefetch, log: cfg.log, tap: tap, fence: &tap.fence, closeReason: cc.reason}}
+	cc.caller = &Caller{rs: client, prefetch: cfg.prefetch, log: cfg.log, tap: tap, fence: &tap.fence, closeReason: cc.reason}
 	cfg.log.Debug("rsrt: connected", "remote", target)
-	return &ClientConn{c: cc}, nil
+	return cc, nil
 }
 
-type clientConn struct {
+// ClientConn is a client connection.
+type ClientConn struct {
 	caller  *Caller
 	tap     *frameTap
 	done    chan struct{}
@@ -164,14 +165,20 @@ type clientConn struct {
 }
 
 // reason returns why the connection closed, nil when it closed normally.
-func (c *clientConn) reason() error {
+// Caller returns the caller for requests to the server.
+func (c *ClientConn) Caller() *Caller { return c.caller }
+
+// Done is closed when the connection has closed.
+func (c *ClientConn) Done() <-chan struct{} { return c.done }
+
+func (c *ClientConn) reason() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
 }
 
 // closed runs once when the library reports the connection closed.
-func (c *clientConn) closed(err error) {
+func (c *ClientConn) closed(err error) {
 	if err == nil {
 		err = c.tap.peerError()
 	}
@@ -188,7 +195,8 @@ func (c *clientConn) closed(err error) {
 	})
 }
 
-func (c *clientConn) close() error {
+// Close closes the connection.
+func (c *ClientConn) Close() error {
 	c.tap.beginClose()
 	err := protect(func() { _ = c.client.Close() })
 	c.closed(nil)

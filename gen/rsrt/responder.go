@@ -22,7 +22,7 @@ import (
 
 type responder[S any] struct {
 	ctx  context.Context // the connection's
-	t    *routeTable[S]
+	t    *Routes[S]
 	s    S
 	log  *slog.Logger
 	gate *Gate // nil when the server has none
@@ -38,7 +38,7 @@ type responder[S any] struct {
 	oneWays oneWayLimit
 }
 
-func newResponder[S any](ctx context.Context, t *routeTable[S], s S, log *slog.Logger, c *conn) rsocket.RSocket {
+func newResponder[S any](ctx context.Context, t *Routes[S], s S, log *slog.Logger, c *Conn) rsocket.RSocket {
 	if log == nil {
 		log = slog.Default()
 	}

@@ -57,19 +57,7 @@ type route[S any] struct {
 	h            handler[S]
 }
 
-// routeTable is the dispatch table behind Routes. It is written only while
-// generated code builds it (package initialisation) and read-only after.
-type routeTable[S any] struct {
-	m     map[routeKey]*route[S]
-	names map[string][]Interaction
-	decls []Declaration
-}
-
-func newRouteTable[S any]() routeTable[S] {
-	return routeTable[S]{m: make(map[routeKey]*route[S]), names: make(map[string][]Interaction)}
-}
-
-func (t *routeTable[S]) add(i Interaction, name string, initialEmpty bool, h handler[S]) {
+func (t *Routes[S]) add(i Interaction, name string, initialEmpty bool, h handler[S]) {
 	k := routeKey{i, name}
 	if _, dup := t.m[k]; dup {
 		// Generated code registers each pair once; a duplicate is a
@@ -81,13 +69,9 @@ func (t *routeTable[S]) add(i Interaction, name string, initialEmpty bool, h han
 	t.decls = append(t.decls, Declaration{Interaction: i, Route: name})
 }
 
-func (t *routeTable[S]) declarations() []Declaration {
-	return append([]Declaration(nil), t.decls...)
-}
-
 // lookup finds the route for a request. The name is a view of a library
 // buffer; the map lookup does not keep it.
-func (t *routeTable[S]) lookup(i Interaction, name []byte) (*route[S], error) {
+func (t *Routes[S]) lookup(i Interaction, name []byte) (*route[S], error) {
 	if r := t.m[routeKey{i, string(name)}]; r != nil {
 		return r, nil
 	}
@@ -96,7 +80,7 @@ func (t *routeTable[S]) lookup(i Interaction, name []byte) (*route[S], error) {
 
 // missing returns the APPLICATION_ERROR for a route the table lacks, saying
 // which interactions the route does support when it exists.
-func (t *routeTable[S]) missing(i Interaction, name string) *Error {
+func (t *Routes[S]) missing(i Interaction, name string) *Error {
 	if others := t.names[name]; len(others) > 0 {
 		names := make([]string, len(others))
 		for j, o := range others {

@@ -149,21 +149,6 @@ func (r *Routes[S]) Responder(ctx context.Context, s S, log *slog.Logger) rsocke
 	return newResponder(ctx, r, s, log, nil)
 }
 
-// RawSender sends the items of a stream or channel response. Send blocks
-// while the peer has no outstanding demand (REQUEST_N) and returns an error
-// once the peer cancelled, the connection closed or ctx is done.
-type RawSender struct{ s *sender }
-
-// Send sends one item, waiting for demand.
-func (s *RawSender) Send(ctx context.Context, r Payload) error { return s.s.send(ctx, r) }
-
-// RawInbound is the inbound side of a request-channel.
-type RawInbound struct{ in *inbound }
-
-// Recv returns the next inbound item. It returns io.EOF when the peer
-// completed its side, or the peer's error.
-func (in *RawInbound) Recv(ctx context.Context) (*Payload, error) { return in.in.recv(ctx) }
-
 // Sender is the typed sender of a stream or channel response.
 type Sender[T any] struct {
 	raw *RawSender

@@ -186,7 +186,7 @@ func (s *monoSub) OnSubscribe(_ context.Context, su rx.Subscription) {
 }
 
 func (s *monoSub) OnNext(p payload.Payload) {
-	it := item{err: ErrClosed} // unless the copy succeeds: see inbound.copyItem
+	it := item{err: ErrClosed} // unless the copy succeeds: see RawInbound.copyItem
 	safely(func() { it = convItem(p, false) })
 	s.mu.Lock()
 	s.res = it
@@ -276,7 +276,7 @@ func (c *Caller) RequestStream(ctx context.Context, route string, req Payload) i
 		// Subscribing issues the first demand: the REQUEST_STREAM frame.
 		// ctx is watched by recv, not handed to reactor-go (see
 		// responder.RequestChannel).
-		err = c.lib(func() { f.SubscribeWith(context.Background(), b) })
+		err = c.lib(func() { f.SubscribeWith(context.Background(), (*inboundSub)(b)) })
 		if opened != nil {
 			opened(err == nil)
 		}
@@ -290,9 +290,9 @@ func (c *Caller) RequestStream(ctx context.Context, route string, req Payload) i
 
 // drain yields the items of an inbound until it ends, the loop breaks or
 // ctx ends; stop cancels the exchange in the last two cases.
-func drain(ctx context.Context, b *inbound, route string, mapErr func(error) error, yield func(*Payload, error) bool, stop func() bool) {
+func drain(ctx context.Context, b *RawInbound, route string, mapErr func(error) error, yield func(*Payload, error) bool, stop func() bool) {
 	for {
-		p, err := b.recv(ctx)
+		p, err := b.Recv(ctx)
 		if err == io.EOF {
 			return
 		}
@@ -346,7 +346,7 @@ func (c *Caller) RequestChannel(ctx context.Context, route string, first *Payloa
 	}
 	// Subscribing issues the first demand, which makes the library
 	// subscribe our outbound and ask it for the REQUEST_CHANNEL payload.
-	if err := c.lib(func() { f.SubscribeWith(context.Background(), ch.in) }); err != nil {
+	if err := c.lib(func() { f.SubscribeWith(context.Background(), (*inboundSub)(ch.in)) }); err != nil {
 		if opening != nil {
 			opening(false)
 		}
@@ -368,8 +368,8 @@ type RawChannel struct {
 	route   string
 	ctx     context.Context
 	callErr func(error) error
-	out     *sender
-	in      *inbound
+	out     *RawSender
+	in      *RawInbound
 	sid     streamID // set by the tap once the REQUEST_CHANNEL frame is written
 
 	closeOnce sync.Once
@@ -404,7 +404,7 @@ func (c *RawChannel) Recv() iter.Seq2[*Payload, error] {
 // writes it itself through the transport tap Dial installs (see frameTap).
 func (c *RawChannel) Close() error {
 	c.closeOnce.Do(func() {
-		c.out.Cancel()
+		c.out.cancel()
 		c.in.cancel()
 	})
 	return nil

@@ -73,8 +73,11 @@ type item struct {
 	err error
 }
 
-// inbound is the subscriber of one inbound flux.
-type inbound struct {
+// RawInbound is the inbound side of a request-channel (and, inside the
+// runtime, of every stream whose items the peer sends): the items arrive
+// through inboundSub, the library's subscriber, and wait in a bounded
+// queue for Recv.
+type RawInbound struct {
 	window int
 	limit  int // target bound on buffered items plus outstanding credit
 	// refill issues demand that the processor counts before the peer
@@ -114,15 +117,21 @@ type inbound struct {
 
 // newInbound returns an inbound in reserve mode; set refill (before
 // subscribing) to switch to windowed refills.
-func newInbound(window int, conv func(payload.Payload, bool) item) *inbound {
+func newInbound(window int, conv func(payload.Payload, bool) item) *RawInbound {
 	if window < 1 {
 		window = 1
 	}
-	return &inbound{window: window, limit: 2 * window, conv: conv}
+	return &RawInbound{window: window, limit: 2 * window, conv: conv}
 }
 
+// inboundSub is the rx.Subscriber through which the library feeds a
+// RawInbound. (A type of its own, so that handlers holding a RawInbound
+// see Recv only.)
+type inboundSub RawInbound
+
 // OnSubscribe implements rx.Subscriber.
-func (b *inbound) OnSubscribe(_ context.Context, s rx.Subscription) {
+func (in *inboundSub) OnSubscribe(_ context.Context, s rx.Subscription) {
+	b := (*RawInbound)(in)
 	b.mu.Lock()
 	b.sub = s
 	if b.cancelled {
@@ -137,7 +146,8 @@ func (b *inbound) OnSubscribe(_ context.Context, s rx.Subscription) {
 
 // OnNext implements rx.Subscriber. It runs on the connection's read loop
 // and never waits for the consumer.
-func (b *inbound) OnNext(p payload.Payload) {
+func (in *inboundSub) OnNext(p payload.Payload) {
+	b := (*RawInbound)(in)
 	first := !b.gotFirst
 	b.gotFirst = true
 	it, ok := b.copyItem(p, first)
@@ -204,7 +214,7 @@ func (b *inbound) OnNext(p payload.Payload) {
 // read loop delivering them; reading a released frame panics, on the read
 // loop, which would end the process. The item is dropped then: its
 // connection is gone.
-func (b *inbound) copyItem(p payload.Payload, first bool) (it item, ok bool) {
+func (b *RawInbound) copyItem(p payload.Payload, first bool) (it item, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			ok = false
@@ -214,12 +224,12 @@ func (b *inbound) copyItem(p payload.Payload, first bool) (it item, ok bool) {
 }
 
 // OnComplete implements rx.Subscriber.
-func (b *inbound) OnComplete() { b.peerEnd(io.EOF) }
+func (in *inboundSub) OnComplete() { (*RawInbound)(in).peerEnd(io.EOF) }
 
 // OnError implements rx.Subscriber.
-func (b *inbound) OnError(err error) { b.peerEnd(peerError(err)) }
+func (in *inboundSub) OnError(err error) { (*RawInbound)(in).peerEnd(peerError(err)) }
 
-func (b *inbound) peerEnd(err error) {
+func (b *RawInbound) peerEnd(err error) {
 	b.mu.Lock()
 	b.peerEnded = true
 	b.endLocked(err)
@@ -229,23 +239,23 @@ func (b *inbound) peerEnd(err error) {
 	}
 }
 
-func (b *inbound) endLocked(err error) {
+func (b *RawInbound) endLocked(err error) {
 	if !b.termSet {
 		b.termSet, b.term = true, err
 	}
 	b.signalLocked()
 }
 
-func (b *inbound) signalLocked() {
+func (b *RawInbound) signalLocked() {
 	if b.waitCh != nil {
 		close(b.waitCh)
 		b.waitCh = nil
 	}
 }
 
-// recv returns the next item, or the terminal error once every queued
-// item was returned.
-func (b *inbound) recv(ctx context.Context) (*Payload, error) {
+// Recv returns the next inbound item, or, once every queued item was
+// returned, io.EOF when the peer completed its side, or the peer's error.
+func (b *RawInbound) Recv(ctx context.Context) (*Payload, error) {
 	for {
 		b.mu.Lock()
 		if b.head < len(b.q) && !b.cancelled {
@@ -308,7 +318,7 @@ func (b *inbound) recv(ctx context.Context) (*Payload, error) {
 // OnNext the read loop is ours, so there it is safe. When no item comes any
 // more, the library keeps the stream registered until the connection
 // closes, a few hundred bytes.
-func (b *inbound) cancel() bool {
+func (b *RawInbound) cancel() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cancelled || b.peerEnded {
@@ -330,7 +340,7 @@ func (b *inbound) cancel() bool {
 
 // libCall makes a call into the library that may queue a frame, inside the
 // connection's fence: not once the connection is closing.
-func (b *inbound) libCall(f func()) {
+func (b *RawInbound) libCall(f func()) {
 	b.fence.do(func() { safely(f) })
 }
 

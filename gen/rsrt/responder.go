@@ -245,7 +245,7 @@ func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
 
 // newOutbound returns the sender of a stream or channel response, and the
 // context its handler runs with and the function that cancels it.
-func (r *responder[S]) newOutbound() (context.Context, context.CancelFunc, *sender) {
+func (r *responder[S]) newOutbound() (context.Context, context.CancelFunc, *RawSender) {
 	ctx, cancel := context.WithCancel(r.ctx)
 	s := newSender(r.log, r.ctx.Done(), cancel)
 	s.fence, s.held = r.fence, r.handlerCtx(ctx)
@@ -255,9 +255,9 @@ func (r *responder[S]) newOutbound() (context.Context, context.CancelFunc, *send
 	return ctx, cancel, s
 }
 
-func (r *responder[S]) runStream(ctx context.Context, cancel context.CancelFunc, rt *route[S], req *Payload, s *sender) {
+func (r *responder[S]) runStream(ctx context.Context, cancel context.CancelFunc, rt *route[S], req *Payload, s *RawSender) {
 	r.runHandler(ctx, cancel, RequestStream, rt.name, func() error {
-		return rt.h.rs(ctx, r.s, req, &RawSender{s: s})
+		return rt.h.rs(ctx, r.s, req, s)
 	}, s.finish)
 }
 
@@ -324,17 +324,17 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 	// subscriber. With a context that is never done: subscribing with a
 	// done one makes reactor-go end and recycle its subscriber while the
 	// library still pushes the first item through it.
-	in.SubscribeWith(context.Background(), b)
+	in.SubscribeWith(context.Background(), (*inboundSub)(b))
 	return newPublisher(s)
 }
 
-func (r *responder[S]) runChannel(ctx context.Context, cancel context.CancelFunc, rt *route[S], b *inbound, s *sender) {
+func (r *responder[S]) runChannel(ctx context.Context, cancel context.CancelFunc, rt *route[S], b *RawInbound, s *RawSender) {
 	r.runHandler(ctx, cancel, RequestChannel, rt.name, func() error {
-		return rt.h.rc(ctx, r.s, &RawInbound{in: b}, &RawSender{s: s})
+		return rt.h.rc(ctx, r.s, b, s)
 	}, func(err error) { r.endChannel(b, s, err) })
 }
 
-func (r *responder[S]) failChannel(cancel context.CancelFunc, b *inbound, s *sender, err error) {
+func (r *responder[S]) failChannel(cancel context.CancelFunc, b *RawInbound, s *RawSender, err error) {
 	defer cancel()
 	r.endChannel(b, s, err)
 }
@@ -344,7 +344,7 @@ func (r *responder[S]) failChannel(cancel context.CancelFunc, b *inbound, s *sen
 // order matters to rsocket-go peers: v0.8.16 panics on a CANCEL for a
 // channel it requested while the channel is still registered, and it
 // unregisters the channel when it receives our COMPLETE or ERROR.
-func (r *responder[S]) endChannel(b *inbound, s *sender, err error) {
+func (r *responder[S]) endChannel(b *RawInbound, s *RawSender, err error) {
 	s.finish(err)
 	s.wait()
 	b.cancel()

@@ -31,9 +31,13 @@ var (
 	ErrFinished = errors.New("rsrt: the stream is already complete")
 )
 
-// sender is the Publisher of one outbound stream, and the Subscription the
-// library's subscriber controls it with.
-type sender struct {
+// RawSender sends the items of a stream or channel response. Send blocks
+// while the peer has no outstanding demand (REQUEST_N) and returns an error
+// once the peer cancelled, the connection closed or ctx is done.
+//
+// It is the Publisher of one outbound stream (through publisher), and the
+// library's subscriber controls it through senderSub.
+type RawSender struct {
 	log   *slog.Logger
 	done  <-chan struct{} // connection closed
 	fence *fence          // see fence; nil when the transport has none
@@ -59,12 +63,24 @@ type sender struct {
 	sched    scheduler.Scheduler // where the library wants the producer run, if it said
 }
 
-func newSender(log *slog.Logger, done <-chan struct{}, onCancel func()) *sender {
-	return &sender{log: log, done: done, onCancel: onCancel, emitted: make(chan struct{})}
+func newSender(log *slog.Logger, done <-chan struct{}, onCancel func()) *RawSender {
+	return &RawSender{log: log, done: done, onCancel: onCancel, emitted: make(chan struct{})}
 }
 
+// senderSub is the rx.Subscription through which the library's subscriber
+// controls a RawSender. (A type of its own, so that handlers holding a
+// RawSender see Send only.)
+type senderSub RawSender
+
 // Request implements rx.Subscription: the peer's REQUEST_N.
-func (s *sender) Request(n int) {
+func (s *senderSub) Request(n int) { (*RawSender)(s).request(n) }
+
+// Cancel implements rx.Subscription: the peer's CANCEL, or the library
+// tearing the connection down.
+func (s *senderSub) Cancel() { (*RawSender)(s).cancel() }
+
+// request adds the peer's demand to the credit.
+func (s *RawSender) request(n int) {
 	if n <= 0 {
 		return
 	}
@@ -78,9 +94,9 @@ func (s *sender) Request(n int) {
 	s.mu.Unlock()
 }
 
-// Cancel implements rx.Subscription: the peer's CANCEL, or the library
-// tearing the connection down.
-func (s *sender) Cancel() {
+// cancel ends the exchange for the peer's CANCEL, our own (a client
+// closing its channel), or the library tearing the connection down.
+func (s *RawSender) cancel() {
 	s.mu.Lock()
 	if s.cancelled {
 		s.mu.Unlock()
@@ -100,14 +116,14 @@ func (s *sender) Cancel() {
 // up. A v0.8.16 requester forgets a channel as soon as the responder ends
 // its side, after which the responder's REQUEST_N frames are dropped as
 // unmatched: waiting for them would block forever.
-func (s *sender) noMoreCredit() {
+func (s *RawSender) noMoreCredit() {
 	s.mu.Lock()
 	s.dry = true
 	s.signalLocked()
 	s.mu.Unlock()
 }
 
-func (s *sender) signalLocked() {
+func (s *RawSender) signalLocked() {
 	if s.waitCh != nil {
 		close(s.waitCh)
 		s.waitCh = nil
@@ -115,7 +131,7 @@ func (s *sender) signalLocked() {
 }
 
 // subscribe attaches the library's subscriber. Only one is accepted.
-func (s *sender) subscribe(ctx context.Context, sub rx.Subscriber) {
+func (s *RawSender) subscribe(ctx context.Context, sub rx.Subscriber) {
 	s.mu.Lock()
 	if s.sub != nil {
 		s.mu.Unlock()
@@ -128,10 +144,10 @@ func (s *sender) subscribe(ctx context.Context, sub rx.Subscriber) {
 		// The library's subscribers end themselves (OnError) when
 		// subscribed with a done context, and are then recycled:
 		// nothing may be emitted to them after that.
-		s.Cancel()
+		s.cancel()
 	}
 	s.emitMu.Lock()
-	s.call(func() { sub.OnSubscribe(ctx, s) })
+	s.call(func() { sub.OnSubscribe(ctx, (*senderSub)(s)) })
 	s.emitMu.Unlock()
 	if s.onSub != nil {
 		s.onSub()
@@ -145,8 +161,8 @@ func (s *sender) subscribe(ctx context.Context, sub rx.Subscriber) {
 	}
 }
 
-// send emits one item once the peer has demand for it.
-func (s *sender) send(ctx context.Context, r Payload) error {
+// Send sends one item, waiting for the peer's demand.
+func (s *RawSender) Send(ctx context.Context, r Payload) error {
 	p, err := responsePayload(r)
 	if err != nil {
 		return err
@@ -154,7 +170,7 @@ func (s *sender) send(ctx context.Context, r Payload) error {
 	return s.sendRaw(ctx, p)
 }
 
-func (s *sender) sendRaw(ctx context.Context, p payload.Payload) error {
+func (s *RawSender) sendRaw(ctx context.Context, p payload.Payload) error {
 	for {
 		s.mu.Lock()
 		if s.cancelled {
@@ -220,7 +236,7 @@ func (s *sender) sendRaw(ctx context.Context, p payload.Payload) error {
 // frame. After a cancel nothing is sent: the stream is over for the peer,
 // and the library's stream subscriber is pooled once terminated, so a late
 // signal could land on another stream.
-func (s *sender) finish(err error) {
+func (s *RawSender) finish(err error) {
 	s.mu.Lock()
 	if s.finished {
 		s.mu.Unlock()
@@ -238,7 +254,7 @@ func (s *sender) finish(err error) {
 	s.emitTerminal()
 }
 
-func (s *sender) emitTerminal() {
+func (s *RawSender) emitTerminal() {
 	s.emitMu.Lock()
 	s.mu.Lock()
 	sub, err, cancelled := s.sub, s.termErr, s.cancelled
@@ -255,11 +271,11 @@ func (s *sender) emitTerminal() {
 	s.closeEmitted()
 }
 
-func (s *sender) closeEmitted() { s.emitOnce.Do(func() { close(s.emitted) }) }
+func (s *RawSender) closeEmitted() { s.emitOnce.Do(func() { close(s.emitted) }) }
 
 // wait blocks until the terminal signal went out (or the peer cancelled,
 // or the connection closed).
-func (s *sender) wait() {
+func (s *RawSender) wait() {
 	select {
 	case <-s.emitted:
 	case <-s.done:
@@ -285,7 +301,7 @@ func spawn(sc scheduler.Scheduler, f func()) {
 // call runs a call into the library inside the connection's fence (it is
 // skipped once the connection is closing), recovering its panics (a
 // subscriber can be torn down under us when the connection closes).
-func (s *sender) call(f func()) {
+func (s *RawSender) call(f func()) {
 	s.fence.do(func() {
 		defer func() {
 			if r := recover(); r != nil {
@@ -302,11 +318,11 @@ func (s *sender) call(f func()) {
 // to satisfy the interface (an empty flux, so a misuse is harmless).
 type publisher struct {
 	flux.Flux
-	s  *sender
+	s  *RawSender
 	sc scheduler.Scheduler
 }
 
-func newPublisher(s *sender) publisher { return publisher{Flux: flux.Empty(), s: s} }
+func newPublisher(s *RawSender) publisher { return publisher{Flux: flux.Empty(), s: s} }
 
 // SubscribeOn notes the scheduler the library meant for the producer.
 // Subscribing itself stays synchronous (it is cheap and never blocks); the

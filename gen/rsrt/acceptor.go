@@ -9,17 +9,30 @@ import (
 	"github.com/rsocket/rsocket-go"
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/payload"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/rslog"
 )
 
 type acceptConfig struct {
 	log    *slog.Logger
-	gate   *Gate
+	gate   *Gate // unless the server's transport hands one (Gate.ConnContext)
 	budget int64 // per connection; 0 for the default, < 0 for none
 	// serverBudget bounds all connections' unwritten responses; 0 for
 	// the default, < 0 for none.
 	serverBudget int64
+}
+
+// scope builds the policy of one connection (see connScope) from what the
+// server's transport prepared for it in ctx, if anything, and the
+// acceptor's options; log is the connection's logger, shared the
+// server-wide response budget.
+func (cfg *acceptConfig) scope(ctx context.Context, log *slog.Logger, shared *semaphore.Weighted) *connScope {
+	sc := &connScope{gate: cfg.gate, fence: new(fence), budget: newBudget(cfg.budget, shared), log: log}
+	if sv, ok := ctx.Value(servedKey{}).(*servedConn); ok {
+		sc.gate, sc.fence = sv.gate, sv.fence
+	}
+	return sc
 }
 
 // Conn is one accepted connection as the server sees it.
@@ -29,8 +42,6 @@ type Conn struct {
 	addr   string
 	caller *Caller
 	decls  map[routeKey]struct{}
-	gate   *Gate
-	budget *budget // nil when responses are not bounded
 }
 
 // Context returns the connection's context, cancelled when it closes.
@@ -65,13 +76,14 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 	for _, o := range opts {
 		o(&cfg)
 	}
-	log := slog.New(rslog.NewClipHandler(cfg.log.Handler()))
-	g := cfg.gate
-	perConn := cfg.budget
-	if perConn == 0 {
-		perConn = DefaultResponseBudget
+	if cfg.gate == nil {
+		cfg.gate = NewGate() // open for good: nobody else holds it
 	}
-	shared := serverBudget(cfg.serverBudget, perConn)
+	if cfg.budget == 0 {
+		cfg.budget = DefaultResponseBudget
+	}
+	log := slog.New(rslog.NewClipHandler(cfg.log.Handler()))
+	shared := serverBudget(cfg.serverBudget, cfg.budget)
 	return func(sctx context.Context, setup payload.SetupPayload, sock rsocket.CloseableRSocket) (rs rsocket.RSocket, err error) {
 		var cancel context.CancelFunc = func() {}
 		defer func() {
@@ -83,7 +95,10 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 			}
 		}()
 		addr, _ := rsocket.GetAddr(sock)
-		if g != nil && g.isClosed() {
+		// The connection's own lines: what its peer sends is clipped,
+		// and a peer that makes it log in a loop is rate-limited.
+		scope := cfg.scope(sctx, rslog.PerConn(log), shared)
+		if scope.gate.isClosed() {
 			return nil, &Error{Code: core.ErrorCodeRejectedSetup, Message: "server is shutting down"}
 		}
 		st, decls, err := readSetup(setup)
@@ -93,14 +108,9 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 		}
 		var ctx context.Context
 		ctx, cancel = context.WithCancel(sctx)
-		c := &Conn{ctx: ctx, setup: st, addr: addr, decls: decls, gate: g}
-		if perConn > 0 {
-			c.budget = newBudget(perConn, shared)
-		}
-		// The connection's own lines: what its peer sends is clipped,
-		// and a peer that makes it log in a loop is rate-limited.
-		clog := rslog.PerConn(log)
-		c.caller = &Caller{rs: sock, conn: c, prefetch: defaultPrefetch, log: clog, fence: connFence(sctx)}
+		c := &Conn{ctx: ctx, setup: st, addr: addr, decls: decls}
+		c.caller = &Caller{rs: sock, scope: scope, done: ctx.Done(), prefetch: defaultPrefetch,
+			peerServes: c.Declares, tap: noTap{}, closeReason: noReason}
 		s, err := newServer(ctx, c)
 		if err != nil {
 			cancel()
@@ -116,7 +126,7 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 			}
 		})
 		log.Info("rsrt: connection opened", "remote", addr)
-		return newResponder(ctx, routes, s, clog, c), nil
+		return newResponder(ctx, routes, s, scope), nil
 	}
 }
 

@@ -143,10 +143,15 @@ type Declaration struct {
 }
 
 // Responder returns the rsocket.RSocket that dispatches the requests of one
-// connection to s. Generated code uses it for the client side; servers use
-// [NewAcceptor].
+// connection to s, for serving routes outside [NewAcceptor] and [WithRoutes]
+// (benchmarks, say): its requests are always admitted, its responses not
+// bounded, and nothing orders its calls before the library closes the
+// connection.
 func (r *Routes[S]) Responder(ctx context.Context, s S, log *slog.Logger) rsocket.RSocket {
-	return newResponder(ctx, r, s, log, nil)
+	if log == nil {
+		log = slog.Default()
+	}
+	return newResponder(ctx, r, s, clientScope(new(fence), log))
 }
 
 // Sender is the typed sender of a stream or channel response.
@@ -210,7 +215,10 @@ type AcceptOption func(*acceptConfig)
 func WithLogger(l *slog.Logger) AcceptOption { return func(c *acceptConfig) { c.log = l } }
 
 // WithGate makes every request of every accepted connection pass through g,
-// which a server uses to drain in-flight requests on shutdown.
+// which a server uses to drain in-flight requests on shutdown. It is for
+// serving with rsocket-go's own transports: a server whose transport hands
+// each connection a gate ([Gate.ConnContext], as gen/rsrt/server does)
+// overrides it. Without a gate, requests are always admitted.
 func WithGate(g *Gate) AcceptOption { return func(c *acceptConfig) { c.gate = g } }
 
 // NewAcceptor returns the rsocket-go acceptor of a server: for each accepted
@@ -319,7 +327,9 @@ func WithOnClose(f func(error)) DialOption { return func(c *dialConfig) { c.onCl
 func WithRoutes[S any](routes *Routes[S], h S) DialOption {
 	return func(c *dialConfig) {
 		c.decls = routes.Declarations()
-		c.responder = func(ctx context.Context, log *slog.Logger) rsocket.RSocket { return routes.Responder(ctx, h, log) }
+		c.responder = func(ctx context.Context, scope *connScope) rsocket.RSocket {
+			return newResponder(ctx, routes, h, scope)
+		}
 	}
 }
 

@@ -76,7 +76,9 @@ func WithServerResponseBudget(n int64) AcceptOption {
 }
 
 // budget is one connection's response budget, charged against the
-// server's (shared) when there is one.
+// server's (shared) when there is one. A budget of size 0 bounds nothing:
+// it never waits and charges nothing (clients, and servers built with
+// WithResponseBudget(n < 0)).
 type budget struct {
 	sem    *semaphore.Weighted
 	size   int64
@@ -84,6 +86,7 @@ type budget struct {
 }
 
 func newBudget(size int64, server *semaphore.Weighted) *budget {
+	size = max(size, 0)
 	return &budget{sem: semaphore.NewWeighted(size), size: size, server: server}
 }
 
@@ -133,9 +136,9 @@ func (b *budget) release(n int64) {
 // handlerKey is the context key of a handler's *handlerCtx.
 type handlerKey struct{}
 
-// handlerCtx is the context a server handler runs with when its
-// connection has a budget: the connection's (or the stream's) context,
-// plus what the handler reserved for its next response.
+// handlerCtx is the context a handler runs with: the connection's (or
+// the stream's) context, plus what the handler reserved for its next
+// response on the connection's budget.
 type handlerCtx struct {
 	context.Context
 	b        *budget
@@ -175,7 +178,7 @@ func handlerOf(ctx context.Context) *handlerCtx {
 // but by then their bytes exist.
 //
 // It returns ctx's error if ctx ends first (the connection closed, the
-// stream was cancelled). Outside a server handler, or without a budget, it
+// stream was cancelled). Outside a handler, or without a budget, it
 // returns nil at once.
 func ReserveResponse(ctx context.Context, n int64) error {
 	if n < 0 {
@@ -222,6 +225,9 @@ func (h *handlerCtx) hold(ctx context.Context, p payload.Payload) (payload.Paylo
 			return nil, err
 		}
 		charge += got
+	}
+	if charge == 0 {
+		return p, nil // an unbounded budget charges nothing
 	}
 	return &heldPayload{Payload: p, b: h.b, n: charge}, nil
 }

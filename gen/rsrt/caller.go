@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"log/slog"
 	"sync"
 
 	"github.com/rsocket/rsocket-go"
@@ -26,36 +25,34 @@ var ErrClosed = errors.New("rsrt: connection closed")
 // Caller sends requests to a peer: the server through a [ClientConn], or a
 // client through a server-side [Conn]. It is safe for concurrent use.
 type Caller struct {
-	rs       rsocket.RSocket
-	conn     *Conn // server side: the client's declarations; nil on a client
+	rs    rsocket.RSocket
+	scope *connScope
+	// done is closed when the connection closed.
+	done     <-chan struct{}
 	prefetch int
-	log      *slog.Logger
-	// tap is the transport tap of a client connection (see frameTap);
-	// nil on the server side.
-	tap *frameTap
-	// fence orders the calls below before the library closes the
-	// connection (see fence); nil when the transport has none.
-	fence *fence
-	// closeReason returns why the connection closed (client side).
+	// peerServes reports whether the peer serves a route: on a server,
+	// what the client declared in SETUP; a client calls every route (the
+	// server answers those it lacks with an error).
+	peerServes func(Interaction, string) bool
+	// tap is the connection's transport tap: the client's frameTap, or
+	// noTap on a server.
+	tap streamTap
+	// closeReason returns why the connection closed, when the peer said.
 	closeReason func() error
 }
 
+// everyRoute is the peerServes of a client's caller.
+func everyRoute(Interaction, string) bool { return true }
+
+// noReason is the closeReason of a server's caller: the server learns
+// nothing of why a client went.
+func noReason() error { return nil }
+
 func (c *Caller) check(ctx context.Context, i Interaction, route string) error {
-	if c.conn != nil && !c.conn.Declares(i, route) {
+	if !c.peerServes(i, route) {
 		return &UndeclaredRouteError{Interaction: i, Route: route}
 	}
 	return ctx.Err()
-}
-
-// done is closed when the connection closed.
-func (c *Caller) done() <-chan struct{} {
-	if c.conn != nil {
-		return c.conn.ctx.Done()
-	}
-	if c.tap != nil {
-		return c.tap.done
-	}
-	return nil
 }
 
 // callErr maps the library's errors for a call on a closed connection
@@ -66,7 +63,7 @@ func (c *Caller) callErr(err error) error {
 		return err
 	}
 	select {
-	case <-c.done():
+	case <-c.done:
 		return c.closedErr()
 	default:
 		return err
@@ -77,10 +74,8 @@ func (c *Caller) callErr(err error) error {
 // carries the reason the peer gave when there is one (a refused SETUP, for
 // example).
 func (c *Caller) closedErr() error {
-	if c.closeReason != nil {
-		if err := c.closeReason(); err != nil {
-			return fmt.Errorf("%w: %w", ErrClosed, peerError(err))
-		}
+	if err := c.closeReason(); err != nil {
+		return fmt.Errorf("%w: %w", ErrClosed, peerError(err))
 	}
 	return ErrClosed
 }
@@ -90,7 +85,7 @@ func (c *Caller) closedErr() error {
 // the connection is closing.
 func (c *Caller) lib(f func()) error {
 	err := ErrClosed
-	c.fence.do(func() { err = protect(f) })
+	c.scope.fence.do(func() { err = protect(f) })
 	return err
 }
 
@@ -135,7 +130,7 @@ func (c *Caller) RequestResponse(ctx context.Context, route string, req Payload)
 	if err := c.lib(func() { m = c.rs.RequestResponse(p) }); err != nil {
 		return nil, err
 	}
-	sub := &monoSub{done: make(chan struct{}), fence: c.fence}
+	sub := &monoSub{done: make(chan struct{}), fence: c.scope.fence}
 	if err := c.lib(func() { m.SubscribeWith(context.Background(), sub) }); err != nil {
 		return nil, err
 	}
@@ -144,7 +139,7 @@ func (c *Caller) RequestResponse(ctx context.Context, route string, req Payload)
 	case <-ctx.Done():
 		sub.cancel()
 		return nil, ctx.Err()
-	case <-c.done():
+	case <-c.done:
 		select {
 		case <-sub.done: // the library failed it with its own reason
 		default:
@@ -264,22 +259,16 @@ func (c *Caller) RequestStream(ctx context.Context, route string, req Payload) i
 			yield(nil, err)
 			return
 		}
-		b := newInbound(c.prefetch, convResponse)
-		b.done, b.doneErr, b.fence = c.done(), c.closedErr, c.fence
-		var opened func(bool)
-		if c.tap != nil {
-			sid := &streamID{}
-			b.refill = c.tap.requester(sid)
-			b.onCancel = c.tap.canceller(sid)
-			opened = c.tap.expectStream(sid)
-		}
+		b := newInbound(c.scope, c.prefetch, convResponse)
+		b.done, b.doneErr = c.done, c.closedErr
+		sid := &streamID{}
+		b.refill, b.onCancel = c.tap.requester(sid), c.tap.canceller(sid)
+		opened := c.tap.expectStream(sid)
 		// Subscribing issues the first demand: the REQUEST_STREAM frame.
 		// ctx is watched by recv, not handed to reactor-go (see
 		// responder.RequestChannel).
 		err = c.lib(func() { f.SubscribeWith(context.Background(), (*inboundSub)(b)) })
-		if opened != nil {
-			opened(err == nil)
-		}
+		opened(err == nil)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -328,34 +317,25 @@ func (c *Caller) RequestChannel(ctx context.Context, route string, first *Payloa
 	if err != nil {
 		return nil, err
 	}
-	out := newSender(c.log, c.done(), nil)
-	out.fence = c.fence
+	out := newSender(c.scope, &handlerCtx{Context: ctx, b: c.scope.budget}, c.done, nil)
 	var f flux.Flux
 	if err := c.lib(func() { f = c.rs.RequestChannel(newPublisher(out)) }); err != nil {
 		return nil, err
 	}
 	ch := &RawChannel{route: route, ctx: ctx, out: out, callErr: c.callErr}
-	ch.in = newInbound(c.prefetch, convResponse)
-	ch.in.done, ch.in.doneErr, ch.in.fence = c.done(), c.closedErr, c.fence
+	ch.in = newInbound(c.scope, c.prefetch, convResponse)
+	ch.in.done, ch.in.doneErr = c.done, c.closedErr
 	ch.in.onTerm = out.noMoreCredit
-	var opening func(bool)
-	if c.tap != nil {
-		ch.in.refill = c.tap.requester(&ch.sid)
-		ch.in.onCancel = c.tap.canceller(&ch.sid)
-		opening = c.tap.expectStream(&ch.sid)
-	}
+	ch.in.refill, ch.in.onCancel = c.tap.requester(&ch.sid), c.tap.canceller(&ch.sid)
+	opening := c.tap.expectStream(&ch.sid)
 	// Subscribing issues the first demand, which makes the library
 	// subscribe our outbound and ask it for the REQUEST_CHANNEL payload.
 	if err := c.lib(func() { f.SubscribeWith(context.Background(), (*inboundSub)(ch.in)) }); err != nil {
-		if opening != nil {
-			opening(false)
-		}
+		opening(false)
 		return nil, err
 	}
 	err = out.sendRaw(ctx, p)
-	if opening != nil {
-		opening(err == nil)
-	}
+	opening(err == nil)
 	if err != nil {
 		_ = ch.Close()
 		return nil, err

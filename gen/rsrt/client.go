@@ -38,7 +38,7 @@ type dialConfig struct {
 	onClose     func(error)
 	decls       []Declaration
 	auth        *Credentials
-	responder   func(ctx context.Context, log *slog.Logger) rsocket.RSocket
+	responder   func(ctx context.Context, scope *connScope) rsocket.RSocket
 }
 
 // parseAddr splits a Dial address into a transport and its target.
@@ -95,6 +95,7 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 	cc := &ClientConn{done: make(chan struct{}), cancel: cancel, onClose: cfg.onClose, log: cfg.log, addr: target}
 	tap := newFrameTap(cc.done)
 	cc.tap = tap
+	scope := clientScope(&tap.fence, cfg.log)
 	transporter := func(context.Context) (*transport.Transport, error) {
 		var c transport.Conn
 		switch network {
@@ -128,7 +129,7 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 		starter = b.Acceptor(func(context.Context, rsocket.RSocket) rsocket.RSocket {
 			// The responder's calls into the library go through the
 			// tap's fence, like the caller's.
-			return cfg.responder(context.WithValue(cctx, fenceKey{}, &tap.fence), cfg.log)
+			return cfg.responder(cctx, scope)
 		})
 	}
 	var client rsocket.Client
@@ -144,7 +145,8 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 		_ = cc.Close()
 		return nil, err
 	}
-	cc.caller = &Caller{rs: client, prefetch: cfg.prefetch, log: cfg.log, tap: tap, fence: &tap.fence, closeReason: cc.reason}
+	cc.caller = &Caller{rs: client, scope: scope, done: cc.done, prefetch: cfg.prefetch,
+		peerServes: everyRoute, tap: tap, closeReason: cc.reason}
 	cfg.log.Debug("rsrt: connected", "remote", target)
 	return cc, nil
 }
@@ -202,6 +204,32 @@ func (c *ClientConn) Close() error {
 	c.closed(nil)
 	return err
 }
+
+// streamTap is what a caller needs of its connection's transport tap: the
+// client's frameTap, or noTap on a server.
+type streamTap interface {
+	// expectStream registers dst as the stream whose first frame is
+	// written next; see frameTap.expectStream.
+	expectStream(dst *streamID) func(sent bool)
+	// requester returns the refill of an inbound on stream id (see
+	// RawInbound.refill), or nil when the inbound must run in reserve
+	// mode.
+	requester(id *streamID) func(sub rx.Subscription, n int, grant bool)
+	// canceller returns the function that writes the CANCEL of stream id
+	// at once, or nil when the library's own cancel has to do.
+	canceller(id *streamID) func()
+}
+
+// noTap is the streamTap of a server's caller: the server's transport is
+// not tapped, so the inbounds of its calls run in reserve mode (see
+// inbound.go) and cancel through the library alone.
+type noTap struct{}
+
+func (noTap) expectStream(*streamID) func(bool) { return func(bool) {} }
+
+func (noTap) requester(*streamID) func(rx.Subscription, int, bool) { return nil }
+
+func (noTap) canceller(*streamID) func() { return nil }
 
 // streamID is the stream id of a channel, learnt when its first frame is
 // written.

@@ -8,6 +8,21 @@
 // Generated code is thin: it declares the routes of a schema and converts
 // between typed Go values and the raw [Payload] values of this package.
 //
+// # Per-connection policy
+//
+// Each connection gets one policy value when it opens (connScope, in
+// scope.go), which the responder, the caller and every stream of the
+// connection share: the [Gate] that admits its requests, the fence that
+// orders its calls into rsocket-go before the library closes it, and the
+// budget of its unwritten responses (see [ReserveResponse]). What is
+// turned off is a part that does nothing, never a nil: a gate nobody
+// closes, a fence nobody shuts, a budget without bound. A client's scope
+// is built by [Dial]. A server's is built by the acceptor, from its
+// options and from what the server's transport prepared for the
+// connection ([Gate.ConnContext]: the server's gate, and the fence the
+// transport shuts), so that gen/rsrt/server needs the gate only once, in
+// its configuration.
+//
 // # Design around rsocket-go v0.8.16
 //
 // The runtime is written around the behaviour of rsocket-go v0.8.16 and
@@ -101,7 +116,7 @@
 //     race, and the frame is lost). Every call of the runtime that may
 //     queue a frame runs inside a per-connection fence (fence.go), which is
 //     shut before the library closes: by ClientConn.Close on a client, by
-//     the server's transport on a server ([ConnContext]). Shutting waits,
+//     the server's transport on a server ([Gate.ConnContext]). Shutting waits,
 //     for at most a second, for the calls inside and makes later ones skip.
 //
 // Errors the peer sends arrive as *[Error] (whatever type the library used

@@ -1,7 +1,6 @@
 package rsrt
 
 import (
-	"context"
 	"sync"
 	"time"
 )
@@ -22,7 +21,7 @@ import (
 // On a client that is Close (see frameTap). On a server it is the
 // transport: gen/rsrt/guard closes the network connection, so that no
 // call inside is left blocked on a full send queue, then shuts the fence
-// (through the function ConnContext returns), and only then does the
+// (through the function Gate.ConnContext returns), and only then does the
 // library close its socket.
 //
 // Unlike a sync.RWMutex, the fence may be entered again by a call already
@@ -35,13 +34,8 @@ type fence struct {
 	idle   chan struct{} // closed once shut and nothing is inside
 }
 
-// do runs call inside the fence, or skips it once the fence is shut. A nil
-// fence runs every call.
+// do runs call inside the fence, or skips it once the fence is shut.
 func (f *fence) do(call func()) {
-	if f == nil {
-		call()
-		return
-	}
 	if !f.enter() {
 		return
 	}
@@ -76,9 +70,6 @@ func (f *fence) leave() {
 // the callers make sure writes fail first. It is safe to call more than
 // once, from any goroutine.
 func (f *fence) close(wait time.Duration) {
-	if f == nil {
-		return
-	}
 	f.mu.Lock()
 	f.shut = true
 	if f.inside == 0 {
@@ -100,26 +91,3 @@ func (f *fence) close(wait time.Duration) {
 
 // fenceWait bounds how long a close waits for the calls inside the fence.
 const fenceWait = time.Second
-
-// fenceKey is the context key of the fence ConnContext makes.
-type fenceKey struct{}
-
-// ConnContext prepares the context a server transport gives rsocket-go's
-// acceptor for one new connection (see guard.Options.ConnContext), and
-// returns the function the transport must call when it closes that
-// connection: after the network connection is closed, and before the
-// library tears its socket down (returning from the transport's Close is
-// that moment). The function waits, up to a second, for the runtime's
-// calls into the library that are queuing frames on the connection, and
-// makes later ones skip; without it they race with the library closing
-// its send queue (see fence). It may be called more than once.
-func ConnContext(ctx context.Context) (context.Context, func()) {
-	f := new(fence)
-	return context.WithValue(ctx, fenceKey{}, f), func() { f.close(fenceWait) }
-}
-
-// connFence returns the fence ConnContext put in ctx, or nil.
-func connFence(ctx context.Context) *fence {
-	f, _ := ctx.Value(fenceKey{}).(*fence)
-	return f
-}

@@ -15,8 +15,9 @@ import (
 )
 
 // Gate admits the requests of every connection of a server and tracks those
-// in flight, so that the server can drain them on shutdown. Pass it to
-// NewAcceptor with WithGate.
+// in flight, so that the server can drain them on shutdown. Give it to
+// gen/rsrt/server (Config.Gate), which hands it to every connection; or,
+// serving with rsocket-go's own transports, to NewAcceptor with WithGate.
 type Gate struct {
 	// ending is cancelled by Close and EndStreams: stream handlers watch
 	// it.

@@ -93,7 +93,8 @@ type RawInbound struct {
 	// doneErr() unless the library ended the inbound first.
 	done    <-chan struct{}
 	doneErr func() error
-	// fence orders libCall before the library closes the connection.
+	// fence orders libCall before the library closes the connection (the
+	// connection's; see fence).
 	fence *fence
 
 	gotFirst bool   // touched only by OnNext, which the library serialises
@@ -117,11 +118,11 @@ type RawInbound struct {
 
 // newInbound returns an inbound in reserve mode; set refill (before
 // subscribing) to switch to windowed refills.
-func newInbound(window int, conv func(payload.Payload, bool) item) *RawInbound {
+func newInbound(scope *connScope, window int, conv func(payload.Payload, bool) item) *RawInbound {
 	if window < 1 {
 		window = 1
 	}
-	return &RawInbound{window: window, limit: 2 * window, conv: conv}
+	return &RawInbound{window: window, limit: 2 * window, conv: conv, fence: scope.fence}
 }
 
 // inboundSub is the rx.Subscriber through which the library feeds a

@@ -11,7 +11,6 @@ package rsrt
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 
 	"github.com/rsocket/rsocket-go"
@@ -21,52 +20,21 @@ import (
 )
 
 type responder[S any] struct {
-	ctx  context.Context // the connection's
-	t    *Routes[S]
-	s    S
-	log  *slog.Logger
-	gate *Gate // nil when the server has none
-	// fence orders the calls into the library that answer requests before
-	// the library closes the connection (see fence); nil when the
-	// transport has none.
-	fence *fence
-	// budget bounds the connection's unwritten responses (see budget.go);
-	// nil when there is none (always on a client).
-	budget *budget
+	// The connection's policy: its gate admits each request, its fence
+	// orders the calls into the library that answer them before the
+	// library closes the connection, its budget bounds the unwritten
+	// responses.
+	*connScope
+	ctx context.Context // the connection's
+	t   *Routes[S]
+	s   S
 	// oneWay bounds the connection's fire-and-forget and metadata-push
 	// handlers running at once.
 	oneWays oneWayLimit
 }
 
-func newResponder[S any](ctx context.Context, t *Routes[S], s S, log *slog.Logger, c *Conn) rsocket.RSocket {
-	if log == nil {
-		log = slog.Default()
-	}
-	r := &responder[S]{ctx: ctx, t: t, s: s, log: log, fence: connFence(ctx)}
-	if c != nil {
-		r.gate, r.budget = c.gate, c.budget
-	}
-	return r
-}
-
-func (r *responder[S]) enter() bool { return r.gate == nil || r.gate.enter() }
-
-func (r *responder[S]) leave() {
-	if r.gate != nil {
-		r.gate.leave()
-	}
-}
-
-// closing reports whether the gate told streams to finish, which turns a
-// stream handler's cancellation into a normal completion.
-func (r *responder[S]) closing() bool { return r.gate != nil && r.gate.streamsEnding() }
-
-// watchGate cancels a stream's context when the gate closes.
-func (r *responder[S]) watchGate(cancel context.CancelFunc) func() bool {
-	if r.gate == nil {
-		return func() bool { return true }
-	}
-	return context.AfterFunc(r.gate.ending, cancel)
+func newResponder[S any](ctx context.Context, t *Routes[S], s S, scope *connScope) rsocket.RSocket {
+	return &responder[S]{connScope: scope, ctx: ctx, t: t, s: s}
 }
 
 // request parses and copies an inbound request and finds its route.
@@ -110,16 +78,13 @@ func (r *responder[S]) RequestResponse(msg payload.Payload) (m mono.Mono) {
 		// Admitted here, not before: the library skips this function
 		// when its context is done, and the gate must not count a
 		// request that never runs.
-		if !r.enter() {
+		if !r.gate.enter() {
 			r.fence.do(func() { sink.Error(errShuttingDown) })
 			return
 		}
-		defer r.leave()
-		ctx, h := r.ctx, r.handlerCtx(r.ctx)
-		if h != nil {
-			ctx = h
-		}
-		resp, err := r.callRR(ctx, rt, req)
+		defer r.gate.leave()
+		h := r.handlerCtx(r.ctx)
+		resp, err := r.callRR(h, rt, req)
 		if err == nil {
 			var p payload.Payload
 			if p, err = responsePayload(resp); err == nil {
@@ -127,9 +92,7 @@ func (r *responder[S]) RequestResponse(msg payload.Payload) (m mono.Mono) {
 				return
 			}
 		}
-		if h != nil {
-			h.drop()
-		}
+		h.drop()
 		r.fence.do(func() { sink.Error(wireError(err)) })
 	})
 }
@@ -143,23 +106,17 @@ func (r *responder[S]) callRR(ctx context.Context, rt *route[S], req *Payload) (
 	return rt.h.rr(ctx, r.s, req)
 }
 
-// handlerCtx returns the context of a handler on the connection's budget,
-// or nil when the connection has none.
+// handlerCtx returns the context of a handler on the connection's budget.
 func (r *responder[S]) handlerCtx(ctx context.Context) *handlerCtx {
-	if r.budget == nil {
-		return nil
-	}
 	return &handlerCtx{Context: ctx, b: r.budget}
 }
 
 // answer hands a request-response's answer to the library, charged to the
-// connection's response budget when there is one (h; waiting for room).
+// connection's response budget (h; waiting for room).
 func (r *responder[S]) answer(h *handlerCtx, sink mono.Sink, p payload.Payload) {
-	if h != nil {
-		var err error
-		if p, err = h.hold(r.ctx, p); err != nil {
-			return // the connection closed while waiting for room
-		}
+	p, err := h.hold(r.ctx, p)
+	if err != nil {
+		return // the connection closed while waiting for room
 	}
 	r.fence.do(func() { sink.Success(p) })
 	settle(p)
@@ -202,11 +159,11 @@ func (r *responder[S]) oneWay(i Interaction, msg payload.Payload) {
 	if i == MetadataPush {
 		req.Data = nil
 	}
-	if !r.enter() {
+	if !r.gate.enter() {
 		r.log.Debug("rsrt: request dropped, server shutting down", "interaction", i.String(), "route", route)
 		return
 	}
-	defer r.leave()
+	defer r.gate.leave()
 	if i == FireAndForget {
 		err = rt.h.fnf(r.ctx, r.s, req)
 	} else {
@@ -233,7 +190,7 @@ func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
 	// method returns), so that neither it nor the gate's count exists for
 	// a stream the library dropped.
 	s.onSub = func() {
-		if !r.enter() {
+		if !r.gate.enter() {
 			cancel()
 			s.finish(errShuttingDown)
 			return
@@ -245,17 +202,13 @@ func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
 
 // newOutbound returns the sender of a stream or channel response, and the
 // context its handler runs with and the function that cancels it.
-func (r *responder[S]) newOutbound() (context.Context, context.CancelFunc, *RawSender) {
+func (r *responder[S]) newOutbound() (*handlerCtx, context.CancelFunc, *RawSender) {
 	ctx, cancel := context.WithCancel(r.ctx)
-	s := newSender(r.log, r.ctx.Done(), cancel)
-	s.fence, s.held = r.fence, r.handlerCtx(ctx)
-	if s.held != nil {
-		return s.held, cancel, s
-	}
-	return ctx, cancel, s
+	h := r.handlerCtx(ctx)
+	return h, cancel, newSender(r.connScope, h, r.ctx.Done(), cancel)
 }
 
-func (r *responder[S]) runStream(ctx context.Context, cancel context.CancelFunc, rt *route[S], req *Payload, s *RawSender) {
+func (r *responder[S]) runStream(ctx *handlerCtx, cancel context.CancelFunc, rt *route[S], req *Payload, s *RawSender) {
 	r.runHandler(ctx, cancel, RequestStream, rt.name, func() error {
 		return rt.h.rs(ctx, r.s, req, s)
 	}, s.finish)
@@ -266,10 +219,10 @@ func (r *responder[S]) runStream(ctx context.Context, cancel context.CancelFunc,
 // and an error caused by the shutdown itself counts as a clean end. end
 // receives the outcome before the request leaves the gate, so that a drain
 // waits for the stream's last frame.
-func (r *responder[S]) runHandler(ctx context.Context, cancel context.CancelFunc, i Interaction, route string, call func() error, end func(error)) {
-	defer r.leave()
+func (r *responder[S]) runHandler(ctx *handlerCtx, cancel context.CancelFunc, i Interaction, route string, call func() error, end func(error)) {
+	defer r.gate.leave()
 	defer cancel()
-	stop := r.watchGate(cancel)
+	stop := context.AfterFunc(r.gate.ending, cancel)
 	defer stop()
 	err := func() (err error) {
 		defer func() {
@@ -279,13 +232,12 @@ func (r *responder[S]) runHandler(ctx context.Context, cancel context.CancelFunc
 		}()
 		return call()
 	}()
-	if err != nil && r.closing() && ctx.Err() != nil {
+	if err != nil && r.gate.streamsEnding() && ctx.Err() != nil {
+		// The gate told the stream to finish: a clean end.
 		err = nil
 	}
 	end(err)
-	if h, ok := ctx.(*handlerCtx); ok {
-		h.drop() // a reservation no item used
-	}
+	ctx.drop() // a reservation no item used
 }
 
 // RequestChannel implements rsocket.RSocket. The route is in the first
@@ -299,8 +251,7 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 		}
 	}()
 	ctx, cancel, s := r.newOutbound()
-	b := newInbound(channelWindow, convItem)
-	b.fence = r.fence
+	b := newInbound(r.connScope, channelWindow, convItem)
 	b.onFirst = func(it item) bool {
 		if it.err != nil {
 			go r.failChannel(cancel, b, s, it.err)
@@ -313,7 +264,7 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 		}
 		it.p.Route = rt.name
 		b.route = rt.name
-		if !r.enter() {
+		if !r.gate.enter() {
 			go r.failChannel(cancel, b, s, errShuttingDown)
 			return false
 		}
@@ -328,7 +279,7 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 	return newPublisher(s)
 }
 
-func (r *responder[S]) runChannel(ctx context.Context, cancel context.CancelFunc, rt *route[S], b *RawInbound, s *RawSender) {
+func (r *responder[S]) runChannel(ctx *handlerCtx, cancel context.CancelFunc, rt *route[S], b *RawInbound, s *RawSender) {
 	r.runHandler(ctx, cancel, RequestChannel, rt.name, func() error {
 		return rt.h.rc(ctx, r.s, b, s)
 	}, func(err error) { r.endChannel(b, s, err) })

@@ -40,9 +40,9 @@ var (
 type RawSender struct {
 	log   *slog.Logger
 	done  <-chan struct{} // connection closed
-	fence *fence          // see fence; nil when the transport has none
+	fence *fence          // the connection's: see fence
 	// held charges the items to the connection's response budget (see
-	// budget.go); nil when there is none.
+	// budget.go), unbounded on a client.
 	held *handlerCtx
 
 	mu        sync.Mutex
@@ -63,8 +63,8 @@ type RawSender struct {
 	sched    scheduler.Scheduler // where the library wants the producer run, if it said
 }
 
-func newSender(log *slog.Logger, done <-chan struct{}, onCancel func()) *RawSender {
-	return &RawSender{log: log, done: done, onCancel: onCancel, emitted: make(chan struct{})}
+func newSender(scope *connScope, held *handlerCtx, done <-chan struct{}, onCancel func()) *RawSender {
+	return &RawSender{log: scope.log, fence: scope.fence, held: held, done: done, onCancel: onCancel, emitted: make(chan struct{})}
 }
 
 // senderSub is the rx.Subscription through which the library's subscriber
@@ -205,16 +205,14 @@ func (s *RawSender) sendRaw(ctx context.Context, p payload.Payload) error {
 			return ErrCancelled
 		}
 	}
-	if s.held != nil {
-		// Charged once the peer asked for the item, not while it waits
-		// for demand: the peer may be waiting for another response
-		// before it asks for more, and that one needs the room.
-		var err error
-		if p, err = s.held.hold(ctx, p); err != nil {
-			return err
-		}
-		defer settle(p)
+	// Charged once the peer asked for the item, not while it waits for
+	// demand: the peer may be waiting for another response before it
+	// asks for more, and that one needs the room.
+	p, err := s.held.hold(ctx, p)
+	if err != nil {
+		return err
 	}
+	defer settle(p)
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
 	s.mu.Lock()

@@ -116,15 +116,13 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	chatCfg := cfg.Chat
 	chatCfg.Files, chatCfg.Logger = store, log
 	svc := chatsvc.New(chatCfg)
-	gate := rsrt.NewGate()
-	acceptor := chat.NewAcceptor(svc.NewSession, rsrt.WithLogger(log), rsrt.WithGate(gate),
+	acceptor := chat.NewAcceptor(svc.NewSession, rsrt.WithLogger(log),
 		rsrt.WithServerResponseBudget(cfg.ResponseBudget))
 
 	tp, err := startTransports(acceptor, transportConfig{
 		tcpAddr:  cfg.TCPAddr,
 		wsAddr:   cfg.WSAddr,
 		maxFile:  store.Limits().MaxFileBytes,
-		gate:     gate,
 		shutdown: cfg.ShutdownTimeout,
 		log:      log,
 	})

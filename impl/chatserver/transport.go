@@ -36,7 +36,6 @@ type transports struct {
 type transportConfig struct {
 	tcpAddr, wsAddr string
 	maxFile         int64 // largest file upload: the payload limit lets it through
-	gate            *rsrt.Gate
 	shutdown        time.Duration
 	log             *slog.Logger
 }
@@ -53,7 +52,7 @@ func startTransports(acceptor rsocket.ServerAcceptor, c transportConfig) (*trans
 		WSAddr:          c.wsAddr,
 		Limits:          limits,
 		Logger:          c.log,
-		Gate:            c.gate,
+		Gate:            rsrt.NewGate(), // graceful shutdown
 		ShutdownTimeout: c.shutdown,
 	})
 	if err != nil {

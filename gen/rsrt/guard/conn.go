@@ -33,7 +33,7 @@ type Options struct {
 	// acceptor for each connection a Server accepts, and returns a
 	// function the connection calls when it is closed: after the network
 	// connection is closed and before its Close returns, which is before
-	// rsocket-go tears its socket down. rsrt.ConnContext is made for it.
+	// rsocket-go tears its socket down. rsrt.Gate.ConnContext is made for it.
 	ConnContext func(ctx context.Context) (context.Context, func())
 }
 

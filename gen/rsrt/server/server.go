@@ -4,9 +4,8 @@
 //
 // A typical main:
 //
-//	gate := rsrt.NewGate()
-//	acc := rsrt.NewAcceptor(routes, newSession, rsrt.WithGate(gate), rsrt.WithLogger(log))
-//	srv, err := server.New(acc, server.Config{TCPAddr: ":6565", WSAddr: ":6566", Gate: gate, Logger: log})
+//	acc := rsrt.NewAcceptor(routes, newSession, rsrt.WithLogger(log))
+//	srv, err := server.New(acc, server.Config{TCPAddr: ":6565", WSAddr: ":6566", Gate: rsrt.NewGate(), Logger: log})
 //	if err != nil { ... }
 //	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 //	defer stop()
@@ -18,6 +17,13 @@
 // streams through the gate, waits for the requests in flight and for their
 // responses to be written, all within Config.ShutdownTimeout, then closes
 // every connection.
+//
+// The server decides the policy of each connection it serves and hands it
+// to the acceptor through the transport (see rsrt.Gate.ConnContext): its
+// requests are admitted through the server's gate, and its calls into
+// rsocket-go are fenced off before the library closes it. An rsrt
+// acceptor therefore needs no gate of its own (rsrt.WithGate is for
+// serving with rsocket-go's own transports).
 package server
 
 import (
@@ -26,7 +32,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -66,12 +71,16 @@ type Config struct {
 	Limits guard.Limits
 	// Logger receives the server's logs (default slog.Default()).
 	Logger *slog.Logger
-	// Gate is the *rsrt.Gate the acceptor was built with
-	// (rsrt.WithGate). When set, shutdown refuses new requests at the
-	// transports, lets those still arriving in fragments complete, ends
-	// the open streams through the gate (EndStreams when the gate has it,
-	// else Close), waits for its in-flight requests and closes it; when
-	// nil (or a nil *rsrt.Gate), connections are closed at once.
+	// Gate, when set, makes shutdown graceful: it refuses new requests
+	// at the transports, lets those still arriving in fragments
+	// complete, ends the open streams through the gate (EndStreams when
+	// the gate has it, else Close), waits for its in-flight requests and
+	// closes it. When nil, connections are closed at once.
+	//
+	// An *rsrt.Gate (rsrt.NewGate()) is handed to every connection: the
+	// requests of an rsrt acceptor are admitted through it. Another
+	// implementation is the drain of an acceptor not built with rsrt;
+	// the connections then get a gate that nobody closes.
 	Gate Gate
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown
 	// (default DefaultShutdownTimeout).
@@ -92,11 +101,14 @@ type Gate interface {
 
 // Server serves one rsocket-go acceptor on the configured listeners.
 type Server struct {
-	acc   rsocket.ServerAcceptor
-	cfg   Config
-	log   *slog.Logger
-	stats guard.Stats
-	ready chan struct{}
+	acc rsocket.ServerAcceptor
+	cfg Config
+	// connGate is the gate handed to every connection: Config.Gate when
+	// it is an *rsrt.Gate, else one that nobody closes.
+	connGate *rsrt.Gate
+	log      *slog.Logger
+	stats    guard.Stats
+	ready    chan struct{}
 
 	// Set before ready is closed, read-only afterwards.
 	tcp, ws *guard.Server
@@ -111,10 +123,15 @@ func New(acc rsocket.ServerAcceptor, cfg Config) (*Server, error) {
 	if cfg.TCPAddr == "" && cfg.WSAddr == "" {
 		return nil, errors.New("server: no TCP nor WebSocket address")
 	}
-	if v := reflect.ValueOf(cfg.Gate); v.Kind() == reflect.Pointer && v.IsNil() {
-		// A nil *rsrt.Gate in the interface means no gate, not a gate
-		// whose methods panic.
-		cfg.Gate = nil
+	connGate := rsrt.NewGate()
+	if g, ok := cfg.Gate.(*rsrt.Gate); ok {
+		if g == nil {
+			// A nil *rsrt.Gate in the interface means no gate, not a
+			// gate whose methods panic.
+			cfg.Gate = nil
+		} else {
+			connGate = g
+		}
 	}
 	if cfg.WSPath == "" {
 		cfg.WSPath = DefaultWSPath
@@ -134,7 +151,7 @@ func New(acc rsocket.ServerAcceptor, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: fragment size %d out of [10, %d]", cfg.FragmentSize, 1<<24-4)
 	}
 	cfg.Limits = cfg.Limits.WithDefaults()
-	return &Server{acc: setupCodes(acc), cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
+	return &Server{acc: setupCodes(acc), cfg: cfg, connGate: connGate, log: cfg.Logger, ready: make(chan struct{})}, nil
 }
 
 // setupCodes makes an acceptor error with a SETUP error code (an error
@@ -209,10 +226,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	if !s.served.CompareAndSwap(false, true) {
 		return errors.New("server: Serve called twice")
 	}
-	// rsrt.ConnContext: the transports shut each connection's fence
-	// before rsocket-go closes its send queue, so that no handler's frame
-	// races with that close.
-	opt := guard.Options{Limits: s.cfg.Limits, Stats: &s.stats, Logger: s.log, ConnContext: rsrt.ConnContext}
+	// Each connection's requests go through the server's gate, and the
+	// transports shut each connection's fence before rsocket-go closes
+	// its send queue, so that no handler's frame races with that close.
+	opt := guard.Options{Limits: s.cfg.Limits, Stats: &s.stats, Logger: s.log, ConnContext: s.connGate.ConnContext}
 	var lc net.ListenConfig
 	if s.cfg.TCPAddr != "" {
 		l, err := lc.Listen(ctx, "tcp", s.cfg.TCPAddr)

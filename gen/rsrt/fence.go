@@ -1,7 +1,7 @@
 package rsrt
 
 import (
-	"sync"
+	"context"
 	"time"
 )
 
@@ -24,44 +24,18 @@ import (
 // (through the function Gate.ConnContext returns), and only then does the
 // library close its socket.
 //
-// Unlike a sync.RWMutex, the fence may be entered again by a call already
-// inside it (the library can call back into the runtime synchronously,
-// and the callback may issue demand): a waiting shut never blocks those.
-type fence struct {
-	mu     sync.Mutex
-	inside int
-	shut   bool
-	idle   chan struct{} // closed once shut and nothing is inside
-}
+// Like the gate, it is an admission: it may be entered again by a call
+// already inside it (the library can call back into the runtime
+// synchronously, and the callback may issue demand).
+type fence struct{ calls admission }
 
 // do runs call inside the fence, or skips it once the fence is shut.
 func (f *fence) do(call func()) {
-	if !f.enter() {
+	if !f.calls.enter() {
 		return
 	}
-	defer f.leave()
+	defer f.calls.leave()
 	call()
-}
-
-// enter reports whether a call may go ahead; if so, leave must follow it.
-func (f *fence) enter() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.shut {
-		return false
-	}
-	f.inside++
-	return true
-}
-
-func (f *fence) leave() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.inside--
-	if f.shut && f.inside == 0 && f.idle != nil {
-		close(f.idle)
-		f.idle = nil
-	}
 }
 
 // close shuts the fence and waits, at most wait, for the calls inside to
@@ -70,23 +44,10 @@ func (f *fence) leave() {
 // the callers make sure writes fail first. It is safe to call more than
 // once, from any goroutine.
 func (f *fence) close(wait time.Duration) {
-	f.mu.Lock()
-	f.shut = true
-	if f.inside == 0 {
-		f.mu.Unlock()
-		return
-	}
-	if f.idle == nil {
-		f.idle = make(chan struct{})
-	}
-	idle := f.idle
-	f.mu.Unlock()
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-idle:
-	case <-timer.C:
-	}
+	f.calls.shutOff()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_ = f.calls.wait(ctx)
 }
 
 // fenceWait bounds how long a close waits for the calls inside the fence.

@@ -9,25 +9,18 @@ package rsrt
 // before the shutdown, an upload still arriving in fragments say, is not
 // refused once it is complete.
 
-import (
-	"context"
-	"sync"
-)
+import "context"
 
 // Gate admits the requests of every connection of a server and tracks those
 // in flight, so that the server can drain them on shutdown. Give it to
 // gen/rsrt/server (Config.Gate), which hands it to every connection; or,
 // serving with rsocket-go's own transports, to NewAcceptor with WithGate.
 type Gate struct {
+	requests admission
 	// ending is cancelled by Close and EndStreams: stream handlers watch
 	// it.
 	ending     context.Context
 	endStreams context.CancelFunc
-
-	mu     sync.Mutex
-	closed bool
-	n      int
-	idle   chan struct{} // closed when n drops to zero, for waiters
 }
 
 // NewGate returns an open gate.
@@ -43,9 +36,7 @@ func NewGate() *Gate {
 // fire-and-forget and metadata-push handlers already running go on to
 // completion. Close is idempotent.
 func (g *Gate) Close() {
-	g.mu.Lock()
-	g.closed = true
-	g.mu.Unlock()
+	g.requests.shutOff()
 	g.endStreams()
 }
 
@@ -59,59 +50,18 @@ func (g *Gate) EndStreams() { g.endStreams() }
 
 // Wait blocks until no admitted request is in flight, or ctx is done (then
 // it returns ctx.Err()).
-func (g *Gate) Wait(ctx context.Context) error {
-	g.mu.Lock()
-	if g.n == 0 {
-		g.mu.Unlock()
-		return nil
-	}
-	if g.idle == nil {
-		g.idle = make(chan struct{})
-	}
-	idle := g.idle
-	g.mu.Unlock()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (g *Gate) Wait(ctx context.Context) error { return g.requests.wait(ctx) }
 
 // InFlight returns the number of admitted requests not yet finished.
-func (g *Gate) InFlight() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.n
-}
+func (g *Gate) InFlight() int { return g.requests.count() }
 
-// enter admits one request unless the gate is closed.
-func (g *Gate) enter() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return false
-	}
-	g.n++
-	return true
-}
+// enter admits one request unless the gate is closed; leave must follow.
+func (g *Gate) enter() bool { return g.requests.enter() }
 
 // leave ends an admitted request.
-func (g *Gate) leave() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.n--
-	if g.n == 0 && g.idle != nil {
-		close(g.idle)
-		g.idle = nil
-	}
-}
+func (g *Gate) leave() { g.requests.leave() }
 
-func (g *Gate) isClosed() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.closed
-}
+func (g *Gate) isClosed() bool { return g.requests.isShut() }
 
 // streamsEnding reports whether streams were told to finish (by Close or
 // EndStreams).

@@ -13,6 +13,8 @@ import (
 	"github.com/rsocket/rsocket-go/rx"
 	"github.com/rsocket/rsocket-go/rx/flux"
 	"github.com/rsocket/rsocket-go/rx/mono"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
 // defaultPrefetch is the stream demand window of a client.
@@ -34,7 +36,7 @@ type Caller struct {
 	// what the client declared in SETUP; a client calls every route (the
 	// server answers those it lacks with an error).
 	peerServes func(Interaction, string) bool
-	// tap is the connection's transport tap: the client's frameTap, or
+	// tap is the connection's transport tap: the client's rsock.Tap, or
 	// noTap on a server.
 	tap streamTap
 	// closeReason returns why the connection closed, when the peer said.
@@ -261,9 +263,9 @@ func (c *Caller) RequestStream(ctx context.Context, route string, req Payload) i
 		}
 		b := newInbound(c.scope, c.prefetch, convResponse)
 		b.done, b.doneErr = c.done, c.closedErr
-		sid := &streamID{}
-		b.refill, b.onCancel = c.tap.requester(sid), c.tap.canceller(sid)
-		opened := c.tap.expectStream(sid)
+		sid := &rsock.StreamID{}
+		b.refill, b.onCancel = c.tap.Requester(sid), c.tap.Canceller(sid)
+		opened := c.tap.ExpectStream(sid)
 		// Subscribing issues the first demand: the REQUEST_STREAM frame.
 		// ctx is watched by recv, not handed to reactor-go (see
 		// responder.RequestChannel).
@@ -326,8 +328,8 @@ func (c *Caller) RequestChannel(ctx context.Context, route string, first *Payloa
 	ch.in = newInbound(c.scope, c.prefetch, convResponse)
 	ch.in.done, ch.in.doneErr = c.done, c.closedErr
 	ch.in.onTerm = out.noMoreCredit
-	ch.in.refill, ch.in.onCancel = c.tap.requester(&ch.sid), c.tap.canceller(&ch.sid)
-	opening := c.tap.expectStream(&ch.sid)
+	ch.in.refill, ch.in.onCancel = c.tap.Requester(&ch.sid), c.tap.Canceller(&ch.sid)
+	opening := c.tap.ExpectStream(&ch.sid)
 	// Subscribing issues the first demand, which makes the library
 	// subscribe our outbound and ask it for the REQUEST_CHANNEL payload.
 	if err := c.lib(func() { f.SubscribeWith(context.Background(), (*inboundSub)(ch.in)) }); err != nil {
@@ -350,7 +352,7 @@ type RawChannel struct {
 	callErr func(error) error
 	out     *RawSender
 	in      *RawInbound
-	sid     streamID // set by the tap once the REQUEST_CHANNEL frame is written
+	sid     rsock.StreamID // set by the tap once the REQUEST_CHANNEL frame is written
 
 	closeOnce sync.Once
 }
@@ -381,7 +383,7 @@ func (c *RawChannel) Recv() iter.Seq2[*Payload, error] {
 // cancel sends the CANCEL frame. rsocket-go v0.8.16 sends none for a
 // channel it requested (cancelling the response flux only forgets the
 // stream), which would leave the responder's handler running; the runtime
-// writes it itself through the transport tap Dial installs (see frameTap).
+// writes it itself through the transport tap Dial installs (see rsock.Tap).
 func (c *RawChannel) Close() error {
 	c.closeOnce.Do(func() {
 		c.out.cancel()

@@ -18,7 +18,7 @@ import (
 // the connection shuts the fence first: shut waits for the calls inside
 // and makes later ones skip.
 //
-// On a client that is Close (see frameTap). On a server it is the
+// On a client that is ClientConn.Close. On a server it is the
 // transport: gen/rsrt/guard closes the network connection, so that no
 // call inside is left blocked on a full send queue, then shuts the fence
 // (through the function Gate.ConnContext returns), and only then does the

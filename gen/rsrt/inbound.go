@@ -21,7 +21,7 @@ package rsrt
 // So the inbound requests more from OnNext whenever its buffer has room.
 // When a slow consumer let the credit run out with a full buffer, the
 // demand must come from outside OnNext; a client does that through its
-// transport tap (see frameTap): the library's REQUEST_N frame is swallowed
+// transport tap (see rsock.Tap): the library's REQUEST_N frame is swallowed
 // while Request updates the processor's counter, then the tap writes the
 // frame itself, so the counter is always ahead of the peer. And so that
 // such an update never meets the drain loop's CompareAndSwap(-1, 0), the

@@ -10,10 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/rsocket/rsocket-go"
-	"github.com/rsocket/rsocket-go/core/transport"
-	"github.com/rsocket/rsocket-go/payload"
 	"github.com/rsocket/rsocket-go/rx"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
@@ -94,41 +91,24 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 	tap := rsock.NewTap(cc.done)
 	cc.tap = tap
 	scope := clientScope(&cc.fence, cfg.log)
-	transporter := func(context.Context) (*transport.Transport, error) {
-		var c transport.Conn
-		switch network {
-		case "ws":
-			wc, _, err := websocket.DefaultDialer.DialContext(ctx, target, nil)
-			if err != nil {
-				return nil, err
-			}
-			c = transport.NewWebsocketConnection(wc)
-		default:
-			nc, err := (&net.Dialer{}).DialContext(ctx, "tcp", target)
-			if err != nil {
-				return nil, err
-			}
-			c = transport.NewTCPConn(nc)
-		}
-		return transport.NewTransport(tap.Wrap(c)), nil
+	rc := rsock.ClientConfig{
+		Network: network, Target: target,
+		DataMIME: MIMEJSON, MetadataMIME: MIMECompositeMetadata,
+		SetupData: cfg.setupData, SetupMetadata: md,
+		Keepalive: cfg.keepalive, MaxLifetime: cfg.maxLifetime,
+		FragmentSize: fragmentSize,
+		Tap:          tap,
+		OnClose:      cc.closed,
 	}
-	b := rsocket.Connect().
-		MetadataMimeType(MIMECompositeMetadata).
-		DataMimeType(MIMEJSON).
-		KeepAlive(cfg.keepalive, cfg.maxLifetime, 1).
-		Fragment(fragmentSize).
-		SetupPayload(payload.New(cfg.setupData, md)).
-		OnClose(cc.closed)
-	var starter rsocket.ToClientStarter = b
 	if cfg.responder != nil {
-		starter = b.Acceptor(func(context.Context, rsocket.RSocket) rsocket.RSocket {
+		rc.Responder = func() rsocket.RSocket {
 			// The responder's calls into the library go through the
 			// connection's fence, like the caller's.
 			return cfg.responder(cctx, scope)
-		})
+		}
 	}
 	var client rsocket.Client
-	if perr := protect(func() { client, err = starter.Transport(transporter).Start(cctx) }); perr != nil {
+	if perr := protect(func() { client, err = rsock.Dial(ctx, cctx, rc) }); perr != nil {
 		err = perr
 	}
 	if err != nil {

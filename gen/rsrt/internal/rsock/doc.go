@@ -3,8 +3,9 @@
 // API, and the list of everything the runtime does because of how that
 // version behaves.
 //
-// The move into this package has begun, not finished: the client's frame
-// tap ([Tap]) lives here; the other workarounds below still live in
+// The move into this package has begun, not finished: opening a client
+// connection ([Dial]) and its frame tap ([Tap]) live here; the other
+// workarounds below still live in
 // gen/rsrt, at the file each entry names, and move here one at a time.
 // Whoever upgrades the library reads this list, checks each behaviour
 // against the new version, and deletes what is no longer needed; the
@@ -109,10 +110,12 @@
 // connection's context is derived from it and cancelled by the socket's
 // OnClose. Covered: TestSessionsEndWithConnections (impl/chatserver).
 //
-// The client connection outlives Dial's context (gen/rsrt client.go).
-// The library closes a client when the ctx given to Start ends, so Dial
-// starts it with a context of its own. Covered: every test that dials
-// with a timeout context and uses the connection after it.
+// The client connection outlives the dial's context (here: [Dial] takes
+// two contexts; gen/rsrt's Dial passes one of its own for the
+// connection's life). The library closes a client when the ctx given to
+// Start ends. Covered: every test that dials with a timeout context and
+// uses the connection after it, such as the dial helper of gen/rsrt's
+// tests.
 //
 // Response budget through the library's Releasable interface (gen/rsrt
 // budget.go heldPayload). The library calls IncRef and Release on a

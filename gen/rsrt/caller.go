@@ -321,7 +321,7 @@ func (c *Caller) RequestChannel(ctx context.Context, route string, first *Payloa
 	}
 	out := newSender(c.scope, &handlerCtx{Context: ctx, b: c.scope.budget}, c.done, nil)
 	var f flux.Flux
-	if err := c.lib(func() { f = c.rs.RequestChannel(newPublisher(out)) }); err != nil {
+	if err := c.lib(func() { f = c.rs.RequestChannel(out.publish()) }); err != nil {
 		return nil, err
 	}
 	ch := &RawChannel{route: route, ctx: ctx, out: out, callErr: c.callErr}

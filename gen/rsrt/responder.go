@@ -195,9 +195,9 @@ func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
 			s.finish(errShuttingDown)
 			return
 		}
-		spawn(s.sched, func() { r.runStream(ctx, cancel, rt, req, s) })
+		s.run.Go(func() { r.runStream(ctx, cancel, rt, req, s) })
 	}
-	return newPublisher(s)
+	return s.publish()
 }
 
 // newOutbound returns the sender of a stream or channel response, and the
@@ -276,7 +276,7 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 	// done one makes reactor-go end and recycle its subscriber while the
 	// library still pushes the first item through it.
 	in.SubscribeWith(context.Background(), (*inboundSub)(b))
-	return newPublisher(s)
+	return s.publish()
 }
 
 func (r *responder[S]) runChannel(ctx *handlerCtx, cancel context.CancelFunc, rt *route[S], b *RawInbound, s *RawSender) {

@@ -1,7 +1,7 @@
 package rsrt
 
-// The outbound side of streams and channels: a Publisher of our own instead
-// of flux.Create. flux.Create's sink buffers 256 items before Next blocks,
+// The outbound side of streams and channels: a publisher of our own
+// (rsock.Publisher over a RawSender) instead of flux.Create. flux.Create's sink buffers 256 items before Next blocks,
 // so a producer on it runs ahead of the peer's demand; after a cancel its
 // Next drops items or panics; and its ctx is not cancelled when the peer
 // cancels. The sender below does its own credit accounting under a mutex:
@@ -16,10 +16,11 @@ import (
 	"math"
 	"sync"
 
-	"github.com/jjeffcaii/reactor-go/scheduler"
 	"github.com/rsocket/rsocket-go/payload"
 	"github.com/rsocket/rsocket-go/rx"
 	"github.com/rsocket/rsocket-go/rx/flux"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
 // Errors Send returns once the exchange can carry no more items.
@@ -35,8 +36,8 @@ var (
 // while the peer has no outstanding demand (REQUEST_N) and returns an error
 // once the peer cancelled, the connection closed or ctx is done.
 //
-// It is the Publisher of one outbound stream (through publisher), and the
-// library's subscriber controls it through senderSub.
+// The library sees it through senderSub: an rsock.Outbound it subscribes
+// to, and the rx.Subscription its subscriber controls it with.
 type RawSender struct {
 	log   *slog.Logger
 	done  <-chan struct{} // connection closed
@@ -57,20 +58,29 @@ type RawSender struct {
 	emitted   chan struct{} // closed once the terminal is on its way, or after cancel
 	emitOnce  sync.Once
 
-	emitMu   sync.Mutex          // serialises the calls into sub
-	onCancel func()              // cancels the handler's context
-	onSub    func()              // called once subscribed
-	sched    scheduler.Scheduler // where the library wants the producer run, if it said
+	emitMu   sync.Mutex   // serialises the calls into sub
+	onCancel func()       // cancels the handler's context
+	onSub    func()       // called once subscribed
+	run      rsock.Runner // where the library wants the producer run
 }
 
 func newSender(scope *connScope, held *handlerCtx, done <-chan struct{}, onCancel func()) *RawSender {
 	return &RawSender{log: scope.log, fence: scope.fence, held: held, done: done, onCancel: onCancel, emitted: make(chan struct{})}
 }
 
-// senderSub is the rx.Subscription through which the library's subscriber
-// controls a RawSender. (A type of its own, so that handlers holding a
+// senderSub is the library's side of a RawSender: the rsock.Outbound it
+// subscribes to, and the rx.Subscription through which its subscriber
+// controls the sender. (A type of its own, so that handlers holding a
 // RawSender see Send only.)
 type senderSub RawSender
+
+// publish returns s as the flux the library takes.
+func (s *RawSender) publish() flux.Flux { return rsock.Publisher((*senderSub)(s)) }
+
+// Subscribe implements rsock.Outbound.
+func (s *senderSub) Subscribe(ctx context.Context, sub rx.Subscriber, run rsock.Runner) {
+	(*RawSender)(s).subscribe(ctx, sub, run)
+}
 
 // Request implements rx.Subscription: the peer's REQUEST_N.
 func (s *senderSub) Request(n int) { (*RawSender)(s).request(n) }
@@ -131,7 +141,8 @@ func (s *RawSender) signalLocked() {
 }
 
 // subscribe attaches the library's subscriber. Only one is accepted.
-func (s *RawSender) subscribe(ctx context.Context, sub rx.Subscriber) {
+func (s *RawSender) subscribe(ctx context.Context, sub rx.Subscriber, run rsock.Runner) {
+	s.run = run
 	s.mu.Lock()
 	if s.sub != nil {
 		s.mu.Unlock()
@@ -280,22 +291,6 @@ func (s *RawSender) wait() {
 	}
 }
 
-// spawn runs f on sc when the library gave one (its pools are unbounded
-// for responses), else on reactor-go's elastic pool, the library's default
-// for responses: its idle goroutines already have grown stacks, where a
-// new goroutine per stream grows its stack again for every handler
-// (measured in-process: a 100-item stream took 82 µs on new goroutines,
-// 72 µs on the pool). A new goroutine is the fallback.
-func spawn(sc scheduler.Scheduler, f func()) {
-	if sc == nil {
-		sc = scheduler.Elastic()
-	}
-	if sc.Worker().Do(f) == nil {
-		return
-	}
-	go f()
-}
-
 // call runs a call into the library inside the connection's fence (it is
 // skipped once the connection is closing), recovering its panics (a
 // subscriber can be torn down under us when the connection closes).
@@ -308,38 +303,6 @@ func (s *RawSender) call(f func()) {
 		}()
 		f()
 	})
-}
-
-// publisher adapts a sender to flux.Flux, the type the library takes as a
-// response stream. The library calls only SubscribeOn and SubscribeWith on
-// the fluxes handlers return; the embedded Flux is never used and is there
-// to satisfy the interface (an empty flux, so a misuse is harmless).
-type publisher struct {
-	flux.Flux
-	s  *RawSender
-	sc scheduler.Scheduler
-}
-
-func newPublisher(s *RawSender) publisher { return publisher{Flux: flux.Empty(), s: s} }
-
-// SubscribeOn notes the scheduler the library meant for the producer.
-// Subscribing itself stays synchronous (it is cheap and never blocks); the
-// responder starts the stream's handler on that scheduler, whose pooled
-// goroutines already have grown stacks.
-func (p publisher) SubscribeOn(sc scheduler.Scheduler) flux.Flux {
-	p.sc = sc
-	return p
-}
-
-// SubscribeWith attaches the library's subscriber.
-func (p publisher) SubscribeWith(ctx context.Context, sub rx.Subscriber) {
-	p.s.sched = p.sc
-	p.s.subscribe(ctx, sub)
-}
-
-// Subscribe attaches a subscriber built from options.
-func (p publisher) Subscribe(ctx context.Context, opts ...rx.SubscriberOption) {
-	p.s.subscribe(ctx, rx.NewSubscriber(opts...))
 }
 
 // responsePayload converts an outbound Payload without a route: metadata

@@ -4,7 +4,8 @@
 // version behaves.
 //
 // The move into this package has begun, not finished: opening a client
-// connection ([Dial]) and its frame tap ([Tap]) live here; the other
+// connection ([Dial]), its frame tap ([Tap]) and the publisher of the
+// runtime's outbound streams ([Publisher]) live here; the other
 // workarounds below still live in
 // gen/rsrt, at the file each entry names, and move here one at a time.
 // Whoever upgrades the library reads this list, checks each behaviour
@@ -56,7 +57,8 @@
 // TestSendCloseRace (impl/robustness), which its author saw fail on
 // every -race run without the fence.
 //
-// Own publisher instead of flux.Create (gen/rsrt sender.go). The
+// Own publisher instead of flux.Create (here: [Publisher], [Runner];
+// the credit accounting in gen/rsrt sender.go). The
 // flux.Create sink buffers 256 items ahead of demand, its Next drops or
 // panics after a cancel, and its ctx is not cancelled by the peer's
 // CANCEL; the library also pools its stream subscribers once terminated,

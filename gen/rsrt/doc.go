@@ -14,7 +14,8 @@
 // scope.go), which the responder, the caller and every stream of the
 // connection share: the [Gate] that admits its requests, the fence that
 // orders its calls into rsocket-go before the library closes it, and the
-// budget of its unwritten responses (see [ReserveResponse]). What is
+// budget of its unwritten responses (see [ReserveResponse]; charged to the
+// server-wide budget too, see [WithServerResponseBudget]). What is
 // turned off is a part that does nothing, never a nil: a gate nobody
 // closes, a fence nobody shuts, a budget without bound. A client's scope
 // is built by [Dial]. A server's is built by the acceptor, from its
@@ -30,8 +31,9 @@
 // release the module proxy serves; several fixes landed upstream after it).
 // The workarounds are moving, one at a time, into the internal package
 // gen/rsrt/internal/rsock, whose doc lists every one of them with the test
-// that fails without it (the client's frame tap has moved already). In
-// short:
+// that fails without it and says which have moved (opening a client
+// connection, its frame tap and the publisher of outbound streams so
+// far). In short:
 //
 //   - Composite metadata is parsed by hand ([ParseComposite]): the
 //     library's scanner indexes without bounds checks and panics on a

@@ -21,8 +21,9 @@ type connScope struct {
 	// by the server's transport, or by ClientConn.Close; a server
 	// transport that does not know of it never shuts it.
 	fence *fence
-	// budget bounds the connection's unwritten responses (see budget.go);
-	// it is unbounded on clients.
+	// budget bounds the connection's unwritten responses, and charges
+	// them to the server-wide budget too (see budget.go); it is
+	// unbounded on clients.
 	budget *budget
 	log    *slog.Logger
 }

@@ -53,8 +53,8 @@
 // Send queue closed under senders (gen/rsrt fence.go). DuplexConnection.Close
 // closes the send queue while other goroutines may still queue frames on
 // it: a data race, and a lost frame. Every frame-queuing call runs inside
-// a per-connection fence that is shut before the library closes. Covered:
-// TestSendCloseRace (impl/robustness), which its author saw fail on
+// a per-connection fence that is shut before the library closes.
+// Measured: TestSendCloseRace (impl/robustness) reports data races on
 // every -race run without the fence.
 //
 // Own publisher instead of flux.Create (here: [Publisher], [Runner];
@@ -70,7 +70,10 @@
 // putting an item in it ("send on closed channel" kills the process).
 // And the library releases the frames it holds when a connection closes,
 // under the read loop: copying a released frame panics, so the copy is
-// recovered and the item dropped. Covered: TestChurn (impl/robustness).
+// recovered and the item dropped. Measured (cancelling at once):
+// TestChannelCancelKeepsGoClientAlive (impl/chatserver) reports a data
+// race on the processor's queue under -race. The recovered copy is
+// covered by TestChurn (impl/robustness).
 //
 // Channel inbound always subscribed, with a context that never ends
 // (gen/rsrt responder.go). The library blocks its read loop until a

@@ -261,10 +261,10 @@ func (c *Caller) RequestStream(ctx context.Context, route string, req Payload) i
 			yield(nil, err)
 			return
 		}
-		b := newInbound(c.scope, c.prefetch, convResponse)
-		b.done, b.doneErr = c.done, c.closedErr
 		sid := &rsock.StreamID{}
-		b.refill, b.onCancel = c.tap.Requester(sid), c.tap.Canceller(sid)
+		b := newInbound(c.scope, inboundConfig{window: c.prefetch, conv: convResponse,
+			refill: c.tap.Requester(sid), onCancel: c.tap.Canceller(sid),
+			done: c.done, doneErr: c.closedErr})
 		opened := c.tap.ExpectStream(sid)
 		// Subscribing issues the first demand: the REQUEST_STREAM frame.
 		// ctx is watched by recv, not handed to reactor-go (see
@@ -325,10 +325,9 @@ func (c *Caller) RequestChannel(ctx context.Context, route string, first *Payloa
 		return nil, err
 	}
 	ch := &RawChannel{route: route, ctx: ctx, out: out, callErr: c.callErr}
-	ch.in = newInbound(c.scope, c.prefetch, convResponse)
-	ch.in.done, ch.in.doneErr = c.done, c.closedErr
-	ch.in.onTerm = out.noMoreCredit
-	ch.in.refill, ch.in.onCancel = c.tap.Requester(&ch.sid), c.tap.Canceller(&ch.sid)
+	ch.in = newInbound(c.scope, inboundConfig{window: c.prefetch, conv: convResponse,
+		refill: c.tap.Requester(&ch.sid), onCancel: c.tap.Canceller(&ch.sid),
+		onTerm: out.noMoreCredit, done: c.done, doneErr: c.closedErr})
 	opening := c.tap.ExpectStream(&ch.sid)
 	// Subscribing issues the first demand, which makes the library
 	// subscribe our outbound and ask it for the REQUEST_CHANNEL payload.

@@ -78,21 +78,8 @@ type item struct {
 // through inboundSub, the library's subscriber, and wait in a bounded
 // queue for Recv.
 type RawInbound struct {
-	window int
-	limit  int // target bound on buffered items plus outstanding credit
-	// refill issues demand that the processor counts before the peer
-	// learns of it (client side, via the transport tap; see the top of
-	// this file); nil in reserve mode.
-	refill  func(sub rx.Subscription, n int, grant bool)
-	conv    func(payload.Payload, bool) item
-	onFirst func(item) bool // called with the first item; false = do not queue it
-	onTerm  func()          // called once when the inbound terminates (peer side)
-	// onCancel sends a CANCEL frame at once (client side, via the tap).
-	onCancel func()
-	// done is closed when the connection closed; recv then returns
-	// doneErr() unless the library ended the inbound first.
-	done    <-chan struct{}
-	doneErr func() error
+	inboundConfig
+	limit int // target bound on buffered items plus outstanding credit
 	// fence orders libCall before the library closes the connection (the
 	// connection's; see fence).
 	fence *fence
@@ -116,13 +103,31 @@ type RawInbound struct {
 	waitCh        chan struct{}
 }
 
-// newInbound returns an inbound in reserve mode; set refill (before
-// subscribing) to switch to windowed refills.
-func newInbound(scope *connScope, window int, conv func(payload.Payload, bool) item) *RawInbound {
-	if window < 1 {
-		window = 1
-	}
-	return &RawInbound{window: window, limit: 2 * window, conv: conv, fence: scope.fence}
+// inboundConfig is what a RawInbound is built with. The optional hooks
+// may be nil.
+type inboundConfig struct {
+	window int                              // the demand issued at a time
+	conv   func(payload.Payload, bool) item // copies an item out of the library's buffer
+	// refill issues demand that the processor counts before the peer
+	// learns of it (client side, via the transport tap; see the top of
+	// this file); nil in reserve mode.
+	refill  func(sub rx.Subscription, n int, grant bool)
+	onFirst func(item) bool // called with the first item; false = do not queue it
+	onTerm  func()          // called once when the inbound terminates (peer side)
+	// onCancel sends a CANCEL frame at once (client side, via the tap).
+	onCancel func()
+	// done is closed when the connection closed; Recv then returns
+	// doneErr() unless the library ended the inbound first. Both nil
+	// when the handler's context ends with the connection anyway.
+	done    <-chan struct{}
+	doneErr func() error
+}
+
+// newInbound returns the inbound of a stream or channel on the connection
+// of scope: in reserve mode unless cfg has a refill.
+func newInbound(scope *connScope, cfg inboundConfig) *RawInbound {
+	cfg.window = max(cfg.window, 1)
+	return &RawInbound{inboundConfig: cfg, limit: 2 * cfg.window, fence: scope.fence}
 }
 
 // inboundSub is the rx.Subscriber through which the library feeds a

@@ -251,8 +251,8 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 		}
 	}()
 	ctx, cancel, s := r.newOutbound()
-	b := newInbound(r.connScope, channelWindow, convItem)
-	b.onFirst = func(it item) bool {
+	var b *RawInbound
+	onFirst := func(it item) bool {
 		if it.err != nil {
 			go r.failChannel(cancel, b, s, it.err)
 			return false
@@ -271,6 +271,7 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 		go r.runChannel(ctx, cancel, rt, b, s)
 		return !rt.initialEmpty
 	}
+	b = newInbound(r.connScope, inboundConfig{window: channelWindow, conv: convItem, onFirst: onFirst})
 	// Always subscribe: the library blocks its read loop until in has a
 	// subscriber. With a context that is never done: subscribing with a
 	// done one makes reactor-go end and recycle its subscriber while the

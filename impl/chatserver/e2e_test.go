@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/rsocket-chat/rsgen/impl/chattest"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -24,6 +23,7 @@ import (
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
 	"github.com/rsocket-chat/rsgen/impl/chatsvc"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 	"github.com/rsocket-chat/rsgen/impl/filestore"
 )
 
@@ -96,14 +96,8 @@ func start(t *testing.T, dir string, mod func(*chatserver.Config)) *server {
 	if mod != nil {
 		mod(&cfg)
 	}
-	r, err := chatserver.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		if err := r.Stop(ctx); err != nil {
+	r := chattest.Start(t, cfg, wait, func(err error) {
+		if err != nil {
 			t.Errorf("stop: %v", err)
 		}
 	})
@@ -116,32 +110,13 @@ func transports(t *testing.T, f func(t *testing.T, addr func(*server) string)) {
 	t.Run("websocket", func(t *testing.T) { f(t, func(s *server) string { return s.WSURL() }) })
 }
 
+// dial and ctxT bound their wait by this suite's.
 func dial(t *testing.T, addr string, opts ...rsrt.DialOption) *chat.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	c, err := chat.Dial(ctx, addr, opts...)
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return chattest.Dial(t, addr, wait, opts...)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// Shared with the other end-to-end suite: see package chattest.
-var (
-	listen   = chattest.Listen
-	checkMsg = chattest.CheckMsg
-	deref    = chattest.Deref
-)
-
-type inbox = chattest.Inbox
+func ctxT(t *testing.T) context.Context { return chattest.Context(t, wait) }
 
 func str(s string) *string { return &s }
 
@@ -152,25 +127,6 @@ func count(p *int64) string {
 	return fmt.Sprint(*p)
 }
 
-func list(t *testing.T, seq func(yield func(string, error) bool)) []string {
-	t.Helper()
-	var out []string
-	for s, err := range seq {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestReferenceScenario replays the contract's ten steps.
 func TestReferenceScenario(t *testing.T) {
 	transports(t, func(t *testing.T, addr func(*server) string) {
@@ -179,50 +135,50 @@ func TestReferenceScenario(t *testing.T) {
 		// 1. Two connections, logged in as user1 and user2.
 		c1, c2 := dial(t, addr(srv)), dial(t, addr(srv))
 		id1, err := c1.Login(ctx, "user1")
-		must(t, err)
+		chattest.Must(t, err)
 		id2, err := c2.Login(ctx, "user2")
-		must(t, err)
+		chattest.Must(t, err)
 		if len(id1) != 36 || id1 == id2 {
 			t.Fatalf("session ids %q, %q: want two distinct UUIDs", id1, id2)
 		}
 		// 2. Both open messages.incoming.
-		in1, in2 := listen(t, c1), listen(t, c2)
+		in1, in2 := chattest.Listen(t, c1), chattest.Listen(t, c2)
 		// 3. Both join channel1.
-		must(t, c1.ChannelJoin(ctx, "channel1"))
-		must(t, c2.ChannelJoin(ctx, "channel1"))
+		chattest.Must(t, c1.ChannelJoin(ctx, "channel1"))
+		chattest.Must(t, c2.ChannelJoin(ctx, "channel1"))
 		// 4. channels and channel.users.
-		if got := list(t, c1.Channels(ctx)); !slices.Equal(got, []string{"channel1"}) {
+		if got := chattest.Collect(t, c1.Channels(ctx)); !slices.Equal(got, []string{"channel1"}) {
 			t.Fatalf("channels = %q", got)
 		}
-		if got := list(t, c1.ChannelUsers(ctx, "channel1")); !slices.Equal(got, []string{"user1", "user2"}) {
+		if got := chattest.Collect(t, c1.ChannelUsers(ctx, "channel1")); !slices.Equal(got, []string{"user1", "user2"}) {
 			t.Fatalf("channel.users = %q", got)
 		}
 		// 5. A private message.
-		must(t, c1.Message(ctx, chat.Message{User: str("user2"), Content: str("private message from user1")}))
-		checkMsg(t, in2.Next(t, wait), "user1", "private message from user1", nil)
+		chattest.Must(t, c1.Message(ctx, chat.Message{User: str("user2"), Content: str("private message from user1")}))
+		chattest.CheckMsg(t, in2.Next(t, wait), "user1", "private message from user1", nil)
 		// 6. A channel message reaches both, the sender included.
-		must(t, c1.Message(ctx, chat.Message{Channel: str("channel1"), Content: str("channel message from user1")}))
-		checkMsg(t, in1.Next(t, wait), "user1", "channel message from user1", str("channel1"))
-		checkMsg(t, in2.Next(t, wait), "user1", "channel message from user1", str("channel1"))
+		chattest.Must(t, c1.Message(ctx, chat.Message{Channel: str("channel1"), Content: str("channel message from user1")}))
+		chattest.CheckMsg(t, in1.Next(t, wait), "user1", "channel message from user1", str("channel1"))
+		chattest.CheckMsg(t, in2.Next(t, wait), "user1", "channel message from user1", str("channel1"))
 		// 7. user1 leaves.
-		must(t, c1.ChannelLeave(ctx, "channel1"))
-		if got := list(t, c1.ChannelUsers(ctx, "channel1")); !slices.Equal(got, []string{"user2"}) {
+		chattest.Must(t, c1.ChannelLeave(ctx, "channel1"))
+		if got := chattest.Collect(t, c1.ChannelUsers(ctx, "channel1")); !slices.Equal(got, []string{"user2"}) {
 			t.Fatalf("channel.users after leave = %q", got)
 		}
 		// 8. Both cancel their incoming streams.
 		in1.Stop()
 		in2.Stop()
 		// 9. Statistics: the report, then an update to users only.
-		must(t, c1.SendStatistics(ctx, chat.ClientStatistics{MemoryUsage: new(float64(123456))}))
+		chattest.Must(t, c1.SendStatistics(ctx, chat.ClientStatistics{MemoryUsage: new(float64(123456))}))
 		st, err := c1.Statistics(ctx)
-		must(t, err)
+		chattest.Must(t, err)
 		next, stop := pull(st.Recv())
 		defer stop()
 		r := nextStats(t, next)
 		if count(r.UserCount) != "2" || count(r.ChannelCount) != "1" {
 			t.Fatalf("statistics users %s channels %s, want 2 and 1", count(r.UserCount), count(r.ChannelCount))
 		}
-		must(t, st.Send(chat.ServerStatisticsRequest{IDs: []string{"users"}}))
+		chattest.Must(t, st.Send(chat.ServerStatisticsRequest{IDs: []string{"users"}}))
 		for i := 0; ; i++ { // reports already sent may carry both counts
 			r = nextStats(t, next)
 			if r.ChannelCount == nil {
@@ -235,7 +191,7 @@ func TestReferenceScenario(t *testing.T) {
 		if count(r.UserCount) != "2" {
 			t.Fatalf("user count %s, want 2", count(r.UserCount))
 		}
-		must(t, st.Close())
+		chattest.Must(t, st.Close())
 		// Fire-and-forget has no answer, and rsocket-go runs its handler
 		// on a pool goroutine that requests sent later can overtake:
 		// the report is recorded, but maybe only after the channel's
@@ -248,12 +204,12 @@ func TestReferenceScenario(t *testing.T) {
 		}
 		// 10. Files.
 		data := []byte("abcdefg1234567")
-		must(t, c1.FileUpload(ctx, data, "file_name_1.txt"))
-		if got := list(t, c1.Files(ctx)); !slices.Equal(got, []string{"file_name_1.txt"}) {
+		chattest.Must(t, c1.FileUpload(ctx, data, "file_name_1.txt"))
+		if got := chattest.Collect(t, c1.Files(ctx)); !slices.Equal(got, []string{"file_name_1.txt"}) {
 			t.Fatalf("files = %q", got)
 		}
 		resp, err := c2.FileDownload(ctx, "file_name_1.txt")
-		must(t, err)
+		chattest.Must(t, err)
 		if !bytes.Equal(resp.Data, data) || resp.FileName != "file_name_1.txt" {
 			t.Fatalf("download = %q named %q", resp.Data, resp.FileName)
 		}
@@ -302,24 +258,8 @@ func nextStats(t *testing.T, next func() (chat.ServerStatistics, error, bool)) c
 	if !ok {
 		t.Fatal("statistics channel ended")
 	}
-	must(t, err)
+	chattest.Must(t, err)
 	return r
-}
-
-// wantError checks that err is an error frame of an accepted code whose
-// text contains want.
-func wantError(t *testing.T, err error, want string, codes ...core.ErrorCode) {
-	t.Helper()
-	if len(codes) == 0 {
-		codes = []core.ErrorCode{core.ErrorCodeApplicationError}
-	}
-	var e *rsrt.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("got %v, want an error frame saying %q", err, want)
-	}
-	if !slices.Contains(codes, e.Code) || !strings.Contains(e.Message, want) {
-		t.Fatalf("got %s %q, want %v saying %q", e.Code, e.Message, codes, want)
-	}
 }
 
 func streamErr(seq func(yield func(string, error) bool)) error {
@@ -339,55 +279,55 @@ func TestErrorAnswers(t *testing.T) {
 		ctx := ctxT(t)
 		c, other := dial(t, addr(srv)), dial(t, addr(srv))
 		_, err := other.Login(ctx, "other")
-		must(t, err)
-		must(t, other.ChannelJoin(ctx, "others"))
-		inOther := listen(t, other)
+		chattest.Must(t, err)
+		chattest.Must(t, other.ChannelJoin(ctx, "others"))
+		inOther := chattest.Listen(t, other)
 
 		// A request that needs a login, before login.
-		wantError(t, c.ChannelJoin(ctx, "x"), "log in first")
-		wantError(t, streamErr(c.Channels(ctx)), "log in first")
+		chattest.WantError(t, c.ChannelJoin(ctx, "x"), "log in first")
+		chattest.WantError(t, streamErr(c.Channels(ctx)), "log in first")
 		_, err = c.Login(ctx, "")
-		wantError(t, err, "user name is empty")
+		chattest.WantError(t, err, "user name is empty")
 		_, err = c.Login(ctx, strings.Repeat("u", 65))
-		wantError(t, err, "user name is 65 bytes long")
+		chattest.WantError(t, err, "user name is 65 bytes long")
 		_, err = c.Login(ctx, "ctl\x01")
-		wantError(t, err, "control character")
+		chattest.WantError(t, err, "control character")
 		// Not valid UTF-8.
 		_, err = c.Conn().Caller().RequestResponse(ctx, chat.RouteLogin, rsrt.Payload{Data: []byte("bad\xff")})
-		wantError(t, err, "UTF-8")
+		chattest.WantError(t, err, "UTF-8")
 
 		_, err = c.Login(ctx, "me")
-		must(t, err)
+		chattest.Must(t, err)
 		_, err = c.Login(ctx, "again")
-		wantError(t, err, "already logged in")
+		chattest.WantError(t, err, "already logged in")
 
 		// Messages.
-		wantError(t, c.Message(ctx, chat.Message{User: str("ghost"), Content: str("x")}), `user "ghost" is not logged in`)
-		wantError(t, c.Message(ctx, chat.Message{Content: str("x")}), "neither user nor channel")
-		wantError(t, c.Message(ctx, chat.Message{Channel: str("nowhere"), Content: str("x")}), `channel "nowhere" does not exist`)
-		wantError(t, c.Message(ctx, chat.Message{Channel: str("others"), Content: str("x")}), `not joined channel "others"`)
+		chattest.WantError(t, c.Message(ctx, chat.Message{User: str("ghost"), Content: str("x")}), `user "ghost" is not logged in`)
+		chattest.WantError(t, c.Message(ctx, chat.Message{Content: str("x")}), "neither user nor channel")
+		chattest.WantError(t, c.Message(ctx, chat.Message{Channel: str("nowhere"), Content: str("x")}), `channel "nowhere" does not exist`)
+		chattest.WantError(t, c.Message(ctx, chat.Message{Channel: str("others"), Content: str("x")}), `not joined channel "others"`)
 		for _, bad := range []string{`{"content": "x", "channel": 5}`, `{"content": "x", "extra": 1}`, `not json`, `[1]`} {
 			_, err = c.Conn().Caller().RequestResponse(ctx, chat.RouteMessage, rsrt.Payload{Data: []byte(bad)})
-			wantError(t, err, "invalid request data")
+			chattest.WantError(t, err, "invalid request data")
 		}
 		// Names.
-		wantError(t, c.ChannelJoin(ctx, ""), "channel name is empty")
-		wantError(t, c.ChannelJoin(ctx, strings.Repeat("c", 65)), "channel name is 65 bytes long")
-		wantError(t, c.FileUpload(ctx, []byte("x"), ""), "invalid file name")
-		wantError(t, c.FileUpload(ctx, []byte("x"), strings.Repeat("f", 256)), "invalid file name")
-		wantError(t, c.FileUpload(ctx, []byte("x"), "nul\x00"), "invalid file name")
+		chattest.WantError(t, c.ChannelJoin(ctx, ""), "channel name is empty")
+		chattest.WantError(t, c.ChannelJoin(ctx, strings.Repeat("c", 65)), "channel name is 65 bytes long")
+		chattest.WantError(t, c.FileUpload(ctx, []byte("x"), ""), "invalid file name")
+		chattest.WantError(t, c.FileUpload(ctx, []byte("x"), strings.Repeat("f", 256)), "invalid file name")
+		chattest.WantError(t, c.FileUpload(ctx, []byte("x"), "nul\x00"), "invalid file name")
 		// Files.
 		_, err = c.FileDownload(ctx, "missing.txt")
-		wantError(t, err, `file not found: "missing.txt"`)
+		chattest.WantError(t, err, `file not found: "missing.txt"`)
 		_, err = c.Conn().Caller().RequestResponse(ctx, chat.RouteFileDownload, rsrt.Payload{})
-		wantError(t, err, chat.MIMEFileName)
+		chattest.WantError(t, err, chat.MIMEFileName)
 		// Unknown route.
 		_, err = c.Conn().Caller().RequestResponse(ctx, "no.such.route", rsrt.Payload{})
-		wantError(t, err, "no.such.route", core.ErrorCodeApplicationError, core.ErrorCodeRejected)
+		chattest.WantError(t, err, "no.such.route", core.ErrorCodeApplicationError, core.ErrorCodeRejected)
 
 		// The connection and the other session still work.
-		must(t, c.Message(ctx, chat.Message{User: str("other"), Content: str("still here")}))
-		checkMsg(t, inOther.Next(t, wait), "me", "still here", nil)
+		chattest.Must(t, c.Message(ctx, chat.Message{User: str("other"), Content: str("still here")}))
+		chattest.CheckMsg(t, inOther.Next(t, wait), "me", "still here", nil)
 	})
 }
 
@@ -410,10 +350,10 @@ func TestSlowConsumer(t *testing.T) {
 	sender, reader, laggard, idle := dial(t, addr), dial(t, addr), dial(t, addr, rsrt.WithPrefetch(1)), dial(t, addr)
 	for i, c := range []*chat.Client{sender, reader, laggard, idle} {
 		_, err := c.Login(ctx, fmt.Sprintf("u%d", i))
-		must(t, err)
-		must(t, c.ChannelJoin(ctx, "flood"))
+		chattest.Must(t, err)
+		chattest.Must(t, c.ChannelJoin(ctx, "flood"))
 	}
-	inS, inR := listen(t, sender), listen(t, reader)
+	inS, inR := chattest.Listen(t, sender), chattest.Listen(t, reader)
 	// The laggard reads one message and then nothing: its stream has no
 	// demand left. The idle member never opens its stream.
 	lctx, lcancel := context.WithCancel(context.Background())
@@ -438,11 +378,11 @@ func TestSlowConsumer(t *testing.T) {
 	n := 0
 	for range batches {
 		for range batch {
-			must(t, sender.Message(ctx, chat.Message{Channel: str("flood"), Content: str(fmt.Sprintf("%06d%s", n, pad))}))
+			chattest.Must(t, sender.Message(ctx, chat.Message{Channel: str("flood"), Content: str(fmt.Sprintf("%06d%s", n, pad))}))
 			n++
 		}
 		for i := n - batch; i < n; i++ {
-			for _, in := range []*inbox{inS, inR} {
+			for _, in := range []*chattest.Inbox{inS, inR} {
 				if got := in.Next(t, wait); !strings.HasPrefix(*got.Content, fmt.Sprintf("%06d", i)) {
 					t.Fatalf("got message %.6s, want %06d", *got.Content, i)
 				}
@@ -495,19 +435,19 @@ func TestRestart(t *testing.T) {
 	srv := start(t, dir, nil)
 	c := dial(t, srv.TCPAddr())
 	_, err := c.Login(ctx, "uploader")
-	must(t, err)
-	must(t, c.FileUpload(ctx, data, "../big.bin"))
-	must(t, srv.Stop(ctx))
+	chattest.Must(t, err)
+	chattest.Must(t, c.FileUpload(ctx, data, "../big.bin"))
+	chattest.Must(t, srv.Stop(ctx))
 
 	srv = start(t, dir, nil)
 	c = dial(t, srv.WSURL())
 	_, err = c.Login(ctx, "downloader")
-	must(t, err)
-	if got := list(t, c.Files(ctx)); !slices.Equal(got, []string{"../big.bin"}) {
+	chattest.Must(t, err)
+	if got := chattest.Collect(t, c.Files(ctx)); !slices.Equal(got, []string{"../big.bin"}) {
 		t.Fatalf("files after restart = %q", got)
 	}
 	resp, err := c.FileDownload(ctx, "../big.bin")
-	must(t, err)
+	chattest.Must(t, err)
 	if !bytes.Equal(resp.Data, data) {
 		t.Fatalf("downloaded %d bytes, not the %d uploaded", len(resp.Data), len(data))
 	}
@@ -522,10 +462,10 @@ func TestFileLimits(t *testing.T) {
 	ctx := ctxT(t)
 	c := dial(t, srv.TCPAddr())
 	_, err := c.Login(ctx, "u")
-	must(t, err)
-	wantError(t, c.FileUpload(ctx, make([]byte, 1001), "big"), "file too large")
-	must(t, c.FileUpload(ctx, make([]byte, 1000), "a"))
-	wantError(t, c.FileUpload(ctx, make([]byte, 1000), "b"), "file store full")
+	chattest.Must(t, err)
+	chattest.WantError(t, c.FileUpload(ctx, make([]byte, 1001), "big"), "file too large")
+	chattest.Must(t, c.FileUpload(ctx, make([]byte, 1000), "a"))
+	chattest.WantError(t, c.FileUpload(ctx, make([]byte, 1000), "b"), "file store full")
 }
 
 // timeHandler answers the server's time calls.
@@ -541,10 +481,10 @@ func TestTimeCall(t *testing.T) {
 		ctx := ctxT(t)
 		plain := dial(t, addr(srv))
 		_, err := plain.Login(ctx, "plain")
-		must(t, err)
+		chattest.Must(t, err)
 		c := dial(t, addr(srv), chat.WithHandler(timeHandler{answer: "2026-11-26 tea time"}))
 		_, err = c.Login(ctx, "timely")
-		must(t, err)
+		chattest.Must(t, err)
 		deadline := time.Now().Add(wait)
 		for {
 			if attrs, ok := srv.logs.find("client time"); ok {
@@ -562,7 +502,7 @@ func TestTimeCall(t *testing.T) {
 			t.Fatal("a time call failed (or an undeclared client was called)")
 		}
 		// The connection carries on.
-		must(t, c.ChannelJoin(ctx, "after-time"))
+		chattest.Must(t, c.ChannelJoin(ctx, "after-time"))
 	})
 }
 
@@ -574,11 +514,11 @@ func TestSessionsEndWithConnections(t *testing.T) {
 	a1, a2, b := dial(t, srv.TCPAddr()), dial(t, srv.WSURL()), dial(t, srv.TCPAddr())
 	for i, c := range []*chat.Client{a1, a2, b} {
 		_, err := c.Login(ctx, []string{"ann", "ann", "bob"}[i])
-		must(t, err)
-		must(t, c.ChannelJoin(ctx, "room"))
+		chattest.Must(t, err)
+		chattest.Must(t, c.ChannelJoin(ctx, "room"))
 	}
-	in2 := listen(t, a2)
-	must(t, a1.Close())
+	in2 := chattest.Listen(t, a2)
+	chattest.Must(t, a1.Close())
 	deadline := time.Now().Add(wait)
 	for srv.Service().Stats().Connections != 2 {
 		if time.Now().After(deadline) {
@@ -586,11 +526,11 @@ func TestSessionsEndWithConnections(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if got := list(t, b.ChannelUsers(ctx, "room")); !slices.Equal(got, []string{"ann", "bob"}) {
+	if got := chattest.Collect(t, b.ChannelUsers(ctx, "room")); !slices.Equal(got, []string{"ann", "bob"}) {
 		t.Fatalf("channel.users = %q", got)
 	}
-	must(t, b.Message(ctx, chat.Message{User: str("ann"), Content: str("hi")}))
-	checkMsg(t, in2.Next(t, wait), "bob", "hi", nil)
+	chattest.Must(t, b.Message(ctx, chat.Message{User: str("ann"), Content: str("hi")}))
+	chattest.CheckMsg(t, in2.Next(t, wait), "bob", "hi", nil)
 	if st := srv.Service().Stats(); st.LoggedIn != 2 {
 		t.Fatalf("logged in %d, want 2", st.LoggedIn)
 	}
@@ -606,12 +546,12 @@ func TestQueuedUntilIncomingOpens(t *testing.T) {
 	ctx := ctxT(t)
 	a, b := dial(t, srv.TCPAddr()), dial(t, srv.TCPAddr())
 	_, err := a.Login(ctx, "a")
-	must(t, err)
+	chattest.Must(t, err)
 	_, err = b.Login(ctx, "b")
-	must(t, err)
-	must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("early")}))
-	in := listen(t, b)
-	checkMsg(t, in.Next(t, wait), "a", "early", nil)
+	chattest.Must(t, err)
+	chattest.Must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("early")}))
+	in := chattest.Listen(t, b)
+	chattest.CheckMsg(t, in.Next(t, wait), "a", "early", nil)
 	in.Stop()
 	deadline := time.Now().Add(wait)
 	for srv.Service().Stats().IncomingStreams != 0 {
@@ -620,8 +560,8 @@ func TestQueuedUntilIncomingOpens(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("while closed")}))
-	checkMsg(t, listen(t, b).Next(t, wait), "a", "while closed", nil)
+	chattest.Must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("while closed")}))
+	chattest.CheckMsg(t, chattest.Listen(t, b).Next(t, wait), "a", "while closed", nil)
 }
 
 // TestSecondIncomingStream: on one connection the newest messages.incoming
@@ -631,20 +571,20 @@ func TestSecondIncomingStream(t *testing.T) {
 	ctx := ctxT(t)
 	a, b := dial(t, srv.TCPAddr()), dial(t, srv.WSURL())
 	_, err := a.Login(ctx, "a")
-	must(t, err)
+	chattest.Must(t, err)
 	_, err = b.Login(ctx, "b")
-	must(t, err)
-	first := listen(t, b)
+	chattest.Must(t, err)
+	first := chattest.Listen(t, b)
 	waitStreams(t, srv, 1)
-	second := listen(t, b)
+	second := chattest.Listen(t, b)
 	select {
 	case <-first.Done(): // completed by the server
 	case <-time.After(wait):
 		t.Fatal("the first stream did not end when the second opened")
 	}
 	waitStreams(t, srv, 1)
-	must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("to the newest")}))
-	checkMsg(t, second.Next(t, wait), "a", "to the newest", nil)
+	chattest.Must(t, a.Message(ctx, chat.Message{User: str("b"), Content: str("to the newest")}))
+	chattest.CheckMsg(t, second.Next(t, wait), "a", "to the newest", nil)
 }
 
 func waitStreams(t *testing.T, srv *server, n int) {
@@ -666,16 +606,16 @@ func TestStopEndsOpenStreams(t *testing.T) {
 	ctx := ctxT(t)
 	c := dial(t, srv.TCPAddr())
 	_, err := c.Login(ctx, "u")
-	must(t, err)
-	in := listen(t, c)
+	chattest.Must(t, err)
+	in := chattest.Listen(t, c)
 	st, err := c.Statistics(ctx)
-	must(t, err)
+	chattest.Must(t, err)
 	next, stop := pull(st.Recv())
 	defer stop()
 	nextStats(t, next)
 	waitStreams(t, srv, 1)
 
-	must(t, srv.Stop(ctx))
+	chattest.Must(t, srv.Stop(ctx))
 	select {
 	case <-in.Done():
 	case <-time.After(wait):
@@ -704,23 +644,23 @@ func TestStatisticsInvalidUpdate(t *testing.T) {
 	ctx := ctxT(t)
 	c := dial(t, srv.WSURL())
 	_, err := c.Login(ctx, "u")
-	must(t, err)
+	chattest.Must(t, err)
 	st, err := c.Statistics(ctx)
-	must(t, err)
+	chattest.Must(t, err)
 	next, stop := pull(st.Recv())
 	defer stop()
 	nextStats(t, next)
 	period := int64(0)
-	must(t, st.Send(chat.ServerStatisticsRequest{PeriodSeconds: &period}))
+	chattest.Must(t, st.Send(chat.ServerStatisticsRequest{PeriodSeconds: &period}))
 	for {
 		_, err, ok := next()
 		if !ok {
 			t.Fatal("the channel completed instead of failing")
 		}
 		if err != nil {
-			wantError(t, err, "period_seconds must be between 1 and 3600, got 0")
+			chattest.WantError(t, err, "period_seconds must be between 1 and 3600, got 0")
 			break
 		}
 	}
-	must(t, c.ChannelJoin(ctx, "still-fine"))
+	chattest.Must(t, c.ChannelJoin(ctx, "still-fine"))
 }

@@ -1,16 +1,108 @@
 // Package chattest holds the helpers that the chat service's end-to-end
-// test suites share (impl/chatserver, impl/robustness): reading a
+// test suites share (impl/chatserver, impl/robustness): starting an
+// embedded server, dialing the generated client, bounding a test's
+// requests, checking error answers, draining string streams, and reading a
 // messages.incoming stream in the background and checking what arrives.
 // It is imported by tests only.
+//
+// Each suite keeps its own bound on blocking steps (a guard against a hang,
+// never an assertion on speed) and passes it to the helpers that block.
 package chattest
 
 import (
 	"context"
+	"errors"
+	"iter"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	// Only for the code type that rsrt.Error carries.
+	"github.com/rsocket/rsocket-go/core"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chatserver"
 )
+
+// Context returns a context that ends after wait, or when the test ends.
+func Context(t testing.TB, wait time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// Must fails the test if err is not nil.
+func Must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Dial connects the generated client to addr within wait, failing the test
+// if it cannot; the connection closes at the end of the test.
+func Dial(t testing.TB, addr string, wait time.Duration, opts ...rsrt.DialOption) *chat.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := chat.Dial(ctx, addr, opts...)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Start starts an embedded chat server with cfg, failing the test if it
+// cannot, and stops it at the end of the test, within wait. stopped, when
+// not nil, is given what that Stop returned.
+func Start(t testing.TB, cfg chatserver.Config, wait time.Duration, stopped func(error)) *chatserver.Running {
+	t.Helper()
+	r, err := chatserver.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		err := r.Stop(ctx)
+		if stopped != nil {
+			stopped(err)
+		}
+	})
+	return r
+}
+
+// Collect drains a stream of strings, failing the test on an error.
+func Collect(t testing.TB, seq iter.Seq2[string, error]) []string {
+	t.Helper()
+	var out []string
+	for s, err := range seq {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// WantError checks that err is an error frame whose code is one of codes
+// (APPLICATION_ERROR when none is given) and whose text contains want.
+func WantError(t testing.TB, err error, want string, codes ...core.ErrorCode) {
+	t.Helper()
+	if len(codes) == 0 {
+		codes = []core.ErrorCode{core.ErrorCodeApplicationError}
+	}
+	var e *rsrt.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got %v, want an error frame saying %q", err, want)
+	}
+	if !slices.Contains(codes, e.Code) || !strings.Contains(e.Message, want) {
+		t.Fatalf("got %s %q, want %v saying %q", e.Code, e.Message, codes, want)
+	}
+}
 
 // Inbox is an open messages.incoming stream read on its own goroutine, so
 // that a test can wait for one message at a time with a deadline.

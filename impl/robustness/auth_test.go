@@ -15,6 +15,7 @@ import (
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatauth"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 )
 
 // authServer starts a chat server on TCP and WebSocket that requires
@@ -26,14 +27,14 @@ func authServer(t *testing.T) (srv *server, aliceToken string) {
 	for _, u := range []struct{ name, password string }{{"alice", "wonderland"}, {"bob", "builder"}} {
 		// bcrypt's lowest cost: the race detector makes bcrypt slow.
 		hash, err := bcrypt.GenerateFromPassword([]byte(u.password), bcrypt.MinCost)
-		must(t, err)
+		chattest.Must(t, err)
 		content += fmt.Sprintf("user %s %s\n", u.name, hash)
 	}
-	must(t, os.WriteFile(path, []byte(content), 0o600))
+	chattest.Must(t, os.WriteFile(path, []byte(content), 0o600))
 	token, err := chatauth.AddToken(path, "alice")
-	must(t, err)
+	chattest.Must(t, err)
 	users, err := chatauth.Load(path)
-	must(t, err)
+	chattest.Must(t, err)
 	srv = startServer(t, t.TempDir(), func(cfg *chatserver.Config) {
 		cfg.WSAddr = "127.0.0.1:0"
 		cfg.Chat.Auth = users
@@ -79,26 +80,26 @@ func TestAuthentication(t *testing.T) {
 			refused("unknown token", err, "authentication failed")
 
 			alice, err := dialAs(rsrt.SimpleAuth("alice", "wonderland"))
-			must(t, err)
+			chattest.Must(t, err)
 			_, err = alice.Login(ctx, "bob")
-			wantError(t, err, "login: this connection authenticated as alice and can log in only as alice")
+			chattest.WantError(t, err, "login: this connection authenticated as alice and can log in only as alice")
 			_, err = alice.Login(ctx, "alice")
-			must(t, err)
+			chattest.Must(t, err)
 
 			bob, err := dialAs(rsrt.SimpleAuth("bob", "builder"))
-			must(t, err)
+			chattest.Must(t, err)
 			_, err = bob.Login(ctx, "bob")
-			must(t, err)
+			chattest.Must(t, err)
 
 			// alice, by token, on a second connection.
 			alice2, err := dialAs(rsrt.BearerAuth(token))
-			must(t, err)
+			chattest.Must(t, err)
 			_, err = alice2.Login(ctx, "alice")
-			must(t, err)
+			chattest.Must(t, err)
 
-			msgs := listen(t, bob)
-			must(t, alice.Message(ctx, chat.Message{User: str("bob"), Content: str("hi bob")}))
-			checkMsg(t, msgs.Next(t, wait), "alice", "hi bob", nil)
+			msgs := chattest.Listen(t, bob)
+			chattest.Must(t, alice.Message(ctx, chat.Message{User: str("bob"), Content: str("hi bob")}))
+			chattest.CheckMsg(t, msgs.Next(t, wait), "alice", "hi bob", nil)
 		})
 	}
 }
@@ -121,10 +122,10 @@ func TestAuthenticationFlood(t *testing.T) {
 		}()
 	}
 	alice, err := chat.Dial(ctx, srv.TCPAddr(), rsrt.WithAuthentication(rsrt.SimpleAuth("alice", "wonderland")))
-	must(t, err)
+	chattest.Must(t, err)
 	defer alice.Close()
 	_, err = alice.Login(ctx, "alice")
-	must(t, err)
+	chattest.Must(t, err)
 	for range 64 {
 		if err := <-errs; err == nil {
 			t.Error("a wrong password was accepted")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 )
 
 // churnKinds is the number of ways a churning connection lives and ends.
@@ -109,7 +110,7 @@ func churnClean(addr, user, channel string) error {
 		if err != nil {
 			return fmt.Errorf("incoming: %w", err)
 		}
-		if deref(m.User) == user && deref(m.Content) == user {
+		if chattest.Deref(m.User) == user && chattest.Deref(m.Content) == user {
 			got = true
 			break
 		}
@@ -260,7 +261,7 @@ func TestChurn(t *testing.T) {
 	// Warm up, so that what the libraries start once (pools, timers) is
 	// part of the baseline.
 	for i := range 2 * churnKinds {
-		must(t, churnOne(addr, srv.WSURL(), i))
+		chattest.Must(t, churnOne(addr, srv.WSURL(), i))
 	}
 	eventually(t, "the warm-up sessions are gone", func() bool { return svc.Stats().Connections == 0 })
 	time.Sleep(100 * time.Millisecond) // lets exiting goroutines finish; the checks below poll anyway
@@ -272,15 +273,15 @@ func TestChurn(t *testing.T) {
 	ctx := ctxT(t)
 	stayers := []string{"stay0", "stay1", "stay2", "stay3"}
 	var clients []*chat.Client
-	var inboxes []*inbox
+	var inboxes []*chattest.Inbox
 	for i, name := range stayers {
 		c := login(t, addr, name)
-		must(t, c.ChannelJoin(ctx, "stay-a"))
+		chattest.Must(t, c.ChannelJoin(ctx, "stay-a"))
 		if i < 2 {
-			must(t, c.ChannelJoin(ctx, "stay-b"))
+			chattest.Must(t, c.ChannelJoin(ctx, "stay-b"))
 		}
 		clients = append(clients, c)
-		inboxes = append(inboxes, listen(t, c))
+		inboxes = append(inboxes, chattest.Listen(t, c))
 	}
 
 	// The churn.
@@ -320,29 +321,29 @@ func TestChurn(t *testing.T) {
 	}
 	observer := login(t, addr, "observer")
 	stats, err := observer.Statistics(ctx)
-	must(t, err)
+	chattest.Must(t, err)
 	for r, err := range stats.Recv() {
-		must(t, err)
+		chattest.Must(t, err)
 		if r.UserCount == nil || *r.UserCount != 5 || r.ChannelCount == nil || *r.ChannelCount != 2 {
 			t.Fatalf("statistics after the churn: users %v channels %v, want 5 and 2", r.UserCount, r.ChannelCount)
 		}
 		break
 	}
-	must(t, stats.Close())
-	if got := collect(t, observer.Channels(ctx)); !slices.Equal(got, []string{"stay-a", "stay-b"}) {
+	chattest.Must(t, stats.Close())
+	if got := chattest.Collect(t, observer.Channels(ctx)); !slices.Equal(got, []string{"stay-a", "stay-b"}) {
 		t.Fatalf("channels after the churn = %q", got)
 	}
-	if got := collect(t, observer.ChannelUsers(ctx, "stay-a")); !slices.Equal(got, stayers) {
+	if got := chattest.Collect(t, observer.ChannelUsers(ctx, "stay-a")); !slices.Equal(got, stayers) {
 		t.Fatalf("channel.users stay-a = %q", got)
 	}
-	if got := collect(t, observer.ChannelUsers(ctx, "stay-b")); !slices.Equal(got, stayers[:2]) {
+	if got := chattest.Collect(t, observer.ChannelUsers(ctx, "stay-b")); !slices.Equal(got, stayers[:2]) {
 		t.Fatalf("channel.users stay-b = %q", got)
 	}
 	// The long-lived sessions still talk. Churned connections never
 	// joined stay-a, so the first message each gets is this one.
-	must(t, clients[0].Message(ctx, chat.Message{Channel: str("stay-a"), Content: str("after the churn")}))
+	chattest.Must(t, clients[0].Message(ctx, chat.Message{Channel: str("stay-a"), Content: str("after the churn")}))
 	for _, in := range inboxes {
-		checkMsg(t, in.Next(t, wait), "stay0", "after the churn", str("stay-a"))
+		chattest.CheckMsg(t, in.Next(t, wait), "stay0", "after the churn", str("stay-a"))
 	}
 
 	// Everyone leaves; the server and the process return to the baseline.
@@ -350,7 +351,7 @@ func TestChurn(t *testing.T) {
 		in.Stop()
 	}
 	for _, c := range append(clients, observer) {
-		must(t, c.Close())
+		chattest.Must(t, c.Close())
 	}
 	eventually(t, "every session is gone", func() bool {
 		st := svc.Stats()
@@ -394,7 +395,7 @@ func TestSendCloseRace(t *testing.T) {
 	srv := startServer(t, t.TempDir(), nil)
 	ctx := ctxT(t)
 	talker := login(t, srv.TCPAddr(), "talker")
-	must(t, talker.ChannelJoin(ctx, "busy"))
+	chattest.Must(t, talker.ChannelJoin(ctx, "busy"))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -411,9 +412,9 @@ func TestSendCloseRace(t *testing.T) {
 	for range 50 {
 		c := rawDial(t, srv.TCPAddr())
 		c.login("victim")
-		must(t, c.requestResponse(3, chat.RouteChannelJoin, []byte("busy")))
+		chattest.Must(t, c.requestResponse(3, chat.RouteChannelJoin, []byte("busy")))
 		c.expect(3)
-		must(t, c.send(framing.NewWriteableRequestStreamFrame(5, 1<<30, nil, meta(chat.RouteMessagesIncoming), 0)))
+		chattest.Must(t, c.send(framing.NewWriteableRequestStreamFrame(5, 1<<30, nil, meta(chat.RouteMessagesIncoming), 0)))
 		c.expect(5)
 		_ = c.nc.Close() // while the server is sending items
 	}

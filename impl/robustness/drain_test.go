@@ -17,6 +17,7 @@ import (
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 )
 
 // streamEnd reads a generated client's stream on its own goroutine and
@@ -83,20 +84,20 @@ func TestGracefulDrain(t *testing.T) {
 
 	// Generated clients: an incoming stream and a statistics channel.
 	alice := login(t, addr, "alice")
-	must(t, alice.ChannelJoin(ctx, "room"))
+	chattest.Must(t, alice.ChannelJoin(ctx, "room"))
 	incoming := watch(alice.MessagesIncoming(ctx))
-	must(t, alice.Message(ctx, chat.Message{Channel: str("room"), Content: str("before")}))
+	chattest.Must(t, alice.Message(ctx, chat.Message{Channel: str("room"), Content: str("before")}))
 	incoming.waitFirst(t, "messages.incoming")
 	bob := login(t, addr, "bob")
 	stats, err := bob.Statistics(ctx)
-	must(t, err)
+	chattest.Must(t, err)
 	statsEnd := watch(stats.Recv())
 	statsEnd.waitFirst(t, "statistics")
 
 	// The same over raw frames, to see the frames that end them.
 	raw := rawDial(t, addr)
 	raw.login("raw")
-	must(t, raw.send(
+	chattest.Must(t, raw.send(
 		framing.NewWriteableRequestStreamFrame(3, 100, nil, meta(chat.RouteMessagesIncoming), 0),
 		framing.NewWriteableRequestChannelFrame(5, 100, nil, meta(chat.RouteStatistics), 0)))
 	for f := raw.expect(5); f.typ != core.FrameTypePayload; f = raw.expect(5) {
@@ -113,13 +114,13 @@ func TestGracefulDrain(t *testing.T) {
 	for off := 0; off < len(slowData); off += 1_000_000 {
 		chunks = append(chunks, slowData[off:off+1_000_000])
 	}
-	must(t, up.send(framing.NewWriteableRequestResponseFrame(3, chunks[0], meta(chat.RouteFileUpload, fileName("slow.bin")), core.FlagFollow)))
+	chattest.Must(t, up.send(framing.NewWriteableRequestResponseFrame(3, chunks[0], meta(chat.RouteFileUpload, fileName("slow.bin")), core.FlagFollow)))
 	for _, c := range chunks[1:3] {
-		must(t, up.send(framing.NewWriteablePayloadFrame(3, c, nil, core.FlagFollow)))
+		chattest.Must(t, up.send(framing.NewWriteablePayloadFrame(3, c, nil, core.FlagFollow)))
 	}
 	// The server reads a connection's frames in order: once this is
 	// answered, the upload's first fragments were seen.
-	must(t, up.requestResponse(5, chat.RouteFileDownload, nil, fileName("no-such-file")))
+	chattest.Must(t, up.requestResponse(5, chat.RouteFileDownload, nil, fileName("no-such-file")))
 	if f := up.expect(5); f.typ != core.FrameTypeError {
 		t.Fatalf("download of a missing file: %v", f)
 	}
@@ -142,7 +143,7 @@ poll:
 		default:
 		}
 		entries, err := os.ReadDir(dir)
-		must(t, err)
+		chattest.Must(t, err)
 		for _, e := range entries {
 			if strings.HasPrefix(e.Name(), ".tmp-") {
 				writing = true
@@ -166,7 +167,7 @@ poll:
 		if i == len(chunks[3:])-1 {
 			flags = 0
 		}
-		must(t, up.send(framing.NewWriteablePayloadFrame(3, c, nil, flags)))
+		chattest.Must(t, up.send(framing.NewWriteablePayloadFrame(3, c, nil, flags)))
 	}
 	if f := up.expect(3); f.typ != core.FrameTypePayload {
 		t.Fatalf("the upload begun before the shutdown did not complete: %v", f)
@@ -199,7 +200,7 @@ poll:
 	}
 	select {
 	case err := <-stopDone:
-		must(t, err)
+		chattest.Must(t, err)
 	case <-time.After(wait):
 		t.Fatalf("Stop did not return within %v (shutdown timeout %v)", wait, shutdownTimeout)
 	}
@@ -211,7 +212,7 @@ poll:
 
 	// Only complete files in the store: no temporary file left behind.
 	entries, err := os.ReadDir(dir)
-	must(t, err)
+	chattest.Must(t, err)
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".chatfile") {
 			t.Fatalf("the store holds %q after the shutdown", e.Name())
@@ -222,7 +223,7 @@ poll:
 	// absent otherwise.
 	again := startServer(t, dir, nil)
 	c := login(t, again.TCPAddr(), "check")
-	files := collect(t, c.Files(ctx))
+	files := chattest.Collect(t, c.Files(ctx))
 	for _, u := range []struct {
 		name string
 		ok   bool

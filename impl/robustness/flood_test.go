@@ -16,6 +16,7 @@ import (
 	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatsvc"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 	"github.com/rsocket-chat/rsgen/impl/filestore"
 )
 
@@ -32,7 +33,7 @@ func TestFloodWithoutReading(t *testing.T) {
 	srv := startServer(t, t.TempDir(), nil)
 	flood := rawDial(t, srv.TCPAddr())
 	flood.login("flooder")
-	must(t, flood.requestResponse(3, chat.RouteChannelJoin, []byte("flood")))
+	chattest.Must(t, flood.requestResponse(3, chat.RouteChannelJoin, []byte("flood")))
 	if f := flood.expect(3); f.typ != core.FrameTypePayload {
 		t.Fatalf("join: %v", f)
 	}
@@ -81,7 +82,7 @@ func TestFloodWithoutReading(t *testing.T) {
 			t.Fatalf("answer %v, want an empty response or REJECTED", f)
 		}
 	}
-	must(t, <-wrote)
+	chattest.Must(t, <-wrote)
 	st := srv.Service().Stats()
 	t.Logf("%d requests written unread: %d answered, %d of them REJECTED (MaxStreams %d); flooder's queue %d (QueueLen %d), %d dropped",
 		n, len(answered), rejected, guard.DefaultMaxStreams, st.LongestQueue, chatsvc.DefaultQueueLen, st.Dropped)
@@ -109,7 +110,7 @@ func TestFloodMaxStreams(t *testing.T) {
 	for i := range total {
 		buf = append(buf, encode(framing.NewWriteableRequestChannelFrame(sid(i), 1, nil, meta(chat.RouteStatistics), 0))...)
 	}
-	must(t, c.write(buf))
+	chattest.Must(t, c.write(buf))
 	state := map[uint32]string{}
 	for len(state) < total {
 		f := c.mustRead()
@@ -154,14 +155,14 @@ func TestFloodMaxStreams(t *testing.T) {
 			buf = append(buf, encode(framing.NewWriteablePayloadFrame(sid(i), nil, nil, core.FlagComplete))...)
 		}
 	}
-	must(t, c.write(buf))
+	chattest.Must(t, c.write(buf))
 	// The check runs on the frames in order: by the time it reads the new
 	// requests, the ten streams have ended on both sides.
 	buf = buf[:0]
 	for i := range 10 {
 		buf = append(buf, encode(framing.NewWriteableRequestChannelFrame(sid(total+i), 1, nil, meta(chat.RouteStatistics), 0))...)
 	}
-	must(t, c.write(buf))
+	chattest.Must(t, c.write(buf))
 	got := 0
 	for got < 10 {
 		f := c.mustRead()
@@ -189,7 +190,7 @@ func TestFloodIgnoringCredit(t *testing.T) {
 	srv := startServer(t, t.TempDir(), nil)
 	c := rawDial(t, srv.TCPAddr())
 	c.login("greedy")
-	must(t, c.send(framing.NewWriteableRequestChannelFrame(3, 1, nil, meta(chat.RouteStatistics), 0)))
+	chattest.Must(t, c.send(framing.NewWriteableRequestChannelFrame(3, 1, nil, meta(chat.RouteStatistics), 0)))
 	var credit uint32
 	for gotReport := false; !gotReport || credit == 0; {
 		f := c.expect(3)
@@ -252,7 +253,7 @@ func TestFloodFragments(t *testing.T) {
 	eventually(t, "the offenders' sessions are gone", func() bool { return srv.Service().Stats().Connections == 0 })
 	checkServed(t, srv.TCPAddr())
 	c := login(t, srv.TCPAddr(), "check")
-	if files := collect(t, c.Files(ctxT(t))); len(files) != 0 {
+	if files := chattest.Collect(t, c.Files(ctxT(t))); len(files) != 0 {
 		t.Fatalf("unfinished uploads left files: %q", files)
 	}
 }
@@ -267,12 +268,12 @@ func TestFloodHugePayloads(t *testing.T) {
 	c := login(t, srv.TCPAddr(), "big")
 
 	err := c.FileUpload(ctx, make([]byte, filestore.DefaultMaxFileBytes+1), "too-big")
-	wantError(t, err, fmt.Sprintf("file too large: %d bytes, the limit is %d", filestore.DefaultMaxFileBytes+1, filestore.DefaultMaxFileBytes))
+	chattest.WantError(t, err, fmt.Sprintf("file too large: %d bytes, the limit is %d", filestore.DefaultMaxFileBytes+1, filestore.DefaultMaxFileBytes))
 	content := strings.Repeat("m", chatsvc.DefaultMaxContentBytes+1)
-	must(t, c.ChannelJoin(ctx, "big"))
+	chattest.Must(t, c.ChannelJoin(ctx, "big"))
 	err = c.Message(ctx, chat.Message{Channel: str("big"), Content: &content})
-	wantError(t, err, fmt.Sprintf("message content is %d bytes long, the limit is %d", len(content), chatsvc.DefaultMaxContentBytes))
-	if files := collect(t, c.Files(ctx)); len(files) != 0 {
+	chattest.WantError(t, err, fmt.Sprintf("message content is %d bytes long, the limit is %d", len(content), chatsvc.DefaultMaxContentBytes))
+	if files := chattest.Collect(t, c.Files(ctx)); len(files) != 0 {
 		t.Fatalf("files after refused uploads: %q", files)
 	}
 
@@ -291,7 +292,7 @@ func TestFloodHugePayloads(t *testing.T) {
 	}
 	srv.logs.waitLog(t, "rsocket guard: connection closed", fmt.Sprintf("reassembled payload over the %d-byte limit", limit))
 	checkServed(t, srv.TCPAddr())
-	if files := collect(t, c.Files(ctx)); len(files) != 0 {
+	if files := chattest.Collect(t, c.Files(ctx)); len(files) != 0 {
 		t.Fatalf("files after refused uploads: %q", files)
 	}
 }
@@ -306,21 +307,21 @@ func TestFloodNames(t *testing.T) {
 	for i := range chatsvc.DefaultMaxJoined + 50 {
 		err := c.ChannelJoin(ctx, fmt.Sprintf("ch%04d", i))
 		if i < chatsvc.DefaultMaxJoined {
-			must(t, err)
+			chattest.Must(t, err)
 			continue
 		}
-		wantError(t, err, fmt.Sprintf("has joined %d channels, the limit", chatsvc.DefaultMaxJoined))
+		chattest.WantError(t, err, fmt.Sprintf("has joined %d channels, the limit", chatsvc.DefaultMaxJoined))
 	}
 	// Leaving frees a place.
-	must(t, c.ChannelLeave(ctx, "ch0000"))
-	must(t, c.ChannelJoin(ctx, "extra"))
+	chattest.Must(t, c.ChannelLeave(ctx, "ch0000"))
+	chattest.Must(t, c.ChannelJoin(ctx, "extra"))
 	if st := srv.Service().Stats(); st.Channels != chatsvc.DefaultMaxJoined {
 		t.Fatalf("%d channels, want %d", st.Channels, chatsvc.DefaultMaxJoined)
 	}
 
 	for i := range 1000 {
 		_, err := c.Login(ctx, fmt.Sprintf("other%d", i))
-		wantError(t, err, `already logged in as "joiner"`)
+		chattest.WantError(t, err, `already logged in as "joiner"`)
 	}
 
 	const same = 100
@@ -343,7 +344,7 @@ func TestFloodNames(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		must(t, err)
+		chattest.Must(t, err)
 	}
 	if st := srv.Service().Stats(); st.LoggedIn != same+1 || st.Users != 2 {
 		t.Fatalf("%+v: want %d sessions of 2 users", st, same+1)
@@ -366,7 +367,7 @@ func TestUnreadDownloadsMemory(t *testing.T) {
 	for i := range file {
 		file[i] = byte(i % 251)
 	}
-	must(t, c.FileUpload(ctxT(t), file, "big"))
+	chattest.Must(t, c.FileUpload(ctxT(t), file, "big"))
 	base := heapInUse()
 	r := rawDial(t, srv.TCPAddr())
 	r.login("reader")
@@ -378,7 +379,7 @@ func TestUnreadDownloadsMemory(t *testing.T) {
 	for i := range n {
 		buf = append(buf, encode(framing.NewWriteableRequestResponseFrame(uint32(3+2*i), nil, meta(chat.RouteFileDownload, fileName("big")), 0))...)
 	}
-	must(t, r.write(buf))
+	chattest.Must(t, r.write(buf))
 	checkServed(t, srv.TCPAddr()) // the server answers everyone else meanwhile
 	// The handlers start over time: watch the heap for a while and keep
 	// its peak.

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/rsocket-chat/rsgen/impl/chattest"
 	"io"
 	"log/slog"
 	"net"
@@ -25,6 +24,7 @@ import (
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 )
 
 // wait bounds every blocking step of a test. It is a guard against a hang,
@@ -105,54 +105,19 @@ func startServer(t *testing.T, dir string, mod func(*chatserver.Config)) *server
 	if mod != nil {
 		mod(&cfg)
 	}
-	r, err := chatserver.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		_ = r.Stop(ctx)
-	})
+	r := chattest.Start(t, cfg, wait, nil) // this suite does not check what Stop returns
 	return &server{Running: r, logs: logs, dir: dir}
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// Shared with the other end-to-end suite: see package chattest.
-var (
-	listen   = chattest.Listen
-	checkMsg = chattest.CheckMsg
-	deref    = chattest.Deref
-)
-
-type inbox = chattest.Inbox
+func ctxT(t *testing.T) context.Context { return chattest.Context(t, wait) }
 
 func str(s string) *string { return &s }
 
-// dial connects the generated client; the connection closes at the end of
-// the test.
+// dial connects the generated client within this suite's wait; the
+// connection closes at the end of the test.
 func dial(t *testing.T, addr string) *chat.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	c, err := chat.Dial(ctx, addr)
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return chattest.Dial(t, addr, wait)
 }
 
 // login dials and logs in as user.
@@ -163,35 +128,6 @@ func login(t *testing.T, addr, user string) *chat.Client {
 		t.Fatalf("login %s: %v", user, err)
 	}
 	return c
-}
-
-// collect drains a stream of strings.
-func collect(t *testing.T, seq func(yield func(string, error) bool)) []string {
-	t.Helper()
-	var out []string
-	for s, err := range seq {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// wantError checks that err is an error frame whose code is one of codes
-// (APPLICATION_ERROR when none is given) and whose text contains want.
-func wantError(t *testing.T, err error, want string, codes ...core.ErrorCode) {
-	t.Helper()
-	if len(codes) == 0 {
-		codes = []core.ErrorCode{core.ErrorCodeApplicationError}
-	}
-	var e *rsrt.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("got %v, want an error frame saying %q", err, want)
-	}
-	if !slices.Contains(codes, e.Code) || !strings.Contains(e.Message, want) {
-		t.Fatalf("got %s %q, want %v saying %q", e.Code, e.Message, codes, want)
-	}
 }
 
 // eventually polls cond until it holds, failing the test after wait.
@@ -234,7 +170,7 @@ func checkServed(t *testing.T, addr string) {
 		if err != nil {
 			t.Fatalf("legitimate client: incoming: %v", err)
 		}
-		checkMsg(t, m, "legit", "still served", str("legit-room"))
+		chattest.CheckMsg(t, m, "legit", "still served", str("legit-room"))
 		break
 	}
 	found := false

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 )
 
 // sizedLog counts what a text handler writes: lines, bytes and the
@@ -73,7 +74,7 @@ func TestLogsCostNoMoreThanTraffic(t *testing.T) {
 		c.login("mallory")
 		key := strings.Repeat("k", 1<<20)
 		for i := range 20 {
-			must(t, c.send(framing.NewWriteableFireAndForgetFrame(uint32(2*i+3), []byte(`{"`+key+`":1}`), meta(chat.RouteStatistics), 0)))
+			chattest.Must(t, c.send(framing.NewWriteableFireAndForgetFrame(uint32(2*i+3), []byte(`{"`+key+`":1}`), meta(chat.RouteStatistics), 0)))
 		}
 		settle(t, &size, 20)
 		checkLogSize(t, &size, 20, 20<<20)
@@ -87,7 +88,7 @@ func TestLogsCostNoMoreThanTraffic(t *testing.T) {
 		for i := range 20_000 {
 			batch = append(batch, encode(framing.NewWriteableFireAndForgetFrame(uint32(2*i+1), []byte(`{}`), meta(chat.RouteStatistics), 0))...)
 		}
-		must(t, c.write(batch))
+		chattest.Must(t, c.write(batch))
 		c.login("mallory") // answered once every frame before it was read
 		settle(t, &size, 20)
 		checkLogSize(t, &size, 20_000, len(batch))
@@ -98,10 +99,10 @@ func TestLogsCostNoMoreThanTraffic(t *testing.T) {
 		srv := startSized(t, &size)
 		ctx := ctxT(t)
 		c, err := chat.Dial(ctx, srv.TCPAddr(), chat.WithHandler(hugeClock{}))
-		must(t, err)
+		chattest.Must(t, err)
 		t.Cleanup(func() { _ = c.Close() })
 		_, err = c.Login(ctx, "mallory")
-		must(t, err)
+		chattest.Must(t, err)
 		// The server asks for the time at login and logs the answer.
 		eventually(t, "the time answer logged", func() bool { return size.has(`msg="client time"`) })
 		checkLogSize(t, &size, 1, 1<<20)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 )
 
 // TestLookAlikeNames (issue 17, row 13): user, channel and file names with
@@ -28,7 +29,7 @@ func TestLookAlikeNames(t *testing.T) {
 func lookAlikeNames(t *testing.T, addr string) {
 	ctx := ctxT(t)
 	alice := login(t, addr, "alice")
-	must(t, alice.ChannelJoin(ctx, "room"))
+	chattest.Must(t, alice.ChannelJoin(ctx, "room"))
 	bad := []string{
 		"alice\u200b", "\u202eecila", "al\u200dice", "alice\u3164", "\u115falice", "alice\uffa0",
 		"alice\ufe0f", "ali\u034fce", "\u0301alice", "x\u0301\u0302\u0303\u0304\u0305", "alice\u2028", "alice\u00a0",
@@ -36,32 +37,32 @@ func lookAlikeNames(t *testing.T, addr string) {
 	for _, name := range bad {
 		c := dial(t, addr)
 		_, err := c.Login(ctx, name)
-		wantError(t, err, "user name ")
+		chattest.WantError(t, err, "user name ")
 		// The connection was answered, not closed: it logs in correctly.
 		_, err = c.Login(ctx, "alice")
-		must(t, err)
-		must(t, c.ChannelJoin(ctx, "room"))
-		wantError(t, c.ChannelJoin(ctx, name), "channel name ")
-		wantError(t, c.Message(ctx, chat.Message{User: str(name), Content: str("x")}), "user name ")
-		wantError(t, c.FileUpload(ctx, []byte("x"), name), "invalid file name: the name ")
+		chattest.Must(t, err)
+		chattest.Must(t, c.ChannelJoin(ctx, "room"))
+		chattest.WantError(t, c.ChannelJoin(ctx, name), "channel name ")
+		chattest.WantError(t, c.Message(ctx, chat.Message{User: str(name), Content: str("x")}), "user name ")
+		chattest.WantError(t, c.FileUpload(ctx, []byte("x"), name), "invalid file name: the name ")
 		_ = c.Close()
 	}
 	// Both spellings of "élise" are one user, and of "café" one channel.
 	e1 := login(t, addr, "\u00e9lise")
 	e2 := login(t, addr, "e\u0301lise")
-	must(t, e1.ChannelJoin(ctx, "caf\u00e9"))
-	must(t, e2.ChannelJoin(ctx, "cafe\u0301"))
-	must(t, e2.ChannelJoin(ctx, "room"))
-	if got := collect(t, alice.ChannelUsers(ctx, "room")); !slices.Equal(got, []string{"alice", "\u00e9lise"}) {
+	chattest.Must(t, e1.ChannelJoin(ctx, "caf\u00e9"))
+	chattest.Must(t, e2.ChannelJoin(ctx, "cafe\u0301"))
+	chattest.Must(t, e2.ChannelJoin(ctx, "room"))
+	if got := chattest.Collect(t, alice.ChannelUsers(ctx, "room")); !slices.Equal(got, []string{"alice", "\u00e9lise"}) {
 		t.Fatalf("channel.users room = %q", got)
 	}
-	if got := collect(t, alice.ChannelUsers(ctx, "cafe\u0301")); !slices.Equal(got, []string{"\u00e9lise"}) {
+	if got := chattest.Collect(t, alice.ChannelUsers(ctx, "cafe\u0301")); !slices.Equal(got, []string{"\u00e9lise"}) {
 		t.Fatalf("channel.users café = %q", got)
 	}
-	if got := collect(t, alice.Channels(ctx)); !slices.Equal(got, []string{"caf\u00e9", "room"}) {
+	if got := chattest.Collect(t, alice.Channels(ctx)); !slices.Equal(got, []string{"caf\u00e9", "room"}) {
 		t.Fatalf("channels = %q", got)
 	}
-	if got := collect(t, alice.Files(ctx)); len(got) != 0 {
+	if got := chattest.Collect(t, alice.Files(ctx)); len(got) != 0 {
 		t.Fatalf("files = %q, want none", got)
 	}
 	checkServed(t, addr)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 )
 
 // Sessions that never read their messages cannot together pin more than
@@ -22,7 +23,7 @@ func TestQueueBudgetAcrossSessions(t *testing.T) {
 	ctx := ctxT(t)
 	sender := login(t, srv.TCPAddr(), "sender")
 	reader := login(t, srv.TCPAddr(), "reader")
-	inbox := listen(t, reader)
+	inbox := chattest.Listen(t, reader)
 	for i := range sessions {
 		login(t, srv.TCPAddr(), "sleeper"+string(rune('a'+i)))
 	}
@@ -32,11 +33,11 @@ func TestQueueBudgetAcrossSessions(t *testing.T) {
 		for i := range sessions {
 			// Each message its own content, as private messages are.
 			content := strings.Repeat(string(rune('a'+n%26)), size-1) + string(rune('a'+i))
-			must(t, sender.Message(ctx, chat.Message{User: str("sleeper" + string(rune('a'+i))), Content: &content}))
+			chattest.Must(t, sender.Message(ctx, chat.Message{User: str("sleeper" + string(rune('a'+i))), Content: &content}))
 		}
 		content := "to the reader"
-		must(t, sender.Message(ctx, chat.Message{User: str("reader"), Content: &content}))
-		checkMsg(t, inbox.Next(t, wait), "sender", "to the reader", nil)
+		chattest.Must(t, sender.Message(ctx, chat.Message{User: str("reader"), Content: &content}))
+		chattest.CheckMsg(t, inbox.Next(t, wait), "sender", "to the reader", nil)
 		if n%8 == 7 {
 			peak = max(peak, int64(heapInUse())-int64(base))
 		}

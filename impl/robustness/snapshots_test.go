@@ -9,6 +9,7 @@ import (
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 )
 
 // TestStreamSnapshotsShared (issue 17, row 7): 1000 channels streams at
@@ -33,9 +34,9 @@ func TestStreamSnapshotsShared(t *testing.T) {
 		for i := start; i < min(start+batch, channels); i++ {
 			buf = append(buf, encode(framing.NewWriteableRequestResponseFrame(uint32(3+2*i), []byte(name(i)), meta(chat.RouteChannelJoin), 0))...)
 		}
-		must(t, creator.write(buf))
+		chattest.Must(t, creator.write(buf))
 		ok, errs, err := creator.answers(min(batch, channels-start))
-		must(t, err)
+		chattest.Must(t, err)
 		if len(errs) != 0 || ok != min(batch, channels-start) {
 			t.Fatalf("joins answered %d ok, %v", ok, errs)
 		}
@@ -51,7 +52,7 @@ func TestStreamSnapshotsShared(t *testing.T) {
 	for i := range streams {
 		buf = append(buf, encode(framing.NewWriteableRequestStreamFrame(uint32(3+2*i), 1, nil, meta(chat.RouteChannels), 0))...)
 	}
-	must(t, reader.write(buf))
+	chattest.Must(t, reader.write(buf))
 	for range streams {
 		if f := reader.mustRead(); f.typ != core.FrameTypePayload || string(f.data()) != name(0) {
 			t.Fatalf("first item: %v %q, want %q", f, f.data(), name(0))
@@ -69,7 +70,7 @@ func TestStreamSnapshotsShared(t *testing.T) {
 
 	// One stream read to its end sends every name once, in order (the
 	// checked client's channel among them).
-	must(t, reader.send(framing.NewWriteableRequestNFrame(3, uint32(channels+10), 0)))
+	chattest.Must(t, reader.send(framing.NewWriteableRequestNFrame(3, uint32(channels+10), 0)))
 	next := 1
 	for {
 		f := reader.expect(3)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 	"github.com/rsocket-chat/rsgen/impl/filestore"
 )
 
@@ -177,9 +178,9 @@ func TestParallelUploadsMemory(t *testing.T) {
 	}
 	// What was stored is whole.
 	c := login(t, srv.TCPAddr(), "check")
-	for _, name := range collect(t, c.Files(ctxT(t)))[:2] {
+	for _, name := range chattest.Collect(t, c.Files(ctxT(t)))[:2] {
 		resp, err := c.FileDownload(ctxT(t), name)
-		must(t, err)
+		chattest.Must(t, err)
 		if !bytes.Equal(resp.Data, data) {
 			t.Fatalf("%s: %d bytes, not the file", name, len(resp.Data))
 		}
@@ -203,10 +204,10 @@ func TestEmptyUploadsCharged(t *testing.T) {
 		r := rawDial(t, srv.TCPAddr())
 		r.login("filler")
 		for i := range sent {
-			must(t, r.requestResponse(uint32(3+2*i), chat.RouteFileUpload, nil, fileName(long(i))))
+			chattest.Must(t, r.requestResponse(uint32(3+2*i), chat.RouteFileUpload, nil, fileName(long(i))))
 		}
 		ok, errs, err := r.answers(sent)
-		must(t, err)
+		chattest.Must(t, err)
 		want := fmt.Sprintf("too many files: the store holds %d files, the limit is %d", maxFiles, maxFiles)
 		if ok != maxFiles || errs[want] != sent-maxFiles {
 			t.Fatalf("%d stored, refused %v; want %d stored and %d refused with %q", ok, errs, maxFiles, sent-maxFiles, want)
@@ -215,7 +216,7 @@ func TestEmptyUploadsCharged(t *testing.T) {
 			t.Fatalf("%d empty files charged %d bytes, want %d", maxFiles, got, maxFiles*charge)
 		}
 		// The offender's connection still works: it replaces a file.
-		must(t, r.requestResponse(1001, chat.RouteFileUpload, []byte("x"), fileName(long(0))))
+		chattest.Must(t, r.requestResponse(1001, chat.RouteFileUpload, []byte("x"), fileName(long(0))))
 		if f := r.expect(1001); f.typ != core.FrameTypePayload {
 			t.Fatalf("replacing a file at the count limit: %v", f)
 		}
@@ -230,10 +231,10 @@ func TestEmptyUploadsCharged(t *testing.T) {
 		r := rawDial(t, srv.TCPAddr())
 		r.login("filler")
 		for i := range sent {
-			must(t, r.requestResponse(uint32(3+2*i), chat.RouteFileUpload, nil, fileName(long(i))))
+			chattest.Must(t, r.requestResponse(uint32(3+2*i), chat.RouteFileUpload, nil, fileName(long(i))))
 		}
 		ok, errs, err := r.answers(sent)
-		must(t, err)
+		chattest.Must(t, err)
 		refused := 0
 		for text, n := range errs {
 			if !strings.HasPrefix(text, "file store full: storing 0 bytes (4351 with the per-file overhead)") {

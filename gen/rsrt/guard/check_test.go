@@ -10,34 +10,22 @@ import (
 
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/framing"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/frametest"
 )
 
-// wire returns the bytes of a frame built by rsocket-go.
-func wire(f core.WriteableFrame) []byte {
-	var b bytes.Buffer
-	if _, err := f.WriteTo(&b); err != nil {
-		panic(err)
-	}
-	return b.Bytes()
-}
+// Frame builders, shared with the server's hostile-traffic tests (see
+// frametest): wire for the bytes of a frame rsocket-go builds, raw for one
+// built by hand, u24 and u32 for its big-endian fields. Short names keep
+// the byte layouts below readable.
+var (
+	wire = frametest.Wire
+	raw  = frametest.Raw
+	u24  = frametest.U24
+	u32  = frametest.U32
+)
 
-// raw builds a frame by hand.
-func raw(sid uint32, typ core.FrameType, flags core.FrameFlag, body ...[]byte) []byte {
-	h := core.NewFrameHeader(sid, typ, flags)
-	out := append([]byte(nil), h[:]...)
-	for _, b := range body {
-		out = append(out, b...)
-	}
-	return out
-}
-
-func u24(n int) []byte    { return []byte{byte(n >> 16), byte(n >> 8), byte(n)} }
-func u32(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }
-
-func validSetup() []byte {
-	return wire(framing.NewWriteableSetupFrame(core.DefaultVersion, 500*time.Millisecond, 10*time.Minute, nil,
-		[]byte("message/x.rsocket.composite-metadata.v0"), []byte("application/json"), []byte("data"), []byte("meta"), false))
-}
+func validSetup() []byte { return frametest.Setup([]byte("data"), []byte("meta")) }
 
 // setupState returns a state past a valid SETUP.
 func setupState(t *testing.T, lim Limits) *State {

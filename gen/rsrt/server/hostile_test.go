@@ -17,6 +17,7 @@ import (
 	"github.com/rsocket/rsocket-go/payload"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/frametest"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
 )
 
@@ -44,33 +45,17 @@ var hostileLimits = guard.Limits{
 	WSReadLimit:     64 << 10,
 }
 
-// Frame builders. Valid frames come from rsocket-go's framing package,
-// hostile ones are written by hand.
+// Frame builders, shared with the guard's tests (see frametest). Valid
+// frames come from rsocket-go's framing package through wire, hostile
+// ones are written by hand with raw, u24 and u32.
+var (
+	wire = frametest.Wire
+	raw  = frametest.Raw
+	u24  = frametest.U24
+	u32  = frametest.U32
+)
 
-func wire(f core.WriteableFrame) []byte {
-	var b bytes.Buffer
-	if _, err := f.WriteTo(&b); err != nil {
-		panic(err)
-	}
-	return b.Bytes()
-}
-
-func raw(sid uint32, typ core.FrameType, flags core.FrameFlag, body ...[]byte) []byte {
-	h := core.NewFrameHeader(sid, typ, flags)
-	out := append([]byte(nil), h[:]...)
-	for _, b := range body {
-		out = append(out, b...)
-	}
-	return out
-}
-
-func u24(n int) []byte    { return []byte{byte(n >> 16), byte(n >> 8), byte(n)} }
-func u32(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }
-
-func setupFrame() []byte {
-	return wire(framing.NewWriteableSetupFrame(core.DefaultVersion, 500*time.Millisecond, 10*time.Minute, nil,
-		[]byte("message/x.rsocket.composite-metadata.v0"), []byte("application/json"), nil, nil, false))
-}
+func setupFrame() []byte { return frametest.Setup(nil, nil) }
 
 // prefixed adds the TCP length prefix to frames.
 func prefixed(frames ...[]byte) []byte {

@@ -5,8 +5,9 @@
 // logged-in session with an open stream.
 //
 // It drives a running server (--addr), or starts the generated chat server
-// and/or the hand-written baseline (impl/loadbase) itself on free 127.0.0.1
-// ports and measures both in the same run (--target chat|baseline|both).
+// and/or the hand-written baseline (internal/loadbase) itself on free
+// 127.0.0.1 ports and measures both in the same run
+// (--target chat|baseline|both).
 // The memory scenario runs each server in a child process (this binary's
 // hidden "serve" subcommand, or --server-cmd for the chat server) and reads
 // its VmRSS.

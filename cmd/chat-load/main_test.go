@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rsocket-chat/rsgen/impl/loadbase"
+	"github.com/rsocket-chat/rsgen/cmd/chat-load/internal/loadbase"
 	"github.com/rsocket/rsocket-go/logger"
 )
 

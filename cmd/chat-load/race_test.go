@@ -3,7 +3,7 @@
 package main
 
 // raceEnabled is true under the race detector. The load tests skip then:
-// they run the hand-written baseline server (impl/loadbase, plain
+// they run the hand-written baseline server (internal/loadbase, plain
 // rsocket-go) in the test's process, and reactor-go v0.5.6 pools its
 // DoFinally subscribers: when a baseline connection closes, rsocket-go
 // cancels the subscribers of its open streams (destroyHandler), some of

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rsocket-chat/rsgen/impl/loadbase"
+	"github.com/rsocket-chat/rsgen/cmd/chat-load/internal/loadbase"
 	"github.com/rsocket/rsocket-go/logger"
 )
 

@@ -1,6 +1,8 @@
 // Package loadbase is a minimal hand-written chat server built directly on
 // rsocket-go (no rsrt runtime, no generated code). It is the baseline the
-// load tool (cmd/chat-load) compares the generated chat server against.
+// load tool (cmd/chat-load) compares the generated chat server against,
+// and lives with that tool, its only user: it is no part of the chat
+// service.
 //
 // It serves only the routes the load tool measures, on the same wire format
 // as the real server (composite metadata with a routing entry, JSON

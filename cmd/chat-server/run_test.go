@@ -2,43 +2,24 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/internal/syncbuf"
 )
 
 const wait = 15 * time.Second
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // addrs waits for the "tcp" and "ws" lines run prints once bound.
-func addrs(t *testing.T, out *syncBuffer) (tcp, ws string) {
+func addrs(t *testing.T, out *syncbuf.Buffer) (tcp, ws string) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
@@ -63,7 +44,7 @@ func addrs(t *testing.T, out *syncBuffer) (tcp, ws string) {
 func TestRunServesAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--tcp-addr=127.0.0.1:0", "--ws-addr=127.0.0.1:0", "--log-format=json"},
@@ -119,7 +100,7 @@ func TestSignalShutdown(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	cmd := exec.Command(bin, "--tcp-addr=127.0.0.1:0", "--ws-addr=127.0.0.1:0", "--data-dir", t.TempDir())
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

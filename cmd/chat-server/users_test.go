@@ -9,6 +9,7 @@ import (
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/internal/syncbuf"
 )
 
 // `chat-server users` fills the database that --auth serves: a password
@@ -16,7 +17,7 @@ import (
 func TestUsersAndAuth(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "users")
 	noEnv := env(nil)
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	if err := users([]string{"add", "--auth", path, "alice"}, noEnv, strings.NewReader("wonderland\n"), &out, &errOut); err != nil {
 		t.Fatalf("users add: %v (%s)", err, errOut.String())
 	}
@@ -38,7 +39,7 @@ func TestUsersAndAuth(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--tcp-addr=127.0.0.1:0", "--ws-addr=127.0.0.1:0", "--auth", path},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/internal/syncbuf"
 )
 
 // demoLines are the lines a successful demo prints after its connection
@@ -106,7 +107,7 @@ func startServerBinary(t *testing.T) string {
 	t.Helper()
 	bin := buildBinary(t, "cmd/chat-server")
 	addr := freeAddr(t)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cmd := exec.Command(bin, "--tcp-addr", addr, "--ws-addr", "", "--data-dir", t.TempDir(), "--log-level", "info")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

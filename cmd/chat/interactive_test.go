@@ -16,6 +16,7 @@ import (
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/internal/syncbuf"
 )
 
 // streamSession is an interactive session run in-process on pipes.
@@ -32,7 +33,7 @@ func startSession(t *testing.T, addr, user string) *streamSession {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	s := &streamSession{in: inW, out: newLines(outR), code: make(chan int, 1)}
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	go func() {
 		code := run([]string{"--user", user, "--addr", addr}, inR, outW, &stderr)
 		outW.Close()
@@ -294,7 +295,7 @@ func TestInteractiveServerGoesAway(t *testing.T) {
 	defer inW.Close()
 	outR, outW := io.Pipe()
 	out := newLines(outR)
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	code := make(chan int, 1)
 	go func() {
 		code <- run([]string{"--user", "alice", "--addr", addr}, inR, outW, &stderr)

@@ -1,12 +1,10 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
@@ -14,6 +12,7 @@ import (
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
+	"github.com/rsocket-chat/rsgen/internal/syncbuf"
 )
 
 // Dial returns the error of the connection itself, not a nil error and a
@@ -34,28 +33,10 @@ func TestDialReturnsConnectionError(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A SETUP the server refuses fails Dial with the server's code and text,
 // and rsocket-go prints nothing about it.
 func TestDialSetupRefused(t *testing.T) {
-	var libLog syncBuffer
+	var libLog syncbuf.Buffer
 	server.RouteLibraryLogs(slog.New(slog.NewTextHandler(&libLog, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	t.Cleanup(routeLibraryLogs)
 

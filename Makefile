@@ -10,7 +10,7 @@ SCHEMAS := chat kitchen
 generate:
 	@set -e; for s in $(SCHEMAS); do \
 		echo "rsgen schema/$$s.yaml -> generated/$$s"; \
-		$(GO) run ./cmd/rsgen -schema schema/$$s.yaml -out generated/$$s; \
+		$(GO) run ./cmd/rsgen go -schema schema/$$s.yaml -out generated/$$s; \
 	done
 
 ## check-generate: fail when the committed generated code differs from what the schemas produce.

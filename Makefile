@@ -6,11 +6,14 @@ SCHEMAS := chat kitchen
 
 .PHONY: generate check-generate demo test test-go test-js bench fuzz
 
-## generate: regenerate generated/<name> from schema/<name>.yaml for every schema.
+## generate: regenerate generated/<name> (the Go package and API.md, its reference) from schema/<name>.yaml for every schema.
 generate:
-	@set -e; for s in $(SCHEMAS); do \
+	@$(GO) build -o "$${TMPDIR:-/tmp}/rsgen.$$$$" ./cmd/rsgen; \
+	rsgen="$${TMPDIR:-/tmp}/rsgen.$$$$"; trap 'rm -f "$$rsgen"' EXIT; set -e; \
+	for s in $(SCHEMAS); do \
 		echo "rsgen schema/$$s.yaml -> generated/$$s"; \
-		$(GO) run ./cmd/rsgen go -schema schema/$$s.yaml -out generated/$$s; \
+		"$$rsgen" go -schema schema/$$s.yaml -out generated/$$s; \
+		"$$rsgen" doc -schema schema/$$s.yaml -out generated/$$s/API.md; \
 	done
 
 ## check-generate: fail when the committed generated code differs from what the schemas produce.

@@ -57,6 +57,7 @@ func init() {
 	// In init, because help refers to commands.
 	commands = []*command{
 		goCmd,
+		docCmd,
 		// tsCmd (ts.go), the TypeScript client, goes here.
 		versionCmd,
 		helpCmd,

@@ -58,6 +58,7 @@ func init() {
 	commands = []*command{
 		goCmd,
 		docCmd,
+		diffCmd,
 		// tsCmd (ts.go), the TypeScript client, goes here.
 		versionCmd,
 		helpCmd,

@@ -6,7 +6,8 @@ SCHEMAS := chat kitchen
 
 .PHONY: generate check-generate demo test test-go test-js bench fuzz
 
-## generate: regenerate generated/<name> (the Go package and API.md, its reference) from schema/<name>.yaml for every schema.
+## generate: regenerate generated/<name> (the Go package and API.md, its reference) from schema/<name>.yaml for every schema,
+## and schema/rsgen.schema.json, the JSON Schema of the schema language for editors.
 generate:
 	@$(GO) build -o "$${TMPDIR:-/tmp}/rsgen.$$$$" ./cmd/rsgen; \
 	rsgen="$${TMPDIR:-/tmp}/rsgen.$$$$"; trap 'rm -f "$$rsgen"' EXIT; set -e; \
@@ -14,13 +15,15 @@ generate:
 		echo "rsgen schema/$$s.yaml -> generated/$$s"; \
 		"$$rsgen" go -schema schema/$$s.yaml -out generated/$$s; \
 		"$$rsgen" doc -schema schema/$$s.yaml -out generated/$$s/API.md; \
-	done
+	done; \
+	echo "rsgen jsonschema -> schema/rsgen.schema.json"; \
+	"$$rsgen" jsonschema -out schema/rsgen.schema.json
 
-## check-generate: fail when the committed generated code differs from what the schemas produce.
+## check-generate: fail when the committed generated code, API references or JSON Schema differ from what rsgen produces.
 check-generate: generate
-	@if [ -n "$$(git status --porcelain -- generated)" ]; then \
-		echo "generated/ is out of date with schema/; run 'make generate' and commit:"; \
-		git status --porcelain -- generated; \
+	@if [ -n "$$(git status --porcelain -- generated schema/rsgen.schema.json)" ]; then \
+		echo "generated/ or schema/rsgen.schema.json is out of date; run 'make generate' and commit:"; \
+		git status --porcelain -- generated schema/rsgen.schema.json; \
 		exit 1; \
 	fi
 

@@ -85,6 +85,17 @@ type routeSyntax struct {
 	Doc               string
 }
 
+// The keys of each mapping of the schema, in the order messages list them.
+// The JSON Schema of the language (jsonschema.go) is built from the same
+// lists.
+var (
+	schemaKeys = []string{"package", "doc", "types", "metadata", "routes", "client_routes"}
+	typeKeys   = []string{"doc", "fields"}
+	fieldKeys  = []string{"type", "optional", "doc"}
+	entryKeys  = []string{"mime", "type", "doc", "optional"}
+	routeKeys  = []string{"route", "interaction", "request", "response", "request_metadata", "response_metadata", "initial", "go", "doc"}
+)
+
 // decoder reports the problems of the decode step.
 type decoder struct{ *problems }
 
@@ -102,7 +113,7 @@ func decode(src []byte, probs *problems) *schemaSyntax {
 		d.at(Pos{1, 1}, "empty schema: want a mapping with at least the key package")
 		return nil
 	}
-	top := d.mapping(doc.Content[0], "schema", "package", "doc", "types", "metadata", "routes", "client_routes")
+	top := d.mapping(doc.Content[0], "schema", schemaKeys...)
 	if top == nil {
 		return nil
 	}
@@ -420,7 +431,7 @@ func (d decoder) types(n *yaml.Node) []*typeSyntax {
 func (d decoder) object(name scalar, n *yaml.Node) *typeSyntax {
 	t := &typeSyntax{Name: name}
 	ctx := fmt.Sprintf("type %q", name.Value)
-	f := d.mapping(n, ctx, "doc", "fields")
+	f := d.mapping(n, ctx, typeKeys...)
 	if f == nil {
 		return t
 	}
@@ -440,7 +451,7 @@ func (d decoder) object(name scalar, n *yaml.Node) *typeSyntax {
 		fctx := fmt.Sprintf("%s: field %q", ctx, kv.key.Value)
 		fd := &fieldSyntax{Name: scalar{kv.key.Value, posOf(kv.key)}}
 		t.Fields = append(t.Fields, fd)
-		body := d.mapping(kv.value, fctx, "type", "optional", "doc")
+		body := d.mapping(kv.value, fctx, fieldKeys...)
 		if body == nil {
 			continue
 		}
@@ -501,7 +512,7 @@ func (d decoder) entries(n *yaml.Node) []*entrySyntax {
 		e := &entrySyntax{Name: scalar{kv.key.Value, posOf(kv.key)}}
 		out = append(out, e)
 		ctx := fmt.Sprintf("metadata entry %q", e.Name.Value)
-		body := d.mapping(kv.value, ctx, "mime", "type", "doc", "optional")
+		body := d.mapping(kv.value, ctx, entryKeys...)
 		if body == nil {
 			continue
 		}
@@ -534,7 +545,7 @@ func (d decoder) routes(n *yaml.Node, client bool) []*routeSyntax {
 }
 
 func (d decoder) route(n *yaml.Node, client bool, label string) *routeSyntax {
-	f := d.mapping(n, label, "route", "interaction", "request", "response", "request_metadata", "response_metadata", "initial", "go", "doc")
+	f := d.mapping(n, label, routeKeys...)
 	if f == nil {
 		return nil
 	}

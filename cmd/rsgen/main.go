@@ -59,6 +59,7 @@ func init() {
 		goCmd,
 		docCmd,
 		diffCmd,
+		jsonschemaCmd,
 		// tsCmd (ts.go), the TypeScript client, goes here.
 		versionCmd,
 		helpCmd,

@@ -1,10 +1,12 @@
 # Build tasks. Each schema in SCHEMAS is generated into generated/<name>
-# by cmd/rsgen; add a schema by adding its name here.
+# by cmd/rsgen; add a schema by adding its name here. Each schema in
+# TS_SCHEMAS also gets its TypeScript client in generated/<name>-ts.
 
 GO      ?= go
 SCHEMAS := chat kitchen
+TS_SCHEMAS := chat
 
-.PHONY: generate check-generate demo test test-go test-js bench fuzz
+.PHONY: generate check-generate demo test test-go test-js test-ts bench fuzz
 
 ## generate: regenerate generated/<name> (the Go package and API.md, its reference) from schema/<name>.yaml for every schema,
 ## and schema/rsgen.schema.json, the JSON Schema of the schema language for editors.
@@ -15,6 +17,10 @@ generate:
 		echo "rsgen schema/$$s.yaml -> generated/$$s"; \
 		"$$rsgen" go -schema schema/$$s.yaml -out generated/$$s; \
 		"$$rsgen" doc -schema schema/$$s.yaml -out generated/$$s/API.md; \
+	done; \
+	for s in $(TS_SCHEMAS); do \
+		echo "rsgen ts schema/$$s.yaml -> generated/$$s-ts"; \
+		"$$rsgen" ts -schema schema/$$s.yaml -out generated/$$s-ts; \
 	done; \
 	echo "rsgen jsonschema -> schema/rsgen.schema.json"; \
 	"$$rsgen" jsonschema -out schema/rsgen.schema.json
@@ -31,8 +37,8 @@ check-generate: generate
 demo:
 	$(GO) run ./cmd/chat demo
 
-## test: the whole test suite: Go tests with the race detector (fuzz seed corpora included), then the rsocket-js interop suite.
-test: test-go test-js
+## test: the whole test suite: Go tests with the race detector (fuzz seed corpora included), then the rsocket-js interop suite, then the TypeScript checks.
+test: test-go test-js test-ts
 
 ## test-go: every Go test, race detector on; then, without it, the load
 ## tool's smoke tests, which skip under -race: the race detector reports a
@@ -51,6 +57,15 @@ test-js:
 	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
 		$(GO) build -o "$$dir/chat-server" ./cmd/chat-server && \
 		cd $(JS_DIR) && CHAT_SERVER_BIN="$$dir/chat-server" node --test --test-concurrency=1
+
+TS_DIR := ts
+
+## test-ts: tsc --strict over the TypeScript runtime (ts/rsrt.ts) and the generated
+## clients (generated/*-ts, gen/tsgen/testdata).
+test-ts:
+	@command -v node >/dev/null || { echo "test-ts needs Node.js 20+ and npm"; exit 1; }
+	@if [ ! -d $(TS_DIR)/node_modules ]; then cd $(TS_DIR) && npm ci --no-audit --no-fund; fi
+	cd $(TS_DIR) && npx tsc -p tsconfig.json --strict --noEmit
 
 ## bench: dispatch benchmarks (generated vs hand-written rsocket-go: request-response, request-stream,
 ## request-channel, and dispatch alone), with a summary of medians and ratios; then a quick load run

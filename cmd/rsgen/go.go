@@ -84,7 +84,7 @@ func generate(schema, dir string) error {
 	if err != nil {
 		return err
 	}
-	return write(dir, files)
+	return write(dir, ".go", files)
 }
 
 // sourceName returns the schema path relative to the root of the module
@@ -113,9 +113,9 @@ func sourceName(schema string) string {
 
 // write writes files into dir, leaving files whose content is unchanged
 // alone (so their timestamps do not change), then removes the generated
-// files that are not in files. It never overwrites a file that rsgen did
-// not generate.
-func write(dir string, files map[string][]byte) error {
+// files ending in ext that are not in files. It never overwrites a file
+// that rsgen did not generate.
+func write(dir, ext string, files map[string][]byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func write(dir string, files map[string][]byte) error {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".go") || files[name] != nil {
+		if e.IsDir() || !strings.HasSuffix(name, ext) || files[name] != nil {
 			continue
 		}
 		path := filepath.Join(dir, name)

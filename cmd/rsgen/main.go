@@ -60,7 +60,7 @@ func init() {
 		docCmd,
 		diffCmd,
 		jsonschemaCmd,
-		// tsCmd (ts.go), the TypeScript client, goes here.
+		tsCmd,
 		versionCmd,
 		helpCmd,
 	}

@@ -62,7 +62,8 @@ TS_DIR := ts
 
 ## test-ts: tsc --strict over the TypeScript runtime (ts/rsrt.ts) and the generated
 ## clients (generated/*-ts, gen/tsgen/testdata), then the generated chat client,
-## bundled by esbuild, against a chat server built from this checkout.
+## bundled by esbuild for Node and for the browser, against a chat server built
+## from this checkout.
 test-ts:
 	@command -v node >/dev/null || { echo "test-ts needs Node.js 20+ and npm"; exit 1; }
 	@if [ ! -d $(TS_DIR)/node_modules ]; then cd $(TS_DIR) && npm ci --no-audit --no-fund; fi
@@ -70,7 +71,8 @@ test-ts:
 	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
 		$(GO) build -o "$$dir/chat-server" ./cmd/chat-server && \
 		cd $(TS_DIR) && npx esbuild test/*.test.ts --bundle --platform=node --format=cjs --outdir="$$dir/test" --alias:@rsgen/rsrt=./rsrt.ts --log-level=warning && \
-		CHAT_SERVER_BIN="$$dir/chat-server" node --test --test-concurrency=1 "$$dir"/test/*.test.js
+		npx esbuild test/browser-entry.ts --bundle --platform=browser --format=iife --outfile="$$dir/browser.js" --alias:@rsgen/rsrt=./rsrt.ts --log-level=warning && \
+		CHAT_SERVER_BIN="$$dir/chat-server" BROWSER_BUNDLE="$$dir/browser.js" node --test --test-concurrency=1 "$$dir"/test/*.test.js
 
 ## bench: dispatch benchmarks (generated vs hand-written rsocket-go: request-response, request-stream,
 ## request-channel, and dispatch alone), with a summary of medians and ratios; then a quick load run

@@ -6,6 +6,8 @@
 // CHAT_SERVER_BIN names the server binary it builds.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import WebSocket from "ws";
 import { Client, ClientHandler, connect, Message, RsgenError } from "../../generated/chat-ts/chat";
 import { APPLICATION_ERROR } from "../rsrt";
@@ -13,6 +15,7 @@ import { APPLICATION_ERROR } from "../rsrt";
 // killed at exit. It builds the server only without CHAT_SERVER_BIN, which
 // make test-ts always sets.
 import { ChatServer, startChatServer } from "./server";
+import type { BrowserCheck } from "./browser-entry";
 
 if (!process.env.CHAT_SERVER_BIN) {
   throw new Error("set CHAT_SERVER_BIN to a chat-server binary (make test-ts does)");
@@ -177,5 +180,23 @@ describe("the generated chat client over WebSocket", { timeout: 120_000 }, () =>
     }
     // The connection still works after both cancels.
     assert.deepEqual(await collect(c.channelUsers("loop-room")), ["canceller"]);
+  });
+
+  it("works as a browser bundle: no global Buffer, the WHATWG WebSocket", async () => {
+    const bundle = process.env.BROWSER_BUNDLE;
+    assert.ok(bundle, "BROWSER_BUNDLE names the browser bundle of browser-entry.ts (make test-ts sets it)");
+    // A child process, since this one has Node's Buffer: the child deletes
+    // it before loading the bundle and uses Node's WHATWG WebSocket, as a
+    // page would.
+    const script = `
+      delete globalThis.Buffer;
+      require(process.argv[1]);
+      globalThis.browserCheck(process.argv[2]).then(
+        (r) => console.log(JSON.stringify(r)),
+        (e) => { console.error(e); process.exitCode = 1; });`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--experimental-websocket", "--no-warnings", "-e", script, bundle, server.wsUrl]);
+    const got = JSON.parse(stdout) as BrowserCheck;
+    assert.match(got.session, /^[0-9a-f-]{36}$/);
+    assert.deepEqual({ ...got, session: "" }, { session: "", fileName: "browser.bin", size: 2_500_000, same: true, timeCalled: true });
   });
 });

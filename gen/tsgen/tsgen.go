@@ -587,6 +587,9 @@ func (e *emitter) handler() {
 		switch r.Interaction {
 		case gen.RequestStream:
 			doc += "\n\nThe items are sent as the server asks for them; the signal aborts when it cancels."
+		case gen.MetadataPush:
+			// See served in ts/rsrt.ts.
+			doc += "\n\nNot declared in SETUP, so never called: rsocket-js 1.0.0-alpha.3 cannot receive METADATA_PUSH (decoding it closes the connection)."
 		case gen.RequestChannel:
 			doc += "\n\nitems are the server's items"
 			if r.InitialEmpty {

@@ -119,7 +119,11 @@ export interface ClientHandler {
    */
   talk(items: AsyncIterable<undefined>, signal: AbortSignal): AsyncIterable<undefined>;
 
-  /** Pushes nothing but the route. */
+  /**
+   * Pushes nothing but the route.
+   *
+   * Not declared in SETUP, so never called: rsocket-js 1.0.0-alpha.3 cannot receive METADATA_PUSH (decoding it closes the connection).
+   */
   notify(): Promise<void> | void;
 
   /**

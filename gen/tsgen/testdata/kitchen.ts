@@ -424,7 +424,11 @@ export interface ClientHandler {
    */
   clientExchange(items: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncIterable<Uint8Array>;
 
-  /** Receives pushed metadata. */
+  /**
+   * Receives pushed metadata.
+   *
+   * Not declared in SETUP, so never called: rsocket-js 1.0.0-alpha.3 cannot receive METADATA_PUSH (decoding it closes the connection).
+   */
   clientPush(traceID: string): Promise<void> | void;
 
   /** Returns the request (a route name both sides serve). */

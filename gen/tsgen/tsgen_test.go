@@ -169,3 +169,25 @@ func firstDiff(got, want []byte) string {
 	}
 	return "(no line differs)"
 }
+
+// TestEveryExportDocumented checks that every exported declaration of the
+// kitchen client, and every member of its exported interfaces and
+// classes, follows a TSDoc comment.
+func TestEveryExportDocumented(t *testing.T) {
+	lines := strings.Split(string(render(t, "../../schema/kitchen.yaml")), "\n")
+	inExported := false
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "export "):
+			inExported = (strings.HasPrefix(l, "export interface ") || strings.HasPrefix(l, "export class ")) && strings.HasSuffix(l, "{")
+		case l == "}":
+			inExported = false
+			continue
+		case !inExported || !strings.HasPrefix(l, "  ") || strings.HasPrefix(l, "   ") || l == "  }" || l == "  ) {}" || strings.HasPrefix(l, "  /**") || strings.HasPrefix(l, "  *") || strings.HasPrefix(l, "   *"):
+			continue
+		}
+		if i == 0 || !strings.HasSuffix(strings.TrimSpace(lines[i-1]), "*/") {
+			t.Errorf("line %d has no doc comment: %s", i+1, l)
+		}
+	}
+}

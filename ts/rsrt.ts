@@ -589,6 +589,9 @@ export class Conn {
     const h = this.socket.requestChannel(request(route, first ?? { data: new Uint8Array(0) }), prefetch, false, {
       ...sub,
       onComplete: () => {
+        // The peer's COMPLETE ends the channel for us too: gen/rsrt's
+        // channel handlers return once they stop answering, and items
+        // sent after that would go nowhere.
         sender.stop(new RsgenError(0, "channel complete"));
         sub.onComplete();
       },

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
+	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
 	"github.com/rsocket-chat/rsgen/impl/chatauth"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
@@ -61,6 +62,7 @@ type options struct {
 	responseBudget           size
 	maxFiles                 int
 	uploadMemory             size
+	reassembly               size
 	queueLen                 int
 	queueBytes, maxMessage   size
 	maxQueued                size
@@ -91,6 +93,7 @@ func settings(o *options) []setting {
 		{"max-queued", "CHAT_MAX_QUEUED", "message content `size` queued by all connections together; over it, the connections holding more than their share drop their oldest", &o.maxQueued},
 		{"max-message-size", "CHAT_MAX_MESSAGE_SIZE", "largest message content accepted (`size`)", &o.maxMessage},
 		{"response-budget", "CHAT_RESPONSE_BUDGET", "unread response `size` all connections together may hold (each also has its own 16MiB bound); past it, downloads wait", &o.responseBudget},
+		{"reassembly-memory", "CHAT_REASSEMBLY_MEMORY", "bytes of requests still arriving in fragments all connections together may hold (`size`); a request over it is refused as busy", &o.reassembly},
 		{"max-joined", "CHAT_MAX_JOINED", "`channels` one connection may have joined at once", (*integer)(&o.maxJoined)},
 		{"shutdown-timeout", "CHAT_SHUTDOWN_TIMEOUT", "`time` in-flight requests get to finish on shutdown", (*duration)(&o.shutdown)},
 		{"log-level", "CHAT_LOG_LEVEL", "log `level`: debug, info, warn or error", (*level)(&o.logLevel)},
@@ -110,6 +113,7 @@ func defaults() *options {
 		responseBudget: rsrt.DefaultServerResponseBudget,
 		maxFiles:       filestore.DefaultMaxFiles,
 		uploadMemory:   chatsvc.DefaultUploadMemoryBytes,
+		reassembly:     guard.DefaultMaxServerPendingBytes,
 		queueLen:       chatsvc.DefaultQueueLen,
 		queueBytes:     chatsvc.DefaultQueueBytes,
 		maxQueued:      chatsvc.DefaultMaxQueuedBytes,
@@ -168,7 +172,7 @@ Flags:
 		return nil, errors.New("both --tcp-addr and --ws-addr are empty: nothing to serve")
 	case o.dataDir == "":
 		return nil, errors.New("--data-dir is empty")
-	case o.maxFile <= 0 || o.maxTotal <= 0 || o.queueBytes <= 0 || o.maxMessage <= 0 || o.responseBudget <= 0 || o.maxQueued <= 0 || o.uploadMemory <= 0:
+	case o.maxFile <= 0 || o.maxTotal <= 0 || o.queueBytes <= 0 || o.maxMessage <= 0 || o.responseBudget <= 0 || o.maxQueued <= 0 || o.uploadMemory <= 0 || o.reassembly <= 0:
 		return nil, errors.New("sizes must be positive")
 	case o.queueLen <= 0 || o.maxJoined <= 0 || o.maxFiles <= 0:
 		return nil, errors.New("--queue-len, --max-joined and --max-files must be positive")
@@ -178,6 +182,8 @@ Flags:
 		return nil, errors.New("--max-file-size is larger than --max-store-size")
 	case o.maxFile > o.uploadMemory:
 		return nil, errors.New("--max-file-size is larger than --upload-memory: the largest file could never be uploaded")
+	case o.maxFile > o.reassembly:
+		return nil, errors.New("--max-file-size is larger than --reassembly-memory: the largest file could never arrive")
 	}
 	return o, nil
 }
@@ -206,9 +212,10 @@ func (o *options) config(log *slog.Logger) chatserver.Config {
 			MaxJoined:         o.maxJoined,
 			UploadMemoryBytes: int64(o.uploadMemory),
 		},
-		ResponseBudget:  int64(o.responseBudget),
-		ShutdownTimeout: o.shutdown,
-		Logger:          log,
+		ResponseBudget:   int64(o.responseBudget),
+		ReassemblyMemory: int64(o.reassembly),
+		ShutdownTimeout:  o.shutdown,
+		Logger:           log,
 	}
 }
 

@@ -59,6 +59,12 @@ type Config struct {
 	// bound (rsrt.DefaultResponseBudget). Past it, the handlers that
 	// produce more (downloads) wait.
 	ResponseBudget int64
+	// ReassemblyMemory bounds the bytes of requests still arriving in
+	// fragments that all connections together hold (default
+	// guard.DefaultMaxServerPendingBytes, and at least what one
+	// connection may hold). A request that would go over it is refused
+	// as busy; its connection goes on.
+	ReassemblyMemory int64
 	// ShutdownTimeout bounds the drain of in-flight requests on Stop
 	// (default 5s).
 	ShutdownTimeout time.Duration
@@ -120,11 +126,12 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		rsrt.WithServerResponseBudget(cfg.ResponseBudget))
 
 	tp, err := startTransports(acceptor, transportConfig{
-		tcpAddr:  cfg.TCPAddr,
-		wsAddr:   cfg.WSAddr,
-		maxFile:  store.Limits().MaxFileBytes,
-		shutdown: cfg.ShutdownTimeout,
-		log:      log,
+		tcpAddr:    cfg.TCPAddr,
+		wsAddr:     cfg.WSAddr,
+		maxFile:    store.Limits().MaxFileBytes,
+		reassembly: cfg.ReassemblyMemory,
+		shutdown:   cfg.ShutdownTimeout,
+		log:        log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("chatserver: %w", err)

@@ -36,6 +36,7 @@ type transports struct {
 type transportConfig struct {
 	tcpAddr, wsAddr string
 	maxFile         int64 // largest file upload: the payload limit lets it through
+	reassembly      int64 // server-wide bound on unfinished fragment chains (0: default)
 	shutdown        time.Duration
 	log             *slog.Logger
 }
@@ -47,6 +48,7 @@ func startTransports(acceptor rsocket.ServerAcceptor, c transportConfig) (*trans
 	if need := int(c.maxFile) + metadataAllowance; need > guard.DefaultMaxPayloadSize {
 		limits.MaxPayloadSize = need
 	}
+	limits.MaxServerPendingBytes = int(c.reassembly)
 	srv, err := server.New(acceptor, server.Config{
 		TCPAddr:         c.tcpAddr,
 		WSAddr:          c.wsAddr,

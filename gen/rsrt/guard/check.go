@@ -22,7 +22,8 @@ const (
 	Drop
 	// Reject discards a request and answers it with ERROR (REJECTED) on
 	// Decision.StreamID, with Decision.Reason as its text: the connection
-	// has MaxStreams open, or the server is shutting down.
+	// has MaxStreams open, the server is shutting down, or the
+	// server-wide reassembly budget is spent (see Reassembly).
 	Reject
 	// Substitute discards the frame and hands the library, in this order,
 	// a CANCEL for Decision.StreamID when Decision.Cancel is set and an
@@ -63,7 +64,9 @@ type Decision struct {
 	Action Action
 	// StreamID is the stream of the frame.
 	StreamID uint32
-	// Cancel and Complete say what a Substitute hands to the library.
+	// Cancel and Complete say what a Substitute hands to the library; a
+	// Reject with Cancel also hands the library a CANCEL, for a request
+	// of which it holds fragments.
 	Cancel, Complete bool
 	// Reason says why a frame is not delivered as is.
 	Reason string
@@ -113,6 +116,10 @@ type chain struct {
 	typ   core.FrameType // type of the first frame
 	flags core.FrameFlag // flags of the first frame, as the library uses
 	size  int
+	// discard marks the chain of a request refused for the server-wide
+	// reassembly budget: its fragments are dropped until the last one,
+	// and its bytes are not held.
+	discard bool
 }
 
 // State is the protocol state of one connection as the guard follows it:
@@ -129,7 +136,9 @@ type State struct {
 	streams    map[uint32]*stream
 	chains     map[uint32]*chain
 	evenChains int // chains on server-initiated streams
+	discarding int // chains being discarded (see chain.discard)
 	pending    int // bytes held in chains
+	shared     *Reassembly
 	refusing   bool
 }
 
@@ -165,11 +174,26 @@ func (s *State) Assembling() int {
 // NewState returns the state of a new connection; lim's unset fields take
 // their defaults.
 func NewState(lim Limits) *State {
+	lim = lim.WithDefaults()
 	return &State{
-		lim:     lim.WithDefaults(),
+		lim:     lim,
 		streams: make(map[uint32]*stream),
 		chains:  make(map[uint32]*chain),
+		shared:  NewReassembly(lim.MaxServerPendingBytes),
 	}
+}
+
+// Release gives the bytes of the connection's unfinished fragment chains
+// back to the server-wide budget; the transport calls it when the
+// connection is closed. Later chains, should a last frame still be read,
+// are held against a budget of the connection's own.
+func (s *State) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sid := range s.chains {
+		s.endChain(sid)
+	}
+	s.shared = NewReassembly(s.lim.MaxServerPendingBytes)
 }
 
 // SetupDone reports whether the connection's SETUP was accepted.
@@ -452,13 +476,16 @@ func (s *State) checkRequest(sid uint32, typ core.FrameType, flags core.FrameFla
 		}
 		return Decision{Action: Reject, StreamID: sid, Reason: ReasonShuttingDown}, nil
 	}
-	full := len(s.streams)+s.evenChains >= s.lim.MaxStreams
+	full := len(s.streams)+s.evenChains+s.discarding >= s.lim.MaxStreams
 	if flags&core.FlagFollow != 0 {
 		if full {
 			return bad("fragmented request over the limit of %d open streams", s.lim.MaxStreams)
 		}
-		if err := s.startChain(sid, typ, flags, len(payload)); err != "" {
+		if err, busy := s.startChain(sid, typ, flags, len(payload)); err != "" {
 			return bad("%s", err)
+		} else if busy {
+			s.discard(sid)
+			return s.refuseBusy(sid, typ, false), nil
 		}
 		s.streams[sid] = &stream{kind: typ, assembling: true}
 		return Decision{StreamID: sid}, nil
@@ -486,14 +513,35 @@ func (s *State) checkPayload(sid uint32, typ core.FrameType, flags core.FrameFla
 		return bad("%s", err)
 	}
 	if c := s.chains[sid]; c != nil {
-		c.size += len(body)
-		s.pending += len(body)
-		if c.size > s.lim.MaxPayloadSize {
+		if c.discard {
+			if flags&core.FlagFollow == 0 {
+				delete(s.chains, sid)
+				s.discarding--
+			}
+			return Decision{Action: Drop, StreamID: sid, Reason: "fragment of a request refused: " + s.busyReason()}, nil
+		}
+		if c.size+len(body) > s.lim.MaxPayloadSize {
 			return bad("reassembled payload over the %d-byte limit", s.lim.MaxPayloadSize)
 		}
-		if s.pending > s.lim.MaxPendingBytes {
+		if s.pending+len(body) > s.lim.MaxPendingBytes {
 			return bad("fragments waiting for reassembly over the %d-byte limit", s.lim.MaxPendingBytes)
 		}
+		if !s.shared.take(len(body)) {
+			st := s.streams[sid]
+			if sid&1 == 0 || st == nil || !st.assembling {
+				return bad("%s", s.busyReason())
+			}
+			// A request still arriving: refused, its fragments so far
+			// freed by the library on a CANCEL, the rest discarded.
+			s.endChain(sid)
+			delete(s.streams, sid)
+			if flags&core.FlagFollow != 0 {
+				s.discard(sid)
+			}
+			return s.refuseBusy(sid, st.kind, true), nil
+		}
+		c.size += len(body)
+		s.pending += len(body)
 		if flags&core.FlagFollow == 0 {
 			s.endChain(sid)
 			s.chainDone(sid, c)
@@ -507,11 +555,14 @@ func (s *State) checkPayload(sid uint32, typ core.FrameType, flags core.FrameFla
 		// The answer to a server-initiated request. The library matches
 		// it; only its reassembly needs bounds.
 		if flags&core.FlagFollow != 0 {
-			if len(s.streams)+s.evenChains >= s.lim.MaxStreams {
+			if len(s.streams)+s.evenChains+s.discarding >= s.lim.MaxStreams {
 				return bad("fragmented payload over the limit of %d open streams", s.lim.MaxStreams)
 			}
-			if err := s.startChain(sid, typ, flags, len(body)); err != "" {
+			if err, busy := s.startChain(sid, typ, flags, len(body)); err != "" {
 				return bad("%s", err)
+			} else if busy {
+				// An answer cannot be refused; the connection is closed.
+				return bad("%s", s.busyReason())
 			}
 			s.evenChains++
 		}
@@ -533,8 +584,11 @@ func (s *State) checkPayload(sid uint32, typ core.FrameType, flags core.FrameFla
 		}
 	}
 	if flags&core.FlagFollow != 0 {
-		if err := s.startChain(sid, typ, flags, len(body)); err != "" {
+		if err, busy := s.startChain(sid, typ, flags, len(body)); err != "" {
 			return bad("%s", err)
+		} else if busy {
+			// An item of a channel cannot be refused alone.
+			return bad("%s", s.busyReason())
 		}
 		return Decision{StreamID: sid}, nil
 	}
@@ -545,25 +599,60 @@ func (s *State) checkPayload(sid uint32, typ core.FrameType, flags core.FrameFla
 	return Decision{StreamID: sid}, nil
 }
 
-// startChain records the first frame of a fragment chain.
-func (s *State) startChain(sid uint32, typ core.FrameType, flags core.FrameFlag, size int) string {
+// startChain records the first frame of a fragment chain. It returns the
+// violation when the connection's own bound is exceeded, or busy when the
+// server-wide budget is.
+func (s *State) startChain(sid uint32, typ core.FrameType, flags core.FrameFlag, size int) (violation string, busy bool) {
 	if s.pending+size > s.lim.MaxPendingBytes {
-		return fmt.Sprintf("fragments waiting for reassembly over the %d-byte limit", s.lim.MaxPendingBytes)
+		return fmt.Sprintf("fragments waiting for reassembly over the %d-byte limit", s.lim.MaxPendingBytes), false
+	}
+	if !s.shared.take(size) {
+		return "", true
 	}
 	s.chains[sid] = &chain{typ: typ, flags: flags, size: size}
 	s.pending += size
-	return ""
+	return "", false
 }
 
-// endChain forgets the chain of sid, if any, and reports whether there was
-// one.
+// discard starts dropping the fragments of sid up to its last one.
+func (s *State) discard(sid uint32) {
+	s.chains[sid] = &chain{discard: true}
+	s.discarding++
+}
+
+// busyReason is the text of a refusal for the server-wide budget.
+func (s *State) busyReason() string {
+	return fmt.Sprintf("server busy: fragments waiting for reassembly on all connections over the %d-byte limit", s.shared.Limit())
+}
+
+// refuseBusy is the decision on a request refused for the server-wide
+// budget: REJECTED, or dropped for a fire-and-forget, with a CANCEL to the
+// library when it already holds fragments of the request.
+func (s *State) refuseBusy(sid uint32, kind core.FrameType, cancel bool) Decision {
+	if kind == core.FrameTypeRequestFNF {
+		if cancel {
+			return Decision{Action: Substitute, StreamID: sid, Cancel: true, Reason: s.busyReason()}
+		}
+		return Decision{Action: Drop, StreamID: sid, Reason: s.busyReason()}
+	}
+	return Decision{Action: Reject, StreamID: sid, Cancel: cancel, Reason: s.busyReason()}
+}
+
+// endChain forgets the chain of sid, if any, and reports whether the
+// library holds fragments of it (a discarded chain's it never got or has
+// freed).
 func (s *State) endChain(sid uint32) bool {
 	c := s.chains[sid]
 	if c == nil {
 		return false
 	}
 	delete(s.chains, sid)
+	if c.discard {
+		s.discarding--
+		return false
+	}
 	s.pending -= c.size
+	s.shared.give(c.size)
 	if sid&1 == 0 {
 		s.evenChains--
 	}

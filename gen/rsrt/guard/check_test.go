@@ -454,3 +454,70 @@ func TestRefuseRequests(t *testing.T) {
 		t.Fatalf("Assembling after the last fragment = %d, want 0", n)
 	}
 }
+
+// The reassembly budget is shared: two connections each within their own
+// bound cannot together hold more than the server-wide one. The request
+// that would go over it is refused, the rest of its fragments dropped, and
+// both connections go on.
+func TestServerWideReassembly(t *testing.T) {
+	lim := Limits{MaxPayloadSize: 100, MaxPendingBytes: 150}
+	shared := NewReassembly(100)
+	a, b := setupState(t, lim), setupState(t, lim)
+	a.shared, b.shared = shared, shared
+	chunk := bytes.Repeat([]byte{'x'}, 40)
+
+	mustDeliver(t, a, raw(1, core.FrameTypeRequestResponse, core.FlagFollow, chunk))
+	mustDeliver(t, b, raw(1, core.FrameTypeRequestResponse, core.FlagFollow, chunk))
+	if got := shared.Used(); got != 80 {
+		t.Fatalf("shared budget holds %d bytes, want 80", got)
+	}
+	// b's next fragment would hold 120: b's request is refused, and the
+	// library, which holds its first fragment, gets a CANCEL.
+	mustAct(t, b, raw(1, core.FrameTypePayload, core.FlagFollow|core.FlagNext, chunk), Decision{Action: Reject, StreamID: 1, Cancel: true})
+	if got := shared.Used(); got != 40 {
+		t.Fatalf("after the refusal the budget holds %d bytes, want 40", got)
+	}
+	// Its remaining fragments are dropped, to the last one.
+	mustAct(t, b, raw(1, core.FrameTypePayload, core.FlagFollow|core.FlagNext, chunk), Decision{Action: Drop, StreamID: 1})
+	mustAct(t, b, raw(1, core.FrameTypePayload, core.FlagNext, chunk), Decision{Action: Drop, StreamID: 1})
+	if b.OpenStreams() != 0 || len(b.chains) != 0 {
+		t.Fatalf("refused request still open on b: %d streams, %d chains", b.OpenStreams(), len(b.chains))
+	}
+	// a goes on and completes.
+	mustDeliver(t, a, raw(1, core.FrameTypePayload, core.FlagFollow|core.FlagNext, chunk))
+	// A new request whose first fragment does not fit is refused at once,
+	// with nothing for the library; a fire-and-forget is dropped.
+	mustAct(t, b, raw(3, core.FrameTypeRequestStream, core.FlagFollow, u32(1), chunk), Decision{Action: Reject, StreamID: 3})
+	mustAct(t, b, raw(5, core.FrameTypeRequestFNF, core.FlagFollow, chunk), Decision{Action: Drop, StreamID: 5})
+	// CANCEL of a discarded request is dropped (the library knows nothing
+	// of it) and ends the discarding.
+	mustAct(t, b, wire(framing.NewWriteableCancelFrame(3)), Decision{Action: Drop, StreamID: 3})
+	mustDeliver(t, a, raw(1, core.FrameTypePayload, core.FlagNext, chunk[:10]))
+	if got := shared.Used(); got != 0 {
+		t.Fatalf("after a's request completed the budget holds %d bytes, want 0", got)
+	}
+	// With room again, b is served.
+	mustDeliver(t, b, raw(7, core.FrameTypeRequestResponse, core.FlagFollow, chunk))
+	mustDeliver(t, b, raw(7, core.FrameTypePayload, core.FlagNext, chunk))
+
+	// A closed connection gives its share back.
+	mustDeliver(t, a, raw(3, core.FrameTypeRequestResponse, core.FlagFollow, chunk))
+	mustDeliver(t, b, raw(9, core.FrameTypeRequestResponse, core.FlagFollow, chunk))
+	a.Release()
+	if got := shared.Used(); got != 40 {
+		t.Fatalf("after a closed the budget holds %d bytes, want b's 40", got)
+	}
+	// A frame read after the release is held against a budget of a's own.
+	mustDeliver(t, a, raw(5, core.FrameTypeRequestResponse, core.FlagFollow, chunk))
+	if got := shared.Used(); got != 40 {
+		t.Fatalf("a frame after the release took %d bytes of the shared budget", got-40)
+	}
+
+	// Discarded requests count against the stream limit: they cannot
+	// pile up.
+	s := setupState(t, Limits{MaxStreams: 2, MaxPayloadSize: 100, MaxPendingBytes: 150})
+	s.shared = NewReassembly(10)
+	mustAct(t, s, raw(1, core.FrameTypeRequestResponse, core.FlagFollow, chunk), Decision{Action: Reject, StreamID: 1})
+	mustAct(t, s, raw(3, core.FrameTypeRequestResponse, core.FlagFollow, chunk), Decision{Action: Reject, StreamID: 3})
+	mustViolate(t, s, raw(5, core.FrameTypeRequestResponse, core.FlagFollow, chunk), "fragmented request over the limit")
+}

@@ -29,6 +29,11 @@ type Options struct {
 	// slog.Default()); each connection logs through rslog.PerConn, so
 	// that values a peer controls are clipped and its lines rate-limited.
 	Logger *slog.Logger
+	// Reassembly is the budget of unfinished fragment chains the
+	// connections share (default: one per Server, or per connection made
+	// with NewTCPConn or NewWSConn, of Limits.MaxServerPendingBytes);
+	// server.Server gives both its transports one.
+	Reassembly *Reassembly
 	// ConnContext, when set, derives the context handed to the library's
 	// acceptor for each connection a Server accepts, and returns a
 	// function the connection calls when it is closed: after the network
@@ -44,6 +49,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Reassembly == nil {
+		o.Reassembly = NewReassembly(o.Limits.MaxServerPendingBytes)
 	}
 	return o
 }
@@ -81,8 +89,10 @@ type checker struct {
 }
 
 func newChecker(opt Options, remote string) checker {
+	st := NewState(opt.Limits)
+	st.shared = opt.Reassembly
 	return checker{
-		st:      NewState(opt.Limits),
+		st:      st,
 		opt:     opt,
 		log:     rslog.PerConn(opt.Logger.With("remote", remote)),
 		setupBy: time.Now().Add(opt.Limits.SetupTimeout),
@@ -134,7 +144,14 @@ func (c *checker) process(raw []byte) (f core.BufferedFrame, err error) {
 	case Reject:
 		c.opt.Stats.rejected.Add(1)
 		c.log.Info("rsocket guard: request rejected", "stream", d.StreamID, "reason", d.Reason)
-		return nil, c.reject(d.StreamID, d.Reason)
+		if err := c.reject(d.StreamID, d.Reason); err != nil {
+			return nil, err
+		}
+		if d.Cancel {
+			// The library holds fragments of the request: a CANCEL frees them.
+			c.queue = append(c.queue, framing.NewCancelFrame(d.StreamID))
+		}
+		return c.next(), nil
 	case Echo:
 		body := raw[core.FrameHeaderLen:]
 		// raw is a view of the read buffer: written out before the next
@@ -233,8 +250,10 @@ func setFlags(raw []byte, flags core.FrameFlag) {
 	binary.BigEndian.PutUint16(raw[4:], h&^0x03FF|uint16(flags))
 }
 
-// afterClose calls the closed hook, if any.
+// afterClose releases the connection's share of the reassembly budget and
+// calls the closed hook, if any.
 func (c *checker) afterClose() {
+	c.st.Release()
 	if c.closed != nil {
 		c.closed()
 	}

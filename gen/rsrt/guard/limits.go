@@ -15,6 +15,9 @@ const (
 	// waiting for the rest of their payload (or twice MaxPayloadSize, if
 	// that is more).
 	DefaultMaxPendingBytes = 32 << 20
+	// DefaultMaxServerPendingBytes bounds the fragments waiting for the
+	// rest of their payload on all connections of a server together.
+	DefaultMaxServerPendingBytes = 256 << 20
 	// DefaultMaxStreams bounds the streams a connection has open at once.
 	DefaultMaxStreams = 1024
 	// DefaultMaxConnections bounds the connections of one listener.
@@ -47,6 +50,14 @@ type Limits struct {
 	// DefaultMaxPendingBytes, or 2 × MaxPayloadSize if that is more).
 	// Going over it closes the connection.
 	MaxPendingBytes int
+	// MaxServerPendingBytes bounds the bytes held in unfinished fragment
+	// chains by all the connections that share a Reassembly budget
+	// together: those of a Server, or of both transports of a
+	// server.Server (default DefaultMaxServerPendingBytes, and at least
+	// MaxPendingBytes). A request whose fragments would go over it is
+	// answered with REJECTED ("server busy") and the rest of its
+	// fragments discarded; the connection stays open.
+	MaxServerPendingBytes int
 	// MaxStreams is how many streams a client may have open at once on a
 	// connection, requests being reassembled included (default
 	// DefaultMaxStreams). A request over the limit is answered with
@@ -92,6 +103,10 @@ func (l Limits) WithDefaults() Limits {
 		// Room for two payloads of the largest size at once.
 		l.MaxPendingBytes = max(DefaultMaxPendingBytes, 2*l.MaxPayloadSize)
 	}
+	if l.MaxServerPendingBytes <= 0 {
+		l.MaxServerPendingBytes = DefaultMaxServerPendingBytes
+	}
+	l.MaxServerPendingBytes = max(l.MaxServerPendingBytes, l.MaxPendingBytes)
 	if l.MaxStreams <= 0 {
 		l.MaxStreams = DefaultMaxStreams
 	}

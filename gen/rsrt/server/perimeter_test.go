@@ -444,3 +444,126 @@ func TestPerimeterServerResponseBudget(t *testing.T) {
 	}
 	run.checkServes(t)
 }
+
+// Unfinished fragment chains count against a server-wide budget, not only
+// each connection's own (32 MiB): connections that each start a 7 MiB
+// request and never send its last fragment cannot together hold more
+// than the server's bound. The request that would go over it is refused
+// with REJECTED "server busy", the rest of its fragments are discarded,
+// and its connection keeps being served; the bytes come back when the
+// holders close.
+func TestPerimeterServerWideReassembly(t *testing.T) {
+	const bound = 32 * mib
+	run := start(t, newResponder(), server.Config{Limits: guard.Limits{MaxServerPendingBytes: bound}})
+	const conns, fragments = 12, 7
+	mb := bytes.Repeat([]byte{'x'}, mib)
+	md := meta(routeEcho)
+	first := raw(1, core.FrameTypeRequestResponse, core.FlagMetadata|core.FlagFollow, u24(len(md)), md, mb)
+	next := raw(1, core.FrameTypePayload, core.FlagNext|core.FlagFollow, mb)
+	// At most bound/(fragments MiB) requests fit whole; the ones after
+	// those are certainly refused.
+	const surelyRefused = bound/(fragments*mib) + 1
+
+	base := heapInUse()
+	var tcps []*rawTCP
+	for range conns {
+		c := dialRaw(t, run)
+		c.send(setupFrame(), first)
+		for range fragments - 1 {
+			c.send(next)
+		}
+		tcps = append(tcps, c)
+	}
+	var wss []*websocket.Conn
+	for range conns {
+		ws := wsDial(t, run)
+		for _, f := range [][]byte{setupFrame(), first} {
+			if err := ws.WriteMessage(websocket.BinaryMessage, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range fragments - 1 {
+			if err := ws.WriteMessage(websocket.BinaryMessage, next); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wss = append(wss, ws)
+	}
+	run.waitFor(t, "the refusals", func(c guard.Counts) bool { return c.Rejected >= 2*conns-surelyRefused })
+	grew := peakHeapGrowth(base, 10)
+	t.Logf("%d connections each holding a %d MiB unfinished request: heap +%d MiB (server-wide bound %d MiB)", 2*conns, fragments, grew/mib, bound/mib)
+	if grew > 2*bound {
+		t.Errorf("unfinished fragment chains grew the heap by %d MiB, budget %d MiB", grew/mib, 2*bound/mib)
+	}
+	// The refused requests were answered, and their connections still
+	// serve; their discarded fragments end with the last one.
+	for i, c := range tcps {
+		if i >= surelyRefused {
+			if f := c.await(1, core.FrameTypeError); !strings.Contains(string(f.body[4:]), "server busy") {
+				t.Errorf("refusal text %q", f.body[4:])
+			}
+			c.send(raw(1, core.FrameTypePayload, core.FlagNext, mb[:10]))
+		}
+		c.expectOpen(3)
+	}
+	for _, ws := range wss {
+		if err := ws.WriteMessage(websocket.BinaryMessage, wire(framing.NewWriteableRequestResponseFrame(3, []byte("ws"), md, 0))); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			_, m, err := ws.ReadMessage()
+			if err != nil {
+				t.Fatalf("WebSocket connection with a refused or held request: %v", err)
+			}
+			if h := core.ParseFrameHeader(m); h.StreamID() == 3 && h.Type() == core.FrameTypePayload {
+				break
+			}
+		}
+	}
+	run.checkServes(t)
+
+	// Once the holders close, their share is free for a whole request.
+	for _, c := range tcps {
+		c.nc.Close()
+	}
+	for _, ws := range wss {
+		ws.Close()
+	}
+	c := dialRaw(t, run)
+	c.send(setupFrame())
+	deadline := time.Now().Add(testTimeout)
+	for sid := uint32(1); ; sid += 2 {
+		md := meta(routeEcho)
+		c.send(raw(sid, core.FrameTypeRequestResponse, core.FlagMetadata|core.FlagFollow, u24(len(md)), md, mb))
+		for range fragments - 2 {
+			c.send(raw(sid, core.FrameTypePayload, core.FlagNext|core.FlagFollow, mb))
+		}
+		c.send(raw(sid, core.FrameTypePayload, core.FlagNext, mb[:10]))
+		f := c.awaitEnd(sid)
+		if f.typ == core.FrameTypePayload {
+			break
+		}
+		if !strings.Contains(string(f.body[4:]), "server busy") {
+			t.Fatalf("whole request after the holders closed: error %q", f.body[4:])
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the holders closed, but their share of the reassembly budget never came back")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// awaitEnd reads frames until the answer to the request on sid: a
+// PAYLOAD or an ERROR.
+func (c *rawTCP) awaitEnd(sid uint32) frame {
+	c.t.Helper()
+	for {
+		f, err := c.read()
+		if err != nil {
+			c.t.Fatalf("waiting for the answer on stream %d: %v", sid, err)
+		}
+		if f.sid == sid && (f.typ == core.FrameTypePayload || f.typ == core.FrameTypeError) {
+			return f
+		}
+	}
+}

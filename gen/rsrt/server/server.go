@@ -229,7 +229,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	// Each connection's requests go through the server's gate, and the
 	// transports shut each connection's fence before rsocket-go closes
 	// its send queue, so that no handler's frame races with that close.
-	opt := guard.Options{Limits: s.cfg.Limits, Stats: &s.stats, Logger: s.log, ConnContext: s.connGate.ConnContext}
+	// Both transports share one reassembly budget, so that the bound on
+	// unfinished fragment chains is server-wide.
+	opt := guard.Options{
+		Limits:      s.cfg.Limits,
+		Stats:       &s.stats,
+		Logger:      s.log,
+		Reassembly:  guard.NewReassembly(s.cfg.Limits.WithDefaults().MaxServerPendingBytes),
+		ConnContext: s.connGate.ConnContext,
+	}
 	var lc net.ListenConfig
 	if s.cfg.TCPAddr != "" {
 		l, err := lc.Listen(ctx, "tcp", s.cfg.TCPAddr)

@@ -48,6 +48,13 @@ type RRResult struct {
 	// ServerCPUus is the server process's CPU time (user+system) per
 	// request, when the server runs in a child process.
 	ServerCPUus float64 `json:"server_cpu_us_per_request,omitempty"`
+	// Delivered counts the messages the senders' own messages.incoming
+	// streams received (each message goes to its sender, the only
+	// member of its channel or its own user); Lost the requests answered
+	// but never delivered, dropped by a session queue although its
+	// reader kept reading.
+	Delivered int64 `json:"delivered"`
+	Lost      int64 `json:"lost"`
 }
 
 // FanoutResult is one channel fan-out phase.
@@ -194,11 +201,15 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
+	var delivered atomic.Int64
 	for _, c := range clients {
 		wg.Add(1)
-		go func() { defer wg.Done(); _ = c.Incoming(sctx, func(string) {}) }()
+		go func() { defer wg.Done(); _ = c.Incoming(sctx, func(string) { delivered.Add(1) }) }()
 	}
 	run := func(level int, d time.Duration, record bool) RRResult {
+		// Every message of the previous level is in, or lost.
+		settle(&delivered)
+		delivered0 := delivered.Load()
 		lat := make([][]time.Duration, level)
 		var reqs, errs atomic.Int64
 		var w sync.WaitGroup
@@ -235,6 +246,7 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 		w.Wait()
 		el := time.Since(start).Seconds()
 		cpu1, _ := srv.cpuTime()
+		got := settle(&delivered) - delivered0
 		all := slices.Concat(lat...)
 		slices.Sort(all)
 		cpuPer := 0.0
@@ -246,7 +258,8 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 			InFlight:    level, Requests: reqs.Load(), Errors: errs.Load(), Seconds: el,
 			RPS:   float64(reqs.Load()) / el,
 			P50us: float64(percentile(all, 0.50).Nanoseconds()) / 1e3,
-			P99us: float64(percentile(all, 0.99).Nanoseconds()) / 1e3,
+			P99us:     float64(percentile(all, 0.99).Nanoseconds()) / 1e3,
+			Delivered: got, Lost: max(0, reqs.Load()-got),
 		}
 	}
 	// Warm up connections, pools and the JIT-free but cache-cold paths.
@@ -255,9 +268,23 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 	for _, l := range cfg.inflight {
 		r := run(l, cfg.rrDuration, true)
 		out = append(out, r)
-		logf("  rr in-flight %4d: %9.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %d  server CPU %.1f us/req", l, r.RPS, r.P50us, r.P99us, r.Errors, r.ServerCPUus)
+		logf("  rr in-flight %4d: %9.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %d  server CPU %.1f us/req  delivered %d  lost %d", l, r.RPS, r.P50us, r.P99us, r.Errors, r.ServerCPUus, r.Delivered, r.Lost)
 	}
 	return out, nil
+}
+
+// settle waits until n has not moved for 300 ms (the streams have
+// delivered what they will) and returns it.
+func settle(n *atomic.Int64) int64 {
+	last := n.Load()
+	for {
+		time.Sleep(300 * time.Millisecond)
+		now := n.Load()
+		if now == last {
+			return now
+		}
+		last = now
+	}
 }
 
 // member is one fan-out receiver.

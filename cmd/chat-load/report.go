@@ -65,6 +65,7 @@ func measures(res *Results) []measure {
 			measure{fmt.Sprintf("message RR p50 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P50us })},
 			measure{fmt.Sprintf("message RR p99 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P99us })},
 			measure{fmt.Sprintf("message RR server CPU, %d in flight", l), "us/req", false, false, nonZero(rr(l, func(r RRResult) float64 { return r.ServerCPUus }))},
+			measure{fmt.Sprintf("message RR messages lost, %d in flight", l), "msgs", false, false, rr(l, func(r RRResult) float64 { return float64(r.Lost) })},
 		)
 	}
 	fo := func(mode string, f func(FanoutResult) float64) func(*TargetResult) (float64, bool) {

@@ -305,8 +305,11 @@ func WithAuthentication(c Credentials) DialOption {
 	return func(cfg *dialConfig) { cfg.auth = &c }
 }
 
-// WithPrefetch sets how many stream items a client requests at a time
-// (default 64).
+// WithPrefetch sets how many stream items a client requests at first
+// (default 64). While the consumer keeps up (takes each item before the
+// next arrives), the window doubles, up to 1024 items or n if that is
+// more, so that a fast reader is not held back by its own demand; the
+// items buffered stay under twice the window.
 func WithPrefetch(n int) DialOption { return func(c *dialConfig) { c.prefetch = n } }
 
 // WithKeepalive sets the keepalive interval and max lifetime (defaults

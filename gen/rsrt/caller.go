@@ -17,8 +17,12 @@ import (
 	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
-// defaultPrefetch is the stream demand window of a client.
-const defaultPrefetch = 64
+// defaultPrefetch is the stream demand window a client starts with;
+// maxAutoPrefetch is what the window grows to while the consumer keeps up.
+const (
+	defaultPrefetch = 64
+	maxAutoPrefetch = 1024
+)
 
 // ErrClosed is returned (wrapped, with the peer's reason when it gave one)
 // by calls that the end of their connection cut short.
@@ -262,7 +266,7 @@ func (c *Caller) RequestStream(ctx context.Context, route string, req Payload) i
 			return
 		}
 		sid := &rsock.StreamID{}
-		b := newInbound(c.scope, inboundConfig{window: c.prefetch, conv: convResponse,
+		b := newInbound(c.scope, inboundConfig{window: c.prefetch, maxWindow: max(c.prefetch, maxAutoPrefetch), conv: convResponse,
 			refill: c.tap.Requester(sid), onCancel: c.tap.Canceller(sid),
 			done: c.done, doneErr: c.closedErr})
 		opened := c.tap.ExpectStream(sid)
@@ -325,7 +329,7 @@ func (c *Caller) RequestChannel(ctx context.Context, route string, first *Payloa
 		return nil, err
 	}
 	ch := &RawChannel{route: route, ctx: ctx, out: out, callErr: c.callErr}
-	ch.in = newInbound(c.scope, inboundConfig{window: c.prefetch, conv: convResponse,
+	ch.in = newInbound(c.scope, inboundConfig{window: c.prefetch, maxWindow: max(c.prefetch, maxAutoPrefetch), conv: convResponse,
 		refill: c.tap.Requester(&ch.sid), onCancel: c.tap.Canceller(&ch.sid),
 		onTerm: out.noMoreCredit, done: c.done, doneErr: c.closedErr})
 	opening := c.tap.ExpectStream(&ch.sid)

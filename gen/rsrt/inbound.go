@@ -106,7 +106,10 @@ type RawInbound struct {
 // inboundConfig is what a RawInbound is built with. The optional hooks
 // may be nil.
 type inboundConfig struct {
-	window int                              // the demand issued at a time
+	window int // the demand issued at a time, to begin with
+	// maxWindow is what window may grow to while the consumer keeps up
+	// (see OnNext); at most window, it does not grow.
+	maxWindow int
 	conv   func(payload.Payload, bool) item // copies an item out of the library's buffer
 	// refill issues demand that the processor counts before the peer
 	// learns of it (client side, via the transport tap; see the top of
@@ -190,6 +193,21 @@ func (in *inboundSub) OnNext(p payload.Payload) {
 	n := 0
 	switch {
 	case b.credit <= b.window/2 && buffered+b.credit+b.window <= b.limit:
+		if buffered <= b.window/2 && b.window < b.maxWindow {
+			// The consumer holds less than half a window unread: its
+			// own demand, not its pace, limits the stream. A fixed window
+			// delivers at most window items per round trip, and the
+			// round trip grows with everything else the connection
+			// carries (256 requests in flight on the same connection
+			// held a 64-item window to a third of the messages they
+			// produced, and the server's queue dropped the rest).
+			// Doubling it, like grpc-go's BDP estimator grows its flow
+			// control window, lets a reader that keeps up keep up; a
+			// reader that falls behind stops the growth, and the buffer
+			// stays bounded by 2 × maxWindow items.
+			b.window = min(2*b.window, b.maxWindow)
+			b.limit = 2 * b.window
+		}
 		n = b.window
 	case b.credit <= 0 && b.refill == nil:
 		n = 1

@@ -256,8 +256,8 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 		return RRResult{
 			ServerCPUus: cpuPer,
 			InFlight:    level, Requests: reqs.Load(), Errors: errs.Load(), Seconds: el,
-			RPS:   float64(reqs.Load()) / el,
-			P50us: float64(percentile(all, 0.50).Nanoseconds()) / 1e3,
+			RPS:       float64(reqs.Load()) / el,
+			P50us:     float64(percentile(all, 0.50).Nanoseconds()) / 1e3,
 			P99us:     float64(percentile(all, 0.99).Nanoseconds()) / 1e3,
 			Delivered: got, Lost: max(0, reqs.Load()-got),
 		}

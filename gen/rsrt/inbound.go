@@ -110,7 +110,7 @@ type inboundConfig struct {
 	// maxWindow is what window may grow to while the consumer keeps up
 	// (see OnNext); at most window, it does not grow.
 	maxWindow int
-	conv   func(payload.Payload, bool) item // copies an item out of the library's buffer
+	conv      func(payload.Payload, bool) item // copies an item out of the library's buffer
 	// refill issues demand that the processor counts before the peer
 	// learns of it (client side, via the transport tap; see the top of
 	// this file); nil in reserve mode.

@@ -466,11 +466,34 @@ func TestPerimeterServerWideReassembly(t *testing.T) {
 
 	base := heapInUse()
 	var tcps []*rawTCP
-	for range conns {
+	for i := range conns {
 		c := dialRaw(t, run)
 		c.send(setupFrame(), first)
 		for range fragments - 1 {
 			c.send(next)
+		}
+		// A request after the fragments is answered once they were all
+		// read, so connections fill the budget one after the other; a
+		// refusal is written before that answer.
+		c.send(wire(framing.NewWriteableRequestResponseFrame(3, []byte("after"), md, 0)))
+		refused := false
+		for {
+			f := c.awaitAny()
+			if f.sid == 1 && f.typ == core.FrameTypeError {
+				if !strings.Contains(string(f.body[4:]), "server busy") {
+					t.Errorf("refusal text %q", f.body[4:])
+				}
+				refused = true
+			}
+			if f.sid == 3 && f.typ == core.FrameTypePayload {
+				break
+			}
+		}
+		if i >= surelyRefused && !refused {
+			t.Errorf("connection %d: its %d MiB request fit in the %d MiB budget after %d others", i, fragments, bound/mib, i)
+		}
+		if refused {
+			c.send(raw(1, core.FrameTypePayload, core.FlagNext, mb[:10])) // ends the discarded chain
 		}
 		tcps = append(tcps, c)
 	}
@@ -497,14 +520,8 @@ func TestPerimeterServerWideReassembly(t *testing.T) {
 	}
 	// The refused requests were answered, and their connections still
 	// serve; their discarded fragments end with the last one.
-	for i, c := range tcps {
-		if i >= surelyRefused {
-			if f := c.await(1, core.FrameTypeError); !strings.Contains(string(f.body[4:]), "server busy") {
-				t.Errorf("refusal text %q", f.body[4:])
-			}
-			c.send(raw(1, core.FrameTypePayload, core.FlagNext, mb[:10]))
-		}
-		c.expectOpen(3)
+	for _, c := range tcps {
+		c.expectOpen(5)
 	}
 	for _, ws := range wss {
 		if err := ws.WriteMessage(websocket.BinaryMessage, wire(framing.NewWriteableRequestResponseFrame(3, []byte("ws"), md, 0))); err != nil {
@@ -551,6 +568,16 @@ func TestPerimeterServerWideReassembly(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// awaitAny returns the next frame the server sent.
+func (c *rawTCP) awaitAny() frame {
+	c.t.Helper()
+	f, err := c.read()
+	if err != nil {
+		c.t.Fatalf("waiting for a frame: %v", err)
+	}
+	return f
 }
 
 // awaitEnd reads frames until the answer to the request on sid: a

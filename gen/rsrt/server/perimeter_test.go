@@ -521,9 +521,11 @@ func TestPerimeterServerWideReassembly(t *testing.T) {
 	// The refused requests were answered, and their connections still
 	// serve; their discarded fragments end with the last one.
 	for _, c := range tcps {
+		c.nc.SetDeadline(time.Now().Add(testTimeout)) // the test's own steps took time
 		c.expectOpen(5)
 	}
 	for _, ws := range wss {
+		ws.SetReadDeadline(time.Now().Add(testTimeout))
 		if err := ws.WriteMessage(websocket.BinaryMessage, wire(framing.NewWriteableRequestResponseFrame(3, []byte("ws"), md, 0))); err != nil {
 			t.Fatal(err)
 		}

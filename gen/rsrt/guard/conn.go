@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,16 @@ type Options struct {
 	// connection is closed and before its Close returns, which is before
 	// rsocket-go tears its socket down. rsrt.Gate.ConnContext is made for it.
 	ConnContext func(ctx context.Context) (context.Context, func())
+	// Origins decides which web pages may open WebSocket connections
+	// (WebSocket servers only); the zero value allows the server's own
+	// pages and clients that send no Origin.
+	Origins OriginPolicy
+	// HTTP, when set, serves the HTTP requests of a WebSocket server's
+	// listener that are not WebSocket upgrades (a web page and its
+	// assets), on any path; when nil they are answered 400 on the
+	// WebSocket path and 404 elsewhere. It runs under the listener's
+	// timeouts and connection count.
+	HTTP http.Handler
 }
 
 func (o Options) withDefaults() Options {

@@ -57,8 +57,8 @@ func NewTCPServer(l net.Listener, opt Options) *Server {
 
 // NewWebSocketServer returns a checking server transport that accepts
 // RSocket WebSocket connections on l, upgrading HTTP requests for path
-// (default "/"). Any origin is accepted: RSocket clients authenticate in
-// their requests, not with cookies.
+// (default "/"). Upgrades from web pages are checked against
+// opt.Origins first; other HTTP requests go to opt.HTTP when it is set.
 func NewWebSocketServer(l net.Listener, path string, opt Options) *Server {
 	if path == "" {
 		path = "/"
@@ -253,10 +253,15 @@ func (s *Server) serveWS(ctx context.Context) error {
 		// idle connection holds none.
 		WriteBufferSize: 4 << 10,
 		WriteBufferPool: &wsWriteBuffers,
-		CheckOrigin:     func(*http.Request) bool { return true },
+		// Checked before the upgrade, with a reason in the answer (see
+		// upgradeAllowed).
+		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(s.path, func(w http.ResponseWriter, r *http.Request) {
+		if !s.upgradeAllowed(w, r) {
+			return
+		}
 		hc, _ := r.Context().Value(httpConnKey{}).(*httpConn)
 		if hc == nil || !s.promote(hc) {
 			w.Header().Set("Connection", "close")
@@ -277,8 +282,18 @@ func (s *Server) serveWS(ctx context.Context) error {
 	// (a plain GET answered 400, then silence) must not stay open. The
 	// read and write timeouts end with the upgrade, since the WebSocket
 	// connection sets its own deadlines on every read and write.
+	var handler http.Handler = mux
+	if s.opt.HTTP != nil {
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if websocket.IsWebSocketUpgrade(r) {
+				mux.ServeHTTP(w, r)
+				return
+			}
+			s.opt.HTTP.ServeHTTP(w, r)
+		})
+	}
 	h := &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: s.opt.Limits.SetupTimeout,
 		ReadTimeout:       s.opt.Limits.SetupTimeout,
 		WriteTimeout:      s.opt.Limits.WriteTimeout,
@@ -307,6 +322,20 @@ func (s *Server) serveWS(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// upgradeAllowed answers 403 with the reason, and reports false, when the
+// origin policy refuses the upgrade request r. It runs before the
+// connection is counted as a WebSocket one.
+func (s *Server) upgradeAllowed(w http.ResponseWriter, r *http.Request) bool {
+	err := s.opt.Origins.Check(r)
+	if err == nil {
+		return true
+	}
+	s.opt.Stats.refusedOrigin.Add(1)
+	s.refusals.Warn("rsocket guard: WebSocket upgrade refused", "remote", r.RemoteAddr, "err", err)
+	http.Error(w, err.Error(), http.StatusForbidden)
+	return false
 }
 
 // reserve counts a new connection against MaxConnections.

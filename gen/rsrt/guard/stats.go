@@ -7,6 +7,7 @@ import "sync/atomic"
 type Stats struct {
 	connections   atomic.Int64
 	refusedConns  atomic.Int64
+	refusedOrigin atomic.Int64
 	violations    atomic.Int64
 	setupTimeouts atomic.Int64
 	idleTimeouts  atomic.Int64
@@ -24,6 +25,9 @@ type Counts struct {
 	// RefusedConnections is the number of connections closed on accept
 	// because the listener had MaxConnections already.
 	RefusedConnections int64
+	// RefusedOrigins is the number of WebSocket upgrades answered 403
+	// because the Options.Origins policy refused their Origin.
+	RefusedOrigins int64
 	// Violations is the number of connections closed for a protocol
 	// violation or a limit.
 	Violations int64
@@ -57,6 +61,7 @@ func (s *Stats) Snapshot() Counts {
 	return Counts{
 		Connections:        s.connections.Load(),
 		RefusedConnections: s.refusedConns.Load(),
+		RefusedOrigins:     s.refusedOrigin.Load(),
 		Violations:         s.violations.Load(),
 		SetupTimeouts:      s.setupTimeouts.Load(),
 		IdleTimeouts:       s.idleTimeouts.Load(),

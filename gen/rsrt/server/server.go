@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -88,6 +89,18 @@ type Config struct {
 	// FragmentSize is the size outbound payloads are fragmented at
 	// (default DefaultFragmentSize).
 	FragmentSize int
+	// Origins decides which web pages may open WebSocket connections.
+	// The zero value accepts clients that send no Origin (native ones)
+	// and the pages the WebSocket listener itself serves (same host);
+	// guard.NewOriginPolicy adds more. A refused upgrade is answered 403
+	// with the reason.
+	Origins guard.OriginPolicy
+	// HTTPHandler, when set, serves the plain HTTP requests (not
+	// WebSocket upgrades) that reach the WebSocket listener, on any path:
+	// a web client's page and assets, for instance. It runs under the
+	// listener's timeouts and connection limit. When nil, such requests
+	// are answered with an error, as before.
+	HTTPHandler http.Handler
 }
 
 // Gate is what shutdown needs of an *rsrt.Gate: stop admitting requests,
@@ -237,6 +250,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		Logger:      s.log,
 		Reassembly:  guard.NewReassembly(s.cfg.Limits.WithDefaults().MaxServerPendingBytes),
 		ConnContext: s.connGate.ConnContext,
+		Origins:     s.cfg.Origins,
+		HTTP:        s.cfg.HTTPHandler,
 	}
 	var lc net.ListenConfig
 	if s.cfg.TCPAddr != "" {
@@ -303,7 +318,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	c := s.stats.Snapshot()
 	s.log.Info("rsocket server: stopped", "connections", c.Connections, "violations", c.Violations,
 		"setup_timeouts", c.SetupTimeouts, "idle_timeouts", c.IdleTimeouts, "write_timeouts", c.WriteTimeouts,
-		"refused_connections", c.RefusedConnections, "rejected", c.Rejected, "dropped", c.Dropped, "substituted", c.Substituted)
+		"refused_connections", c.RefusedConnections, "refused_origins", c.RefusedOrigins, "rejected", c.Rejected, "dropped", c.Dropped, "substituted", c.Substituted)
 	return err
 }
 

@@ -9,7 +9,8 @@ TS_SCHEMAS := chat
 .PHONY: generate check-generate demo test test-go test-js test-ts bench fuzz
 
 ## generate: regenerate generated/<name> (the Go package and API.md, its reference) from schema/<name>.yaml for every schema,
-## and schema/rsgen.schema.json, the JSON Schema of the schema language for editors.
+## and schema/rsgen.schema.json, the JSON Schema of the schema language for editors; then bundle the chat page
+## (impl/chatweb/web -> impl/chatweb/dist, esbuild's Go API on the npm packages of ts/, installed with npm ci if missing).
 generate:
 	@$(GO) build -o "$${TMPDIR:-/tmp}/rsgen.$$$$" ./cmd/rsgen; \
 	rsgen="$${TMPDIR:-/tmp}/rsgen.$$$$"; trap 'rm -f "$$rsgen"' EXIT; set -e; \
@@ -24,12 +25,14 @@ generate:
 	done; \
 	echo "rsgen jsonschema -> schema/rsgen.schema.json"; \
 	"$$rsgen" jsonschema -out schema/rsgen.schema.json
+	@if [ ! -d $(TS_DIR)/node_modules ]; then cd $(TS_DIR) && npm ci --no-audit --no-fund; fi
+	$(GO) run ./impl/chatweb/bundle
 
-## check-generate: fail when the committed generated code, API references or JSON Schema differ from what rsgen produces.
+## check-generate: fail when the committed generated code, API references, JSON Schema or page bundle differ from what rsgen and the bundler produce.
 check-generate: generate
-	@if [ -n "$$(git status --porcelain -- generated schema/rsgen.schema.json)" ]; then \
-		echo "generated/ or schema/rsgen.schema.json is out of date; run 'make generate' and commit:"; \
-		git status --porcelain -- generated schema/rsgen.schema.json; \
+	@if [ -n "$$(git status --porcelain -- generated schema/rsgen.schema.json impl/chatweb/dist)" ]; then \
+		echo "generated/, schema/rsgen.schema.json or impl/chatweb/dist is out of date; run 'make generate' and commit:"; \
+		git status --porcelain -- generated schema/rsgen.schema.json impl/chatweb/dist; \
 		exit 1; \
 	fi
 

@@ -201,8 +201,42 @@ export function bytesEntry(mime: string, v: Uint8Array | undefined): Entry[] {
 function compositeMetadata(route: string | undefined, entries: readonly Entry[]): Buffer {
   const all: Array<[string | number, Buffer]> = [];
   if (route !== undefined) all.push([WellKnownMimeType.MESSAGE_RSOCKET_ROUTING.identifier, encodeRoute(route)]);
-  for (const [mime, data] of entries) all.push([mime, buf(data)]);
+  // The authentication entry goes by its well-known id, as rsocket-py and
+  // rsocket-js's own helpers send it; other entries by name.
+  for (const [mime, data] of entries) all.push([mime === MIME_AUTHENTICATION ? AUTHENTICATION_ID : mime, buf(data)]);
   return encodeCompositeMetadata(all);
+}
+
+/** MIME_AUTHENTICATION is the SETUP composite-metadata entry of the RSocket authentication extension. */
+export const MIME_AUTHENTICATION = "message/x.rsocket.authentication.v0";
+/** AUTHENTICATION_ID is the well-known id of MIME_AUTHENTICATION. */
+const AUTHENTICATION_ID = 0x7c;
+
+/**
+ * simpleAuth is the authentication entry of a user name and password
+ * ("simple" type: 0x80, the name's 16-bit length, the name, the password),
+ * as gen/rsrt's SimpleAuth; pass it in ConnectOptions.setupEntries.
+ */
+export function simpleAuth(username: string, password: string): Entry {
+  const name = utf8enc.encode(username);
+  const pw = utf8enc.encode(password);
+  if (name.length > 0xffff) throw new RsgenError(0, `user name of ${name.length} bytes: at most 65535`);
+  const b = new Uint8Array(3 + name.length + pw.length);
+  b[0] = 0x80;
+  b[1] = name.length >> 8;
+  b[2] = name.length & 0xff;
+  b.set(name, 3);
+  b.set(pw, 3 + name.length);
+  return [MIME_AUTHENTICATION, b];
+}
+
+/** bearerAuth is the authentication entry of a token ("bearer" type: 0x81, the token), as gen/rsrt's BearerAuth. */
+export function bearerAuth(token: string): Entry {
+  const t = utf8enc.encode(token);
+  const b = new Uint8Array(1 + t.length);
+  b[0] = 0x81;
+  b.set(t, 1);
+  return [MIME_AUTHENTICATION, b];
 }
 
 /** buf views bytes as a Buffer without copying. */

@@ -71,6 +71,7 @@ type options struct {
 	logLevel                 string
 	logFormat                string
 	auth                     string
+	allowOrigins             originList
 }
 
 // setting is one flag and its environment variable.
@@ -98,6 +99,7 @@ func settings(o *options) []setting {
 		{"shutdown-timeout", "CHAT_SHUTDOWN_TIMEOUT", "`time` in-flight requests get to finish on shutdown", (*duration)(&o.shutdown)},
 		{"log-level", "CHAT_LOG_LEVEL", "log `level`: debug, info, warn or error", (*level)(&o.logLevel)},
 		{"log-format", "CHAT_LOG_FORMAT", "log `format`: text or json", (*format)(&o.logFormat)},
+		{"allow-origin", "CHAT_ALLOW_ORIGIN", "web `origin` (https://chat.example.com) whose pages may connect over WebSocket, besides the server's own page; repeatable or comma-separated, \"*\" for any (development only); clients that send no Origin are always accepted", &o.allowOrigins},
 		{"auth", "CHAT_AUTH", "user database `file`: every connection must authenticate in its SETUP and logs in only as itself (manage it with 'chat-server users'); unset, anyone logs in as anyone, as in the tutorial", (*str)(&o.auth)},
 	}
 }
@@ -156,6 +158,8 @@ Flags:
 			return nil, fmt.Errorf("environment variable %s=%q: %w", s.env, v, err)
 		}
 	}
+	// The flag replaces the environment's list rather than adding to it.
+	o.allowOrigins.fromEnv = len(o.allowOrigins.list) > 0
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -180,6 +184,8 @@ Flags:
 		return nil, errors.New("--shutdown-timeout must be positive")
 	case o.maxFile > o.maxTotal:
 		return nil, errors.New("--max-file-size is larger than --max-store-size")
+	case o.allowOrigins.err() != nil:
+		return nil, o.allowOrigins.err()
 	case o.maxFile > o.uploadMemory:
 		return nil, errors.New("--max-file-size is larger than --upload-memory: the largest file could never be uploaded")
 	case o.maxFile > o.reassembly:
@@ -215,6 +221,7 @@ func (o *options) config(log *slog.Logger) chatserver.Config {
 		ResponseBudget:   int64(o.responseBudget),
 		ReassemblyMemory: int64(o.reassembly),
 		ShutdownTimeout:  o.shutdown,
+		AllowedOrigins:   o.allowOrigins.list,
 		Logger:           log,
 	}
 }
@@ -248,6 +255,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	if u := srv.WSURL(); u != "" {
 		fmt.Fprintf(stdout, "ws %s\n", u)
+	}
+	if u := srv.PageURL(); u != "" {
+		fmt.Fprintf(stdout, "page %s\n", u)
 	}
 	select {
 	case <-ctx.Done():
@@ -321,6 +331,36 @@ func (s *size) Set(v string) error {
 		return errors.New(`not a size such as "16MiB"`)
 	}
 	*s = size(n * mult)
+	return nil
+}
+
+// originList is the list of --allow-origin values: repeatable, each
+// possibly a comma-separated list.
+type originList struct {
+	list []string
+	// fromEnv is set while the list holds the environment's value, which
+	// a flag replaces.
+	fromEnv bool
+}
+
+func (l *originList) String() string { return strings.Join(l.list, ",") }
+func (l *originList) Set(v string) error {
+	if l.fromEnv {
+		l.list, l.fromEnv = nil, false
+	}
+	for _, o := range strings.Split(v, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			l.list = append(l.list, o)
+		}
+	}
+	return nil
+}
+
+// err checks every origin, so that a typo is a usage error at start.
+func (l *originList) err() error {
+	if _, err := guard.NewOriginPolicy(l.list...); err != nil {
+		return fmt.Errorf("--allow-origin: %w", err)
+	}
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chatserver"
 )
 
 // The scenario's fixed values, as in the tutorial.
@@ -53,6 +54,9 @@ func demoCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 		defer stop()
 		o.addr = addr
 		fmt.Fprintf(stdout, "Started an embedded chat server on %s\n", addr)
+		// The embedded server ends with the demo; a standing one serves
+		// the browser page on its WebSocket port.
+		fmt.Fprintf(stdout, "The chat in a browser: run 'go run ./cmd/chat-server' and open %s\n", chatserver.DefaultPageURL)
 	}
 	d := &demo{out: stdout, log: stderr, o: &o}
 	defer d.close()

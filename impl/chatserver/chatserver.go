@@ -17,6 +17,7 @@ import (
 	"time"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
+	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/rslog"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatsvc"
@@ -29,6 +30,8 @@ const (
 	DefaultTCPAddr = "localhost:6565"
 	// DefaultWSAddr is the WebSocket address: the next port.
 	DefaultWSAddr = "localhost:6566"
+	// DefaultPageURL is the chat page of a server on DefaultWSAddr.
+	DefaultPageURL = "http://" + DefaultWSAddr + "/"
 	// DefaultDataDir is where files are stored, relative to the working
 	// directory.
 	DefaultDataDir = "data"
@@ -41,8 +44,14 @@ type Config struct {
 	// TCPAddr is the TCP listen address; "" disables TCP.
 	TCPAddr string
 	// WSAddr is the WebSocket listen address (path "/"); "" disables
-	// WebSocket.
+	// WebSocket. Plain HTTP requests on it get the chat page
+	// (impl/chatweb).
 	WSAddr string
+	// AllowedOrigins are the web origins ("https://chat.example.com"), or
+	// "*" for any, whose pages may open WebSocket connections besides the
+	// server's own page; clients that send no Origin (native ones) are
+	// always accepted. See guard.OriginPolicy.
+	AllowedOrigins []string
 	// DataDir is the file store's directory, created if needed.
 	DataDir string
 	// Files bounds the file store; zero values mean the store's defaults
@@ -115,6 +124,10 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	// server logs comes from peers, and no line may be as long as what a
 	// peer sent.
 	log = slog.New(rslog.NewClipHandler(log.Handler()))
+	origins, err := guard.NewOriginPolicy(cfg.AllowedOrigins...)
+	if err != nil {
+		return nil, fmt.Errorf("chatserver: allowed origins: %w", err)
+	}
 	store, err := filestore.Open(cfg.DataDir, cfg.Files)
 	if err != nil {
 		return nil, fmt.Errorf("chatserver: %w", err)
@@ -131,6 +144,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		maxFile:    store.Limits().MaxFileBytes,
 		reassembly: cfg.ReassemblyMemory,
 		shutdown:   cfg.ShutdownTimeout,
+		origins:    origins,
 		log:        log,
 	})
 	if err != nil {
@@ -138,7 +152,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	}
 	r := &Running{svc: svc, store: store, log: log, tp: tp, stopped: make(chan struct{})}
 	log.Info("chat server started",
-		"tcp", r.TCPAddr(), "ws", r.WSURL(), "data_dir", store.Dir(),
+		"tcp", r.TCPAddr(), "ws", r.WSURL(), "page", r.PageURL(), "allowed_origins", origins.Allowed(), "data_dir", store.Dir(),
 		"max_file_bytes", store.Limits().MaxFileBytes, "max_total_bytes", store.Limits().MaxTotalBytes,
 		"max_files", store.Limits().MaxFiles, "upload_memory_bytes", svc.UploadMemoryBytes())
 	go func() {
@@ -175,6 +189,15 @@ func (r *Running) WSURL() string {
 		return ""
 	}
 	return "ws://" + r.tp.wsAddr + "/"
+}
+
+// PageURL returns the URL of the chat page, served on the WebSocket
+// listener ("http://127.0.0.1:6566/"), or "" when WebSocket is disabled.
+func (r *Running) PageURL() string {
+	if r.tp.wsAddr == "" {
+		return ""
+	}
+	return "http://" + r.tp.wsAddr + "/"
 }
 
 // Service returns the chat service, for its statistics.

@@ -2,7 +2,8 @@ package chatserver
 
 // This file is the only place that knows how connections are served: by
 // the hardened server of gen/rsrt/server (checking transports, graceful
-// drain through the runtime's gate).
+// drain through the runtime's gate, the origin policy), with the chat page
+// on the WebSocket listener.
 
 import (
 	"context"
@@ -15,6 +16,7 @@ import (
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
+	"github.com/rsocket-chat/rsgen/impl/chatweb"
 )
 
 // metadataAllowance is what a request may carry besides a file's bytes
@@ -38,6 +40,7 @@ type transportConfig struct {
 	maxFile         int64 // largest file upload: the payload limit lets it through
 	reassembly      int64 // server-wide bound on unfinished fragment chains (0: default)
 	shutdown        time.Duration
+	origins         guard.OriginPolicy
 	log             *slog.Logger
 }
 
@@ -56,6 +59,8 @@ func startTransports(acceptor rsocket.ServerAcceptor, c transportConfig) (*trans
 		Logger:          c.log,
 		Gate:            rsrt.NewGate(), // graceful shutdown
 		ShutdownTimeout: c.shutdown,
+		Origins:         c.origins,
+		HTTPHandler:     chatweb.Handler(),
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,99 @@
+// Package chatweb is the chat's browser page: the HTML of web/index.html
+// and the assets that impl/chatweb/bundle builds from web/app.ts (on the
+// generated TypeScript client) and web/app.css into dist/, embedded in
+// the binary, so that chat-server serves the page with no Node.js at run
+// time. `make generate` rebuilds dist/ and CI checks it is up to date.
+//
+// [Handler] serves the page on the chat server's WebSocket port (see
+// chatserver.Config.Page), with a Content-Security-Policy that lets it
+// load only its own script and style and connect only to its own
+// server's WebSocket.
+package chatweb
+
+//go:generate go run ./bundle -root ../.. -out impl/chatweb/dist
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"net/http"
+	"regexp"
+	"time"
+)
+
+//go:embed web/index.html dist/app.js dist/app.css
+var files embed.FS
+
+// asset is one file the page is made of.
+type asset struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+// assets are the page's files by URL path.
+var assets = map[string]asset{
+	"/":        load("web/index.html", "text/html; charset=utf-8"),
+	"/app.js":  load("dist/app.js", "text/javascript; charset=utf-8"),
+	"/app.css": load("dist/app.css", "text/css; charset=utf-8"),
+}
+
+func load(name, contentType string) asset {
+	b, err := files.ReadFile(name)
+	if err != nil {
+		panic("chatweb: embedded file missing: " + name) // the go:embed line lists them
+	}
+	sum := sha256.Sum256(b)
+	return asset{body: b, contentType: contentType, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+}
+
+// hostPattern is what a Host header may contain to be named in the
+// Content-Security-Policy: a name or address and a port, nothing that
+// could end the directive (";", ",", spaces, quotes).
+var hostPattern = regexp.MustCompile(`^[A-Za-z0-9.\-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$`)
+
+// csp is the page's Content-Security-Policy for a request to host: its
+// own script and style only, no inline code, no frames, and connections
+// to its own origin, whose WebSocket is named explicitly (ws: and wss:)
+// for browsers that do not yet count it as 'self'.
+func csp(host string) string {
+	connect := "'self'"
+	if hostPattern.MatchString(host) {
+		connect += " ws://" + host + " wss://" + host
+	}
+	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src " + connect +
+		"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}
+
+// Handler serves the page: GET or HEAD of / (or /index.html), /app.js and
+// /app.css; anything else is 404, other methods 405. Every answer
+// carries the security headers; assets are revalidated by ETag, so a new
+// server version is picked up at once.
+func Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp(r.Host))
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		path := r.URL.Path
+		if path == "/index.html" {
+			path = "/"
+		}
+		a, ok := assets[path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h.Set("Content-Type", a.contentType)
+		h.Set("Cache-Control", "no-cache")
+		h.Set("ETag", a.etag)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	})
+}

@@ -22,7 +22,7 @@ import (
 	"time"
 )
 
-//go:embed web/index.html dist/app.js dist/app.css
+//go:embed web/index.html web/favicon.svg dist/app.js dist/app.css
 var files embed.FS
 
 // asset is one file the page is made of.
@@ -37,6 +37,8 @@ var assets = map[string]asset{
 	"/":        load("web/index.html", "text/html; charset=utf-8"),
 	"/app.js":  load("dist/app.js", "text/javascript; charset=utf-8"),
 	"/app.css": load("dist/app.css", "text/css; charset=utf-8"),
+	// Named by the page, so that browsers do not ask for /favicon.ico.
+	"/favicon.svg": load("web/favicon.svg", "image/svg+xml"),
 }
 
 func load(name, contentType string) asset {
@@ -66,8 +68,8 @@ func csp(host string) string {
 		"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 }
 
-// Handler serves the page: GET or HEAD of / (or /index.html), /app.js and
-// /app.css; anything else is 404, other methods 405. Every answer
+// Handler serves the page: GET or HEAD of / (or /index.html), /app.js,
+// /app.css and /favicon.svg; anything else is 404, other methods 405. Every answer
 // carries the security headers; assets are revalidated by ETag, so a new
 // server version is picked up at once.
 func Handler() http.Handler {

@@ -136,3 +136,27 @@ func TestStoreSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestAllowOrigin(t *testing.T) {
+	e := env(map[string]string{"CHAT_ALLOW_ORIGIN": "https://a.example, https://b.example"})
+	o, err := parse(nil, e, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := o.config(nil).AllowedOrigins; strings.Join(got, " ") != "https://a.example https://b.example" {
+		t.Errorf("from the environment: %q", got)
+	}
+	// The flags replace the environment's list; each may be a list.
+	o, err = parse([]string{"--allow-origin", "https://c.example,http://localhost:8080", "--allow-origin=https://d.example"}, e, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := o.config(nil).AllowedOrigins; strings.Join(got, " ") != "https://c.example http://localhost:8080 https://d.example" {
+		t.Errorf("flags over the environment: %q", got)
+	}
+	for _, bad := range []string{"chat.example.com", "ftp://x.example", "https://x.example/path", "null"} {
+		if _, err := parse([]string{"--allow-origin", bad}, env(nil), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "--allow-origin") {
+			t.Errorf("--allow-origin %q: %v", bad, err)
+		}
+	}
+}

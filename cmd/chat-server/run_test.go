@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/internal/syncbuf"
@@ -86,6 +90,52 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		if !seen[msg] {
 			t.Errorf("no %q log record; logs:\n%s", msg, stderr.String())
 		}
+	}
+}
+
+// The WebSocket port serves the chat page, whose URL run prints, and
+// refuses WebSocket upgrades from origins it was not told to allow.
+func TestRunServesThePage(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncbuf.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--tcp-addr=127.0.0.1:0", "--ws-addr=127.0.0.1:0", "--allow-origin=https://chat.example.com"},
+			env(map[string]string{"CHAT_DATA_DIR": t.TempDir()}), &stdout, &stderr)
+	}()
+	_, ws := addrs(t, &stdout)
+	var page string
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if u, ok := strings.CutPrefix(line, "page "); ok {
+			page = u
+		}
+	}
+	if want := "http://" + strings.TrimSuffix(strings.TrimPrefix(ws, "ws://"), "/") + "/"; page != want {
+		t.Fatalf("page line %q, want %q; stdout:\n%s", page, want, stdout.String())
+	}
+	resp, err := http.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<title>rsgen chat</title>") || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("GET %s: %d, CSP %q, body %.80q", page, resp.StatusCode, resp.Header.Get("Content-Security-Policy"), body)
+	}
+	d := websocket.Dialer{HandshakeTimeout: wait}
+	for origin, want := range map[string]int{"https://chat.example.com": http.StatusSwitchingProtocols, "https://evil.example": http.StatusForbidden} {
+		c, resp, err := d.Dial(ws, http.Header{"Origin": {origin}})
+		if c != nil {
+			c.Close()
+		}
+		if resp == nil || resp.StatusCode != want {
+			t.Errorf("upgrade from %s: %v, %v; want HTTP %d", origin, resp, err, want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }
 

@@ -6,6 +6,9 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +21,11 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
 	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chatauth"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
 	"github.com/rsocket-chat/rsgen/impl/chattest"
 	"github.com/rsocket-chat/rsgen/internal/syncbuf"
@@ -71,7 +77,21 @@ func newBrowser(t *testing.T) context.Context {
 	}
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
-	return actx
+	return newTab(t, actx)
+}
+
+// newTab opens a tab in the browser of parent (a new browser when parent
+// is an allocator's context). The tab lives until the test ends: the
+// first run on a chromedp context must not be on one with a timeout,
+// which would close the tab when it ends.
+func newTab(t *testing.T, parent context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(parent)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
 }
 
 // page is one browser tab with the chat page.
@@ -88,8 +108,7 @@ type page struct {
 // openPage opens a tab on url with a viewport of the given size.
 func openPage(t *testing.T, parent context.Context, name, url string, width, height int64) *page {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(parent)
-	t.Cleanup(cancel)
+	ctx := newTab(t, parent)
 	p := &page{t: t, name: name, ctx: ctx}
 	console := chromedp.Console(ctx)
 	go func() {
@@ -234,6 +253,13 @@ func startServer(t *testing.T, edit func(*chatserver.Config)) (*chatserver.Runni
 // package use the chat together through a real chat-server: channel and
 // private messages both ways, members, a file uploaded by one page and
 // downloaded by the other, the statistics panel, the time call.
+func TestMain(m *testing.M) {
+	// rsocket-go's own lines (a WebSocket closed before its SETUP, in the
+	// origin test) would go to the standard logger.
+	server.RouteLibraryLogs(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
+
 func TestBrowserChat(t *testing.T) {
 	bctx := newBrowser(t)
 	shots := screenshotDir(t)
@@ -372,3 +398,73 @@ func (p *page) download(t *testing.T, name string) []byte {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// With --auth, the page sends the user name and password in its SETUP
+// (simple authentication): a wrong password is refused with the server's
+// reason on the login form, the right one logs in.
+func TestBrowserAuthentication(t *testing.T) {
+	bctx := newBrowser(t)
+	path := filepath.Join(t.TempDir(), "users")
+	// bcrypt's lowest cost: the race detector makes bcrypt slow.
+	hash, err := bcrypt.GenerateFromPassword([]byte("wonderland"), bcrypt.MinCost)
+	chattest.Must(t, err)
+	chattest.Must(t, os.WriteFile(path, []byte("user alice "+string(hash)+"\n"), 0o600))
+	users, err := chatauth.Load(path)
+	chattest.Must(t, err)
+	srv, _ := startServer(t, func(cfg *chatserver.Config) { cfg.Chat.Auth = users })
+
+	p := openPage(t, bctx, "alice", srv.PageURL(), 390, 844)
+	p.login("alice", "guess")
+	p.until("the refusal", `document.querySelector('#login-error').textContent !== ''`)
+	refusal := eval[string](p, `document.querySelector('#login-error').textContent`)
+	if refusal != "The server refused the connection: authentication failed" {
+		t.Errorf("wrong password: the page says %q", refusal)
+	}
+	if hidden := eval[bool](p, `document.querySelector('#chat').hidden`); !hidden {
+		t.Error("wrong password: the chat is shown")
+	}
+	eval[chromedp.Void](p, `for (const id of ['login-user', 'login-password']) document.getElementById(id).value = ''`)
+	p.login("alice", "wonderland")
+	p.until("the chat", `!document.querySelector('#chat').hidden`)
+	if me := eval[string](p, `document.querySelector('#me').textContent`); me != "alice" {
+		t.Errorf("logged in as %q", me)
+	}
+	p.screenshot(screenshotDir(t), "alice-authenticated.png")
+}
+
+// A page from another origin cannot open a chat connection in its user's
+// name, unless the server allows that origin: the browser's own
+// WebSocket, refused with 403 by the origin policy.
+func TestBrowserOriginPolicy(t *testing.T) {
+	bctx := newBrowser(t)
+	// The other site: a page that tries the chat server's WebSocket
+	// given in its query string and shows the outcome in its title.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<!doctype html><title>trying</title><script>
+const ws = new WebSocket(new URLSearchParams(location.search).get("ws"));
+ws.onopen = () => { document.title = "open"; ws.close(); };
+ws.onerror = () => { document.title = "refused"; };
+</script>`)
+	}))
+	t.Cleanup(other.Close)
+
+	for _, c := range []struct {
+		name    string
+		allowed []string
+		want    string
+	}{
+		{"foreign origin refused", nil, "refused"},
+		{"allowed origin accepted", []string{other.URL}, "open"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv, _ := startServer(t, func(cfg *chatserver.Config) { cfg.AllowedOrigins = c.allowed })
+			p := &page{t: t, name: "other site", ctx: newTab(t, bctx)}
+			p.do(chromedp.Navigate(other.URL + "/?ws=" + url.QueryEscape(srv.WSURL())))
+			p.until("the outcome", `document.title !== 'trying'`)
+			if got := eval[string](p, `document.title`); got != c.want {
+				t.Errorf("WebSocket from %s: %s, want %s", other.URL, got, c.want)
+			}
+		})
+	}
+}

@@ -134,6 +134,10 @@ async function login(user: string, password: string): Promise<void> {
     await client.login(user);
   } catch (e) {
     client.close();
+    // A refused SETUP closes the connection; rsocket-js reports it as
+    // "Closed. Original cause [Error: <the server's reason>]."
+    const refused = /Original cause \[\w*Error: (.*)\]\.?$/.exec(describe(e));
+    if (refused) throw new Error(`The server refused the connection: ${refused[1]}`);
     throw e;
   }
   const s: Session = { client, user, meter, joined: new Set(), selected: undefined, stop: new AbortController() };

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,9 +76,26 @@ func newBrowser(t *testing.T) context.Context {
 		// root); the pages it loads are the test's own.
 		opts = append(opts, chromedp.NoSandbox)
 	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	return newTab(t, actx)
+	// On a loaded machine Chromium has been seen to crash while starting
+	// (once in a run of six test packages at once: "chrome failed to
+	// start", a crashpad dump); a start is tried three times. Only the
+	// start: what the pages do is never retried.
+	for attempt := 1; ; attempt++ {
+		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelTab := chromedp.NewContext(actx)
+		err := chromedp.Do(ctx)
+		if err == nil {
+			t.Cleanup(cancel)
+			t.Cleanup(cancelTab)
+			return ctx
+		}
+		cancelTab()
+		cancel()
+		if attempt == 3 || !strings.Contains(err.Error(), "failed to start") {
+			t.Fatalf("start chromium (attempt %d): %v", attempt, err)
+		}
+		t.Logf("chromium did not start (attempt %d), trying again: %v", attempt, err)
+	}
 }
 
 // newTab opens a tab in the browser of parent (a new browser when parent

@@ -26,4 +26,9 @@
 // [SetupError]) and the fragment that carries COMPLETE in a fragmented
 // request-response answer (see [State.Outbound]). Frame flags a type does
 // not define are cleared on the way in, as the spec asks of receivers.
+//
+// A WebSocket server checks the Origin of each upgrade against an
+// [OriginPolicy] (browsers let any site open a WebSocket to any server),
+// and can hand plain HTTP requests to a handler of its own (Options.HTTP),
+// so that a web client's page shares the port.
 package guard

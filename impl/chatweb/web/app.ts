@@ -165,6 +165,8 @@ function loggedOut(reason: string): void {
     s.client.close();
   }
   for (const id of ["messages", "channel-list", "member-list", "file-list"]) $(id).replaceChildren();
+  for (const id of ["stat-users", "stat-channels"]) $(id).textContent = "-";
+  $("members-title").textContent = "Members";
   $("chat").hidden = true;
   $("login").hidden = false;
   setStatus(reason);

@@ -360,6 +360,11 @@ func TestBrowserChat(t *testing.T) {
 		p.until("the statistics", `document.querySelector('#stat-users').textContent === '3' && document.querySelector('#stat-channels').textContent === '1'`)
 	}
 
+	// A channel made elsewhere shows up with no click: the page refreshes
+	// its lists when the statistics change.
+	chattest.Must(t, gopher.ChannelJoin(ctx, "garden"))
+	alice.until("the new channel listed", `document.querySelector('#channel-list li[data-channel="garden"]') !== null`)
+
 	// The server called time on each page after login, and each answered.
 	for _, user := range []string{"alice", "bob"} {
 		if !regexp.MustCompile(`msg="client time" [^\n]*user=` + user + ` `).MatchString(logs.String()) {

@@ -202,9 +202,16 @@ async function statistics(s: Session): Promise<void> {
   const ch = s.client.statistics({ signal: s.stop.signal });
   try {
     await ch.send({ ids: ["users", "channels"], period_seconds: 1 });
+    let last = "";
     for await (const st of ch) {
       if (st.user_count !== undefined) $("stat-users").textContent = String(st.user_count);
       if (st.channel_count !== undefined) $("stat-channels").textContent = String(st.channel_count);
+      // Someone came, left, or made a channel: the lists may have
+      // changed. (The channels and channel.users streams complete; the
+      // statistics are the live signal the contract offers.)
+      const now = `${st.user_count} ${st.channel_count}`;
+      if (last !== "" && now !== last) void run(refreshChannels, $("channels-error"));
+      last = now;
     }
   } catch (e) {
     if (!s.stop.signal.aborted) setStatus(`Statistics stopped: ${describe(e)}`);

@@ -7,4 +7,5 @@ export interface ChatServer {
   output(): string;
   stop(): Promise<void>;
 }
-export function startChatServer(): Promise<ChatServer>;
+/** Starts a chat server; extraArgs follow the address and data flags (--auth FILE, for instance). */
+export function startChatServer(extraArgs?: string[]): Promise<ChatServer>;

@@ -53,10 +53,12 @@ function canConnect(port) {
 }
 
 /**
- * Starts the chat server; resolves with {tcpPort, wsPort, wsUrl, dataDir, output(), stop()}.
- * Waits until both ports accept TCP connections (at most 20 s).
+ * Starts the chat server, with extraArgs after the address and data flags
+ * (--auth FILE, for instance); resolves with {tcpPort, wsPort, wsUrl,
+ * dataDir, output(), stop()}. Waits until both ports accept TCP
+ * connections (at most 20 s).
  */
-async function startChatServer() {
+async function startChatServer(extraArgs = []) {
   const bin = chatServerBinary();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'interop-js-data-'));
   const tcpPort = await freePort();
@@ -66,6 +68,7 @@ async function startChatServer() {
     `--tcp-addr=127.0.0.1:${tcpPort}`,
     `--ws-addr=127.0.0.1:${wsPort}`,
     `--data-dir=${dataDir}`,
+    ...extraArgs,
   ];
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);

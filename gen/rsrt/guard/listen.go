@@ -278,10 +278,8 @@ func (s *Server) serveWS(ctx context.Context) error {
 		c := NewWSConn(ws, s.opt)
 		s.serve(ctx, c, c.st)
 	})
-	// Every timeout is set: an HTTP connection that is never upgraded
-	// (a plain GET answered 400, then silence) must not stay open. The
-	// read and write timeouts end with the upgrade, since the WebSocket
-	// connection sets its own deadlines on every read and write.
+	// Plain requests (a web client's page) go to the HTTP handler, on
+	// any path; upgrades to the WebSocket endpoint.
 	var handler http.Handler = mux
 	if s.opt.HTTP != nil {
 		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -292,6 +290,10 @@ func (s *Server) serveWS(ctx context.Context) error {
 			s.opt.HTTP.ServeHTTP(w, r)
 		})
 	}
+	// Every timeout is set: an HTTP connection that is never upgraded
+	// (a plain GET answered 400, then silence) must not stay open. The
+	// read and write timeouts end with the upgrade, since the WebSocket
+	// connection sets its own deadlines on every read and write.
 	h := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: s.opt.Limits.SetupTimeout,

@@ -101,7 +101,7 @@ func (p OriginPolicy) Check(r *http.Request) error {
 	if _, ok := slices.BinarySearch(p.allowed, n); ok {
 		return nil
 	}
-	return &OriginError{Origin: origin, Reason: fmt.Sprintf("not the server's own origin (host %q) nor an allowed one; allow it on the server (chat-server --allow-origin)", r.Host)}
+	return &OriginError{Origin: origin, Reason: fmt.Sprintf("neither the server's own origin (host %q) nor one its origin policy allows", r.Host)}
 }
 
 // normaliseOrigin returns scheme://host[:port] in lower case, without a

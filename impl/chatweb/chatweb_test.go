@@ -1,6 +1,9 @@
 package chatweb
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -38,6 +41,35 @@ func TestHandlerServesThePage(t *testing.T) {
 		w = get(t, http.MethodGet, c.path, "127.0.0.1:6566", http.Header{"If-None-Match": {etag}})
 		if etag == "" || w.Code != http.StatusNotModified || w.Body.Len() != 0 {
 			t.Errorf("GET %s with If-None-Match %s: %d, %d bytes", c.path, etag, w.Code, w.Body.Len())
+		}
+	}
+}
+
+// Browsers that accept gzip get the compressed bytes, under their own
+// ETag; the others the plain ones.
+func TestHandlerGzip(t *testing.T) {
+	plain := get(t, http.MethodGet, "/app.js", "127.0.0.1:6566", nil)
+	for _, ae := range []string{"gzip", "gzip, deflate, br, zstd", "br;q=1.0, GZIP;q=0.5"} {
+		w := get(t, http.MethodGet, "/app.js", "127.0.0.1:6566", http.Header{"Accept-Encoding": {ae}})
+		if w.Header().Get("Content-Encoding") != "gzip" || w.Header().Get("Vary") != "Accept-Encoding" {
+			t.Fatalf("Accept-Encoding %q: Content-Encoding %q, Vary %q", ae, w.Header().Get("Content-Encoding"), w.Header().Get("Vary"))
+		}
+		zr, err := gzip.NewReader(w.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(got, plain.Body.Bytes()) {
+			t.Fatalf("Accept-Encoding %q: the gzipped body does not decompress to the script (%v)", ae, err)
+		}
+		if w.Body.Len() >= plain.Body.Len()/2 || w.Header().Get("ETag") == plain.Header().Get("ETag") {
+			t.Errorf("gzipped: %d bytes of %d, ETag %s vs %s", w.Body.Len(), plain.Body.Len(), w.Header().Get("ETag"), plain.Header().Get("ETag"))
+		}
+	}
+	for _, ae := range []string{"", "deflate", "gzip;q=0", "br, gzip; q=0"} {
+		w := get(t, http.MethodGet, "/app.js", "127.0.0.1:6566", http.Header{"Accept-Encoding": {ae}})
+		if w.Header().Get("Content-Encoding") != "" || !bytes.Equal(w.Body.Bytes(), plain.Body.Bytes()) {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q", ae, w.Header().Get("Content-Encoding"))
 		}
 	}
 }

@@ -53,14 +53,16 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// screenshotDir is where the tests leave their screenshots: a new
-// temporary folder, kept after the test, whose path the test logs.
+// screenshots is the folder the tests of this run leave their
+// screenshots in: a new temporary folder, kept after the tests.
+var screenshots = sync.OnceValues(func() (string, error) { return os.MkdirTemp("", "chatweb-screenshots-*") })
+
+// screenshotDir returns the screenshot folder and logs its path.
 func screenshotDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "chatweb-screenshots-*")
+	dir, err := screenshots()
 	chattest.Must(t, err)
 	t.Logf("screenshots in %s", dir)
-	fmt.Fprintf(os.Stderr, "chatweb: screenshots of the browser test in %s\n", dir)
 	return dir
 }
 

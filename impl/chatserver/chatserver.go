@@ -59,8 +59,10 @@ type Config struct {
 	// file, 10,000 files).
 	Files filestore.Limits
 	// Chat configures the chat service (queue bounds, content limit,
-	// upload memory budget...); its Files and Logger fields are ignored:
-	// Start sets them.
+	// upload memory budget...); its Logger field is ignored: Start sets
+	// it. Its Files field, when set (a cluster's shared store, see package
+	// chatcluster, with its Hub), replaces the store in DataDir, and
+	// Files above is then unused.
 	Chat chatsvc.Config
 	// ResponseBudget bounds the bytes of responses all connections
 	// together have not read yet (default
@@ -128,12 +130,16 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chatserver: allowed origins: %w", err)
 	}
-	store, err := filestore.Open(cfg.DataDir, cfg.Files)
-	if err != nil {
-		return nil, fmt.Errorf("chatserver: %w", err)
-	}
 	chatCfg := cfg.Chat
-	chatCfg.Files, chatCfg.Logger = store, log
+	var store *filestore.Store
+	if chatCfg.Files == nil {
+		if store, err = filestore.Open(cfg.DataDir, cfg.Files); err != nil {
+			return nil, fmt.Errorf("chatserver: %w", err)
+		}
+		chatCfg.Files = store
+	}
+	chatCfg.Logger = log
+	limits := chatCfg.Files.Limits()
 	svc := chatsvc.New(chatCfg)
 	acceptor := chat.NewAcceptor(svc.NewSession, rsrt.WithLogger(log),
 		rsrt.WithServerResponseBudget(cfg.ResponseBudget))
@@ -141,7 +147,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	tp, err := startTransports(acceptor, transportConfig{
 		tcpAddr:    cfg.TCPAddr,
 		wsAddr:     cfg.WSAddr,
-		maxFile:    store.Limits().MaxFileBytes,
+		maxFile:    limits.MaxFileBytes,
 		reassembly: cfg.ReassemblyMemory,
 		shutdown:   cfg.ShutdownTimeout,
 		origins:    origins,
@@ -151,10 +157,14 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		return nil, fmt.Errorf("chatserver: %w", err)
 	}
 	r := &Running{svc: svc, store: store, log: log, tp: tp, stopped: make(chan struct{})}
+	dataDir := "(shared store)"
+	if store != nil {
+		dataDir = store.Dir()
+	}
 	log.Info("chat server started",
-		"tcp", r.TCPAddr(), "ws", r.WSURL(), "page", r.PageURL(), "allowed_origins", origins.Allowed(), "data_dir", store.Dir(),
-		"max_file_bytes", store.Limits().MaxFileBytes, "max_total_bytes", store.Limits().MaxTotalBytes,
-		"max_files", store.Limits().MaxFiles, "upload_memory_bytes", svc.UploadMemoryBytes())
+		"tcp", r.TCPAddr(), "ws", r.WSURL(), "page", r.PageURL(), "allowed_origins", origins.Allowed(), "data_dir", dataDir,
+		"max_file_bytes", limits.MaxFileBytes, "max_total_bytes", limits.MaxTotalBytes,
+		"max_files", limits.MaxFiles, "upload_memory_bytes", svc.UploadMemoryBytes())
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -203,7 +213,8 @@ func (r *Running) PageURL() string {
 // Service returns the chat service, for its statistics.
 func (r *Running) Service() *chatsvc.Service { return r.svc }
 
-// Store returns the file store.
+// Store returns the file store in DataDir; nil when Config.Chat.Files
+// replaced it.
 func (r *Running) Store() *filestore.Store { return r.store }
 
 // Stop shuts the server down gracefully: the listeners stop accepting,

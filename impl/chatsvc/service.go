@@ -12,7 +12,6 @@ import (
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
-	"github.com/rsocket-chat/rsgen/impl/filestore"
 	"github.com/rsocket-chat/rsgen/impl/nameset"
 )
 
@@ -38,9 +37,14 @@ const (
 
 // Config configures a [Service]. Zero values mean the defaults.
 type Config struct {
-	// Files stores the uploaded files; when nil the file routes answer
-	// that file storage is not available.
-	Files *filestore.Store
+	// Files stores the uploaded files (a *filestore.Store, or a
+	// cluster's shared store); when nil the file routes answer that file
+	// storage is not available.
+	Files Files
+	// Hub shares users, channels and messages with the other nodes of a
+	// cluster (package chatcluster); nil means a single node, with
+	// nothing shared.
+	Hub Hub
 	// Logger receives the service's structured logs (default
 	// slog.Default()). Message contents are never logged.
 	Logger *slog.Logger
@@ -125,6 +129,8 @@ func (c Config) withDefaults() Config {
 type Service struct {
 	cfg Config
 	log *slog.Logger
+	// hub is the cluster's (Config.Hub), or a localHub.
+	hub Hub
 	// statsUnit is the length of one period_seconds unit; tests shorten it.
 	statsUnit time.Duration
 
@@ -176,7 +182,7 @@ const fanoutStripes = 256
 // New returns a Service.
 func New(cfg Config) *Service {
 	cfg = cfg.withDefaults()
-	return &Service{
+	s := &Service{
 		cfg:        cfg,
 		log:        cfg.Logger,
 		statsUnit:  time.Second,
@@ -193,6 +199,12 @@ func New(cfg Config) *Service {
 			return share
 		}(),
 	}
+	s.hub = cfg.Hub
+	if s.hub == nil {
+		s.hub = localHub{s}
+	}
+	s.hub.Attach(s)
+	return s
 }
 
 // NewSession creates the session of one accepted connection. Pass it to
@@ -372,6 +384,7 @@ func (s *Service) login(ss *Session, user string) (string, error) {
 		s.users[user] = set
 	}
 	set[ss] = struct{}{}
+	s.hub.SetUser(user, len(set))
 	return ss.id, nil
 }
 
@@ -399,6 +412,7 @@ func (s *Service) join(ss *Session, channel string) error {
 	if ch.users[user]++; ch.users[user] == 1 {
 		ch.userNames.Add(user)
 	}
+	s.hub.SetMember(channel, user, ch.users[user])
 	ss.joined[channel] = struct{}{}
 	return nil
 }
@@ -426,6 +440,7 @@ func (s *Service) leaveLocked(ss *Session, channel string) {
 		delete(ch.users, user)
 		ch.userNames.Remove(user)
 	}
+	s.hub.SetMember(channel, user, ch.users[user])
 	if len(ch.members) == 0 {
 		delete(s.channels, channel)
 		s.channelIndex.Remove(channel)
@@ -449,24 +464,48 @@ func (s *Service) sendChannel(ss *Session, channel string, content *string) erro
 	s.mu.RUnlock()
 	from := ss.userName() // a copy: recipients share it, the session keeps its own
 	d := newDelivery(chat.Message{User: &from, Content: content, Channel: &channel})
-	s.fanOut('c', channel, members, d)
+	s.fanOut('c', channel, members, d, func() { s.hub.PublishChannel(channel, from, content) })
 	return nil
 }
 
-// sendPrivate delivers content from ss to every session of user.
-func (s *Service) sendPrivate(ss *Session, user string, content *string) error {
+// sendPrivate delivers content from ss to every session of user, on
+// every node.
+func (s *Service) sendPrivate(ctx context.Context, ss *Session, user string, content *string) error {
 	s.mu.RLock()
-	set, ok := s.users[user]
-	if !ok {
-		s.mu.RUnlock()
+	members := recipients(s.users[user])
+	s.mu.RUnlock()
+	if len(members) == 0 && !s.hub.UserOnline(ctx, user) {
 		return rsrt.NewError("user %q is not logged in", user)
 	}
-	members := recipients(set)
-	s.mu.RUnlock()
 	from := ss.userName()
 	d := newDelivery(chat.Message{User: &from, Content: content})
-	s.fanOut('u', user, members, d)
+	s.fanOut('u', user, members, d, func() { s.hub.PublishPrivate(user, from, content) })
 	return nil
+}
+
+// DeliverChannel delivers a message that a session of another node sent
+// to channel to this node's members of it (the hub calls it). A channel
+// with no member here drops it.
+func (s *Service) DeliverChannel(channel, from string, content *string) {
+	s.mu.RLock()
+	var members []*Session
+	if ch := s.channels[channel]; ch != nil {
+		members = recipients(ch.members)
+	}
+	s.mu.RUnlock()
+	d := newDelivery(chat.Message{User: &from, Content: content, Channel: &channel})
+	s.fanOut('c', channel, members, d, nil)
+}
+
+// DeliverPrivate delivers a private message that a session of another
+// node sent to user to this node's sessions of that user (the hub calls
+// it).
+func (s *Service) DeliverPrivate(user, from string, content *string) {
+	s.mu.RLock()
+	members := recipients(s.users[user])
+	s.mu.RUnlock()
+	d := newDelivery(chat.Message{User: &from, Content: content})
+	s.fanOut('u', user, members, d, nil)
 }
 
 // recipients copies a recipient set, so that the pushes can run after the
@@ -484,8 +523,10 @@ func recipients(set map[*Session]struct{}) []*Session {
 // not have to share a lock): two messages to one channel reach all their
 // common recipients in the same order. Pushes never block, so the lock is
 // held for a bounded time. A member that left or closed meanwhile gets the
-// message or, closed, ignores it.
-func (s *Service) fanOut(kind byte, name string, members []*Session, d *delivery) {
+// message or, closed, ignores it. relay, when not nil, hands the message
+// to the hub under the same lock, so that the other nodes' recipients get
+// this node's messages in the order its own got them.
+func (s *Service) fanOut(kind byte, name string, members []*Session, d *delivery, relay func()) {
 	var h maphash.Hash
 	h.SetSeed(s.fanoutSeed)
 	_ = h.WriteByte(kind)
@@ -497,6 +538,9 @@ func (s *Service) fanOut(kind byte, name string, members []*Session, d *delivery
 		if m.queue.push(d) {
 			s.enqueued.Add(1)
 		}
+	}
+	if relay != nil {
+		relay()
 	}
 }
 
@@ -511,13 +555,18 @@ type channelState struct {
 // channelAfter returns the smallest channel name greater than prev, and
 // whether there is one: the channels stream's next item.
 func (s *Service) channelAfter(prev string) (string, bool) {
-	return s.channelIndex.After(prev)
+	return s.hub.ChannelAfter(prev)
 }
 
 // channelUserAfter returns the smallest user name among the members of
 // channel greater than prev, and whether there is one: the channel.users
 // stream's next item. A channel that does not exist (any more) has none.
 func (s *Service) channelUserAfter(channel, prev string) (string, bool) {
+	return s.hub.ChannelUserAfter(channel, prev)
+}
+
+// localChannelUserAfter is channelUserAfter among this node's sessions.
+func (s *Service) localChannelUserAfter(channel, prev string) (string, bool) {
 	s.mu.RLock()
 	ch := s.channels[channel]
 	s.mu.RUnlock()
@@ -556,6 +605,7 @@ func (s *Service) remove(ss *Session) {
 			if len(set) == 0 {
 				delete(s.users, user)
 			}
+			s.hub.SetUser(user, len(set))
 		}
 	}
 	delete(s.sessions, ss)

@@ -99,7 +99,7 @@ func (s *Session) loggedIn(route string) (string, error) {
 // Login logs the connection in. A connection logs in once: a second login
 // is answered with an APPLICATION_ERROR and changes nothing. Several
 // connections may log in with the same user name.
-func (s *Session) Login(_ context.Context, user string) (string, error) {
+func (s *Session) Login(ctx context.Context, user string) (string, error) {
 	user, err := checkName("user name", user)
 	if err != nil {
 		return "", err
@@ -111,6 +111,7 @@ func (s *Session) Login(_ context.Context, user string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	s.svc.hub.Sync(ctx) // the other nodes see the user online once answered
 	s.logMu.Lock()
 	s.log = s.log.With("user", user, "session", id)
 	s.logMu.Unlock()
@@ -135,7 +136,7 @@ func (s *Session) callTime() {
 }
 
 // ChannelJoin joins a channel, creating it if new.
-func (s *Session) ChannelJoin(_ context.Context, channel string) error {
+func (s *Session) ChannelJoin(ctx context.Context, channel string) error {
 	if _, err := s.loggedIn(chat.RouteChannelJoin); err != nil {
 		return err
 	}
@@ -143,12 +144,16 @@ func (s *Session) ChannelJoin(_ context.Context, channel string) error {
 	if err != nil {
 		return err
 	}
-	return s.svc.join(s, channel)
+	if err := s.svc.join(s, channel); err != nil {
+		return err
+	}
+	s.svc.hub.Sync(ctx) // the other nodes list the member once answered
+	return nil
 }
 
 // ChannelLeave leaves a channel; leaving a channel one has not joined is
 // not an error.
-func (s *Session) ChannelLeave(_ context.Context, channel string) error {
+func (s *Session) ChannelLeave(ctx context.Context, channel string) error {
 	if _, err := s.loggedIn(chat.RouteChannelLeave); err != nil {
 		return err
 	}
@@ -157,13 +162,14 @@ func (s *Session) ChannelLeave(_ context.Context, channel string) error {
 		return err
 	}
 	s.svc.leave(s, channel)
+	s.svc.hub.Sync(ctx)
 	return nil
 }
 
 // Message sends a channel message (Channel set; the sender must have
 // joined) or a private message (User set, Channel absent; the user must be
 // logged in). Recipients see the sender's login name as User.
-func (s *Session) Message(_ context.Context, m chat.Message) error {
+func (s *Session) Message(ctx context.Context, m chat.Message) error {
 	if _, err := s.loggedIn(chat.RouteMessage); err != nil {
 		return err
 	}
@@ -182,7 +188,7 @@ func (s *Session) Message(_ context.Context, m chat.Message) error {
 		if err != nil {
 			return err
 		}
-		return s.svc.sendPrivate(s, user, m.Content)
+		return s.svc.sendPrivate(ctx, s, user, m.Content)
 	default:
 		return rsrt.NewError("message has neither user nor channel")
 	}
@@ -237,16 +243,17 @@ func (s *Session) serveIncoming(ctx context.Context, send func(chat.Message) err
 // Channels streams the channel names, sorted. Like every stream of names
 // it walks the shared index item by item and holds no copy of the list
 // (see sendEach).
-func (s *Session) Channels(_ context.Context, out *rsrt.Sender[string]) error {
+func (s *Session) Channels(ctx context.Context, out *rsrt.Sender[string]) error {
 	if _, err := s.loggedIn(chat.RouteChannels); err != nil {
 		return err
 	}
+	s.svc.hub.Sync(ctx)
 	return sendEach(s.svc.channelAfter, out.Send)
 }
 
 // ChannelUsers streams the distinct user names of a channel's members,
 // sorted; an unknown channel completes empty.
-func (s *Session) ChannelUsers(_ context.Context, channel string, out *rsrt.Sender[string]) error {
+func (s *Session) ChannelUsers(ctx context.Context, channel string, out *rsrt.Sender[string]) error {
 	if _, err := s.loggedIn(chat.RouteChannelUsers); err != nil {
 		return err
 	}
@@ -254,6 +261,7 @@ func (s *Session) ChannelUsers(_ context.Context, channel string, out *rsrt.Send
 	if err != nil {
 		return err
 	}
+	s.svc.hub.Sync(ctx)
 	return sendEach(func(prev string) (string, bool) { return s.svc.channelUserAfter(channel, prev) }, out.Send)
 }
 
@@ -393,7 +401,7 @@ func (s *Session) Files(_ context.Context, out *rsrt.Sender[string]) error {
 	return sendEach(fs.After, out.Send)
 }
 
-func (s *Session) files() (*filestore.Store, error) {
+func (s *Session) files() (Files, error) {
 	if s.svc.cfg.Files == nil {
 		return nil, rsrt.NewError("file storage is not available on this server")
 	}

@@ -53,7 +53,7 @@ func parseStatsRequest(r chat.ServerStatisticsRequest) (statsSettings, error) {
 
 // report builds the statistics message with only the requested counts.
 func (s *Service) report(set statsSettings) chat.ServerStatistics {
-	users, channels := s.counts()
+	users, channels := s.hub.Counts()
 	var r chat.ServerStatistics
 	if set.users {
 		r.UserCount = &users

@@ -1,0 +1,368 @@
+package chatcluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
+	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chatserver"
+	"github.com/rsocket-chat/rsgen/impl/chatsvc"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
+)
+
+// wait bounds every blocking step: a guard against a hang, never an
+// assertion on speed.
+const wait = 60 * time.Second
+
+// The test cluster's timing: short, so that a dead node's members leave
+// within a second or two.
+const (
+	testHeartbeat = 200 * time.Millisecond
+	testDeadAfter = time.Second
+)
+
+// natsCluster is three embedded NATS servers with JetStream, routed to
+// each other on 127.0.0.1. The tests share one (starting a JetStream
+// cluster takes seconds); each test uses a prefix of its own, so that
+// their buckets and subjects do not meet.
+type natsCluster struct {
+	cfgs    []EmbeddedConfig
+	servers []*Embedded
+}
+
+var (
+	sharedOnce sync.Once
+	shared     *natsCluster
+	sharedErr  error
+	prefixes   atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		for _, s := range shared.servers {
+			if s != nil {
+				s.Shutdown()
+			}
+		}
+		for _, c := range shared.cfgs {
+			_ = os.RemoveAll(c.StoreDir)
+		}
+	}
+	os.Exit(code)
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// testNATS returns the shared NATS cluster, started on first use.
+func testNATS(t *testing.T) *natsCluster {
+	t.Helper()
+	sharedOnce.Do(func() {
+		c := &natsCluster{}
+		var clusterURLs []string
+		for i := range 3 {
+			dir, err := os.MkdirTemp("", "chatcluster-nats-")
+			if err != nil {
+				sharedErr = err
+				return
+			}
+			cp := freePort(t)
+			c.cfgs = append(c.cfgs, EmbeddedConfig{
+				Name: fmt.Sprintf("n%d", i), Host: "127.0.0.1", Port: freePort(t),
+				ClusterName: "chattest", ClusterPort: cp, StoreDir: dir,
+			})
+			clusterURLs = append(clusterURLs, fmt.Sprintf("nats://127.0.0.1:%d", cp))
+		}
+		for i := range c.cfgs {
+			for j, u := range clusterURLs {
+				if j != i {
+					c.cfgs[i].Routes = append(c.cfgs[i].Routes, u)
+				}
+			}
+		}
+		c.servers = make([]*Embedded, len(c.cfgs))
+		for i := range c.cfgs {
+			if c.servers[i], sharedErr = StartEmbedded(c.cfgs[i]); sharedErr != nil {
+				return
+			}
+		}
+		sharedErr = c.waitJetStream()
+		shared = c
+	})
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return shared
+}
+
+// waitJetStream waits until every server knows the three JetStream peers
+// and is current, so that replicated buckets can be created.
+func (c *natsCluster) waitJetStream() error {
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		ok, leader := true, false
+		for _, s := range c.servers {
+			if s.srv.JetStreamIsLeader() && len(s.srv.JetStreamClusterPeers()) == len(c.servers) {
+				leader = true
+			}
+			ok = ok && s.srv.JetStreamIsCurrent()
+		}
+		ok = ok && leader
+		if ok {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("JetStream cluster not formed within %v", wait)
+}
+
+// restart stops server i and starts it again with the same ports and
+// directory, after down returns.
+func (c *natsCluster) restart(t *testing.T, i int, down func()) {
+	t.Helper()
+	c.servers[i].Shutdown()
+	down()
+	s, err := StartEmbedded(c.cfgs[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.servers[i] = s
+	if err := c.waitJetStream(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *natsCluster) url(i int) string { return c.servers[i].ClientURL() }
+
+func testLogger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// chatNode is a chat server that is a node of the cluster.
+type chatNode struct {
+	node *Node
+	srv  *chatserver.Running
+}
+
+// startNode starts a chat node connected to natsURL only (it does not
+// move to the other servers it learns of, so that a test can cut it off).
+func startNode(t *testing.T, prefix, natsURL string) *chatNode {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	node, err := Connect(ctx, Config{
+		URL: natsURL, Prefix: prefix, Replicas: 3,
+		Heartbeat: testHeartbeat, DeadAfter: testDeadAfter,
+		Logger:      testLogger(),
+		NATSOptions: []nats.Option{nats.IgnoreDiscoveredServers()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = node.Close() })
+	srv := chattest.Start(t, chatserver.Config{
+		TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0",
+		Chat:   chatsvc.Config{Hub: node, Files: node.Files()},
+		Logger: testLogger(),
+	}, wait, nil)
+	return &chatNode{node: node, srv: srv}
+}
+
+func newPrefix() string { return "t" + strconv.FormatInt(prefixes.Add(1), 10) + "x" + newID()[:6] }
+
+// threeNodes starts the chat nodes A, B and C, on NATS servers 0, 1, 2.
+func threeNodes(t *testing.T) (*natsCluster, []*chatNode) {
+	nc := testNATS(t)
+	prefix := newPrefix()
+	var nodes []*chatNode
+	for i := range 3 {
+		nodes = append(nodes, startNode(t, prefix, nc.url(i)))
+	}
+	return nc, nodes
+}
+
+type user struct {
+	c     *chat.Client
+	inbox *chattest.Inbox
+	name  string
+}
+
+func loginOn(t *testing.T, n *chatNode, name string) *user {
+	t.Helper()
+	ctx := chattest.Context(t, wait)
+	c := chattest.Dial(t, n.srv.TCPAddr(), wait)
+	if _, err := c.Login(ctx, name); err != nil {
+		t.Fatalf("login %q: %v", name, err)
+	}
+	return &user{c: c, inbox: chattest.Listen(t, c), name: name}
+}
+
+func str(s string) *string { return &s }
+
+// TestReferenceScenarioAcrossNodes replays the tutorial's scenario with
+// user1 on node A and user2 on node B.
+func TestReferenceScenarioAcrossNodes(t *testing.T) {
+	_, nodes := threeNodes(t)
+	a, b := nodes[0], nodes[1]
+	ctx := chattest.Context(t, wait)
+	u1, u2 := loginOn(t, a, "user1"), loginOn(t, b, "user2")
+
+	chattest.Must(t, u1.c.ChannelJoin(ctx, "channel1"))
+	chattest.Must(t, u2.c.ChannelJoin(ctx, "channel1"))
+	// A join answered on one node is listed by a request that starts
+	// after it on any node (Sync): no polling here.
+	for _, u := range []*user{u1, u2} {
+		if got := chattest.Collect(t, u.c.Channels(ctx)); !slices.Equal(got, []string{"channel1"}) {
+			t.Fatalf("%s: channels = %q", u.name, got)
+		}
+		if got := chattest.Collect(t, u.c.ChannelUsers(ctx, "channel1")); !slices.Equal(got, []string{"user1", "user2"}) {
+			t.Fatalf("%s: channel.users = %q", u.name, got)
+		}
+	}
+
+	chattest.Must(t, u1.c.Message(ctx, chat.Message{User: str("user2"), Content: str("private message from user1")}))
+	chattest.CheckMsg(t, u2.inbox.Next(t, wait), "user1", "private message from user1", nil)
+
+	chattest.Must(t, u1.c.Message(ctx, chat.Message{Channel: str("channel1"), Content: str("channel message from user1")}))
+	chattest.CheckMsg(t, u1.inbox.Next(t, wait), "user1", "channel message from user1", str("channel1"))
+	chattest.CheckMsg(t, u2.inbox.Next(t, wait), "user1", "channel message from user1", str("channel1"))
+
+	chattest.Must(t, u1.c.ChannelLeave(ctx, "channel1"))
+	for _, u := range []*user{u1, u2} {
+		if got := chattest.Collect(t, u.c.ChannelUsers(ctx, "channel1")); !slices.Equal(got, []string{"user2"}) {
+			t.Fatalf("%s: channel.users after leave = %q", u.name, got)
+		}
+	}
+	// user1 no longer gets channel1's messages, from either node.
+	chattest.Must(t, u2.c.Message(ctx, chat.Message{Channel: str("channel1"), Content: str("after leave")}))
+	chattest.CheckMsg(t, u2.inbox.Next(t, wait), "user2", "after leave", str("channel1"))
+	chattest.Must(t, u2.c.Message(ctx, chat.Message{User: str("user1"), Content: str("back to A")}))
+	chattest.CheckMsg(t, u1.inbox.Next(t, wait), "user2", "back to A", nil)
+
+	// A private message to a user logged in nowhere is refused on every node.
+	chattest.WantError(t, u1.c.Message(ctx, chat.Message{User: str("nobody"), Content: str("x")}), `user "nobody" is not logged in`)
+
+	// Statistics count the whole cluster.
+	chattest.Must(t, u1.c.SendStatistics(ctx, chat.ClientStatistics{MemoryUsage: ptr(12345.0)}))
+	st, err := u1.c.Statistics(ctx)
+	chattest.Must(t, err)
+	next, stop := iterPull(st)
+	defer stop()
+	first := next(t)
+	if first.UserCount == nil || *first.UserCount != 2 || first.ChannelCount == nil || *first.ChannelCount != 1 {
+		t.Fatalf("statistics = %s, want users 2, channels 1", fmtStats(first))
+	}
+	chattest.Must(t, st.Send(chat.ServerStatisticsRequest{IDs: []string{"users"}}))
+	for {
+		s := next(t)
+		if s.ChannelCount == nil {
+			if s.UserCount == nil || *s.UserCount != 2 {
+				t.Fatalf("statistics = %s, want users 2 only", fmtStats(s))
+			}
+			break
+		}
+	}
+	_ = st.Close()
+
+	// Files: uploaded through A, listed and downloaded through B.
+	content := []byte("file content 1")
+	chattest.Must(t, u1.c.FileUpload(ctx, content, "file_name_1.txt"))
+	if got := chattest.Collect(t, u1.c.Files(ctx)); !slices.Equal(got, []string{"file_name_1.txt"}) {
+		t.Fatalf("files on A = %q", got)
+	}
+	got, err := u2.c.FileDownload(ctx, "file_name_1.txt")
+	chattest.Must(t, err)
+	if string(got.Data) != string(content) || got.FileName != "file_name_1.txt" {
+		t.Fatalf("download through B = %q named %q", got.Data, got.FileName)
+	}
+	// B's listing follows the store's watch: eventually, within the guard.
+	waitFor(t, "B lists the file", func() bool {
+		return slices.Equal(chattest.Collect(t, u2.c.Files(ctx)), []string{"file_name_1.txt"})
+	})
+	_, err = u2.c.FileDownload(ctx, "missing.txt")
+	chattest.WantError(t, err, "file not found")
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func fmtStats(s chat.ServerStatistics) string {
+	f := func(p *int64) string {
+		if p == nil {
+			return "null"
+		}
+		return strconv.FormatInt(*p, 10)
+	}
+	return "{users " + f(s.UserCount) + ", channels " + f(s.ChannelCount) + "}"
+}
+
+// iterPull reads a statistics channel's reports one at a time.
+func iterPull(st *rsrt.Channel[chat.ServerStatisticsRequest, chat.ServerStatistics]) (func(t *testing.T) chat.ServerStatistics, func()) {
+	ch := make(chan chat.ServerStatistics, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(ch)
+		for s, err := range st.Recv() {
+			if err != nil {
+				return
+			}
+			select {
+			case ch <- s:
+			case <-done:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func(t *testing.T) chat.ServerStatistics {
+			t.Helper()
+			select {
+			case s, ok := <-ch:
+				if !ok {
+					t.Fatal("statistics channel ended")
+				}
+				return s
+			case <-time.After(wait):
+				t.Fatal("no statistics report")
+			}
+			return chat.ServerStatistics{}
+		}, func() {
+			once.Do(func() { close(done) })
+		}
+}
+
+// waitFor polls cond until it holds, failing the test after the guard.
+func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > wait {
+			t.Fatalf("%s: not within %v", what, wait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}

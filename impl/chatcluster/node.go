@@ -1,0 +1,913 @@
+package chatcluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rsocket-chat/rsgen/impl/chatsvc"
+	"github.com/rsocket-chat/rsgen/impl/filestore"
+)
+
+// Defaults of [Config].
+const (
+	// DefaultPrefix starts the subjects and bucket names of a cluster.
+	DefaultPrefix = "chat"
+	// DefaultHeartbeat is how often a node refreshes its heartbeat key.
+	DefaultHeartbeat = time.Second
+	// DefaultDeadAfter is the heartbeat key's TTL: a node that stops
+	// refreshing it is dead to the others about this long after its last
+	// heartbeat (plus the server's expiry check and the watch's delivery).
+	DefaultDeadAfter = 5 * time.Second
+	// DefaultSyncTimeout bounds Sync.
+	DefaultSyncTimeout = 2 * time.Second
+	// DefaultOpTimeout bounds one JetStream request (a KV write, a file).
+	DefaultOpTimeout = 10 * time.Second
+)
+
+// Config configures a [Node].
+type Config struct {
+	// URL is the NATS server URL, or several separated by commas
+	// (nats://a:4222,nats://b:4222).
+	URL string
+	// Name is the connection's name as NATS monitoring shows it (default
+	// "chat-server").
+	Name string
+	// Prefix starts the message subjects (<prefix>.msg...) and names the
+	// buckets (<prefix>_members, <prefix>_files); letters, digits, - and
+	// _ (default "chat"). Nodes of one cluster use the same.
+	Prefix string
+	// Replicas is the JetStream replication of the buckets (default 1;
+	// 3 on a cluster of three NATS servers keeps them available while
+	// one is down).
+	Replicas int
+	// MemoryStorage keeps the buckets in memory rather than on disk.
+	MemoryStorage bool
+	// Heartbeat is how often the node refreshes its heartbeat (default 1s).
+	Heartbeat time.Duration
+	// DeadAfter is the heartbeat's TTL (default 5s, at least 1s and twice
+	// Heartbeat): the bound after which a dead node's sessions leave the
+	// others' membership and counts.
+	DeadAfter time.Duration
+	// SyncTimeout bounds the wait of Sync (default 2s).
+	SyncTimeout time.Duration
+	// OpTimeout bounds one JetStream request (default 10s).
+	OpTimeout time.Duration
+	// Files bounds the shared file store, as filestore.Limits bounds a
+	// directory's.
+	Files filestore.Limits
+	// Logger receives the node's logs (default slog.Default()).
+	Logger *slog.Logger
+	// NATSOptions are added to the connection's options (TLS,
+	// credentials, ...).
+	NATSOptions []nats.Option
+}
+
+var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+func (c Config) withDefaults() (Config, error) {
+	if c.URL == "" {
+		return c, errors.New("chatcluster: no NATS URL")
+	}
+	if c.Name == "" {
+		c.Name = "chat-server"
+	}
+	if c.Prefix == "" {
+		c.Prefix = DefaultPrefix
+	}
+	if !prefixRE.MatchString(c.Prefix) {
+		return c, fmt.Errorf("chatcluster: prefix %q: use 1 to 64 letters, digits, - or _", c.Prefix)
+	}
+	if c.Replicas <= 0 {
+		c.Replicas = 1
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.DeadAfter <= 0 {
+		c.DeadAfter = DefaultDeadAfter
+	}
+	if c.DeadAfter < time.Second || c.DeadAfter < 2*c.Heartbeat {
+		return c, fmt.Errorf("chatcluster: dead-after %v must be at least 1s and twice the heartbeat (%v)", c.DeadAfter, c.Heartbeat)
+	}
+	if c.SyncTimeout <= 0 {
+		c.SyncTimeout = DefaultSyncTimeout
+	}
+	if c.OpTimeout <= 0 {
+		c.OpTimeout = DefaultOpTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// Node is one chat server's membership of a cluster: the chatsvc.Hub it
+// passes to its service, and the shared file store (Files). Create one
+// with [Connect].
+type Node struct {
+	cfg    Config
+	log    *slog.Logger
+	id     string // this process's, in every message it publishes
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	kv     jetstream.KeyValue
+	bucket string
+	files  *Files
+	sub    *nats.Subscription
+	svc    atomic.Pointer[chatsvc.Service]
+	view   *view
+
+	ctx    context.Context // the node's life
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	wake   chan struct{} // the writer's
+	// rewatch restarts the watches (after a reconnect).
+	rewatch chan struct{}
+
+	// mu guards the node's own membership and its writing.
+	mu      sync.Mutex
+	inc     string           // the current incarnation
+	retired []string         // earlier incarnations whose heartbeat to purge
+	desired map[string]int64 // node-relative key -> count (> 0)
+	dirty   map[string]struct{}
+	beat    bool   // the heartbeat is due
+	gen     uint64 // changes made
+	flushed uint64 // changes written
+	// flushedC is closed and replaced when flushed advances.
+	flushedC chan struct{}
+
+	health struct {
+		sync.Mutex
+		connected   bool
+		since       time.Time
+		server      string
+		disconnects uint64
+		reconnects  uint64
+		lastErr     string
+	}
+	publishErrs atomic.Uint64
+}
+
+var _ chatsvc.Hub = (*Node)(nil)
+
+// wireMsg is a relayed message on NATS; the channel or user is in the
+// subject.
+type wireMsg struct {
+	Origin  string  `json:"o"`
+	From    string  `json:"f"`
+	Content *string `json:"c,omitempty"`
+}
+
+// Connect connects to NATS, creates the buckets if they are missing,
+// announces the node (its heartbeat), subscribes to the cluster's
+// messages and returns once its view of the membership is loaded. Pass
+// the Node as chatsvc.Config.Hub and its Files as chatsvc.Config.Files.
+func Connect(ctx context.Context, cfg Config) (*Node, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "chatcluster"),
+		id:       newID(),
+		bucket:   cfg.Prefix + "_members",
+		view:     newView(),
+		wake:     make(chan struct{}, 1),
+		rewatch:  make(chan struct{}, 1),
+		desired:  make(map[string]int64),
+		dirty:    make(map[string]struct{}),
+		flushedC: make(chan struct{}),
+	}
+	n.inc = newID()
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	opts := append([]nats.Option{
+		nats.Name(cfg.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(n.onDisconnect),
+		nats.ReconnectHandler(n.onReconnect),
+		nats.ErrorHandler(n.onAsyncError),
+	}, cfg.NATSOptions...)
+	if n.nc, err = nats.Connect(cfg.URL, opts...); err != nil {
+		n.cancel()
+		return nil, fmt.Errorf("chatcluster: connecting to NATS at %s: %w", cfg.URL, err)
+	}
+	fail := func(err error) (*Node, error) {
+		n.cancel()
+		n.nc.Close()
+		return nil, err
+	}
+	n.setConnected(true, n.nc.ConnectedUrlRedacted())
+	if n.js, err = jetstream.New(n.nc); err != nil {
+		return fail(fmt.Errorf("chatcluster: %w", err))
+	}
+	storage := jetstream.FileStorage
+	if cfg.MemoryStorage {
+		storage = jetstream.MemoryStorage
+	}
+	if err := retry(ctx, func(ctx context.Context) (err error) {
+		n.kv, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:         n.bucket,
+			Description:    "chat cluster membership: node heartbeats, users and channel members by node",
+			History:        1,
+			Storage:        storage,
+			Replicas:       cfg.Replicas,
+			LimitMarkerTTL: cfg.DeadAfter,
+		})
+		return err
+	}); err != nil {
+		return fail(fmt.Errorf("chatcluster: membership bucket %s: %w", n.bucket, err))
+	}
+	var obs jetstream.ObjectStore
+	if err := retry(ctx, func(ctx context.Context) (err error) {
+		obs, err = n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:      cfg.Prefix + "_files",
+			Description: "chat cluster files",
+			Storage:     storage,
+			Replicas:    cfg.Replicas,
+		})
+		return err
+	}); err != nil {
+		return fail(fmt.Errorf("chatcluster: file bucket %s_files: %w", cfg.Prefix, err))
+	}
+	n.files = newFiles(obs, cfg.Files, cfg.OpTimeout, n.log)
+	// The heartbeat goes first, so that every watcher sees the node live
+	// before any of its entries.
+	if err := n.putBeat(ctx, n.inc); err != nil {
+		return fail(fmt.Errorf("chatcluster: announcing the node: %w", err))
+	}
+	if n.sub, err = n.nc.Subscribe(msgWildcard(cfg.Prefix), n.onMsg); err != nil {
+		return fail(fmt.Errorf("chatcluster: subscribing: %w", err))
+	}
+	if err := n.nc.FlushWithContext(ctx); err != nil {
+		return fail(fmt.Errorf("chatcluster: subscribing: %w", err))
+	}
+	n.wg.Add(3)
+	go n.writeLoop()
+	go n.watchLoop()
+	go n.files.watchLoop(n.ctx, &n.wg, n.files.rewatch)
+	// Wait for the membership view, so that the node answers for the
+	// whole cluster from its first request.
+	for {
+		n.view.mu.RLock()
+		ready, changed := n.view.ready, n.view.changed
+		n.view.mu.RUnlock()
+		if ready {
+			break
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			n.abort()
+			return nil, fmt.Errorf("chatcluster: loading the membership: %w", ctx.Err())
+		}
+	}
+	n.log.Info("joined the chat cluster", "nats", n.nc.ConnectedUrlRedacted(), "incarnation", n.inc,
+		"heartbeat", cfg.Heartbeat, "dead_after", cfg.DeadAfter, "replicas", cfg.Replicas)
+	return n, nil
+}
+
+// retry runs op until it succeeds or ctx ends, each attempt bounded by a
+// few seconds: right after a JetStream cluster starts (or loses its
+// leader) its API can leave a request unanswered or refuse it for a
+// while.
+func retry(ctx context.Context, op func(context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := op(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+// Files returns the cluster's shared file store, for chatsvc.Config.Files.
+func (n *Node) Files() *Files { return n.files }
+
+// Close leaves the cluster cleanly: the node's heartbeat and entries are
+// removed at once (the others need not wait for the TTL), then the
+// connection is drained. Close the chat server first.
+func (n *Node) Close() error {
+	n.cancel()
+	n.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.OpTimeout)
+	defer cancel()
+	n.mu.Lock()
+	inc := n.inc
+	keys := make([]string, 0, len(n.desired)+len(n.dirty))
+	for k := range n.desired {
+		keys = append(keys, k)
+	}
+	for k := range n.dirty {
+		if _, ok := n.desired[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	n.mu.Unlock()
+	var errs []error
+	if n.nc.IsConnected() {
+		errs = append(errs, n.purge(ctx, heartbeatKey(inc)))
+		for _, k := range keys {
+			errs = append(errs, n.purge(ctx, withInc(inc, k)))
+		}
+	}
+	errs = append(errs, n.nc.Drain())
+	return errors.Join(errs...)
+}
+
+// abort stops the node as a crash would: no goodbye, the connection
+// closed; the others notice when its heartbeat expires.
+func (n *Node) abort() {
+	n.cancel()
+	n.nc.Close()
+	n.wg.Wait()
+}
+
+// Attach implements chatsvc.Hub.
+func (n *Node) Attach(svc *chatsvc.Service) { n.svc.Store(svc) }
+
+// SetUser implements chatsvc.Hub: the count is written by the writer.
+func (n *Node) SetUser(user string, count int) { n.set(userKey(user), int64(count)) }
+
+// SetMember implements chatsvc.Hub.
+func (n *Node) SetMember(channel, user string, count int) {
+	n.set(memberKey(channel, user), int64(count))
+}
+
+func (n *Node) set(key string, v int64) {
+	n.mu.Lock()
+	if v > 0 {
+		n.desired[key] = v
+	} else {
+		delete(n.desired, key)
+	}
+	n.dirty[key] = struct{}{}
+	n.gen++
+	n.mu.Unlock()
+	n.poke()
+}
+
+func (n *Node) poke() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// PublishChannel implements chatsvc.Hub: one NATS publish per message,
+// whatever the number of members and nodes.
+func (n *Node) PublishChannel(channel, from string, content *string) {
+	n.publish(kindChannel, channel, from, content)
+}
+
+// PublishPrivate implements chatsvc.Hub.
+func (n *Node) PublishPrivate(user, from string, content *string) {
+	n.publish(kindUser, user, from, content)
+}
+
+func (n *Node) publish(kind, name, from string, content *string) {
+	b, err := json.Marshal(wireMsg{Origin: n.id, From: from, Content: content})
+	if err == nil {
+		// While disconnected, nats.go buffers publishes (8 MiB) and sends
+		// them on reconnect; past that it fails and the message is lost.
+		err = n.nc.Publish(msgSubject(n.cfg.Prefix, kind, name), b)
+	}
+	if err != nil {
+		if c := n.publishErrs.Add(1); c == 1 || c%1024 == 0 {
+			n.log.Warn("relaying a message to the cluster failed; it reached this node's recipients only",
+				"err", err, "failures", c)
+		}
+	}
+}
+
+// onMsg delivers a message relayed by another node to this node's
+// recipients. It runs on the subscription's goroutine, one message at a
+// time in the order NATS delivers them: a sender's messages stay in order.
+func (n *Node) onMsg(m *nats.Msg) {
+	kind, name, ok := parseMsgSubject(n.cfg.Prefix, m.Subject)
+	var w wireMsg
+	if ok && json.Unmarshal(m.Data, &w) != nil || w.From == "" {
+		ok = false
+	}
+	if !ok {
+		n.log.Debug("ignoring a malformed cluster message", "subject", m.Subject, "bytes", len(m.Data))
+		return
+	}
+	svc := n.svc.Load()
+	if w.Origin == n.id || svc == nil {
+		return // its own recipients got it when it was sent
+	}
+	if kind == kindChannel {
+		svc.DeliverChannel(name, w.From, w.Content)
+	} else {
+		svc.DeliverPrivate(name, w.From, w.Content)
+	}
+}
+
+// Sync implements chatsvc.Hub: it waits until this node's changes are
+// written, then until its view has applied every change the bucket held
+// when Sync was called. It gives up after Config.SyncTimeout, and at once
+// when NATS is unreachable: the node then answers from what it knows.
+func (n *Node) Sync(ctx context.Context) {
+	if !n.nc.IsConnected() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.SyncTimeout)
+	defer cancel()
+	n.mu.Lock()
+	want := n.gen
+	n.mu.Unlock()
+	for {
+		n.mu.Lock()
+		done, c := n.flushed >= want, n.flushedC
+		n.mu.Unlock()
+		if done {
+			break
+		}
+		select {
+		case <-c:
+		case <-ctx.Done():
+			n.log.Debug("sync: own changes not written in time")
+			return
+		}
+	}
+	st, err := n.kv.Status(ctx)
+	if err != nil {
+		n.log.Debug("sync: bucket status", "err", err)
+		return
+	}
+	last := st.(*jetstream.KeyValueBucketStatus).StreamInfo().State.LastSeq
+	for {
+		n.view.mu.RLock()
+		done, c := n.view.ready && n.view.rev >= last, n.view.changed
+		n.view.mu.RUnlock()
+		if done {
+			return
+		}
+		select {
+		case <-c:
+		case <-ctx.Done():
+			n.log.Debug("sync: view behind the bucket", "want", last)
+			return
+		}
+	}
+}
+
+// UserOnline implements chatsvc.Hub; a user the view does not know is
+// looked for again after a Sync, so a login answered anywhere counts.
+func (n *Node) UserOnline(ctx context.Context, user string) bool {
+	if n.userOnline(user) {
+		return true
+	}
+	n.Sync(ctx)
+	return n.userOnline(user)
+}
+
+func (n *Node) userOnline(user string) bool {
+	n.view.mu.RLock()
+	defer n.view.mu.RUnlock()
+	return n.view.st.users[user] > 0
+}
+
+// ChannelAfter implements chatsvc.Hub.
+func (n *Node) ChannelAfter(prev string) (string, bool) {
+	n.view.mu.RLock()
+	set := n.view.st.channels
+	n.view.mu.RUnlock()
+	return set.After(prev)
+}
+
+// ChannelUserAfter implements chatsvc.Hub.
+func (n *Node) ChannelUserAfter(channel, prev string) (string, bool) {
+	n.view.mu.RLock()
+	set := n.view.st.chanUsers[channel]
+	n.view.mu.RUnlock()
+	if set == nil {
+		return "", false
+	}
+	return set.After(prev)
+}
+
+// Counts implements chatsvc.Hub.
+func (n *Node) Counts() (users, channels int64) {
+	n.view.mu.RLock()
+	defer n.view.mu.RUnlock()
+	return n.view.st.sessions, int64(len(n.view.st.members))
+}
+
+// Health is a node's view of its link to the cluster.
+type Health struct {
+	// Connected is whether the NATS connection is up; while it is down
+	// the node serves its own sessions only.
+	Connected bool
+	// Since is when Connected last changed.
+	Since time.Time
+	// Server is the NATS server connected to (credentials redacted).
+	Server string
+	// Incarnation is the node's current incarnation: it changes after
+	// each reconnect.
+	Incarnation string
+	// Disconnects and Reconnects count the connection's losses and
+	// recoveries.
+	Disconnects, Reconnects uint64
+	// LastError is the last connection error, "" if none.
+	LastError string
+	// PublishErrors counts the messages that could not be relayed.
+	PublishErrors uint64
+	// LiveNodes is the number of live incarnations in the node's view,
+	// its own included.
+	LiveNodes int
+}
+
+// Health returns the node's link state, for logs and metrics.
+func (n *Node) Health() Health {
+	n.health.Lock()
+	h := Health{
+		Connected: n.health.connected, Since: n.health.since, Server: n.health.server,
+		Disconnects: n.health.disconnects, Reconnects: n.health.reconnects, LastError: n.health.lastErr,
+	}
+	n.health.Unlock()
+	n.mu.Lock()
+	h.Incarnation = n.inc
+	n.mu.Unlock()
+	h.PublishErrors = n.publishErrs.Load()
+	n.view.mu.RLock()
+	for _, is := range n.view.st.incs {
+		if is.alive {
+			h.LiveNodes++
+		}
+	}
+	n.view.mu.RUnlock()
+	return h
+}
+
+func (n *Node) setConnected(up bool, server string) {
+	n.health.Lock()
+	defer n.health.Unlock()
+	n.health.connected, n.health.since = up, time.Now()
+	if up {
+		n.health.server = server
+	}
+}
+
+func (n *Node) onDisconnect(_ *nats.Conn, err error) {
+	n.health.Lock()
+	n.health.disconnects++
+	if err != nil {
+		n.health.lastErr = err.Error()
+	}
+	n.health.Unlock()
+	n.setConnected(false, "")
+	if n.ctx.Err() == nil {
+		n.log.Warn("lost the NATS connection: serving this node's sessions only until it is back", "err", err)
+	}
+}
+
+// onReconnect re-establishes the membership: nats.go has already sent
+// the subscription again; the node takes a new incarnation (its old
+// heartbeat may have expired meanwhile, and an expired incarnation never
+// counts again), writes all its entries under it, and restarts the
+// watches, whose consumers the outage may have broken.
+func (n *Node) onReconnect(nc *nats.Conn) {
+	n.health.Lock()
+	n.health.reconnects++
+	n.health.Unlock()
+	n.setConnected(true, nc.ConnectedUrlRedacted())
+	inc := n.reincarnate()
+	n.log.Info("NATS connection re-established: re-announcing this node's membership",
+		"nats", nc.ConnectedUrlRedacted(), "incarnation", inc)
+	select {
+	case n.rewatch <- struct{}{}:
+	default:
+	}
+	select {
+	case n.files.rewatch <- struct{}{}:
+	default:
+	}
+}
+
+func (n *Node) onAsyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
+	n.health.Lock()
+	n.health.lastErr = err.Error()
+	n.health.Unlock()
+	if errors.Is(err, nats.ErrSlowConsumer) {
+		n.log.Warn("cluster messages dropped: this node reads them slower than they arrive", "err", err)
+		return
+	}
+	n.log.Warn("NATS error", "err", err)
+}
+
+// reincarnate moves the node's entries to a new incarnation and returns
+// it; the writer retires the old one.
+func (n *Node) reincarnate() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.retired = append(n.retired, n.inc)
+	n.inc = newID()
+	for k := range n.desired {
+		n.dirty[k] = struct{}{}
+	}
+	n.beat = true
+	n.gen++
+	n.poke()
+	return n.inc
+}
+
+// writeLoop writes the node's heartbeat every Config.Heartbeat and its
+// changed entries as soon as they change. One writer, reading each
+// entry's latest count when it writes it, keeps the bucket in the order of
+// the changes however the sessions race.
+func (n *Node) writeLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-n.wake:
+		case <-t.C:
+			n.mu.Lock()
+			n.beat = true
+			n.mu.Unlock()
+			n.cleanup()
+		}
+		n.flush()
+	}
+}
+
+func (n *Node) flush() {
+	n.mu.Lock()
+	inc, gen, beat, retired := n.inc, n.gen, n.beat, n.retired
+	keys := n.dirty
+	n.beat, n.retired, n.dirty = false, nil, make(map[string]struct{})
+	n.mu.Unlock()
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.OpTimeout)
+	defer cancel()
+	var failed []string
+	var failedRetired []string
+	if n.nc.IsConnected() {
+		// An old incarnation's heartbeat goes first: the others stop
+		// counting it before the new one appears, so nobody counts a
+		// session twice.
+		for _, old := range retired {
+			if err := n.purge(ctx, heartbeatKey(old)); err != nil {
+				failedRetired = append(failedRetired, old)
+			}
+		}
+		if beat {
+			if err := n.putBeat(ctx, inc); err != nil {
+				n.log.Debug("heartbeat failed", "err", err)
+			} else {
+				beat = false
+			}
+		}
+		for k := range keys {
+			n.mu.Lock()
+			v, cur := n.desired[k], n.inc
+			n.mu.Unlock()
+			if cur != inc {
+				break // a new incarnation rewrites everything
+			}
+			var err error
+			if v > 0 {
+				_, err = n.kv.Put(ctx, withInc(inc, k), []byte(strconv.FormatInt(v, 10)))
+			} else {
+				err = n.purge(ctx, withInc(inc, k))
+			}
+			if err != nil {
+				failed = append(failed, k)
+			}
+		}
+	} else {
+		failedRetired = retired
+		for k := range keys {
+			failed = append(failed, k)
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.beat = n.beat || beat
+	n.retired = append(n.retired, failedRetired...)
+	for _, k := range failed {
+		n.dirty[k] = struct{}{}
+	}
+	if len(failed) == 0 && n.inc == inc && gen > n.flushed {
+		n.flushed = gen
+		close(n.flushedC)
+		n.flushedC = make(chan struct{})
+	}
+	if len(failed) > 0 && n.ctx.Err() == nil {
+		n.log.Debug("membership writes failed; retrying at the next heartbeat", "keys", len(failed))
+	}
+}
+
+// putBeat writes the incarnation's heartbeat with the TTL: the KV API
+// has no TTL on Put in this nats.go, so it is a JetStream publish on the
+// key's subject, which is what Put does.
+func (n *Node) putBeat(ctx context.Context, inc string) error {
+	m := &nats.Msg{Subject: "$KV." + n.bucket + "." + heartbeatKey(inc), Data: []byte(n.id)}
+	_, err := n.js.PublishMsg(ctx, m, jetstream.WithMsgTTL(n.cfg.DeadAfter))
+	return err
+}
+
+// purge removes a key; its marker expires after DeadAfter, so removed
+// keys do not pile up in the bucket.
+func (n *Node) purge(ctx context.Context, key string) error {
+	return n.kv.Purge(ctx, key, jetstream.PurgeTTL(n.cfg.DeadAfter))
+}
+
+// cleanup purges the entries of dead incarnations. Only the live
+// incarnation with the smallest id does it, so that a dead node's keys
+// are purged once, not once per node.
+func (n *Node) cleanup() {
+	n.mu.Lock()
+	inc := n.inc
+	n.mu.Unlock()
+	n.view.mu.RLock()
+	leader := n.view.ready
+	for id, is := range n.view.st.incs {
+		if is.alive && id < inc {
+			leader = false
+		}
+	}
+	var dead map[string][]string
+	if leader {
+		dead = n.view.st.deadWithKeys()
+	}
+	n.view.mu.RUnlock()
+	if len(dead) == 0 || !n.nc.IsConnected() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.OpTimeout)
+	defer cancel()
+	for id, keys := range dead {
+		for _, k := range keys {
+			if err := n.purge(ctx, k); err != nil {
+				n.log.Debug("purging a dead node's entry failed", "err", err)
+				return
+			}
+		}
+		n.log.Info("purged the entries of a dead node", "incarnation", id, "entries", len(keys))
+	}
+}
+
+// watchLoop keeps the membership view: one watch of the bucket at a time,
+// restarted after a reconnect or a failure. A new watch builds a fresh
+// state from the bucket and swaps it in once complete, so the view never
+// shows half a bucket.
+func (n *Node) watchLoop() {
+	defer n.wg.Done()
+	for n.ctx.Err() == nil {
+		ctx, cancel := context.WithCancel(n.ctx)
+		done := make(chan error, 1)
+		go func() { done <- n.watchOnce(ctx) }()
+		var err error
+		select {
+		case err = <-done:
+		case <-n.rewatch:
+			cancel()
+			err = <-done
+			err = fmt.Errorf("restarting after a reconnect: %w", err)
+		}
+		cancel()
+		if n.ctx.Err() != nil {
+			return
+		}
+		n.log.Debug("membership watch ended", "err", err)
+		select {
+		case <-n.ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (n *Node) watchOnce(ctx context.Context) error {
+	st, err := n.kv.Status(ctx)
+	if err != nil {
+		return err
+	}
+	start := st.(*jetstream.KeyValueBucketStatus).StreamInfo().State.LastSeq
+	w, err := n.kv.WatchAll(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = w.Stop() }()
+	n.view.mu.RLock()
+	fresh := newViewState(n.view.st.dead)
+	n.view.mu.RUnlock()
+	var rev uint64
+	building := true
+	for {
+		var e jetstream.KeyValueEntry
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok = <-w.Updates():
+		}
+		if !ok {
+			return errors.New("watch closed")
+		}
+		if e == nil { // the initial values are in
+			for id, is := range fresh.incs {
+				if !is.alive {
+					fresh.kill(id) // entries with no heartbeat: a dead node's
+				}
+			}
+			n.view.mu.Lock()
+			n.view.st, n.view.rev, n.view.ready = fresh, max(rev, start), true
+			n.view.notifyLocked()
+			n.view.mu.Unlock()
+			building = false
+			n.checkOwnBeat()
+			continue
+		}
+		if building {
+			applyEntry(fresh, e)
+			rev = max(rev, e.Revision())
+			continue
+		}
+		n.view.mu.Lock()
+		applyEntry(n.view.st, e)
+		n.view.rev = max(n.view.rev, e.Revision())
+		n.view.notifyLocked()
+		n.view.mu.Unlock()
+		if k, ok := parseKey(e.Key()); ok && k.kind == "n" && e.Operation() != jetstream.KeyValuePut {
+			n.checkOwnBeat()
+		}
+	}
+}
+
+// checkOwnBeat takes a new incarnation when the view holds the current
+// one dead: its heartbeat expired (the node was cut off, or too slow to
+// refresh it), and the others have stopped counting it for good.
+func (n *Node) checkOwnBeat() {
+	n.mu.Lock()
+	inc := n.inc
+	n.mu.Unlock()
+	n.view.mu.RLock()
+	dead := n.view.st.dead[inc]
+	n.view.mu.RUnlock()
+	if dead {
+		newInc := n.reincarnate()
+		n.log.Warn("this node's heartbeat expired: re-announcing its membership", "incarnation", newInc)
+	}
+}
+
+// applyEntry applies one bucket entry to a view state.
+func applyEntry(st *viewState, e jetstream.KeyValueEntry) {
+	k, ok := parseKey(e.Key())
+	if !ok {
+		return
+	}
+	put := e.Operation() == jetstream.KeyValuePut
+	var v int64
+	if put {
+		var err error
+		if v, err = strconv.ParseInt(string(e.Value()), 10, 64); err != nil || v < 0 {
+			v = 0
+		}
+	}
+	switch k.kind {
+	case "n":
+		if put {
+			st.beat(k.inc)
+		} else {
+			st.kill(k.inc)
+			st.forget(k.inc)
+		}
+	case "u":
+		st.setUser(k.inc, k.user, v)
+		st.forget(k.inc)
+	case "c":
+		st.setMember(k.inc, k.channel, k.user, v)
+		st.forget(k.inc)
+	}
+}

@@ -366,3 +366,176 @@ func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
 	}
 	return time.Since(start)
 }
+
+// TestDeadNodeLeaves crashes node C (no goodbye: its connection just
+// closes) and checks that its sessions leave the membership and the
+// counts of A and B within the documented bound, while A and B go on
+// exchanging messages. The measured time is logged.
+func TestDeadNodeLeaves(t *testing.T) {
+	_, nodes := threeNodes(t)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	ctx := chattest.Context(t, wait)
+	ua, ub, uc := loginOn(t, a, "alice"), loginOn(t, b, "bob"), loginOn(t, c, "carol")
+	for _, u := range []*user{ua, ub, uc} {
+		chattest.Must(t, u.c.ChannelJoin(ctx, "room"))
+	}
+	if got := chattest.Collect(t, ua.c.ChannelUsers(ctx, "room")); !slices.Equal(got, []string{"alice", "bob", "carol"}) {
+		t.Fatalf("channel.users = %q", got)
+	}
+	if users, _ := a.node.Counts(); users != 3 {
+		t.Fatalf("user count on A = %d, want 3", users)
+	}
+
+	// Messages keep flowing between A and B while C dies.
+	stop := make(chan struct{})
+	sent := make(chan int, 1)
+	go func() {
+		i := 0
+		defer func() { sent <- i }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if ua.c.Message(ctx, chat.Message{Channel: str("room"), Content: str(strconv.Itoa(i))}) != nil {
+				return
+			}
+			i++
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+
+	killed := time.Now()
+	c.node.abort()
+	gone := func(n *chatNode) bool {
+		users, _ := n.node.Counts()
+		return users == 2 && !slices.Contains(chattest.Collect(t, ua.c.ChannelUsers(ctx, "room")), "carol")
+	}
+	waitFor(t, "carol leaves A's view", func() bool { return gone(a) })
+	waitFor(t, "carol leaves B's view", func() bool { return gone(b) })
+	took := time.Since(killed)
+	t.Logf("a crashed node's sessions left the others' membership %v after the crash (heartbeat %v, dead after %v)",
+		took.Round(time.Millisecond), testHeartbeat, testDeadAfter)
+	// A private message to carol is now refused: she is logged in nowhere.
+	chattest.WantError(t, ub.c.Message(ctx, chat.Message{User: str("carol"), Content: str("x")}), `user "carol" is not logged in`)
+
+	close(stop)
+	n := <-sent
+	if n == 0 {
+		t.Fatal("alice could not send while C died")
+	}
+	// Every message alice sent reached bob, in order: nothing was lost
+	// on the way between A and B.
+	for i := range n {
+		chattest.CheckMsg(t, ub.inbox.Next(t, wait), "alice", strconv.Itoa(i), str("room"))
+	}
+	t.Logf("%d messages from A to B while C died, all delivered in order", n)
+}
+
+// TestNATSRestartKeepsSubscriptions stops the NATS server node B is
+// connected to, and starts it again: once B has reconnected, its users
+// are members again and messages flow both ways, as before.
+func TestNATSRestartKeepsSubscriptions(t *testing.T) {
+	nc, nodes := threeNodes(t)
+	a, b := nodes[0], nodes[1]
+	ctx := chattest.Context(t, wait)
+	ua, ub := loginOn(t, a, "alice"), loginOn(t, b, "bob")
+	chattest.Must(t, ua.c.ChannelJoin(ctx, "room"))
+	chattest.Must(t, ub.c.ChannelJoin(ctx, "room"))
+	chattest.Must(t, ua.c.Message(ctx, chat.Message{Channel: str("room"), Content: str("before")}))
+	chattest.CheckMsg(t, ub.inbox.Next(t, wait), "alice", "before", str("room"))
+	chattest.CheckMsg(t, ua.inbox.Next(t, wait), "alice", "before", str("room"))
+	incBefore := b.node.Health().Incarnation
+
+	nc.restart(t, 1, func() {
+		waitFor(t, "B reports the NATS connection lost", func() bool { return !b.node.Health().Connected })
+		// B keeps serving its own sessions meanwhile.
+		chattest.Must(t, ub.c.Message(ctx, chat.Message{Channel: str("room"), Content: str("while down")}))
+		chattest.CheckMsg(t, ub.inbox.Next(t, wait), "bob", "while down", str("room"))
+	})
+	took := waitFor(t, "B reconnects", func() bool { return b.node.Health().Connected })
+	h := b.node.Health()
+	t.Logf("B reconnected %v after the NATS server came back: %+v", took.Round(time.Millisecond), h)
+	if h.Reconnects == 0 || h.Disconnects == 0 || h.Incarnation == incBefore {
+		t.Fatalf("health after the restart = %+v, want a disconnect, a reconnect and a new incarnation", h)
+	}
+	// The membership comes back (a new incarnation of B) ...
+	waitFor(t, "bob is a member again on A", func() bool {
+		return slices.Equal(chattest.Collect(t, ua.c.ChannelUsers(ctx, "room")), []string{"alice", "bob"})
+	})
+	// ... and every subscription works: the next messages reach the other
+	// node, in order, in both directions, channel and private.
+	for i := range 20 {
+		chattest.Must(t, ua.c.Message(ctx, chat.Message{Channel: str("room"), Content: str("a" + strconv.Itoa(i))}))
+		chattest.Must(t, ub.c.Message(ctx, chat.Message{User: str("alice"), Content: str("b" + strconv.Itoa(i))}))
+	}
+	var fromA, fromB []string
+	for range 20 {
+		fromA = append(fromA, chattest.Deref(ub.inbox.Next(t, wait).Content))
+	}
+	// Alice also gets her own channel messages, and bob's "while down"
+	// if nats.go's reconnect buffer relayed it (at most once).
+	for len(fromB) < 20 {
+		if m := ua.inbox.Next(t, wait); m.Channel == nil {
+			fromB = append(fromB, chattest.Deref(m.Content))
+		}
+	}
+	for i := range 20 {
+		if fromA[i] != "a"+strconv.Itoa(i) || fromB[i] != "b"+strconv.Itoa(i) {
+			t.Fatalf("after the restart: bob got %q, alice got %q", fromA, fromB)
+		}
+	}
+	if users, channels := a.node.Counts(); users != 2 || channels != 1 {
+		t.Fatalf("counts on A = %d users, %d channels; want 2, 1", users, channels)
+	}
+}
+
+// TestHostileNames checks that user and channel names made of NATS
+// subject characters stay isolated: no collision, no wildcard, no escape.
+func TestHostileNames(t *testing.T) {
+	_, nodes := threeNodes(t)
+	ctx := chattest.Context(t, wait)
+	names := []string{".", "*", ">", "a.b", "a", "b", "a.*", "a.>", "a b", "ü", "日本", "$KV", "chat.msg.c.61", "61"}
+	users := make([]*user, len(names))
+	for i, name := range names {
+		users[i] = loginOn(t, nodes[i%2], name)
+		chattest.Must(t, users[i].c.ChannelJoin(ctx, name))
+	}
+	want := slices.Sorted(slices.Values(names))
+	for _, u := range []*user{users[0], users[1]} {
+		if got := chattest.Collect(t, u.c.Channels(ctx)); !slices.Equal(got, want) {
+			t.Fatalf("channels = %q, want %q", got, want)
+		}
+	}
+	for i, name := range names {
+		if got := chattest.Collect(t, users[(i+1)%len(users)].c.ChannelUsers(ctx, name)); !slices.Equal(got, []string{name}) {
+			t.Fatalf("channel.users %q = %q", name, got)
+		}
+	}
+	// One private message to each user, from a user on the other node,
+	// then one channel message to each channel from its only member.
+	for i, name := range names {
+		from := users[(i+1)%len(users)]
+		chattest.Must(t, from.c.Message(ctx, chat.Message{User: str(name), Content: str("private for " + name)}))
+		chattest.Must(t, users[i].c.Message(ctx, chat.Message{Channel: str(name), Content: str("channel " + name)}))
+	}
+	// Each user's sender is on the other node (even and odd indices
+	// alternate), so is every other sender of the test: a last private
+	// message from there comes after anything a wildcard or a collision
+	// would have delivered, and must be the next one.
+	for i, name := range names {
+		from := users[(i+1)%len(users)]
+		chattest.Must(t, from.c.Message(ctx, chat.Message{User: str(name), Content: str("end")}))
+	}
+	for i, name := range names {
+		got := []chat.Message{users[i].inbox.Next(t, wait), users[i].inbox.Next(t, wait)}
+		if got[0].Channel != nil {
+			got[0], got[1] = got[1], got[0]
+		}
+		sender := names[(i+1)%len(names)]
+		chattest.CheckMsg(t, got[0], sender, "private for "+name, nil)
+		chattest.CheckMsg(t, got[1], name, "channel "+name, str(name))
+		chattest.CheckMsg(t, users[i].inbox.Next(t, wait), sender, "end", nil)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
 	"github.com/rsocket-chat/rsgen/impl/chatauth"
+	"github.com/rsocket-chat/rsgen/impl/chatcluster"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
 	"github.com/rsocket-chat/rsgen/impl/chatsvc"
 	"github.com/rsocket-chat/rsgen/impl/filestore"
@@ -72,6 +73,13 @@ type options struct {
 	logFormat                string
 	auth                     string
 	allowOrigins             originList
+
+	// Cluster mode (package chatcluster); nats "" is a single node.
+	nats                      string
+	natsPort, natsClusterPort int
+	natsRoutes, natsStore     string
+	natsReplicas              int
+	natsDeadAfter             time.Duration
 }
 
 // setting is one flag and its environment variable.
@@ -101,6 +109,13 @@ func settings(o *options) []setting {
 		{"log-format", "CHAT_LOG_FORMAT", "log `format`: text or json", (*format)(&o.logFormat)},
 		{"allow-origin", "CHAT_ALLOW_ORIGIN", "web `origin` (https://chat.example.com) whose pages may connect over WebSocket, besides the server's own page; repeatable or comma-separated, \"*\" for any (development only); clients that send no Origin are always accepted", &o.allowOrigins},
 		{"auth", "CHAT_AUTH", "user database `file`: every connection must authenticate in its SETUP and logs in only as itself (manage it with 'chat-server users'); unset, anyone logs in as anyone, as in the tutorial", (*str)(&o.auth)},
+		{"nats", "CHAT_NATS", "cluster mode: the NATS server `URLs` (nats://host:4222, comma-separated) the chat nodes share users, channels, messages and files through, or \"embedded\" to run a NATS server in this process; unset, a single node with nothing shared", (*str)(&o.nats)},
+		{"nats-port", "CHAT_NATS_PORT", "with --nats embedded: the NATS client `port` (-1 picks one)", (*integer)(&o.natsPort)},
+		{"nats-cluster-port", "CHAT_NATS_CLUSTER_PORT", "with --nats embedded: the `port` the other nodes' NATS servers route to; 0 runs a NATS server alone", (*integer)(&o.natsClusterPort)},
+		{"nats-routes", "CHAT_NATS_ROUTES", "with --nats embedded: the other nodes' NATS cluster `URLs` (nats://host:6222, comma-separated)", (*str)(&o.natsRoutes)},
+		{"nats-store", "CHAT_NATS_STORE", "with --nats embedded: the JetStream `directory`", (*str)(&o.natsStore)},
+		{"nats-replicas", "CHAT_NATS_REPLICAS", "JetStream `replicas` of the shared membership and files (3 on three NATS servers survives one down)", (*integer)(&o.natsReplicas)},
+		{"nats-dead-after", "CHAT_NATS_DEAD_AFTER", "`time` after its last heartbeat (sent every fifth of it) at which a node that died leaves the others' membership and counts", (*duration)(&o.natsDeadAfter)},
 	}
 }
 
@@ -124,6 +139,9 @@ func defaults() *options {
 		shutdown:       d.ShutdownTimeout,
 		logLevel:       "info",
 		logFormat:      "text",
+		natsPort:       4222,
+		natsReplicas:   1,
+		natsDeadAfter:  chatcluster.DefaultDeadAfter,
 	}
 }
 
@@ -190,6 +208,12 @@ Flags:
 		return nil, errors.New("--max-file-size is larger than --upload-memory: the largest file could never be uploaded")
 	case o.maxFile > o.reassembly:
 		return nil, errors.New("--max-file-size is larger than --reassembly-memory: the largest file could never arrive")
+	case o.nats == "embedded" && o.natsStore == "":
+		return nil, errors.New("--nats embedded needs --nats-store, the JetStream directory")
+	case o.nats != "embedded" && (o.natsStore != "" || o.natsRoutes != "" || o.natsClusterPort != 0):
+		return nil, errors.New("--nats-store, --nats-routes and --nats-cluster-port configure an embedded NATS server: add --nats embedded")
+	case o.natsReplicas <= 0 || o.natsDeadAfter < time.Second:
+		return nil, errors.New("--nats-replicas must be positive and --nats-dead-after at least 1s")
 	}
 	return o, nil
 }
@@ -245,6 +269,13 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		cfg.Chat.Auth = users
 		log.Info("authentication required", "users", users.Len(), "file", o.auth)
 	}
+	if o.nats != "" {
+		leave, err := o.joinCluster(ctx, &cfg, log)
+		if err != nil {
+			return err
+		}
+		defer leave()
+	}
 	srv, err := chatserver.Start(ctx, cfg)
 	if err != nil {
 		return err
@@ -265,6 +296,52 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	case <-srv.Done():
 	}
 	return srv.Wait()
+}
+
+// joinCluster starts the embedded NATS server if asked, joins the cluster
+// and sets cfg to share through it; leave closes both, once the chat
+// server has stopped.
+func (o *options) joinCluster(ctx context.Context, cfg *chatserver.Config, log *slog.Logger) (leave func(), err error) {
+	url := o.nats
+	var emb *chatcluster.Embedded
+	if o.nats == "embedded" {
+		var routes []string
+		if o.natsRoutes != "" {
+			routes = strings.Split(o.natsRoutes, ",")
+		}
+		emb, err = chatcluster.StartEmbedded(chatcluster.EmbeddedConfig{
+			Port: o.natsPort, ClusterPort: o.natsClusterPort, Routes: routes, StoreDir: o.natsStore,
+		})
+		if err != nil {
+			return nil, err
+		}
+		url = emb.ClientURL()
+		log.Info("embedded NATS server started", "url", url, "cluster", emb.ClusterURL(), "store", o.natsStore)
+	}
+	// A JetStream cluster forms once enough of its servers are up: wait
+	// for it, within reason.
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	node, err := chatcluster.Connect(cctx, chatcluster.Config{
+		URL: url, Replicas: o.natsReplicas, DeadAfter: o.natsDeadAfter, Heartbeat: o.natsDeadAfter / 5,
+		Files:  cfg.Files,
+		Logger: log,
+	})
+	if err != nil {
+		if emb != nil {
+			emb.Shutdown()
+		}
+		return nil, err
+	}
+	cfg.Chat.Hub, cfg.Chat.Files = node, node.Files()
+	return func() {
+		if err := node.Close(); err != nil {
+			log.Warn("leaving the cluster", "err", err)
+		}
+		if emb != nil {
+			emb.Shutdown()
+		}
+	}, nil
 }
 
 // Flag value types.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -14,8 +15,9 @@ import (
 // process (chat-server --nats embedded), so that a few chat-server
 // processes form a cluster with nothing else installed.
 type EmbeddedConfig struct {
-	// Name is the server's name, unique in the NATS cluster (JetStream
-	// needs it); default "chat-" and the client port.
+	// Name is the server's name, unique in the NATS cluster and stable
+	// across restarts (JetStream knows its peers by it); default the host
+	// name and the client port, or a random name when the port is picked.
 	Name string
 	// Host is the address the client and cluster ports listen on
 	// (default "127.0.0.1"; "0.0.0.0" for other machines).
@@ -60,7 +62,11 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		cfg.ClusterName = "chat"
 	}
 	if cfg.Name == "" {
-		cfg.Name = fmt.Sprintf("chat-%d", cfg.Port)
+		host, _ := os.Hostname()
+		cfg.Name = fmt.Sprintf("chat-%s-%d", host, cfg.Port)
+		if cfg.Port < 0 {
+			cfg.Name = "chat-" + newID()
+		}
 	}
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 10 * time.Second

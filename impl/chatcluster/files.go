@@ -35,8 +35,8 @@ type Files struct {
 	rewatch chan struct{}
 
 	mu      sync.Mutex
-	sizes   map[string]int64 // stored files
-	charged int64            // what they are charged (filestore.Limits.Charge)
+	sizes   map[string]int64  // stored files
+	charged int64             // what they are charged (filestore.Limits.Charge)
 	pending map[uint64]upload // this node's uploads in progress
 	nextID  uint64
 	names   nameset.Set

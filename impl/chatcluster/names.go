@@ -58,8 +58,8 @@ func parseMsgSubject(prefix, subject string) (kind, name string, ok bool) {
 //	n.<inc>                   the node's heartbeat, with a TTL
 //	u.<inc>.<user>            how many of its sessions are logged in as user
 //	c.<inc>.<channel>.<user>  how many of them have joined channel
-func heartbeatKey(inc string) string     { return "n." + inc }
-func userKey(user string) string         { return "u." + encodeName(user) }
+func heartbeatKey(inc string) string { return "n." + inc }
+func userKey(user string) string     { return "u." + encodeName(user) }
 func memberKey(channel, user string) string {
 	return "c." + encodeName(channel) + "." + encodeName(user)
 }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"testing"
+
+	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/internal/syncbuf"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Two chat-server runs with --nats embedded, routed to each other, form a
+// cluster with nothing else running: a user on each sees the other.
+func TestRunEmbeddedCluster(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ports := []int{freePort(t), freePort(t)}
+	type node struct {
+		out  syncbuf.Buffer
+		done chan error
+	}
+	nodes := []*node{{done: make(chan error, 1)}, {done: make(chan error, 1)}}
+	for i, n := range nodes {
+		var stderr syncbuf.Buffer
+		args := []string{"--tcp-addr=127.0.0.1:0", "--ws-addr=127.0.0.1:0", "--data-dir=" + t.TempDir(),
+			"--nats=embedded", "--nats-port=-1", "--nats-store=" + t.TempDir(),
+			fmt.Sprintf("--nats-cluster-port=%d", ports[i]),
+			fmt.Sprintf("--nats-routes=nats://127.0.0.1:%d", ports[1-i]),
+			"--nats-dead-after=2s"}
+		go func() { n.done <- run(ctx, args, env(nil), &n.out, &stderr) }()
+	}
+	var clients []*chat.Client
+	for i, n := range nodes {
+		tcp, _ := addrs(t, &n.out)
+		dctx, dcancel := context.WithTimeout(ctx, wait)
+		defer dcancel()
+		c, err := chat.Dial(dctx, tcp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Login(dctx, fmt.Sprintf("user%d", i+1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ChannelJoin(dctx, "general"); err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, wait)
+	defer rcancel()
+	var users []string
+	for u, err := range clients[1].ChannelUsers(rctx, "general") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u)
+	}
+	if !slices.Equal(users, []string{"user1", "user2"}) {
+		t.Fatalf("channel.users on the second node = %q", users)
+	}
+	cancel()
+	for _, n := range nodes {
+		if err := <-n.done; err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	}
+}

@@ -53,13 +53,16 @@ test-go:
 
 JS_DIR := impl/testdata/interop-js
 
-## test-js: rsocket-js (npm) clients drive a chat server built from this checkout.
+## test-js: rsocket-js (npm) clients drive a chat server built from this checkout; then the
+## reference scenario again against a chat-server that is a cluster node (--nats embedded).
 test-js:
 	@command -v node >/dev/null || { echo "test-js needs Node.js 20+ and npm"; exit 1; }
 	@if [ ! -d $(JS_DIR)/node_modules ]; then cd $(JS_DIR) && npm ci --no-audit --no-fund; fi
 	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
 		$(GO) build -o "$$dir/chat-server" ./cmd/chat-server && \
-		cd $(JS_DIR) && CHAT_SERVER_BIN="$$dir/chat-server" node --test --test-concurrency=1
+		cd $(JS_DIR) && CHAT_SERVER_BIN="$$dir/chat-server" node --test --test-concurrency=1 && \
+		echo "test-js: the reference scenario against a node of a chat cluster (embedded NATS)" && \
+		CHAT_INTEROP_CLUSTER=1 CHAT_SERVER_BIN="$$dir/chat-server" node --test --test-concurrency=1 test/scenario.test.js
 
 TS_DIR := ts
 

@@ -70,6 +70,14 @@ async function startChatServer(extraArgs = []) {
     `--data-dir=${dataDir}`,
     ...extraArgs,
   ];
+  // CHAT_INTEROP_CLUSTER=1: the server is a node of a chat cluster, with
+  // an embedded NATS server (JetStream in a fresh directory), so that
+  // membership, messages and files go through NATS.
+  let natsDir = null;
+  if (process.env.CHAT_INTEROP_CLUSTER) {
+    natsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'interop-js-nats-'));
+    args.push('--nats=embedded', '--nats-port=-1', `--nats-store=${natsDir}`);
+  }
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
@@ -94,6 +102,7 @@ async function startChatServer(extraArgs = []) {
       clearTimeout(t);
     }
     fs.rmSync(dataDir, { recursive: true, force: true });
+    if (natsDir) fs.rmSync(natsDir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + 20000;

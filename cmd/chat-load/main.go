@@ -16,6 +16,11 @@
 //
 //	chat-load [--target both] [--quick] [--json FILE] [--svg FILE] ...
 //	chat-load --addr 127.0.0.1:6565 --scenarios rr,fanout
+//	chat-load cluster [--members 200] [--messages 200] [--rounds 3]
+//
+// The cluster subcommand compares a channel's fan-out with its members
+// spread over two chat nodes sharing through NATS (package chatcluster)
+// against the same on one node, in one process (see cluster.go).
 package main
 
 import (
@@ -87,6 +92,19 @@ func main() {
 		if err := serveMain(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "chat-load serve:", err)
 			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "cluster" {
+		res, err := runClusterCmd(context.Background(), os.Args[2:], os.Stdout)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "chat-load cluster:", err)
+			os.Exit(1)
+		}
+		for _, r := range res {
+			if r.Lost > 0 {
+				os.Exit(2)
+			}
 		}
 		return
 	}

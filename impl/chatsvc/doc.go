@@ -54,6 +54,22 @@
 // for the client's demand) and the newer one takes the queue. This keeps a
 // client that re-opens its stream, or lost track of the old one, working.
 //
+// # Cluster
+//
+// A Service with a [Hub] (Config.Hub; package chatcluster has one on
+// NATS) is a node of a cluster. It keeps its own sessions and delivers to
+// them directly as above; the hub is told of every membership change
+// (under the registry lock, in order), relays each message a local
+// session sends (once, under the fan-out lock, so that the other nodes'
+// recipients see this node's messages in the same order as its own),
+// hands the other nodes' messages to DeliverChannel and DeliverPrivate,
+// and answers the lists, the counts and whether a user is online
+// anywhere. Login, join and leave are answered after the hub's Sync, and
+// the channels and channel.users streams start with one, so that a change
+// answered on one node is seen by a request that starts after it on
+// another. Without a hub the service uses one of its own that answers
+// from its registry and relays nothing: a single node, as before.
+//
 // # Lists
 //
 // The channels, files and channel.users streams send their names sorted,

@@ -1,6 +1,7 @@
 package chatcluster
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -170,16 +171,20 @@ type chatNode struct {
 
 // startNode starts a chat node connected to natsURL only (it does not
 // move to the other servers it learns of, so that a test can cut it off).
-func startNode(t *testing.T, prefix, natsURL string) *chatNode {
+func startNode(t *testing.T, prefix, natsURL string, opts ...func(*Config)) *chatNode {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	node, err := Connect(ctx, Config{
+	cfg := Config{
 		URL: natsURL, Prefix: prefix, Replicas: 3,
 		Heartbeat: testHeartbeat, DeadAfter: testDeadAfter,
 		Logger:      testLogger(),
 		NATSOptions: []nats.Option{nats.IgnoreDiscoveredServers()},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	node, err := Connect(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,12 +200,12 @@ func startNode(t *testing.T, prefix, natsURL string) *chatNode {
 func newPrefix() string { return "t" + strconv.FormatInt(prefixes.Add(1), 10) + "x" + newID()[:6] }
 
 // threeNodes starts the chat nodes A, B and C, on NATS servers 0, 1, 2.
-func threeNodes(t *testing.T) (*natsCluster, []*chatNode) {
+func threeNodes(t *testing.T, opts ...func(*Config)) (*natsCluster, []*chatNode) {
 	nc := testNATS(t)
 	prefix := newPrefix()
 	var nodes []*chatNode
 	for i := range 3 {
-		nodes = append(nodes, startNode(t, prefix, nc.url(i)))
+		nodes = append(nodes, startNode(t, prefix, nc.url(i), opts...))
 	}
 	return nc, nodes
 }
@@ -538,4 +543,106 @@ func TestHostileNames(t *testing.T) {
 		chattest.CheckMsg(t, got[1], name, "channel "+name, str(name))
 		chattest.CheckMsg(t, users[i].inbox.Next(t, wait), sender, "end", nil)
 	}
+}
+
+// TestRestartedNodeDoesNotResurrect crashes node C and starts a new node
+// on the same NATS server at once: the crashed incarnation's user leaves
+// when its heartbeat expires, whatever the new node does, and its keys
+// are purged from the bucket.
+func TestRestartedNodeDoesNotResurrect(t *testing.T) {
+	nc, nodes := threeNodes(t)
+	a, c := nodes[0], nodes[2]
+	ctx := chattest.Context(t, wait)
+	ua, uc := loginOn(t, a, "alice"), loginOn(t, c, "carol")
+	chattest.Must(t, ua.c.ChannelJoin(ctx, "room"))
+	chattest.Must(t, uc.c.ChannelJoin(ctx, "room"))
+	oldInc := c.node.Health().Incarnation
+	c.node.abort()
+	c2 := startNode(t, c.node.cfg.Prefix, nc.url(2))
+	ud := loginOn(t, c2, "dave")
+	chattest.Must(t, ud.c.ChannelJoin(ctx, "room"))
+	took := waitFor(t, "carol leaves", func() bool {
+		return slices.Equal(chattest.Collect(t, ua.c.ChannelUsers(ctx, "room")), []string{"alice", "dave"})
+	})
+	t.Logf("the crashed incarnation's user left %v after the restart", took.Round(time.Millisecond))
+	if users, channels := a.node.Counts(); users != 2 || channels != 1 {
+		t.Fatalf("counts = %d users, %d channels; want 2, 1", users, channels)
+	}
+	waitFor(t, "the dead incarnation's keys are purged", func() bool {
+		keys, err := a.node.kv.ListKeys(ctx)
+		if err != nil {
+			return false
+		}
+		for k := range keys.Keys() {
+			if pk, ok := parseKey(k); ok && pk.inc == oldInc {
+				_ = keys.Stop()
+				return false
+			}
+		}
+		return true
+	})
+	// Messages flow between A and the new node.
+	chattest.Must(t, ud.c.Message(ctx, chat.Message{Channel: str("room"), Content: str("hello from the new node")}))
+	chattest.CheckMsg(t, ua.inbox.Next(t, wait), "dave", "hello from the new node", str("room"))
+}
+
+// TestFileLimitsAcrossNodes: the count and size limits count the files
+// uploaded through every node.
+func TestFileLimitsAcrossNodes(t *testing.T) {
+	_, nodes := threeNodes(t, func(c *Config) {
+		c.Files.MaxFiles, c.Files.MaxFileBytes = 2, 1000
+	})
+	ctx := chattest.Context(t, wait)
+	ua, ub := loginOn(t, nodes[0], "alice"), loginOn(t, nodes[1], "bob")
+	chattest.Must(t, ua.c.FileUpload(ctx, []byte("one"), "one.txt"))
+	chattest.Must(t, ua.c.FileUpload(ctx, []byte("two"), "two.txt"))
+	chattest.WantError(t, ub.c.FileUpload(ctx, make([]byte, 1001), "big.bin"), "file too large")
+	waitFor(t, "B lists A's files", func() bool {
+		return slices.Equal(chattest.Collect(t, ub.c.Files(ctx)), []string{"one.txt", "two.txt"})
+	})
+	chattest.WantError(t, ub.c.FileUpload(ctx, []byte("three"), "three.txt"), "too many files")
+	// Replacing a file is not a new one.
+	chattest.Must(t, ub.c.FileUpload(ctx, []byte("two, again"), "two.txt"))
+	got, err := ua.c.FileDownload(ctx, "two.txt")
+	chattest.Must(t, err)
+	if string(got.Data) != "two, again" {
+		t.Fatalf("download = %q", got.Data)
+	}
+}
+
+// TestFileOverwriteIsAtomic overwrites a file through A again and again
+// while B downloads it: every download is one whole version.
+func TestFileOverwriteIsAtomic(t *testing.T) {
+	_, nodes := threeNodes(t)
+	ctx := chattest.Context(t, wait)
+	ua, ub := loginOn(t, nodes[0], "alice"), loginOn(t, nodes[1], "bob")
+	const size = 600 << 10 // several object store chunks
+	version := func(b byte) []byte { return bytes.Repeat([]byte{b}, size) }
+	chattest.Must(t, ua.c.FileUpload(ctx, version('a'), "f.bin"))
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for i := range 8 {
+			if err = ua.c.FileUpload(ctx, version(byte('b'+i%2)), "f.bin"); err != nil {
+				break
+			}
+		}
+		done <- err
+	}()
+	downloads := 0
+	for finished := false; !finished; {
+		select {
+		case err := <-done:
+			chattest.Must(t, err)
+			finished = true
+		default:
+		}
+		got, err := ub.c.FileDownload(ctx, "f.bin")
+		chattest.Must(t, err)
+		if len(got.Data) != size || bytes.Count(got.Data, got.Data[:1]) != size {
+			t.Fatalf("download %d: %d bytes, not one whole version", downloads, len(got.Data))
+		}
+		downloads++
+	}
+	t.Logf("%d downloads during 8 overwrites, each one whole version", downloads)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -19,7 +20,7 @@ import (
 // with the limits of a filestore directory. An object store writes a
 // file's chunks first and its metadata last, so a reader finds the whole
 // old file or the whole new one; a read that races an overwrite and finds
-// the old chunks purged fails its digest check and is retried.
+// the old chunks purged starts again on the new version (see getOnce).
 //
 // The names, sizes and charges come from a watch of the bucket, which
 // every node keeps: the file-count and total-size limits are checked
@@ -161,16 +162,75 @@ func (f *Files) Get(name string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
-		b, err := f.obs.GetBytes(ctx, name)
+		b, err := f.getOnce(ctx, name)
 		switch {
 		case errors.Is(err, jetstream.ErrObjectNotFound):
 			return nil, fmt.Errorf("%w: %q", filestore.ErrNotFound, name)
-		case errors.Is(err, jetstream.ErrDigestMismatch) && attempt < 3:
-			continue // overwritten while read: read the new one
+		case errors.Is(err, errOverwritten) && attempt < 5:
+			continue // read the new version
 		case err != nil:
 			return nil, fmt.Errorf("reading %q from the cluster: %w", name, err)
 		}
 		return b, nil
+	}
+}
+
+// errOverwritten is getOnce's: the version being read was replaced.
+var errOverwritten = errors.New("overwritten while read")
+
+// overwriteCheck is how often a read checks that its version is still
+// the current one.
+const overwriteCheck = 100 * time.Millisecond
+
+// getOnce reads the current version of a file. An overwrite purges the
+// old version's chunks once the new one is complete, and a read of the
+// old one then waits for chunks that will never come (nats.go's reader
+// cannot know). So while it reads, getOnce checks that the name still
+// points to the version it reads, and gives up on it when not. The
+// reader itself cannot be interrupted (nats.go's Read blocks, holding
+// the result's lock, until the context's deadline): it is left to end
+// at that deadline, at most Files' timeout later. A version read whole
+// is checked against its digest by nats.go.
+func (f *Files) getOnce(ctx context.Context, name string) ([]byte, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	res, err := f.obs.Get(ctx, name)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	info, err := res.Info()
+	if err != nil {
+		cancel()
+		_ = res.Close()
+		return nil, err
+	}
+	type read struct {
+		b   []byte
+		err error
+	}
+	done := make(chan read, 1)
+	go func() {
+		b, err := io.ReadAll(res)
+		_ = res.Close()
+		cancel()
+		done <- read{b, err}
+	}()
+	t := time.NewTicker(overwriteCheck)
+	defer t.Stop()
+	for {
+		select {
+		case r := <-done:
+			if errors.Is(r.err, jetstream.ErrDigestMismatch) {
+				return nil, errOverwritten
+			}
+			return r.b, r.err
+		case <-t.C:
+		}
+		cur, err := f.obs.GetInfo(ctx, name)
+		if errors.Is(err, jetstream.ErrObjectNotFound) || err == nil && cur.NUID != info.NUID {
+			cancel()
+			return nil, errOverwritten
+		}
 	}
 }
 

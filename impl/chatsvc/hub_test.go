@@ -49,7 +49,6 @@ func (h *recordingHub) UserOnline(ctx context.Context, user string) bool {
 	return remote || h.localHub.UserOnline(ctx, user)
 }
 
-
 // TestHubSeam checks what a Hub sees of a service and what it can do
 // with it: every membership change in order, one relay per message sent
 // by a local session (none for a message delivered from another node),

@@ -66,7 +66,9 @@
 // [Node.Health], and keeps serving its own sessions: local channel and
 // private messages work; messages to other nodes are buffered by nats.go
 // (8 MiB) and sent on reconnect, or lost past that; lists and counts show
-// the cluster as last seen; file routes fail after OpTimeout. On
+// the cluster as last seen (the node's own changes meanwhile appear once
+// it has written them, after the reconnect); file routes fail after
+// OpTimeout. On
 // reconnect nats.go subscribes again, the node writes its membership under
 // a new incarnation and restarts its watches.
 package chatcluster

@@ -33,7 +33,6 @@ type Files struct {
 	limits  filestore.Limits
 	timeout time.Duration
 	log     *slog.Logger
-	rewatch chan struct{}
 
 	mu      sync.Mutex
 	sizes   map[string]int64  // stored files
@@ -59,7 +58,6 @@ func newFiles(obs jetstream.ObjectStore, limits filestore.Limits, timeout time.D
 	}
 	return &Files{
 		obs: obs, limits: limits, timeout: timeout, log: log,
-		rewatch: make(chan struct{}, 1),
 		sizes:   make(map[string]int64),
 		pending: make(map[uint64]upload),
 	}

@@ -134,8 +134,9 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	wake   chan struct{} // the writer's
-	// rewatch restarts the watches (after a reconnect).
-	rewatch chan struct{}
+	// rewatch and rewatchFiles restart the watches (after a reconnect);
+	// made before the connection, whose handlers use them.
+	rewatch, rewatchFiles chan struct{}
 
 	// mu guards the node's own membership and its writing.
 	mu      sync.Mutex
@@ -181,16 +182,17 @@ func Connect(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		cfg:      cfg,
-		log:      cfg.Logger.With("component", "chatcluster"),
-		id:       newID(),
-		bucket:   cfg.Prefix + "_members",
-		view:     newView(),
-		wake:     make(chan struct{}, 1),
-		rewatch:  make(chan struct{}, 1),
-		desired:  make(map[string]int64),
-		dirty:    make(map[string]struct{}),
-		flushedC: make(chan struct{}),
+		cfg:          cfg,
+		log:          cfg.Logger.With("component", "chatcluster"),
+		id:           newID(),
+		bucket:       cfg.Prefix + "_members",
+		view:         newView(),
+		wake:         make(chan struct{}, 1),
+		rewatch:      make(chan struct{}, 1),
+		rewatchFiles: make(chan struct{}, 1),
+		desired:      make(map[string]int64),
+		dirty:        make(map[string]struct{}),
+		flushedC:     make(chan struct{}),
 	}
 	n.inc = newID()
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -259,7 +261,7 @@ func Connect(ctx context.Context, cfg Config) (*Node, error) {
 	n.wg.Add(3)
 	go n.writeLoop()
 	go n.watchLoop()
-	go n.files.watchLoop(n.ctx, &n.wg, n.files.rewatch)
+	go n.files.watchLoop(n.ctx, &n.wg, n.rewatchFiles)
 	// Wait for the membership view, so that the node answers for the
 	// whole cluster from its first request.
 	for {
@@ -607,7 +609,7 @@ func (n *Node) onReconnect(nc *nats.Conn) {
 	default:
 	}
 	select {
-	case n.files.rewatch <- struct{}{}:
+	case n.rewatchFiles <- struct{}{}:
 	default:
 	}
 }

@@ -250,27 +250,7 @@ func (f *Files) List() []string { return f.names.List() }
 // reconnect or a failure.
 func (f *Files) watchLoop(ctx context.Context, wg *sync.WaitGroup, rewatch <-chan struct{}) {
 	defer wg.Done()
-	for ctx.Err() == nil {
-		wctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- f.watchOnce(wctx) }()
-		var err error
-		select {
-		case err = <-done:
-		case <-rewatch:
-			cancel()
-			err = <-done
-		}
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		f.log.Debug("file watch ended", "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	rewatching(ctx, rewatch, f.log, "files", f.watchOnce)
 }
 
 func (f *Files) watchOnce(ctx context.Context) error {

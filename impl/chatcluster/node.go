@@ -786,25 +786,31 @@ func (n *Node) cleanup() {
 // shows half a bucket.
 func (n *Node) watchLoop() {
 	defer n.wg.Done()
-	for n.ctx.Err() == nil {
-		ctx, cancel := context.WithCancel(n.ctx)
+	rewatching(n.ctx, n.rewatch, n.log, "membership", n.watchOnce)
+}
+
+// rewatching runs watch until ctx ends: again after it fails, and anew
+// (the running one cancelled) when rewatch fires, since an outage can
+// break the consumer behind a watch without telling it.
+func rewatching(ctx context.Context, rewatch <-chan struct{}, log *slog.Logger, what string, watch func(context.Context) error) {
+	for ctx.Err() == nil {
+		wctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() { done <- n.watchOnce(ctx) }()
+		go func() { done <- watch(wctx) }()
 		var err error
 		select {
 		case err = <-done:
-		case <-n.rewatch:
+		case <-rewatch:
 			cancel()
-			err = <-done
-			err = fmt.Errorf("restarting after a reconnect: %w", err)
+			err = fmt.Errorf("restarting after a reconnect: %w", <-done)
 		}
 		cancel()
-		if n.ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return
 		}
-		n.log.Debug("membership watch ended", "err", err)
+		log.Debug("watch ended", "watch", what, "err", err)
 		select {
-		case <-n.ctx.Done():
+		case <-ctx.Done():
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

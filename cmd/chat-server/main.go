@@ -1,6 +1,11 @@
 // Command chat-server serves the chat of the rsocket-py tutorial over
 // RSocket, on TCP and WebSocket, with files stored on disk.
 //
+// With --nats the server is a node of a chat cluster: it shares users,
+// channels, messages and files with the other nodes through NATS, an
+// external one or one it runs itself (--nats embedded); see package
+// chatcluster. Without it, it is a single node and uses no NATS.
+//
 // Every setting is a flag and an environment variable (the flag wins); run
 // `chat-server --help` for the list. The server logs with log/slog to
 // standard error and shuts down gracefully on SIGINT or SIGTERM (a second
@@ -160,6 +165,7 @@ func parse(args []string, lookupEnv func(string) (string, bool), stderr io.Write
        chat-server users add|token [--auth FILE] NAME
 
 Serves the chat of the rsocket-py tutorial over RSocket (TCP and WebSocket).
+With --nats, the server is a node of a chat cluster sharing through NATS.
 Each flag can also be set by its environment variable; the flag wins.
 Logs go to standard error. SIGINT or SIGTERM shuts down gracefully.
 

@@ -216,10 +216,15 @@ type user struct {
 	name  string
 }
 
-func loginOn(t *testing.T, n *chatNode, name string) *user {
+// loginOn logs name in on node n, over TCP, or over WebSocket when ws.
+func loginOn(t *testing.T, n *chatNode, name string, ws ...bool) *user {
 	t.Helper()
 	ctx := chattest.Context(t, wait)
-	c := chattest.Dial(t, n.srv.TCPAddr(), wait)
+	addr := n.srv.TCPAddr()
+	if len(ws) > 0 && ws[0] {
+		addr = n.srv.WSURL()
+	}
+	c := chattest.Dial(t, addr, wait)
 	if _, err := c.Login(ctx, name); err != nil {
 		t.Fatalf("login %q: %v", name, err)
 	}
@@ -229,12 +234,12 @@ func loginOn(t *testing.T, n *chatNode, name string) *user {
 func str(s string) *string { return &s }
 
 // TestReferenceScenarioAcrossNodes replays the tutorial's scenario with
-// user1 on node A and user2 on node B.
+// user1 on node A (TCP) and user2 on node B (WebSocket).
 func TestReferenceScenarioAcrossNodes(t *testing.T) {
 	_, nodes := threeNodes(t)
 	a, b := nodes[0], nodes[1]
 	ctx := chattest.Context(t, wait)
-	u1, u2 := loginOn(t, a, "user1"), loginOn(t, b, "user2")
+	u1, u2 := loginOn(t, a, "user1"), loginOn(t, b, "user2", true)
 
 	chattest.Must(t, u1.c.ChannelJoin(ctx, "channel1"))
 	chattest.Must(t, u2.c.ChannelJoin(ctx, "channel1"))
@@ -504,7 +509,7 @@ func TestHostileNames(t *testing.T) {
 	names := []string{".", "*", ">", "a.b", "a", "b", "a.*", "a.>", "a b", "ü", "日本", "$KV", "chat.msg.c.61", "61"}
 	users := make([]*user, len(names))
 	for i, name := range names {
-		users[i] = loginOn(t, nodes[i%2], name)
+		users[i] = loginOn(t, nodes[i%2], name, i%4 == 1)
 		chattest.Must(t, users[i].c.ChannelJoin(ctx, name))
 	}
 	want := slices.Sorted(slices.Values(names))

@@ -460,9 +460,17 @@ func TestNATSRestartKeepsSubscriptions(t *testing.T) {
 
 	nc.restart(t, 1, func() {
 		waitFor(t, "B reports the NATS connection lost", func() bool { return !b.node.Health().Connected })
-		// B keeps serving its own sessions meanwhile.
+		// B keeps serving its own sessions meanwhile, new ones included,
+		// and lists them.
 		chattest.Must(t, ub.c.Message(ctx, chat.Message{Channel: str("room"), Content: str("while down")}))
 		chattest.CheckMsg(t, ub.inbox.Next(t, wait), "bob", "while down", str("room"))
+		ub2 := loginOn(t, b, "bob2")
+		chattest.Must(t, ub2.c.ChannelJoin(ctx, "room"))
+		chattest.Must(t, ub.c.Message(ctx, chat.Message{User: str("bob2"), Content: str("local")}))
+		chattest.CheckMsg(t, ub2.inbox.Next(t, wait), "bob", "local", nil)
+		if got := chattest.Collect(t, ub.c.ChannelUsers(ctx, "room")); !slices.Contains(got, "bob2") {
+			t.Fatalf("channel.users on B while cut off = %q, want bob2 in it", got)
+		}
 	})
 	took := waitFor(t, "B reconnects", func() bool { return b.node.Health().Connected })
 	h := b.node.Health()
@@ -471,8 +479,8 @@ func TestNATSRestartKeepsSubscriptions(t *testing.T) {
 		t.Fatalf("health after the restart = %+v, want a disconnect, a reconnect and a new incarnation", h)
 	}
 	// The membership comes back (a new incarnation of B) ...
-	waitFor(t, "bob is a member again on A", func() bool {
-		return slices.Equal(chattest.Collect(t, ua.c.ChannelUsers(ctx, "room")), []string{"alice", "bob"})
+	waitFor(t, "bob, and bob2 who joined while B was cut off, are members on A", func() bool {
+		return slices.Equal(chattest.Collect(t, ua.c.ChannelUsers(ctx, "room")), []string{"alice", "bob", "bob2"})
 	})
 	// ... and every subscription works: the next messages reach the other
 	// node, in order, in both directions, channel and private.
@@ -496,8 +504,8 @@ func TestNATSRestartKeepsSubscriptions(t *testing.T) {
 			t.Fatalf("after the restart: bob got %q, alice got %q", fromA, fromB)
 		}
 	}
-	if users, channels := a.node.Counts(); users != 2 || channels != 1 {
-		t.Fatalf("counts on A = %d users, %d channels; want 2, 1", users, channels)
+	if users, channels := a.node.Counts(); users != 3 || channels != 1 {
+		t.Fatalf("counts on A = %d users, %d channels; want 3, 1", users, channels)
 	}
 }
 

@@ -36,7 +36,9 @@
 //
 // A node writes its own keys (one writer goroutine, in the order of the
 // changes) and watches the whole bucket to keep a view: the totals over
-// the incarnations whose heartbeat is present. When a node dies its
+// the other nodes' incarnations whose heartbeat is present. Its lists and
+// counts merge that view with its own sessions, which it knows at once
+// and without NATS. When a node dies its
 // heartbeat expires, the bucket's limit marker tells every watcher, and
 // its sessions leave the lists and counts at once; the live node with the
 // smallest incarnation then purges the dead one's keys. An incarnation
@@ -66,9 +68,8 @@
 // [Node.Health], and keeps serving its own sessions: local channel and
 // private messages work; messages to other nodes are buffered by nats.go
 // (8 MiB) and sent on reconnect, or lost past that; lists and counts show
-// the cluster as last seen (the node's own changes meanwhile appear once
-// it has written them, after the reconnect); file routes fail after
-// OpTimeout. On
+// the other nodes as last seen and the node's own sessions as they are;
+// file routes fail after OpTimeout. On
 // reconnect nats.go subscribes again, the node writes its membership under
 // a new incarnation and restarts its watches.
 package chatcluster

@@ -19,6 +19,7 @@ import (
 
 	"github.com/rsocket-chat/rsgen/impl/chatsvc"
 	"github.com/rsocket-chat/rsgen/impl/filestore"
+	"github.com/rsocket-chat/rsgen/impl/nameset"
 )
 
 // Defaults of [Config].
@@ -128,7 +129,13 @@ type Node struct {
 	files  *Files
 	sub    *nats.Subscription
 	svc    atomic.Pointer[chatsvc.Service]
-	view   *view
+	view   *view // the other nodes' sessions
+
+	// own is this node's sessions, under selfInc; ownIncs holds every
+	// incarnation this process has had.
+	ownMu   sync.RWMutex
+	own     *viewState
+	ownIncs sync.Map
 
 	ctx    context.Context // the node's life
 	cancel context.CancelFunc
@@ -186,7 +193,6 @@ func Connect(ctx context.Context, cfg Config) (*Node, error) {
 		log:          cfg.Logger.With("component", "chatcluster"),
 		id:           newID(),
 		bucket:       cfg.Prefix + "_members",
-		view:         newView(),
 		wake:         make(chan struct{}, 1),
 		rewatch:      make(chan struct{}, 1),
 		rewatchFiles: make(chan struct{}, 1),
@@ -195,6 +201,10 @@ func Connect(ctx context.Context, cfg Config) (*Node, error) {
 		flushedC:     make(chan struct{}),
 	}
 	n.inc = newID()
+	n.ownIncs.Store(n.inc, true)
+	n.view = newView(n.isOwn)
+	n.own = newViewState(nil, nil)
+	n.own.beat(selfInc)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	opts := append([]nats.Option{
 		nats.Name(cfg.Name),
@@ -354,12 +364,33 @@ func (n *Node) abort() {
 // Attach implements chatsvc.Hub.
 func (n *Node) Attach(svc *chatsvc.Service) { n.svc.Store(svc) }
 
-// SetUser implements chatsvc.Hub: the count is written by the writer.
-func (n *Node) SetUser(user string, count int) { n.set(userKey(user), int64(count)) }
+// SetUser implements chatsvc.Hub: the node's own view has it at once,
+// the bucket once the writer has written it.
+func (n *Node) SetUser(user string, count int) {
+	n.ownMu.Lock()
+	n.own.setUser(selfInc, user, int64(count))
+	n.ownMu.Unlock()
+	n.set(userKey(user), int64(count))
+}
 
 // SetMember implements chatsvc.Hub.
 func (n *Node) SetMember(channel, user string, count int) {
+	n.ownMu.Lock()
+	n.own.setMember(selfInc, channel, user, int64(count))
+	n.ownMu.Unlock()
 	n.set(memberKey(channel, user), int64(count))
+}
+
+// selfInc is the incarnation under which the node records its own
+// sessions in its own state (n.own), which never goes through the bucket.
+const selfInc = "self"
+
+// isOwn reports whether an incarnation is one of this process's: the
+// bucket view never counts them, since n.own has the node's sessions as
+// they are now, connected to NATS or not.
+func (n *Node) isOwn(inc string) bool {
+	_, ok := n.ownIncs.Load(inc)
+	return ok
 }
 
 func (n *Node) set(key string, v int64) {
@@ -491,36 +522,77 @@ func (n *Node) UserOnline(ctx context.Context, user string) bool {
 	return n.userOnline(user)
 }
 
+// The views merge the other nodes' sessions (the bucket view, which
+// leaves out this process's incarnations) with this node's own (n.own):
+// the node's own changes show at once, and go on showing while NATS is
+// unreachable.
+
 func (n *Node) userOnline(user string) bool {
+	n.ownMu.RLock()
+	mine := n.own.users[user] > 0
+	n.ownMu.RUnlock()
 	n.view.mu.RLock()
 	defer n.view.mu.RUnlock()
-	return n.view.st.users[user] > 0
+	return mine || n.view.st.users[user] > 0
 }
 
 // ChannelAfter implements chatsvc.Hub.
 func (n *Node) ChannelAfter(prev string) (string, bool) {
+	n.ownMu.RLock()
+	mine := n.own.channels
+	n.ownMu.RUnlock()
 	n.view.mu.RLock()
-	set := n.view.st.channels
+	others := n.view.st.channels
 	n.view.mu.RUnlock()
-	return set.After(prev)
+	return after(prev, mine, others)
 }
 
 // ChannelUserAfter implements chatsvc.Hub.
 func (n *Node) ChannelUserAfter(channel, prev string) (string, bool) {
+	n.ownMu.RLock()
+	mine := n.own.chanUsers[channel]
+	n.ownMu.RUnlock()
 	n.view.mu.RLock()
-	set := n.view.st.chanUsers[channel]
+	others := n.view.st.chanUsers[channel]
 	n.view.mu.RUnlock()
-	if set == nil {
-		return "", false
+	return after(prev, mine, others)
+}
+
+// after returns the smallest name greater than prev in either set (nil
+// sets are empty).
+func after(prev string, a, b *nameset.Set) (string, bool) {
+	var x, y string
+	var okX, okY bool
+	if a != nil {
+		x, okX = a.After(prev)
 	}
-	return set.After(prev)
+	if b != nil {
+		y, okY = b.After(prev)
+	}
+	switch {
+	case okX && okY:
+		return min(x, y), true
+	case okX:
+		return x, true
+	default:
+		return y, okY
+	}
 }
 
 // Counts implements chatsvc.Hub.
 func (n *Node) Counts() (users, channels int64) {
+	n.ownMu.RLock()
+	defer n.ownMu.RUnlock()
 	n.view.mu.RLock()
 	defer n.view.mu.RUnlock()
-	return n.view.st.sessions, int64(len(n.view.st.members))
+	users = n.own.sessions + n.view.st.sessions
+	channels = int64(len(n.view.st.members))
+	for ch := range n.own.members {
+		if _, known := n.view.st.members[ch]; !known {
+			channels++
+		}
+	}
+	return users, channels
 }
 
 // Health is a node's view of its link to the cluster.
@@ -542,8 +614,8 @@ type Health struct {
 	LastError string
 	// PublishErrors counts the messages that could not be relayed.
 	PublishErrors uint64
-	// LiveNodes is the number of live incarnations in the node's view,
-	// its own included.
+	// LiveNodes is the number of live nodes in the node's view, itself
+	// included.
 	LiveNodes int
 }
 
@@ -559,6 +631,7 @@ func (n *Node) Health() Health {
 	h.Incarnation = n.inc
 	n.mu.Unlock()
 	h.PublishErrors = n.publishErrs.Load()
+	h.LiveNodes = 1
 	n.view.mu.RLock()
 	for _, is := range n.view.st.incs {
 		if is.alive {
@@ -632,6 +705,7 @@ func (n *Node) reincarnate() string {
 	defer n.mu.Unlock()
 	n.retired = append(n.retired, n.inc)
 	n.inc = newID()
+	n.ownIncs.Store(n.inc, true)
 	for k := range n.desired {
 		n.dirty[k] = struct{}{}
 	}
@@ -828,7 +902,7 @@ func (n *Node) watchOnce(ctx context.Context) error {
 	}
 	defer func() { _ = w.Stop() }()
 	n.view.mu.RLock()
-	fresh := newViewState(n.view.st.dead)
+	fresh := newViewState(n.view.st.dead, n.isOwn)
 	n.view.mu.RUnlock()
 	var rev uint64
 	building := true
@@ -844,9 +918,15 @@ func (n *Node) watchOnce(ctx context.Context) error {
 			return errors.New("watch closed")
 		}
 		if e == nil { // the initial values are in
+			n.mu.Lock()
+			cur := n.inc
+			n.mu.Unlock()
 			for id, is := range fresh.incs {
-				if !is.alive {
-					fresh.kill(id) // entries with no heartbeat: a dead node's
+				// Entries with no heartbeat are a dead node's; the current
+				// incarnation is never alive in this view (see isOwn) and
+				// is not dead.
+				if !is.alive && id != cur {
+					fresh.kill(id)
 				}
 			}
 			n.view.mu.Lock()

@@ -25,8 +25,8 @@ type view struct {
 	changed chan struct{}
 }
 
-func newView() *view {
-	return &view{st: newViewState(nil), changed: make(chan struct{})}
+func newView(own func(inc string) bool) *view {
+	return &view{st: newViewState(nil, own), changed: make(chan struct{})}
 }
 
 // viewState is the content of a view; a new watch builds a fresh one
@@ -34,6 +34,9 @@ func newView() *view {
 type viewState struct {
 	incs map[string]*incState
 	dead map[string]bool
+	// own, when set, names the incarnations never to count (a node's
+	// own: it counts its sessions from its own state).
+	own func(inc string) bool
 
 	// Totals over the live incarnations.
 	sessions  int64
@@ -50,8 +53,9 @@ type incState struct {
 	members map[[2]string]int64 // {channel, user} -> sessions
 }
 
-func newViewState(dead map[string]bool) *viewState {
+func newViewState(dead map[string]bool, own func(string) bool) *viewState {
 	st := &viewState{
+		own:       own,
 		incs:      make(map[string]*incState),
 		dead:      make(map[string]bool),
 		users:     make(map[string]int64),
@@ -106,7 +110,7 @@ func (st *viewState) setMember(inc, channel, user string, n int64) {
 // beat records an incarnation's heartbeat: it counts from now on, unless
 // it was seen dead before.
 func (st *viewState) beat(inc string) {
-	if st.dead[inc] {
+	if st.dead[inc] || st.own != nil && st.own(inc) {
 		return
 	}
 	is := st.inc(inc)

@@ -493,6 +493,9 @@ func (s *Service) DeliverChannel(channel, from string, content *string) {
 		members = recipients(ch.members)
 	}
 	s.mu.RUnlock()
+	if len(members) == 0 {
+		return // every node gets every message; most have no member here
+	}
 	d := newDelivery(chat.Message{User: &from, Content: content, Channel: &channel})
 	s.fanOut('c', channel, members, d, nil)
 }
@@ -504,6 +507,9 @@ func (s *Service) DeliverPrivate(user, from string, content *string) {
 	s.mu.RLock()
 	members := recipients(s.users[user])
 	s.mu.RUnlock()
+	if len(members) == 0 {
+		return
+	}
 	d := newDelivery(chat.Message{User: &from, Content: content})
 	s.fanOut('u', user, members, d, nil)
 }

@@ -479,9 +479,14 @@ func TestNATSRestartKeepsSubscriptions(t *testing.T) {
 		t.Fatalf("health after the restart = %+v, want a disconnect, a reconnect and a new incarnation", h)
 	}
 	// The membership comes back (a new incarnation of B) ...
-	waitFor(t, "bob, and bob2 who joined while B was cut off, are members on A", func() bool {
-		return slices.Equal(chattest.Collect(t, ua.c.ChannelUsers(ctx, "room")), []string{"alice", "bob", "bob2"})
-	})
+	// Every node may have lost its heartbeat while the NATS servers
+	// elected new stream leaders (with the tests' 1 s TTL), and then comes
+	// back under a new incarnation too: wait for both views.
+	for _, u := range []*user{ua, ub} {
+		waitFor(t, u.name+" lists bob, and bob2 who joined while B was cut off", func() bool {
+			return slices.Equal(chattest.Collect(t, u.c.ChannelUsers(ctx, "room")), []string{"alice", "bob", "bob2"})
+		})
+	}
 	// ... and every subscription works: the next messages reach the other
 	// node, in order, in both directions, channel and private.
 	for i := range 20 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rsocket-chat/rsgen/generated/chat"
@@ -76,5 +77,31 @@ func TestRunEmbeddedCluster(t *testing.T) {
 		if err := <-n.done; err != nil {
 			t.Fatalf("run: %v", err)
 		}
+	}
+}
+
+// Cluster flags that cannot work are refused with a message saying why;
+// an unreachable NATS is an error at start, not a hang.
+func TestClusterFlagsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--nats-store=/tmp/x"}, "add --nats embedded"},
+		{[]string{"--nats=nats://127.0.0.1:4222", "--nats-routes=nats://b:6222"}, "add --nats embedded"},
+		{[]string{"--nats=embedded"}, "needs --nats-store"},
+		{[]string{"--nats=nats://127.0.0.1:4222", "--nats-dead-after=500ms"}, "at least 1s"},
+		{[]string{"--nats=nats://127.0.0.1:4222", "--nats-replicas=0"}, "must be positive"},
+	} {
+		_, err := parse(tc.args, env(nil), &syncbuf.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want an error saying %q", tc.args, err, tc.want)
+		}
+	}
+	var out, stderr syncbuf.Buffer
+	err := run(context.Background(), []string{"--tcp-addr=127.0.0.1:0", "--ws-addr=", "--data-dir=" + t.TempDir(),
+		"--nats=nats://127.0.0.1:" + fmt.Sprint(freePort(t))}, env(nil), &out, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "connecting to NATS") {
+		t.Fatalf("unreachable NATS: got %v, want an error saying so", err)
 	}
 }

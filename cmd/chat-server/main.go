@@ -83,6 +83,7 @@ type options struct {
 	nats                      string
 	natsPort, natsClusterPort int
 	natsRoutes, natsStore     string
+	natsHost                  string
 	natsReplicas              int
 	natsDeadAfter             time.Duration
 }
@@ -115,6 +116,7 @@ func settings(o *options) []setting {
 		{"allow-origin", "CHAT_ALLOW_ORIGIN", "web `origin` (https://chat.example.com) whose pages may connect over WebSocket, besides the server's own page; repeatable or comma-separated, \"*\" for any (development only); clients that send no Origin are always accepted", &o.allowOrigins},
 		{"auth", "CHAT_AUTH", "user database `file`: every connection must authenticate in its SETUP and logs in only as itself (manage it with 'chat-server users'); unset, anyone logs in as anyone, as in the tutorial", (*str)(&o.auth)},
 		{"nats", "CHAT_NATS", "cluster mode: the NATS server `URLs` (nats://host:4222, comma-separated) the chat nodes share users, channels, messages and files through, or \"embedded\" to run a NATS server in this process; unset, a single node with nothing shared", (*str)(&o.nats)},
+		{"nats-host", "CHAT_NATS_HOST", "with --nats embedded: the `address` its client and cluster ports listen on (0.0.0.0 for other machines)", (*str)(&o.natsHost)},
 		{"nats-port", "CHAT_NATS_PORT", "with --nats embedded: the NATS client `port` (-1 picks one)", (*integer)(&o.natsPort)},
 		{"nats-cluster-port", "CHAT_NATS_CLUSTER_PORT", "with --nats embedded: the `port` the other nodes' NATS servers route to; 0 runs a NATS server alone", (*integer)(&o.natsClusterPort)},
 		{"nats-routes", "CHAT_NATS_ROUTES", "with --nats embedded: the other nodes' NATS cluster `URLs` (nats://host:6222, comma-separated)", (*str)(&o.natsRoutes)},
@@ -144,6 +146,7 @@ func defaults() *options {
 		shutdown:       d.ShutdownTimeout,
 		logLevel:       "info",
 		logFormat:      "text",
+		natsHost:       "127.0.0.1",
 		natsPort:       4222,
 		natsReplicas:   1,
 		natsDeadAfter:  chatcluster.DefaultDeadAfter,
@@ -216,8 +219,8 @@ Flags:
 		return nil, errors.New("--max-file-size is larger than --reassembly-memory: the largest file could never arrive")
 	case o.nats == "embedded" && o.natsStore == "":
 		return nil, errors.New("--nats embedded needs --nats-store, the JetStream directory")
-	case o.nats != "embedded" && (o.natsStore != "" || o.natsRoutes != "" || o.natsClusterPort != 0):
-		return nil, errors.New("--nats-store, --nats-routes and --nats-cluster-port configure an embedded NATS server: add --nats embedded")
+	case o.nats != "embedded" && (o.natsStore != "" || o.natsRoutes != "" || o.natsClusterPort != 0 || o.natsHost != "127.0.0.1"):
+		return nil, errors.New("--nats-store, --nats-routes, --nats-host and --nats-cluster-port configure an embedded NATS server: add --nats embedded")
 	case o.natsReplicas <= 0 || o.natsDeadAfter < time.Second:
 		return nil, errors.New("--nats-replicas must be positive and --nats-dead-after at least 1s")
 	}
@@ -316,7 +319,7 @@ func (o *options) joinCluster(ctx context.Context, cfg *chatserver.Config, log *
 			routes = strings.Split(o.natsRoutes, ",")
 		}
 		emb, err = chatcluster.StartEmbedded(chatcluster.EmbeddedConfig{
-			Port: o.natsPort, ClusterPort: o.natsClusterPort, Routes: routes, StoreDir: o.natsStore,
+			Host: o.natsHost, Port: o.natsPort, ClusterPort: o.natsClusterPort, Routes: routes, StoreDir: o.natsStore,
 		})
 		if err != nil {
 			return nil, err

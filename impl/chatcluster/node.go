@@ -322,9 +322,11 @@ func newID() string {
 // Files returns the cluster's shared file store, for chatsvc.Config.Files.
 func (n *Node) Files() *Files { return n.files }
 
-// Close leaves the cluster cleanly: the node's heartbeat and entries are
-// removed at once (the others need not wait for the TTL), then the
-// connection is drained. Close the chat server first.
+// Close leaves the cluster cleanly: the node's heartbeat is removed
+// first, so the others stop counting its sessions at once rather than
+// after the TTL, then its entries (within OpTimeout; what is left, the
+// live node that cleans up purges), then the connection is drained.
+// Close the chat server first.
 func (n *Node) Close() error {
 	n.cancel()
 	n.wg.Wait()

@@ -260,12 +260,29 @@ func (n *Node) watchOnce(ctx context.Context) error {
 			rev = max(rev, e.Revision())
 			continue
 		}
+		k, isKey := parseKey(e.Key())
 		n.view.mu.Lock()
+		var wasAlive, alive bool
+		if is := n.view.st.incs[k.inc]; is != nil {
+			wasAlive = is.alive
+		}
 		applyEntry(n.view.st, e)
+		if is := n.view.st.incs[k.inc]; is != nil {
+			alive = is.alive
+		}
 		n.view.rev = max(n.view.rev, e.Revision())
 		n.view.notifyLocked()
 		n.view.mu.Unlock()
-		if k, ok := parseKey(e.Key()); ok && k.kind == "n" && e.Operation() != jetstream.KeyValuePut {
+		if !isKey || k.kind != "n" {
+			continue
+		}
+		switch {
+		case alive && !wasAlive:
+			n.log.Info("a chat node joined the cluster", "incarnation", k.inc)
+		case wasAlive && !alive:
+			n.log.Info("a chat node left the cluster: its heartbeat expired, or it closed or reconnected", "incarnation", k.inc)
+		}
+		if e.Operation() != jetstream.KeyValuePut {
 			n.checkOwnBeat()
 		}
 	}

@@ -664,3 +664,52 @@ func TestFileOverwriteIsAtomic(t *testing.T) {
 	}
 	t.Logf("%d downloads during 8 overwrites, each one whole version", downloads)
 }
+
+// TestOrderPerSender: two senders on different nodes send to a channel
+// whose members are on all three nodes, concurrently; every member gets
+// every message, each sender's in the order sent, and the members on one
+// node all see the same interleaving.
+func TestOrderPerSender(t *testing.T) {
+	_, nodes := threeNodes(t)
+	ctx := chattest.Context(t, wait)
+	var members []*user
+	for i := range 6 {
+		u := loginOn(t, nodes[i%3], "m"+strconv.Itoa(i), i%2 == 0)
+		chattest.Must(t, u.c.ChannelJoin(ctx, "room"))
+		members = append(members, u)
+	}
+	senders := []*user{members[0], members[1]} // on A and B
+	const n = 50
+	var wg sync.WaitGroup
+	for _, s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				if err := s.c.Message(ctx, chat.Message{Channel: str("room"), Content: str(strconv.Itoa(i))}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	seen := make([][]string, len(members))
+	for i, m := range members {
+		next := map[string]int{}
+		for range 2 * n {
+			got := m.inbox.Next(t, wait)
+			from := chattest.Deref(got.User)
+			if want := strconv.Itoa(next[from]); chattest.Deref(got.Content) != want {
+				t.Fatalf("%s got %q from %s, want %s: out of order", m.name, chattest.Deref(got.Content), from, want)
+			}
+			next[from]++
+			seen[i] = append(seen[i], from+":"+chattest.Deref(got.Content))
+		}
+	}
+	for i := range members {
+		if j := i + 3; j < len(members) && !slices.Equal(seen[i], seen[j]) {
+			t.Fatalf("%s and %s, on the same node, saw different orders", members[i].name, members[j].name)
+		}
+	}
+}

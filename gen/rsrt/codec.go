@@ -48,7 +48,11 @@ func EncodeEmpty(struct{}) (Payload, error) { return Payload{}, nil }
 
 // DecodeJSON decodes a JSON object payload into T. Unknown keys, trailing
 // data, invalid UTF-8 and values of the wrong type are errors whose text
-// names the field and the expected schema type.
+// names the field and the expected schema type. A decoded value is then
+// validated (validate.go): a field tagged rsgen:"required" that is absent
+// or null, and, when *T has a Validate method (generated for types with
+// constraints), what it refuses, are *ValidationError errors naming the
+// field's path.
 //
 // For flat object types (see jsonKeysOf) it first tries json.Unmarshal and
 // a scan of the top-level keys, which accepts only what the strict decoder
@@ -60,13 +64,26 @@ func DecodeJSON[T any](p *Payload) (T, error) {
 	if !utf8.Valid(p.Data) {
 		return v, errors.New("not valid UTF-8")
 	}
+	v, err := decodeJSON(p.Data, v)
+	if err != nil {
+		return v, err
+	}
+	if err := validate(p.Data, &v); err != nil {
+		return *new(T), err
+	}
+	return v, nil
+}
+
+// decodeJSON is DecodeJSON without the validation: the fast path, or
+// the strict decoder. v must be T's zero value.
+func decodeJSON[T any](data []byte, v T) (T, error) {
 	if keys := jsonKeysOf[T](); keys != nil {
-		if json.Unmarshal(p.Data, &v) == nil && keys.knownTopLevel(p.Data) {
+		if json.Unmarshal(data, &v) == nil && keys.knownTopLevel(data) {
 			return v, nil
 		}
 		v = *new(T) // Unmarshal may have set some fields
 	}
-	return decodeJSONStrict(p.Data, v)
+	return decodeJSONStrict(data, v)
 }
 
 // decodeJSONStrict is the reference decoder: a json.Decoder that rejects

@@ -7,6 +7,7 @@ package gen
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -130,7 +131,7 @@ func (w *mdWriter) types(m *Model) {
 	}
 	w.line("## Types")
 	w.line("")
-	w.line("Each type is a JSON object. A required field is always sent (its zero value when unset); an optional field may be absent.")
+	w.line("Each type is a JSON object. A required field is always sent (its zero value when unset) and a receiver refuses a value where it is absent or null (a required list may be null, read as empty); an optional field may be absent or null. A value that breaks a field's constraints is refused too, with an error naming the field.")
 	w.line("")
 	for _, o := range m.Types {
 		w.line(`### <a id="%s"></a>%s`, typeAnchor(o), o.Name)
@@ -146,17 +147,78 @@ func (w *mdWriter) types(m *Model) {
 			w.line("")
 			continue
 		}
-		w.line("| field | type | required | description |")
-		w.line("| --- | --- | --- | --- |")
+		constrained := slices.ContainsFunc(o.Fields, func(f *Field) bool { return f.Rules.Any() })
+		if constrained {
+			w.line("| field | type | required | constraints | description |")
+			w.line("| --- | --- | --- | --- | --- |")
+		} else {
+			w.line("| field | type | required | description |")
+			w.line("| --- | --- | --- | --- |")
+		}
 		for _, f := range o.Fields {
 			req := "yes"
 			if f.Optional {
 				req = "no"
 			}
-			w.line("| `%s` | %s | %s | %s |", mdCell(f.Name), fieldTypeRef(f.Type), req, mdCell(f.Doc))
+			if constrained {
+				w.line("| `%s` | %s | %s | %s | %s |", mdCell(f.Name), fieldTypeRef(f.Type), req, mdCell(rulesText(f)), mdCell(f.Doc))
+			} else {
+				w.line("| `%s` | %s | %s | %s |", mdCell(f.Name), fieldTypeRef(f.Type), req, mdCell(f.Doc))
+			}
 		}
 		w.line("")
 	}
+}
+
+// rulesText describes the constraints of a field: "1 to 3 items; each:
+// at most 4 bytes".
+func rulesText(f *Field) string {
+	r := f.Rules
+	span := func(lo, hi *int64, unit string) string {
+		switch {
+		case lo != nil && hi != nil:
+			return fmt.Sprintf("%d to %d %s", *lo, *hi, unit)
+		case lo != nil:
+			return fmt.Sprintf("at least %d %s", *lo, unit)
+		case hi != nil:
+			return fmt.Sprintf("at most %d %s", *hi, unit)
+		}
+		return ""
+	}
+	var list, each []string
+	if s := span(r.MinItems, r.MaxItems, "items"); s != "" {
+		list = append(list, s)
+	}
+	if s := span(r.MinLength, r.MaxLength, "bytes"); s != "" {
+		each = append(each, s)
+	}
+	switch lo, hi := r.Minimum, r.Maximum; {
+	case lo != nil && hi != nil:
+		each = append(each, fmt.Sprintf("from %s to %s", lo.Text, hi.Text))
+	case lo != nil:
+		each = append(each, "at least "+lo.Text)
+	case hi != nil:
+		each = append(each, "at most "+hi.Text)
+	}
+	if r.Enum != nil {
+		vals := make([]string, len(r.Enum))
+		for i, e := range r.Enum {
+			vals[i] = "`" + e + "`"
+		}
+		each = append(each, "one of "+strings.Join(vals, ", "))
+	}
+	if r.Pattern != "" {
+		each = append(each, "matches `"+r.Pattern+"`")
+	}
+	if r.NoControl {
+		each = append(each, "no control characters")
+	}
+	if len(each) > 0 && f.Type.Kind == FieldList {
+		list = append(list, "each: "+strings.Join(each, ", "))
+	} else {
+		list = append(list, each...)
+	}
+	return strings.Join(list, "; ")
 }
 
 // entries writes every declared metadata entry.

@@ -20,6 +20,10 @@ func emitTypesFile(m *Model) *jen.File {
 	emitMIMEConsts(f, m)
 	for _, o := range m.Types {
 		emitObject(f, o)
+		if o.Validates {
+			emitPatterns(f, o)
+			emitValidate(f, o)
+		}
 	}
 	routes := append(append([]*Route(nil), m.Server.Routes...), m.Client.Routes...)
 	var structs []metaStruct
@@ -123,20 +127,23 @@ func fieldType(t *FieldType) *jen.Statement {
 // emitObject declares a struct for an object type. Optional fields are
 // pointers (lists stay slices, nil when unset) and are left out of the JSON
 // when unset: peers accept absent keys, and the contract allows no others.
+// Required fields are tagged rsgen:"required": rsrt.DecodeJSON refuses a
+// value where one is absent or null, which encoding/json would read as
+// the zero value.
 func emitObject(f *jen.File, o *Object) {
 	fields := make([]jen.Code, 0, 2*len(o.Fields))
 	for _, fd := range o.Fields {
 		t := fieldType(fd.Type)
-		tag := fd.Name
+		tags := map[string]string{"json": fd.Name, "rsgen": "required"}
 		if fd.Optional {
-			tag += ",omitempty"
+			tags = map[string]string{"json": fd.Name + ",omitempty"}
 			if fd.Type.Kind != FieldList {
 				t = jen.Op("*").Add(t)
 			}
 		}
 		fields = append(fields,
 			comment(nounDoc(fd.GoName, fd.Name, fd.Doc, fmt.Sprintf("is the JSON field %q.", fd.Name))),
-			jen.Id(fd.GoName).Add(t).Tag(map[string]string{"json": tag}))
+			jen.Id(fd.GoName).Add(t).Tag(tags))
 	}
 	f.Add(comment(nounDoc(o.GoName, o.Name, o.Doc, "is an object type of the schema, sent as JSON.")))
 	f.Type().Id(o.GoName).Struct(fields...)

@@ -142,6 +142,7 @@ func TestJSONSchemaAcceptsValid(t *testing.T) {
 // its problems need rsgen. The reasons say which problems are which. A
 // new invalid case must be added here.
 var jsonSchemaVerdicts = map[string]struct{ verdict, why string }{
+	"bad_constraints":     {"rejected", "a negative length, a bound that is not a number, a non-boolean no_control and an empty or repeated enum are expressed; which constraint applies to which field type, min above max, the regexp syntax and the Validate field need rsgen"},
 	"bad_mime":            {"rejected", "MIME pattern, length, reserved types and entry types are expressed; one MIME type used by two entries is not"},
 	"const_collision":     {"accepted", "Go names colliding after derivation (RouteAB, MIMEFileName) and a route name without letters need rsgen's naming"},
 	"deep_list":           {"yaml", "the self-referencing alias is no JSON value; the depth of list types (8) is not expressed"},

@@ -35,7 +35,10 @@ type Object struct {
 	GoName string
 	Doc    string
 	Fields []*Field
-	pos    Pos
+	// Validates is set when the type has a Validate method: a field of
+	// it, or of a type it holds, has a constraint.
+	Validates bool
+	pos       Pos
 }
 
 // Field is one field of an object type.
@@ -47,10 +50,48 @@ type Field struct {
 	// could not be resolved.
 	Type     *FieldType
 	Optional bool
-	pos      Pos
+	// Rules are the field's constraints; the zero value has none.
+	Rules Rules
+	pos   Pos
 	// validName is unset when the name is outside the schema's alphabet
 	// (reported): its Go name is not checked for collisions.
 	validName bool
+}
+
+// Rules are the declarative constraints of a field, checked by the
+// generated Validate methods on every value a peer receives. Length and
+// item counts apply to the field itself; the others to its value, or to
+// every item of a list (at any depth). Unset bounds are nil.
+type Rules struct {
+	// MinLength and MaxLength bound a string's length in bytes.
+	MinLength, MaxLength *int64
+	// MinItems and MaxItems bound a list's length.
+	MinItems, MaxItems *int64
+	// Minimum and Maximum bound a number or an integer, inclusive.
+	Minimum, Maximum *Bound
+	// Enum lists the allowed values of a string or an integer, as
+	// written (integers in decimal).
+	Enum []string
+	// Pattern is a Go regular expression (RE2 syntax) a string must
+	// match somewhere; anchor it with ^ and $ to match the whole. Regexp
+	// names the package variable that holds it compiled.
+	Pattern, Regexp string
+	// NoControl refuses strings with a control character (Unicode Cc:
+	// U+0000 to U+001F and U+007F to U+009F).
+	NoControl bool
+}
+
+// Bound is a numeric bound: Int for an integer field, Float for a number.
+type Bound struct {
+	Int   int64
+	Float float64
+	Text  string // as written, for messages and docs
+}
+
+// Any reports whether the field has a constraint.
+func (r Rules) Any() bool {
+	return r.MinLength != nil || r.MaxLength != nil || r.MinItems != nil || r.MaxItems != nil ||
+		r.Minimum != nil || r.Maximum != nil || r.Enum != nil || r.Pattern != "" || r.NoControl
 }
 
 // FieldKind is the kind of a field type.

@@ -321,8 +321,10 @@ func name(m *Model, probs *problems) {
 	if m.Package != "" && (!isIdent(m.Package) || m.Package == "_" || m.Package == "main") {
 		n.at(m.packagePos, "package: %q is not a valid Go package name", m.Package)
 	}
+	patterns := map[string]bool{}
 	for _, o := range m.Types {
 		n.object(o)
+		n.patterns(o, patterns)
 	}
 	n.entries(m.Entries)
 	for _, side := range []*Side{m.Server, m.Client} {
@@ -377,7 +379,33 @@ func (n *namer) object(o *Object) {
 				o.Name, fd.Name, prev.Name, prev.pos.Line, fd.Name, fd.GoName)
 			continue
 		}
+		if o.Validates && fd.GoName == validateMethod {
+			n.at(fd.pos, "type %q: field %q: its Go name %s is the method that checks the type's constraints; rename the field",
+				o.Name, fd.Name, fd.GoName)
+			continue
+		}
 		byGo[fd.GoName] = fd
+	}
+}
+
+// validateMethod is the method of the types with constraints.
+const validateMethod = "Validate"
+
+// patterns names the package variables of the compiled patterns of o's
+// fields, patternTypeField, numbered when two fields would share one;
+// taken holds the names given so far.
+func (n *namer) patterns(o *Object, taken map[string]bool) {
+	for _, fd := range o.Fields {
+		if fd.Rules.Pattern == "" {
+			continue
+		}
+		base := "pattern" + o.GoName + pascal(fd.Name)
+		name := base
+		for i := 2; taken[name]; i++ {
+			name = fmt.Sprintf("%s%d", base, i)
+		}
+		taken[name] = true
+		fd.Rules.Regexp = name
 	}
 }
 

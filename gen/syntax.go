@@ -48,6 +48,17 @@ type fieldSyntax struct {
 	Type     *typeRef
 	Optional bool
 	Doc      string
+	// Rules are the constraint keys the field has, in the order of ruleKeys.
+	Rules []*ruleSyntax
+}
+
+// ruleSyntax is one constraint key of a field as written: its key, where
+// the key is, and its value node, whose kind validate checks against the
+// field's type.
+type ruleSyntax struct {
+	Key   string
+	Pos   Pos
+	Value *yaml.Node
 }
 
 // typeRef is a field type as written: a type name, or a list [T].
@@ -91,9 +102,11 @@ type routeSyntax struct {
 var (
 	schemaKeys = []string{"package", "doc", "types", "metadata", "routes", "client_routes"}
 	typeKeys   = []string{"doc", "fields"}
-	fieldKeys  = []string{"type", "optional", "doc"}
-	entryKeys  = []string{"mime", "type", "doc", "optional"}
-	routeKeys  = []string{"route", "interaction", "request", "response", "request_metadata", "response_metadata", "initial", "go", "doc"}
+	fieldKeys  = append([]string{"type", "optional", "doc"}, ruleKeys...)
+	// ruleKeys are the constraint keys of a field (see validate.rules).
+	ruleKeys  = []string{"min_length", "max_length", "min_items", "max_items", "minimum", "maximum", "enum", "pattern", "no_control"}
+	entryKeys = []string{"mime", "type", "doc", "optional"}
+	routeKeys = []string{"route", "interaction", "request", "response", "request_metadata", "response_metadata", "initial", "go", "doc"}
 )
 
 // decoder reports the problems of the decode step.
@@ -462,6 +475,11 @@ func (d decoder) object(name scalar, n *yaml.Node) *typeSyntax {
 			fd.Optional = d.boolean(on, fctx+": optional")
 		}
 		fd.Doc = d.doc(body, fctx)
+		for _, k := range ruleKeys {
+			if v := body.get(k); v != nil {
+				fd.Rules = append(fd.Rules, &ruleSyntax{Key: k, Pos: posOf(body.keys[k]), Value: v})
+			}
+		}
 	}
 	return t
 }

@@ -8,9 +8,13 @@ package gen
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // validator reports the problems of the validate step.
@@ -73,11 +77,228 @@ func (v *validator) objects(ts []*typeSyntax) []*Object {
 			if fs.Type != nil {
 				fd.Type = v.fieldType(fs.Type, fctx)
 			}
+			if fd.Type != nil {
+				fd.Rules = v.rules(fs.Rules, fd.Type, fctx)
+			}
 			o.Fields = append(o.Fields, fd)
 		}
 	}
 	v.checkCycles(objs)
+	markValidates(objs)
 	return objs
+}
+
+// markValidates sets Validates on every type with a constrained field or
+// a field whose type validates, through lists and nested types, until
+// nothing changes (types may refer to each other).
+func markValidates(objs []*Object) {
+	for changed := true; changed; {
+		changed = false
+		for _, o := range objs {
+			if o.Validates {
+				continue
+			}
+			for _, f := range o.Fields {
+				if f.Rules.Any() || (f.Type != nil && itemType(f.Type).Kind == FieldObject && itemType(f.Type).Object.Validates) {
+					o.Validates, changed = true, true
+					break
+				}
+			}
+		}
+	}
+}
+
+// itemType is the type of the values of t: t itself, or the innermost
+// item type of a list.
+func itemType(t *FieldType) *FieldType {
+	for t.Kind == FieldList {
+		t = t.Elem
+	}
+	return t
+}
+
+// kindWord names a field kind in messages.
+func kindWord(k FieldKind) string {
+	return [...]string{FieldString: "a string", FieldInteger: "an integer", FieldNumber: "a number",
+		FieldBoolean: "a boolean", FieldList: "a list", FieldObject: "an object"}[k]
+}
+
+// rules validates the constraint keys of a field of type t. Each applies
+// to some kinds only: lengths, pattern and no_control to strings, bounds to
+// numbers, enum to strings and integers (all of them to the items of a
+// list), item counts to lists.
+func (v *validator) rules(rs []*ruleSyntax, t *FieldType, ctx string) Rules {
+	var r Rules
+	item := itemType(t).Kind
+	wants := func(rs *ruleSyntax, ok bool, what string) bool {
+		if !ok {
+			got := kindWord(item)
+			if t.Kind == FieldList {
+				got = "a list of " + strings.TrimPrefix(strings.TrimPrefix(got, "a "), "an ") + "s"
+			}
+			v.at(rs.Pos, "%s: %s applies to %s; the field is %s", ctx, rs.Key, what, got)
+		}
+		return ok
+	}
+	for _, rs := range rs {
+		rctx := ctx + ": " + rs.Key
+		switch rs.Key {
+		case "min_length", "max_length":
+			if wants(rs, item == FieldString, "strings (or lists of strings)") {
+				n := v.count(rs.Value, rctx)
+				if rs.Key == "min_length" {
+					r.MinLength = n
+				} else {
+					r.MaxLength = n
+				}
+			}
+		case "min_items", "max_items":
+			if wants(rs, t.Kind == FieldList, "lists") {
+				n := v.count(rs.Value, rctx)
+				if rs.Key == "min_items" {
+					r.MinItems = n
+				} else {
+					r.MaxItems = n
+				}
+			}
+		case "minimum", "maximum":
+			if wants(rs, item == FieldInteger || item == FieldNumber, "integers and numbers (or lists of them)") {
+				b := v.bound(rs.Value, item == FieldInteger, rctx)
+				if rs.Key == "minimum" {
+					r.Minimum = b
+				} else {
+					r.Maximum = b
+				}
+			}
+		case "enum":
+			if wants(rs, item == FieldString || item == FieldInteger, "strings and integers (or lists of them)") {
+				r.Enum = v.enum(rs.Value, item == FieldInteger, rctx)
+			}
+		case "pattern":
+			if wants(rs, item == FieldString, "strings (or lists of strings)") {
+				if rs.Value.Kind != yaml.ScalarNode || rs.Value.ShortTag() != "!!str" {
+					v.at(posOf(rs.Value), "%s: want a regular expression as a string, got %s", rctx, describe(rs.Value))
+				} else if _, err := regexp.Compile(rs.Value.Value); err != nil {
+					v.at(posOf(rs.Value), "%s: invalid regular expression: %v", rctx, err)
+				} else if rs.Value.Value == "" {
+					v.at(posOf(rs.Value), "%s: empty pattern", rctx)
+				} else {
+					r.Pattern = rs.Value.Value
+				}
+			}
+		case "no_control":
+			if wants(rs, item == FieldString, "strings (or lists of strings)") {
+				if rs.Value.Kind != yaml.ScalarNode || rs.Value.ShortTag() != "!!bool" {
+					v.at(posOf(rs.Value), "%s: want true or false, got %s", rctx, describe(rs.Value))
+				} else {
+					r.NoControl = rs.Value.Value == "true"
+				}
+			}
+		}
+	}
+	pos := func(key string) Pos {
+		for _, rs := range rs {
+			if rs.Key == key {
+				return rs.Pos
+			}
+		}
+		return Pos{}
+	}
+	if r.MinLength != nil && r.MaxLength != nil && *r.MinLength > *r.MaxLength {
+		v.at(pos("max_length"), "%s: max_length %d is less than min_length %d", ctx, *r.MaxLength, *r.MinLength)
+	}
+	if r.MinItems != nil && r.MaxItems != nil && *r.MinItems > *r.MaxItems {
+		v.at(pos("max_items"), "%s: max_items %d is less than min_items %d", ctx, *r.MaxItems, *r.MinItems)
+	}
+	if lo, hi := r.Minimum, r.Maximum; lo != nil && hi != nil && (item == FieldInteger && lo.Int > hi.Int || lo.Float > hi.Float) {
+		v.at(pos("maximum"), "%s: maximum %s is less than minimum %s", ctx, r.Maximum.Text, r.Minimum.Text)
+	}
+	return r
+}
+
+// count decodes a length or an item count: an integer from 0.
+func (v *validator) count(n *yaml.Node, ctx string) *int64 {
+	var i int64
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&i) != nil || i < 0 {
+		v.at(posOf(n), "%s: want an integer from 0, got %s", ctx, describeValue(n))
+		return nil
+	}
+	return &i
+}
+
+// bound decodes a minimum or a maximum: an integer for an integer field,
+// any number for a number field.
+func (v *validator) bound(n *yaml.Node, integer bool, ctx string) *Bound {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int" {
+		var i int64
+		if n.Decode(&i) == nil {
+			return &Bound{Int: i, Float: float64(i), Text: n.Value}
+		}
+	}
+	if !integer && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" {
+		var f float64
+		if n.Decode(&f) == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return &Bound{Float: f, Text: n.Value}
+		}
+	}
+	want := "a number"
+	if integer {
+		want = "an integer"
+	}
+	v.at(posOf(n), "%s: want %s, got %s", ctx, want, describeValue(n))
+	return nil
+}
+
+// enum decodes the allowed values: a non-empty list of distinct strings,
+// or of integers for an integer field.
+func (v *validator) enum(n *yaml.Node, integer bool, ctx string) []string {
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		v.at(posOf(n), "%s: want a non-empty list of values, got %s", ctx, describeValue(n))
+		return nil
+	}
+	var out []string
+	for _, item := range n.Content {
+		item = deref(item)
+		val := ""
+		switch {
+		case integer && item.Kind == yaml.ScalarNode && item.ShortTag() == "!!int":
+			var i int64
+			if item.Decode(&i) != nil {
+				v.at(posOf(item), "%s: %s does not fit in 64 bits", ctx, item.Value)
+				continue
+			}
+			val = strconv.FormatInt(i, 10)
+		case !integer && isString(item):
+			val = item.Value
+		default:
+			want := "a string; quote it"
+			if integer {
+				want = "an integer"
+			}
+			v.at(posOf(item), "%s: want %s, got %s", ctx, want, describeValue(item))
+			continue
+		}
+		if slices.Contains(out, val) {
+			v.at(posOf(item), "%s: %q is listed twice", ctx, val)
+			continue
+		}
+		out = append(out, val)
+	}
+	if out == nil {
+		return nil
+	}
+	return out
+}
+
+// describeValue is describe with the value of a scalar.
+func describeValue(n *yaml.Node) string {
+	switch {
+	case n.Kind == yaml.ScalarNode:
+		return fmt.Sprintf("%s (%s)", describe(n), n.Value)
+	case n.Kind == yaml.SequenceNode && len(n.Content) == 0:
+		return "an empty list"
+	}
+	return describe(n)
 }
 
 // fieldType resolves a field type: a scalar type, a declared type name or

@@ -27,9 +27,9 @@ const (
 // Pair is two names.
 type Pair struct {
 	// First is a name.
-	First string `json:"first"`
+	First string `json:"first" rsgen:"required"`
 	// Second is a name.
-	Second string `json:"second"`
+	Second string `json:"second" rsgen:"required"`
 }
 
 // langEntry decodes the optional lang metadata entry; nil when absent.

@@ -34,7 +34,7 @@ const (
 // Msg is a message.
 type Msg struct {
 	// Text is the text.
-	Text string `json:"text"`
+	Text string `json:"text" rsgen:"required"`
 	// ReplyTo is the message it answers.
 	ReplyTo *Msg `json:"reply_to,omitempty"`
 	// Thread is earlier messages.

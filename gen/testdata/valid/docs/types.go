@@ -32,18 +32,18 @@ const (
 // CancelRequest asks to cancel an order.
 type CancelRequest struct {
 	// OrderID identifies the order to cancel.
-	OrderID string `json:"order_id"`
+	OrderID string `json:"order_id" rsgen:"required"`
 	// Reason is the JSON field "reason".
 	// If set, why the order is cancelled.
 	Reason *string `json:"reason,omitempty"`
 	// Shipped is the JSON field "shipped".
 	// Orders to ship later.
-	Shipped bool `json:"shipped"`
+	Shipped bool `json:"shipped" rsgen:"required"`
 	// Paid reports whether the order is paid.
-	Paid bool `json:"paid"`
+	Paid bool `json:"paid" rsgen:"required"`
 	// Note is the JSON field "note".
 	// This field is deprecated.
-	Note string `json:"note"`
+	Note string `json:"note" rsgen:"required"`
 }
 
 // Receipt is an object type of the schema, sent as JSON.
@@ -52,7 +52,7 @@ type CancelRequest struct {
 type Receipt struct {
 	// Lines is the JSON field "lines".
 	// `text` lines, one per item.
-	Lines []string `json:"lines"`
+	Lines []string `json:"lines" rsgen:"required"`
 }
 
 // OrderCancelResponse is the response of route "order.cancel": its data and its metadata entries.

@@ -32,17 +32,17 @@ const (
 // OrderID is the identifier of an order.
 type OrderID struct {
 	// ID is the JSON field "id".
-	ID string `json:"id"`
+	ID string `json:"id" rsgen:"required"`
 	// UserID is the JSON field "userId".
-	UserID string `json:"userId"`
+	UserID string `json:"userId" rsgen:"required"`
 }
 
 // Order is an object type of the schema, sent as JSON.
 type Order struct {
 	// ID is the JSON field "id".
-	ID OrderID `json:"id"`
+	ID OrderID `json:"id" rsgen:"required"`
 	// ImageURLs is the JSON field "image_urls".
-	ImageURLs []string `json:"image_urls"`
+	ImageURLs []string `json:"image_urls" rsgen:"required"`
 	// HTTPStatus is the JSON field "http_status".
 	HTTPStatus *int64 `json:"http_status,omitempty"`
 	// JSONBody is the JSON field "json_body".

@@ -29,7 +29,7 @@ const (
 // Point is an object type of the schema, sent as JSON.
 type Point struct {
 	// X is the JSON field "x".
-	X int64 `json:"x"`
+	X int64 `json:"x" rsgen:"required"`
 	// Labels is the JSON field "labels".
 	Labels []string `json:"labels,omitempty"`
 }

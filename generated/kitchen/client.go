@@ -100,6 +100,23 @@ func (c *Client) RrObject(ctx context.Context, req Item) (Item, error) {
 	return out, nil
 }
 
+// RrOrder returns the request order, which the server checks against its constraints first.
+func (c *Client) RrOrder(ctx context.Context, req Order) (Order, error) {
+	p, err := rsrt.EncodeJSON(req)
+	if err != nil {
+		return Order{}, err
+	}
+	resp, err := c.conn.Caller().RequestResponse(ctx, RouteRrOrder, p)
+	if err != nil {
+		return Order{}, err
+	}
+	out, err := rsrt.DecodeJSON[Order](resp)
+	if err != nil {
+		return Order{}, rsrt.BadResponse(RouteRrOrder, err)
+	}
+	return out, nil
+}
+
 // RrMeta returns the request as bytes, with request and response metadata of every kind.
 func (c *Client) RrMeta(ctx context.Context, req string, traceID string, tag *string, blob []byte, checksum []byte) (RrMetaResponse, error) {
 	p, err := rsrt.EncodeString(req)

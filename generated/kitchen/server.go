@@ -23,6 +23,8 @@ type Server interface {
 	RrEmpty(ctx context.Context) error
 	// RrObject returns the request item.
 	RrObject(ctx context.Context, req Item) (Item, error)
+	// RrOrder returns the request order, which the server checks against its constraints first.
+	RrOrder(ctx context.Context, req Order) (Order, error)
 	// RrMeta returns the request as bytes, with request and response metadata of every kind.
 	RrMeta(ctx context.Context, req string, traceID string, tag *string, blob []byte, checksum []byte) (RrMetaResponse, error)
 	// RrMetaOnly carries metadata but no data, either way.
@@ -81,6 +83,11 @@ func (UnimplementedServer) RrEmpty(context.Context) error {
 // RrObject answers that route "rr.object" is not implemented.
 func (UnimplementedServer) RrObject(context.Context, Item) (Item, error) {
 	return Item{}, rsrt.Unimplemented(RouteRrObject)
+}
+
+// RrOrder answers that route "rr.order" is not implemented.
+func (UnimplementedServer) RrOrder(context.Context, Order) (Order, error) {
+	return Order{}, rsrt.Unimplemented(RouteRrOrder)
 }
 
 // RrMeta answers that route "rr.meta" is not implemented.
@@ -305,6 +312,7 @@ func newServerRoutes() *rsrt.Routes[Server] {
 	r.HandleRequestResponse(RouteRrBytes, serveRrBytes)
 	r.HandleRequestResponse(RouteRrEmpty, serveRrEmpty)
 	r.HandleRequestResponse(RouteRrObject, serveRrObject)
+	r.HandleRequestResponse(RouteRrOrder, serveRrOrder)
 	r.HandleRequestResponse(RouteRrMeta, serveRrMeta)
 	r.HandleRequestResponse(RouteRrMetaOnly, serveRrMetaOnly)
 	r.HandleFireAndForget(RouteFnfObject, serveFnfObject)
@@ -361,6 +369,18 @@ func serveRrObject(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Paylo
 		return rsrt.Payload{}, rsrt.BadRequest(RouteRrObject, "request data", err)
 	}
 	out, err := s.RrObject(ctx, in)
+	if err != nil {
+		return rsrt.Payload{}, err
+	}
+	return rsrt.EncodeJSON(out)
+}
+
+func serveRrOrder(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
+	in, err := rsrt.DecodeJSON[Order](req)
+	if err != nil {
+		return rsrt.Payload{}, rsrt.BadRequest(RouteRrOrder, "request data", err)
+	}
+	out, err := s.RrOrder(ctx, in)
 	if err != nil {
 		return rsrt.Payload{}, err
 	}

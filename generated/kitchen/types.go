@@ -9,6 +9,7 @@ package kitchen
 import (
 	"errors"
 	"fmt"
+	"regexp"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
 )
@@ -23,6 +24,8 @@ const (
 	RouteRrEmpty = "rr.empty"
 	// RouteRrObject is the route of Server.RrObject.
 	RouteRrObject = "rr.object"
+	// RouteRrOrder is the route of Server.RrOrder.
+	RouteRrOrder = "rr.order"
 	// RouteRrMeta is the route of Server.RrMeta.
 	RouteRrMeta = "rr.meta"
 	// RouteRrMetaOnly is the route of Server.RrMetaOnly.
@@ -84,27 +87,27 @@ const (
 // Point is a point on a grid.
 type Point struct {
 	// X is the column.
-	X int64 `json:"x"`
+	X int64 `json:"x" rsgen:"required"`
 	// Y is the row.
-	Y int64 `json:"y"`
+	Y int64 `json:"y" rsgen:"required"`
 }
 
 // Item is an object with a field of every type.
 type Item struct {
 	// Name is the name of the item.
-	Name string `json:"name"`
+	Name string `json:"name" rsgen:"required"`
 	// Count is the JSON field "count".
-	Count int64 `json:"count"`
+	Count int64 `json:"count" rsgen:"required"`
 	// Weight is the JSON field "weight".
-	Weight float64 `json:"weight"`
+	Weight float64 `json:"weight" rsgen:"required"`
 	// Active is the JSON field "active".
-	Active bool `json:"active"`
+	Active bool `json:"active" rsgen:"required"`
 	// Tags is free-form labels.
-	Tags []string `json:"tags"`
+	Tags []string `json:"tags" rsgen:"required"`
 	// Origin is a nested object.
-	Origin Point `json:"origin"`
+	Origin Point `json:"origin" rsgen:"required"`
 	// Path is a list of objects.
-	Path []Point `json:"path"`
+	Path []Point `json:"path" rsgen:"required"`
 	// Parent is an optional object of the same type.
 	Parent *Item `json:"parent,omitempty"`
 	// Note is the JSON field "note".
@@ -126,7 +129,120 @@ type Item struct {
 // Echo is a text to send back.
 type Echo struct {
 	// Text is the text.
-	Text string `json:"text"`
+	Text string `json:"text" rsgen:"required"`
+}
+
+// Order is an order, with a constraint of every kind on its fields.
+type Order struct {
+	// Code is the order code, such as AB-12.
+	Code string `json:"code" rsgen:"required"`
+	// Note is a free-form note of one line.
+	Note *string `json:"note,omitempty"`
+	// Quantity is the number of items ordered.
+	Quantity int64 `json:"quantity" rsgen:"required"`
+	// Discount is the share taken off the price.
+	Discount *float64 `json:"discount,omitempty"`
+	// State reports whether the order is paid.
+	State string `json:"state" rsgen:"required"`
+	// Priority is one of three levels.
+	Priority *int64 `json:"priority,omitempty"`
+	// Lines is the ordered items.
+	Lines []Line `json:"lines" rsgen:"required"`
+	// Labels is groups of short labels.
+	Labels [][]string `json:"labels,omitempty"`
+}
+
+// patternOrderCode is the pattern of field "code" of type "Order".
+var patternOrderCode = regexp.MustCompile("^[A-Z]+-[0-9]+$")
+
+// Validate reports the first field of v that breaks a constraint of the schema, as an *rsrt.ValidationError naming its path ("code: ..."), or nil. The decoders call it on every Order received.
+func (v *Order) Validate() error {
+	if len(v.Code) < 3 {
+		return rsrt.Invalid("code", "shorter than 3 bytes")
+	}
+	if len(v.Code) > 8 {
+		return rsrt.Invalid("code", "longer than 8 bytes")
+	}
+	if !patternOrderCode.MatchString(v.Code) {
+		return rsrt.Invalid("code", "does not match the pattern \"^[A-Z]+-[0-9]+$\"")
+	}
+	if v.Note != nil {
+		if len(*v.Note) > 16 {
+			return rsrt.Invalid("note", "longer than 16 bytes")
+		}
+		if rsrt.HasControl(*v.Note) {
+			return rsrt.Invalid("note", "contains a control character")
+		}
+	}
+	if v.Quantity < 1 {
+		return rsrt.Invalid("quantity", "less than 1")
+	}
+	if v.Quantity > 100 {
+		return rsrt.Invalid("quantity", "greater than 100")
+	}
+	if v.Discount != nil {
+		if *v.Discount < 0.0 {
+			return rsrt.Invalid("discount", "less than 0")
+		}
+		if *v.Discount > 0.5 {
+			return rsrt.Invalid("discount", "greater than 0.5")
+		}
+	}
+	switch v.State {
+	case "open", "paid":
+	default:
+		return rsrt.Invalid("state", "not one of \"open\", \"paid\"")
+	}
+	if v.Priority != nil {
+		switch *v.Priority {
+		case 1, 2, 3:
+		default:
+			return rsrt.Invalid("priority", "not one of 1, 2, 3")
+		}
+	}
+	if len(v.Lines) < 1 {
+		return rsrt.Invalid("lines", "fewer than 1 item")
+	}
+	if len(v.Lines) > 3 {
+		return rsrt.Invalid("lines", "more than 3 items")
+	}
+	for i0 := range v.Lines {
+		if err := v.Lines[i0].Validate(); err != nil {
+			return rsrt.InvalidIn(rsrt.Index("lines", i0), err)
+		}
+	}
+	if len(v.Labels) > 2 {
+		return rsrt.Invalid("labels", "more than 2 items")
+	}
+	for i0 := range v.Labels {
+		for i1 := range v.Labels[i0] {
+			if len(v.Labels[i0][i1]) > 4 {
+				return rsrt.Invalid(rsrt.Index(rsrt.Index("labels", i0), i1), "longer than 4 bytes")
+			}
+		}
+	}
+	return nil
+}
+
+// Line is one line of an order; its constraints are checked through the order's.
+type Line struct {
+	// Sku is the item's stock-keeping unit.
+	Sku string `json:"sku" rsgen:"required"`
+	// Gift is a free line that comes with this one.
+	Gift *Line `json:"gift,omitempty"`
+}
+
+// Validate reports the first field of v that breaks a constraint of the schema, as an *rsrt.ValidationError naming its path ("sku: ..."), or nil. The decoders call it on every Line received.
+func (v *Line) Validate() error {
+	if len(v.Sku) < 1 {
+		return rsrt.Invalid("sku", "shorter than 1 byte")
+	}
+	if v.Gift != nil {
+		if err := v.Gift.Validate(); err != nil {
+			return rsrt.InvalidIn("gift", err)
+		}
+	}
+	return nil
 }
 
 // RrMetaResponse is the response of route "rr.meta": its data and its metadata entries.

@@ -106,7 +106,7 @@ func settings(o *options) []setting {
 		{"queue-len", "CHAT_QUEUE_LEN", "`messages` queued per connection for a slow reader before the oldest are dropped", (*integer)(&o.queueLen)},
 		{"queue-size", "CHAT_QUEUE_SIZE", "message content `size` queued per connection, the same way", &o.queueBytes},
 		{"max-queued", "CHAT_MAX_QUEUED", "message content `size` queued by all connections together; over it, the connections holding more than their share drop their oldest", &o.maxQueued},
-		{"max-message-size", "CHAT_MAX_MESSAGE_SIZE", "largest message content accepted (`size`)", &o.maxMessage},
+		{"max-message-size", "CHAT_MAX_MESSAGE_SIZE", "largest message content accepted (`size`), at most the schema's 64KiB", &o.maxMessage},
 		{"response-budget", "CHAT_RESPONSE_BUDGET", "unread response `size` all connections together may hold (each also has its own 16MiB bound); past it, downloads wait", &o.responseBudget},
 		{"reassembly-memory", "CHAT_REASSEMBLY_MEMORY", "bytes of requests still arriving in fragments all connections together may hold (`size`); a request over it is refused as busy", &o.reassembly},
 		{"max-joined", "CHAT_MAX_JOINED", "`channels` one connection may have joined at once", (*integer)(&o.maxJoined)},
@@ -205,6 +205,8 @@ Flags:
 		return nil, errors.New("--data-dir is empty")
 	case o.maxFile <= 0 || o.maxTotal <= 0 || o.queueBytes <= 0 || o.maxMessage <= 0 || o.responseBudget <= 0 || o.maxQueued <= 0 || o.uploadMemory <= 0 || o.reassembly <= 0:
 		return nil, errors.New("sizes must be positive")
+	case o.maxMessage > chatsvc.DefaultMaxContentBytes:
+		return nil, fmt.Errorf("--max-message-size is more than %d bytes, the largest content schema/chat.yaml allows", chatsvc.DefaultMaxContentBytes)
 	case o.queueLen <= 0 || o.maxJoined <= 0 || o.maxFiles <= 0:
 		return nil, errors.New("--queue-len, --max-joined and --max-files must be positive")
 	case o.shutdown <= 0:

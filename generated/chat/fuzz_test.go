@@ -9,7 +9,8 @@ package chat
 // Each fuzz target checks that nothing panics, that every rejected input
 // gives a non-empty error (an APPLICATION_ERROR naming the route when it
 // comes from an adapter), and that every accepted value re-encodes with
-// only the keys the contract allows and decodes back to itself. The seed
+// only the keys the contract allows and decodes back to itself, and that
+// an accepted value keeps the constraints of schema/chat.yaml. The seed
 // corpora are in testdata/fuzz/<FuzzName>/; plain `go test` runs them.
 
 import (
@@ -163,6 +164,9 @@ func FuzzDecodeMessage(f *testing.F) {
 			t.Fatalf("accepted data that is not UTF-8: %q", data)
 		}
 		checkStrings(t, m.User, m.Content, m.Channel)
+		if err := m.Validate(); err != nil {
+			t.Fatalf("accepted a message that breaks the schema's constraints: %v", err)
+		}
 		checkKeys(t, m, messageKeys)
 		if aerr != nil || r.calls != 1 || !reflect.DeepEqual(r.msg, m) {
 			t.Fatalf("adapter: err %v, %d calls, message %+v; want the decoded %+v", aerr, r.calls, r.msg, m)
@@ -182,6 +186,9 @@ func FuzzDecodeStatisticsRequest(f *testing.F) {
 		}
 		for i := range v.IDs {
 			checkStrings(t, &v.IDs[i])
+		}
+		if err := v.Validate(); err != nil {
+			t.Fatalf("accepted a request that breaks the schema's constraints: %v", err)
 		}
 		checkKeys(t, v, statisticsRequestKeys)
 	})

@@ -58,6 +58,32 @@ type Message struct {
 	Channel *string `json:"channel,omitempty"`
 }
 
+// Validate reports the first field of v that breaks a constraint of the schema, as an *rsrt.ValidationError naming its path ("user: ..."), or nil. The decoders call it on every Message received.
+func (v *Message) Validate() error {
+	if v.User != nil {
+		if len(*v.User) > 64 {
+			return rsrt.Invalid("user", "longer than 64 bytes")
+		}
+		if rsrt.HasControl(*v.User) {
+			return rsrt.Invalid("user", "contains a control character")
+		}
+	}
+	if v.Content != nil {
+		if len(*v.Content) > 65536 {
+			return rsrt.Invalid("content", "longer than 65536 bytes")
+		}
+	}
+	if v.Channel != nil {
+		if len(*v.Channel) > 64 {
+			return rsrt.Invalid("channel", "longer than 64 bytes")
+		}
+		if rsrt.HasControl(*v.Channel) {
+			return rsrt.Invalid("channel", "contains a control character")
+		}
+	}
+	return nil
+}
+
 // ClientStatistics is statistics a client reports about itself.
 type ClientStatistics struct {
 	// MemoryUsage is the client's memory usage in bytes.
@@ -70,6 +96,26 @@ type ServerStatisticsRequest struct {
 	IDs []string `json:"ids,omitempty"`
 	// PeriodSeconds is seconds between two reports; 1 when absent.
 	PeriodSeconds *int64 `json:"period_seconds,omitempty"`
+}
+
+// Validate reports the first field of v that breaks a constraint of the schema, as an *rsrt.ValidationError naming its path ("ids: ..."), or nil. The decoders call it on every ServerStatisticsRequest received.
+func (v *ServerStatisticsRequest) Validate() error {
+	for i0 := range v.IDs {
+		switch v.IDs[i0] {
+		case "users", "channels":
+		default:
+			return rsrt.Invalid(rsrt.Index("ids", i0), "not one of \"users\", \"channels\"")
+		}
+	}
+	if v.PeriodSeconds != nil {
+		if *v.PeriodSeconds < 1 {
+			return rsrt.Invalid("period_seconds", "less than 1")
+		}
+		if *v.PeriodSeconds > 3600 {
+			return rsrt.Invalid("period_seconds", "greater than 3600")
+		}
+	}
+	return nil
 }
 
 // ServerStatistics is a statistics report; only the requested counts are set.

@@ -658,7 +658,7 @@ func TestStatisticsInvalidUpdate(t *testing.T) {
 			t.Fatal("the channel completed instead of failing")
 		}
 		if err != nil {
-			chattest.WantError(t, err, "period_seconds must be between 1 and 3600, got 0")
+			chattest.WantError(t, err, "route statistics: invalid request data: period_seconds: less than 1")
 			break
 		}
 	}

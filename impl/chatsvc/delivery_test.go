@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 )
 
@@ -164,22 +165,31 @@ func TestParseStatsRequest(t *testing.T) {
 	for _, tc := range []struct {
 		req  chat.ServerStatisticsRequest
 		want statsSettings
-		err  string
 	}{
 		{req: chat.ServerStatisticsRequest{}, want: statsSettings{true, true, 1}},
 		{req: chat.ServerStatisticsRequest{IDs: []string{"users"}}, want: statsSettings{true, false, 1}},
 		{req: chat.ServerStatisticsRequest{IDs: []string{"channels"}, PeriodSeconds: p(5)}, want: statsSettings{false, true, 5}},
-		{req: chat.ServerStatisticsRequest{IDs: []string{"bogus"}}, err: `unknown id "bogus"`},
-		{req: chat.ServerStatisticsRequest{PeriodSeconds: p(0)}, err: "between 1 and 3600, got 0"},
-		{req: chat.ServerStatisticsRequest{PeriodSeconds: p(3601)}, err: "got 3601"},
+		{req: chat.ServerStatisticsRequest{IDs: []string{"channels", "users"}, PeriodSeconds: p(3600)}, want: statsSettings{true, true, 3600}},
 	} {
-		got, err := parseStatsRequest(tc.req)
-		if tc.err != "" {
-			appErr(t, err, tc.err)
-			continue
+		if got := parseStatsRequest(tc.req); got != tc.want {
+			t.Fatalf("parse(%+v) = %+v; want %+v", tc.req, got, tc.want)
 		}
-		if err != nil || got != tc.want {
-			t.Fatalf("parse(%+v) = %+v, %v; want %+v", tc.req, got, err, tc.want)
+	}
+}
+
+// TestStatsRequestConstraints: the updates parseStatsRequest need not
+// check are refused by the generated decoder, from schema/chat.yaml.
+func TestStatsRequestConstraints(t *testing.T) {
+	for data, want := range map[string]string{
+		`{"ids":["bogus"]}`:             `ids[0]: not one of "users", "channels"`,
+		`{"ids":["users","Users"]}`:     `ids[1]: not one of "users", "channels"`,
+		`{"period_seconds":0}`:          "period_seconds: less than 1",
+		`{"period_seconds":3601}`:       "period_seconds: greater than 3600",
+		`{"ids":[],"period_seconds":1}`: "",
+	} {
+		_, err := rsrt.DecodeJSON[chat.ServerStatisticsRequest](&rsrt.Payload{Data: []byte(data)})
+		if got := fmt.Sprint(err); want == "" && err != nil || want != "" && got != want {
+			t.Errorf("decode %s: %v, want %q", data, err, want)
 		}
 	}
 }
@@ -193,11 +203,19 @@ type statsChannel struct {
 
 func (c *conn) openStats(t *testing.T, ctx context.Context) *statsChannel {
 	sc := &statsChannel{in: make(chan chat.ServerStatisticsRequest), out: make(chan chat.ServerStatistics), done: make(chan error, 1)}
+	// Each update goes through the generated decoder, as on the wire.
 	recv := func() (chat.ServerStatisticsRequest, error) {
 		select {
 		case r, ok := <-sc.in:
 			if !ok {
 				return r, io.EOF
+			}
+			p, err := rsrt.EncodeJSON(r)
+			if err != nil {
+				return r, err
+			}
+			if r, err = rsrt.DecodeJSON[chat.ServerStatisticsRequest](&p); err != nil {
+				return r, rsrt.BadRequest(chat.RouteStatistics, "request data", err)
 			}
 			return r, nil
 		case <-ctx.Done():
@@ -292,7 +310,7 @@ func TestStatisticsInvalidUpdate(t *testing.T) {
 		select {
 		case <-sc.out: // a report raced with the update
 		case err := <-sc.done:
-			appErr(t, err, `unknown id "nope"`)
+			appErr(t, err, `route statistics: invalid request data: ids[0]: not one of "users", "channels"`)
 			return
 		case <-time.After(wait):
 			t.Fatal("invalid update did not end the channel")

@@ -21,7 +21,9 @@ const (
 	DefaultQueueLen = 1024
 	// DefaultQueueBytes is the default bound of a session queue's content.
 	DefaultQueueBytes = 4 << 20
-	// DefaultMaxContentBytes is the default largest message content.
+	// DefaultMaxContentBytes is the default largest message content: the
+	// max_length of Message.content in schema/chat.yaml, which the
+	// generated decoder enforces on every message received.
 	DefaultMaxContentBytes = 64 << 10
 	// DefaultMaxJoined is the default number of channels a session may join.
 	DefaultMaxJoined = 256
@@ -60,8 +62,10 @@ type Config struct {
 	// queueBudget), so that many sessions that never read cannot together
 	// exhaust the server's memory.
 	MaxQueuedBytes int64
-	// MaxContentBytes is the largest message content accepted (default
-	// 64 KiB).
+	// MaxContentBytes lowers the largest message content accepted, for
+	// an operator who wants less than the schema's 64 KiB (the default);
+	// more has no effect, since the decoder refuses longer content before
+	// the service sees it.
 	MaxContentBytes int
 	// MaxJoined is how many channels one session may have joined at once
 	// (default 256).

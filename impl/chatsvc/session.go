@@ -173,6 +173,10 @@ func (s *Session) Message(ctx context.Context, m chat.Message) error {
 	if _, err := s.loggedIn(chat.RouteMessage); err != nil {
 		return err
 	}
+	// The schema caps content at 64 KiB, user and channel at 64 bytes
+	// without control characters; this is the operator's lower limit,
+	// and checkName adds what a schema cannot say (NFC, invisible
+	// characters).
 	if m.Content != nil && len(*m.Content) > s.svc.cfg.MaxContentBytes {
 		return rsrt.NewError("message content is %d bytes long, the limit is %d", len(*m.Content), s.svc.cfg.MaxContentBytes)
 	}

@@ -4,16 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"time"
 
-	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
-)
-
-// Bounds of a statistics request's period_seconds.
-const (
-	MinStatsPeriod = 1
-	MaxStatsPeriod = 3600
 )
 
 // statsSettings is what a statistics channel reports, and how often.
@@ -24,31 +18,21 @@ type statsSettings struct {
 
 var defaultStatsSettings = statsSettings{users: true, channels: true, period: 1}
 
-// parseStatsRequest validates an update; absent fields take the defaults
-// ("ids" both, period 1), as the contract says.
-func parseStatsRequest(r chat.ServerStatisticsRequest) (statsSettings, error) {
+// parseStatsRequest turns an update into settings; absent fields take the
+// defaults ("ids" both, period 1), as the contract says. The values are
+// valid already: schema/chat.yaml constrains ids to "users" and
+// "channels" and period_seconds to 1..3600, and the generated decoder
+// refuses an update that breaks them before it reaches the channel.
+func parseStatsRequest(r chat.ServerStatisticsRequest) statsSettings {
 	set := defaultStatsSettings
 	if len(r.IDs) > 0 {
-		set.users, set.channels = false, false
-		for _, id := range r.IDs {
-			switch id {
-			case "users":
-				set.users = true
-			case "channels":
-				set.channels = true
-			default:
-				return set, rsrt.NewError(`statistics: unknown id %q, expected "users" or "channels"`, id)
-			}
-		}
+		set.users = slices.Contains(r.IDs, "users")
+		set.channels = slices.Contains(r.IDs, "channels")
 	}
 	if r.PeriodSeconds != nil {
-		p := *r.PeriodSeconds
-		if p < MinStatsPeriod || p > MaxStatsPeriod {
-			return set, rsrt.NewError("statistics: period_seconds must be between %d and %d, got %d", MinStatsPeriod, MaxStatsPeriod, p)
-		}
-		set.period = p
+		set.period = *r.PeriodSeconds
 	}
-	return set, nil
+	return set
 }
 
 // report builds the statistics message with only the requested counts.
@@ -81,10 +65,6 @@ func (s *Session) serveStatistics(ctx context.Context,
 			if errors.Is(err, io.EOF) {
 				return // the client is done sending; reports go on
 			}
-			var set statsSettings
-			if err == nil {
-				set, err = parseStatsRequest(req)
-			}
 			if err != nil {
 				if ctx.Err() == nil {
 					failed <- err
@@ -92,7 +72,7 @@ func (s *Session) serveStatistics(ctx context.Context,
 				return
 			}
 			select {
-			case updates <- set:
+			case updates <- parseStatsRequest(req):
 			case <-ctx.Done():
 				return
 			}

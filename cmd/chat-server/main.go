@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -78,6 +79,7 @@ type options struct {
 	logFormat                string
 	auth                     string
 	allowOrigins             originList
+	tlsCert, tlsKey          string
 
 	// Cluster mode (package chatcluster); nats "" is a single node.
 	nats                      string
@@ -114,6 +116,8 @@ func settings(o *options) []setting {
 		{"log-level", "CHAT_LOG_LEVEL", "log `level`: debug, info, warn or error", (*level)(&o.logLevel)},
 		{"log-format", "CHAT_LOG_FORMAT", "log `format`: text or json", (*format)(&o.logFormat)},
 		{"allow-origin", "CHAT_ALLOW_ORIGIN", "web `origin` (https://chat.example.com) whose pages may connect over WebSocket, besides the server's own page; repeatable or comma-separated, \"*\" for any (development only); clients that send no Origin are always accepted", &o.allowOrigins},
+		{"tls-cert", "CHAT_TLS_CERT", "PEM certificate chain `file`: with --tls-key, TCP is served over TLS and WebSocket as wss://", (*str)(&o.tlsCert)},
+		{"tls-key", "CHAT_TLS_KEY", "PEM private key `file` of --tls-cert", (*str)(&o.tlsKey)},
 		{"auth", "CHAT_AUTH", "user database `file`: every connection must authenticate in its SETUP and logs in only as itself (manage it with 'chat-server users'); unset, anyone logs in as anyone, as in the tutorial", (*str)(&o.auth)},
 		{"nats", "CHAT_NATS", "cluster mode: the NATS server `URLs` (nats://host:4222, comma-separated) the chat nodes share users, channels, messages and files through, or \"embedded\" to run a NATS server in this process; unset, a single node with nothing shared", (*str)(&o.nats)},
 		{"nats-host", "CHAT_NATS_HOST", "with --nats embedded: the `address` its client and cluster ports listen on (0.0.0.0 for other machines)", (*str)(&o.natsHost)},
@@ -205,6 +209,8 @@ Flags:
 		return nil, errors.New("--data-dir is empty")
 	case o.maxFile <= 0 || o.maxTotal <= 0 || o.queueBytes <= 0 || o.maxMessage <= 0 || o.responseBudget <= 0 || o.maxQueued <= 0 || o.uploadMemory <= 0 || o.reassembly <= 0:
 		return nil, errors.New("sizes must be positive")
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return nil, errors.New("--tls-cert and --tls-key go together")
 	case o.maxMessage > chatsvc.DefaultMaxContentBytes:
 		return nil, fmt.Errorf("--max-message-size is more than %d bytes, the largest content schema/chat.yaml allows", chatsvc.DefaultMaxContentBytes)
 	case o.queueLen <= 0 || o.maxJoined <= 0 || o.maxFiles <= 0:
@@ -272,6 +278,13 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	// join the structured log.
 	server.RouteLibraryLogs(log)
 	cfg := o.config(log)
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	if o.auth != "" {
 		users, err := chatauth.Load(o.auth)
 		if err != nil {

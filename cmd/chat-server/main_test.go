@@ -72,6 +72,8 @@ func TestInvalidSettings(t *testing.T) {
 		{args: []string{"--queue-len", "0"}, want: "must be positive"},
 		{args: []string{"--max-file-size", "2G", "--max-store-size", "1G"}, want: "larger than"},
 		{env: map[string]string{"CHAT_SHUTDOWN_TIMEOUT": "soon"}, want: "CHAT_SHUTDOWN_TIMEOUT"},
+		{args: []string{"--tls-cert", "cert.pem"}, want: "go together"},
+		{args: []string{"--max-message-size", "65537"}, want: "largest content schema/chat.yaml allows"},
 	} {
 		var out bytes.Buffer
 		_, err := parse(tc.args, env(tc.env), &out)

@@ -2,6 +2,7 @@ package rsrt
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -34,6 +35,7 @@ type dialConfig struct {
 	decls       []Declaration
 	auth        *Credentials
 	responder   func(ctx context.Context, scope *connScope) rsocket.RSocket
+	tls         *tls.Config // see WithTLS
 }
 
 // parseAddr splits a Dial address into a transport and its target.
@@ -65,6 +67,9 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 	}
 	network, target, err := parseAddr(addr)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkTLS(target, cfg.tls); err != nil {
 		return nil, err
 	}
 	var entries Metadata
@@ -99,6 +104,7 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 		FragmentSize: fragmentSize,
 		Tap:          tap,
 		OnClose:      cc.closed,
+		TLS:          cfg.tls,
 	}
 	if cfg.responder != nil {
 		rc.Responder = func() rsocket.RSocket {

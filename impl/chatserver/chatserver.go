@@ -10,6 +10,7 @@ package chatserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -81,6 +82,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the server's structured logs (default slog.Default()).
 	Logger *slog.Logger
+	// TLS, when set, secures both transports: TCP over TLS, and
+	// WebSocket as wss:// (see gen/rsrt/server.Config.TLS).
+	TLS *tls.Config
 }
 
 // DefaultConfig returns the configuration of a stand-alone server: TCP on
@@ -152,6 +156,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		shutdown:   cfg.ShutdownTimeout,
 		origins:    origins,
 		log:        log,
+		tls:        cfg.TLS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("chatserver: %w", err)
@@ -193,10 +198,14 @@ func (r *Running) TCPAddr() string { return r.tp.tcpAddr }
 func (r *Running) WSAddr() string { return r.tp.wsAddr }
 
 // WSURL returns the WebSocket URL to pass to chat.Dial
-// ("ws://127.0.0.1:6566/"), or "" when WebSocket is disabled.
+// ("ws://127.0.0.1:6566/", wss:// with TLS), or "" when WebSocket is
+// disabled.
 func (r *Running) WSURL() string {
 	if r.tp.wsAddr == "" {
 		return ""
+	}
+	if r.tp.tls {
+		return "wss://" + r.tp.wsAddr + "/"
 	}
 	return "ws://" + r.tp.wsAddr + "/"
 }

@@ -7,6 +7,7 @@ package chatserver
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"time"
@@ -28,6 +29,7 @@ const metadataAllowance = 64 << 10
 type transports struct {
 	srv             *server.Server
 	tcpAddr, wsAddr string
+	tls             bool // the listeners are secured
 	cancel          context.CancelFunc
 	// done is closed when Serve returned (on close, or a listener failed).
 	done chan struct{}
@@ -42,6 +44,7 @@ type transportConfig struct {
 	shutdown        time.Duration
 	origins         guard.OriginPolicy
 	log             *slog.Logger
+	tls             *tls.Config
 }
 
 // startTransports starts serving acceptor and returns once the listeners
@@ -61,6 +64,7 @@ func startTransports(acceptor rsocket.ServerAcceptor, c transportConfig) (*trans
 		ShutdownTimeout: c.shutdown,
 		Origins:         c.origins,
 		HTTPHandler:     chatweb.Handler(),
+		TLS:             c.tls,
 	})
 	if err != nil {
 		return nil, err
@@ -86,6 +90,7 @@ func startTransports(acceptor rsocket.ServerAcceptor, c transportConfig) (*trans
 	if a := srv.WSAddr(); a != nil {
 		t.wsAddr = a.String()
 	}
+	t.tls = c.tls != nil
 	return t, nil
 }
 

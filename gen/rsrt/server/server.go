@@ -28,6 +28,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -101,6 +102,9 @@ type Config struct {
 	// listener's timeouts and connection limit. When nil, such requests
 	// are answered with an error, as before.
 	HTTPHandler http.Handler
+	// TLS, when set, secures both listeners (TCP, and WebSocket as
+	// wss://) with this configuration; see tls.go.
+	TLS *tls.Config
 }
 
 // Gate is what shutdown needs of an *rsrt.Gate: stop admitting requests,
@@ -135,6 +139,9 @@ func New(acc rsocket.ServerAcceptor, cfg Config) (*Server, error) {
 	}
 	if cfg.TCPAddr == "" && cfg.WSAddr == "" {
 		return nil, errors.New("server: no TCP nor WebSocket address")
+	}
+	if err := checkTLS(cfg.TLS); err != nil {
+		return nil, err
 	}
 	connGate := rsrt.NewGate()
 	if g, ok := cfg.Gate.(*rsrt.Gate); ok {
@@ -259,7 +266,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("server: listen tcp: %w", err)
 		}
-		s.tcp = guard.NewTCPServer(l, opt)
+		s.tcp = guard.NewTCPServer(s.secure(l), opt)
 	}
 	if s.cfg.WSAddr != "" {
 		l, err := lc.Listen(ctx, "tcp", s.cfg.WSAddr)
@@ -269,7 +276,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 			return fmt.Errorf("server: listen websocket: %w", err)
 		}
-		s.ws = guard.NewWebSocketServer(l, s.cfg.WSPath, opt)
+		s.ws = guard.NewWebSocketServer(s.secure(l), s.cfg.WSPath, opt)
 	}
 
 	// The library closes every connection at once when its ctx ends, so

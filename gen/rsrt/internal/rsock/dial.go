@@ -2,6 +2,7 @@ package rsock
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"time"
 
@@ -29,6 +30,9 @@ type ClientConfig struct {
 	OnClose func(error)
 	// Responder, when set, returns the handler of the server's requests.
 	Responder func() rsocket.RSocket
+	// TLS, when set, secures a tcp connection, and configures a wss://
+	// one (which is secured in any case, with the defaults when nil).
+	TLS *tls.Config
 }
 
 // Dial opens a client connection. dialCtx bounds connecting; ctx bounds the
@@ -40,13 +44,23 @@ func Dial(dialCtx, ctx context.Context, cfg ClientConfig) (rsocket.Client, error
 		var c transport.Conn
 		switch cfg.Network {
 		case "ws":
-			wc, _, err := websocket.DefaultDialer.DialContext(dialCtx, cfg.Target, nil)
+			d := *websocket.DefaultDialer
+			d.TLSClientConfig = cfg.TLS
+			wc, _, err := d.DialContext(dialCtx, cfg.Target, nil)
 			if err != nil {
 				return nil, err
 			}
 			c = transport.NewWebsocketConnection(wc)
 		default:
-			nc, err := (&net.Dialer{}).DialContext(dialCtx, "tcp", cfg.Target)
+			var nc net.Conn
+			var err error
+			if cfg.TLS != nil {
+				// The handshake completes here, so a certificate the
+				// client refuses is the dial's error.
+				nc, err = (&tls.Dialer{Config: cfg.TLS}).DialContext(dialCtx, "tcp", cfg.Target)
+			} else {
+				nc, err = (&net.Dialer{}).DialContext(dialCtx, "tcp", cfg.Target)
+			}
 			if err != nil {
 				return nil, err
 			}

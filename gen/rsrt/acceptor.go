@@ -11,6 +11,7 @@ import (
 	"github.com/rsocket/rsocket-go/payload"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/rslog"
 )
 
@@ -28,9 +29,10 @@ type acceptConfig struct {
 // acceptor's options; log is the connection's logger, shared the
 // server-wide response budget.
 func (cfg *acceptConfig) scope(ctx context.Context, log *slog.Logger, shared *semaphore.Weighted) *connScope {
-	sc := &connScope{gate: cfg.gate, fence: new(fence), budget: newBudget(cfg.budget, shared), log: log}
+	sc := &connScope{gate: cfg.gate, fence: new(fence), budget: newBudget(cfg.budget, shared), log: log,
+		arrivals: rsock.NewArrivals()}
 	if sv, ok := ctx.Value(servedKey{}).(*servedConn); ok {
-		sc.gate, sc.fence = sv.gate, sv.fence
+		sc.gate, sc.fence, sc.arrivals = sv.gate, sv.fence, sv.arrivals
 	}
 	return sc
 }

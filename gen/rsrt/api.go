@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rsocket/rsocket-go"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
 // Interaction is an RSocket interaction model.
@@ -151,7 +153,7 @@ func (r *Routes[S]) Responder(ctx context.Context, s S, log *slog.Logger) rsocke
 	if log == nil {
 		log = slog.Default()
 	}
-	return newResponder(ctx, r, s, clientScope(new(fence), log))
+	return newResponder(ctx, r, s, clientScope(new(fence), rsock.NewArrivals(), log))
 }
 
 // Sender is the typed sender of a stream or channel response.

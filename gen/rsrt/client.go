@@ -95,7 +95,7 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 	cc := &ClientConn{done: make(chan struct{}), cancel: cancel, onClose: cfg.onClose, log: cfg.log, addr: target}
 	tap := rsock.NewTap(cc.done)
 	cc.tap = tap
-	scope := clientScope(&cc.fence, cfg.log)
+	scope := clientScope(&cc.fence, tap.Arrivals(), cfg.log)
 	rc := rsock.ClientConfig{
 		Network: network, Target: target,
 		DataMIME: MIMEJSON, MetadataMIME: MIMECompositeMetadata,

@@ -7,7 +7,8 @@ package rsrt
 // the handler to run elsewhere: request-response inside mono.Create (which
 // the library subscribes on its unbounded response pool), streams and
 // channels on a goroutine of their own, fire-and-forget and metadata-push
-// inline (the library already runs those on its response pool).
+// inline (the library already runs those on its response pool), one at a
+// time in arrival order (see oneWay).
 
 import (
 	"context"
@@ -133,6 +134,11 @@ func (r *responder[S]) MetadataPush(msg payload.Payload) {
 	r.oneWay(MetadataPush, msg)
 }
 
+// oneWay serves a fire-and-forget or metadata-push request. Admitted, it
+// waits for the connection's earlier one-way requests (see
+// rsock.Arrivals): a connection's one-way handlers run one at a time, in
+// the order their requests arrived. The admission bounds count the
+// waiting ones too, so a backlog is bounded as before.
 func (r *responder[S]) oneWay(i Interaction, msg payload.Payload) {
 	route := ""
 	defer func() {
@@ -140,6 +146,12 @@ func (r *responder[S]) oneWay(i Interaction, msg payload.Payload) {
 			_ = recovered(r.log, p, i, route)
 		}
 	}()
+	// Claimed first, so that a request dropped or refused below ends its
+	// turn at once rather than holding up the next ones.
+	t, ordered := r.arrivals.Claim(msg)
+	if ordered {
+		defer r.arrivals.Finish(t)
+	}
 	size := len(msg.Data())
 	if md, ok := msg.Metadata(); ok {
 		size += len(md)
@@ -158,6 +170,9 @@ func (r *responder[S]) oneWay(i Interaction, msg payload.Payload) {
 	route = rt.name
 	if i == MetadataPush {
 		req.Data = nil
+	}
+	if ordered {
+		r.arrivals.Wait(t, r.ctx.Done())
 	}
 	if !r.gate.enter() {
 		r.log.Debug("rsrt: request dropped, server shutting down", "interaction", i.String(), "route", route)

@@ -3,6 +3,8 @@ package rsrt
 import (
 	"context"
 	"log/slog"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
 // connScope is the policy of one connection, built once when the
@@ -25,13 +27,18 @@ type connScope struct {
 	// them to the server-wide budget too (see budget.go); it is
 	// unbounded on clients.
 	budget *budget
-	log    *slog.Logger
+	// arrivals orders the connection's one-way requests as they arrived
+	// (see rsock.Arrivals), when its transport observes them: the
+	// client's tap, the server's checking transports. Otherwise nothing
+	// is observed and they run unordered.
+	arrivals *rsock.Arrivals
+	log      *slog.Logger
 }
 
 // clientScope is the scope of a client connection, whose fence Close
 // shuts: its requests are always admitted and its responses unbounded.
-func clientScope(f *fence, log *slog.Logger) *connScope {
-	return &connScope{gate: NewGate(), fence: f, budget: newBudget(0, nil), log: log}
+func clientScope(f *fence, a *rsock.Arrivals, log *slog.Logger) *connScope {
+	return &connScope{gate: NewGate(), fence: f, budget: newBudget(0, nil), arrivals: a, log: log}
 }
 
 // servedConn is what a server's transport prepares for one connection
@@ -39,8 +46,9 @@ func clientScope(f *fence, log *slog.Logger) *connScope {
 // the fence the transport shuts when it closes the connection (see
 // Gate.ConnContext). The acceptor builds the connection's scope from it.
 type servedConn struct {
-	gate  *Gate
-	fence *fence
+	gate     *Gate
+	fence    *fence
+	arrivals *rsock.Arrivals
 }
 
 // servedKey is the context key of a *servedConn. rsocket-go hands its
@@ -62,6 +70,7 @@ type servedKey struct{}
 // race with the library closing its send queue (see fence). It may be
 // called more than once.
 func (g *Gate) ConnContext(ctx context.Context) (context.Context, func()) {
-	sc := &servedConn{gate: g, fence: new(fence)}
+	sc := &servedConn{gate: g, fence: new(fence), arrivals: rsock.NewArrivals()}
+	ctx = rsock.WithArrivals(ctx, sc.arrivals) // the transport observes the frames
 	return context.WithValue(ctx, servedKey{}, sc), func() { sc.fence.close(fenceWait) }
 }

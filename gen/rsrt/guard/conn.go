@@ -16,6 +16,7 @@ import (
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/framing"
 
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/rslog"
 )
 
@@ -97,6 +98,10 @@ type checker struct {
 	// closed, when set, is called by Close once the underlying connection
 	// is closed (see Options.ConnContext).
 	closed func()
+	// arrivals, when set, observes every frame handed to the library, in
+	// order (see rsock.Arrivals; the runtime puts it in the context
+	// Options.ConnContext returns).
+	arrivals *rsock.Arrivals
 }
 
 func newChecker(opt Options, remote string) checker {
@@ -190,6 +195,9 @@ func (c *checker) process(raw []byte) (f core.BufferedFrame, err error) {
 	if ctr := c.counter.Load(); ctr != nil && f.Header().Resumable() {
 		ctr.IncReadBytes(f.Len())
 	}
+	if c.arrivals != nil {
+		c.arrivals.Observe(f)
+	}
 	return f, nil
 }
 
@@ -282,3 +290,7 @@ func rejectFrame(sid uint32, reason string) core.WriteableFrame {
 // setClosed installs the hook Close calls (see Options.ConnContext); it
 // must be called before the connection is handed to the library.
 func (c *checker) setClosed(f func()) { c.closed = f }
+
+// setArrivals installs the Arrivals the connection observes frames for;
+// it must be called before the connection is handed to the library.
+func (c *checker) setArrivals(a *rsock.Arrivals) { c.arrivals = a }

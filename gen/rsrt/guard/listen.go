@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/rsocket/rsocket-go/core/transport"
 
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/rslog"
 )
 
@@ -494,6 +495,11 @@ func (s *Server) serve(ctx context.Context, c transport.Conn, st *State) {
 	// Installed before the connection is visible to Close.
 	if h, ok := c.(interface{ setClosed(func()) }); ok {
 		h.setClosed(closed)
+	}
+	if h, ok := c.(interface{ setArrivals(*rsock.Arrivals) }); ok {
+		if a := rsock.ArrivalsFrom(ctx); a != nil {
+			h.setArrivals(a)
+		}
 	}
 	tp := transport.NewTransport(c)
 	s.mu.Lock()

@@ -365,8 +365,10 @@ func TestPerimeterLogFlood(t *testing.T) {
 }
 
 // One-way requests are admitted like streams: a connection has at most a
-// bounded number of fire-and-forget handlers running; the others are
-// dropped, and the connection and everyone else are still served.
+// bounded number of fire-and-forget requests in progress, the one whose
+// handler runs (they run one at a time, in arrival order) and those
+// waiting for their turn; the others are dropped, and the connection and
+// everyone else are still served.
 func TestPerimeterOneWayAdmission(t *testing.T) {
 	r := newResponder()
 	run := start(t, r, server.Config{})
@@ -379,17 +381,27 @@ func TestPerimeterOneWayAdmission(t *testing.T) {
 	}
 	c.write(batch)
 	c.expectOpen(2*sent + 1)
-	// Every frame was read; the handlers that were admitted still wait.
+	// Every frame was read; the first admitted handler waits, holding up
+	// the other admitted ones.
 	deadline := time.Now().Add(testTimeout)
+	for r.parked.Load() < 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // a handler running beside it would show now
+	if got := r.parked.Load(); got != 1 {
+		t.Errorf("%d fire-and-forget handlers running at once on one connection, want 1", got)
+	}
+	run.checkServes(t)
+	// Released, the admitted ones run: the bound, 256, and no more.
+	r.releaseHeld()
 	for r.fnf.Load() < 256 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond) // any handler over the bound would show now
-	if got := r.parked.Load(); got != 256 {
-		t.Errorf("%d fire-and-forget handlers running on one connection, want the bound, 256", got)
+	if got := r.fnf.Load(); got != 256 {
+		t.Errorf("%d fire-and-forget handlers ran on one connection, want the bound, 256", got)
 	}
 	run.checkServes(t)
-	r.releaseHeld()
 }
 
 // An error text longer than a frame is clipped, so that the request is

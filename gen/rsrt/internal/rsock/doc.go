@@ -4,8 +4,9 @@
 // version behaves.
 //
 // The move into this package has begun, not finished: opening a client
-// connection ([Dial]), its frame tap ([Tap]) and the publisher of the
-// runtime's outbound streams ([Publisher]) live here; the other
+// connection ([Dial]), its frame tap ([Tap]), the publisher of the
+// runtime's outbound streams ([Publisher]) and the order of one-way
+// requests ([Arrivals]) live here; the other
 // workarounds below still live in
 // gen/rsrt, at the file each entry names, and move here one at a time.
 // Whoever upgrades the library reads this list, checks each behaviour
@@ -49,6 +50,15 @@
 // keeps the connection ERROR from the library, and Dial probes with a
 // KEEPALIVE the server must echo. Covered: TestDialSetupRefused
 // (gen/rsrt/server), TestDialRefused (gen/rsrt).
+//
+// One-way requests dispatched out of order (here: [Arrivals]; observed
+// by the tap and by gen/rsrt/guard's transports, waited on in gen/rsrt
+// responder.go oneWay). The library reads frames in order but runs each
+// fire-and-forget and metadata-push on a goroutine of its response pool,
+// so handlers start shuffled. The transports note each complete one-way
+// request as they read it and the responder runs them in that order.
+// Measured: TestOneWayOrder (gen/rsrt/server) fails at its first
+// request without the ordering.
 //
 // Send queue closed under senders (gen/rsrt fence.go). DuplexConnection.Close
 // closes the send queue while other goroutines may still queue frames on

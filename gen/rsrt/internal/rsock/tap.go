@@ -67,11 +67,20 @@ type Tap struct {
 	expect  *StreamID
 	seen    chan struct{}
 	swallow map[uint32]int // REQUEST_N frames of the library to drop, by stream
+
+	// arrivals observes the frames read, to order the one-way requests
+	// the server sends (see Arrivals).
+	arrivals *Arrivals
 }
 
 // NewTap returns the tap of a client connection; done is closed when the
 // connection has closed.
-func NewTap(done <-chan struct{}) *Tap { return &Tap{done: done, answered: make(chan struct{})} }
+func NewTap(done <-chan struct{}) *Tap {
+	return &Tap{done: done, answered: make(chan struct{}), arrivals: NewArrivals()}
+}
+
+// Arrivals returns the arrivals the tap observes inbound frames for.
+func (t *Tap) Arrivals() *Arrivals { return t.arrivals }
 
 // Wrap returns the transport connection the library must be given: c,
 // with the tap in its read and write paths.
@@ -245,6 +254,7 @@ func (c *tapConn) Read() (core.BufferedFrame, error) {
 		return nil, io.EOF
 	}
 	c.tap.answeredOnce.Do(func() { close(c.tap.answered) })
+	c.tap.arrivals.Observe(f)
 	return f, nil
 }
 

@@ -6,7 +6,7 @@ GO      ?= go
 SCHEMAS := chat kitchen
 TS_SCHEMAS := chat
 
-.PHONY: generate check-generate demo test test-go test-js test-ts bench fuzz
+.PHONY: generate check-generate demo test test-go test-examples test-js test-ts bench fuzz
 
 ## generate: regenerate generated/<name> (the Go package and API.md, its reference) from schema/<name>.yaml for every schema,
 ## and schema/rsgen.schema.json, the JSON Schema of the schema language for editors; then bundle the chat page
@@ -40,8 +40,8 @@ check-generate: generate
 demo:
 	$(GO) run ./cmd/chat demo
 
-## test: the whole test suite: Go tests with the race detector (fuzz seed corpora included), then the rsocket-js interop suite, then the TypeScript checks.
-test: test-go test-js test-ts
+## test: the whole test suite: Go tests with the race detector (fuzz seed corpora included), the examples/ module, then the rsocket-js interop suite, then the TypeScript checks.
+test: test-go test-examples test-js test-ts
 
 ## test-go: every Go test, race detector on; then, without it, the load
 ## tool's smoke tests, which skip under -race: the race detector reports a
@@ -50,6 +50,19 @@ test: test-go test-js test-ts
 test-go:
 	$(GO) test -race -timeout 30m ./...
 	$(GO) test -count=1 -timeout 10m ./cmd/chat-load/
+
+## test-examples: examples/, a module of its own that uses rsgen as another team would (replace, tool
+## directive, go:generate): build and vet it, check that go generate leaves it unchanged, and run its
+## client against its server on 127.0.0.1.
+test-examples:
+	cd examples && $(GO) build ./... && $(GO) vet ./...
+	cd examples && $(GO) generate ./...
+	@if [ -n "$$(git status --porcelain -- examples)" ]; then \
+		echo "examples/ changed under go generate; run 'go generate ./...' in examples/ and commit:"; \
+		git status --porcelain -- examples; \
+		exit 1; \
+	fi
+	cd examples && $(GO) test -race -count=1 ./...
 
 JS_DIR := impl/testdata/interop-js
 

@@ -20,3 +20,59 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		}
 	}
 }
+
+// benchValidated is benchMessage with the Validate method rsgen
+// generates from schema/chat.yaml's constraints.
+type benchValidated benchMessage
+
+func (v *benchValidated) Validate() error {
+	for _, f := range []struct {
+		name string
+		s    *string
+		max  int
+		ctl  bool
+	}{{"user", v.User, 64, true}, {"content", v.Content, 65536, false}, {"channel", v.Channel, 64, true}} {
+		if f.s == nil {
+			continue
+		}
+		if len(*f.s) > f.max {
+			return Invalid(f.name, "longer than the limit")
+		}
+		if f.ctl && HasControl(*f.s) {
+			return Invalid(f.name, "contains a control character")
+		}
+	}
+	return nil
+}
+
+// benchRequired has the same keys, required: DecodeJSON scans for them.
+type benchRequired struct {
+	User    string `json:"user" rsgen:"required"`
+	Content string `json:"content" rsgen:"required"`
+	Channel string `json:"channel" rsgen:"required"`
+}
+
+// BenchmarkDecodeJSONValidated is BenchmarkDecodeJSON plus the
+// constraints of the chat's Message; the ratio of the two is the cost of
+// validation on the hot path.
+func BenchmarkDecodeJSONValidated(b *testing.B) {
+	p := &Payload{Data: []byte(`{"user":"alice","content":"hello, world","channel":"general"}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeJSON[benchValidated](p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeJSONRequired is BenchmarkDecodeJSON with every field
+// required: the cost of the required-field scan.
+func BenchmarkDecodeJSONRequired(b *testing.B) {
+	p := &Payload{Data: []byte(`{"user":"alice","content":"hello, world","channel":"general"}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeJSON[benchRequired](p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

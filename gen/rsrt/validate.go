@@ -9,6 +9,7 @@ package rsrt
 // with the same error as any other undecodable payload.
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -204,7 +205,26 @@ func (s *shape) check(data []byte, i int, prefix string) (int, error) {
 	if i >= len(data) || data[i] != '{' {
 		return skipValue(data, i), nil
 	}
-	seen := make([]bool, len(s.fields))
+	// The fields seen: a bitmask for up to 64 fields, so that the
+	// common case allocates nothing.
+	var mask uint64
+	var many []bool
+	if len(s.fields) > 64 {
+		many = make([]bool, len(s.fields))
+	}
+	see := func(f int) {
+		if many != nil {
+			many[f] = true
+		} else {
+			mask |= 1 << f
+		}
+	}
+	seen := func(f int) bool {
+		if many != nil {
+			return many[f]
+		}
+		return mask&(1<<f) != 0
+	}
 	i = skipSpace(data, i+1)
 	for i < len(data) && data[i] == '"' {
 		end := skipString(data, i)
@@ -221,7 +241,7 @@ func (s *shape) check(data []byte, i int, prefix string) (int, error) {
 			if i < len(data) && data[i] == 'n' && sf.required && !sf.nullOK {
 				return -1, &ValidationError{Path: path, Problem: "required field is null"}
 			}
-			seen[f] = true
+			see(f)
 			if sf.sub != nil {
 				var err error
 				if i, err = sf.sub.check(data, i, path); err != nil {
@@ -240,7 +260,7 @@ func (s *shape) check(data []byte, i int, prefix string) (int, error) {
 		}
 	}
 	for f, sf := range s.fields {
-		if sf.required && !seen[f] {
+		if sf.required && !seen(f) {
 			return -1, &ValidationError{Path: joinPath(prefix, sf.name), Problem: "required field missing"}
 		}
 	}
@@ -268,20 +288,23 @@ func (s *shape) checkList(data []byte, i int, prefix string) (int, error) {
 
 // field returns the index of the field that the quoted JSON key names, as
 // encoding/json matches it: exactly, or else ignoring case; -1 if none.
+// An unescaped key is compared in place, without a copy.
 func (s *shape) field(quoted []byte) int {
-	key := string(quoted[1 : len(quoted)-1])
-	if strings.IndexByte(key, '\\') >= 0 {
+	raw := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		var key string
 		if json.Unmarshal(quoted, &key) != nil {
 			return -1
 		}
+		raw = []byte(key)
 	}
 	for f := range s.fields {
-		if s.fields[f].name == key {
+		if s.fields[f].name == string(raw) {
 			return f
 		}
 	}
 	for f := range s.fields {
-		if strings.EqualFold(s.fields[f].name, key) {
+		if bytes.EqualFold([]byte(s.fields[f].name), raw) {
 			return f
 		}
 	}

@@ -10,11 +10,10 @@ package gen
 // the wire and reported as such.
 //
 // The rules follow from how rsgen peers read what they receive: a JSON
-// object with a key its type does not have is rejected; an absent
-// required field decodes as its zero value, so a consumer cannot tell it
-// from one sent; a required metadata entry that is absent is an error, an
-// entry of an unknown MIME type is ignored; string data must be UTF-8,
-// empty data is ignored. A value flows from a producer to a consumer (a
+// object with a key its type does not have is rejected, and so is one
+// without a required field (absent or null); a required metadata entry
+// that is absent is an error, an entry of an unknown MIME type is
+// ignored; string data must be UTF-8, empty data is ignored. A value flows from a producer to a consumer (a
 // request from the caller to the handler, a response back): a change
 // breaks the existing producer when the new consumer rejects or misreads
 // what it sends, and the existing consumer when it rejects or misreads
@@ -301,15 +300,15 @@ func (d *differ) object(old, new *Object, f flow) {
 			if o.Optional {
 				d.add(f.producer, subj, "optional field removed: new receivers reject the key that existing senders set")
 			} else {
-				d.add(f.producer|f.consumer, subj, "required field removed: new receivers reject the key that existing senders send, existing receivers read it as its zero value")
+				d.add(f.producer|f.consumer, subj, "required field removed: new receivers reject the key that existing senders send, existing receivers refuse values without it")
 			}
 			continue
 		}
 		switch {
 		case o.Optional && !n.Optional:
-			d.add(f.producer, subj, "optional to required: existing senders leave it out, new receivers read its zero value")
+			d.add(f.producer, subj, "optional to required: existing senders leave it out, new receivers refuse values without it")
 		case !o.Optional && n.Optional:
-			d.add(f.consumer, subj, "required to optional: new senders leave it out, existing receivers read its zero value")
+			d.add(f.consumer, subj, "required to optional: new senders leave it out, existing receivers refuse values without it")
 		}
 		if o.Type != nil && n.Type != nil {
 			d.fieldType(o.Type, n.Type, f, subj)

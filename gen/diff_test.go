@@ -111,11 +111,11 @@ func TestDiff(t *testing.T) {
 		{"request: optional field removed", "      tag: {type: string, optional: true}\n", "", []string{
 			`breaks clients: type "Req": field "tag": optional field removed: new receivers reject the key that existing senders set (via route "send" (request-response) request)`}},
 		{"request: required field removed", "      text: {type: string}\n", "", []string{
-			`breaks clients and servers: type "Req": field "text": required field removed: new receivers reject the key that existing senders send, existing receivers read it as its zero value (via route "send" (request-response) request)`}},
+			`breaks clients and servers: type "Req": field "text": required field removed: new receivers reject the key that existing senders send, existing receivers refuse values without it (via route "send" (request-response) request)`}},
 		{"request: optional to required", "tag: {type: string, optional: true}", "tag: {type: string}", []string{
-			`breaks clients: type "Req": field "tag": optional to required: existing senders leave it out, new receivers read its zero value (via route "send" (request-response) request)`}},
+			`breaks clients: type "Req": field "tag": optional to required: existing senders leave it out, new receivers refuse values without it (via route "send" (request-response) request)`}},
 		{"request: required to optional", "text: {type: string}", "text: {type: string, optional: true}", []string{
-			`breaks servers: type "Req": field "text": required to optional: new senders leave it out, existing receivers read its zero value (via route "send" (request-response) request)`}},
+			`breaks servers: type "Req": field "text": required to optional: new senders leave it out, existing receivers refuse values without it (via route "send" (request-response) request)`}},
 		{"request: integer to number", "count: {type: integer}", "count: {type: number}", []string{
 			`breaks servers: type "Req": field "count": integer to number: existing receivers reject a fraction (via route "send" (request-response) request)`}},
 		{"request: number to integer", "ratio: {type: number}", "ratio: {type: integer}", []string{
@@ -125,14 +125,14 @@ func TestDiff(t *testing.T) {
 		{"request: list item type changed", "tags: {type: [string]}", "tags: {type: [integer]}", []string{
 			`breaks clients and servers: type "Req": field "tags": type changed from string to integer (via route "send" (request-response) request)`}},
 		{"request: nested type's field removed", "    fields:\n      x: {type: integer}\n", "    fields: {}\n", []string{
-			`breaks clients and servers: type "Point": field "x": required field removed: new receivers reject the key that existing senders send, existing receivers read it as its zero value (via route "send" (request-response) request)`}},
+			`breaks clients and servers: type "Point": field "x": required field removed: new receivers reject the key that existing senders send, existing receivers refuse values without it (via route "send" (request-response) request)`}},
 
 		// Fields of a type only servers send: the same changes break the
 		// other party.
 		{"response: optional field added", "      id: {type: string}\n", "      id: {type: string}\n      extra: {type: string, optional: true}\n", []string{
 			`breaks clients: type "Resp": field "extra": optional field added: existing receivers reject the key when a new sender sets it (via route "feed" (request-stream) response)`}},
 		{"response: optional to required", "id: {type: string}", "id: {type: string, optional: true}", []string{
-			`breaks clients: type "Resp": field "id": required to optional: new senders leave it out, existing receivers read its zero value (via route "feed" (request-stream) response)`}},
+			`breaks clients: type "Resp": field "id": required to optional: new senders leave it out, existing receivers refuse values without it (via route "feed" (request-stream) response)`}},
 
 		// Client routes: the server calls, the client serves.
 		{"client route: request optional field added", "      q: {type: string}\n", "      q: {type: string}\n      extra: {type: string, optional: true}\n", []string{

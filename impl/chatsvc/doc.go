@@ -19,7 +19,11 @@
 // when blank, not UTF-8, longer than [MaxNameBytes] bytes, or when they
 // contain control, format (zero-width, bidirectional), invisible (Hangul
 // filler, variation selectors) or unassigned characters, white space other
-// than the space or at either end, or stray combining marks. When a
+// than the space or at either end, or stray combining marks. In a message,
+// schema/chat.yaml already bounds user and channel (64 bytes as sent, no
+// control characters) and content (64 KiB): the generated decoder refuses
+// a message that breaks them before the session sees it, with an error
+// naming the field ("content: longer than 65536 bytes"). When a
 // connection closes, its session leaves its channels and the user count at
 // once. A channel is created by its first join and disappears with its last
 // member. Leaving a channel one has not joined is not an error.
@@ -99,8 +103,10 @@
 // and logged (a session's first at info level, later ones at debug). The statistics channel sends a report at once, then every
 // period_seconds (default 1, valid 1 to 3600), with only the requested
 // counts ("users", "channels"; both by default); each update from the
-// client applies at once and triggers a report. An invalid update ends the
-// channel with an APPLICATION_ERROR.
+// client applies at once and triggers a report. An invalid update (its
+// ids and period are constrained in schema/chat.yaml, and refused by the
+// generated decoder) ends the channel with an APPLICATION_ERROR naming the
+// field.
 //
 // # The client's time route
 //

@@ -25,6 +25,9 @@ export const RouteRrEmpty = "rr.empty";
 /** RouteRrObject is the route "rr.object". */
 export const RouteRrObject = "rr.object";
 
+/** RouteRrOrder is the route "rr.order". */
+export const RouteRrOrder = "rr.order";
+
 /** RouteRrMeta is the route "rr.meta". */
 export const RouteRrMeta = "rr.meta";
 
@@ -167,7 +170,44 @@ export interface Echo {
   text: string;
 }
 
+/** An order, with a constraint of every kind on its fields. */
+export interface Order {
+  /** The order code, such as AB-12. */
+  code: string;
+  /** A free-form note of one line. */
+  note?: string;
+  /**
+   * The number of items ordered.
+   *
+   * An integer; exact up to 2^53.
+   */
+  quantity: number;
+  /** The share taken off the price. */
+  discount?: number;
+  /** Whether the order is paid. */
+  state: string;
+  /**
+   * One of three levels.
+   *
+   * An integer; exact up to 2^53.
+   */
+  priority?: number;
+  /** The ordered items. */
+  lines: Line[];
+  /** Groups of short labels. */
+  labels?: string[][];
+}
+
+/** One line of an order; its constraints are checked through the order's. */
+export interface Line {
+  /** The item's stock-keeping unit. */
+  sku: string;
+  /** A free line that comes with this one. */
+  gift?: Line;
+}
+
 const codecItem = rt.jsonCodec<Item>();
+const codecOrder = rt.jsonCodec<Order>();
 const codecPoint = rt.jsonCodec<Point>();
 const codecEcho = rt.jsonCodec<Echo>();
 
@@ -254,6 +294,11 @@ export class Client {
   /** Returns the request item. */
   rrObject(req: Item, opts?: rt.CallOptions): Promise<Item> {
     return this.conn.requestResponse(RouteRrObject, { data: codecItem.encode(req) }, (p) => codecItem.decode(p.data), opts);
+  }
+
+  /** Returns the request order, which the server checks against its constraints first. */
+  rrOrder(req: Order, opts?: rt.CallOptions): Promise<Order> {
+    return this.conn.requestResponse(RouteRrOrder, { data: codecOrder.encode(req) }, (p) => codecOrder.decode(p.data), opts);
   }
 
   /** Returns the request as bytes, with request and response metadata of every kind. */

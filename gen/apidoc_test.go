@@ -80,7 +80,8 @@ func TestDocContent(t *testing.T) {
 		`#### <a id="client-route-request-response-time"></a>time`,
 		"`file_name` | `chat/file-name` | UTF-8 text | yes |",
 		"- Request metadata: [`file_name`](#metadata-file_name) (`chat/file-name`, required)",
-		"| `ids` | list of string | no | The counts to report",
+		"| `ids` | list of string | no | each: one of `users`, `channels` | The counts to report",
+		"| `content` | string | no | at most 65536 bytes | The text of the message. |",
 		"- Initial: empty",
 		"Used by [`message`](#route-request-response-message) (request), [`messages.incoming`](#route-request-stream-messages.incoming) (response).",
 	} {

@@ -143,23 +143,15 @@ func (v *validator) rules(rs []*ruleSyntax, t *FieldType, ctx string) Rules {
 	for _, rs := range rs {
 		rctx := ctx + ": " + rs.Key
 		switch rs.Key {
-		case "min_length", "max_length":
-			if wants(rs, item == FieldString, "strings (or lists of strings)") {
-				n := v.count(rs.Value, rctx)
-				if rs.Key == "min_length" {
-					r.MinLength = n
-				} else {
-					r.MaxLength = n
-				}
+		case "min_length", "max_length", "min_items", "max_items":
+			counts := map[string]**int64{"min_length": &r.MinLength, "max_length": &r.MaxLength,
+				"min_items": &r.MinItems, "max_items": &r.MaxItems}
+			ok, what := item == FieldString, "strings (or lists of strings)"
+			if strings.HasSuffix(rs.Key, "_items") {
+				ok, what = t.Kind == FieldList, "lists"
 			}
-		case "min_items", "max_items":
-			if wants(rs, t.Kind == FieldList, "lists") {
-				n := v.count(rs.Value, rctx)
-				if rs.Key == "min_items" {
-					r.MinItems = n
-				} else {
-					r.MaxItems = n
-				}
+			if wants(rs, ok, what) {
+				*counts[rs.Key] = v.count(rs.Value, rctx)
 			}
 		case "minimum", "maximum":
 			if wants(rs, item == FieldInteger || item == FieldNumber, "integers and numbers (or lists of them)") {

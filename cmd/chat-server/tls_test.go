@@ -2,15 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,53 +12,32 @@ import (
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/internal/syncbuf"
+	"github.com/rsocket-chat/rsgen/internal/testcert"
 )
 
-// writeCert writes a self-signed ECDSA certificate for 127.0.0.1 and its
-// key as PEM files, and returns their paths and the certificate.
-func writeCert(t *testing.T) (certFile, keyFile string, cert *x509.Certificate) {
+// writeCert writes a server certificate for 127.0.0.1, issued by a CA
+// made for the test, and its key as PEM files, and returns their paths
+// and the CA.
+func writeCert(t *testing.T) (certFile, keyFile string, ca *testcert.CA) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "chat-server test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		IsCA:         true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cert, err = x509.ParseCertificate(der); err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca = testcert.NewCA(t, "chat-server test CA")
+	certPEM, keyPEM := testcert.PEM(t, ca.ServerCert(t))
 	dir := t.TempDir()
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return certFile, keyFile, cert
+	return certFile, keyFile, ca
 }
 
 // TestTLSFlags: with --tls-cert and --tls-key, the server prints a wss://
 // URL, and a client that trusts the certificate logs in over TCP and
 // WebSocket.
 func TestTLSFlags(t *testing.T) {
-	certFile, keyFile, cert := writeCert(t)
+	certFile, keyFile, ca := writeCert(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncbuf.Buffer
@@ -79,11 +50,9 @@ func TestTLSFlags(t *testing.T) {
 	if !strings.HasPrefix(ws, "wss://") {
 		t.Errorf("WebSocket URL %q, want wss://", ws)
 	}
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
 	for _, addr := range []string{tcp, ws} {
 		dctx, dcancel := context.WithTimeout(ctx, wait)
-		c, err := chat.Dial(dctx, addr, rsrt.WithTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
+		c, err := chat.Dial(dctx, addr, rsrt.WithTLS(&tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}))
 		if err != nil {
 			t.Fatalf("dial %s: %v", addr, err)
 		}

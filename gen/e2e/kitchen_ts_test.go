@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -47,29 +46,7 @@ func TestTypeScriptClient(t *testing.T) {
 		t.Fatalf("esbuild: %v\n%s", err, out)
 	}
 
-	gate := rsrt.NewGate()
-	servers := make(chan *server, 1)
-	acc := kitchen.NewAcceptor(func(_ context.Context, peer *kitchen.Peer) (kitchen.Server, error) {
-		s := &server{peer: peer, events: make(chan string, 1024)}
-		servers <- s
-		return s, nil
-	}, rsrt.WithLogger(quiet()), rsrt.WithGate(gate))
-	srv, err := rsserver.New(acc, rsserver.Config{WSAddr: "127.0.0.1:0", Gate: gate, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-served
-	})
-	select {
-	case <-srv.Ready():
-	case err := <-served:
-		t.Fatal(err)
-	}
+	srv, servers, _ := serveKitchen(t, rsserver.Config{WSAddr: "127.0.0.1:0"})
 
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(node, bundle, "ws://"+srv.WSAddr().String()+"/")

@@ -143,9 +143,11 @@ func TestRequiredFields(t *testing.T) {
 	})
 }
 
-// forTransports runs test against one server with a TCP and a WebSocket
-// listener (gen/rsrt/server), once over each.
-func forTransports(t *testing.T, test func(t *testing.T, f *fixture)) {
+// serveKitchen serves the kitchen service with gen/rsrt/server on cfg's
+// listeners until the end of the test; each accepted connection's server
+// value arrives on the channel.
+func serveKitchen(t *testing.T, cfg rsserver.Config) (*rsserver.Server, chan *server, *rsrt.Gate) {
+	t.Helper()
 	gate := rsrt.NewGate()
 	servers := make(chan *server, 16)
 	acc := kitchen.NewAcceptor(func(_ context.Context, peer *kitchen.Peer) (kitchen.Server, error) {
@@ -153,7 +155,8 @@ func forTransports(t *testing.T, test func(t *testing.T, f *fixture)) {
 		servers <- s
 		return s, nil
 	}, rsrt.WithLogger(quiet()), rsrt.WithGate(gate))
-	srv, err := rsserver.New(acc, rsserver.Config{TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0", Gate: gate, Logger: quiet()})
+	cfg.Gate, cfg.Logger = gate, quiet()
+	srv, err := rsserver.New(acc, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +172,13 @@ func forTransports(t *testing.T, test func(t *testing.T, f *fixture)) {
 	case err := <-served:
 		t.Fatal(err)
 	}
+	return srv, servers, gate
+}
+
+// forTransports runs test against one server with a TCP and a WebSocket
+// listener, once over each.
+func forTransports(t *testing.T, test func(t *testing.T, f *fixture)) {
+	srv, servers, gate := serveKitchen(t, rsserver.Config{TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0"})
 	t.Run("tcp", func(t *testing.T) {
 		test(t, &fixture{addr: srv.TCPAddr().String(), servers: servers, gate: gate})
 	})

@@ -2,99 +2,30 @@ package server_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
+	"github.com/rsocket-chat/rsgen/internal/testcert"
 )
-
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key}
-}
-
-// pool is a root pool trusting only ca.
-func (ca *testCA) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
-}
-
-// serverCert issues a certificate for 127.0.0.1 and localhost.
-func (ca *testCA) serverCert(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "rsgen test server"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // TestTLS: a server with a TLS configuration serves TCP over TLS and
 // WebSocket as wss://; a client trusting its CA talks to it on both; a
 // client trusting another CA, or not speaking TLS, gets a clear error from
 // Dial, and the server goes on serving.
 func TestTLS(t *testing.T) {
-	ca := newCA(t, "rsgen test CA")
+	ca := testcert.NewCA(t, "rsgen test CA")
 	run := start(t, newResponder(), server.Config{
-		TLS: &tls.Config{Certificates: []tls.Certificate{ca.serverCert(t)}, MinVersion: tls.VersionTLS12},
+		TLS: &tls.Config{Certificates: []tls.Certificate{ca.ServerCert(t)}, MinVersion: tls.VersionTLS12},
 	})
 	tcpAddr, wssURL := run.tcp(), "wss://"+run.srv.WSAddr().String()+"/"
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	trusting := &tls.Config{RootCAs: ca.pool(), MinVersion: tls.VersionTLS12}
+	trusting := &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}
 	check := func(addr string) {
 		t.Helper()
 		c, err := rsrt.Dial(ctx, addr, rsrt.WithTLS(trusting), rsrt.WithDialLogger(testLogger()))
@@ -111,7 +42,7 @@ func TestTLS(t *testing.T) {
 	check(wssURL)
 	check("tcp://" + tcpAddr)
 
-	other := &tls.Config{RootCAs: newCA(t, "another CA").pool(), MinVersion: tls.VersionTLS12}
+	other := &tls.Config{RootCAs: testcert.NewCA(t, "another CA").Pool(), MinVersion: tls.VersionTLS12}
 	for _, addr := range []string{tcpAddr, wssURL} {
 		c, err := rsrt.Dial(ctx, addr, rsrt.WithTLS(other), rsrt.WithDialLogger(testLogger()))
 		if err == nil {

@@ -161,7 +161,7 @@ func (w *mdWriter) types(m *Model) {
 				req = "no"
 			}
 			if constrained {
-				w.line("| `%s` | %s | %s | %s | %s |", mdCell(f.Name), fieldTypeRef(f.Type), req, mdCell(rulesText(f)), mdCell(f.Doc))
+				w.line("| `%s` | %s | %s | %s | %s |", mdCell(f.Name), fieldTypeRef(f.Type), req, mdCell(rulesText(f.Rules, f.Type.Kind == FieldList)), mdCell(f.Doc))
 			} else {
 				w.line("| `%s` | %s | %s | %s |", mdCell(f.Name), fieldTypeRef(f.Type), req, mdCell(f.Doc))
 			}
@@ -170,10 +170,9 @@ func (w *mdWriter) types(m *Model) {
 	}
 }
 
-// rulesText describes the constraints of a field: "1 to 3 items; each:
-// at most 4 bytes".
-func rulesText(f *Field) string {
-	r := f.Rules
+// rulesText describes constraints: "1 to 3 items; each: at most 4
+// bytes"; list says the value is a list.
+func rulesText(r Rules, list bool) string {
 	span := func(lo, hi *int64, unit string) string {
 		switch {
 		case lo != nil && hi != nil:
@@ -185,9 +184,9 @@ func rulesText(f *Field) string {
 		}
 		return ""
 	}
-	var list, each []string
+	var counts, each []string
 	if s := span(r.MinItems, r.MaxItems, "items"); s != "" {
-		list = append(list, s)
+		counts = append(counts, s)
 	}
 	if s := span(r.MinLength, r.MaxLength, "bytes"); s != "" {
 		each = append(each, s)
@@ -213,12 +212,12 @@ func rulesText(f *Field) string {
 	if r.NoControl {
 		each = append(each, "no control characters")
 	}
-	if len(each) > 0 && f.Type.Kind == FieldList {
-		list = append(list, "each: "+strings.Join(each, ", "))
+	if len(each) > 0 && list {
+		counts = append(counts, "each: "+strings.Join(each, ", "))
 	} else {
-		list = append(list, each...)
+		counts = append(counts, each...)
 	}
-	return strings.Join(list, "; ")
+	return strings.Join(counts, "; ")
 }
 
 // entries writes every declared metadata entry.
@@ -230,8 +229,14 @@ func (w *mdWriter) entries(m *Model) {
 	w.line("")
 	w.line("Composite-metadata entries besides routing, identified by their MIME type. A required entry missing from a payload is an error; entries of unknown MIME types are ignored.")
 	w.line("")
-	w.line("| entry | MIME type | encoding | required | description |")
-	w.line("| --- | --- | --- | --- | --- |")
+	constrained := slices.ContainsFunc(m.Entries, func(e *Entry) bool { return e.Rules.Any() })
+	if constrained {
+		w.line("| entry | MIME type | encoding | required | constraints | description |")
+		w.line("| --- | --- | --- | --- | --- | --- |")
+	} else {
+		w.line("| entry | MIME type | encoding | required | description |")
+		w.line("| --- | --- | --- | --- | --- |")
+	}
 	for _, e := range m.Entries {
 		enc := "UTF-8 text"
 		if e.Bytes {
@@ -241,7 +246,11 @@ func (w *mdWriter) entries(m *Model) {
 		if e.Optional {
 			req = "no"
 		}
-		w.line(`| <a id="%s"></a>`+"`%s`"+` | `+"`%s`"+` | %s | %s | %s |`, entryAnchor(e), e.Name, mdCell(e.MIME), enc, req, mdCell(e.Doc))
+		rules := ""
+		if constrained {
+			rules = " " + mdCell(rulesText(e.Rules, false)) + " |"
+		}
+		w.line(`| <a id="%s"></a>`+"`%s`"+` | `+"`%s`"+` | %s | %s |%s %s |`, entryAnchor(e), e.Name, mdCell(e.MIME), enc, req, rules, mdCell(e.Doc))
 	}
 	w.line("")
 }

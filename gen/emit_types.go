@@ -187,19 +187,28 @@ func emitEntryFunc(f *jen.File, n *Names, e *Entry) {
 	id := func(name string) func() *jen.Statement { return func() *jen.Statement { return jen.Id(name) } }
 	md, b, ok, v, err := id(h.Meta), id(h.Bytes), id(h.OK), id(h.Value), id(l.Err)
 	missing := jen.Qual("errors", "New").Call(jen.Lit("missing metadata entry ").Op("+").Id(e.Const))
+	// check calls the entry's validation function on x, when it has
+	// constraints.
+	check := func(x jen.Code, zero jen.Code) []jen.Code {
+		if e.Valid == "" {
+			return nil
+		}
+		return []jen.Code{jen.If(err().Op(":=").Id(e.Valid).Call(x), err().Op("!=").Nil()).Block(jen.Return(zero, err()))}
+	}
 	var body []jen.Code
 	switch {
 	case e.Bytes && e.Optional:
-		body = []jen.Code{
-			jen.List(b(), jen.Id("_")).Op(":=").Add(md()).Dot("Get").Call(jen.Id(e.Const)),
-			jen.Return(b(), jen.Nil()),
+		body = []jen.Code{jen.List(b(), jen.Id("_")).Op(":=").Add(md()).Dot("Get").Call(jen.Id(e.Const))}
+		if c := check(b(), jen.Nil()); c != nil {
+			body = append(body, jen.If(jen.Len(b()).Op(">").Lit(0)).Block(c...)) // empty is absent
 		}
+		body = append(body, jen.Return(b(), jen.Nil()))
 	case e.Bytes:
-		body = []jen.Code{
+		body = append([]jen.Code{
 			jen.List(b(), ok()).Op(":=").Add(md()).Dot("Get").Call(jen.Id(e.Const)),
 			jen.If(jen.Op("!").Add(ok())).Block(jen.Return(jen.Nil(), missing)),
-			jen.Return(b(), jen.Nil()),
-		}
+		}, check(b(), jen.Nil())...)
+		body = append(body, jen.Return(b(), jen.Nil()))
 	default:
 		zero, absent, result := jen.Lit(""), missing, v()
 		if e.Optional {
@@ -211,8 +220,12 @@ func emitEntryFunc(f *jen.File, n *Names, e *Entry) {
 			jen.List(v(), err()).Op(":=").Add(rsrtQ("DecodeUTF8")).Call(b()),
 			jen.If(err().Op("!=").Nil()).Block(jen.Return(zero,
 				jen.Qual("fmt", "Errorf").Call(jen.Lit("metadata entry %s: %w"), jen.Id(e.Const), err()))),
-			jen.Return(result, jen.Nil()),
 		}
+		body = append(body, check(v(), zero)...)
+		body = append(body, jen.Return(result, jen.Nil()))
+	}
+	if e.Valid != "" {
+		emitEntryValid(f, e)
 	}
 	d := fmt.Sprintf("%s decodes the required %s metadata entry.", e.Func, e.Name)
 	if e.Optional {
@@ -220,6 +233,25 @@ func emitEntryFunc(f *jen.File, n *Names, e *Entry) {
 	}
 	f.Add(comment(d))
 	f.Func().Id(e.Func).Params(md().Add(rsrtQ("Metadata"))).Params(entryType(e), jen.Error()).Block(body...)
+}
+
+// emitEntryValid declares the function that checks an entry's value
+// against its constraints; the error names the entry ("metadata entry
+// chat/file-name: longer than 255 bytes").
+func emitEntryValid(f *jen.File, e *Entry) {
+	if e.Rules.Regexp != "" {
+		f.Comment(fmt.Sprintf("%s is the pattern of the %s metadata entry.", e.Rules.Regexp, e.Name))
+		f.Var().Id(e.Rules.Regexp).Op("=").Qual("regexp", "MustCompile").Call(jen.Lit(e.Rules.Pattern))
+	}
+	t := jen.String()
+	if e.Bytes {
+		t = jen.Index().Byte()
+	}
+	val := func() *jen.Statement { return jen.Id("v") }
+	path := jen.Lit("metadata entry " + e.MIME)
+	body := valueChecks(&FieldType{Kind: FieldString}, e.Rules, val, val, func() jen.Code { return path }, 0, false)
+	f.Comment(fmt.Sprintf("%s checks a value of the %s metadata entry against its constraints.", e.Valid, e.Name))
+	f.Func().Id(e.Valid).Params(jen.Id("v").Add(t)).Error().Block(append(body, jen.Return(jen.Nil()))...)
 }
 
 // emitMetaCodec declares the encoder and decoder of a struct from

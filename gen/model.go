@@ -125,6 +125,10 @@ type Entry struct {
 	// name (fileName), Field the struct field name (FileName) and Func
 	// the decoding helper (fileNameEntry).
 	Const, Param, Field, Func string
+	// Rules are the entry's constraints (lengths only for bytes), checked
+	// by its decoding helper through the function Valid names.
+	Rules Rules
+	Valid string
 	// Used is set when a route refers to the entry; only those get a
 	// decoding helper.
 	Used      bool

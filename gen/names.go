@@ -327,6 +327,14 @@ func name(m *Model, probs *problems) {
 		n.patterns(o, patterns)
 	}
 	n.entries(m.Entries)
+	for _, e := range m.Entries {
+		if e.Rules.Any() {
+			e.Valid = "valid" + pascal(e.Name) + "Entry"
+		}
+		if e.Rules.Pattern != "" {
+			e.Rules.Regexp = uniqueName("pattern"+pascal(e.Name)+"Entry", patterns)
+		}
+	}
 	for _, side := range []*Side{m.Server, m.Client} {
 		for _, r := range slices.Concat(side.Routes, side.unfinished) {
 			n.method(r)
@@ -399,14 +407,19 @@ func (n *namer) patterns(o *Object, taken map[string]bool) {
 		if fd.Rules.Pattern == "" {
 			continue
 		}
-		base := "pattern" + o.GoName + pascal(fd.Name)
-		name := base
-		for i := 2; taken[name]; i++ {
-			name = fmt.Sprintf("%s%d", base, i)
-		}
-		taken[name] = true
-		fd.Rules.Regexp = name
+		fd.Rules.Regexp = uniqueName("pattern"+o.GoName+pascal(fd.Name), taken)
 	}
+}
+
+// uniqueName returns base, or base numbered when taken has it, and adds
+// the result to taken.
+func uniqueName(base string, taken map[string]bool) string {
+	name := base
+	for i := 2; taken[name]; i++ {
+		name = fmt.Sprintf("%s%d", base, i)
+	}
+	taken[name] = true
+	return name
 }
 
 // entries names the metadata entries: the MIME constant, the parameter,

@@ -75,6 +75,9 @@ type entrySyntax struct {
 	Type     *scalar
 	Optional bool
 	Doc      string
+	// Rules are the constraint keys the entry has, in the order of
+	// entryRuleKeys.
+	Rules []*ruleSyntax
 }
 
 // routeSyntax is one item of routes or client_routes.
@@ -105,7 +108,10 @@ var (
 	fieldKeys  = append([]string{"type", "optional", "doc"}, ruleKeys...)
 	// ruleKeys are the constraint keys of a field (see validate.rules).
 	ruleKeys  = []string{"min_length", "max_length", "min_items", "max_items", "minimum", "maximum", "enum", "pattern", "no_control"}
-	entryKeys = []string{"mime", "type", "doc", "optional"}
+	entryKeys = append([]string{"mime", "type", "doc", "optional"}, entryRuleKeys...)
+	// entryRuleKeys are the constraint keys of a metadata entry: those
+	// of a string (lengths also apply to bytes).
+	entryRuleKeys = []string{"min_length", "max_length", "enum", "pattern", "no_control"}
 	routeKeys = []string{"route", "interaction", "request", "response", "request_metadata", "response_metadata", "initial", "go", "doc"}
 )
 
@@ -544,6 +550,11 @@ func (d decoder) entries(n *yaml.Node) []*entrySyntax {
 			e.Optional = d.boolean(on, ctx+": optional")
 		}
 		e.Doc = d.doc(body, ctx)
+		for _, k := range entryRuleKeys {
+			if v := body.get(k); v != nil {
+				e.Rules = append(e.Rules, &ruleSyntax{Key: k, Pos: posOf(body.keys[k]), Value: v})
+			}
+		}
 	}
 	return out
 }

@@ -208,6 +208,23 @@ func (v *validator) rules(rs []*ruleSyntax, t *FieldType, ctx string) Rules {
 	return r
 }
 
+// entryRules validates the constraints of a metadata entry: those of a
+// string, and only the lengths for bytes.
+func (v *validator) entryRules(rs []*ruleSyntax, bytes bool, ctx string) Rules {
+	if bytes {
+		var kept []*ruleSyntax
+		for _, r := range rs {
+			if r.Key != "min_length" && r.Key != "max_length" {
+				v.at(r.Pos, "%s: %s applies to string entries; a bytes entry takes min_length and max_length", ctx, r.Key)
+				continue
+			}
+			kept = append(kept, r)
+		}
+		rs = kept
+	}
+	return v.rules(rs, &FieldType{Kind: FieldString}, ctx)
+}
+
 // count decodes a length or an item count: an integer from 0.
 func (v *validator) count(n *yaml.Node, ctx string) *int64 {
 	var i int64
@@ -394,6 +411,7 @@ func (v *validator) metadata(es []*entrySyntax) []*Entry {
 				v.at(s.Type.Pos, "%s: unknown entry type %q; want string or bytes", ctx, s.Type.Value)
 			}
 		}
+		e.Rules = v.entryRules(s.Rules, e.Bytes, ctx)
 		v.entries[e.Name] = e
 		entries = append(entries, e)
 	}

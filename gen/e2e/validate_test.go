@@ -91,6 +91,30 @@ func TestValidation(t *testing.T) {
 	})
 }
 
+// TestEntryConstraints: a metadata entry that breaks its constraints is
+// refused in a request (by the server) and in a response (by the client),
+// with an error naming the entry.
+func TestEntryConstraints(t *testing.T) {
+	forTransports(t, func(t *testing.T, f *fixture) {
+		c, _ := f.dial(t)
+		ctx := ctxFor(t)
+		_, err := c.RrMeta(ctx, "req", "trace", ptr(strings.Repeat("t", 17)), []byte{1}, nil)
+		wantAppError(t, "string entry", err, "route rr.meta: invalid request metadata: metadata entry kitchen/tag: longer than 16 bytes")
+		_, err = c.RrMeta(ctx, "req", "trace", ptr("a\tb"), []byte{1}, nil)
+		wantAppError(t, "no_control", err, "route rr.meta: invalid request metadata: metadata entry kitchen/tag: contains a control character")
+		_, err = c.RrMeta(ctx, "req", "trace", nil, []byte{1}, make([]byte, 33))
+		wantAppError(t, "bytes entry", err, "route rr.meta: invalid request metadata: metadata entry kitchen/checksum: longer than 32 bytes")
+		if _, err := c.RrMeta(ctx, "req", "trace", ptr(strings.Repeat("t", 16)), []byte{1}, make([]byte, 32)); err != nil {
+			t.Errorf("entries at their limits: %v", err)
+		}
+		// The server answers "tag of " + the trace id: 17 bytes here.
+		_, err = c.RrMetaOnly(ctx, "0123456789")
+		if err == nil || err.Error() != "route rr.meta.only: invalid response data: metadata entry kitchen/tag: longer than 16 bytes" {
+			t.Errorf("response entry over its limit: %v", err)
+		}
+	})
+}
+
 // TestRequiredFields: a required field that is absent or null is refused
 // with its path, at any depth, where encoding/json alone would decode its
 // zero value; an optional one may be absent or null.

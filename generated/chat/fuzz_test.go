@@ -267,7 +267,7 @@ func FuzzFileNameMetadata(f *testing.F) {
 		resp, derr := serveFileDownload(context.Background(), down, &rsrt.Payload{Route: route, Metadata: entries})
 		if err != nil {
 			checkRejected(t, err)
-			if found && utf8.Valid(want) {
+			if found && utf8.Valid(want) && validFileNameEntry(string(want)) == nil {
 				t.Fatalf("file name entry %q refused: %v", want, err)
 			}
 			checkBadRequest(t, uerr, RouteFileUpload, "request metadata")
@@ -279,6 +279,9 @@ func FuzzFileNameMetadata(f *testing.F) {
 		}
 		if !found || name != string(want) || !utf8.ValidString(name) {
 			t.Fatalf("file name %q accepted; the entry is %q (present: %v)", name, want, found)
+		}
+		if err := validFileNameEntry(name); err != nil {
+			t.Fatalf("file name %q accepted; it breaks the schema's constraints: %v", name, err)
 		}
 		if uerr != nil || up.fileName != name || !bytes.Equal(up.data, data) {
 			t.Fatalf("upload adapter: %v, name %q, %d bytes; want %q and %d bytes", uerr, up.fileName, len(up.data), name, len(data))

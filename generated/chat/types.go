@@ -134,6 +134,17 @@ type FileDownloadResponse struct {
 	FileName string
 }
 
+// validFileNameEntry checks a value of the file_name metadata entry against its constraints.
+func validFileNameEntry(v string) error {
+	if len(v) > 255 {
+		return rsrt.Invalid("metadata entry chat/file-name", "longer than 255 bytes")
+	}
+	if rsrt.HasControl(v) {
+		return rsrt.Invalid("metadata entry chat/file-name", "contains a control character")
+	}
+	return nil
+}
+
 // fileNameEntry decodes the required file_name metadata entry.
 func fileNameEntry(m rsrt.Metadata) (string, error) {
 	b, ok := m.Get(MIMEFileName)
@@ -143,6 +154,9 @@ func fileNameEntry(m rsrt.Metadata) (string, error) {
 	v, err := rsrt.DecodeUTF8(b)
 	if err != nil {
 		return "", fmt.Errorf("metadata entry %s: %w", MIMEFileName, err)
+	}
+	if err := validFileNameEntry(v); err != nil {
+		return "", err
 	}
 	return v, nil
 }

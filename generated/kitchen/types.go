@@ -76,7 +76,7 @@ const (
 const (
 	// MIMETraceID is the MIME type of the trace_id metadata entry: an identifier that follows a request.
 	MIMETraceID = "kitchen/trace-id"
-	// MIMETag is the MIME type of the tag metadata entry: an optional label.
+	// MIMETag is the MIME type of the tag metadata entry: an optional label, of one line.
 	MIMETag = "kitchen/tag"
 	// MIMEBlob is the MIME type of the blob metadata entry: opaque bytes.
 	MIMEBlob = "application/x.kitchen.blob"
@@ -251,7 +251,7 @@ type RrMetaResponse struct {
 	Data []byte
 	// TraceID is the kitchen/trace-id metadata entry: an identifier that follows a request.
 	TraceID string
-	// Tag is the kitchen/tag metadata entry, nil when absent: an optional label.
+	// Tag is the kitchen/tag metadata entry, nil when absent: an optional label, of one line.
 	Tag *string
 	// Checksum is the kitchen/checksum metadata entry, nil when absent: optional opaque bytes.
 	Checksum []byte
@@ -259,7 +259,7 @@ type RrMetaResponse struct {
 
 // RrMetaOnlyResponse is the response of route "rr.meta.only": its metadata entries.
 type RrMetaOnlyResponse struct {
-	// Tag is the kitchen/tag metadata entry, nil when absent: an optional label.
+	// Tag is the kitchen/tag metadata entry, nil when absent: an optional label, of one line.
 	Tag *string
 }
 
@@ -269,7 +269,7 @@ type StreamMetaResponse struct {
 	Data []byte
 	// TraceID is the kitchen/trace-id metadata entry: an identifier that follows a request.
 	TraceID string
-	// Tag is the kitchen/tag metadata entry, nil when absent: an optional label.
+	// Tag is the kitchen/tag metadata entry, nil when absent: an optional label, of one line.
 	Tag *string
 }
 
@@ -277,7 +277,7 @@ type StreamMetaResponse struct {
 type ChannelMetaRequest struct {
 	// Data is the request data.
 	Data []byte
-	// Tag is the kitchen/tag metadata entry, nil when absent: an optional label.
+	// Tag is the kitchen/tag metadata entry, nil when absent: an optional label, of one line.
 	Tag *string
 }
 
@@ -310,6 +310,17 @@ func traceIDEntry(m rsrt.Metadata) (string, error) {
 	return v, nil
 }
 
+// validTagEntry checks a value of the tag metadata entry against its constraints.
+func validTagEntry(v string) error {
+	if len(v) > 16 {
+		return rsrt.Invalid("metadata entry kitchen/tag", "longer than 16 bytes")
+	}
+	if rsrt.HasControl(v) {
+		return rsrt.Invalid("metadata entry kitchen/tag", "contains a control character")
+	}
+	return nil
+}
+
 // tagEntry decodes the optional tag metadata entry; nil when absent.
 func tagEntry(m rsrt.Metadata) (*string, error) {
 	b, ok := m.Get(MIMETag)
@@ -319,6 +330,9 @@ func tagEntry(m rsrt.Metadata) (*string, error) {
 	v, err := rsrt.DecodeUTF8(b)
 	if err != nil {
 		return nil, fmt.Errorf("metadata entry %s: %w", MIMETag, err)
+	}
+	if err := validTagEntry(v); err != nil {
+		return nil, err
 	}
 	return &v, nil
 }
@@ -332,9 +346,22 @@ func blobEntry(m rsrt.Metadata) ([]byte, error) {
 	return b, nil
 }
 
+// validChecksumEntry checks a value of the checksum metadata entry against its constraints.
+func validChecksumEntry(v []byte) error {
+	if len(v) > 32 {
+		return rsrt.Invalid("metadata entry kitchen/checksum", "longer than 32 bytes")
+	}
+	return nil
+}
+
 // checksumEntry decodes the optional checksum metadata entry; nil when absent.
 func checksumEntry(m rsrt.Metadata) ([]byte, error) {
 	b, _ := m.Get(MIMEChecksum)
+	if len(b) > 0 {
+		if err := validChecksumEntry(b); err != nil {
+			return nil, err
+		}
+	}
 	return b, nil
 }
 

@@ -14,6 +14,12 @@ export { RsgenError } from "@rsgen/rsrt";
 /** RouteOpen is the route "open". */
 export const RouteOpen = "open";
 
+/** MIMERegion is the MIME type of the metadata entry region. */
+export const MIMERegion = "application/x.constraints.region";
+
+/** MIMEToken is the MIME type of the metadata entry token. */
+export const MIMEToken = "application/x.constraints.token";
+
 /** An account; every constraint of the language is on one of its fields. */
 export interface Account {
   /** The field handle. */
@@ -77,8 +83,8 @@ export class Client {
   }
 
   /** Calls the request-response route "open". */
-  open(req: Account, opts?: rt.CallOptions): Promise<Plain> {
-    return this.conn.requestResponse(RouteOpen, { data: codecAccount.encode(req) }, (p) => codecPlain.decode(p.data), opts);
+  open(req: Account, region: string, token: Uint8Array | undefined, opts?: rt.CallOptions): Promise<Plain> {
+    return this.conn.requestResponse(RouteOpen, { data: codecAccount.encode(req), entries: [...rt.stringEntry(MIMERegion, region), ...rt.bytesEntry(MIMEToken, token)] }, (p) => codecPlain.decode(p.data), opts);
   }
 }
 

@@ -97,7 +97,7 @@ export const RouteClientPush = "client.push";
 /** MIMETraceID is the MIME type of the metadata entry trace_id. An identifier that follows a request. */
 export const MIMETraceID = "kitchen/trace-id";
 
-/** MIMETag is the MIME type of the metadata entry tag. An optional label. */
+/** MIMETag is the MIME type of the metadata entry tag. An optional label, of one line. */
 export const MIMETag = "kitchen/tag";
 
 /** MIMEBlob is the MIME type of the metadata entry blob. Opaque bytes. */
@@ -217,7 +217,7 @@ export interface RrMetaResponse {
   data: Uint8Array;
   /** The metadata entry trace_id (kitchen/trace-id). An identifier that follows a request. */
   traceID: string;
-  /** The metadata entry tag (kitchen/tag). An optional label. */
+  /** The metadata entry tag (kitchen/tag). An optional label, of one line. */
   tag?: string;
   /** The metadata entry checksum (kitchen/checksum). Optional opaque bytes. */
   checksum?: Uint8Array;
@@ -225,7 +225,7 @@ export interface RrMetaResponse {
 
 /** RrMetaOnlyResponse is a response of the server route "rr.meta.only" with its metadata. */
 export interface RrMetaOnlyResponse {
-  /** The metadata entry tag (kitchen/tag). An optional label. */
+  /** The metadata entry tag (kitchen/tag). An optional label, of one line. */
   tag?: string;
 }
 
@@ -235,7 +235,7 @@ export interface StreamMetaResponse {
   data: Uint8Array;
   /** The metadata entry trace_id (kitchen/trace-id). An identifier that follows a request. */
   traceID: string;
-  /** The metadata entry tag (kitchen/tag). An optional label. */
+  /** The metadata entry tag (kitchen/tag). An optional label, of one line. */
   tag?: string;
 }
 
@@ -251,7 +251,7 @@ export interface ChannelMetaResponse {
 export interface ChannelMetaRequest {
   /** The item data. */
   data: Uint8Array;
-  /** The metadata entry tag (kitchen/tag). An optional label. */
+  /** The metadata entry tag (kitchen/tag). An optional label, of one line. */
   tag?: string;
 }
 

@@ -15,7 +15,7 @@ import (
 // APPLICATION_ERROR for the routes you do not implement.
 type Server interface {
 	// Open serves route "open" (request-response).
-	Open(ctx context.Context, req Account) (Plain, error)
+	Open(ctx context.Context, req Account, region string, token []byte) (Plain, error)
 }
 
 // UnimplementedServer answers every route of Server with an
@@ -25,7 +25,7 @@ type UnimplementedServer struct{}
 var _ Server = UnimplementedServer{}
 
 // Open answers that route "open" is not implemented.
-func (UnimplementedServer) Open(context.Context, Account) (Plain, error) {
+func (UnimplementedServer) Open(context.Context, Account, string, []byte) (Plain, error) {
 	return Plain{}, rsrt.Unimplemented(RouteOpen)
 }
 
@@ -60,7 +60,15 @@ func serveOpen(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, 
 	if err != nil {
 		return rsrt.Payload{}, rsrt.BadRequest(RouteOpen, "request data", err)
 	}
-	out, err := s.Open(ctx, in)
+	region, err := regionEntry(req.Metadata)
+	if err != nil {
+		return rsrt.Payload{}, rsrt.BadRequest(RouteOpen, "request metadata", err)
+	}
+	token, err := tokenEntry(req.Metadata)
+	if err != nil {
+		return rsrt.Payload{}, rsrt.BadRequest(RouteOpen, "request metadata", err)
+	}
+	out, err := s.Open(ctx, in, region, token)
 	if err != nil {
 		return rsrt.Payload{}, err
 	}

@@ -5,6 +5,8 @@
 package constraints
 
 import (
+	"errors"
+	"fmt"
 	"regexp"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
@@ -14,6 +16,14 @@ import (
 const (
 	// RouteOpen is the route of Server.Open.
 	RouteOpen = "open"
+)
+
+// MIME types of the composite-metadata entries.
+const (
+	// MIMERegion is the MIME type of the region metadata entry.
+	MIMERegion = "application/x.constraints.region"
+	// MIMEToken is the MIME type of the token metadata entry.
+	MIMEToken = "application/x.constraints.token"
 )
 
 // Account is an account; every constraint of the language is on one of its fields.
@@ -145,4 +155,67 @@ func (v *Address) Validate() error {
 type Plain struct {
 	// Text is the JSON field "text".
 	Text string `json:"text" rsgen:"required"`
+}
+
+// patternRegionEntry is the pattern of the region metadata entry.
+var patternRegionEntry = regexp.MustCompile("^[a-z]+$")
+
+// validRegionEntry checks a value of the region metadata entry against its constraints.
+func validRegionEntry(v string) error {
+	if len(v) < 2 {
+		return rsrt.Invalid("metadata entry application/x.constraints.region", "shorter than 2 bytes")
+	}
+	if len(v) > 8 {
+		return rsrt.Invalid("metadata entry application/x.constraints.region", "longer than 8 bytes")
+	}
+	if rsrt.HasControl(v) {
+		return rsrt.Invalid("metadata entry application/x.constraints.region", "contains a control character")
+	}
+	if !patternRegionEntry.MatchString(v) {
+		return rsrt.Invalid("metadata entry application/x.constraints.region", "does not match the pattern \"^[a-z]+$\"")
+	}
+	switch v {
+	case "eu", "us", "apac":
+	default:
+		return rsrt.Invalid("metadata entry application/x.constraints.region", "not one of \"eu\", \"us\", \"apac\"")
+	}
+	return nil
+}
+
+// regionEntry decodes the required region metadata entry.
+func regionEntry(m rsrt.Metadata) (string, error) {
+	b, ok := m.Get(MIMERegion)
+	if !ok {
+		return "", errors.New("missing metadata entry " + MIMERegion)
+	}
+	v, err := rsrt.DecodeUTF8(b)
+	if err != nil {
+		return "", fmt.Errorf("metadata entry %s: %w", MIMERegion, err)
+	}
+	if err := validRegionEntry(v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// validTokenEntry checks a value of the token metadata entry against its constraints.
+func validTokenEntry(v []byte) error {
+	if len(v) < 16 {
+		return rsrt.Invalid("metadata entry application/x.constraints.token", "shorter than 16 bytes")
+	}
+	if len(v) > 64 {
+		return rsrt.Invalid("metadata entry application/x.constraints.token", "longer than 64 bytes")
+	}
+	return nil
+}
+
+// tokenEntry decodes the optional token metadata entry; nil when absent.
+func tokenEntry(m rsrt.Metadata) ([]byte, error) {
+	b, _ := m.Get(MIMEToken)
+	if len(b) > 0 {
+		if err := validTokenEntry(b); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }

@@ -171,14 +171,16 @@ func (r *responder[S]) oneWay(i Interaction, msg payload.Payload) {
 	if i == MetadataPush {
 		req.Data = nil
 	}
-	if ordered {
-		r.arrivals.Wait(t, r.ctx.Done())
-	}
+	// In flight from here, waiting included: a drain lets the connection's
+	// admitted one-way requests run, in order.
 	if !r.gate.enter() {
 		r.log.Debug("rsrt: request dropped, server shutting down", "interaction", i.String(), "route", route)
 		return
 	}
 	defer r.gate.leave()
+	if ordered {
+		r.arrivals.Wait(t, r.ctx.Done())
+	}
 	if i == FireAndForget {
 		err = rt.h.fnf(r.ctx, r.s, req)
 	} else {

@@ -371,7 +371,8 @@ func TestPerimeterLogFlood(t *testing.T) {
 // everyone else are still served.
 func TestPerimeterOneWayAdmission(t *testing.T) {
 	r := newResponder()
-	run := start(t, r, server.Config{})
+	gate := rsrt.NewGate()
+	run := start(t, r, server.Config{Gate: gate})
 	c := dialRaw(t, run)
 	c.send(setupFrame())
 	var batch []byte
@@ -382,24 +383,27 @@ func TestPerimeterOneWayAdmission(t *testing.T) {
 	c.write(batch)
 	c.expectOpen(2*sent + 1)
 	// Every frame was read; the first admitted handler waits, holding up
-	// the other admitted ones.
+	// the other admitted ones, which are in flight (the gate counts them)
+	// while they wait their turn.
 	deadline := time.Now().Add(testTimeout)
-	for r.parked.Load() < 1 && time.Now().Before(deadline) {
+	for (r.parked.Load() < 1 || gate.InFlight() < 256) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond) // a handler running beside it would show now
+	time.Sleep(100 * time.Millisecond) // a handler running beside it, or one over the bound, would show now
 	if got := r.parked.Load(); got != 1 {
 		t.Errorf("%d fire-and-forget handlers running at once on one connection, want 1", got)
 	}
+	if got := gate.InFlight(); got != 256 {
+		t.Errorf("%d fire-and-forget requests in progress on one connection, want the bound, 256", got)
+	}
 	run.checkServes(t)
-	// Released, the admitted ones run: the bound, 256, and no more.
+	// Released, the admitted ones run, one after the other.
 	r.releaseHeld()
 	for r.fnf.Load() < 256 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond) // any handler over the bound would show now
-	if got := r.fnf.Load(); got != 256 {
-		t.Errorf("%d fire-and-forget handlers ran on one connection, want the bound, 256", got)
+	if got := r.fnf.Load(); got < 256 || got == sent {
+		t.Errorf("%d of %d fire-and-forget handlers ran; want the 256 admitted, the others dropped", got, sent)
 	}
 	run.checkServes(t)
 }

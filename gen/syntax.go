@@ -112,7 +112,7 @@ var (
 	// entryRuleKeys are the constraint keys of a metadata entry: those
 	// of a string (lengths also apply to bytes).
 	entryRuleKeys = []string{"min_length", "max_length", "enum", "pattern", "no_control"}
-	routeKeys = []string{"route", "interaction", "request", "response", "request_metadata", "response_metadata", "initial", "go", "doc"}
+	routeKeys     = []string{"route", "interaction", "request", "response", "request_metadata", "response_metadata", "initial", "go", "doc"}
 )
 
 // decoder reports the problems of the decode step.

@@ -4,11 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 
-	"github.com/rsocket/rsocket-go"
-	"github.com/rsocket/rsocket-go/core"
-	"github.com/rsocket/rsocket-go/payload"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
@@ -17,7 +13,7 @@ import (
 
 type acceptConfig struct {
 	log    *slog.Logger
-	gate   *Gate // unless the server's transport hands one (Gate.ConnContext)
+	gate   *Gate // unless the server hands one (see scope)
 	budget int64 // per connection; 0 for the default, < 0 for none
 	// serverBudget bounds all connections' unwritten responses; 0 for
 	// the default, < 0 for none.
@@ -25,14 +21,14 @@ type acceptConfig struct {
 }
 
 // scope builds the policy of one connection (see connScope) from what the
-// server's transport prepared for it in ctx, if anything, and the
-// acceptor's options; log is the connection's logger, shared the
-// server-wide response budget.
-func (cfg *acceptConfig) scope(ctx context.Context, log *slog.Logger, shared *semaphore.Weighted) *connScope {
-	sc := &connScope{gate: cfg.gate, fence: new(fence), budget: newBudget(cfg.budget, shared), log: log,
-		arrivals: rsock.NewArrivals()}
-	if sv, ok := ctx.Value(servedKey{}).(*servedConn); ok {
-		sc.gate, sc.fence, sc.arrivals = sv.gate, sv.fence, sv.arrivals
+// server handed the connection through the boundary, if anything
+// (gen/rsrt/server hands each connection its *Gate), and the acceptor's
+// options; log is the
+// connection's logger, shared the server-wide response budget.
+func (cfg *acceptConfig) scope(served any, arrivals *rsock.Arrivals, log *slog.Logger, shared *semaphore.Weighted) *connScope {
+	sc := &connScope{gate: cfg.gate, budget: newBudget(cfg.budget, shared), arrivals: arrivals, log: log}
+	if g, ok := served.(*Gate); ok {
+		sc.gate = g
 	}
 	return sc
 }
@@ -73,7 +69,7 @@ func (c *Conn) Caller() *Caller { return c.caller }
 // err.Error(); the code of the *Error returned here (UNSUPPORTED_SETUP or
 // INVALID_SETUP, as the contract wants) is therefore only in the text,
 // unless the server's transport (gen/rsrt/guard) rewrites the frame.
-func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, conn *Conn) (S, error), opts []AcceptOption) rsocket.ServerAcceptor {
+func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, conn *Conn) (S, error), opts []AcceptOption) Acceptor {
 	cfg := acceptConfig{log: slog.Default()}
 	for _, o := range opts {
 		o(&cfg)
@@ -86,24 +82,24 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 	}
 	log := slog.New(rslog.NewClipHandler(cfg.log.Handler()))
 	shared := serverBudget(cfg.serverBudget, cfg.budget)
-	return func(sctx context.Context, setup payload.SetupPayload, sock rsocket.CloseableRSocket) (rs rsocket.RSocket, err error) {
+	return rsock.NewAcceptor(func(sctx context.Context, a *rsock.Accepted) (rs rsock.Responder, err error) {
 		var cancel context.CancelFunc = func() {}
 		defer func() {
 			if p := recover(); p != nil {
 				// A malformed SETUP makes the library's accessors panic.
 				cancel()
 				log.Warn("rsrt: malformed SETUP refused", "panic", p)
-				rs, err = nil, &Error{Code: core.ErrorCodeInvalidSetup, Message: "malformed SETUP frame"}
+				rs, err = nil, &Error{Code: ErrorCodeInvalidSetup, Message: "malformed SETUP frame"}
 			}
 		}()
-		addr, _ := rsocket.GetAddr(sock)
+		addr := a.Addr()
 		// The connection's own lines: what its peer sends is clipped,
 		// and a peer that makes it log in a loop is rate-limited.
-		scope := cfg.scope(sctx, rslog.PerConn(log), shared)
+		scope := cfg.scope(a.Policy, a.Arrivals, rslog.PerConn(log), shared)
 		if scope.gate.isClosed() {
-			return nil, &Error{Code: core.ErrorCodeRejectedSetup, Message: "server is shutting down"}
+			return nil, &Error{Code: ErrorCodeRejectedSetup, Message: "server is shutting down"}
 		}
-		st, decls, err := readSetup(setup)
+		st, decls, err := readSetup(a.Setup())
 		if err != nil {
 			log.Info("rsrt: SETUP refused", "remote", addr, "error", err)
 			return nil, err
@@ -111,15 +107,15 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 		var ctx context.Context
 		ctx, cancel = context.WithCancel(sctx)
 		c := &Conn{ctx: ctx, setup: st, addr: addr, decls: decls}
-		c.caller = &Caller{rs: sock, scope: scope, done: ctx.Done(), prefetch: defaultPrefetch,
-			peerServes: c.Declares, tap: noTap{}, closeReason: noReason}
+		c.caller = &Caller{conn: a.Conn, scope: scope, done: ctx.Done(), prefetch: defaultPrefetch,
+			peerServes: c.Declares, closeReason: noReason}
 		s, err := newServer(ctx, c)
 		if err != nil {
 			cancel()
 			log.Info("rsrt: connection refused by the server", "remote", addr, "error", err)
 			return nil, err
 		}
-		sock.OnClose(func(err error) {
+		a.OnClose(func(err error) {
 			cancel()
 			if err != nil {
 				log.Info("rsrt: connection closed", "remote", addr, "error", err)
@@ -129,30 +125,28 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 		})
 		log.Info("rsrt: connection opened", "remote", addr)
 		return newResponder(ctx, routes, s, scope), nil
-	}
+	})
 }
 
-// readSetup checks a SETUP and copies what the connection keeps of it.
-func readSetup(setup payload.SetupPayload) (Setup, map[routeKey]struct{}, error) {
+// readSetup checks a SETUP (rsock copied it) and keeps what the
+// connection needs of it.
+func readSetup(setup rsock.Setup) (Setup, map[routeKey]struct{}, error) {
 	st := Setup{
-		// The library's strings are views of the frame buffer: clone.
-		DataMIME:          strings.Clone(setup.DataMimeType()),
-		MetadataMIME:      strings.Clone(setup.MetadataMimeType()),
-		KeepaliveInterval: setup.TimeBetweenKeepalive(),
-		MaxLifetime:       setup.MaxLifetime(),
+		DataMIME:          setup.DataMIME,
+		MetadataMIME:      setup.MetadataMIME,
+		KeepaliveInterval: setup.Keepalive,
+		MaxLifetime:       setup.MaxLifetime,
 	}
 	if st.MetadataMIME != MIMECompositeMetadata {
-		return st, nil, &Error{Code: core.ErrorCodeUnsupportedSetup,
+		return st, nil, &Error{Code: ErrorCodeUnsupportedSetup,
 			Message: fmt.Sprintf("unsupported metadata MIME type %q: this server routes on %s", st.MetadataMIME, MIMECompositeMetadata)}
 	}
-	if d := setup.Data(); len(d) > 0 {
-		st.Data = append([]byte(nil), d...)
-	}
+	st.Data = setup.Data
 	var decls map[routeKey]struct{}
-	if md, ok := setup.Metadata(); ok && len(md) > 0 {
+	if md := setup.Metadata; len(md) > 0 {
 		_, entries, err := ParseComposite(md)
 		if err != nil {
-			return st, nil, &Error{Code: core.ErrorCodeInvalidSetup, Message: "invalid SETUP metadata: " + err.Error()}
+			return st, nil, &Error{Code: ErrorCodeInvalidSetup, Message: "invalid SETUP metadata: " + err.Error()}
 		}
 		st.Metadata = entries
 		if b, ok := entries.Get(MIMEClientRoutes); ok {

@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/rsocket/rsocket-go"
-
 	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
@@ -144,16 +142,16 @@ type Declaration struct {
 	Route       string
 }
 
-// Responder returns the rsocket.RSocket that dispatches the requests of one
-// connection to s, for serving routes outside [NewAcceptor] and [WithRoutes]
-// (benchmarks, say): its requests are always admitted, its responses not
-// bounded, and nothing orders its calls before the library closes the
-// connection.
-func (r *Routes[S]) Responder(ctx context.Context, s S, log *slog.Logger) rsocket.RSocket {
+// Responder returns the handler, in rsocket-go's type, that dispatches the
+// requests of one connection to s, for serving routes outside
+// [NewAcceptor] and [WithRoutes] (benchmarks, say): its requests are
+// always admitted, its responses not bounded, and nothing orders its
+// calls before the library closes the connection.
+func (r *Routes[S]) Responder(ctx context.Context, s S, log *slog.Logger) rsock.RSocket {
 	if log == nil {
 		log = slog.Default()
 	}
-	return newResponder(ctx, r, s, clientScope(new(fence), rsock.NewArrivals(), log))
+	return rsock.Serving(newResponder(ctx, r, s, clientScope(rsock.NewArrivals(), log)), nil)
 }
 
 // Sender is the typed sender of a stream or channel response.
@@ -218,18 +216,24 @@ func WithLogger(l *slog.Logger) AcceptOption { return func(c *acceptConfig) { c.
 
 // WithGate makes every request of every accepted connection pass through g,
 // which a server uses to drain in-flight requests on shutdown. It is for
-// serving with rsocket-go's own transports: a server whose transport hands
-// each connection a gate ([Gate.ConnContext], as gen/rsrt/server does)
-// overrides it. Without a gate, requests are always admitted.
+// serving with rsocket-go's own transports: gen/rsrt/server hands each
+// connection its own gate, which overrides it. Without a gate, requests
+// are always admitted.
 func WithGate(g *Gate) AcceptOption { return func(c *acceptConfig) { c.gate = g } }
 
-// NewAcceptor returns the rsocket-go acceptor of a server: for each accepted
+// Acceptor accepts the connections of a server: gen/rsrt/server serves
+// one. It is rsocket-go's acceptor type (an alias, through the boundary
+// package), so that it can also be served with the library's own
+// transports.
+type Acceptor = rsock.Acceptor
+
+// NewAcceptor returns the acceptor of a server: for each accepted
 // connection it checks the SETUP, builds the connection's [Conn] (whose
 // context ends when the connection closes), asks newServer for that
 // connection's handler and dispatches the connection's requests to it
 // through routes. A SETUP whose metadata MIME type is not composite metadata
 // is refused.
-func NewAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, conn *Conn) (S, error), opts ...AcceptOption) rsocket.ServerAcceptor {
+func NewAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, conn *Conn) (S, error), opts ...AcceptOption) Acceptor {
 	return newAcceptor(routes, newServer, opts)
 }
 
@@ -332,7 +336,7 @@ func WithOnClose(f func(error)) DialOption { return func(c *dialConfig) { c.onCl
 func WithRoutes[S any](routes *Routes[S], h S) DialOption {
 	return func(c *dialConfig) {
 		c.decls = routes.Declarations()
-		c.responder = func(ctx context.Context, scope *connScope) rsocket.RSocket {
+		c.responder = func(ctx context.Context, scope *connScope) rsock.Responder {
 			return newResponder(ctx, routes, h, scope)
 		}
 	}

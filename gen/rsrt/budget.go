@@ -9,11 +9,10 @@ package rsrt
 // cuts the peer off. MaxStreams bounds how many, not how large: 300 unread
 // 1 MiB downloads held 300 MiB.
 //
-// rsocket-go tells when it is done with a payload: it calls IncRef on a
-// payload that implements its (internal) Releasable interface when it
-// queues it, and Release once the payload's last frame is written, or
-// dropped with the connection. A response charged to the budget is
-// wrapped in a heldPayload that gives its bytes back on that Release.
+// The boundary (rsock) tells when the library is done with a payload: it
+// calls the payload's Done once its last frame is written, or dropped with
+// the connection. A response charged to the budget gives its bytes back
+// there.
 //
 // Charging at hand-off bounds what the library holds, but by then the
 // bytes exist. A handler about to build a large response reserves first
@@ -24,11 +23,11 @@ package rsrt
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 
-	"github.com/rsocket/rsocket-go/payload"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
 // DefaultResponseBudget is the default of WithResponseBudget: room for a
@@ -205,14 +204,10 @@ func ReserveResponse(ctx context.Context, n int64) error {
 }
 
 // hold charges a response payload to the budget, using the handler's
-// reservation first, and returns the payload to hand to the library.
-// After the hand-off, settle must be called on it (it is a no-op on a
-// payload not charged).
-func (h *handlerCtx) hold(ctx context.Context, p payload.Payload) (payload.Payload, error) {
-	size := int64(len(p.Data()))
-	if md, ok := p.Metadata(); ok {
-		size += int64(len(md))
-	}
+// reservation first, and returns the payload to hand to the library: with
+// a Done that gives the bytes back, when it was charged.
+func (h *handlerCtx) hold(ctx context.Context, p rsock.Payload) (rsock.Payload, error) {
+	size := int64(len(p.Data) + len(p.Metadata))
 	reserved := h.reserved.Swap(0)
 	if reserved == 0 && size < smallResponse {
 		return p, nil
@@ -222,56 +217,19 @@ func (h *handlerCtx) hold(ctx context.Context, p payload.Payload) (payload.Paylo
 		got, err := h.b.acquire(ctx, need-reserved)
 		if err != nil {
 			h.b.release(reserved)
-			return nil, err
+			return rsock.Payload{}, err
 		}
 		charge += got
 	}
 	if charge == 0 {
 		return p, nil // an unbounded budget charges nothing
 	}
-	return &heldPayload{Payload: p, b: h.b, n: charge}, nil
+	b := h.b
+	p.Done = func() { b.release(charge) } // called once (rsock)
+	return p, nil
 }
 
 // drop gives back a reservation no response used.
 func (h *handlerCtx) drop() {
 	h.b.release(h.reserved.Swap(0))
-}
-
-// heldPayload is a response whose bytes count against the budget until
-// rsocket-go is done with it: it implements the library's Releasable
-// interface (IncRef, RefCnt, Release), whose Release the library calls
-// once the payload's last frame is written or dropped.
-type heldPayload struct {
-	payload.Payload
-	b    *budget
-	n    int64
-	refs atomic.Int32
-	once sync.Once
-}
-
-// IncRef is called by the library when it queues the payload.
-func (p *heldPayload) IncRef() int32 { return p.refs.Add(1) }
-
-// RefCnt returns the references the library holds.
-func (p *heldPayload) RefCnt() int32 { return p.refs.Load() }
-
-// Release is called by the library once the payload's last frame is
-// written (or dropped: a reactor-go operator that drops a value releases
-// it without IncRef).
-func (p *heldPayload) Release() {
-	if p.refs.Add(-1) <= 0 {
-		p.free()
-	}
-}
-
-func (p *heldPayload) free() { p.once.Do(func() { p.b.release(p.n) }) }
-
-// settle gives the bytes back if the library did not take the payload
-// during the hand-off (a subscriber already cancelled, a connection
-// closing): the library queues a payload synchronously, so after the
-// hand-off returned, no reference means none will come.
-func settle(p payload.Payload) {
-	if hp, ok := p.(*heldPayload); ok && hp.refs.Load() == 0 {
-		hp.free()
-	}
 }

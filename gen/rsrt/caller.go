@@ -8,12 +8,6 @@ import (
 	"iter"
 	"sync"
 
-	"github.com/rsocket/rsocket-go"
-	"github.com/rsocket/rsocket-go/payload"
-	"github.com/rsocket/rsocket-go/rx"
-	"github.com/rsocket/rsocket-go/rx/flux"
-	"github.com/rsocket/rsocket-go/rx/mono"
-
 	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
@@ -26,12 +20,14 @@ const (
 
 // ErrClosed is returned (wrapped, with the peer's reason when it gave one)
 // by calls that the end of their connection cut short.
-var ErrClosed = errors.New("rsrt: connection closed")
+var ErrClosed = rsock.ErrClosed
 
 // Caller sends requests to a peer: the server through a [ClientConn], or a
 // client through a server-side [Conn]. It is safe for concurrent use.
 type Caller struct {
-	rs    rsocket.RSocket
+	// conn is the connection's requesting side, in the boundary: every
+	// call into the library goes through it.
+	conn  *rsock.Conn
 	scope *connScope
 	// done is closed when the connection closed.
 	done     <-chan struct{}
@@ -40,9 +36,6 @@ type Caller struct {
 	// what the client declared in SETUP; a client calls every route (the
 	// server answers those it lacks with an error).
 	peerServes func(Interaction, string) bool
-	// tap is the connection's transport tap: the client's rsock.Tap, or
-	// noTap on a server.
-	tap streamTap
 	// closeReason returns why the connection closed, when the peer said.
 	closeReason func() error
 }
@@ -86,29 +79,9 @@ func (c *Caller) closedErr() error {
 	return ErrClosed
 }
 
-// lib runs a call into the library that may queue a frame: inside the
-// fence, and with its panic turned into an error. It returns ErrClosed once
-// the connection is closing.
-func (c *Caller) lib(f func()) error {
-	err := ErrClosed
-	c.scope.fence.do(func() { err = protect(f) })
-	return err
-}
-
-// protect runs a call into the library, turning its panic into an error.
-func protect(f func()) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = ErrClosed
-		}
-	}()
-	f()
-	return nil
-}
-
-// convResponse copies a response payload; its metadata, when present, is
-// composite metadata with entries (and no routing).
-func convResponse(p payload.Payload, _ bool) item {
+// convResponse converts a response payload; its metadata, when present,
+// is composite metadata with entries (and no routing).
+func convResponse(p rsock.Payload, _ bool) item {
 	it := convItem(p, false)
 	if it.err != nil {
 		it.err = &badItem{err: it.err}
@@ -132,12 +105,8 @@ func (c *Caller) RequestResponse(ctx context.Context, route string, req Payload)
 	if err != nil {
 		return nil, err
 	}
-	var m mono.Mono
-	if err := c.lib(func() { m = c.rs.RequestResponse(p) }); err != nil {
-		return nil, err
-	}
-	sub := &monoSub{done: make(chan struct{}), fence: c.scope.fence}
-	if err := c.lib(func() { m.SubscribeWith(context.Background(), sub) }); err != nil {
+	sub := &monoSub{done: make(chan struct{})}
+	if err := c.conn.RequestResponse(p, sub); err != nil {
 		return nil, err
 	}
 	select {
@@ -170,25 +139,23 @@ func (c *Caller) RequestResponse(ctx context.Context, route string, req Payload)
 
 // monoSub receives the one response of a request-response.
 type monoSub struct {
-	fence *fence
-	mu    sync.Mutex
-	su    rx.Subscription
-	over  bool
-	res   item
-	err   error
-	done  chan struct{}
+	mu   sync.Mutex
+	su   *rsock.Subscription
+	over bool
+	res  item
+	err  error
+	done chan struct{}
 }
 
-func (s *monoSub) OnSubscribe(_ context.Context, su rx.Subscription) {
+func (s *monoSub) OnSubscribe(su *rsock.Subscription) {
 	s.mu.Lock()
 	s.su = su
 	s.mu.Unlock()
 	su.Request(1)
 }
 
-func (s *monoSub) OnNext(p payload.Payload) {
-	it := item{err: ErrClosed} // unless the copy succeeds: see RawInbound.copyItem
-	safely(func() { it = convItem(p, false) })
+func (s *monoSub) OnNext(p rsock.Payload) {
+	it := convItem(p, false)
 	s.mu.Lock()
 	s.res = it
 	s.mu.Unlock()
@@ -196,7 +163,18 @@ func (s *monoSub) OnNext(p payload.Payload) {
 
 func (s *monoSub) OnComplete() { s.end(nil) }
 
-func (s *monoSub) OnError(err error) { s.end(peerError(err)) }
+func (s *monoSub) OnError(err error) {
+	if err == rsock.ErrReleased {
+		// The answer's frame was released by the closing connection
+		// under the read loop: the answer is lost, and the library
+		// ends the call next.
+		s.mu.Lock()
+		s.res = item{err: ErrClosed}
+		s.mu.Unlock()
+		return
+	}
+	s.end(peerError(err))
+}
 
 func (s *monoSub) end(err error) {
 	s.mu.Lock()
@@ -216,7 +194,7 @@ func (s *monoSub) cancel() {
 	}
 	s.over = true
 	close(s.done)
-	s.fence.do(func() { safely(s.su.Cancel) })
+	s.su.Cancel()
 }
 
 // FireAndForget sends a fire-and-forget request.
@@ -228,7 +206,7 @@ func (c *Caller) FireAndForget(ctx context.Context, route string, req Payload) e
 	if err != nil {
 		return err
 	}
-	return c.lib(func() { c.rs.FireAndForget(p) })
+	return c.conn.FireAndForget(p)
 }
 
 // MetadataPush sends a METADATA_PUSH carrying the route and entries.
@@ -243,7 +221,7 @@ func (c *Caller) MetadataPush(ctx context.Context, route string, entries Metadat
 	if err != nil {
 		return err
 	}
-	return c.lib(func() { c.rs.MetadataPush(payload.New(nil, md)) })
+	return c.conn.MetadataPush(rsock.Payload{Metadata: md})
 }
 
 // RequestStream opens a request-stream. Breaking out of the loop or
@@ -260,22 +238,12 @@ func (c *Caller) RequestStream(ctx context.Context, route string, req Payload) i
 			yield(nil, err)
 			return
 		}
-		var f flux.Flux
-		if err := c.lib(func() { f = c.rs.RequestStream(p) }); err != nil {
-			yield(nil, err)
-			return
-		}
 		sid := &rsock.StreamID{}
-		b := newInbound(c.scope, inboundConfig{window: c.prefetch, maxWindow: max(c.prefetch, maxAutoPrefetch), conv: convResponse,
-			refill: c.tap.Requester(sid), onCancel: c.tap.Canceller(sid),
+		b := newInbound(inboundConfig{window: c.prefetch, maxWindow: max(c.prefetch, maxAutoPrefetch), conv: convResponse,
+			tapped: c.conn.Tapped(), onCancel: c.conn.Canceller(sid),
 			done: c.done, doneErr: c.closedErr})
-		opened := c.tap.ExpectStream(sid)
-		// Subscribing issues the first demand: the REQUEST_STREAM frame.
-		// ctx is watched by recv, not handed to reactor-go (see
-		// responder.RequestChannel).
-		err = c.lib(func() { f.SubscribeWith(context.Background(), (*inboundSub)(b)) })
-		opened(err == nil)
-		if err != nil {
+		// ctx is watched by Recv, not handed to the library.
+		if err := c.conn.RequestStream(p, sid, (*inboundSub)(b)); err != nil {
 			yield(nil, err)
 			return
 		}
@@ -324,19 +292,14 @@ func (c *Caller) RequestChannel(ctx context.Context, route string, first *Payloa
 		return nil, err
 	}
 	out := newSender(c.scope, &handlerCtx{Context: ctx, b: c.scope.budget}, c.done, nil)
-	var f flux.Flux
-	if err := c.lib(func() { f = c.rs.RequestChannel(out.publish()) }); err != nil {
-		return nil, err
-	}
 	ch := &RawChannel{route: route, ctx: ctx, out: out, callErr: c.callErr}
-	ch.in = newInbound(c.scope, inboundConfig{window: c.prefetch, maxWindow: max(c.prefetch, maxAutoPrefetch), conv: convResponse,
-		refill: c.tap.Requester(&ch.sid), onCancel: c.tap.Canceller(&ch.sid),
+	ch.in = newInbound(inboundConfig{window: c.prefetch, maxWindow: max(c.prefetch, maxAutoPrefetch), conv: convResponse,
+		tapped: c.conn.Tapped(), onCancel: c.conn.Canceller(&ch.sid),
 		onTerm: out.noMoreCredit, done: c.done, doneErr: c.closedErr})
-	opening := c.tap.ExpectStream(&ch.sid)
-	// Subscribing issues the first demand, which makes the library
-	// subscribe our outbound and ask it for the REQUEST_CHANNEL payload.
-	if err := c.lib(func() { f.SubscribeWith(context.Background(), (*inboundSub)(ch.in)) }); err != nil {
-		opening(false)
+	// The library subscribes our outbound and asks it for the
+	// REQUEST_CHANNEL payload, which goes out first.
+	opening, err := c.conn.RequestChannel((*senderSub)(out), &ch.sid, (*inboundSub)(ch.in))
+	if err != nil {
 		return nil, err
 	}
 	err = out.sendRaw(ctx, p)
@@ -386,7 +349,8 @@ func (c *RawChannel) Recv() iter.Seq2[*Payload, error] {
 // cancel sends the CANCEL frame. rsocket-go v0.8.16 sends none for a
 // channel it requested (cancelling the response flux only forgets the
 // stream), which would leave the responder's handler running; the runtime
-// writes it itself through the transport tap Dial installs (see rsock.Tap).
+// writes it itself through the transport tap (rsock's doc, entry "Channel
+// and stream CANCEL").
 func (c *RawChannel) Close() error {
 	c.closeOnce.Do(func() {
 		c.out.cancel()

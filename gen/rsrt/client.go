@@ -11,9 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rsocket/rsocket-go"
-	"github.com/rsocket/rsocket-go/rx"
-
 	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
@@ -34,7 +31,7 @@ type dialConfig struct {
 	onClose     func(error)
 	decls       []Declaration
 	auth        *Credentials
-	responder   func(ctx context.Context, scope *connScope) rsocket.RSocket
+	responder   func(ctx context.Context, scope *connScope) rsock.Responder
 	tls         *tls.Config // see WithTLS
 }
 
@@ -93,30 +90,22 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 	// rsocket-go closes the connection when the ctx given to Start ends.
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	cc := &ClientConn{done: make(chan struct{}), cancel: cancel, onClose: cfg.onClose, log: cfg.log, addr: target}
-	tap := rsock.NewTap(cc.done)
-	cc.tap = tap
-	scope := clientScope(&cc.fence, tap.Arrivals(), cfg.log)
+	cc.tap = rsock.NewTap(cc.done)
+	scope := clientScope(cc.tap.Arrivals(), cfg.log)
 	rc := rsock.ClientConfig{
 		Network: network, Target: target,
 		DataMIME: MIMEJSON, MetadataMIME: MIMECompositeMetadata,
 		SetupData: cfg.setupData, SetupMetadata: md,
 		Keepalive: cfg.keepalive, MaxLifetime: cfg.maxLifetime,
 		FragmentSize: fragmentSize,
-		Tap:          tap,
-		OnClose:      cc.closed,
+		Tap:          cc.tap,
 		TLS:          cfg.tls,
+		OnClose:      cc.closed,
 	}
 	if cfg.responder != nil {
-		rc.Responder = func() rsocket.RSocket {
-			// The responder's calls into the library go through the
-			// connection's fence, like the caller's.
-			return cfg.responder(cctx, scope)
-		}
+		rc.Responder = func() rsock.Responder { return cfg.responder(cctx, scope) }
 	}
-	var client rsocket.Client
-	if perr := protect(func() { client, err = rsock.Dial(ctx, cctx, rc) }); perr != nil {
-		err = perr
-	}
+	client, err := rsock.Dial(ctx, cctx, rc)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -126,8 +115,8 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 		_ = cc.Close()
 		return nil, err
 	}
-	cc.caller = &Caller{rs: client, scope: scope, done: cc.done, prefetch: cfg.prefetch,
-		peerServes: everyRoute, tap: tap, closeReason: cc.reason}
+	cc.caller = &Caller{conn: &client.Conn, scope: scope, done: cc.done, prefetch: cfg.prefetch,
+		peerServes: everyRoute, closeReason: cc.reason}
 	cfg.log.Debug("rsrt: connected", "remote", target)
 	return cc, nil
 }
@@ -135,14 +124,11 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 // ClientConn is a client connection.
 type ClientConn struct {
 	caller *Caller
-	// fence orders the runtime's own frame-queuing library calls (demand
-	// and cancels issued as items arrive, answers, new requests) before
-	// Close: see fence.
-	fence fence
-	// tap is the connection's transport tap (see rsock.Tap).
-	tap     *rsock.Tap
+	// client is the connection in the boundary: its requesting side,
+	// its transport tap, its fence.
+	client  *rsock.Client
+	tap     *rsock.Tap // the client's transport tap (see rsock.Tap)
 	done    chan struct{}
-	client  rsocket.Client
 	cancel  context.CancelFunc
 	onClose func(error)
 	log     *slog.Logger
@@ -224,37 +210,15 @@ func (c *ClientConn) peerError() error {
 
 // Close closes the connection.
 func (c *ClientConn) Close() error {
-	// Later calls skip, and those in progress are waited for, boundedly:
-	// one stuck on a full send queue (a peer that stopped reading) must
-	// not make Close hang.
-	c.fence.close(fenceWait)
-	err := protect(func() { _ = c.client.Close() })
+	err := c.client.Close() // shuts the fence first (see rsock.Fence)
 	c.closed(nil)
 	return err
 }
 
-// streamTap is what a caller needs of its connection's transport tap: the
-// client's rsock.Tap, or noTap on a server.
-type streamTap interface {
-	// ExpectStream registers dst as the stream whose first frame is
-	// written next; see rsock.Tap.ExpectStream.
-	ExpectStream(dst *rsock.StreamID) func(sent bool)
-	// Requester returns the refill of an inbound on stream id (see
-	// RawInbound.refill), or nil when the inbound must run in reserve
-	// mode.
-	Requester(id *rsock.StreamID) func(sub rx.Subscription, n int, grant bool)
-	// Canceller returns the function that writes the CANCEL of stream id
-	// at once, or nil when the library's own cancel has to do.
-	Canceller(id *rsock.StreamID) func()
-}
-
-// noTap is the streamTap of a server's caller: the server's transport is
-// not tapped, so the inbounds of its calls run in reserve mode (see
-// inbound.go) and cancel through the library alone.
-type noTap struct{}
-
-func (noTap) ExpectStream(*rsock.StreamID) func(bool) { return func(bool) {} }
-
-func (noTap) Requester(*rsock.StreamID) func(rx.Subscription, int, bool) { return nil }
-
-func (noTap) Canceller(*rsock.StreamID) func() { return nil }
+// RouteLibraryLogs sends rsocket-go's own log lines, which go to the
+// standard logger by default, to l (nil: nowhere). The library's warnings
+// are mostly about frames a peer got wrong or raced (unmatched CANCEL,
+// REQUEST_N), so they are logged at debug level; its errors at info
+// level. Its debug mode, which dumps every frame, stays off. The setting
+// is global to the process.
+func RouteLibraryLogs(l *slog.Logger) { rsock.RouteLogs(l) }

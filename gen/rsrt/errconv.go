@@ -5,17 +5,16 @@ import (
 	"log/slog"
 	"runtime/debug"
 
-	"github.com/rsocket/rsocket-go/core"
-
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/rslog"
 )
 
 // errInternal is what a peer reads when a handler panicked: the panic text
 // stays in our logs.
-var errInternal = &Error{Code: core.ErrorCodeApplicationError, Message: "internal error"}
+var errInternal = &Error{Code: ErrorCodeApplicationError, Message: "internal error"}
 
 // errShuttingDown answers requests that arrive after the Gate closed.
-var errShuttingDown = &Error{Code: core.ErrorCodeRejected, Message: "server is shutting down"}
+var errShuttingDown = &Error{Code: ErrorCodeRejected, Message: "server is shutting down"}
 
 // MaxErrorText bounds the text of the ERROR frames the runtime sends, in
 // bytes. A longer text is clipped (rslog.Clip): an error that quotes what a peer
@@ -30,7 +29,7 @@ const MaxErrorText = 16 << 10
 func wireError(err error) *Error {
 	var e *Error
 	if !errors.As(err, &e) {
-		e = &Error{Code: core.ErrorCodeApplicationError, Message: err.Error()}
+		e = &Error{Code: ErrorCodeApplicationError, Message: err.Error()}
 	}
 	if len(e.Message) > MaxErrorText {
 		// Room for Clip's "… (N bytes)", so that the whole text fits.
@@ -50,9 +49,8 @@ func peerError(err error) error {
 	if errors.As(err, &e) {
 		return e
 	}
-	var ce core.CustomError
-	if errors.As(err, &ce) {
-		return &Error{Code: ce.ErrorCode(), Message: string(ce.ErrorData())}
+	if code, msg, ok := rsock.PeerError(err); ok {
+		return &Error{Code: code, Message: msg}
 	}
 	return err
 }

@@ -3,7 +3,25 @@ package rsrt
 import (
 	"fmt"
 
-	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
+)
+
+// ErrorCode is an RSocket error code. It is rsocket-go's type (an alias),
+// so that code written against the library's constants keeps working.
+type ErrorCode = rsock.ErrorCode
+
+// The RSocket error codes the runtime sends or reads.
+const (
+	ErrorCodeInvalidSetup     = rsock.ErrorCodeInvalidSetup
+	ErrorCodeUnsupportedSetup = rsock.ErrorCodeUnsupportedSetup
+	ErrorCodeRejectedSetup    = rsock.ErrorCodeRejectedSetup
+	ErrorCodeRejectedResume   = rsock.ErrorCodeRejectedResume
+	ErrorCodeConnectionError  = rsock.ErrorCodeConnectionError
+	ErrorCodeConnectionClose  = rsock.ErrorCodeConnectionClose
+	ErrorCodeApplicationError = rsock.ErrorCodeApplicationError
+	ErrorCodeRejected         = rsock.ErrorCodeRejected
+	ErrorCodeCanceled         = rsock.ErrorCodeCanceled
+	ErrorCodeInvalid          = rsock.ErrorCodeInvalid
 )
 
 // Error is an RSocket error frame: sent by a handler, or received from the
@@ -12,7 +30,7 @@ type Error struct {
 	// Code is the RSocket error code; handlers should use
 	// APPLICATION_ERROR (see NewError) since rsocket-py cannot parse
 	// custom codes.
-	Code core.ErrorCode
+	Code ErrorCode
 	// Message is the error frame's data, as UTF-8 text.
 	Message string
 }
@@ -20,16 +38,17 @@ type Error struct {
 // Error implements error.
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
 
-// ErrorCode implements rsocket.Error so the code goes on the wire.
-func (e *Error) ErrorCode() core.ErrorCode { return e.Code }
+// ErrorCode returns the code: with ErrorData, it is how the library puts
+// the code on the wire.
+func (e *Error) ErrorCode() ErrorCode { return e.Code }
 
-// ErrorData implements rsocket.Error.
+// ErrorData returns the message, the ERROR frame's data.
 func (e *Error) ErrorData() []byte { return []byte(e.Message) }
 
 // NewError returns an APPLICATION_ERROR with the formatted message. Handlers
 // return it for errors the peer should read.
 func NewError(format string, args ...any) *Error {
-	return &Error{Code: core.ErrorCodeApplicationError, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: ErrorCodeApplicationError, Message: fmt.Sprintf(format, args...)}
 }
 
 // BadRequest returns the APPLICATION_ERROR for a request whose data or

@@ -9,14 +9,18 @@ package rsrt
 // before the shutdown, an upload still arriving in fragments say, is not
 // refused once it is complete.
 
-import "context"
+import (
+	"context"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/admit"
+)
 
 // Gate admits the requests of every connection of a server and tracks those
 // in flight, so that the server can drain them on shutdown. Give it to
 // gen/rsrt/server (Config.Gate), which hands it to every connection; or,
 // serving with rsocket-go's own transports, to NewAcceptor with WithGate.
 type Gate struct {
-	requests admission
+	requests admit.Admission
 	// ending is cancelled by Close and EndStreams: stream handlers watch
 	// it.
 	ending     context.Context
@@ -36,7 +40,7 @@ func NewGate() *Gate {
 // fire-and-forget and metadata-push handlers already running go on to
 // completion. Close is idempotent.
 func (g *Gate) Close() {
-	g.requests.shutOff()
+	g.requests.ShutOff()
 	g.endStreams()
 }
 
@@ -50,18 +54,18 @@ func (g *Gate) EndStreams() { g.endStreams() }
 
 // Wait blocks until no admitted request is in flight, or ctx is done (then
 // it returns ctx.Err()).
-func (g *Gate) Wait(ctx context.Context) error { return g.requests.wait(ctx) }
+func (g *Gate) Wait(ctx context.Context) error { return g.requests.Wait(ctx) }
 
 // InFlight returns the number of admitted requests not yet finished.
-func (g *Gate) InFlight() int { return g.requests.count() }
+func (g *Gate) InFlight() int { return g.requests.Count() }
 
 // enter admits one request unless the gate is closed; leave must follow.
-func (g *Gate) enter() bool { return g.requests.enter() }
+func (g *Gate) enter() bool { return g.requests.Enter() }
 
 // leave ends an admitted request.
-func (g *Gate) leave() { g.requests.leave() }
+func (g *Gate) leave() { g.requests.Leave() }
 
-func (g *Gate) isClosed() bool { return g.requests.isShut() }
+func (g *Gate) isClosed() bool { return g.requests.IsShut() }
 
 // streamsEnding reports whether streams were told to finish (by Close or
 // EndStreams).

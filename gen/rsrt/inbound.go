@@ -1,8 +1,12 @@
 package rsrt
 
-// The inbound side of streams and channels: an rx.Subscriber that copies
-// each item out of the library's buffers into a bounded queue, and issues
-// demand in windows.
+// The inbound side of streams and channels: an rsock.Subscriber that
+// queues each item (rsock copied it out of the library's buffers) in a
+// bounded queue, and issues demand in windows. The demand accounting
+// below is the rest of rsock's entry "Demand outside OnNext": the
+// boundary gives it the two paths (Subscription.Request, from OnNext, and
+// Subscription.Refill, through the tap); this file decides when each is
+// used.
 //
 // Every inbound flux of rsocket-go v0.8.16 is a reactor-go unicast
 // processor behind a DoOnRequest hook, and demand issued from outside the
@@ -21,7 +25,7 @@ package rsrt
 // So the inbound requests more from OnNext whenever its buffer has room.
 // When a slow consumer let the credit run out with a full buffer, the
 // demand must come from outside OnNext; a client does that through its
-// transport tap (see rsock.Tap): the library's REQUEST_N frame is swallowed
+// transport tap (rsock.Subscription.Refill): the library's REQUEST_N frame is swallowed
 // while Request updates the processor's counter, then the tap writes the
 // frame itself, so the counter is always ahead of the peer. And so that
 // such an update never meets the drain loop's CompareAndSwap(-1, 0), the
@@ -50,8 +54,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/rsocket/rsocket-go/payload"
-	"github.com/rsocket/rsocket-go/rx"
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
 // errInboundOverflow ends an inbound (a channel handler's, or a server's
@@ -80,16 +83,13 @@ type item struct {
 type RawInbound struct {
 	inboundConfig
 	limit int // target bound on buffered items plus outstanding credit
-	// fence orders libCall before the library closes the connection (the
-	// connection's; see fence).
-	fence *fence
 
 	gotFirst bool   // touched only by OnNext, which the library serialises
 	reserved bool   // the processor holds its reserve unit (refill mode)
 	route    string // set by onFirst: the route every later item is marked with
 
 	mu        sync.Mutex
-	sub       rx.Subscription
+	sub       *rsock.Subscription
 	q         []item
 	head      int
 	credit    int
@@ -110,11 +110,11 @@ type inboundConfig struct {
 	// maxWindow is what window may grow to while the consumer keeps up
 	// (see OnNext); at most window, it does not grow.
 	maxWindow int
-	conv      func(payload.Payload, bool) item // copies an item out of the library's buffer
-	// refill issues demand that the processor counts before the peer
-	// learns of it (client side, via the transport tap; see the top of
-	// this file); nil in reserve mode.
-	refill  func(sub rx.Subscription, n int, grant bool)
+	conv      func(rsock.Payload, bool) item // parses an item
+	// tapped: demand from outside OnNext goes through the transport tap
+	// (client side; Subscription.Refill, see the top of this file);
+	// unset in reserve mode.
+	tapped  bool
 	onFirst func(item) bool // called with the first item; false = do not queue it
 	onTerm  func()          // called once when the inbound terminates (peer side)
 	// onCancel sends a CANCEL frame at once (client side, via the tap).
@@ -126,43 +126,40 @@ type inboundConfig struct {
 	doneErr func() error
 }
 
-// newInbound returns the inbound of a stream or channel on the connection
-// of scope: in reserve mode unless cfg has a refill.
-func newInbound(scope *connScope, cfg inboundConfig) *RawInbound {
+// newInbound returns the inbound of a stream or channel: in reserve mode
+// unless cfg is tapped.
+func newInbound(cfg inboundConfig) *RawInbound {
 	cfg.window = max(cfg.window, 1)
-	return &RawInbound{inboundConfig: cfg, limit: 2 * cfg.window, fence: scope.fence}
+	return &RawInbound{inboundConfig: cfg, limit: 2 * cfg.window}
 }
 
-// inboundSub is the rx.Subscriber through which the library feeds a
+// inboundSub is the rsock.Subscriber through which the library feeds a
 // RawInbound. (A type of its own, so that handlers holding a RawInbound
 // see Recv only.)
 type inboundSub RawInbound
 
-// OnSubscribe implements rx.Subscriber.
-func (in *inboundSub) OnSubscribe(_ context.Context, s rx.Subscription) {
+// OnSubscribe implements rsock.Subscriber.
+func (in *inboundSub) OnSubscribe(s *rsock.Subscription) {
 	b := (*RawInbound)(in)
 	b.mu.Lock()
 	b.sub = s
 	if b.cancelled {
 		b.mu.Unlock()
-		b.libCall(s.Cancel)
+		s.Cancel()
 		return
 	}
 	b.credit = b.window
 	defer b.mu.Unlock()
-	b.libCall(func() { s.Request(b.window) })
+	s.Request(b.window)
 }
 
-// OnNext implements rx.Subscriber. It runs on the connection's read loop
-// and never waits for the consumer.
-func (in *inboundSub) OnNext(p payload.Payload) {
+// OnNext implements rsock.Subscriber. It runs on the connection's read
+// loop and never waits for the consumer.
+func (in *inboundSub) OnNext(p rsock.Payload) {
 	b := (*RawInbound)(in)
 	first := !b.gotFirst
 	b.gotFirst = true
-	it, ok := b.copyItem(p, first)
-	if !ok {
-		return
-	}
+	it := b.conv(p, first)
 	queue := true
 	if first && b.onFirst != nil {
 		queue = b.onFirst(it)
@@ -173,14 +170,14 @@ func (in *inboundSub) OnNext(p payload.Payload) {
 	b.credit--
 	if b.cancelPending {
 		b.cancelPending = false
-		b.libCall(b.sub.Cancel) // see cancel
+		b.sub.Cancel() // see cancel
 	}
-	if b.refill != nil && !b.reserved && !b.termSet {
+	if b.tapped && !b.reserved && !b.termSet {
 		// Give the processor its reserve unit, which the peer never
 		// hears of (see the top of this file). Not counted in credit,
 		// which mirrors the peer's.
 		b.reserved = true
-		b.libCall(func() { b.refill(b.sub, 1, false) })
+		b.sub.Refill(1, false)
 	}
 	if b.termSet {
 		b.mu.Unlock()
@@ -209,7 +206,7 @@ func (in *inboundSub) OnNext(p payload.Payload) {
 			b.limit = 2 * b.window
 		}
 		n = b.window
-	case b.credit <= 0 && b.refill == nil:
+	case b.credit <= 0 && !b.tapped:
 		n = 1
 	case b.credit <= 0:
 		b.starved = true
@@ -217,7 +214,7 @@ func (in *inboundSub) OnNext(p payload.Payload) {
 	defer b.mu.Unlock()
 	// Calls into the subscription are made under the lock: reactor-go's
 	// subscriptions are not safe for concurrent Request and Cancel.
-	if b.refill == nil && buffered > channelHardCap {
+	if !b.tapped && buffered > channelHardCap {
 		// Fail the inbound and stop granting credit; later items are
 		// dropped. The library's cancel waits for the handler to end
 		// (see responder.endChannel): a CANCEL now, with our outbound
@@ -229,28 +226,14 @@ func (in *inboundSub) OnNext(p payload.Payload) {
 	b.credit += n
 	b.signalLocked()
 	if n > 0 {
-		b.libCall(func() { b.sub.Request(n) })
+		b.sub.Request(n)
 	}
 }
 
-// copyItem copies p out of the library's buffer. rsocket-go releases the
-// frames it still holds when a connection closes, concurrently with the
-// read loop delivering them; reading a released frame panics, on the read
-// loop, which would end the process. The item is dropped then: its
-// connection is gone.
-func (b *RawInbound) copyItem(p payload.Payload, first bool) (it item, ok bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			ok = false
-		}
-	}()
-	return b.conv(p, first), true
-}
-
-// OnComplete implements rx.Subscriber.
+// OnComplete implements rsock.Subscriber.
 func (in *inboundSub) OnComplete() { (*RawInbound)(in).peerEnd(io.EOF) }
 
-// OnError implements rx.Subscriber.
+// OnError implements rsock.Subscriber.
 func (in *inboundSub) OnError(err error) { (*RawInbound)(in).peerEnd(peerError(err)) }
 
 func (b *RawInbound) peerEnd(err error) {
@@ -297,8 +280,7 @@ func (b *RawInbound) Recv(ctx context.Context) (*Payload, error) {
 				// termination (the library pools it).
 				b.starved = false
 				b.credit += b.window
-				sub := b.sub
-				b.libCall(func() { b.refill(sub, b.window, true) })
+				b.sub.Refill(b.window, true)
 			}
 			b.mu.Unlock()
 			if it.err != nil {
@@ -362,30 +344,13 @@ func (b *RawInbound) cancel() bool {
 	return true
 }
 
-// libCall makes a call into the library that may queue a frame, inside the
-// connection's fence: not once the connection is closing.
-func (b *RawInbound) libCall(f func()) {
-	b.fence.do(func() { safely(f) })
-}
-
-// safely runs a call into the library and swallows its panics: a
-// subscription torn down by a closing connection may panic, and there is
-// nothing left to do for it then.
-func safely(f func()) {
-	defer func() { _ = recover() }()
-	f()
-}
-
-// convItem copies an inbound payload: data, and the composite-metadata
+// convItem converts an inbound payload: data, and the composite-metadata
 // entries when the payload has metadata. When withRoute is set the routing
 // entry must be there and its first tag becomes Route.
-func convItem(p payload.Payload, withRoute bool) item {
-	out := &Payload{}
-	if d := p.Data(); len(d) > 0 {
-		out.Data = append([]byte(nil), d...)
-	}
-	md, ok := p.Metadata()
-	if !ok || len(md) == 0 {
+func convItem(p rsock.Payload, withRoute bool) item {
+	out := &Payload{Data: p.Data}
+	md := p.Metadata
+	if len(md) == 0 {
 		if withRoute {
 			return item{p: out, err: NewError("invalid request: %v", errNoRouting)}
 		}

@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/rsocket/rsocket-go/extension"
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
 // Limits of the composite-metadata and routing formats.
@@ -22,7 +22,7 @@ const (
 	// maxTagLen is the longest routing tag: a one-byte length.
 	maxTagLen = 255
 	// routingID is the well-known id of message/x.rsocket.routing.v0.
-	routingID = byte(extension.MessageRouting)
+	routingID = rsock.RoutingID
 )
 
 var (
@@ -72,7 +72,7 @@ func scanComposite(b []byte, out *Metadata) (routing []byte, n int, err error) {
 			if id == routingID {
 				isRouting = true
 			} else {
-				mime = extension.MIME(id).String()
+				mime = rsock.WellKnownMIME(id)
 				known = mime != ""
 			}
 		} else {
@@ -163,7 +163,7 @@ func EncodeComposite(route string, entries Metadata) ([]byte, error) {
 		size += 1 + 3 + 1 + len(route)
 	}
 	for _, e := range entries {
-		if _, ok := extension.ParseMIME(e.MIME); !ok {
+		if _, ok := rsock.WellKnownID(e.MIME); !ok {
 			if err := checkCustomMIME(e.MIME); err != nil {
 				return nil, err
 			}
@@ -182,8 +182,8 @@ func EncodeComposite(route string, entries Metadata) ([]byte, error) {
 		b = append(b, route...)
 	}
 	for _, e := range entries {
-		if id, ok := extension.ParseMIME(e.MIME); ok {
-			b = append(b, 0x80|byte(id))
+		if id, ok := rsock.WellKnownID(e.MIME); ok {
+			b = append(b, 0x80|id)
 		} else {
 			b = append(b, byte(len(e.MIME)-1))
 			b = append(b, e.MIME...)

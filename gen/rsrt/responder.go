@@ -1,30 +1,24 @@
 package rsrt
 
-// The responder: the rsocket.RSocket that dispatches one connection's
-// requests to its handler value. rsocket-go calls these methods on the
-// connection's read loop, so each one only parses and copies the request
-// (the library reuses the frame's buffer once the call returns) and leaves
-// the handler to run elsewhere: request-response inside mono.Create (which
-// the library subscribes on its unbounded response pool), streams and
-// channels on a goroutine of their own, fire-and-forget and metadata-push
-// inline (the library already runs those on its response pool), one at a
-// time in arrival order (see oneWay).
+// The responder: what dispatches one connection's requests to its handler
+// value. The boundary (rsock) calls it on the connection's read loop, so
+// each method only parses the request (rsock copies it out of the
+// library's buffers) and leaves the handler to run elsewhere:
+// request-response in the work it returns (run on the library's response
+// pool), streams and channels on a goroutine of their own, fire-and-forget
+// and metadata-push inline (the library already runs those on its
+// response pool), one at a time in arrival order (see oneWay).
 
 import (
 	"context"
 	"sync"
 
-	"github.com/rsocket/rsocket-go"
-	"github.com/rsocket/rsocket-go/payload"
-	"github.com/rsocket/rsocket-go/rx/flux"
-	"github.com/rsocket/rsocket-go/rx/mono"
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
 type responder[S any] struct {
-	// The connection's policy: its gate admits each request, its fence
-	// orders the calls into the library that answer them before the
-	// library closes the connection, its budget bounds the unwritten
-	// responses.
+	// The connection's policy: its gate admits each request, its budget
+	// bounds the unwritten responses.
 	*connScope
 	ctx context.Context // the connection's
 	t   *Routes[S]
@@ -34,17 +28,22 @@ type responder[S any] struct {
 	oneWays oneWayLimit
 }
 
-func newResponder[S any](ctx context.Context, t *Routes[S], s S, scope *connScope) rsocket.RSocket {
+func newResponder[S any](ctx context.Context, t *Routes[S], s S, scope *connScope) *responder[S] {
 	return &responder[S]{connScope: scope, ctx: ctx, t: t, s: s}
 }
 
-// request parses and copies an inbound request and finds its route.
-func (r *responder[S]) request(i Interaction, msg payload.Payload) (*route[S], *Payload, error) {
-	md, ok := msg.Metadata()
+var _ rsock.Responder = (*responder[any])(nil)
+
+// request copies an inbound request and finds its route.
+func (r *responder[S]) request(i Interaction, in rsock.Incoming) (*route[S], *Payload, error) {
+	msg, ok := in.Copy()
 	if !ok {
+		return nil, nil, ErrClosed
+	}
+	if msg.Metadata == nil {
 		return nil, nil, NewError("invalid request: %v", errNoRouting)
 	}
-	name, others, err := parseRoute(md)
+	name, others, err := parseRoute(msg.Metadata)
 	if err != nil {
 		return nil, nil, NewError("invalid request metadata: %v", err)
 	}
@@ -52,50 +51,47 @@ func (r *responder[S]) request(i Interaction, msg payload.Payload) (*route[S], *
 	if err != nil {
 		return nil, nil, err
 	}
-	req := &Payload{Route: rt.name}
-	if d := msg.Data(); len(d) > 0 {
-		req.Data = append([]byte(nil), d...)
-	}
+	req := &Payload{Route: rt.name, Data: msg.Data}
 	if others > 0 {
-		if _, req.Metadata, err = ParseComposite(md); err != nil {
+		if _, req.Metadata, err = ParseComposite(msg.Metadata); err != nil {
 			return nil, nil, NewError("invalid request metadata: %v", err)
 		}
 	}
 	return rt, req, nil
 }
 
-// RequestResponse implements rsocket.RSocket.
-func (r *responder[S]) RequestResponse(msg payload.Payload) (m mono.Mono) {
+// RequestResponse implements rsock.Responder.
+func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(*rsock.Answer), err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			m = mono.Error(recovered(r.log, p, RequestResponse, ""))
+			run, err = nil, recovered(r.log, p, RequestResponse, "")
 		}
 	}()
-	rt, req, err := r.request(RequestResponse, msg)
+	rt, req, err := r.request(RequestResponse, in)
 	if err != nil {
-		return mono.Error(err)
+		return nil, err
 	}
-	return mono.Create(func(_ context.Context, sink mono.Sink) {
+	return func(sink *rsock.Answer) {
 		// Admitted here, not before: the library skips this function
 		// when its context is done, and the gate must not count a
 		// request that never runs.
 		if !r.gate.enter() {
-			r.fence.do(func() { sink.Error(errShuttingDown) })
+			sink.Error(errShuttingDown)
 			return
 		}
 		defer r.gate.leave()
 		h := r.handlerCtx(r.ctx)
 		resp, err := r.callRR(h, rt, req)
 		if err == nil {
-			var p payload.Payload
+			var p rsock.Payload
 			if p, err = responsePayload(resp); err == nil {
 				r.answer(h, sink, p)
 				return
 			}
 		}
 		h.drop()
-		r.fence.do(func() { sink.Error(wireError(err)) })
-	})
+		sink.Error(wireError(err))
+	}, nil
 }
 
 func (r *responder[S]) callRR(ctx context.Context, rt *route[S], req *Payload) (resp Payload, err error) {
@@ -114,24 +110,23 @@ func (r *responder[S]) handlerCtx(ctx context.Context) *handlerCtx {
 
 // answer hands a request-response's answer to the library, charged to the
 // connection's response budget (h; waiting for room).
-func (r *responder[S]) answer(h *handlerCtx, sink mono.Sink, p payload.Payload) {
+func (r *responder[S]) answer(h *handlerCtx, sink *rsock.Answer, p rsock.Payload) {
 	p, err := h.hold(r.ctx, p)
 	if err != nil {
 		return // the connection closed while waiting for room
 	}
-	r.fence.do(func() { sink.Success(p) })
-	settle(p)
+	sink.Success(p)
 }
 
-// FireAndForget implements rsocket.RSocket.
-func (r *responder[S]) FireAndForget(msg payload.Payload) {
-	r.oneWay(FireAndForget, msg)
+// FireAndForget implements rsock.Responder.
+func (r *responder[S]) FireAndForget(in rsock.Incoming) {
+	r.oneWay(FireAndForget, in)
 }
 
-// MetadataPush implements rsocket.RSocket. The frame's metadata is
+// MetadataPush implements rsock.Responder. The frame's metadata is
 // composite metadata with a routing entry, like a request's.
-func (r *responder[S]) MetadataPush(msg payload.Payload) {
-	r.oneWay(MetadataPush, msg)
+func (r *responder[S]) MetadataPush(in rsock.Incoming) {
+	r.oneWay(MetadataPush, in)
 }
 
 // oneWay serves a fire-and-forget or metadata-push request. Admitted, it
@@ -139,7 +134,7 @@ func (r *responder[S]) MetadataPush(msg payload.Payload) {
 // rsock.Arrivals): a connection's one-way handlers run one at a time, in
 // the order their requests arrived. The admission bounds count the
 // waiting ones too, so a backlog is bounded as before.
-func (r *responder[S]) oneWay(i Interaction, msg payload.Payload) {
+func (r *responder[S]) oneWay(i Interaction, in rsock.Incoming) {
 	route := ""
 	defer func() {
 		if p := recover(); p != nil {
@@ -148,21 +143,18 @@ func (r *responder[S]) oneWay(i Interaction, msg payload.Payload) {
 	}()
 	// Claimed first, so that a request dropped or refused below ends its
 	// turn at once rather than holding up the next ones.
-	t, ordered := r.arrivals.Claim(msg)
+	t, ordered := in.Claim(r.arrivals)
 	if ordered {
 		defer r.arrivals.Finish(t)
 	}
-	size := len(msg.Data())
-	if md, ok := msg.Metadata(); ok {
-		size += len(md)
-	}
+	size := in.Size()
 	if !r.oneWays.admit(size) {
 		r.log.Warn("rsrt: request dropped: too many one-way requests in progress on the connection",
 			"interaction", i.String(), "limit", maxOneWay, "bytes", size)
 		return
 	}
 	defer r.oneWays.done(size)
-	rt, req, err := r.request(i, msg)
+	rt, req, err := r.request(i, in)
 	if err != nil {
 		r.log.Warn("rsrt: request refused", "interaction", i.String(), "error", err)
 		return
@@ -191,16 +183,16 @@ func (r *responder[S]) oneWay(i Interaction, msg payload.Payload) {
 	}
 }
 
-// RequestStream implements rsocket.RSocket.
-func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
+// RequestStream implements rsock.Responder.
+func (r *responder[S]) RequestStream(in rsock.Incoming) (o rsock.Outbound, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			f = flux.Error(recovered(r.log, p, RequestStream, ""))
+			o, err = nil, recovered(r.log, p, RequestStream, "")
 		}
 	}()
-	rt, req, err := r.request(RequestStream, msg)
+	rt, req, err := r.request(RequestStream, in)
 	if err != nil {
-		return flux.Error(err)
+		return nil, err
 	}
 	ctx, cancel, s := r.newOutbound()
 	// The handler starts once the library subscribed (right after this
@@ -214,7 +206,7 @@ func (r *responder[S]) RequestStream(msg payload.Payload) (f flux.Flux) {
 		}
 		s.run.Go(func() { r.runStream(ctx, cancel, rt, req, s) })
 	}
-	return s.publish()
+	return (*senderSub)(s), nil
 }
 
 // newOutbound returns the sender of a stream or channel response, and the
@@ -257,14 +249,14 @@ func (r *responder[S]) runHandler(ctx *handlerCtx, cancel context.CancelFunc, i 
 	ctx.drop() // a reservation no item used
 }
 
-// RequestChannel implements rsocket.RSocket. The route is in the first
-// item of in (the REQUEST_CHANNEL payload), which the library pushes only
-// after this method returned and in was subscribed: the handler starts
-// when that item arrives.
-func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
+// RequestChannel implements rsock.Responder. The route is in the first
+// item of the inbound (the REQUEST_CHANNEL payload), which the library
+// pushes only after this method returned and the inbound was subscribed:
+// the handler starts when that item arrives.
+func (r *responder[S]) RequestChannel() (in rsock.Subscriber, out rsock.Outbound, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			f = flux.Error(recovered(r.log, p, RequestChannel, ""))
+			in, out, err = nil, nil, recovered(r.log, p, RequestChannel, "")
 		}
 	}()
 	ctx, cancel, s := r.newOutbound()
@@ -288,13 +280,8 @@ func (r *responder[S]) RequestChannel(in flux.Flux) (f flux.Flux) {
 		go r.runChannel(ctx, cancel, rt, b, s)
 		return !rt.initialEmpty
 	}
-	b = newInbound(r.connScope, inboundConfig{window: channelWindow, conv: convItem, onFirst: onFirst})
-	// Always subscribe: the library blocks its read loop until in has a
-	// subscriber. With a context that is never done: subscribing with a
-	// done one makes reactor-go end and recycle its subscriber while the
-	// library still pushes the first item through it.
-	in.SubscribeWith(context.Background(), (*inboundSub)(b))
-	return s.publish()
+	b = newInbound(inboundConfig{window: channelWindow, conv: convItem, onFirst: onFirst})
+	return (*inboundSub)(b), (*senderSub)(s), nil
 }
 
 func (r *responder[S]) runChannel(ctx *handlerCtx, cancel context.CancelFunc, rt *route[S], b *RawInbound, s *RawSender) {
@@ -310,9 +297,10 @@ func (r *responder[S]) failChannel(cancel context.CancelFunc, b *RawInbound, s *
 
 // endChannel ends our side of a channel: outbound first, then, once that
 // terminal frame is on its way, a CANCEL for an inbound still open. The
-// order matters to rsocket-go peers: v0.8.16 panics on a CANCEL for a
-// channel it requested while the channel is still registered, and it
-// unregisters the channel when it receives our COMPLETE or ERROR.
+// order matters to rsocket-go peers (see rsock's doc, entry "COMPLETE
+// before CANCEL"): v0.8.16 panics on a CANCEL for a channel it requested
+// while the channel is still registered, and it unregisters the channel
+// when it receives our COMPLETE or ERROR.
 func (r *responder[S]) endChannel(b *RawInbound, s *RawSender, err error) {
 	s.finish(err)
 	s.wait()

@@ -1,13 +1,11 @@
 package rsrt
 
-// The outbound side of streams and channels: a publisher of our own
-// (rsock.Publisher over a RawSender) instead of flux.Create. flux.Create's sink buffers 256 items before Next blocks,
-// so a producer on it runs ahead of the peer's demand; after a cancel its
-// Next drops items or panics; and its ctx is not cancelled when the peer
-// cancels. The sender below does its own credit accounting under a mutex:
-// the library's subscriber delivers REQUEST_N as Request(n) and CANCEL as
-// Cancel(), and Send emits exactly one item per unit of credit, blocking
-// (without any timer) until credit arrives or the exchange ends.
+// The outbound side of streams and channels: an rsock.Outbound of our own
+// instead of flux.Create (see rsock's doc, entry "Own publisher instead
+// of flux.Create"). The sender below does its own credit accounting under
+// a mutex: the library's subscriber delivers REQUEST_N as Request(n) and
+// CANCEL as Cancel(), and Send emits exactly one item per unit of credit,
+// blocking (without any timer) until credit arrives or the exchange ends.
 
 import (
 	"context"
@@ -15,10 +13,6 @@ import (
 	"log/slog"
 	"math"
 	"sync"
-
-	"github.com/rsocket/rsocket-go/payload"
-	"github.com/rsocket/rsocket-go/rx"
-	"github.com/rsocket/rsocket-go/rx/flux"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
@@ -37,17 +31,16 @@ var (
 // once the peer cancelled, the connection closed or ctx is done.
 //
 // The library sees it through senderSub: an rsock.Outbound it subscribes
-// to, and the rx.Subscription its subscriber controls it with.
+// to, and the rsock.Control its subscriber controls it with.
 type RawSender struct {
-	log   *slog.Logger
-	done  <-chan struct{} // connection closed
-	fence *fence          // the connection's: see fence
+	log  *slog.Logger
+	done <-chan struct{} // connection closed
 	// held charges the items to the connection's response budget (see
 	// budget.go), unbounded on a client.
 	held *handlerCtx
 
 	mu        sync.Mutex
-	sub       rx.Subscriber // the library's subscriber, once subscribed
+	sub       *rsock.Downstream // the library's subscriber, once subscribed
 	credit    int
 	cancelled bool
 	dry       bool          // no more credit can come (see noMoreCredit)
@@ -65,27 +58,24 @@ type RawSender struct {
 }
 
 func newSender(scope *connScope, held *handlerCtx, done <-chan struct{}, onCancel func()) *RawSender {
-	return &RawSender{log: scope.log, fence: scope.fence, held: held, done: done, onCancel: onCancel, emitted: make(chan struct{})}
+	return &RawSender{log: scope.log, held: held, done: done, onCancel: onCancel, emitted: make(chan struct{})}
 }
 
 // senderSub is the library's side of a RawSender: the rsock.Outbound it
-// subscribes to, and the rx.Subscription through which its subscriber
+// subscribes to, and the rsock.Control through which its subscriber
 // controls the sender. (A type of its own, so that handlers holding a
 // RawSender see Send only.)
 type senderSub RawSender
 
-// publish returns s as the flux the library takes.
-func (s *RawSender) publish() flux.Flux { return rsock.Publisher((*senderSub)(s)) }
-
 // Subscribe implements rsock.Outbound.
-func (s *senderSub) Subscribe(ctx context.Context, sub rx.Subscriber, run rsock.Runner) {
+func (s *senderSub) Subscribe(ctx context.Context, sub *rsock.Downstream, run rsock.Runner) {
 	(*RawSender)(s).subscribe(ctx, sub, run)
 }
 
-// Request implements rx.Subscription: the peer's REQUEST_N.
+// Request implements rsock.Control: the peer's REQUEST_N.
 func (s *senderSub) Request(n int) { (*RawSender)(s).request(n) }
 
-// Cancel implements rx.Subscription: the peer's CANCEL, or the library
+// Cancel implements rsock.Control: the peer's CANCEL, or the library
 // tearing the connection down.
 func (s *senderSub) Cancel() { (*RawSender)(s).cancel() }
 
@@ -141,12 +131,12 @@ func (s *RawSender) signalLocked() {
 }
 
 // subscribe attaches the library's subscriber. Only one is accepted.
-func (s *RawSender) subscribe(ctx context.Context, sub rx.Subscriber, run rsock.Runner) {
+func (s *RawSender) subscribe(ctx context.Context, sub *rsock.Downstream, run rsock.Runner) {
 	s.run = run
 	s.mu.Lock()
 	if s.sub != nil {
 		s.mu.Unlock()
-		s.call(func() { sub.OnError(errors.New("rsrt: outbound stream subscribed twice")) })
+		s.call(func() error { return sub.Error(errors.New("rsrt: outbound stream subscribed twice")) })
 		return
 	}
 	s.sub = sub
@@ -158,7 +148,7 @@ func (s *RawSender) subscribe(ctx context.Context, sub rx.Subscriber, run rsock.
 		s.cancel()
 	}
 	s.emitMu.Lock()
-	s.call(func() { sub.OnSubscribe(ctx, (*senderSub)(s)) })
+	s.call(func() error { return sub.Start(ctx, (*senderSub)(s)) })
 	s.emitMu.Unlock()
 	if s.onSub != nil {
 		s.onSub()
@@ -181,7 +171,7 @@ func (s *RawSender) Send(ctx context.Context, r Payload) error {
 	return s.sendRaw(ctx, p)
 }
 
-func (s *RawSender) sendRaw(ctx context.Context, p payload.Payload) error {
+func (s *RawSender) sendRaw(ctx context.Context, p rsock.Payload) error {
 	for {
 		s.mu.Lock()
 		if s.cancelled {
@@ -223,7 +213,6 @@ func (s *RawSender) sendRaw(ctx context.Context, p payload.Payload) error {
 	if err != nil {
 		return err
 	}
-	defer settle(p)
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
 	s.mu.Lock()
@@ -232,12 +221,15 @@ func (s *RawSender) sendRaw(ctx context.Context, p payload.Payload) error {
 	if stop {
 		// Cancelled while we took the emit lock: the unit of credit
 		// no longer matters.
+		if p.Done != nil {
+			p.Done() // never handed over
+		}
 		if s.cancelled {
 			return ErrCancelled
 		}
 		return ErrFinished
 	}
-	s.call(func() { sub.OnNext(p) })
+	s.call(func() error { return sub.Next(p) })
 	return nil
 }
 
@@ -270,10 +262,10 @@ func (s *RawSender) emitTerminal() {
 	s.mu.Unlock()
 	if !cancelled {
 		if err == nil {
-			s.call(sub.OnComplete)
+			s.call(sub.Complete)
 		} else {
 			werr := wireError(err)
-			s.call(func() { sub.OnError(werr) })
+			s.call(func() error { return sub.Error(werr) })
 		}
 	}
 	s.emitMu.Unlock()
@@ -291,42 +283,38 @@ func (s *RawSender) wait() {
 	}
 }
 
-// call runs a call into the library inside the connection's fence (it is
-// skipped once the connection is closing), recovering its panics (a
+// call makes a call into the library through the boundary (which skips
+// it once the connection is closing) and logs the library's panic (a
 // subscriber can be torn down under us when the connection closes).
-func (s *RawSender) call(f func()) {
-	s.fence.do(func() {
-		defer func() {
-			if r := recover(); r != nil {
-				s.log.Error("rsrt: recovered panic in rsocket-go outbound call", "panic", r)
-			}
-		}()
-		f()
-	})
+func (s *RawSender) call(f func() error) {
+	var pe *rsock.PanicError
+	if err := f(); errors.As(err, &pe) {
+		s.log.Error("rsrt: recovered panic in rsocket-go outbound call", "panic", pe.Value)
+	}
 }
 
 // responsePayload converts an outbound Payload without a route: metadata
 // is present only when there are entries.
-func responsePayload(r Payload) (payload.Payload, error) {
+func responsePayload(r Payload) (rsock.Payload, error) {
 	if len(r.Metadata) == 0 {
-		return payload.New(r.Data, nil), nil
+		return rsock.Payload{Data: r.Data}, nil
 	}
 	md, err := EncodeComposite("", r.Metadata)
 	if err != nil {
-		return nil, err
+		return rsock.Payload{}, err
 	}
-	return payload.New(r.Data, md), nil
+	return rsock.Payload{Data: r.Data, Metadata: md}, nil
 }
 
 // requestPayload converts an outbound request: composite metadata with the
 // routing entry first.
-func requestPayload(route string, r Payload) (payload.Payload, error) {
+func requestPayload(route string, r Payload) (rsock.Payload, error) {
 	if route == "" {
-		return nil, errors.New("rsrt: empty route")
+		return rsock.Payload{}, errors.New("rsrt: empty route")
 	}
 	md, err := EncodeComposite(route, r.Metadata)
 	if err != nil {
-		return nil, err
+		return rsock.Payload{}, err
 	}
-	return payload.New(r.Data, md), nil
+	return rsock.Payload{Data: r.Data, Metadata: md}, nil
 }

@@ -40,7 +40,8 @@ type Options struct {
 	// acceptor for each connection a Server accepts, and returns a
 	// function the connection calls when it is closed: after the network
 	// connection is closed and before its Close returns, which is before
-	// rsocket-go tears its socket down. rsrt.Gate.ConnContext is made for it.
+	// rsocket-go tears its socket down. gen/rsrt/server sets it to hand
+	// each connection its gate and the boundary's fence (rsock.Prepare).
 	ConnContext func(ctx context.Context) (context.Context, func())
 	// Origins decides which web pages may open WebSocket connections
 	// (WebSocket servers only); the zero value allows the server's own

@@ -18,12 +18,16 @@
 // responses to be written, all within Config.ShutdownTimeout, then closes
 // every connection.
 //
-// The server decides the policy of each connection it serves and hands it
-// to the acceptor through the transport (see rsrt.Gate.ConnContext): its
-// requests are admitted through the server's gate, and its calls into
-// rsocket-go are fenced off before the library closes it. An rsrt
+// The server makes what each connection needs and hands it to the
+// acceptor: its gate (the server's) admits the connection's requests, and
+// the connection's fence (the boundary's, rsock.Prepare), which the
+// transport shuts before rsocket-go closes the connection. An rsrt
 // acceptor therefore needs no gate of its own (rsrt.WithGate is for
-// serving with rsocket-go's own transports).
+// serving with rsocket-go's own transports), and nothing is wired twice.
+//
+// Which room: the outermost of the runtime's (see gen/rsrt's doc for the
+// layers). Listeners, limits, drain; it knows of rsocket-go only through
+// gen/rsrt/internal/rsock (serving) and gen/rsrt/guard (the transports).
 package server
 
 import (
@@ -37,12 +41,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/rsocket/rsocket-go"
-	"github.com/rsocket/rsocket-go/logger"
-	"github.com/rsocket/rsocket-go/payload"
-
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
+	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
 
 // Defaults of [Config].
@@ -118,7 +119,7 @@ type Gate interface {
 
 // Server serves one rsocket-go acceptor on the configured listeners.
 type Server struct {
-	acc rsocket.ServerAcceptor
+	acc rsrt.Acceptor
 	cfg Config
 	// connGate is the gate handed to every connection: Config.Gate when
 	// it is an *rsrt.Gate, else one that nobody closes.
@@ -133,7 +134,7 @@ type Server struct {
 }
 
 // New returns a server for acc; nothing listens before [Server.Serve].
-func New(acc rsocket.ServerAcceptor, cfg Config) (*Server, error) {
+func New(acc rsrt.Acceptor, cfg Config) (*Server, error) {
 	if acc == nil {
 		return nil, errors.New("server: nil acceptor")
 	}
@@ -171,22 +172,16 @@ func New(acc rsocket.ServerAcceptor, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: fragment size %d out of [10, %d]", cfg.FragmentSize, 1<<24-4)
 	}
 	cfg.Limits = cfg.Limits.WithDefaults()
-	return &Server{acc: setupCodes(acc), cfg: cfg, connGate: connGate, log: cfg.Logger, ready: make(chan struct{})}, nil
+	return &Server{acc: acc, cfg: cfg, connGate: connGate, log: cfg.Logger, ready: make(chan struct{})}, nil
 }
 
-// setupCodes makes an acceptor error with a SETUP error code (an error
-// with ErrorCode() INVALID_SETUP or UNSUPPORTED_SETUP, such as the
-// runtime's) reach the client with that code: rsocket-go sends every
-// acceptor error as REJECTED_SETUP, and the guard's transports rewrite
-// the frame of a guard.SetupError.
-func setupCodes(acc rsocket.ServerAcceptor) rsocket.ServerAcceptor {
-	return func(ctx context.Context, setup payload.SetupPayload, sock rsocket.CloseableRSocket) (rsocket.RSocket, error) {
-		r, err := acc(ctx, setup, sock)
-		if err != nil {
-			return nil, guard.AsSetupError(err)
-		}
-		return r, nil
-	}
+// connContext makes what one new connection needs, before rsocket-go
+// reads its SETUP: the acceptor finds the server's gate there, and the
+// connection's fence, which the transport shuts (the function returned)
+// when it closes the connection, before the library tears its socket
+// down. It is the guard's Options.ConnContext.
+func (s *Server) connContext(ctx context.Context) (context.Context, func()) {
+	return rsock.Prepare(ctx, s.connGate)
 }
 
 // Ready is closed once the listeners are bound and serving.
@@ -256,7 +251,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		Stats:       &s.stats,
 		Logger:      s.log,
 		Reassembly:  guard.NewReassembly(s.cfg.Limits.WithDefaults().MaxServerPendingBytes),
-		ConnContext: s.connGate.ConnContext,
+		ConnContext: s.connContext,
 		Origins:     s.cfg.Origins,
 		HTTP:        s.cfg.HTTPHandler,
 	}
@@ -287,11 +282,16 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, len(ts))
 	for _, t := range ts {
 		go func() {
-			errc <- rsocket.Receive().
-				Fragment(s.cfg.FragmentSize).
-				Acceptor(s.acc).
-				Transport(t.Transporter()).
-				Serve(serveCtx)
+			// An acceptor error with a SETUP error code (such as the
+			// runtime's INVALID_SETUP or UNSUPPORTED_SETUP) reaches the
+			// client with that code: the guard's transports rewrite the
+			// frame of a guard.SetupError.
+			errc <- rsock.Serve(serveCtx, rsock.ServeConfig{
+				Transporter:  t.Transporter(),
+				FragmentSize: s.cfg.FragmentSize,
+				Acceptor:     s.acc,
+				SetupError:   guard.AsSetupError,
+			})
 		}()
 	}
 	close(s.ready)
@@ -408,40 +408,8 @@ func (s *Server) pendingResponses() int {
 	return n
 }
 
-// RouteLibraryLogs sends rsocket-go's own log lines, which go to the
-// standard logger by default, to l. The library's warnings are mostly
-// about frames a peer got wrong or raced (unmatched CANCEL, REQUEST_N), so
-// they are logged at debug level; its errors at info level. Its debug mode,
-// which dumps every frame, stays off. The setting is global to the
-// process.
-func RouteLibraryLogs(l *slog.Logger) {
-	logger.SetLogger(libLogger{l})
-	logger.SetLevel(logger.LevelInfo)
-}
-
-// libLogger adapts slog to rsocket-go's logger interface.
-type libLogger struct{ l *slog.Logger }
-
-// Debugf logs at debug level.
-func (g libLogger) Debugf(format string, args ...any) { g.log(slog.LevelDebug, format, args) }
-
-// Infof logs at debug level: the library's info lines are routine.
-func (g libLogger) Infof(format string, args ...any) { g.log(slog.LevelDebug, format, args) }
-
-// Warnf logs at debug level: a peer can trigger the library's warnings.
-func (g libLogger) Warnf(format string, args ...any) { g.log(slog.LevelDebug, format, args) }
-
-// Errorf logs at info level.
-func (g libLogger) Errorf(format string, args ...any) { g.log(slog.LevelInfo, format, args) }
-
-func (g libLogger) log(level slog.Level, format string, args []any) {
-	ctx := context.Background()
-	if !g.l.Enabled(ctx, level) {
-		return
-	}
-	msg := fmt.Sprintf(format, args...)
-	for len(msg) > 0 && msg[len(msg)-1] == '\n' {
-		msg = msg[:len(msg)-1]
-	}
-	g.l.Log(ctx, level, "rsocket-go: "+msg)
-}
+// RouteLibraryLogs is rsrt.RouteLibraryLogs, for the servers that call
+// it from here.
+//
+// Deprecated: use rsrt.RouteLibraryLogs, which clients can call too.
+func RouteLibraryLogs(l *slog.Logger) { rsrt.RouteLibraryLogs(l) }

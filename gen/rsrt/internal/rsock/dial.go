@@ -23,23 +23,41 @@ type ClientConfig struct {
 	Keepalive, MaxLifetime   time.Duration
 	// FragmentSize is the size outbound payloads are fragmented at.
 	FragmentSize int
-	// Tap is put in the connection's write path (see Tap).
+	// Tap is put in the connection's read and write paths (see Tap).
 	Tap *Tap
 	// OnClose is called once the connection has closed, with the
 	// reason the peer gave, if any.
 	OnClose func(error)
 	// Responder, when set, returns the handler of the server's requests.
-	Responder func() rsocket.RSocket
+	Responder func() Responder
 	// TLS, when set, secures a tcp connection, and configures a wss://
 	// one (which is secured in any case, with the defaults when nil).
 	TLS *tls.Config
 }
 
+// Client is an open client connection: its requesting side (Conn) and
+// its fence.
+type Client struct {
+	Conn
+	client rsocket.Client
+}
+
+// Close shuts the fence (later calls skip; those in progress are waited
+// for, boundedly: one stuck on a full send queue, a peer that stopped
+// reading, must not make Close hang), then closes the connection.
+func (c *Client) Close() error {
+	c.fence.Close()
+	return protect(func() { _ = c.client.Close() })
+}
+
 // Dial opens a client connection. dialCtx bounds connecting; ctx bounds the
 // connection's life: the library closes a client when the context given to
 // its Start ends, so a caller that wants the connection to outlive the
-// dial passes a context of its own here.
-func Dial(dialCtx, ctx context.Context, cfg ClientConfig) (rsocket.Client, error) {
+// dial passes a context of its own here (entry "The client connection
+// outlives the dial's context").
+func Dial(dialCtx, ctx context.Context, cfg ClientConfig) (*Client, error) {
+	tap := cfg.Tap
+	c := &Client{Conn: Conn{fence: new(Fence), tap: tap}}
 	transporter := func(context.Context) (*transport.Transport, error) {
 		var c transport.Conn
 		switch cfg.Network {
@@ -66,7 +84,7 @@ func Dial(dialCtx, ctx context.Context, cfg ClientConfig) (rsocket.Client, error
 			}
 			c = transport.NewTCPConn(nc)
 		}
-		return transport.NewTransport(cfg.Tap.Wrap(c)), nil
+		return transport.NewTransport(tap.Wrap(c)), nil
 	}
 	b := rsocket.Connect().
 		MetadataMimeType(cfg.MetadataMIME).
@@ -77,7 +95,19 @@ func Dial(dialCtx, ctx context.Context, cfg ClientConfig) (rsocket.Client, error
 		OnClose(cfg.OnClose)
 	var starter rsocket.ToClientStarter = b
 	if cfg.Responder != nil {
-		starter = b.Acceptor(func(context.Context, rsocket.RSocket) rsocket.RSocket { return cfg.Responder() })
+		// The responder's calls into the library go through the
+		// connection's fence, like the requester's.
+		starter = b.Acceptor(func(context.Context, rsocket.RSocket) rsocket.RSocket {
+			return &responder{r: cfg.Responder(), fence: c.fence}
+		})
 	}
-	return starter.Transport(transporter).Start(ctx)
+	var err error
+	if perr := protect(func() { c.client, err = starter.Transport(transporter).Start(ctx) }); perr != nil {
+		err = perr
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.rs = c.client
+	return c, nil
 }

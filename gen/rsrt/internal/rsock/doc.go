@@ -1,14 +1,31 @@
 // Package rsock is the runtime's boundary around rsocket-go v0.8.16 and
-// reactor-go v0.5.6: the one place meant to import the library's socket
-// API, and the list of everything the runtime does because of how that
-// version behaves.
+// reactor-go v0.5.6: the one package of the runtime that imports the
+// library's socket API, and the list of everything the runtime does
+// because of how that version behaves.
 //
-// The move into this package has begun, not finished: opening a client
-// connection ([Dial]), its frame tap ([Tap]), the publisher of the
-// runtime's outbound streams ([Publisher]) and the order of one-way
-// requests ([Arrivals]) live here; the other
-// workarounds below still live in
-// gen/rsrt, at the file each entry names, and move here one at a time.
+// Which room: the floor between the runtime (gen/rsrt: dispatch, typed
+// streams, admission, budgets, codecs) and the library. Above it, the
+// runtime speaks in its terms:
+//   - a connection that opens ([Dial], a [Client]) and serves
+//     ([NewAcceptor], [Serve], [Prepare]); its requesting side, [Conn],
+//     sends requests;
+//   - a stream the runtime receives: a [Subscriber] the library feeds,
+//     holding a [Subscription] to request and cancel;
+//   - a stream the runtime produces: an [Outbound] the library subscribes
+//     to, sending through its [Downstream] (send, complete, error) and
+//     controlled through a [Control] (request, cancel); a
+//     request-response answers through an [Answer];
+//   - the payload, [Payload]: bytes owned by whoever holds it, with a
+//     Done hook for the response budget.
+//
+// Every call into the library that may queue a frame is made here, inside
+// the connection's [Fence]. A test (gen/rsrt TestOneBoundaryAroundTheLibrary)
+// fails when another package imports the library, outside the few its
+// list allows with their reasons (the frame checker gen/rsrt/guard, the
+// test-only gen/rsrt/internal/frametest, the load tool's hand-written
+// baseline cmd/chat-load/internal/loadbase). Change this package when the
+// library changes; change gen/rsrt when RSocket semantics do.
+//
 // Whoever upgrades the library reads this list, checks each behaviour
 // against the new version, and deletes what is no longer needed; the
 // test named with each entry is the one that shows whether it still is.
@@ -29,8 +46,8 @@
 // TestChannels (gen/e2e) and TestQueuedUntilIncomingOpens
 // (impl/chatserver) fail.
 //
-// Demand outside OnNext (here: [Tap.Requester]; the rest in gen/rsrt
-// inbound.go). Every inbound flux is a reactor-go unicast processor
+// Demand outside OnNext (here: [Subscription.Refill], [Tap.Requester];
+// when each path is taken is gen/rsrt inbound.go's accounting). Every inbound flux is a reactor-go unicast processor
 // behind a DoOnRequest hook: Request(n) writes REQUEST_N and only then
 // adds n to the processor's counter, so items arriving in between stay
 // stuck; its drain loop's CompareAndSwap(-1, 0) also eats credit added
@@ -51,31 +68,36 @@
 // KEEPALIVE the server must echo. Covered: TestDialSetupRefused
 // (gen/rsrt/server), TestDialRefused (gen/rsrt).
 //
-// One-way requests dispatched out of order (here: [Arrivals]; observed
-// by the tap and by gen/rsrt/guard's transports, waited on in gen/rsrt
-// responder.go oneWay). The library reads frames in order but runs each
-// fire-and-forget and metadata-push on a goroutine of its response pool,
-// so handlers start shuffled. The transports note each complete one-way
-// request as they read it and the responder runs them in that order.
-// Measured: TestOneWayOrder (gen/rsrt/server) fails at its first
-// request without the ordering.
+// One-way requests dispatched out of order (here: [Arrivals], handed to
+// the server's transport by [Prepare], claimed through [Incoming.Claim];
+// observed by the tap and by gen/rsrt/guard's transports, waited on in
+// gen/rsrt responder.go oneWay). The library reads frames in order but
+// runs each fire-and-forget and metadata-push on a goroutine of its
+// response pool, so handlers start shuffled. The transports note each
+// complete one-way request as they read it and the responder runs them
+// in that order. Measured: TestOneWayOrder (gen/rsrt/server) fails at its
+// first request without the ordering.
 //
-// Send queue closed under senders (gen/rsrt fence.go). DuplexConnection.Close
-// closes the send queue while other goroutines may still queue frames on
-// it: a data race, and a lost frame. Every frame-queuing call runs inside
-// a per-connection fence that is shut before the library closes.
+// Send queue closed under senders (here: [Fence], [Prepare],
+// [Client.Close]). DuplexConnection.Close closes the send queue while
+// other goroutines may still queue frames on it: a data race, and a lost
+// frame. Every frame-queuing call runs inside a per-connection fence that
+// is shut before the library closes: by the server's transport (the
+// function Prepare returns) or by Client.Close. Since every such call is
+// made in this package, none can bypass it.
 // Measured: TestSendCloseRace (impl/robustness) reports data races on
 // every -race run without the fence.
 //
-// Own publisher instead of flux.Create (here: [Publisher], [Runner];
-// the credit accounting in gen/rsrt sender.go). The
+// Own publisher instead of flux.Create (here: [Outbound], [Downstream],
+// [Runner]; the credit accounting in gen/rsrt sender.go). The
 // flux.Create sink buffers 256 items ahead of demand, its Next drops or
 // panics after a cancel, and its ctx is not cancelled by the peer's
 // CANCEL; the library also pools its stream subscribers once terminated,
 // so a late signal could land on another stream. Covered:
 // TestBackpressureExactDemand, TestRequestStreamCancel (gen/rsrt).
 //
-// Cancel deferred to OnNext (gen/rsrt inbound.go). The library's cancel
+// Cancel deferred to OnNext (here: [Subscription.Cancel] documents it,
+// copyIn recovers the copy; gen/rsrt inbound.go defers). The library's cancel
 // of an inbound closes the processor's queue while the read loop may be
 // putting an item in it ("send on closed channel" kills the process).
 // And the library releases the frames it holds when a connection closes,
@@ -86,44 +108,51 @@
 // covered by TestChurn (impl/robustness).
 //
 // Channel inbound always subscribed, with a context that never ends
-// (gen/rsrt responder.go). The library blocks its read loop until a
+// (here: the responder adapter's RequestChannel, and every subscription
+// [Conn] makes). The library blocks its read loop until a
 // channel's inbound is subscribed; subscribing with a done context makes
 // reactor-go end and recycle the subscriber while the library still
 // pushes the first item through it. Covered: TestRequestChannelErrors,
 // TestRequestChannelHandlerReturnsEarly (gen/rsrt).
 //
 // COMPLETE before CANCEL when a channel handler returns early (gen/rsrt
-// responder.go endChannel). A v0.8.16 requester panics on a CANCEL for a
+// responder.go endChannel, sender.go noMoreCredit: an ordering of RSocket
+// signals the runtime keeps, so it stays above the boundary). A v0.8.16 requester panics on a CANCEL for a
 // channel it still has registered, and unregisters it on our COMPLETE or
 // ERROR; after that it drops the responder's REQUEST_N as unmatched, so
 // the client's outbound stops waiting for credit (sender.noMoreCredit).
 // Covered: TestRequestChannelHandlerReturnsEarly (gen/rsrt),
 // TestChannelCancelKeepsGoClientAlive (impl/chatserver).
 //
-// Payload bytes are views of pooled buffers (gen/rsrt responder.go,
-// inbound.go convItem, acceptor.go readSetup). The library reuses them
-// once its callback returns, so everything kept is copied first. Covered:
+// Payload bytes are views of pooled buffers (here: copyIn, [Incoming.Copy],
+// [Accepted.Setup]). The library reuses them once its callback returns,
+// so nothing leaves this package uncopied: the runtime only ever holds a
+// [Payload] of its own. Covered:
 // TestParseCompositeCopies, TestLargePayloads (gen/rsrt).
 //
-// Composite metadata parsed by hand (gen/rsrt metadata.go). The
-// library's scanner has no bounds checks and panics on a length past the
-// end. Covered: FuzzParseComposite, TestBadMetadata (gen/rsrt).
+// Composite metadata parsed by hand (gen/rsrt metadata.go; here only the
+// table of well-known MIME ids, [WellKnownMIME]). The library's scanner
+// has no bounds checks and panics on a length past the end, so the
+// runtime parses untrusted metadata itself, above the boundary. Covered: FuzzParseComposite, TestBadMetadata (gen/rsrt).
 //
-// Panics recovered (gen/rsrt responder.go, caller.go protect,
-// inbound.go safely, acceptor.go). The library sends a handler's raw
-// panic text to the peer, a panic on a handler's own goroutine kills the
-// process, calls into a torn-down connection panic, and a malformed SETUP
-// makes the acceptor's accessors panic. Covered: TestPanicsAreLoggedNotSent
+// Panics recovered (here: every call into the library, [Conn] returning
+// ErrClosed, [Subscription] swallowing, [Downstream] returning
+// *PanicError, copyIn; gen/rsrt responder.go and acceptor.go recover
+// around handlers and around [Accepted.Setup]). The library sends a
+// handler's raw panic text to the peer, a panic on a handler's own
+// goroutine kills the process, calls into a torn-down connection panic,
+// and a malformed SETUP makes the acceptor's accessors panic. Covered: TestPanicsAreLoggedNotSent
 // (gen/rsrt), TestHostileTCP (gen/rsrt/server).
 //
-// Handlers off the read loop (gen/rsrt responder.go). The library calls
+// Handlers off the read loop (here: [Responder]'s contract, the work
+// RequestResponse returns runs inside mono.Create; gen/rsrt responder.go
+// starts streams and channels on a pooled goroutine). The library calls
 // the responder on the connection's read loop, so a blocking handler
-// stalls the connection: request-response runs inside mono.Create,
-// streams and channels on a pooled goroutine. Covered: TestClientSlowLoopBody.
+// stalls the connection. Covered: TestClientSlowLoopBody.
 //
-// The acceptor's context is the server's (gen/rsrt acceptor.go). A
-// connection's context is derived from it and cancelled by the socket's
-// OnClose. Covered: TestSessionsEndWithConnections (impl/chatserver).
+// The acceptor's context is the server's (here: [Accepted.OnClose];
+// gen/rsrt acceptor.go derives the connection's context and cancels it
+// there). Covered: TestSessionsEndWithConnections (impl/chatserver).
 //
 // The client connection outlives the dial's context (here: [Dial] takes
 // two contexts; gen/rsrt's Dial passes one of its own for the
@@ -132,19 +161,40 @@
 // uses the connection after it, such as the dial helper of gen/rsrt's
 // tests.
 //
-// Response budget through the library's Releasable interface (gen/rsrt
-// budget.go heldPayload). The library calls IncRef and Release on a
-// payload implementing its internal Releasable interface; the budget
-// gives bytes back on that Release. Covered: the compile-time check in
-// budget_test.go, TestUnreadDownloadsMemory (impl/robustness).
+// Response budget through the library's Releasable interface (here:
+// heldPayload, [Payload].Done; the accounting in gen/rsrt budget.go). The
+// library calls IncRef and Release on a payload implementing its internal
+// Releasable interface; the payload's Done runs on the last Release, or
+// at once when the library never took the payload. Covered: the
+// compile-time check and TestHeldPayloadCycle (here),
+// TestUnreadDownloadsMemory (impl/robustness).
 //
-// No graceful shutdown (gen/rsrt gate.go, gen/rsrt/server). Cancelling
-// Serve's context drops every connection at once; the drain gate and the
-// server's drain do it in order. Covered: TestDrainWithRuntimeGate
+// No graceful shutdown (here: [Serve] only serves; gen/rsrt gate.go and
+// gen/rsrt/server drain). Cancelling Serve's context drops every
+// connection at once; the drain gate and the server's drain do it in
+// order.
+//
+// The acceptor learns of its connection only through a context (here:
+// [Prepare], [Accepted].Policy). The library hands its acceptor the
+// context the transport gave it and the socket, nothing else; what the
+// server prepared for a connection (its gate, its fence) rides in that
+// context, put there and read back in this package only, so the runtime
+// above receives it as an argument. Covered: TestDrainWithRuntimeGate
+// (gen/rsrt/server), TestSendCloseRace (impl/robustness).
+//
+// A refused SETUP keeps its code (here: [ServeConfig].SetupError; the
+// frame rewritten by gen/rsrt/guard). The library answers every acceptor
+// error with REJECTED_SETUP. Covered: TestDialSetupRefused
+// (gen/rsrt/server).
+//
+// The library logs on its own (here: [RouteLogs]). It prints to the
+// standard logger, warnings a peer can trigger included; the runtime
+// routes them to slog at debug level. Covered: TestDrainWithRuntimeGate
 // (gen/rsrt/server), TestGracefulDrain (impl/robustness).
 //
 // The frame checker (gen/rsrt/guard) keeps using the library's frame and
-// transport types; its own doc lists what it guards against (crashes
+// transport types, outside this package: its transports are the
+// library's transports. Its own doc lists why, and what it guards against (crashes
 // from malformed frames, REJECTED_SETUP rewriting, COMPLETE moved to the
 // last fragment, the fixed 90 s read deadline).
 package rsock

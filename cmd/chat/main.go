@@ -23,14 +23,14 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/rsocket/rsocket-go/logger"
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
 )
 
 func main() {
 	// rsocket-go logs to the standard logger on its own, for instance
 	// "send frame failed" when a connection drops; on a chat terminal that
 	// would garble the prompt. The command reports failures itself.
-	logger.SetLogger(nil)
+	rsrt.RouteLibraryLogs(nil)
 	// Ctrl-C and SIGTERM cancel the context, so that long-running commands
 	// (chat stats -n 0, a transfer) stop cleanly and close their connection.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

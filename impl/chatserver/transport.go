@@ -12,8 +12,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/rsocket/rsocket-go"
-
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
@@ -49,7 +47,7 @@ type transportConfig struct {
 
 // startTransports starts serving acceptor and returns once the listeners
 // are bound.
-func startTransports(acceptor rsocket.ServerAcceptor, c transportConfig) (*transports, error) {
+func startTransports(acceptor rsrt.Acceptor, c transportConfig) (*transports, error) {
 	var limits guard.Limits
 	if need := int(c.maxFile) + metadataAllowance; need > guard.DefaultMaxPayloadSize {
 		limits.MaxPayloadSize = need

@@ -18,9 +18,6 @@ import (
 	"testing"
 	"time"
 
-	// Only for the code type that rsrt.Error carries.
-	"github.com/rsocket/rsocket-go/core"
-
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
@@ -90,10 +87,10 @@ func Collect(t testing.TB, seq iter.Seq2[string, error]) []string {
 
 // WantError checks that err is an error frame whose code is one of codes
 // (APPLICATION_ERROR when none is given) and whose text contains want.
-func WantError(t testing.TB, err error, want string, codes ...core.ErrorCode) {
+func WantError(t testing.TB, err error, want string, codes ...rsrt.ErrorCode) {
 	t.Helper()
 	if len(codes) == 0 {
-		codes = []core.ErrorCode{core.ErrorCodeApplicationError}
+		codes = []rsrt.ErrorCode{rsrt.ErrorCodeApplicationError}
 	}
 	var e *rsrt.Error
 	if !errors.As(err, &e) {

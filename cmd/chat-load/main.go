@@ -30,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
@@ -38,7 +39,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rsocket/rsocket-go/logger"
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
 )
 
 // Results is what a run measured, per target.
@@ -86,8 +87,9 @@ var logOut io.Writer = os.Stderr
 func logf(format string, args ...any) { fmt.Fprintf(logOut, format+"\n", args...) }
 
 func main() {
-	// The library logs every closed connection at WARN level.
-	logger.SetLevel(logger.LevelError)
+	// The library logs every closed connection at WARN level: only its
+	// errors are shown.
+	rsrt.RouteLibraryLogs(slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if len(os.Args) > 1 && os.Args[1] == "serve" {
 		if err := serveMain(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "chat-load serve:", err)

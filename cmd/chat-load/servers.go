@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/rsocket-chat/rsgen/cmd/chat-load/internal/loadbase"
-	"github.com/rsocket/rsocket-go/logger"
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
 )
 
 // server is a chat or baseline server the scenarios drive.
@@ -280,7 +280,7 @@ func serveMain(args []string) error {
 	}
 	// Connections that close (the readiness probe, the load clients at the
 	// end) are logged by the library; the measures do not need that.
-	logger.SetLogger(quietLogger{})
+	rsrt.RouteLibraryLogs(nil)
 	if *prof != "" {
 		f, err := os.Create(*prof)
 		if err != nil {
@@ -338,11 +338,3 @@ func serveMain(args []string) error {
 	}
 	return nil
 }
-
-// quietLogger drops rsocket-go's log lines.
-type quietLogger struct{}
-
-func (quietLogger) Debugf(string, ...interface{}) {}
-func (quietLogger) Infof(string, ...interface{})  {}
-func (quietLogger) Warnf(string, ...interface{})  {}
-func (quietLogger) Errorf(string, ...interface{}) {}

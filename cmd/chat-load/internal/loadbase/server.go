@@ -16,6 +16,12 @@
 //     only within the demand the client granted (REQUEST_N), from a
 //     per-session queue.
 //
+// It imports rsocket-go directly, by definition: it is what the generated
+// server is measured against, so it must not go through the runtime's
+// boundary (gen/rsrt/internal/rsock). gen/rsrt's
+// TestOneBoundaryAroundTheLibrary lists it, with that reason. So does
+// RawClient, the load tool's client on plain rsocket-go.
+//
 // It follows the rsocket-go v0.8.16 rules: handlers never block the read
 // loop, inbound payload bytes are copied before they are kept, the stream
 // producer is demand-driven, stops on cancel and recovers around Next.

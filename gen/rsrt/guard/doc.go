@@ -31,4 +31,19 @@
 // [OriginPolicy] (browsers let any site open a WebSocket to any server),
 // and can hand plain HTTP requests to a handler of its own (Options.HTTP),
 // so that a web client's page shares the port.
+//
+// # Which room, and why it imports rsocket-go
+//
+// Below the boundary (gen/rsrt/internal/rsock) and above the socket. This
+// package is the one place besides the boundary whose non-test files
+// import rsocket-go, and only its frame and transport layers (core,
+// core/framing, core/transport), never its socket API: its servers are
+// the library's server transports (transport.ServerTransport), its
+// connections are transport.Conn, and the frames it hands up and writes
+// are the library's frame types, because the library's read and write
+// loops consume exactly those. The raw-byte checks themselves ([State])
+// use only the library's frame-type and flag constants. gen/rsrt's
+// TestOneBoundaryAroundTheLibrary lists it, with this reason. Change it
+// when the wire protocol or a limit changes; a fix of the library's
+// frame parsing upstream would shrink [State.Check], not move it.
 package guard

@@ -5,7 +5,8 @@
 // length prefix. It is imported by tests only.
 //
 // It uses rsocket-go's frame types (core), as the frame checker it serves
-// does, and none of the library's socket API.
+// does, and none of the library's socket API; gen/rsrt's
+// TestOneBoundaryAroundTheLibrary lists it as allowed to, for tests only.
 package frametest
 
 import (

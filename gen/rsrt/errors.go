@@ -10,18 +10,18 @@ import (
 // so that code written against the library's constants keeps working.
 type ErrorCode = rsock.ErrorCode
 
-// The RSocket error codes the runtime sends or reads.
+// The RSocket error codes (values from the protocol specification).
 const (
-	ErrorCodeInvalidSetup     = rsock.ErrorCodeInvalidSetup
-	ErrorCodeUnsupportedSetup = rsock.ErrorCodeUnsupportedSetup
-	ErrorCodeRejectedSetup    = rsock.ErrorCodeRejectedSetup
-	ErrorCodeRejectedResume   = rsock.ErrorCodeRejectedResume
-	ErrorCodeConnectionError  = rsock.ErrorCodeConnectionError
-	ErrorCodeConnectionClose  = rsock.ErrorCodeConnectionClose
-	ErrorCodeApplicationError = rsock.ErrorCodeApplicationError
-	ErrorCodeRejected         = rsock.ErrorCodeRejected
-	ErrorCodeCanceled         = rsock.ErrorCodeCanceled
-	ErrorCodeInvalid          = rsock.ErrorCodeInvalid
+	ErrorCodeInvalidSetup     ErrorCode = 0x001
+	ErrorCodeUnsupportedSetup ErrorCode = 0x002
+	ErrorCodeRejectedSetup    ErrorCode = 0x003
+	ErrorCodeRejectedResume   ErrorCode = 0x004
+	ErrorCodeConnectionError  ErrorCode = 0x101
+	ErrorCodeConnectionClose  ErrorCode = 0x102
+	ErrorCodeApplicationError ErrorCode = 0x201
+	ErrorCodeRejected         ErrorCode = 0x202
+	ErrorCodeCanceled         ErrorCode = 0x203
+	ErrorCodeInvalid          ErrorCode = 0x204
 )
 
 // Error is an RSocket error frame: sent by a handler, or received from the

@@ -122,20 +122,6 @@ func settle(p payload.Payload) {
 // ErrorCode is an RSocket error code (the library's type).
 type ErrorCode = core.ErrorCode
 
-// The error codes the runtime sends or reads.
-const (
-	ErrorCodeInvalidSetup     = core.ErrorCodeInvalidSetup
-	ErrorCodeUnsupportedSetup = core.ErrorCodeUnsupportedSetup
-	ErrorCodeRejectedSetup    = core.ErrorCodeRejectedSetup
-	ErrorCodeRejectedResume   = core.ErrorCodeRejectedResume
-	ErrorCodeConnectionError  = core.ErrorCodeConnectionError
-	ErrorCodeConnectionClose  = core.ErrorCodeConnectionClose
-	ErrorCodeApplicationError = core.ErrorCodeApplicationError
-	ErrorCodeRejected         = core.ErrorCodeRejected
-	ErrorCodeCanceled         = core.ErrorCodeCanceled
-	ErrorCodeInvalid          = core.ErrorCodeInvalid
-)
-
 // PeerError returns the code and text of an ERROR frame the library
 // reports as err, if it is one.
 func PeerError(err error) (ErrorCode, string, bool) {

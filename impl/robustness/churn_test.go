@@ -387,7 +387,7 @@ func TestChurn(t *testing.T) {
 // items to them. rsocket-go v0.8.16 closes a connection's send queue
 // (DuplexConnection.Close) while other goroutines may be sending on it; a
 // stream's sender goroutine is one. The transports shut the connection's
-// fence before the library closes (rsrt.Gate.ConnContext), so no item is
+// fence before the library closes (rsock.Prepare, through gen/rsrt/server), so no item is
 // queued after that. Under -race (make test) this test failed on every
 // run with the fence disabled; without -race the race rarely turns into
 // the library's "send on closed channel" panic, which rsrt would log.

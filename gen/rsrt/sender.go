@@ -287,8 +287,9 @@ func (s *RawSender) wait() {
 // it once the connection is closing) and logs the library's panic (a
 // subscriber can be torn down under us when the connection closes).
 func (s *RawSender) call(f func() error) {
-	var pe *rsock.PanicError
-	if err := f(); errors.As(err, &pe) {
+	// A type assertion, not errors.As: this runs for every item, and
+	// errors.As would allocate its target.
+	if pe, ok := f().(*rsock.PanicError); ok {
 		s.log.Error("rsrt: recovered panic in rsocket-go outbound call", "panic", pe.Value)
 	}
 }

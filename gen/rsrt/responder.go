@@ -61,7 +61,7 @@ func (r *responder[S]) request(i Interaction, in rsock.Incoming) (*route[S], *Pa
 }
 
 // RequestResponse implements rsock.Responder.
-func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(*rsock.Answer), err error) {
+func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer), err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			run, err = nil, recovered(r.log, p, RequestResponse, "")
@@ -71,7 +71,7 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(*rsock.Answe
 	if err != nil {
 		return nil, err
 	}
-	return func(sink *rsock.Answer) {
+	return func(sink rsock.Answer) {
 		// Admitted here, not before: the library skips this function
 		// when its context is done, and the gate must not count a
 		// request that never runs.
@@ -110,7 +110,7 @@ func (r *responder[S]) handlerCtx(ctx context.Context) *handlerCtx {
 
 // answer hands a request-response's answer to the library, charged to the
 // connection's response budget (h; waiting for room).
-func (r *responder[S]) answer(h *handlerCtx, sink *rsock.Answer, p rsock.Payload) {
+func (r *responder[S]) answer(h *handlerCtx, sink rsock.Answer, p rsock.Payload) {
 	p, err := h.hold(r.ctx, p)
 	if err != nil {
 		return // the connection closed while waiting for room

@@ -43,12 +43,22 @@ func copyIn(p payload.Payload) (out Payload, ok bool) {
 			out, ok = Payload{}, false
 		}
 	}()
-	if d := p.Data(); len(d) > 0 {
-		out.Data = append([]byte(nil), d...)
+	d := p.Data()
+	md, present := p.Metadata()
+	if !present {
+		if len(d) > 0 {
+			out.Data = append([]byte(nil), d...)
+		}
+		return out, true
 	}
-	if md, present := p.Metadata(); present {
-		out.Metadata = append(make([]byte, 0, len(md)), md...)
+	// One allocation for both: a request's metadata is a few bytes.
+	buf := make([]byte, len(d)+len(md))
+	copy(buf, d)
+	copy(buf[len(d):], md)
+	if len(d) > 0 {
+		out.Data = buf[:len(d):len(d)]
 	}
+	out.Metadata = buf[len(d):]
 	return out, true
 }
 

@@ -25,7 +25,7 @@ type Responder interface {
 	// runs off the read loop (on the library's response pool), or an
 	// error answered at once. The library skips the work when the
 	// connection ended before it could run.
-	RequestResponse(req Incoming) (run func(*Answer), err error)
+	RequestResponse(req Incoming) (run func(Answer), err error)
 	// FireAndForget and MetadataPush run the handler; the library
 	// already calls them on its response pool.
 	FireAndForget(req Incoming)
@@ -61,14 +61,14 @@ type Answer struct {
 
 // Success sends p as the answer; p's Done is called once the library is
 // done with it.
-func (a *Answer) Success(p Payload) {
+func (a Answer) Success(p Payload) {
 	lp := p.lib()
 	a.fence.do(func() { a.sink.Success(lp) })
 	settle(lp)
 }
 
 // Error answers with an ERROR frame (see Downstream.Error for the code).
-func (a *Answer) Error(err error) { a.fence.do(func() { a.sink.Error(err) }) }
+func (a Answer) Error(err error) { a.fence.do(func() { a.sink.Error(err) }) }
 
 // responder adapts a Responder to rsocket.RSocket.
 type responder struct {
@@ -81,7 +81,7 @@ func (a *responder) RequestResponse(msg payload.Payload) mono.Mono {
 	if err != nil {
 		return mono.Error(err)
 	}
-	return mono.Create(func(_ context.Context, sink mono.Sink) { run(&Answer{sink: sink, fence: a.fence}) })
+	return mono.Create(func(_ context.Context, sink mono.Sink) { run(Answer{sink: sink, fence: a.fence}) })
 }
 
 func (a *responder) FireAndForget(msg payload.Payload) { a.r.FireAndForget(Incoming{msg}) }

@@ -64,11 +64,11 @@ func (c *Conn) Declares(i Interaction, route string) bool {
 func (c *Conn) Caller() *Caller { return c.caller }
 
 // newAcceptor builds the acceptor. What goes on the wire when it refuses a
-// SETUP: rsocket-go v0.8.16 answers any acceptor error on a connection
-// without resumption with an ERROR frame of code REJECTED_SETUP carrying
-// err.Error(); the code of the *Error returned here (UNSUPPORTED_SETUP or
-// INVALID_SETUP, as the contract wants) is therefore only in the text,
-// unless the server's transport (gen/rsrt/guard) rewrites the frame.
+// SETUP: the library answers any acceptor error with REJECTED_SETUP, so
+// the code of the *Error returned here (UNSUPPORTED_SETUP or
+// INVALID_SETUP, as the contract wants) reaches the client only when the
+// server's transport rewrites the frame (rsock's doc, entry "A refused
+// SETUP keeps its code").
 func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, conn *Conn) (S, error), opts []AcceptOption) Acceptor {
 	cfg := acceptConfig{log: slog.Default()}
 	for _, o := range opts {

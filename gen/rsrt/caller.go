@@ -346,11 +346,8 @@ func (c *RawChannel) Recv() iter.Seq2[*Payload, error] {
 }
 
 // Close cancels both sides: our outbound stops locally, and the inbound
-// cancel sends the CANCEL frame. rsocket-go v0.8.16 sends none for a
-// channel it requested (cancelling the response flux only forgets the
-// stream), which would leave the responder's handler running; the runtime
-// writes it itself through the transport tap (rsock's doc, entry "Channel
-// and stream CANCEL").
+// cancel sends the CANCEL frame, at once, through the boundary (rsock's
+// doc, entry "Channel and stream CANCEL").
 func (c *RawChannel) Close() error {
 	c.closeOnce.Do(func() {
 		c.out.cancel()

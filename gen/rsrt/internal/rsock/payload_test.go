@@ -50,3 +50,25 @@ func TestHeldPayloadCycle(t *testing.T) {
 	}
 	var _ payload.Payload = hp
 }
+
+// TestCopyIn checks what the runtime receives of an inbound payload:
+// copies, empty data and absent metadata as nil, and data that cannot
+// grow into the metadata it shares a buffer with.
+func TestCopyIn(t *testing.T) {
+	data, md := []byte("data"), []byte("meta")
+	got, ok := copyIn(payload.New(data, md))
+	if !ok || string(got.Data) != "data" || string(got.Metadata) != "meta" {
+		t.Fatalf("copyIn = %q, %q, %v", got.Data, got.Metadata, ok)
+	}
+	data[0], md[0] = 'X', 'X'
+	if string(got.Data) != "data" || string(got.Metadata) != "meta" {
+		t.Fatalf("the copy follows the library's buffer: %q, %q", got.Data, got.Metadata)
+	}
+	_ = append(got.Data, "!!!!"...)
+	if string(got.Metadata) != "meta" {
+		t.Fatalf("appending to the data overwrote the metadata: %q", got.Metadata)
+	}
+	if got, _ := copyIn(payload.New(nil, nil)); got.Data != nil || got.Metadata != nil {
+		t.Fatalf("empty payload: %q, %q, want nil, nil", got.Data, got.Metadata)
+	}
+}

@@ -35,7 +35,7 @@
 //
 // # Workarounds
 //
-// Channel and stream CANCEL (here: [Tap.Canceller]). A v0.8.16 requester
+// Channel and stream CANCEL (here: [Conn.Canceller], [Tap.Canceller]). A v0.8.16 requester
 // sends no CANCEL when the response flux of a channel it opened is
 // cancelled, and the runtime defers the library's own cancel of any
 // inbound to the next item (see "Cancel deferred to OnNext"), so a
@@ -47,8 +47,9 @@
 // (impl/chatserver) fail.
 //
 // Demand outside OnNext (here: [Subscription.Refill], [Tap.Requester];
-// when each path is taken is gen/rsrt inbound.go's accounting). Every inbound flux is a reactor-go unicast processor
-// behind a DoOnRequest hook: Request(n) writes REQUEST_N and only then
+// when each path is taken is gen/rsrt inbound.go's accounting). Every
+// inbound flux is a reactor-go unicast processor behind a DoOnRequest
+// hook: Request(n) writes REQUEST_N and only then
 // adds n to the processor's counter, so items arriving in between stay
 // stuck; its drain loop's CompareAndSwap(-1, 0) also eats credit added
 // concurrently. The inbound asks for more from OnNext; when a slow

@@ -25,13 +25,13 @@ package rsrt
 // So the inbound requests more from OnNext whenever its buffer has room.
 // When a slow consumer let the credit run out with a full buffer, the
 // demand must come from outside OnNext; a client does that through its
-// transport tap (rsock.Subscription.Refill): the library's REQUEST_N frame is swallowed
-// while Request updates the processor's counter, then the tap writes the
-// frame itself, so the counter is always ahead of the peer. And so that
-// such an update never meets the drain loop's CompareAndSwap(-1, 0), the
-// processor holds one unit of credit the peer never hears of (its REQUEST_N
-// is swallowed and not rewritten): with it, the counter never reaches zero
-// while the peer respects its credit. Measured under the race detector:
+// transport tap (rsock.Subscription.Refill): the library's REQUEST_N
+// frame is swallowed while Request updates the processor's counter, then
+// the tap writes the frame itself, so the counter is always ahead of the
+// peer. And so that such an update never meets the drain loop's
+// CompareAndSwap(-1, 0), the processor holds one unit of credit the peer
+// never hears of (its REQUEST_N is swallowed and not rewritten): with it,
+// the counter never reaches zero while the peer respects its credit. Measured under the race detector:
 // without the reserve unit the streaming tests stalled about once in 70
 // runs when the machine was loaded; with it, none in 900 runs alongside
 // six full runs of the package's tests.

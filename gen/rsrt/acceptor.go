@@ -18,6 +18,8 @@ type acceptConfig struct {
 	// serverBudget bounds all connections' unwritten responses; 0 for
 	// the default, < 0 for none.
 	serverBudget int64
+	// stats receives the counts of every connection (WithServerStats).
+	stats *ServerStats
 }
 
 // scope builds the policy of one connection (see connScope) from what the
@@ -26,7 +28,8 @@ type acceptConfig struct {
 // options; log is the
 // connection's logger, shared the server-wide response budget.
 func (cfg *acceptConfig) scope(served any, arrivals *rsock.Arrivals, log *slog.Logger, shared *semaphore.Weighted) *connScope {
-	sc := &connScope{gate: cfg.gate, budget: newBudget(cfg.budget, shared), arrivals: arrivals, log: log}
+	sc := &connScope{gate: cfg.gate, budget: newBudget(cfg.budget, shared), stats: cfg.stats, arrivals: arrivals, log: log}
+	sc.budget.stats = cfg.stats
 	if g, ok := served.(*Gate); ok {
 		sc.gate = g
 	}
@@ -70,7 +73,7 @@ func (c *Conn) Caller() *Caller { return c.caller }
 // server's transport rewrites the frame (rsock's doc, entry "A refused
 // SETUP keeps its code").
 func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, conn *Conn) (S, error), opts []AcceptOption) Acceptor {
-	cfg := acceptConfig{log: slog.Default()}
+	cfg := acceptConfig{log: slog.Default(), stats: new(ServerStats)}
 	for _, o := range opts {
 		o(&cfg)
 	}

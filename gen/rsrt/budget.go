@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/semaphore"
 
@@ -82,11 +83,12 @@ type budget struct {
 	sem    *semaphore.Weighted
 	size   int64
 	server *semaphore.Weighted // nil without a server-wide bound
+	stats  *ServerStats        // counts the waits; the scope's (see connScope)
 }
 
 func newBudget(size int64, server *semaphore.Weighted) *budget {
 	size = max(size, 0)
-	return &budget{sem: semaphore.NewWeighted(size), size: size, server: server}
+	return &budget{sem: semaphore.NewWeighted(size), size: size, server: server, stats: new(ServerStats)}
 }
 
 // serverBudget returns the semaphore of a server-wide budget of n bytes
@@ -106,15 +108,31 @@ func serverBudget(n, perConn int64) *semaphore.Weighted {
 // acquire waits for n bytes (at most the whole budget), from the
 // connection's budget and then from the server's, and returns how many it
 // took. Always in that order, so that two waits never wait for each other.
+// A wait (when the bytes are not there at once) is counted, against the
+// first budget that made it wait, with its duration.
 func (b *budget) acquire(ctx context.Context, n int64) (int64, error) {
 	n = min(n, b.size)
 	if n <= 0 {
 		return 0, nil
 	}
-	if err := b.sem.Acquire(ctx, n); err != nil {
-		return 0, err
+	var start time.Time
+	defer func() {
+		if !start.IsZero() {
+			b.stats.waitNanos.Add(int64(time.Since(start)))
+		}
+	}()
+	if !b.sem.TryAcquire(n) {
+		start = time.Now()
+		b.stats.connWaits.Add(1)
+		if err := b.sem.Acquire(ctx, n); err != nil {
+			return 0, err
+		}
 	}
-	if b.server != nil {
+	if b.server != nil && !b.server.TryAcquire(n) {
+		if start.IsZero() {
+			start = time.Now()
+			b.stats.serverWaits.Add(1)
+		}
 		if err := b.server.Acquire(ctx, n); err != nil {
 			b.sem.Release(n)
 			return 0, err

@@ -149,6 +149,7 @@ func (r *responder[S]) oneWay(i Interaction, in rsock.Incoming) {
 	}
 	size := in.Size()
 	if !r.oneWays.admit(size) {
+		r.stats.oneWayOverLimit.Add(1)
 		r.log.Warn("rsrt: request dropped: too many one-way requests in progress on the connection",
 			"interaction", i.String(), "limit", maxOneWay, "bytes", size)
 		return
@@ -166,6 +167,7 @@ func (r *responder[S]) oneWay(i Interaction, in rsock.Incoming) {
 	// In flight from here, waiting included: a drain lets the connection's
 	// admitted one-way requests run, in order.
 	if !r.gate.enter() {
+		r.stats.oneWayShuttingDown.Add(1)
 		r.log.Debug("rsrt: request dropped, server shutting down", "interaction", i.String(), "route", route)
 		return
 	}

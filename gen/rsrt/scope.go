@@ -28,11 +28,15 @@ type connScope struct {
 	// client's tap, the server's checking transports. Otherwise nothing
 	// is observed and they run unordered.
 	arrivals *rsock.Arrivals
-	log      *slog.Logger
+	// stats counts what the connection waited for or dropped (one the
+	// acceptor's user reads, or one nobody reads).
+	stats *ServerStats
+	log   *slog.Logger
 }
 
 // clientScope is the scope of a client connection: its requests are
 // always admitted and its responses unbounded.
 func clientScope(a *rsock.Arrivals, log *slog.Logger) *connScope {
-	return &connScope{gate: NewGate(), budget: newBudget(0, nil), arrivals: a, log: log}
+	b := newBudget(0, nil)
+	return &connScope{gate: NewGate(), budget: b, stats: b.stats, arrivals: a, log: log}
 }

@@ -250,11 +250,16 @@ func (c *checker) writeError(err error) error {
 // outbound feeds a frame written to the peer to the state and returns the
 // flags to write it with, and whether to write it at all (see
 // State.Outbound). For REQUEST_N, raw holds the frame's bytes (n follows
-// the header).
+// the header), and for an ERROR on stream 0 too (a refused SETUP is
+// counted).
 func (c *checker) outbound(h core.FrameHeader, raw []byte) (core.FrameFlag, bool) {
 	var n uint32
 	if h.Type() == core.FrameTypeRequestN && len(raw) >= core.FrameHeaderLen+4 {
 		n = binary.BigEndian.Uint32(raw[core.FrameHeaderLen:])
+	}
+	if h.Type() == core.FrameTypeError && h.StreamID() == 0 && len(raw) >= core.FrameHeaderLen+4 &&
+		isSetupErrorCode(core.ErrorCode(binary.BigEndian.Uint32(raw[core.FrameHeaderLen:]))) {
+		c.opt.Stats.refusedSetups.Add(1)
 	}
 	flags, send := c.st.Outbound(h, n)
 	if !send {

@@ -8,6 +8,7 @@ type Stats struct {
 	connections   atomic.Int64
 	refusedConns  atomic.Int64
 	refusedOrigin atomic.Int64
+	refusedSetups atomic.Int64
 	violations    atomic.Int64
 	setupTimeouts atomic.Int64
 	idleTimeouts  atomic.Int64
@@ -28,6 +29,11 @@ type Counts struct {
 	// RefusedOrigins is the number of WebSocket upgrades answered 403
 	// because the Options.Origins policy refused their Origin.
 	RefusedOrigins int64
+	// RefusedSetups is the number of SETUP frames refused (an ERROR frame
+	// of code INVALID_SETUP, UNSUPPORTED_SETUP or REJECTED_SETUP written
+	// on stream 0: the acceptor refused the client, or the server was
+	// shutting down).
+	RefusedSetups int64
 	// Violations is the number of connections closed for a protocol
 	// violation or a limit.
 	Violations int64
@@ -62,6 +68,7 @@ func (s *Stats) Snapshot() Counts {
 		Connections:        s.connections.Load(),
 		RefusedConnections: s.refusedConns.Load(),
 		RefusedOrigins:     s.refusedOrigin.Load(),
+		RefusedSetups:      s.refusedSetups.Load(),
 		Violations:         s.violations.Load(),
 		SetupTimeouts:      s.setupTimeouts.Load(),
 		IdleTimeouts:       s.idleTimeouts.Load(),

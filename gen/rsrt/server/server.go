@@ -131,6 +131,8 @@ type Server struct {
 	// Set before ready is closed, read-only afterwards.
 	tcp, ws *guard.Server
 	served  atomic.Bool
+	// draining is set when the drain starts, for Accepting.
+	draining atomic.Bool
 }
 
 // New returns a server for acc; nothing listens before [Server.Serve].
@@ -205,6 +207,19 @@ func (s *Server) addr(get func() *guard.Server) net.Addr {
 		return g.Addr()
 	}
 	return nil
+}
+
+// Accepting reports whether the server accepts connections and requests:
+// true once the listeners are bound (Ready), false again from the moment
+// it starts draining. A readiness probe reports it, so that a load
+// balancer stops sending clients before they are refused.
+func (s *Server) Accepting() bool {
+	select {
+	case <-s.ready:
+	default:
+		return false
+	}
+	return !s.draining.Load()
 }
 
 // Stats returns what the checking transports accepted and refused so far.
@@ -338,6 +353,7 @@ const drainPoll = 10 * time.Millisecond
 // finish, waits for the requests in flight and then for their responses to
 // be written, all within the shutdown timeout.
 func (s *Server) drain() {
+	s.draining.Store(true)
 	for _, t := range s.transports() {
 		_ = t.StopAccepting()
 	}

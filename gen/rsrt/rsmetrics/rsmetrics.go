@@ -1,0 +1,219 @@
+// Package rsmetrics exports the metrics of an rsgen service to Prometheus
+// (github.com/prometheus/client_golang), and serves them over HTTP with
+// health and readiness probes and, optionally, net/http/pprof.
+//
+// Nothing is registered globally: every collector goes to the
+// prometheus.Registerer the caller passes, so that a process can run
+// several services, and tests their own registries. A typical main:
+//
+//	reg := prometheus.NewRegistry()
+//	m, err := rsmetrics.New(reg, rsmetrics.Config{Routes: routeNames})
+//	acc := chat.NewAcceptor(newSession, m.AcceptOptions()...)
+//	srv, err := server.New(acc, cfg)
+//	err = m.RegisterServer(srv)
+//	http.ListenAndServe(addr, rsmetrics.Handler(rsmetrics.HandlerConfig{Gatherer: reg, Ready: srv.Accepting}))
+//
+// Label values are bounded: a route label is one of Config.Routes (the
+// schema's route names) or "unknown", an interaction one of the five
+// models, an error code one of RSocket's code names; nothing a peer sends
+// becomes a label.
+//
+// The metrics (with the default namespace "rsgen"):
+//
+//   - rsgen_connections_open (gauge), rsgen_connections_accepted_total,
+//     rsgen_connections_refused_total{reason}: reason is max_connections
+//     (the listener's limit) or setup_refused (the SETUP was answered
+//     with INVALID_SETUP, UNSUPPORTED_SETUP or REJECTED_SETUP: refused by
+//     the service, by authentication, or during shutdown);
+//   - rsgen_guard_connections_closed_total{kind}: connections the
+//     checking transports closed, by kind: violation (a frame broke the
+//     protocol or a limit), setup_timeout, idle_timeout, write_timeout;
+//   - rsgen_guard_frames_total{action}: inbound frames not delivered as
+//     sent: dropped, substituted, rejected (a request over the stream
+//     limit, or during shutdown), and the outbound CANCELs not sent
+//     (cancel_suppressed);
+//   - rsgen_server_accepting (gauge): 1 while the server accepts
+//     connections, 0 before it is bound and while it drains;
+//   - rsgen_response_budget_waits_total{budget} (connection or server)
+//     and rsgen_response_budget_wait_seconds_total: handlers that waited
+//     for a peer to read earlier responses;
+//   - rsgen_oneway_dropped_total{reason}: fire-and-forget and
+//     metadata-push requests dropped, over the connection's limit (limit)
+//     or during shutdown (shutting_down).
+package rsmetrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
+)
+
+// DefaultNamespace prefixes the metric names unless Config.Namespace is
+// set.
+const DefaultNamespace = "rsgen"
+
+// UnknownRoute is the route label of a call on a route that is not in
+// Config.Routes.
+const UnknownRoute = "unknown"
+
+// DefaultBuckets are the latency histogram's buckets, in seconds: from
+// half a millisecond (a request-response over loopback) to a minute (a
+// long stream).
+var DefaultBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+
+// Config configures [New].
+type Config struct {
+	// Namespace prefixes every metric name (default DefaultNamespace).
+	Namespace string
+	// Routes are the route names of the schema (the generated Route...
+	// constants). A call on another name is labelled UnknownRoute. When
+	// empty, the runtime's route names are used as they come (on the
+	// serving side they are the route table's, never a peer's), up to
+	// maxRoutes distinct ones.
+	Routes []string
+	// Buckets are the latency histogram's buckets in seconds (default
+	// DefaultBuckets).
+	Buckets []float64
+}
+
+// maxRoutes bounds the distinct route labels when Config.Routes is empty.
+const maxRoutes = 256
+
+// Metrics records the calls a service serves, per route and interaction,
+// and what its runtime waited for or dropped (an rsrt.ServerStats). Its
+// AcceptOptions install both on an acceptor.
+type Metrics struct {
+	reg   prometheus.Registerer
+	ns    string
+	stats rsrt.ServerStats
+
+	mu     sync.Mutex
+	routes map[string]bool // allowed names; grows up to maxRoutes when open
+	open   bool            // no Config.Routes
+
+	requests *prometheus.CounterVec
+	errors   *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	streams  *prometheus.GaugeVec
+	sent     *prometheus.CounterVec
+	received *prometheus.CounterVec
+}
+
+// New returns the metrics of a service, registered on reg. It fails if
+// reg already has metrics of the same names (another service in the
+// process needs another Namespace, or a registry of its own).
+func New(reg prometheus.Registerer, cfg Config) (*Metrics, error) {
+	if reg == nil {
+		return nil, errors.New("rsmetrics: nil Registerer")
+	}
+	ns := cfg.Namespace
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	buckets := cfg.Buckets
+	if len(buckets) == 0 {
+		buckets = DefaultBuckets
+	}
+	m := &Metrics{reg: reg, ns: ns, routes: make(map[string]bool), open: len(cfg.Routes) == 0}
+	for _, r := range cfg.Routes {
+		m.routes[r] = true
+	}
+	labels := []string{"route", "interaction"}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "requests_total",
+		Help: "Requests served, by route and interaction, counted when their handler starts."}, labels)
+	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "request_errors_total",
+		Help: "Requests served that ended with an error, by route, interaction and the RSocket error code sent."},
+		[]string{"route", "interaction", "code"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "request_duration_seconds",
+		Help:    "Time from a request's arrival to the end of its handler (for a stream or channel, its whole life).",
+		Buckets: buckets}, labels)
+	m.streams = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "streams_open",
+		Help: "Request-stream and request-channel handlers running."}, labels)
+	m.sent = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "stream_items_sent_total",
+		Help: "Items sent on request-streams and request-channels served."}, labels)
+	m.received = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "stream_items_received_total",
+		Help: "Items received on request-channels served."}, labels)
+	for _, c := range []prometheus.Collector{m.requests, m.errors, m.duration, m.streams, m.sent, m.received, runtimeCollector(ns, &m.stats)} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("rsmetrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// AcceptOptions returns the options that make an acceptor record into m.
+func (m *Metrics) AcceptOptions() []rsrt.AcceptOption {
+	return []rsrt.AcceptOption{rsrt.WithServerStats(&m.stats)}
+}
+
+// routeLabel returns the label of a route name.
+func (m *Metrics) routeLabel(route string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.routes[route] {
+		return route
+	}
+	if m.open && len(m.routes) < maxRoutes {
+		m.routes[route] = true
+		return route
+	}
+	return UnknownRoute
+}
+
+// call is one call being served: what an interceptor records into as the
+// call goes.
+type call struct {
+	m      *Metrics
+	labels prometheus.Labels
+	stream bool
+	start  time.Time
+}
+
+// begin records the start of a call on route with interaction i.
+func (m *Metrics) begin(route string, i rsrt.Interaction) *call {
+	c := &call{m: m, labels: prometheus.Labels{"route": m.routeLabel(route), "interaction": i.String()},
+		stream: i == rsrt.RequestStream || i == rsrt.RequestChannel, start: time.Now()}
+	m.requests.With(c.labels).Inc()
+	if c.stream {
+		m.streams.With(c.labels).Inc()
+	}
+	return c
+}
+
+// itemSent records an item of the call's stream sent to the peer.
+func (c *call) itemSent() { c.m.sent.With(c.labels).Inc() }
+
+// itemReceived records an item of the call's channel received.
+func (c *call) itemReceived() { c.m.received.With(c.labels).Inc() }
+
+// end records the end of the call, with the handler's error.
+func (c *call) end(err error) {
+	c.m.duration.With(c.labels).Observe(time.Since(c.start).Seconds())
+	if c.stream {
+		c.m.streams.With(c.labels).Dec()
+	}
+	if err != nil {
+		c.m.errors.With(prometheus.Labels{"route": c.labels["route"], "interaction": c.labels["interaction"], "code": ErrorCode(err)}).Inc()
+	}
+}
+
+// ErrorCode returns the name of the RSocket error code err goes on the
+// wire with, as the runtime sends a handler's error: an *rsrt.Error's
+// code ("REJECTED", ...; "UNKNOWN" for a custom code), CANCELED for a
+// cancelled context, APPLICATION_ERROR for anything else.
+func ErrorCode(err error) string {
+	var e *rsrt.Error
+	switch {
+	case errors.As(err, &e):
+		return e.Code.String()
+	case errors.Is(err, context.Canceled):
+		return "CANCELED"
+	}
+	return "APPLICATION_ERROR"
+}

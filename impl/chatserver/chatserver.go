@@ -85,6 +85,14 @@ type Config struct {
 	// TLS, when set, secures both transports: TCP over TLS, and
 	// WebSocket as wss:// (see gen/rsrt/server.Config.TLS).
 	TLS *tls.Config
+	// MetricsAddr, when set, is the address of the operations listener:
+	// /metrics (Prometheus), /healthz and /readyz (see
+	// gen/rsrt/rsmetrics.Handler). "" serves none, and no metrics are
+	// collected.
+	MetricsAddr string
+	// Pprof adds net/http/pprof to the operations listener (MetricsAddr
+	// must be set).
+	Pprof bool
 }
 
 // DefaultConfig returns the configuration of a stand-alone server: TCP on
@@ -104,6 +112,7 @@ type Running struct {
 	store *filestore.Store
 	log   *slog.Logger
 	tp    *transports
+	ops   *ops // nil without MetricsAddr
 
 	stopOnce sync.Once
 	stopped  chan struct{}
@@ -121,6 +130,9 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.Pprof && cfg.MetricsAddr == "" {
+		return nil, errors.New("chatserver: pprof needs a metrics address")
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -145,8 +157,17 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	chatCfg.Logger = log
 	limits := chatCfg.Files.Limits()
 	svc := chatsvc.New(chatCfg)
-	acceptor := chat.NewAcceptor(svc.NewSession, rsrt.WithLogger(log),
-		rsrt.WithServerResponseBudget(cfg.ResponseBudget))
+	opts := []rsrt.AcceptOption{rsrt.WithLogger(log), rsrt.WithServerResponseBudget(cfg.ResponseBudget)}
+	var o *ops
+	if cfg.MetricsAddr != "" {
+		// Bound first: a busy metrics port fails Start before the chat
+		// ports accept anyone.
+		if o, err = listenOps(cfg.MetricsAddr, cfg.Pprof); err != nil {
+			return nil, fmt.Errorf("chatserver: %w", err)
+		}
+		opts = append(opts, o.metrics.AcceptOptions()...)
+	}
+	acceptor := chat.NewAcceptor(svc.NewSession, opts...)
 
 	tp, err := startTransports(acceptor, transportConfig{
 		tcpAddr:    cfg.TCPAddr,
@@ -159,15 +180,25 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		tls:        cfg.TLS,
 	})
 	if err != nil {
+		if o != nil {
+			o.close()
+		}
 		return nil, fmt.Errorf("chatserver: %w", err)
 	}
-	r := &Running{svc: svc, store: store, log: log, tp: tp, stopped: make(chan struct{})}
+	if o != nil {
+		if err := o.serve(tp.srv, svc, store, log); err != nil {
+			o.close()
+			_ = tp.close()
+			return nil, fmt.Errorf("chatserver: %w", err)
+		}
+	}
+	r := &Running{svc: svc, store: store, log: log, tp: tp, ops: o, stopped: make(chan struct{})}
 	dataDir := "(shared store)"
 	if store != nil {
 		dataDir = store.Dir()
 	}
 	log.Info("chat server started",
-		"tcp", r.TCPAddr(), "ws", r.WSURL(), "page", r.PageURL(), "allowed_origins", origins.Allowed(), "data_dir", dataDir,
+		"tcp", r.TCPAddr(), "ws", r.WSURL(), "page", r.PageURL(), "allowed_origins", origins.Allowed(), "metrics", r.MetricsAddr(), "data_dir", dataDir,
 		"max_file_bytes", limits.MaxFileBytes, "max_total_bytes", limits.MaxTotalBytes,
 		"max_files", limits.MaxFiles, "upload_memory_bytes", svc.UploadMemoryBytes())
 	go func() {
@@ -183,7 +214,12 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 // shutdown stops the server once and records the result.
 func (r *Running) shutdown() {
 	r.stopOnce.Do(func() {
+		// The operations listener outlives the drain, so that /readyz
+		// says "not ready" while it lasts.
 		r.err = r.tp.close()
+		if r.ops != nil {
+			r.ops.close()
+		}
 		st := r.svc.Stats()
 		r.log.Info("chat server stopped", "delivered", st.Delivered, "dropped", st.Dropped)
 		close(r.stopped)
@@ -217,6 +253,15 @@ func (r *Running) PageURL() string {
 		return ""
 	}
 	return "http://" + r.tp.wsAddr + "/"
+}
+
+// MetricsAddr returns the bound address of the operations listener
+// ("127.0.0.1:9090"), or "" without one.
+func (r *Running) MetricsAddr() string {
+	if r.ops == nil {
+		return ""
+	}
+	return r.ops.ln.Addr().String()
 }
 
 // Service returns the chat service, for its statistics.

@@ -182,6 +182,10 @@ type Store struct {
 	// afterWrite, when set (by tests), runs between an upload's write and
 	// its rename.
 	afterWrite func(name string)
+
+	// stored and storedBytes count the files Put stored, and their
+	// content bytes, since Open (guarded by mu).
+	stored, storedBytes int64
 }
 
 // renameStripes is the number of rename locks.
@@ -337,6 +341,8 @@ func (s *Store) commit(name, tmp string, size, charge int64, isNew bool) error {
 	s.sizes[name] = size
 	s.total += size
 	s.charged += charge
+	s.stored++
+	s.storedBytes += size
 	s.reserved -= charge
 	if isNew {
 		s.newNames--
@@ -433,6 +439,14 @@ func (s *Store) ChargedBytes() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.charged
+}
+
+// Stored returns the number of files Put has stored since the store was
+// opened (a replaced file counts again) and their content bytes.
+func (s *Store) Stored() (files, bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stored, s.storedBytes
 }
 
 // Count returns the number of stored files.

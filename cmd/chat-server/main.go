@@ -80,6 +80,8 @@ type options struct {
 	auth                     string
 	allowOrigins             originList
 	tlsCert, tlsKey          string
+	metricsAddr              string
+	pprof                    bool
 
 	// Cluster mode (package chatcluster); nats "" is a single node.
 	nats                      string
@@ -118,6 +120,8 @@ func settings(o *options) []setting {
 		{"allow-origin", "CHAT_ALLOW_ORIGIN", "web `origin` (https://chat.example.com) whose pages may connect over WebSocket, besides the server's own page; repeatable or comma-separated, \"*\" for any (development only); clients that send no Origin are always accepted", &o.allowOrigins},
 		{"tls-cert", "CHAT_TLS_CERT", "PEM certificate chain `file`: with --tls-key, TCP is served over TLS and WebSocket as wss://", (*str)(&o.tlsCert)},
 		{"tls-key", "CHAT_TLS_KEY", "PEM private key `file` of --tls-cert", (*str)(&o.tlsKey)},
+		{"metrics-addr", "CHAT_METRICS_ADDR", "`address` of the operations listener: /metrics (Prometheus), /healthz, /readyz; \"\" (the default) serves none and collects no metrics", (*str)(&o.metricsAddr)},
+		{"pprof", "CHAT_PPROF", "also serve net/http/pprof under /debug/pprof/ on the --metrics-addr listener (never on the chat ports)", (*boolean)(&o.pprof)},
 		{"auth", "CHAT_AUTH", "user database `file`: every connection must authenticate in its SETUP and logs in only as itself (manage it with 'chat-server users'); unset, anyone logs in as anyone, as in the tutorial", (*str)(&o.auth)},
 		{"nats", "CHAT_NATS", "cluster mode: the NATS server `URLs` (nats://host:4222, comma-separated) the chat nodes share users, channels, messages and files through, or \"embedded\" to run a NATS server in this process; unset, a single node with nothing shared", (*str)(&o.nats)},
 		{"nats-host", "CHAT_NATS_HOST", "with --nats embedded: the `address` its client and cluster ports listen on (0.0.0.0 for other machines)", (*str)(&o.natsHost)},
@@ -217,6 +221,8 @@ Flags:
 		return nil, errors.New("--queue-len, --max-joined and --max-files must be positive")
 	case o.shutdown <= 0:
 		return nil, errors.New("--shutdown-timeout must be positive")
+	case o.pprof && o.metricsAddr == "":
+		return nil, errors.New("--pprof needs --metrics-addr: pprof is served on the operations listener only")
 	case o.maxFile > o.maxTotal:
 		return nil, errors.New("--max-file-size is larger than --max-store-size")
 	case o.allowOrigins.err() != nil:
@@ -264,6 +270,8 @@ func (o *options) config(log *slog.Logger) chatserver.Config {
 		ShutdownTimeout:  o.shutdown,
 		AllowedOrigins:   o.allowOrigins.list,
 		Logger:           log,
+		MetricsAddr:      o.metricsAddr,
+		Pprof:            o.pprof,
 	}
 }
 
@@ -313,6 +321,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	if u := srv.PageURL(); u != "" {
 		fmt.Fprintf(stdout, "page %s\n", u)
+	}
+	if a := srv.MetricsAddr(); a != "" {
+		fmt.Fprintf(stdout, "metrics http://%s/metrics\n", a)
 	}
 	select {
 	case <-ctx.Done():
@@ -384,6 +395,21 @@ func (i *integer) Set(v string) error {
 		return errors.New("not an integer")
 	}
 	*i = integer(n)
+	return nil
+}
+
+// boolean is a flag without a value (--pprof), or with one (--pprof=false,
+// CHAT_PPROF=1).
+type boolean bool
+
+func (b *boolean) String() string   { return strconv.FormatBool(bool(*b)) }
+func (b *boolean) IsBoolFlag() bool { return true }
+func (b *boolean) Set(v string) error {
+	x, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return errors.New("not a boolean such as true or false")
+	}
+	*b = boolean(x)
 	return nil
 }
 

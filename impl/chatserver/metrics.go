@@ -120,6 +120,7 @@ func chatCollector(svc *chatsvc.Service, store *filestore.Store) prometheus.Coll
 			{"chat_messages_enqueued_total", "Messages put in a session's queue (one per recipient).", prometheus.CounterValue, float64(st.Enqueued)},
 			{"chat_messages_delivered_total", "Messages sent on a messages.incoming stream.", prometheus.CounterValue, float64(st.Delivered)},
 			{"chat_messages_dropped_total", "Messages dropped, oldest first, from a session's queue over its bounds or over its share of --max-queued.", prometheus.CounterValue, float64(st.Dropped)},
+			{"chat_messages_dropped_over_share_total", "Those of chat_messages_dropped_total dropped for --max-queued: the queue held more than its share while all queues together held more than the bound.", prometheus.CounterValue, float64(st.DroppedOverShare)},
 			{"chat_queued_messages", "Messages waiting in the session queues.", prometheus.GaugeValue, float64(st.Queued)},
 			{"chat_queued_bytes", "Content bytes waiting in the session queues (bounded by --max-queued).", prometheus.GaugeValue, float64(st.QueuedBytes)},
 			{"chat_queue_longest_messages", "Length of the longest session queue.", prometheus.GaugeValue, float64(st.LongestQueue)},

@@ -44,6 +44,10 @@ type queueBudget struct {
 	limit  int64
 	used   atomic.Int64
 	queues atomic.Int64
+	// overShare counts the messages dropped because of the budget (a
+	// queue over its share while the total is over the budget), not of
+	// the queue's own bounds.
+	overShare atomic.Uint64
 }
 
 // over reports whether the total is over the budget.
@@ -128,8 +132,14 @@ func (q *queue) unpop(d *delivery) {
 // content limit).
 func (q *queue) trimLocked() int {
 	n := 0
-	for len(q.items) > 1 && (len(q.items) > q.maxLen || q.bytes > q.maxBytes ||
-		q.budget.over() && int64(q.bytes) > q.budget.share()) {
+	for len(q.items) > 1 {
+		own := len(q.items) > q.maxLen || q.bytes > q.maxBytes
+		if !own && !(q.budget.over() && int64(q.bytes) > q.budget.share()) {
+			break
+		}
+		if !own {
+			q.budget.overShare.Add(1)
+		}
 		q.addBytesLocked(-q.items[0].size)
 		q.items[0] = nil
 		q.items = q.items[1:]

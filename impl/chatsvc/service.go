@@ -297,6 +297,10 @@ type Stats struct {
 	Delivered uint64
 	// Dropped counts messages dropped from full queues (oldest first).
 	Dropped uint64
+	// DroppedOverShare counts those of Dropped that the queue's own
+	// bounds kept, but not the service's (MaxQueuedBytes): the queue held
+	// more than its share while all of them together held too much.
+	DroppedOverShare uint64
 	// ClientReports counts the statistics fire-and-forget reports received.
 	ClientReports uint64
 	// UploadBytes is the bytes of upload payloads being stored now.
@@ -309,12 +313,13 @@ type Stats struct {
 // Stats returns a snapshot of the service's counters.
 func (s *Service) Stats() Stats {
 	st := Stats{
-		Enqueued:      s.enqueued.Load(),
-		Delivered:     s.delivered.Load(),
-		Dropped:       s.dropped.Load(),
-		ClientReports: s.clientReports.Load(),
-		UploadBytes:   s.uploadBytes.Load(),
-		UploadsBusy:   s.uploadsBusy.Load(),
+		Enqueued:         s.enqueued.Load(),
+		Delivered:        s.delivered.Load(),
+		Dropped:          s.dropped.Load(),
+		DroppedOverShare: s.queued.overShare.Load(),
+		ClientReports:    s.clientReports.Load(),
+		UploadBytes:      s.uploadBytes.Load(),
+		UploadsBusy:      s.uploadsBusy.Load(),
 
 		IncomingStreams: int(s.incomingStreams.Load()),
 	}

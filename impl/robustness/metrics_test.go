@@ -17,9 +17,10 @@ import (
 	"github.com/rsocket-chat/rsgen/impl/chattest"
 )
 
-// A scripted session over TCP and WebSocket (logins, a channel, a channel
-// and a private message, a refused join, a statistics report, a file
-// upload, a refused SETUP and a protocol violation), then a scrape of
+// A scripted session over TCP and WebSocket (logins, a channel, channel
+// messages and a private one, a session that does not read and drops one,
+// a refused join, a statistics report, a file upload, a refused SETUP and
+// a protocol violation), then a scrape of
 // /metrics over HTTP: every count is exact. Then the probes through a
 // drain: /readyz answers 503 while an upload begun before the shutdown
 // is still arriving, /healthz 200, and the listener is gone once the
@@ -29,6 +30,7 @@ func TestMetricsAfterAScriptedSession(t *testing.T) {
 		cfg.WSAddr = "127.0.0.1:0"
 		cfg.MetricsAddr = "127.0.0.1:0"
 		cfg.ShutdownTimeout = wait
+		cfg.Chat.QueueLen = 2
 	})
 	base := "http://" + srv.MetricsAddr()
 	if code, body := metricstest.Get(t, base+"/readyz"); code != http.StatusOK || body != "ready\n" {
@@ -41,14 +43,19 @@ func TestMetricsAfterAScriptedSession(t *testing.T) {
 
 	alice := login(t, srv.TCPAddr(), "alice")
 	bob := login(t, srv.WSURL(), "bob")
+	// carol does not read: her queue (2 messages) drops the oldest.
+	carol := login(t, srv.TCPAddr(), "carol")
 	aliceIn, bobIn := chattest.Listen(t, alice), chattest.Listen(t, bob)
-	for _, c := range []*chat.Client{alice, bob} {
+	for _, c := range []*chat.Client{alice, bob, carol} {
 		chattest.Must(t, c.ChannelJoin(ctx, "general"))
 	}
 	chattest.WantError(t, alice.ChannelJoin(ctx, " bad name"), "channel name starts or ends with white space")
-	chattest.Must(t, alice.Message(ctx, chat.Message{Channel: str("general"), Content: str("hello all")}))
-	for _, in := range []*chattest.Inbox{aliceIn, bobIn} {
-		chattest.CheckMsg(t, in.Next(t, wait), "alice", "hello all", str("general"))
+	for _, text := range []string{"one", "two", "three"} {
+		chattest.Must(t, alice.Message(ctx, chat.Message{Channel: str("general"), Content: str(text)}))
+		// Read before the next, so that the readers' queues never hold two.
+		for _, in := range []*chattest.Inbox{aliceIn, bobIn} {
+			chattest.CheckMsg(t, in.Next(t, wait), "alice", text, str("general"))
+		}
 	}
 	chattest.Must(t, alice.Message(ctx, chat.Message{User: str("bob"), Content: str("psst")}))
 	chattest.CheckMsg(t, bobIn.Next(t, wait), "alice", "psst", nil)
@@ -76,9 +83,9 @@ func TestMetricsAfterAScriptedSession(t *testing.T) {
 
 	url := base + "/metrics"
 	ms := metricstest.Eventually(t, url, "the refused and violating connections to be gone", wait,
-		metricstest.Is(2, "rsgen_connections_open"))
-	// The connections: alice, bob, the refused one and the violator.
-	ms.Want(t, 4, "rsgen_connections_accepted_total")
+		metricstest.Is(3, "rsgen_connections_open"))
+	// The connections: alice, bob, carol, the refused one and the violator.
+	ms.Want(t, 5, "rsgen_connections_accepted_total")
 	ms.Want(t, 1, "rsgen_connections_refused_total", "reason", "setup_refused")
 	ms.Want(t, 0, "rsgen_connections_refused_total", "reason", "max_connections")
 	ms.Want(t, 1, "rsgen_guard_connections_closed_total", "kind", "violation")
@@ -87,15 +94,17 @@ func TestMetricsAfterAScriptedSession(t *testing.T) {
 	ms.Want(t, 0, "rsgen_oneway_dropped_total", "reason", "limit")
 	ms.Want(t, 0, "rsgen_response_budget_waits_total", "budget", "server")
 	// The chat.
-	ms.Want(t, 2, "chat_sessions_open")
-	ms.Want(t, 2, "chat_sessions_logged_in")
-	ms.Want(t, 2, "chat_users")
+	ms.Want(t, 3, "chat_sessions_open")
+	ms.Want(t, 3, "chat_sessions_logged_in")
+	ms.Want(t, 3, "chat_users")
 	ms.Want(t, 1, "chat_channels")
 	ms.Want(t, 2, "chat_incoming_streams")
-	ms.Want(t, 3, "chat_messages_enqueued_total") // the channel message twice, the private one once
-	ms.Want(t, 3, "chat_messages_delivered_total")
-	ms.Want(t, 0, "chat_messages_dropped_total")
-	ms.Want(t, 0, "chat_queued_messages")
+	ms.Want(t, 10, "chat_messages_enqueued_total") // 3 channel messages to 3 members, 1 private
+	ms.Want(t, 7, "chat_messages_delivered_total") // to alice and bob
+	ms.Want(t, 1, "chat_messages_dropped_total")   // carol's oldest
+	ms.Want(t, 0, "chat_messages_dropped_over_share_total")
+	ms.Want(t, 2, "chat_queued_messages")
+	ms.Want(t, 2, "chat_queue_longest_messages")
 	ms.Want(t, 1, "chat_client_reports_total")
 	ms.Want(t, 0, "chat_uploads_refused_busy_total")
 	ms.Want(t, 0, "chat_upload_memory_bytes")

@@ -6,6 +6,11 @@
 // bound, with their addresses (use port 0 to let the system choose). Stop
 // shuts down gracefully: new requests are refused, in-flight requests get
 // up to ShutdownTimeout to finish, then every connection is closed.
+//
+// With Config.MetricsAddr, an operations listener of its own serves the
+// server's Prometheus metrics (the runtime's, see gen/rsrt/rsmetrics, and
+// the chat's: sessions, messages, queues, uploads, files), /healthz and
+// /readyz (503 while draining), and with Config.Pprof net/http/pprof.
 package chatserver
 
 import (

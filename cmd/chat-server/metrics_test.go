@@ -14,23 +14,6 @@ import (
 	"github.com/rsocket-chat/rsgen/internal/syncbuf"
 )
 
-// metricsURL waits for the "metrics" line run prints once bound.
-func metricsURL(t *testing.T, out *syncbuf.Buffer) string {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		for _, line := range strings.Split(out.String(), "\n") {
-			if u, ok := strings.CutPrefix(line, "metrics "); ok {
-				return u
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no metrics line; stdout: %q", out.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // With --metrics-addr and --pprof, the operations listener serves the
 // metrics (a login shows up in them), the probes and pprof; the chat's
 // WebSocket port serves none of them.
@@ -43,8 +26,8 @@ func TestRunServesMetricsAndPprof(t *testing.T) {
 		done <- run(ctx, []string{"--tcp-addr=127.0.0.1:0", "--ws-addr=127.0.0.1:0", "--metrics-addr=127.0.0.1:0", "--pprof"},
 			env(map[string]string{"CHAT_DATA_DIR": t.TempDir()}), &stdout, &stderr)
 	}()
-	tcp, ws := addrs(t, &stdout)
-	url := metricsURL(t, &stdout)
+	p := printed(t, &stdout, "tcp ", "ws ", "metrics ")
+	tcp, ws, url := p[0], p[1], p[2]
 	base := strings.TrimSuffix(url, "/metrics")
 
 	dctx, dcancel := context.WithTimeout(ctx, wait)

@@ -25,21 +25,31 @@ const wait = 15 * time.Second
 // addrs waits for the "tcp" and "ws" lines run prints once bound.
 func addrs(t *testing.T, out *syncbuf.Buffer) (tcp, ws string) {
 	t.Helper()
+	p := printed(t, out, "tcp ", "ws ")
+	return p[0], p[1]
+}
+
+// printed waits until out has a line starting with each prefix and
+// returns the rest of those lines, in the order of prefixes.
+func printed(t *testing.T, out *syncbuf.Buffer, prefixes ...string) []string {
+	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
+		found := make([]string, len(prefixes))
+		n := 0
 		for _, line := range strings.Split(out.String(), "\n") {
-			if a, ok := strings.CutPrefix(line, "tcp "); ok {
-				tcp = a
-			}
-			if a, ok := strings.CutPrefix(line, "ws "); ok {
-				ws = a
+			for i, p := range prefixes {
+				if rest, ok := strings.CutPrefix(line, p); ok && found[i] == "" {
+					found[i] = rest
+					n++
+				}
 			}
 		}
-		if tcp != "" && ws != "" {
-			return tcp, ws
+		if n == len(prefixes) {
+			return found
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("addresses not printed; stdout: %q", out.String())
+			t.Fatalf("%q not printed; stdout: %q", prefixes, out.String())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

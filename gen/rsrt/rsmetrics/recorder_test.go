@@ -16,7 +16,8 @@ import (
 
 // The recorder labels calls with the schema's route names only, counts
 // requests, errors by wire code, stream items and open streams, and
-// observes every call's duration.
+// observes every call's duration; the stream series exist only for the
+// interactions that have streams.
 func TestRecorderLabels(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := New(reg, Config{Routes: []string{"login", "feed"}})
@@ -57,6 +58,7 @@ rsgen_requests_total{interaction="request-stream",route="feed"} 1
 rsgen_stream_items_received_total{interaction="request-channel",route="feed"} 1
 # HELP rsgen_stream_items_sent_total Items sent on request-streams and request-channels served.
 # TYPE rsgen_stream_items_sent_total counter
+rsgen_stream_items_sent_total{interaction="request-channel",route="feed"} 0
 rsgen_stream_items_sent_total{interaction="request-stream",route="feed"} 2
 # HELP rsgen_streams_open Request-stream and request-channel handlers running.
 # TYPE rsgen_streams_open gauge

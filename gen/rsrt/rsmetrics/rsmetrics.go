@@ -96,6 +96,8 @@ type Metrics struct {
 	mu     sync.Mutex
 	routes map[string]bool // allowed names; grows up to maxRoutes when open
 	open   bool            // no Config.Routes
+	series map[seriesKey]*series
+	fast   sync.Map // seriesKey of a name that is its own label -> *series
 
 	requests *prometheus.CounterVec
 	errors   *prometheus.CounterVec
@@ -120,7 +122,7 @@ func New(reg prometheus.Registerer, cfg Config) (*Metrics, error) {
 	if len(buckets) == 0 {
 		buckets = DefaultBuckets
 	}
-	m := &Metrics{reg: reg, ns: ns, routes: make(map[string]bool), open: len(cfg.Routes) == 0}
+	m := &Metrics{reg: reg, ns: ns, routes: make(map[string]bool), open: len(cfg.Routes) == 0, series: make(map[seriesKey]*series)}
 	for _, r := range cfg.Routes {
 		m.routes[r] = true
 	}
@@ -152,54 +154,109 @@ func (m *Metrics) AcceptOptions() []rsrt.AcceptOption {
 	return []rsrt.AcceptOption{rsrt.WithServerStats(&m.stats)}
 }
 
-// routeLabel returns the label of a route name.
-func (m *Metrics) routeLabel(route string) string {
+// series are the metrics of one (route label, interaction), resolved
+// once: recording a call is then a few atomic adds, with no label
+// hashing.
+type series struct {
+	route, interaction string
+	requests           prometheus.Counter
+	duration           prometheus.Observer
+	// streams and sent exist for streams and channels, received for
+	// channels.
+	streams        prometheus.Gauge
+	sent, received prometheus.Counter
+}
+
+// seriesKey identifies series by route name and interaction.
+type seriesKey struct {
+	route string
+	i     rsrt.Interaction
+}
+
+// seriesOf returns the series of a call on route with interaction i. The
+// fast path holds the names that are their own label; any other name
+// takes the lock and gets the UnknownRoute series, so that the map cannot
+// grow with names.
+func (m *Metrics) seriesOf(route string, i rsrt.Interaction) *series {
+	if s, ok := m.fast.Load(seriesKey{route, i}); ok {
+		return s.(*series)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.routes[route] {
-		return route
-	}
-	if m.open && len(m.routes) < maxRoutes {
+	label := UnknownRoute
+	switch {
+	case m.routes[route]:
+		label = route
+	case m.open && len(m.routes) < maxRoutes:
 		m.routes[route] = true
-		return route
+		label = route
 	}
-	return UnknownRoute
+	k := seriesKey{label, i}
+	s := m.series[k]
+	if s == nil {
+		is := i.String()
+		s = &series{route: label, interaction: is,
+			requests: m.requests.WithLabelValues(label, is),
+			duration: m.duration.WithLabelValues(label, is),
+		}
+		// Only the series that can move exist: no stream gauge at 0
+		// for a request-response.
+		if i == rsrt.RequestStream || i == rsrt.RequestChannel {
+			s.streams = m.streams.WithLabelValues(label, is)
+			s.sent = m.sent.WithLabelValues(label, is)
+		}
+		if i == rsrt.RequestChannel {
+			s.received = m.received.WithLabelValues(label, is)
+		}
+		m.series[k] = s
+	}
+	if label == route {
+		m.fast.Store(k, s)
+	}
+	return s
 }
 
 // call is one call being served: what an interceptor records into as the
 // call goes.
 type call struct {
-	m      *Metrics
-	labels prometheus.Labels
-	stream bool
-	start  time.Time
+	m     *Metrics
+	s     *series
+	start time.Time
 }
 
 // begin records the start of a call on route with interaction i.
-func (m *Metrics) begin(route string, i rsrt.Interaction) *call {
-	c := &call{m: m, labels: prometheus.Labels{"route": m.routeLabel(route), "interaction": i.String()},
-		stream: i == rsrt.RequestStream || i == rsrt.RequestChannel, start: time.Now()}
-	m.requests.With(c.labels).Inc()
-	if c.stream {
-		m.streams.With(c.labels).Inc()
+func (m *Metrics) begin(route string, i rsrt.Interaction) call {
+	c := call{m: m, s: m.seriesOf(route, i), start: time.Now()}
+	c.s.requests.Inc()
+	if c.s.streams != nil {
+		c.s.streams.Inc()
 	}
 	return c
 }
 
-// itemSent records an item of the call's stream sent to the peer.
-func (c *call) itemSent() { c.m.sent.With(c.labels).Inc() }
+// itemSent records an item of the call's stream or channel sent to the
+// peer.
+func (c call) itemSent() {
+	if c.s.sent != nil {
+		c.s.sent.Inc()
+	}
+}
 
 // itemReceived records an item of the call's channel received.
-func (c *call) itemReceived() { c.m.received.With(c.labels).Inc() }
+func (c call) itemReceived() {
+	if c.s.received != nil {
+		c.s.received.Inc()
+	}
+}
 
 // end records the end of the call, with the handler's error.
-func (c *call) end(err error) {
-	c.m.duration.With(c.labels).Observe(time.Since(c.start).Seconds())
-	if c.stream {
-		c.m.streams.With(c.labels).Dec()
+func (c call) end(err error) {
+	c.s.duration.Observe(time.Since(c.start).Seconds())
+	if c.s.streams != nil {
+		c.s.streams.Dec()
 	}
 	if err != nil {
-		c.m.errors.With(prometheus.Labels{"route": c.labels["route"], "interaction": c.labels["interaction"], "code": ErrorCode(err)}).Inc()
+		c.m.errors.WithLabelValues(c.s.route, c.s.interaction, ErrorCode(err)).Inc()
 	}
 }
 

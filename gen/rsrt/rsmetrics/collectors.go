@@ -86,7 +86,7 @@ func serverCollector(ns string, srv *server.Server) prometheus.Collector {
 	open := prometheus.NewDesc(ns+"_connections_open", "Connections open.", nil, nil)
 	accepted := prometheus.NewDesc(ns+"_connections_accepted_total", "Connections accepted by the listeners.", nil, nil)
 	refused := prometheus.NewDesc(ns+"_connections_refused_total",
-		"Connections refused: over the listener's limit (max_connections), or their SETUP refused (setup_refused).",
+		"Connections refused: over the listener's limit (max_connections), their SETUP refused (setup_refused), a WebSocket upgrade from a web origin the policy refuses (origin).",
 		[]string{"reason"}, nil)
 	closed := prometheus.NewDesc(ns+"_guard_connections_closed_total",
 		"Connections the checking transports closed, by kind: violation (of the protocol or a limit), setup_timeout, idle_timeout, write_timeout.",
@@ -109,6 +109,7 @@ func serverCollector(ns string, srv *server.Server) prometheus.Collector {
 				{accepted, cv, float64(c.Connections), nil},
 				{refused, cv, float64(c.RefusedConnections), []string{"max_connections"}},
 				{refused, cv, float64(c.RefusedSetups), []string{"setup_refused"}},
+				{refused, cv, float64(c.RefusedOrigins), []string{"origin"}},
 				{closed, cv, float64(c.Violations), []string{"violation"}},
 				{closed, cv, float64(c.SetupTimeouts), []string{"setup_timeout"}},
 				{closed, cv, float64(c.IdleTimeouts), []string{"idle_timeout"}},

@@ -22,9 +22,10 @@
 //
 //   - rsgen_connections_open (gauge), rsgen_connections_accepted_total,
 //     rsgen_connections_refused_total{reason}: reason is max_connections
-//     (the listener's limit) or setup_refused (the SETUP was answered
+//     (the listener's limit), setup_refused (the SETUP was answered
 //     with INVALID_SETUP, UNSUPPORTED_SETUP or REJECTED_SETUP: refused by
-//     the service, by authentication, or during shutdown);
+//     the service, by authentication, or during shutdown) or origin (a
+//     WebSocket upgrade answered 403 by the origin policy);
 //   - rsgen_guard_connections_closed_total{kind}: connections the
 //     checking transports closed, by kind: violation (a frame broke the
 //     protocol or a limit), setup_timeout, idle_timeout, write_timeout;

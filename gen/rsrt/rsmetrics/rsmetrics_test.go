@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
@@ -147,8 +148,9 @@ func dial(t *testing.T, addr string, opts ...rsrt.DialOption) (*rsrt.ClientConn,
 }
 
 // The connection metrics count what happened on both transports: clients
-// served, a SETUP refused, a connection closed for a protocol violation,
-// one refused over a listener's limit; and /readyz follows the server
+// served, a SETUP refused, an upgrade from another web origin refused, a
+// connection closed for a protocol violation, one refused over a
+// listener's limit; and /readyz follows the server
 // from before it is bound, through serving, to its drain, while /healthz
 // stays up and pprof is not served.
 func TestConnectionMetricsAndProbes(t *testing.T) {
@@ -181,6 +183,14 @@ func TestConnectionMetricsAndProbes(t *testing.T) {
 	if !errors.As(err, &rerr) || rerr.Message != "refused" {
 		t.Fatalf("a refused SETUP: %v", err)
 	}
+	// A web page of another origin may not open a WebSocket: 403.
+	hdr := http.Header{"Origin": []string{"https://elsewhere.example"}}
+	if ws, resp, err := websocket.DefaultDialer.Dial("ws://"+r.srv.WSAddr().String()+"/", hdr); err == nil {
+		ws.Close()
+		t.Error("an upgrade from another origin was accepted")
+	} else if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an upgrade from another origin: %v, want 403", err)
+	}
 	// The refused connection closes on its own time.
 	r.eventually(t, "the refused connection to be gone", is(2, "rsgen_connections_open"))
 	// A first frame that is not a SETUP (a KEEPALIVE) breaks the protocol.
@@ -201,6 +211,7 @@ func TestConnectionMetricsAndProbes(t *testing.T) {
 	ms.Want(t, 4, "rsgen_connections_accepted_total")
 	ms.Want(t, 1, "rsgen_connections_refused_total", "reason", "setup_refused")
 	ms.Want(t, 0, "rsgen_connections_refused_total", "reason", "max_connections")
+	ms.Want(t, 1, "rsgen_connections_refused_total", "reason", "origin")
 	ms.Want(t, 1, "rsgen_guard_connections_closed_total", "kind", "violation")
 	ms.Want(t, 0, "rsgen_guard_connections_closed_total", "kind", "setup_timeout")
 	ms.Want(t, 0, "rsgen_guard_frames_total", "action", "rejected")

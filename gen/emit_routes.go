@@ -173,13 +173,14 @@ func emitServeFunc(f *jen.File, r *Route) {
 		body = append(body, jen.Return(call()))
 	case RequestStream:
 		params = []jen.Code{ctx().Add(ctxType()), recv, req().Add(payload()),
-			out().Op("*").Add(rsrtQ("RawSender"))}
+			out().Add(rsrtQ("Stream"))}
 		body = append(body, jen.Return(call(newSender())))
 	case RequestChannel:
-		params = []jen.Code{ctx().Add(ctxType()), recv, in().Op("*").Add(rsrtQ("RawInbound")),
-			out().Op("*").Add(rsrtQ("RawSender"))}
+		// One stream, both sides: the channel's items come in and go out
+		// through out.
+		params = []jen.Code{ctx().Add(ctxType()), recv, out().Add(rsrtQ("Stream"))}
 		body = append(body, jen.Return(call(
-			rsrtQ("NewInbound").Call(ctx(), in(), reqDecodeFunc(r)), newSender())))
+			rsrtQ("NewInbound").Call(ctx(), out(), reqDecodeFunc(r)), newSender())))
 	}
 	f.Func().Id(r.Serve).Params(params...).Params(results...).Block(body...)
 }

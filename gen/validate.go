@@ -378,6 +378,7 @@ var reservedMIMEs = []string{
 	"message/x.rsocket.routing.v0",
 	"message/x.rsocket.composite-metadata.v0",
 	"application/x.rsgen.client-routes.v0",
+	"application/x.rsgen.deadline.v0",
 }
 
 func (v *validator) metadata(es []*entrySyntax) []*Entry {

@@ -19,7 +19,8 @@ type acceptConfig struct {
 	// the default, < 0 for none.
 	serverBudget int64
 	// stats receives the counts of every connection (WithServerStats).
-	stats *ServerStats
+	stats        *ServerStats
+	interceptors interceptors
 }
 
 // scope builds the policy of one connection (see connScope) from what the
@@ -28,7 +29,7 @@ type acceptConfig struct {
 // options; log is the
 // connection's logger, shared the server-wide response budget.
 func (cfg *acceptConfig) scope(served any, arrivals *rsock.Arrivals, log *slog.Logger, shared *semaphore.Weighted) *connScope {
-	sc := &connScope{gate: cfg.gate, budget: newBudget(cfg.budget, shared), stats: cfg.stats, arrivals: arrivals, log: log}
+	sc := &connScope{gate: cfg.gate, budget: newBudget(cfg.budget, shared), stats: cfg.stats, ic: cfg.interceptors, arrivals: arrivals, log: log}
 	sc.budget.stats = cfg.stats
 	if g, ok := served.(*Gate); ok {
 		sc.gate = g
@@ -107,6 +108,7 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 			log.Info("rsrt: SETUP refused", "remote", addr, "error", err)
 			return nil, err
 		}
+		scope.peer = Peer{Addr: addr, Setup: &st}
 		var ctx context.Context
 		ctx, cancel = context.WithCancel(sctx)
 		c := &Conn{ctx: ctx, setup: st, addr: addr, decls: decls}

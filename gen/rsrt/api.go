@@ -54,7 +54,9 @@ type Entry struct {
 }
 
 // Metadata holds the composite-metadata entries of a request or response,
-// the routing entry excluded, in wire order.
+// the routing entry excluded, in wire order. (The runtime also takes the
+// deadline entry out of the requests it hands to handlers; see
+// MIMEDeadline.)
 type Metadata []Entry
 
 // Get returns the content of the first entry of the given MIME type.
@@ -111,16 +113,17 @@ func (r *Routes[S]) HandleFireAndForget(route string, h func(ctx context.Context
 }
 
 // HandleRequestStream registers a request-stream route. The handler sends
-// items through out and returns nil to complete the stream or an error to
-// end it with an ERROR frame.
-func (r *Routes[S]) HandleRequestStream(route string, h func(ctx context.Context, s S, req *Payload, out *RawSender) error) {
+// items through out (whose Recv returns io.EOF) and returns nil to
+// complete the stream or an error to end it with an ERROR frame.
+func (r *Routes[S]) HandleRequestStream(route string, h func(ctx context.Context, s S, req *Payload, out Stream) error) {
 	r.add(RequestStream, route, false, handler[S]{rs: h})
 }
 
 // HandleRequestChannel registers a request-channel route. When
 // initialEmpty is true the REQUEST_CHANNEL frame carries the route only and
-// is not an item of in; otherwise it is the first item of in.
-func (r *Routes[S]) HandleRequestChannel(route string, initialEmpty bool, h func(ctx context.Context, s S, in *RawInbound, out *RawSender) error) {
+// is not an item of the stream; otherwise it is the first item Recv
+// returns.
+func (r *Routes[S]) HandleRequestChannel(route string, initialEmpty bool, h func(ctx context.Context, s S, st Stream) error) {
 	r.add(RequestChannel, route, initialEmpty, handler[S]{rc: h})
 }
 
@@ -156,13 +159,14 @@ func (r *Routes[S]) Responder(ctx context.Context, s S, log *slog.Logger) rsock.
 
 // Sender is the typed sender of a stream or channel response.
 type Sender[T any] struct {
-	raw *RawSender
+	raw Stream
 	ctx context.Context
 	enc func(T) (Payload, error)
 }
 
-// NewSender wraps raw with the encoder of T. ctx bounds every Send.
-func NewSender[T any](ctx context.Context, raw *RawSender, enc func(T) (Payload, error)) *Sender[T] {
+// NewSender wraps the outbound side of raw with the encoder of T. ctx
+// bounds every Send.
+func NewSender[T any](ctx context.Context, raw Stream, enc func(T) (Payload, error)) *Sender[T] {
 	return &Sender[T]{raw: raw, ctx: ctx, enc: enc}
 }
 
@@ -178,13 +182,14 @@ func (s *Sender[T]) Send(v T) error {
 
 // Inbound is the typed inbound sequence of a request-channel.
 type Inbound[T any] struct {
-	raw *RawInbound
+	raw Stream
 	ctx context.Context
 	dec func(*Payload) (T, error)
 }
 
-// NewInbound wraps raw with the decoder of T. ctx bounds every Recv.
-func NewInbound[T any](ctx context.Context, raw *RawInbound, dec func(*Payload) (T, error)) *Inbound[T] {
+// NewInbound wraps the inbound side of raw with the decoder of T. ctx
+// bounds every Recv.
+func NewInbound[T any](ctx context.Context, raw Stream, dec func(*Payload) (T, error)) *Inbound[T] {
 	return &Inbound[T]{raw: raw, ctx: ctx, dec: dec}
 }
 

@@ -24,7 +24,8 @@ import (
 // request-channel whose first payload is an item.
 func benchChannelRoutes() *rsrt.Routes[*benchConn] {
 	r := rsrt.NewRoutes[*benchConn]()
-	r.HandleRequestChannel("bench.channel", false, func(ctx context.Context, _ *benchConn, in *rsrt.RawInbound, out *rsrt.RawSender) error {
+	r.HandleRequestChannel("bench.channel", false, func(ctx context.Context, _ *benchConn, st rsrt.Stream) error {
+		in, out := st, st // the inbound and outbound sides
 		for {
 			req, err := in.Recv(ctx)
 			if errors.Is(err, io.EOF) {

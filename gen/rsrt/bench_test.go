@@ -44,7 +44,7 @@ func benchRoutes() *rsrt.Routes[*benchConn] {
 		v.Value++
 		return rsrt.EncodeJSON(v)
 	})
-	r.HandleRequestStream("bench.stream", func(ctx context.Context, _ *benchConn, req *rsrt.Payload, out *rsrt.RawSender) error {
+	r.HandleRequestStream("bench.stream", func(ctx context.Context, _ *benchConn, req *rsrt.Payload, out rsrt.Stream) error {
 		v, err := rsrt.DecodeJSON[kv](req)
 		if err != nil {
 			return rsrt.BadRequest("bench.stream", "request data", err)

@@ -160,12 +160,20 @@ type handlerCtx struct {
 	context.Context
 	b        *budget
 	reserved atomic.Int64
+	// call is the call the handler serves (see CallOf); nil on the
+	// requesting side of a channel.
+	call *Call
 }
 
 // Value implements context.Context.
 func (h *handlerCtx) Value(key any) any {
-	if key == (handlerKey{}) {
+	switch key {
+	case handlerKey{}:
 		return h
+	case callKey{}:
+		if h.call != nil {
+			return h.call
+		}
 	}
 	return h.Context.Value(key)
 }

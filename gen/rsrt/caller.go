@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	"sync"
+	"time"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
@@ -96,12 +97,49 @@ type badItem struct{ err error }
 func (b *badItem) Error() string { return b.err.Error() }
 func (b *badItem) Unwrap() error { return b.err }
 
-// RequestResponse sends a request-response and waits for the answer.
-func (c *Caller) RequestResponse(ctx context.Context, route string, req Payload) (*Payload, error) {
-	if err := c.check(ctx, RequestResponse, route); err != nil {
+// outgoing returns req with the entries every request made with ctx
+// carries after its own: those AppendMetadata put in ctx, then ctx's
+// deadline (MIMEDeadline). It copies rather than appends to req's
+// entries, which belong to the caller.
+func outgoing(ctx context.Context, req Payload) Payload {
+	extra := outgoingMetadata(ctx)
+	dl, hasDL := deadlineEntry(ctx)
+	if len(extra) == 0 && !hasDL {
+		return req
+	}
+	md := make(Metadata, 0, len(req.Metadata)+len(extra)+1)
+	md = append(append(md, req.Metadata...), extra...)
+	if hasDL {
+		md = append(md, dl)
+	}
+	req.Metadata = md
+	return req
+}
+
+// unary sends a request-response, fire-and-forget or metadata-push (send)
+// through the connection's interceptors.
+func (c *Caller) unary(ctx context.Context, i Interaction, route string, req Payload, send func(ctx context.Context, req *Payload) (*Payload, error)) (*Payload, error) {
+	if err := c.check(ctx, i, route); err != nil {
 		return nil, err
 	}
-	p, err := requestPayload(route, req)
+	req = outgoing(ctx, req)
+	if len(c.scope.ic) == 0 {
+		return send(ctx, &req)
+	}
+	return c.scope.ic.unary(func(ctx context.Context, _ *Call, req *Payload) (*Payload, error) {
+		return send(ctx, req)
+	})(ctx, c.scope.requested(i, route, req.Metadata), &req)
+}
+
+// RequestResponse sends a request-response and waits for the answer.
+func (c *Caller) RequestResponse(ctx context.Context, route string, req Payload) (*Payload, error) {
+	return c.unary(ctx, RequestResponse, route, req, func(ctx context.Context, req *Payload) (*Payload, error) {
+		return c.requestResponse(ctx, route, req)
+	})
+}
+
+func (c *Caller) requestResponse(ctx context.Context, route string, req *Payload) (*Payload, error) {
+	p, err := requestPayload(route, *req)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +161,9 @@ func (c *Caller) RequestResponse(ctx context.Context, route string, req Payload)
 		}
 	}
 	if sub.err != nil {
+		if err := ctxEnded(ctx); err != nil {
+			return nil, err // the answer and ctx's end came together
+		}
 		return nil, c.callErr(sub.err)
 	}
 	if sub.res.err == ErrClosed {
@@ -199,29 +240,29 @@ func (s *monoSub) cancel() {
 
 // FireAndForget sends a fire-and-forget request.
 func (c *Caller) FireAndForget(ctx context.Context, route string, req Payload) error {
-	if err := c.check(ctx, FireAndForget, route); err != nil {
-		return err
-	}
-	p, err := requestPayload(route, req)
-	if err != nil {
-		return err
-	}
-	return c.conn.FireAndForget(p)
+	_, err := c.unary(ctx, FireAndForget, route, req, func(_ context.Context, req *Payload) (*Payload, error) {
+		p, err := requestPayload(route, *req)
+		if err != nil {
+			return nil, err
+		}
+		return nil, c.conn.FireAndForget(p)
+	})
+	return err
 }
 
 // MetadataPush sends a METADATA_PUSH carrying the route and entries.
 func (c *Caller) MetadataPush(ctx context.Context, route string, entries Metadata) error {
-	if err := c.check(ctx, MetadataPush, route); err != nil {
-		return err
-	}
-	if route == "" {
-		return errors.New("rsrt: empty route")
-	}
-	md, err := EncodeComposite(route, entries)
-	if err != nil {
-		return err
-	}
-	return c.conn.MetadataPush(rsock.Payload{Metadata: md})
+	_, err := c.unary(ctx, MetadataPush, route, Payload{Metadata: entries}, func(_ context.Context, req *Payload) (*Payload, error) {
+		if route == "" {
+			return nil, errors.New("rsrt: empty route")
+		}
+		md, err := EncodeComposite(route, req.Metadata)
+		if err != nil {
+			return nil, err
+		}
+		return nil, c.conn.MetadataPush(rsock.Payload{Metadata: md})
+	})
+	return err
 }
 
 // RequestStream opens a request-stream. Breaking out of the loop or
@@ -233,45 +274,110 @@ func (c *Caller) RequestStream(ctx context.Context, route string, req Payload) i
 			yield(nil, err)
 			return
 		}
-		p, err := requestPayload(route, req)
+		req := outgoing(ctx, req)
+		open := c.openStream
+		if len(c.scope.ic) > 0 {
+			open = c.scope.ic.streamClient(open)
+		}
+		cs, err := open(ctx, c.scope.requested(RequestStream, route, req.Metadata), &req)
 		if err != nil {
 			yield(nil, err)
 			return
 		}
-		sid := &rsock.StreamID{}
-		b := newInbound(inboundConfig{window: c.prefetch, maxWindow: max(c.prefetch, maxAutoPrefetch), conv: convResponse,
-			tapped: c.conn.Tapped(), onCancel: c.conn.Canceller(sid),
-			done: c.done, doneErr: c.closedErr})
-		// ctx is watched by Recv, not handed to the library.
-		if err := c.conn.RequestStream(p, sid, (*inboundSub)(b)); err != nil {
-			yield(nil, err)
-			return
-		}
-		drain(ctx, b, route, c.callErr, yield, b.cancel)
+		drain(ctx, cs, yield)
 	}
 }
 
-// drain yields the items of an inbound until it ends, the loop breaks or
-// ctx ends; stop cancels the exchange in the last two cases.
-func drain(ctx context.Context, b *RawInbound, route string, mapErr func(error) error, yield func(*Payload, error) bool, stop func() bool) {
+// openStream opens a request-stream: the innermost StreamClientFunc.
+func (c *Caller) openStream(ctx context.Context, call *Call, req *Payload) (ClientStream, error) {
+	route := call.Route
+	p, err := requestPayload(route, *req)
+	if err != nil {
+		return nil, err
+	}
+	sid := &rsock.StreamID{}
+	b := newInbound(inboundConfig{window: c.prefetch, maxWindow: max(c.prefetch, maxAutoPrefetch), conv: convResponse,
+		tapped: c.conn.Tapped(), onCancel: c.conn.Canceller(sid),
+		done: c.done, doneErr: c.closedErr})
+	// ctx is watched by Recv, not handed to the library.
+	if err := c.conn.RequestStream(p, sid, (*inboundSub)(b)); err != nil {
+		return nil, err
+	}
+	return &streamCall{in: b, route: route, callErr: c.callErr}, nil
+}
+
+// streamCall is the innermost ClientStream of a request-stream.
+type streamCall struct {
+	in      *RawInbound
+	route   string
+	callErr func(error) error
+}
+
+func (s *streamCall) Send(context.Context, Payload) error { return errNotAChannel }
+
+func (s *streamCall) Recv(ctx context.Context) (*Payload, error) {
+	return recvResponse(ctx, s.in, s.route, s.callErr)
+}
+
+func (s *streamCall) CloseSend() error { return nil }
+
+func (s *streamCall) Close() error {
+	s.in.cancel()
+	return nil
+}
+
+// ctxEnded returns ctx's error, or context.DeadlineExceeded once its
+// deadline has passed even if its timer has not fired yet (on a loaded
+// machine it can be late, and the peer's answer to our deadline come
+// first).
+func ctxEnded(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// recvResponse returns the next item of a requester's inbound, its
+// errors made into what callers see: an item that cannot be read is
+// BadResponse of route, a library error is mapped by mapErr.
+func recvResponse(ctx context.Context, b *RawInbound, route string, mapErr func(error) error) (*Payload, error) {
+	p, err := b.Recv(ctx)
+	if err == nil || err == io.EOF {
+		return p, err
+	}
+	if err := ctxEnded(ctx); err != nil {
+		// Whatever ended the exchange too (the peer's error after
+		// our deadline, say), the caller gave up first.
+		return nil, err
+	}
+	var bi *badItem
+	if errors.As(err, &bi) {
+		err = BadResponse(route, bi.err)
+	} else {
+		err = mapErr(err)
+	}
+	return nil, err
+}
+
+// drain yields the items of a stream until it ends, the loop breaks or
+// ctx ends; it closes the stream (a CANCEL) in the last two cases and on
+// an error.
+func drain(ctx context.Context, s ClientStream, yield func(*Payload, error) bool) {
 	for {
-		p, err := b.Recv(ctx)
+		p, err := s.Recv(ctx)
 		if err == io.EOF {
 			return
 		}
 		if err != nil {
-			var bi *badItem
-			if errors.As(err, &bi) {
-				err = BadResponse(route, bi.err)
-			} else if ctx.Err() == nil {
-				err = mapErr(err)
-			}
-			stop()
+			_ = s.Close()
 			yield(nil, err)
 			return
 		}
 		if !yield(p, nil) {
-			stop()
+			_ = s.Close()
 			return
 		}
 	}
@@ -287,12 +393,35 @@ func (c *Caller) RequestChannel(ctx context.Context, route string, first *Payloa
 	if first != nil {
 		fp = *first
 	}
+	fp = outgoing(ctx, fp)
+	if first != nil {
+		first = &fp
+	}
+	open := c.openChannel
+	if len(c.scope.ic) > 0 {
+		open = c.scope.ic.streamClient(open)
+	}
+	cs, err := open(ctx, c.scope.requested(RequestChannel, route, fp.Metadata), first)
+	if err != nil {
+		return nil, err
+	}
+	return &RawChannel{route: route, ctx: ctx, cs: cs}, nil
+}
+
+// openChannel opens a request-channel: the innermost StreamClientFunc.
+// first is nil when the first frame carries no item.
+func (c *Caller) openChannel(ctx context.Context, call *Call, first *Payload) (ClientStream, error) {
+	route := call.Route
+	fp := Payload{Metadata: call.Metadata}
+	if first != nil {
+		fp = *first
+	}
 	p, err := requestPayload(route, fp)
 	if err != nil {
 		return nil, err
 	}
 	out := newSender(c.scope, &handlerCtx{Context: ctx, b: c.scope.budget}, c.done, nil)
-	ch := &RawChannel{route: route, ctx: ctx, out: out, callErr: c.callErr}
+	ch := &channelCall{route: route, out: out, callErr: c.callErr}
 	ch.in = newInbound(inboundConfig{window: c.prefetch, maxWindow: max(c.prefetch, maxAutoPrefetch), conv: convResponse,
 		tapped: c.conn.Tapped(), onCancel: c.conn.Canceller(&ch.sid),
 		onTerm: out.noMoreCredit, done: c.done, doneErr: c.closedErr})
@@ -313,8 +442,29 @@ func (c *Caller) RequestChannel(ctx context.Context, route string, first *Payloa
 
 // RawChannel is the client side of an open request-channel.
 type RawChannel struct {
+	route string
+	ctx   context.Context
+	// cs is the exchange, through the connection's interceptors.
+	cs ClientStream
+}
+
+// Send sends one item to the responder, waiting for its demand.
+func (c *RawChannel) Send(ctx context.Context, r Payload) error { return c.cs.Send(ctx, r) }
+
+// CloseSend completes the outbound side.
+func (c *RawChannel) CloseSend() error { return c.cs.CloseSend() }
+
+// Recv returns the responses; breaking out of the loop cancels the channel.
+func (c *RawChannel) Recv() iter.Seq2[*Payload, error] {
+	return func(yield func(*Payload, error) bool) { drain(c.ctx, c.cs, yield) }
+}
+
+// Close cancels the channel.
+func (c *RawChannel) Close() error { return c.cs.Close() }
+
+// channelCall is the innermost ClientStream of a request-channel.
+type channelCall struct {
 	route   string
-	ctx     context.Context
 	callErr func(error) error
 	out     *RawSender
 	in      *RawInbound
@@ -323,8 +473,7 @@ type RawChannel struct {
 	closeOnce sync.Once
 }
 
-// Send sends one item to the responder, waiting for its demand.
-func (c *RawChannel) Send(ctx context.Context, r Payload) error {
+func (c *channelCall) Send(ctx context.Context, r Payload) error {
 	p, err := responsePayload(r)
 	if err != nil {
 		return err
@@ -332,23 +481,19 @@ func (c *RawChannel) Send(ctx context.Context, r Payload) error {
 	return c.out.sendRaw(ctx, p)
 }
 
-// CloseSend completes the outbound side.
-func (c *RawChannel) CloseSend() error {
+func (c *channelCall) CloseSend() error {
 	c.out.finish(nil)
 	return nil
 }
 
-// Recv returns the responses; breaking out of the loop cancels the channel.
-func (c *RawChannel) Recv() iter.Seq2[*Payload, error] {
-	return func(yield func(*Payload, error) bool) {
-		drain(c.ctx, c.in, c.route, c.callErr, yield, func() bool { _ = c.Close(); return true })
-	}
+func (c *channelCall) Recv(ctx context.Context) (*Payload, error) {
+	return recvResponse(ctx, c.in, c.route, c.callErr)
 }
 
 // Close cancels both sides: our outbound stops locally, and the inbound
 // cancel sends the CANCEL frame, at once, through the boundary (rsock's
 // doc, entry "Channel and stream CANCEL").
-func (c *RawChannel) Close() error {
+func (c *channelCall) Close() error {
 	c.closeOnce.Do(func() {
 		c.out.cancel()
 		c.in.cancel()

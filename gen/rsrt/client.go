@@ -33,6 +33,8 @@ type dialConfig struct {
 	auth        *Credentials
 	responder   func(ctx context.Context, scope *connScope) rsock.Responder
 	tls         *tls.Config // see WithTLS
+	// interceptors wrap the connection's calls, both ways.
+	interceptors interceptors
 }
 
 // parseAddr splits a Dial address into a transport and its target.
@@ -92,6 +94,7 @@ func dial(ctx context.Context, addr string, opts []DialOption) (*ClientConn, err
 	cc := &ClientConn{done: make(chan struct{}), cancel: cancel, onClose: cfg.onClose, log: cfg.log, addr: target}
 	cc.tap = rsock.NewTap(cc.done)
 	scope := clientScope(cc.tap.Arrivals(), cfg.log)
+	scope.ic, scope.peer = cfg.interceptors, Peer{Addr: target}
 	rc := rsock.ClientConfig{
 		Network: network, Target: target,
 		DataMIME: MIMEJSON, MetadataMIME: MIMECompositeMetadata,

@@ -48,6 +48,20 @@
 // the handler's reservation there, since a handler's context is all the
 // generated signatures give it.
 //
+// # Interceptors, deadlines, metadata
+//
+// Every call passes through the runtime at one place per side: the
+// responder (responder.go) for the calls a connection serves, the
+// [Caller] for those it makes. There the connection's [Interceptor]s
+// wrap it ([WithInterceptors] on an acceptor, [WithDialInterceptors] on
+// Dial; interceptor.go), each seeing the call's [Call]. There too a
+// caller's context deadline becomes the request's [MIMEDeadline] entry,
+// and the serving side turns that entry back into its handler's context
+// deadline (deadline.go); a request-response handler's context also ends
+// when the requester cancels. [AppendMetadata] adds entries to the calls
+// made with a context, and [RequestMetadata] gives a handler every entry
+// of its request.
+//
 // # Errors
 //
 // Errors the peer sends arrive as *[Error] (whatever type the library used

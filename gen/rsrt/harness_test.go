@@ -106,7 +106,7 @@ func serverRoutes() *rsrt.Routes[*conn] {
 		c.event("push %s", v)
 		return nil
 	})
-	r.HandleRequestStream("count", func(ctx context.Context, c *conn, req *rsrt.Payload, out *rsrt.RawSender) error {
+	r.HandleRequestStream("count", func(ctx context.Context, c *conn, req *rsrt.Payload, out rsrt.Stream) error {
 		n, err := strconv.Atoi(string(req.Data))
 		if err != nil {
 			return rsrt.BadRequest("count", "request data", err)
@@ -120,7 +120,7 @@ func serverRoutes() *rsrt.Routes[*conn] {
 		c.event("count done %d", n)
 		return nil
 	})
-	r.HandleRequestStream("forever", func(ctx context.Context, c *conn, _ *rsrt.Payload, out *rsrt.RawSender) error {
+	r.HandleRequestStream("forever", func(ctx context.Context, c *conn, _ *rsrt.Payload, out rsrt.Stream) error {
 		for i := 0; ; i++ {
 			if err := out.Send(ctx, rsrt.Payload{Data: []byte(strconv.Itoa(i))}); err != nil {
 				c.event("forever stopped: %v", err)
@@ -130,7 +130,7 @@ func serverRoutes() *rsrt.Routes[*conn] {
 	})
 	// "blobs" sends 64 KiB items until cancelled; "blob" answers 64 KiB,
 	// reserved first.
-	r.HandleRequestStream("blobs", func(ctx context.Context, c *conn, _ *rsrt.Payload, out *rsrt.RawSender) error {
+	r.HandleRequestStream("blobs", func(ctx context.Context, c *conn, _ *rsrt.Payload, out rsrt.Stream) error {
 		for i := 0; ; i++ {
 			if err := out.Send(ctx, rsrt.Payload{Data: make([]byte, 64<<10)}); err != nil {
 				return err
@@ -145,7 +145,7 @@ func serverRoutes() *rsrt.Routes[*conn] {
 		return rsrt.Payload{Data: make([]byte, 64<<10)}, nil
 	})
 	// "hang" sends three items, then waits for its context to end.
-	r.HandleRequestStream("hang", func(ctx context.Context, c *conn, _ *rsrt.Payload, out *rsrt.RawSender) error {
+	r.HandleRequestStream("hang", func(ctx context.Context, c *conn, _ *rsrt.Payload, out rsrt.Stream) error {
 		for i := range 3 {
 			if err := out.Send(ctx, rsrt.Payload{Data: []byte(strconv.Itoa(i))}); err != nil {
 				return err
@@ -155,21 +155,22 @@ func serverRoutes() *rsrt.Routes[*conn] {
 		c.event("hang stopped: %v", ctx.Err())
 		return ctx.Err()
 	})
-	r.HandleRequestStream("streamfail", func(ctx context.Context, _ *conn, _ *rsrt.Payload, out *rsrt.RawSender) error {
+	r.HandleRequestStream("streamfail", func(ctx context.Context, _ *conn, _ *rsrt.Payload, out rsrt.Stream) error {
 		if err := out.Send(ctx, rsrt.Payload{Data: []byte("one")}); err != nil {
 			return err
 		}
 		return rsrt.NewError("stream broke")
 	})
-	r.HandleRequestStream("streampanic", func(ctx context.Context, _ *conn, _ *rsrt.Payload, out *rsrt.RawSender) error {
+	r.HandleRequestStream("streampanic", func(ctx context.Context, _ *conn, _ *rsrt.Payload, out rsrt.Stream) error {
 		panic("stream panic detail")
 	})
-	r.HandleRequestStream("shared", func(ctx context.Context, _ *conn, req *rsrt.Payload, out *rsrt.RawSender) error {
+	r.HandleRequestStream("shared", func(ctx context.Context, _ *conn, req *rsrt.Payload, out rsrt.Stream) error {
 		return out.Send(ctx, rsrt.Payload{Data: []byte("shared stream")})
 	})
 	// "upper" echoes each inbound item in upper case; its first payload
 	// is an item.
-	r.HandleRequestChannel("upper", false, func(ctx context.Context, c *conn, in *rsrt.RawInbound, out *rsrt.RawSender) error {
+	r.HandleRequestChannel("upper", false, func(ctx context.Context, c *conn, st rsrt.Stream) error {
+		in, out := st, st // the inbound and outbound sides
 		for {
 			p, err := in.Recv(ctx)
 			if err == io.EOF {
@@ -188,7 +189,8 @@ func serverRoutes() *rsrt.Routes[*conn] {
 	})
 	// "ticks" has an empty first payload; it sends ticks until cancelled
 	// and reads inbound settings on the side.
-	r.HandleRequestChannel("ticks", true, func(ctx context.Context, c *conn, in *rsrt.RawInbound, out *rsrt.RawSender) error {
+	r.HandleRequestChannel("ticks", true, func(ctx context.Context, c *conn, st rsrt.Stream) error {
+		in, out := st, st // the inbound and outbound sides
 		go func() {
 			for {
 				p, err := in.Recv(ctx)
@@ -206,7 +208,8 @@ func serverRoutes() *rsrt.Routes[*conn] {
 		}
 	})
 	// "sum" reads every item, then answers once with the sum.
-	r.HandleRequestChannel("sum", true, func(ctx context.Context, c *conn, in *rsrt.RawInbound, out *rsrt.RawSender) error {
+	r.HandleRequestChannel("sum", true, func(ctx context.Context, c *conn, st rsrt.Stream) error {
+		in, out := st, st // the inbound and outbound sides
 		total := 0
 		for {
 			p, err := in.Recv(ctx)
@@ -226,14 +229,15 @@ func serverRoutes() *rsrt.Routes[*conn] {
 	})
 	// "first" answers with one item and returns while the inbound is
 	// still open.
-	r.HandleRequestChannel("first", false, func(ctx context.Context, c *conn, in *rsrt.RawInbound, out *rsrt.RawSender) error {
+	r.HandleRequestChannel("first", false, func(ctx context.Context, c *conn, st rsrt.Stream) error {
+		in, out := st, st // the inbound and outbound sides
 		p, err := in.Recv(ctx)
 		if err != nil {
 			return err
 		}
 		return out.Send(ctx, rsrt.Payload{Data: p.Data})
 	})
-	r.HandleRequestChannel("chanpanic", true, func(context.Context, *conn, *rsrt.RawInbound, *rsrt.RawSender) error {
+	r.HandleRequestChannel("chanpanic", true, func(context.Context, *conn, rsrt.Stream) error {
 		panic("channel panic detail")
 	})
 	return r

@@ -34,8 +34,22 @@ func newResponder[S any](ctx context.Context, t *Routes[S], s S, scope *connScop
 
 var _ rsock.Responder = (*responder[any])(nil)
 
-// request copies an inbound request and finds its route.
-func (r *responder[S]) request(i Interaction, in rsock.Incoming) (*route[S], *Payload, error) {
+// request copies an inbound request and finds its route; the deadline
+// entry, if any, is taken out of the request's metadata.
+func (r *responder[S]) request(i Interaction, in rsock.Incoming) (*route[S], *Payload, deadline, error) {
+	rt, req, err := r.parse(i, in)
+	if err != nil {
+		return nil, nil, deadline{}, err
+	}
+	var dl deadline
+	req.Metadata, dl, err = takeDeadline(req.Metadata)
+	if err != nil {
+		return nil, nil, deadline{}, err
+	}
+	return rt, req, dl, nil
+}
+
+func (r *responder[S]) parse(i Interaction, in rsock.Incoming) (*route[S], *Payload, error) {
 	msg, ok := in.Copy()
 	if !ok {
 		return nil, nil, ErrClosed
@@ -61,17 +75,24 @@ func (r *responder[S]) request(i Interaction, in rsock.Incoming) (*route[S], *Pa
 }
 
 // RequestResponse implements rsock.Responder.
-func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer), err error) {
+func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer), cancel func(), err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			run, err = nil, recovered(r.log, p, RequestResponse, "")
+			run, cancel, err = nil, nil, recovered(r.log, p, RequestResponse, "")
 		}
 	}()
-	rt, req, err := r.request(RequestResponse, in)
+	rt, req, dl, err := r.request(RequestResponse, in)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	call := r.served(RequestResponse, rt.name, req.Metadata, r.s)
+	// The handler's context ends when the requester cancels (the
+	// boundary calls cancel on a CANCEL frame, rsock's entry
+	// "Request-response CANCEL"), when its deadline passes, or when the
+	// connection closes.
+	ctx, cancel := context.WithCancel(r.ctx)
 	return func(sink rsock.Answer) {
+		defer cancel()
 		// Admitted here, not before: the library skips this function
 		// when its context is done, and the gate must not count a
 		// request that never runs.
@@ -80,8 +101,10 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer
 			return
 		}
 		defer r.gate.leave()
-		h := r.handlerCtx(r.ctx)
-		resp, err := r.callRR(h, rt, req)
+		dctx, stop := dl.bound(ctx)
+		defer stop()
+		h := r.handlerCtx(dctx, call)
+		resp, err := r.callRR(h, call, rt, req)
 		if err == nil {
 			var p rsock.Payload
 			if p, err = responsePayload(resp); err == nil {
@@ -91,21 +114,35 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer
 		}
 		h.drop()
 		sink.Error(wireError(err))
-	}, nil
+	}, cancel, nil
 }
 
-func (r *responder[S]) callRR(ctx context.Context, rt *route[S], req *Payload) (resp Payload, err error) {
+func (r *responder[S]) callRR(ctx context.Context, call *Call, rt *route[S], req *Payload) (resp Payload, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = recovered(r.log, p, RequestResponse, rt.name)
 		}
 	}()
-	return rt.h.rr(ctx, r.s, req)
+	if len(r.ic) == 0 {
+		return rt.h.rr(ctx, r.s, req)
+	}
+	out, err := r.ic.unary(func(ctx context.Context, _ *Call, req *Payload) (*Payload, error) {
+		resp, err := rt.h.rr(ctx, r.s, req)
+		if err != nil {
+			return nil, err
+		}
+		return &resp, nil
+	})(ctx, call, req)
+	if err != nil || out == nil {
+		return Payload{}, err
+	}
+	return *out, nil
 }
 
-// handlerCtx returns the context of a handler on the connection's budget.
-func (r *responder[S]) handlerCtx(ctx context.Context) *handlerCtx {
-	return &handlerCtx{Context: ctx, b: r.budget}
+// handlerCtx returns the context of a handler of call on the connection's
+// budget.
+func (r *responder[S]) handlerCtx(ctx context.Context, call *Call) *handlerCtx {
+	return &handlerCtx{Context: ctx, b: r.budget, call: call}
 }
 
 // answer hands a request-response's answer to the library, charged to the
@@ -155,7 +192,7 @@ func (r *responder[S]) oneWay(i Interaction, in rsock.Incoming) {
 		return
 	}
 	defer r.oneWays.done(size)
-	rt, req, err := r.request(i, in)
+	rt, req, dl, err := r.request(i, in)
 	if err != nil {
 		r.log.Warn("rsrt: request refused", "interaction", i.String(), "error", err)
 		return
@@ -175,10 +212,19 @@ func (r *responder[S]) oneWay(i Interaction, in rsock.Incoming) {
 	if ordered {
 		r.arrivals.Wait(t, r.ctx.Done())
 	}
-	if i == FireAndForget {
-		err = rt.h.fnf(r.ctx, r.s, req)
+	call := r.served(i, route, req.Metadata, r.s)
+	ctx, stop := dl.bound(withCall(r.ctx, call))
+	defer stop()
+	h := rt.h.fnf
+	if i == MetadataPush {
+		h = rt.h.mp
+	}
+	if len(r.ic) == 0 {
+		err = h(ctx, r.s, req)
 	} else {
-		err = rt.h.mp(r.ctx, r.s, req)
+		_, err = r.ic.unary(func(ctx context.Context, _ *Call, req *Payload) (*Payload, error) {
+			return nil, h(ctx, r.s, req)
+		})(ctx, call, req)
 	}
 	if err != nil {
 		r.log.Warn("rsrt: handler failed", "interaction", i.String(), "route", route, "error", err)
@@ -192,11 +238,12 @@ func (r *responder[S]) RequestStream(in rsock.Incoming) (o rsock.Outbound, err e
 			o, err = nil, recovered(r.log, p, RequestStream, "")
 		}
 	}()
-	rt, req, err := r.request(RequestStream, in)
+	rt, req, dl, err := r.request(RequestStream, in)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel, s := r.newOutbound()
+	ctx.call = r.served(RequestStream, rt.name, req.Metadata, r.s)
 	// The handler starts once the library subscribed (right after this
 	// method returns), so that neither it nor the gate's count exists for
 	// a stream the library dropped.
@@ -206,7 +253,7 @@ func (r *responder[S]) RequestStream(in rsock.Incoming) (o rsock.Outbound, err e
 			s.finish(errShuttingDown)
 			return
 		}
-		s.run.Go(func() { r.runStream(ctx, cancel, rt, req, s) })
+		s.run.Go(func() { r.runStream(ctx, cancel, rt, req, dl, s) })
 	}
 	return (*senderSub)(s), nil
 }
@@ -215,14 +262,32 @@ func (r *responder[S]) RequestStream(in rsock.Incoming) (o rsock.Outbound, err e
 // context its handler runs with and the function that cancels it.
 func (r *responder[S]) newOutbound() (*handlerCtx, context.CancelFunc, *RawSender) {
 	ctx, cancel := context.WithCancel(r.ctx)
-	h := r.handlerCtx(ctx)
+	h := r.handlerCtx(ctx, nil) // the call is set once the route is known
 	return h, cancel, newSender(r.connScope, h, r.ctx.Done(), cancel)
 }
 
-func (r *responder[S]) runStream(ctx *handlerCtx, cancel context.CancelFunc, rt *route[S], req *Payload, s *RawSender) {
+func (r *responder[S]) runStream(ctx *handlerCtx, cancel context.CancelFunc, rt *route[S], req *Payload, dl deadline, s *RawSender) {
 	r.runHandler(ctx, cancel, RequestStream, rt.name, func() error {
-		return rt.h.rs(ctx, r.s, req, s)
+		return r.serveStream(ctx, req, dl, streamOnly{s}, func(ctx context.Context, st Stream) error {
+			return rt.h.rs(ctx, r.s, req, st)
+		})
 	}, s.finish)
+}
+
+// serveStream runs the handler of a stream or channel (serve) through the
+// connection's interceptors, with the deadline its request carries.
+func (r *responder[S]) serveStream(ctx *handlerCtx, req *Payload, dl deadline, st Stream, serve func(context.Context, Stream) error) error {
+	dctx, stop := dl.bound(ctx)
+	defer stop()
+	if len(r.ic) == 0 {
+		return serve(dctx, st)
+	}
+	if ctx.call.Interaction == RequestChannel {
+		req = nil
+	}
+	return r.ic.streamHandler(func(ctx context.Context, _ *Call, _ *Payload, st Stream) error {
+		return serve(ctx, st)
+	})(dctx, ctx.call, req, st)
 }
 
 // runHandler runs a stream or channel handler (call) admitted into the
@@ -263,6 +328,7 @@ func (r *responder[S]) RequestChannel() (in rsock.Subscriber, out rsock.Outbound
 	}()
 	ctx, cancel, s := r.newOutbound()
 	var b *RawInbound
+	var dl deadline
 	onFirst := func(it item) bool {
 		if it.err != nil {
 			go r.failChannel(cancel, b, s, it.err)
@@ -275,20 +341,28 @@ func (r *responder[S]) RequestChannel() (in rsock.Subscriber, out rsock.Outbound
 		}
 		it.p.Route = rt.name
 		b.route = rt.name
+		var err error
+		if it.p.Metadata, dl, err = takeDeadline(it.p.Metadata); err != nil {
+			go r.failChannel(cancel, b, s, err)
+			return false
+		}
+		ctx.call = r.served(RequestChannel, rt.name, it.p.Metadata, r.s)
 		if !r.gate.enter() {
 			go r.failChannel(cancel, b, s, errShuttingDown)
 			return false
 		}
-		go r.runChannel(ctx, cancel, rt, b, s)
+		go r.runChannel(ctx, cancel, rt, dl, b, s)
 		return !rt.initialEmpty
 	}
 	b = newInbound(inboundConfig{window: channelWindow, conv: convItem, onFirst: onFirst})
 	return (*inboundSub)(b), (*senderSub)(s), nil
 }
 
-func (r *responder[S]) runChannel(ctx *handlerCtx, cancel context.CancelFunc, rt *route[S], b *RawInbound, s *RawSender) {
+func (r *responder[S]) runChannel(ctx *handlerCtx, cancel context.CancelFunc, rt *route[S], dl deadline, b *RawInbound, s *RawSender) {
 	r.runHandler(ctx, cancel, RequestChannel, rt.name, func() error {
-		return rt.h.rc(ctx, r.s, b, s)
+		return r.serveStream(ctx, nil, dl, channelSides{in: b, out: s}, func(ctx context.Context, st Stream) error {
+			return rt.h.rc(ctx, r.s, st)
+		})
 	}, func(err error) { r.endChannel(b, s, err) })
 }
 

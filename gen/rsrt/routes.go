@@ -37,8 +37,8 @@ func ParseInteraction(s string) (Interaction, bool) {
 type handler[S any] struct {
 	rr  func(ctx context.Context, s S, req *Payload) (Payload, error)
 	fnf func(ctx context.Context, s S, req *Payload) error
-	rs  func(ctx context.Context, s S, req *Payload, out *RawSender) error
-	rc  func(ctx context.Context, s S, in *RawInbound, out *RawSender) error
+	rs  func(ctx context.Context, s S, req *Payload, out Stream) error
+	rc  func(ctx context.Context, s S, st Stream) error
 	mp  func(ctx context.Context, s S, req *Payload) error
 }
 

@@ -31,7 +31,12 @@ type connScope struct {
 	// stats counts what the connection waited for or dropped (one the
 	// acceptor's user reads, or one nobody reads).
 	stats *ServerStats
-	log   *slog.Logger
+	// ic is the connection's chain of interceptors, empty when none was
+	// installed.
+	ic interceptors
+	// peer is the other end, as Call.Peer shows it.
+	peer Peer
+	log  *slog.Logger
 }
 
 // clientScope is the scope of a client connection: its requests are
@@ -39,4 +44,14 @@ type connScope struct {
 func clientScope(a *rsock.Arrivals, log *slog.Logger) *connScope {
 	b := newBudget(0, nil)
 	return &connScope{gate: NewGate(), budget: b, stats: b.stats, arrivals: a, log: log}
+}
+
+// served describes a call the connection serves with handler.
+func (sc *connScope) served(i Interaction, route string, md Metadata, handler any) *Call {
+	return &Call{Route: route, Interaction: i, Peer: sc.peer, Metadata: md, Handler: handler}
+}
+
+// requested describes a call the connection makes.
+func (sc *connScope) requested(i Interaction, route string, md Metadata) *Call {
+	return &Call{Route: route, Interaction: i, Requester: true, Peer: sc.peer, Metadata: md}
 }

@@ -204,15 +204,15 @@ func serveMessage(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payloa
 	return rsrt.EncodeEmpty(struct{}{})
 }
 
-func serveMessagesIncoming(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+func serveMessagesIncoming(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
 	return s.MessagesIncoming(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Message]))
 }
 
-func serveChannels(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+func serveChannels(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
 	return s.Channels(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeString))
 }
 
-func serveChannelUsers(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+func serveChannelUsers(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
 	in, err := rsrt.DecodeString(req)
 	if err != nil {
 		return rsrt.BadRequest(RouteChannelUsers, "request data", err)
@@ -247,7 +247,7 @@ func serveFileDownload(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.P
 	return encodeFileDownloadResponse(out)
 }
 
-func serveFiles(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+func serveFiles(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
 	return s.Files(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeString))
 }
 
@@ -259,6 +259,6 @@ func serveSendStatistics(ctx context.Context, s Server, req *rsrt.Payload) error
 	return s.SendStatistics(ctx, in)
 }
 
-func serveStatistics(ctx context.Context, s Server, in *rsrt.RawInbound, out *rsrt.RawSender) error {
-	return s.Statistics(ctx, rsrt.NewInbound(ctx, in, rsrt.DecodeJSON[ServerStatisticsRequest]), rsrt.NewSender(ctx, out, rsrt.EncodeJSON[ServerStatistics]))
+func serveStatistics(ctx context.Context, s Server, out rsrt.Stream) error {
+	return s.Statistics(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeJSON[ServerStatisticsRequest]), rsrt.NewSender(ctx, out, rsrt.EncodeJSON[ServerStatistics]))
 }

@@ -418,7 +418,7 @@ func handleClientNotify(ctx context.Context, h ClientHandler, req *rsrt.Payload)
 	return h.ClientNotify(ctx, in)
 }
 
-func handleClientPoints(ctx context.Context, h ClientHandler, req *rsrt.Payload, out *rsrt.RawSender) error {
+func handleClientPoints(ctx context.Context, h ClientHandler, req *rsrt.Payload, out rsrt.Stream) error {
 	in, err := rsrt.DecodeJSON[Point](req)
 	if err != nil {
 		return rsrt.BadRequest(RouteClientPoints, "request data", err)
@@ -426,12 +426,12 @@ func handleClientPoints(ctx context.Context, h ClientHandler, req *rsrt.Payload,
 	return h.ClientPoints(ctx, in, rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Point]))
 }
 
-func handleClientChat(ctx context.Context, h ClientHandler, in *rsrt.RawInbound, out *rsrt.RawSender) error {
-	return h.ClientChat(ctx, rsrt.NewInbound(ctx, in, rsrt.DecodeString), rsrt.NewSender(ctx, out, rsrt.EncodeString))
+func handleClientChat(ctx context.Context, h ClientHandler, out rsrt.Stream) error {
+	return h.ClientChat(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeString), rsrt.NewSender(ctx, out, rsrt.EncodeString))
 }
 
-func handleClientExchange(ctx context.Context, h ClientHandler, in *rsrt.RawInbound, out *rsrt.RawSender) error {
-	return h.ClientExchange(ctx, rsrt.NewInbound(ctx, in, rsrt.DecodeBytes), rsrt.NewSender(ctx, out, rsrt.EncodeBytes))
+func handleClientExchange(ctx context.Context, h ClientHandler, out rsrt.Stream) error {
+	return h.ClientExchange(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeBytes), rsrt.NewSender(ctx, out, rsrt.EncodeBytes))
 }
 
 func handleClientPush(ctx context.Context, h ClientHandler, req *rsrt.Payload) error {

@@ -455,7 +455,7 @@ func serveFnfMeta(ctx context.Context, s Server, req *rsrt.Payload) error {
 	return s.FnfMeta(ctx, in, traceID, tag)
 }
 
-func serveStreamPoints(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+func serveStreamPoints(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
 	in, err := rsrt.DecodeJSON[Point](req)
 	if err != nil {
 		return rsrt.BadRequest(RouteStreamPoints, "request data", err)
@@ -463,7 +463,7 @@ func serveStreamPoints(ctx context.Context, s Server, req *rsrt.Payload, out *rs
 	return s.StreamPoints(ctx, in, rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Point]))
 }
 
-func serveStreamStrings(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+func serveStreamStrings(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
 	in, err := rsrt.DecodeString(req)
 	if err != nil {
 		return rsrt.BadRequest(RouteStreamStrings, "request data", err)
@@ -471,11 +471,11 @@ func serveStreamStrings(ctx context.Context, s Server, req *rsrt.Payload, out *r
 	return s.StreamStrings(ctx, in, rsrt.NewSender(ctx, out, rsrt.EncodeString))
 }
 
-func serveStreamEmpty(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+func serveStreamEmpty(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
 	return s.StreamEmpty(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeEmpty))
 }
 
-func serveStreamMeta(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+func serveStreamMeta(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
 	blob, err := blobEntry(req.Metadata)
 	if err != nil {
 		return rsrt.BadRequest(RouteStreamMeta, "request metadata", err)
@@ -483,16 +483,16 @@ func serveStreamMeta(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt
 	return s.StreamMeta(ctx, blob, rsrt.NewSender(ctx, out, encodeStreamMetaResponse))
 }
 
-func serveChannelEcho(ctx context.Context, s Server, in *rsrt.RawInbound, out *rsrt.RawSender) error {
-	return s.ChannelEcho(ctx, rsrt.NewInbound(ctx, in, rsrt.DecodeJSON[Echo]), rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Echo]))
+func serveChannelEcho(ctx context.Context, s Server, out rsrt.Stream) error {
+	return s.ChannelEcho(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeJSON[Echo]), rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Echo]))
 }
 
-func serveChannelStrings(ctx context.Context, s Server, in *rsrt.RawInbound, out *rsrt.RawSender) error {
-	return s.ChannelStrings(ctx, rsrt.NewInbound(ctx, in, rsrt.DecodeString), rsrt.NewSender(ctx, out, rsrt.EncodeString))
+func serveChannelStrings(ctx context.Context, s Server, out rsrt.Stream) error {
+	return s.ChannelStrings(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeString), rsrt.NewSender(ctx, out, rsrt.EncodeString))
 }
 
-func serveChannelMeta(ctx context.Context, s Server, in *rsrt.RawInbound, out *rsrt.RawSender) error {
-	return s.ChannelMeta(ctx, rsrt.NewInbound(ctx, in, decodeChannelMetaRequest), rsrt.NewSender(ctx, out, encodeChannelMetaResponse))
+func serveChannelMeta(ctx context.Context, s Server, out rsrt.Stream) error {
+	return s.ChannelMeta(ctx, rsrt.NewInbound(ctx, out, decodeChannelMetaRequest), rsrt.NewSender(ctx, out, encodeChannelMetaResponse))
 }
 
 func servePushMeta(ctx context.Context, s Server, req *rsrt.Payload) error {

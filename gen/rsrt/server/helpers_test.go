@@ -82,7 +82,10 @@ type responder struct {
 	parked  atomic.Int64
 	held    chan struct{} // receives when a "hold" request arrives
 	release chan struct{} // closed to answer the held requests
-	once    sync.Once
+	// ended receives the error of a held request's context when it
+	// ended before the release.
+	ended chan error
+	once  sync.Once
 	// log, when set, receives the runtime's logs instead of testLogger.
 	log *slog.Logger
 	// opts are more options of the acceptor.
@@ -90,7 +93,7 @@ type responder struct {
 }
 
 func newResponder() *responder {
-	return &responder{held: make(chan struct{}, 16), release: make(chan struct{})}
+	return &responder{held: make(chan struct{}, 16), release: make(chan struct{}), ended: make(chan error, 16)}
 }
 
 func (r *responder) releaseHeld() { r.once.Do(func() { close(r.release) }) }
@@ -121,6 +124,10 @@ var testRoutes = func() *rsrt.Routes[*responder] {
 		select {
 		case <-r.release:
 		case <-ctx.Done():
+			select {
+			case r.ended <- ctx.Err():
+			default:
+			}
 			return rsrt.Payload{}, ctx.Err()
 		}
 		return rsrt.Payload{Data: []byte("released")}, nil
@@ -137,7 +144,7 @@ var testRoutes = func() *rsrt.Routes[*responder] {
 		}
 		return nil
 	})
-	routes.HandleRequestStream(routeItems, func(ctx context.Context, _ *responder, req *rsrt.Payload, out *rsrt.RawSender) error {
+	routes.HandleRequestStream(routeItems, func(ctx context.Context, _ *responder, req *rsrt.Payload, out rsrt.Stream) error {
 		n, size := 3, 1
 		switch string(req.Data) {
 		case "many":
@@ -153,7 +160,8 @@ var testRoutes = func() *rsrt.Routes[*responder] {
 		}
 		return nil
 	})
-	routes.HandleRequestChannel(routeMirror, false, func(ctx context.Context, _ *responder, in *rsrt.RawInbound, out *rsrt.RawSender) error {
+	routes.HandleRequestChannel(routeMirror, false, func(ctx context.Context, _ *responder, st rsrt.Stream) error {
+		in, out := st, st // the inbound and outbound sides
 		for {
 			p, err := in.Recv(ctx)
 			if err == io.EOF {

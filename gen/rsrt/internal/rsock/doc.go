@@ -46,6 +46,14 @@
 // TestChannels (gen/e2e) and TestQueuedUntilIncomingOpens
 // (impl/chatserver) fail.
 //
+// Request-response CANCEL (here: the cancel [Responder].RequestResponse
+// returns, hooked with mono.DoOnCancel; gen/rsrt responder.go cancels the
+// handler's context with it). The library cancels the mono a responder
+// returned when the requester sends CANCEL; the responder learns of it
+// only through that mono's cancel hook, without which a handler would
+// run on to its end unasked. Covered: TestRequestResponseCancel
+// (gen/rsrt/server).
+//
 // Demand outside OnNext (here: [Subscription.Refill], [Tap.Requester];
 // when each path is taken is gen/rsrt inbound.go's accounting). Every
 // inbound flux is a reactor-go unicast processor behind a DoOnRequest

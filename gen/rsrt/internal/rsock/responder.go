@@ -24,8 +24,11 @@ type Responder interface {
 	// RequestResponse returns the work that answers the request, which
 	// runs off the read loop (on the library's response pool), or an
 	// error answered at once. The library skips the work when the
-	// connection ended before it could run.
-	RequestResponse(req Incoming) (run func(Answer), err error)
+	// connection ended before it could run. cancel, when not nil, is
+	// called if the requester cancels the request (a CANCEL frame)
+	// before its answer went out, whether or not the work started (see
+	// the package doc, entry "Request-response CANCEL").
+	RequestResponse(req Incoming) (run func(Answer), cancel func(), err error)
 	// FireAndForget and MetadataPush run the handler; the library
 	// already calls them on its response pool.
 	FireAndForget(req Incoming)
@@ -77,11 +80,17 @@ type responder struct {
 }
 
 func (a *responder) RequestResponse(msg payload.Payload) mono.Mono {
-	run, err := a.r.RequestResponse(Incoming{msg})
+	run, cancel, err := a.r.RequestResponse(Incoming{msg})
 	if err != nil {
 		return mono.Error(err)
 	}
-	return mono.Create(func(_ context.Context, sink mono.Sink) { run(Answer{sink: sink, fence: a.fence}) })
+	m := mono.Create(func(_ context.Context, sink mono.Sink) { run(Answer{sink: sink, fence: a.fence}) })
+	if cancel != nil {
+		// The library cancels the mono it was given on a CANCEL frame;
+		// the work's own context is not cancelled by it.
+		m = m.DoOnCancel(cancel)
+	}
+	return m
 }
 
 func (a *responder) FireAndForget(msg payload.Payload) { a.r.FireAndForget(Incoming{msg}) }

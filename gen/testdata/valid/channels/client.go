@@ -125,14 +125,14 @@ func newClientRoutes() *rsrt.Routes[ClientHandler] {
 	return r
 }
 
-func handleTalk(ctx context.Context, h ClientHandler, in *rsrt.RawInbound, out *rsrt.RawSender) error {
-	return h.Talk(ctx, rsrt.NewInbound(ctx, in, rsrt.DecodeEmpty), rsrt.NewSender(ctx, out, rsrt.EncodeEmpty))
+func handleTalk(ctx context.Context, h ClientHandler, out rsrt.Stream) error {
+	return h.Talk(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeEmpty), rsrt.NewSender(ctx, out, rsrt.EncodeEmpty))
 }
 
 func handleNotify(ctx context.Context, h ClientHandler, req *rsrt.Payload) error {
 	return h.Notify(ctx)
 }
 
-func handleFeed(ctx context.Context, h ClientHandler, req *rsrt.Payload, out *rsrt.RawSender) error {
+func handleFeed(ctx context.Context, h ClientHandler, req *rsrt.Payload, out rsrt.Stream) error {
 	return h.Feed(ctx, rsrt.NewSender(ctx, out, encodeFeedResponse))
 }

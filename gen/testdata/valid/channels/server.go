@@ -99,12 +99,12 @@ func newServerRoutes() *rsrt.Routes[Server] {
 	return r
 }
 
-func serveTalk(ctx context.Context, s Server, in *rsrt.RawInbound, out *rsrt.RawSender) error {
-	return s.Talk(ctx, rsrt.NewInbound(ctx, in, rsrt.DecodeJSON[Msg]), rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Msg]))
+func serveTalk(ctx context.Context, s Server, out rsrt.Stream) error {
+	return s.Talk(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeJSON[Msg]), rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Msg]))
 }
 
-func serveListen(ctx context.Context, s Server, in *rsrt.RawInbound, out *rsrt.RawSender) error {
-	return s.Listen(ctx, rsrt.NewInbound(ctx, in, decodeListenRequest), rsrt.NewSender(ctx, out, encodeListenResponse))
+func serveListen(ctx context.Context, s Server, out rsrt.Stream) error {
+	return s.Listen(ctx, rsrt.NewInbound(ctx, out, decodeListenRequest), rsrt.NewSender(ctx, out, encodeListenResponse))
 }
 
 func serveNotify(ctx context.Context, s Server, req *rsrt.Payload) error {

@@ -94,10 +94,10 @@ func serveOrderCancel(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Pa
 	return encodeOrderCancelResponse(out)
 }
 
-func serveOrders(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+func serveOrders(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
 	return s.Orders(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeString))
 }
 
-func serveOrdersWatch(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+func serveOrdersWatch(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
 	return s.OrdersWatch(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeString))
 }

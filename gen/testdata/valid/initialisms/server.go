@@ -92,7 +92,7 @@ func serveOrderByID(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payl
 	return encodeOrderByIDResponse(out)
 }
 
-func serveOrdersByURL(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+func serveOrdersByURL(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
 	in, err := rsrt.DecodeString(req)
 	if err != nil {
 		return rsrt.BadRequest(RouteOrdersByURL, "request data", err)

@@ -82,7 +82,7 @@ func serveGet(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, e
 	return rsrt.EncodeJSON(out)
 }
 
-func serveWatch(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
+func serveWatch(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
 	token, err := tokenEntry(req.Metadata)
 	if err != nil {
 		return rsrt.BadRequest(RouteWatch, "request metadata", err)

@@ -162,7 +162,8 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	chatCfg.Logger = log
 	limits := chatCfg.Files.Limits()
 	svc := chatsvc.New(chatCfg)
-	opts := []rsrt.AcceptOption{rsrt.WithLogger(log), rsrt.WithServerResponseBudget(cfg.ResponseBudget)}
+	opts := []rsrt.AcceptOption{rsrt.WithLogger(log), rsrt.WithServerResponseBudget(cfg.ResponseBudget),
+		rsrt.WithInterceptors(chatsvc.RequireLogin)}
 	var o *ops
 	if cfg.MetricsAddr != "" {
 		// Bound first: a busy metrics port fails Start before the chat

@@ -212,7 +212,7 @@ func New(cfg Config) *Service {
 }
 
 // NewSession creates the session of one accepted connection. Pass it to
-// chat.NewAcceptor. The session ends when peer.Context() is done: it leaves
+// chat.NewAcceptor, with the interceptor RequireLogin. The session ends when peer.Context() is done: it leaves
 // its channels and the user count at once.
 func (s *Service) NewSession(_ context.Context, peer *chat.Peer) (chat.Server, error) {
 	var authUser string

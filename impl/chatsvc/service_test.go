@@ -222,26 +222,51 @@ func appErr(t *testing.T, err error, want string) {
 	}
 }
 
+// TestLoginRequired checks that RequireLogin refuses every route of a
+// session that has not logged in, login excepted, and lets every route of
+// a logged-in session through. (Over the network: the chatserver tests.)
 func TestLoginRequired(t *testing.T) {
 	ctx := context.Background()
 	svc := newService(t, Config{})
 	c := connect(t, svc)
-	for name, err := range map[string]error{
-		"join":     c.ChannelJoin(ctx, "x"),
-		"leave":    c.ChannelLeave(ctx, "x"),
-		"message":  c.Message(ctx, chat.Message{Channel: str("x"), Content: str("c")}),
-		"upload":   c.FileUpload(ctx, []byte("x"), "f"),
-		"stats":    c.SendStatistics(ctx, chat.ClientStatistics{}),
-		"incoming": c.MessagesIncoming(ctx, nil),
-		"channels": c.Channels(ctx, nil),
-		"users":    c.ChannelUsers(ctx, "x", nil),
-		"files":    c.Files(ctx, nil),
-		"stats-ch": c.Statistics(ctx, nil, nil),
-	} {
-		t.Run(name, func(t *testing.T) { appErr(t, err, "log in first") })
+	alice := login(t, svc, "alice")
+	served := func(s *Session, i rsrt.Interaction, route string) error {
+		_, err := RequireLogin.WrapUnary(func(context.Context, *rsrt.Call, *rsrt.Payload) (*rsrt.Payload, error) {
+			return nil, nil
+		})(ctx, &rsrt.Call{Route: route, Interaction: i, Handler: s}, &rsrt.Payload{})
+		if i == rsrt.RequestStream || i == rsrt.RequestChannel {
+			err = RequireLogin.WrapStreamHandler(func(context.Context, *rsrt.Call, *rsrt.Payload, rsrt.Stream) error {
+				return nil
+			})(ctx, &rsrt.Call{Route: route, Interaction: i, Handler: s}, nil, nil)
+		}
+		return err
 	}
-	_, err := c.FileDownload(ctx, "f")
-	appErr(t, err, "log in first")
+	for name, route := range map[string]struct {
+		i     rsrt.Interaction
+		route string
+	}{
+		"join":     {rsrt.RequestResponse, chat.RouteChannelJoin},
+		"leave":    {rsrt.RequestResponse, chat.RouteChannelLeave},
+		"message":  {rsrt.RequestResponse, chat.RouteMessage},
+		"upload":   {rsrt.RequestResponse, chat.RouteFileUpload},
+		"download": {rsrt.RequestResponse, chat.RouteFileDownload},
+		"stats":    {rsrt.FireAndForget, chat.RouteStatistics},
+		"incoming": {rsrt.RequestStream, chat.RouteMessagesIncoming},
+		"channels": {rsrt.RequestStream, chat.RouteChannels},
+		"users":    {rsrt.RequestStream, chat.RouteChannelUsers},
+		"files":    {rsrt.RequestStream, chat.RouteFiles},
+		"stats-ch": {rsrt.RequestChannel, chat.RouteStatistics},
+	} {
+		t.Run(name, func(t *testing.T) {
+			appErr(t, served(c.Session, route.i, route.route), route.route+": log in first")
+			if err := served(alice.Session, route.i, route.route); err != nil {
+				t.Errorf("refused for a logged-in session: %v", err)
+			}
+		})
+	}
+	if err := served(c.Session, rsrt.RequestResponse, chat.RouteLogin); err != nil {
+		t.Errorf("login refused: %v", err)
+	}
 }
 
 func TestErrors(t *testing.T) {

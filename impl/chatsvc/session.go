@@ -86,14 +86,22 @@ func (s *Session) onDrop(n int) {
 	}
 }
 
-// loggedIn returns the session's user name, or an error when the
-// connection has not logged in.
-func (s *Session) loggedIn(route string) (string, error) {
-	user := s.userName()
-	if user == "" {
-		return "", rsrt.NewError("%s: log in first (route login)", route)
+// RequireLogin is the interceptor that refuses every request of a
+// connection that has not logged in, login itself excepted, with an
+// APPLICATION_ERROR that names the route and says to log in first. It
+// guards the methods of Session, which assume a logged-in user: install it
+// on the acceptor (rsrt.WithInterceptors), as chatserver does.
+var RequireLogin = rsrt.BeforeCall(requireLogin)
+
+func requireLogin(ctx context.Context, call *rsrt.Call) (context.Context, error) {
+	s, ok := call.Handler.(*Session)
+	if !ok || call.Requester || call.Route == chat.RouteLogin {
+		return ctx, nil
 	}
-	return user, nil
+	if s.userName() == "" {
+		return nil, rsrt.NewError("%s: log in first (route login)", call.Route)
+	}
+	return ctx, nil
 }
 
 // Login logs the connection in. A connection logs in once: a second login
@@ -137,9 +145,6 @@ func (s *Session) callTime() {
 
 // ChannelJoin joins a channel, creating it if new.
 func (s *Session) ChannelJoin(ctx context.Context, channel string) error {
-	if _, err := s.loggedIn(chat.RouteChannelJoin); err != nil {
-		return err
-	}
 	channel, err := checkName("channel name", channel)
 	if err != nil {
 		return err
@@ -154,9 +159,6 @@ func (s *Session) ChannelJoin(ctx context.Context, channel string) error {
 // ChannelLeave leaves a channel; leaving a channel one has not joined is
 // not an error.
 func (s *Session) ChannelLeave(ctx context.Context, channel string) error {
-	if _, err := s.loggedIn(chat.RouteChannelLeave); err != nil {
-		return err
-	}
 	channel, err := checkName("channel name", channel)
 	if err != nil {
 		return err
@@ -170,9 +172,6 @@ func (s *Session) ChannelLeave(ctx context.Context, channel string) error {
 // joined) or a private message (User set, Channel absent; the user must be
 // logged in). Recipients see the sender's login name as User.
 func (s *Session) Message(ctx context.Context, m chat.Message) error {
-	if _, err := s.loggedIn(chat.RouteMessage); err != nil {
-		return err
-	}
 	// The schema caps content at 64 KiB, user and channel at 64 bytes
 	// without control characters; this is the operator's lower limit,
 	// and checkName adds what a schema cannot say (NFC, invisible
@@ -202,9 +201,6 @@ func (s *Session) Message(ctx context.Context, m chat.Message) error {
 // the client cancels. A second stream on the same connection replaces the
 // first, which completes (see the package documentation).
 func (s *Session) MessagesIncoming(ctx context.Context, out *rsrt.Sender[chat.Message]) error {
-	if _, err := s.loggedIn(chat.RouteMessagesIncoming); err != nil {
-		return err
-	}
 	return s.serveIncoming(ctx, out.Send)
 }
 
@@ -248,9 +244,6 @@ func (s *Session) serveIncoming(ctx context.Context, send func(chat.Message) err
 // it walks the shared index item by item and holds no copy of the list
 // (see sendEach).
 func (s *Session) Channels(ctx context.Context, out *rsrt.Sender[string]) error {
-	if _, err := s.loggedIn(chat.RouteChannels); err != nil {
-		return err
-	}
 	s.svc.hub.Sync(ctx)
 	return sendEach(s.svc.channelAfter, out.Send)
 }
@@ -258,9 +251,6 @@ func (s *Session) Channels(ctx context.Context, out *rsrt.Sender[string]) error 
 // ChannelUsers streams the distinct user names of a channel's members,
 // sorted; an unknown channel completes empty.
 func (s *Session) ChannelUsers(ctx context.Context, channel string, out *rsrt.Sender[string]) error {
-	if _, err := s.loggedIn(chat.RouteChannelUsers); err != nil {
-		return err
-	}
 	channel, err := checkName("channel name", channel)
 	if err != nil {
 		return err
@@ -306,9 +296,6 @@ func sendAll(items []string, send func(string) error) error {
 // file is on disk. When the budget is exhausted the upload is refused at
 // once, so that its payload is dropped too.
 func (s *Session) FileUpload(_ context.Context, data []byte, name string) error {
-	if _, err := s.loggedIn(chat.RouteFileUpload); err != nil {
-		return err
-	}
 	fs, err := s.files()
 	if err != nil {
 		return err
@@ -366,9 +353,6 @@ func (s *Session) releaseUpload(n int64) {
 // them then makes its downloads wait here, with nothing read, instead of
 // each holding a file in memory until the write timeout cuts it off.
 func (s *Session) FileDownload(ctx context.Context, name string) (chat.FileDownloadResponse, error) {
-	if _, err := s.loggedIn(chat.RouteFileDownload); err != nil {
-		return chat.FileDownloadResponse{}, err
-	}
 	fs, err := s.files()
 	if err != nil {
 		return chat.FileDownloadResponse{}, err
@@ -395,9 +379,6 @@ func (s *Session) FileDownload(ctx context.Context, name string) (chat.FileDownl
 
 // Files streams the stored file names, sorted.
 func (s *Session) Files(_ context.Context, out *rsrt.Sender[string]) error {
-	if _, err := s.loggedIn(chat.RouteFiles); err != nil {
-		return err
-	}
 	fs, err := s.files()
 	if err != nil {
 		return err
@@ -432,9 +413,6 @@ func (s *Session) fileError(op, name string, err error) error {
 // report is logged at info level, later ones at debug level, so that a
 // client reporting often cannot flood the log.
 func (s *Session) SendStatistics(_ context.Context, st chat.ClientStatistics) error {
-	if _, err := s.loggedIn(chat.RouteStatistics); err != nil {
-		return err
-	}
 	s.svc.clientReports.Add(1)
 	var mem any
 	if st.MemoryUsage != nil {
@@ -451,8 +429,5 @@ func (s *Session) SendStatistics(_ context.Context, st chat.ClientStatistics) er
 // Statistics reports the server statistics every period with the counts
 // requested, applying the client's updates as they arrive.
 func (s *Session) Statistics(ctx context.Context, in *rsrt.Inbound[chat.ServerStatisticsRequest], out *rsrt.Sender[chat.ServerStatistics]) error {
-	if _, err := s.loggedIn(chat.RouteStatistics); err != nil {
-		return err
-	}
 	return s.serveStatistics(ctx, in.Recv, out.Send)
 }

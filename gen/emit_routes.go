@@ -83,106 +83,181 @@ func emitUnimplemented(f *jen.File, side *Side) {
 	}
 }
 
-// emitRouteTable declares the dispatch table of a side and the function
-// that adapts each route's raw requests to the handler method.
+// emitRouteTable declares the dispatch table of a side: one registration
+// per route through the runtime's generic entry point of its interaction
+// (rsrt.ServeRequestResponse...), with the route's codecs and its handler
+// method; then the request structs of the routes whose requests carry
+// metadata entries.
 func emitRouteTable(f *jen.File, side *Side, doc string) {
 	f.Add(comment(doc))
 	f.Var().Id(side.RoutesVar).Op("=").Id(side.RoutesFunc).Call()
 	table := side.names.Helpers.Routes
 	regs := []jen.Code{jen.Id(table).Op(":=").Add(rsrtQ("NewRoutes")).Types(jen.Id(side.Handler)).Call()}
 	for _, r := range side.Routes {
-		args := []jen.Code{jen.Id(r.Const)}
+		args := []jen.Code{jen.Id(table), jen.Id(r.Const)}
 		if r.Interaction == RequestChannel {
 			args = append(args, jen.Lit(r.InitialEmpty))
 		}
-		args = append(args, jen.Id(r.Serve))
-		regs = append(regs, jen.Id(table).Dot(r.Interaction.handleMethod()).Call(args...))
+		args = append(args, argsDecodeFunc(r))
+		if r.Interaction.hasResponse() {
+			args = append(args, respEncodeFunc(r))
+		}
+		args = append(args, handlerFunc(r))
+		regs = append(regs, rsrtQ(r.Interaction.serveFunc()).Call(args...))
 	}
 	regs = append(regs, jen.Return(jen.Id(table)))
 	f.Func().Id(side.RoutesFunc).Params().Op("*").Add(rsrtQ("Routes")).Types(jen.Id(side.Handler)).Block(regs...)
 	for _, r := range side.Routes {
-		f.Line()
-		emitServeFunc(f, r)
+		if r.Args != "" {
+			f.Line()
+			emitArgs(f, r)
+		}
 	}
 }
 
-// emitServeFunc declares the adapter of one route: it decodes the request
-// data and metadata, calls the handler method and encodes its response.
-// Decoding errors go back to the peer as APPLICATION_ERROR naming the
-// route.
-func emitServeFunc(f *jen.File, r *Route) {
+// argsType is the Go type of what a route's request decodes to: its
+// request struct, its channel items, or its data.
+func argsType(r *Route) *jen.Statement {
+	switch {
+	case r.Interaction == RequestChannel:
+		return reqItem(r)
+	case r.Args != "":
+		return jen.Id(r.Args)
+	}
+	return dataType(r.Request)
+}
+
+// argsDecodeFunc and argsEncodeFunc are the codecs of argsType.
+func argsDecodeFunc(r *Route) *jen.Statement {
+	switch {
+	case r.Interaction == RequestChannel:
+		return reqDecodeFunc(r)
+	case r.Args != "":
+		return jen.Id(r.ArgsDecode)
+	}
+	return decodeFunc(r.Request)
+}
+
+func argsEncodeFunc(r *Route) *jen.Statement {
+	switch {
+	case r.Interaction == RequestChannel:
+		return reqEncodeFunc(r)
+	case r.Args != "":
+		return jen.Id(r.ArgsEncode)
+	}
+	return encodeFunc(r.Request)
+}
+
+// handlerFunc is the function a route's entry point calls: the handler
+// method as a method expression (Server.RrString) when its parameters are
+// those of the entry point, else an adapter that spreads the request
+// struct over the method's parameters.
+func handlerFunc(r *Route) jen.Code {
 	side := r.Side
 	l := &side.names.Locals
-	id := func(name string) func() *jen.Statement { return func() *jen.Statement { return jen.Id(name) } }
-	ctx, req, in, out, err := id(l.Ctx), id(l.Req), id(l.In), id(l.Out), id(l.Err)
-	recv := jen.Id(side.Recv).Id(side.Handler)
-	payload := func() *jen.Statement { return jen.Op("*").Add(rsrtQ("Payload")) }
-	// fail returns from the function with e as its error.
-	fail := func(e jen.Code) jen.Code { return jen.Return(e) }
-	if r.Interaction == RequestResponse {
-		fail = func(e jen.Code) jen.Code { return jen.Return(rsrtQ("Payload").Values(), e) }
+	direct := r.Interaction == RequestChannel ||
+		r.Args == "" && r.Request.Kind != PayloadEmpty && (r.Interaction != RequestResponse || hasResp(r))
+	if direct {
+		return jen.Id(side.Handler).Dot(r.GoName)
 	}
-	var body []jen.Code
-	args := []jen.Code{ctx()}
-	if r.Interaction != RequestChannel {
-		if r.Request.Kind != PayloadEmpty {
-			body = append(body,
-				jen.List(in(), err()).Op(":=").Add(decodeFunc(r.Request)).Call(req()),
-				jen.If(err().Op("!=").Nil()).Block(
-					fail(rsrtQ("BadRequest").Call(jen.Id(r.Const), jen.Lit("request data"), err()))))
-			args = append(args, in())
+	args := jen.Id(l.Args)
+	callArgs := []jen.Code{jen.Id(l.Ctx)}
+	switch {
+	case r.Args != "":
+		if argsHasData(r) {
+			callArgs = append(callArgs, jen.Id(l.Args).Dot(l.Req))
 		}
 		for _, e := range r.RequestMeta {
-			body = append(body,
-				jen.List(jen.Id(e.Param), err()).Op(":=").Id(e.Func).Call(req().Dot("Metadata")),
-				jen.If(err().Op("!=").Nil()).Block(
-					fail(rsrtQ("BadRequest").Call(jen.Id(r.Const), jen.Lit("request metadata"), err()))))
-			args = append(args, jen.Id(e.Param))
+			callArgs = append(callArgs, jen.Id(l.Args).Dot(e.Param))
 		}
+	case r.Request.Kind == PayloadEmpty:
+		args = jen.Id("_")
+	default:
+		args = jen.Id(l.Req)
+		callArgs = append(callArgs, jen.Id(l.Req))
 	}
-	call := func(extra ...jen.Code) *jen.Statement {
-		return jen.Id(side.Recv).Dot(r.GoName).Call(append(args, extra...)...)
-	}
-	newSender := func() *jen.Statement {
-		return rsrtQ("NewSender").Call(ctx(), out(), respEncodeFunc(r))
-	}
-	var params []jen.Code
+	params := []jen.Code{jen.Id(side.Recv).Id(side.Handler), jen.Id(l.Ctx).Add(ctxType()), args.Add(argsType(r))}
 	results := []jen.Code{jen.Error()}
-	switch r.Interaction {
-	case RequestResponse:
-		params = []jen.Code{ctx().Add(ctxType()), recv, req().Add(payload())}
-		results = []jen.Code{rsrtQ("Payload"), jen.Error()}
-		if hasResp(r) {
-			var enc jen.Code
-			if r.RespStruct != "" {
-				enc = jen.Id(r.RespEncode).Call(out())
-			} else {
-				enc = encodeCall(r.Response, out())
-			}
-			body = append(body,
-				jen.List(out(), err()).Op(":=").Add(call()),
-				jen.If(err().Op("!=").Nil()).Block(fail(err())),
-				jen.Return(enc))
-		} else {
-			body = append(body,
-				jen.If(err().Op(":=").Add(call()), err().Op("!=").Nil()).Block(fail(err())),
-				jen.Return(rsrtQ("EncodeEmpty").Call(jen.Struct().Values())))
-		}
-	case FireAndForget, MetadataPush:
-		params = []jen.Code{ctx().Add(ctxType()), recv, req().Add(payload())}
-		body = append(body, jen.Return(call()))
-	case RequestStream:
-		params = []jen.Code{ctx().Add(ctxType()), recv, req().Add(payload()),
-			out().Add(rsrtQ("Stream"))}
-		body = append(body, jen.Return(call(newSender())))
-	case RequestChannel:
-		// One stream, both sides: the channel's items come in and go out
-		// through out.
-		params = []jen.Code{ctx().Add(ctxType()), recv, out().Add(rsrtQ("Stream"))}
-		body = append(body, jen.Return(call(
-			rsrtQ("NewInbound").Call(ctx(), out(), reqDecodeFunc(r)), newSender())))
+	if r.Interaction == RequestStream {
+		params = append(params, jen.Id(l.Out).Op("*").Add(rsrtQ("Sender")).Types(respItem(r)))
+		callArgs = append(callArgs, jen.Id(l.Out))
 	}
-	f.Func().Id(r.Serve).Params(params...).Params(results...).Block(body...)
+	call := jen.Id(side.Recv).Dot(r.GoName).Call(callArgs...)
+	ret := jen.Return(call)
+	if r.Interaction == RequestResponse {
+		results = []jen.Code{respItem(r), jen.Error()}
+		if !hasResp(r) {
+			ret = jen.Return(jen.Struct().Values(), call)
+		}
+	}
+	return jen.Func().Params(params...).Params(results...).Block(ret)
+}
+
+// argsHasData reports whether a request struct has the request data: a
+// metadata-push request has none, nor has an empty one.
+func argsHasData(r *Route) bool {
+	return r.Interaction != MetadataPush && r.Request.Kind != PayloadEmpty
+}
+
+// emitArgs declares the request struct of a route whose request carries
+// metadata entries (the data, then one field per entry), its encoder,
+// which the calling side uses, and its decoder, which the serving side
+// uses: a decoding error names the route and the part that failed.
+func emitArgs(f *jen.File, r *Route) {
+	l := &r.Side.names.Locals
+	args, p, err := jen.Id(l.Args), jen.Id(l.Payload), jen.Id(l.Err)
+	var fields []jen.Code
+	if argsHasData(r) {
+		fields = append(fields, jen.Id(l.Req).Add(dataType(r.Request)))
+	}
+	for _, e := range r.RequestMeta {
+		fields = append(fields, jen.Id(e.Param).Add(entryType(e)))
+	}
+	what := "its data and metadata entries"
+	if !argsHasData(r) {
+		what = "its metadata entries"
+	}
+	f.Add(comment(fmt.Sprintf("%s is the request of %s: %s.", r.Args, routeWhat(r), what)))
+	f.Type().Id(r.Args).Struct(fields...)
+
+	var enc []jen.Code
+	if argsHasData(r) {
+		enc = append(enc,
+			jen.List(p, err).Op(":=").Add(encodeCall(r.Request, jen.Id(l.Args).Dot(l.Req))),
+			jen.If(jen.Id(l.Err).Op("!=").Nil()).Block(jen.Return(jen.Id(l.Payload), jen.Id(l.Err))))
+	} else {
+		enc = append(enc, jen.Var().Id(l.Payload).Add(rsrtQ("Payload")))
+	}
+	for _, e := range r.RequestMeta {
+		enc = append(enc, appendEntry(
+			func() *jen.Statement { return jen.Id(l.Payload).Dot("Metadata") }, e,
+			func() *jen.Statement { return jen.Id(l.Args).Dot(e.Param) }))
+	}
+	enc = append(enc, jen.Return(jen.Id(l.Payload), jen.Nil()))
+	f.Line()
+	f.Add(comment(fmt.Sprintf("%s encodes the request of %s.", r.ArgsEncode, routeWhat(r))))
+	f.Func().Id(r.ArgsEncode).Params(args.Clone().Id(r.Args)).Params(rsrtQ("Payload"), jen.Error()).Block(enc...)
+
+	var dec []jen.Code
+	fail := func(what string) jen.Code {
+		return jen.If(jen.Id(l.Err).Op("!=").Nil()).Block(jen.Return(jen.Id(l.Args),
+			rsrtQ("BadRequest").Call(jen.Id(r.Const), jen.Lit(what), jen.Id(l.Err))))
+	}
+	if argsHasData(r) {
+		dec = append(dec,
+			jen.List(jen.Id(l.Args).Dot(l.Req), jen.Id(l.Err)).Op("=").Add(decodeFunc(r.Request)).Call(jen.Id(l.Payload)),
+			fail("request data"))
+	}
+	for _, e := range r.RequestMeta {
+		dec = append(dec,
+			jen.List(jen.Id(l.Args).Dot(e.Param), jen.Id(l.Err)).Op("=").Id(e.Func).Call(jen.Id(l.Payload).Dot("Metadata")),
+			fail("request metadata"))
+	}
+	dec = append(dec, jen.Return(jen.Id(l.Args), jen.Nil()))
+	f.Line()
+	f.Add(comment(fmt.Sprintf("%s decodes the request of %s.", r.ArgsDecode, routeWhat(r))))
+	f.Func().Id(r.ArgsDecode).Params(jen.Id(l.Payload).Op("*").Add(rsrtQ("Payload"))).
+		Params(jen.Id(l.Args).Id(r.Args), jen.Id(l.Err).Error()).Block(dec...)
 }
 
 // callerParams are the parameters of a call method.
@@ -213,125 +288,61 @@ func firstItem(r *Route) bool {
 
 // emitCaller declares the typed call method of a route on the calling
 // side's type: (c *Client) for server routes, (peer *Peer) for client
-// routes. caller renders the *rsrt.Caller to send with.
+// routes, one call of the runtime's generic entry point of its
+// interaction (rsrt.CallRequestResponse...). caller renders the
+// *rsrt.Caller to send with.
 func emitCaller(f *jen.File, r *Route, doc string, caller func() *jen.Statement) {
 	l := &r.Side.names.Locals
-	id := func(name string) func() *jen.Statement { return func() *jen.Statement { return jen.Id(name) } }
-	ctx, req, p, resp, out, err, raw, first, md :=
-		id(l.Ctx), id(l.Req), id(l.Payload), id(l.Resp), id(l.Out), id(l.Err), id(l.Raw), id(l.First), id(l.MD)
-	var results []jen.Code
-	var zero jen.Code // the value results other than the error, when failing
-	switch r.Interaction {
-	case RequestResponse:
-		results = []jen.Code{jen.Error()}
-		if hasResp(r) {
-			results = []jen.Code{respItem(r), jen.Error()}
-			zero = respZero(r)
-		}
-	case FireAndForget, MetadataPush:
-		results = []jen.Code{jen.Error()}
-	case RequestStream:
-		results = []jen.Code{jen.Qual("iter", "Seq2").Types(respItem(r), jen.Error())}
-	case RequestChannel:
-		results = []jen.Code{jen.Op("*").Add(rsrtQ("Channel")).Types(reqItem(r), respItem(r)), jen.Error()}
-		zero = jen.Nil()
-	}
-	fail := func(e jen.Code) jen.Code {
-		switch {
-		case r.Interaction == RequestStream:
-			return jen.Return(rsrtQ("ErrorSeq").Types(respItem(r)).Call(e))
-		case zero != nil:
-			return jen.Return(zero, e)
-		}
-		return jen.Return(e)
-	}
-
-	var body []jen.Code
-	errDeclared := false
-	// The request payload: encoded data, then the metadata entries.
-	var payload jen.Code = rsrtQ("Payload").Values()
-	if r.Interaction != RequestChannel && r.Interaction != MetadataPush {
-		if r.Request.Kind != PayloadEmpty {
-			body = append(body,
-				jen.List(p(), err()).Op(":=").Add(encodeCall(r.Request, req())),
-				jen.If(err().Op("!=").Nil()).Block(fail(err())))
-			errDeclared = true
-			payload = p()
-		} else if len(r.RequestMeta) > 0 {
-			body = append(body, jen.Var().Add(p()).Add(rsrtQ("Payload")))
-			payload = p()
+	args := []jen.Code{jen.Id(l.Ctx), caller(), jen.Id(r.Const)}
+	switch {
+	case r.Interaction == RequestChannel && r.InitialEmpty:
+		args = append(args, jen.Nil())
+	case r.Interaction == RequestChannel && firstItem(r):
+		args = append(args, jen.Op("&").Id(l.First))
+	case r.Interaction == RequestChannel:
+		args = append(args, jen.Op("&").Struct().Values()) // the first, empty, item
+	case r.Args != "":
+		var vals []jen.Code
+		if argsHasData(r) {
+			vals = append(vals, jen.Id(l.Req).Op(":").Id(l.Req))
 		}
 		for _, e := range r.RequestMeta {
-			body = append(body, appendEntry(
-				func() *jen.Statement { return p().Dot("Metadata") }, e,
-				func() *jen.Statement { return jen.Id(e.Param) }))
+			vals = append(vals, jen.Id(e.Param).Op(":").Id(e.Param))
 		}
+		args = append(args, jen.Id(r.Args).Values(vals...))
+	case r.Request.Kind == PayloadEmpty:
+		args = append(args, jen.Struct().Values())
+	default:
+		args = append(args, jen.Id(l.Req))
 	}
-
+	args = append(args, argsEncodeFunc(r))
+	var results []jen.Code
+	var body jen.Code
 	switch r.Interaction {
 	case RequestResponse:
-		send := caller().Dot("RequestResponse").Call(ctx(), jen.Id(r.Const), payload)
 		if hasResp(r) {
-			var dec jen.Code
-			if r.RespStruct != "" {
-				dec = jen.Id(r.RespDecode).Call(resp())
-			} else {
-				dec = decodeFunc(r.Response).Call(resp())
-			}
-			body = append(body,
-				jen.List(resp(), err()).Op(":=").Add(send),
-				jen.If(err().Op("!=").Nil()).Block(fail(err())),
-				jen.List(out(), err()).Op(":=").Add(dec),
-				jen.If(err().Op("!=").Nil()).Block(fail(rsrtQ("BadResponse").Call(jen.Id(r.Const), err()))),
-				jen.Return(out(), jen.Nil()))
+			results = []jen.Code{respItem(r), jen.Error()}
+			body = jen.Return(rsrtQ("CallRequestResponse").Call(append(args, respDecodeFunc(r))...))
 		} else {
-			op := ":="
-			if errDeclared {
-				op = "="
-			}
-			body = append(body, jen.List(jen.Id("_"), err()).Op(op).Add(send), jen.Return(err()))
+			results = []jen.Code{jen.Error()}
+			body = jen.List(jen.Id("_"), jen.Id(l.Err)).Op(":=").Add(
+				rsrtQ("CallRequestResponse").Call(append(args, rsrtQ("DecodeEmpty"))...)).Line().Return(jen.Id(l.Err))
 		}
 	case FireAndForget:
-		body = append(body, jen.Return(caller().Dot("FireAndForget").Call(ctx(), jen.Id(r.Const), payload)))
-	case RequestStream:
-		body = append(body, jen.Return(rsrtQ("DecodeSeq").Call(
-			caller().Dot("RequestStream").Call(ctx(), jen.Id(r.Const), payload),
-			jen.Id(r.Const), respDecodeFunc(r))))
+		results = []jen.Code{jen.Error()}
+		body = jen.Return(rsrtQ("CallFireAndForget").Call(args...))
 	case MetadataPush:
-		var mdArg jen.Code = jen.Nil()
-		if len(r.RequestMeta) > 0 {
-			body = append(body, jen.Var().Add(md()).Add(rsrtQ("Metadata")))
-			for _, e := range r.RequestMeta {
-				body = append(body, appendEntry(md, e,
-					func() *jen.Statement { return jen.Id(e.Param) }))
-			}
-			mdArg = md()
-		}
-		body = append(body, jen.Return(caller().Dot("MetadataPush").Call(ctx(), jen.Id(r.Const), mdArg)))
+		results = []jen.Code{jen.Error()}
+		body = jen.Return(rsrtQ("CallMetadataPush").Call(args...))
+	case RequestStream:
+		results = []jen.Code{jen.Qual("iter", "Seq2").Types(respItem(r), jen.Error())}
+		body = jen.Return(rsrtQ("CallRequestStream").Call(append(args, respDecodeFunc(r))...))
 	case RequestChannel:
-		var firstArg jen.Code = jen.Nil()
-		if !r.InitialEmpty && !firstItem(r) {
-			firstArg = jen.Op("&").Add(rsrtQ("Payload").Values())
-		}
-		if firstItem(r) {
-			var enc jen.Code
-			if r.ReqStruct != "" {
-				enc = jen.Id(r.ReqEncode).Call(first())
-			} else {
-				enc = encodeCall(r.Request, first())
-			}
-			body = append(body,
-				jen.List(p(), err()).Op(":=").Add(enc),
-				jen.If(err().Op("!=").Nil()).Block(fail(err())))
-			firstArg = jen.Op("&").Add(p())
-		}
-		body = append(body,
-			jen.List(raw(), err()).Op(":=").Add(caller().Dot("RequestChannel").Call(ctx(), jen.Id(r.Const), firstArg)),
-			jen.If(err().Op("!=").Nil()).Block(fail(err())),
-			jen.Return(rsrtQ("NewChannel").Call(ctx(), raw(), reqEncodeFunc(r), respDecodeFunc(r)), jen.Nil()))
+		results = []jen.Code{jen.Op("*").Add(rsrtQ("Channel")).Types(reqItem(r), respItem(r)), jen.Error()}
+		body = jen.Return(rsrtQ("CallRequestChannel").Call(append(args, respDecodeFunc(r))...))
 	}
 	side := r.Side
 	recv := jen.Id(side.CallerRecv).Op("*").Id(side.Caller)
 	f.Add(comment(doc + callerNote(r)))
-	f.Func().Params(recv).Id(r.GoName).Params(callerParams(r)...).Params(results...).Block(body...)
+	f.Func().Params(recv).Id(r.GoName).Params(callerParams(r)...).Params(results...).Block(body)
 }

@@ -51,7 +51,7 @@ func emitPeer(f *jen.File, m *Model) {
 func emitAcceptor(f *jen.File, m *Model) {
 	n, server, peer := m.Names, m.Server, m.Client.Caller
 	l, h := &n.Locals, &n.Helpers
-	f.Add(comment(fmt.Sprintf("%s returns the rsocket-go acceptor of a server of the %s\n"+
+	f.Add(comment(fmt.Sprintf("%s returns the acceptor of a server of the %s\n"+
 		"service. For each accepted connection it calls %s with the\n"+
 		"connection's %s; the returned %s serves that connection's\n"+
 		"requests.", n.NewAcceptor, m.Package, h.NewServer, peer, server.Handler)))
@@ -60,7 +60,7 @@ func emitAcceptor(f *jen.File, m *Model) {
 	f.Func().Id(n.NewAcceptor).Params(
 		jen.Id(h.NewServer).Add(newServer),
 		jen.Id(h.Opts).Op("...").Add(rsrtQ("AcceptOption")),
-	).Qual(rsocketPath, "ServerAcceptor").Block(
+	).Add(rsrtQ("Acceptor")).Block(
 		jen.Return(rsrtQ("NewAcceptor").Call(
 			jen.Id(server.RoutesVar),
 			jen.Func().Params(jen.Id(l.Ctx).Add(ctxType()), jen.Id(h.Conn).Op("*").Add(rsrtQ(n.PeerConn))).

@@ -182,15 +182,22 @@ func (i Interaction) String() string {
 	return "unknown"
 }
 
-// handleMethod is the rsrt.Routes method that registers the interaction.
-func (i Interaction) handleMethod() string {
+// serveFunc is the rsrt entry point that registers a route of the
+// interaction on its serving side.
+func (i Interaction) serveFunc() string {
 	return [...]string{
-		RequestResponse: "HandleRequestResponse",
-		FireAndForget:   "HandleFireAndForget",
-		RequestStream:   "HandleRequestStream",
-		RequestChannel:  "HandleRequestChannel",
-		MetadataPush:    "HandleMetadataPush",
+		RequestResponse: "ServeRequestResponse",
+		FireAndForget:   "ServeFireAndForget",
+		RequestStream:   "ServeRequestStream",
+		RequestChannel:  "ServeRequestChannel",
+		MetadataPush:    "ServeMetadataPush",
 	}[i]
+}
+
+// hasResponse reports whether the interaction answers: its entry points
+// take a response encoder.
+func (i Interaction) hasResponse() bool {
+	return i == RequestResponse || i == RequestStream || i == RequestChannel
 }
 
 // Side is one direction of calls: the routes one peer serves and the other
@@ -203,15 +210,17 @@ type Side struct {
 	// Handler is the interface that serves the routes (Server,
 	// ClientHandler); Unimplemented its stub; RoutesVar and RoutesFunc
 	// the dispatch table and its constructor; Recv the handler parameter
-	// of the adapter functions.
+	// of the adapters in the table.
 	Handler, Unimplemented, RoutesVar, RoutesFunc, Recv string
 	// Caller is the type whose methods call the routes (Client, Peer)
 	// and CallerRecv their receiver; CallerMethods are the other methods
 	// and fields of Caller, which a route method must not shadow.
 	Caller, CallerRecv string
 	CallerMethods      []string
-	funcPrefix         string
-	names              *Names
+	// funcPrefix starts the names of the side's request structs (serve,
+	// handle), so that the two sides' never collide.
+	funcPrefix string
+	names      *Names
 	// unfinished are the routes left out of Routes, after reporting why
 	// (see validator.routes).
 	unfinished []*Route
@@ -229,9 +238,13 @@ type Route struct {
 	// frame carries the route only.
 	InitialEmpty bool
 	Doc          string
-	// GoName is the method name; Const the route constant; Serve the
-	// function adapting raw requests to the handler method.
-	GoName, Const, Serve string
+	// GoName is the method name; Const the route constant.
+	GoName, Const string
+	// Args names the struct of the request of a route other than a
+	// request-channel whose request carries metadata entries (its data
+	// and its entries), and ArgsEncode and ArgsDecode its codec
+	// functions. Empty when not generated.
+	Args, ArgsEncode, ArgsDecode string
 	// ReqStruct names the generated item struct of a request-channel
 	// with request metadata, and ReqEncode and ReqDecode its codec
 	// functions; RespStruct, RespEncode and RespDecode do the same for a

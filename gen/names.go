@@ -42,11 +42,12 @@ type Names struct {
 }
 
 // Locals are the names of the parameters and variables of the handler
-// adapters and the call methods, whose parameters include the metadata
-// entries of the route: an entry's parameter must differ from every one of
-// them (see reservedLocals).
+// methods and adapters, the codecs of the request structs and the call
+// methods, whose parameters (or fields) include the metadata entries of the
+// route: an entry's parameter must differ from every one of them (see
+// reservedLocals).
 type Locals struct {
-	Ctx, Req, Resp, Payload, Out, Err, In, Raw, First, MD string
+	Ctx, Req, Payload, Out, Err, In, First, Args string
 	// Receivers and handler parameters: the Server (s) and ClientHandler
 	// (h) of the adapters, the Client (c) and Peer (peer) of the call
 	// methods.
@@ -67,10 +68,7 @@ type Import struct {
 }
 
 // Import paths of generated code.
-const (
-	rsrtPath    = "github.com/rsocket-chat/rsgen/gen/rsrt"
-	rsocketPath = "github.com/rsocket/rsocket-go"
-)
+const rsrtPath = "github.com/rsocket-chat/rsgen/gen/rsrt"
 
 // fixedNames returns the fixed identifiers of every generated package.
 func fixedNames() *Names {
@@ -80,8 +78,8 @@ func fixedNames() *Names {
 		PeerConn: "Conn",
 		Data:     "Data",
 		Locals: Locals{
-			Ctx: "ctx", Req: "req", Resp: "resp", Payload: "p", Out: "out", Err: "err", In: "in",
-			Raw: "raw", First: "first", MD: "md",
+			Ctx: "ctx", Req: "req", Payload: "p", Out: "out", Err: "err", In: "in",
+			First: "first", Args: "args",
 			Server: "s", Handler: "h", Client: "c", Peer: "peer",
 		},
 		Helpers: HelperLocals{
@@ -90,7 +88,7 @@ func fixedNames() *Names {
 		},
 		Imports: []Import{
 			{"context", "context"}, {"errors", "errors"}, {"fmt", "fmt"}, {"iter", "iter"},
-			{rsrtPath, "rsrt"}, {rsocketPath, "rsocket"},
+			{rsrtPath, "rsrt"},
 		},
 	}
 }
@@ -286,11 +284,6 @@ func requestStructName(method string) string {
 func responseStructName(method string) string { return method + "Response" }
 func encodeFuncName(structName string) string { return "encode" + structName }
 func decodeFuncName(structName string) string { return "decode" + structName }
-
-// serveFuncName names the function that adapts a raw request to a handler
-// method: "serve" on the server side, "handle" on the client side, so the
-// two sides never collide.
-func serveFuncName(side *Side, method string) string { return side.funcPrefix + method }
 
 // namer reports the problems of the name step.
 type namer struct {
@@ -491,8 +484,8 @@ func (n *namer) routeConsts(m *Model) {
 	}
 }
 
-// side checks the method names of one side's routes and names their
-// adapters and the structs generated for metadata.
+// side checks the method names of one side's routes and names the structs
+// generated for metadata: request structs, channel items, responses.
 func (n *namer) side(side *Side) {
 	methods := map[string]*Route{}
 	for _, r := range side.Routes {
@@ -514,7 +507,11 @@ func (n *namer) side(side *Side) {
 			continue
 		}
 		methods[r.GoName] = r
-		r.Serve = serveFuncName(side, r.GoName)
+		if r.Interaction != RequestChannel && len(r.RequestMeta) > 0 {
+			r.Args = side.funcPrefix + r.GoName + "Args"
+			exported := strings.ToUpper(r.Args[:1]) + r.Args[1:]
+			r.ArgsEncode, r.ArgsDecode = encodeFuncName(exported), decodeFuncName(exported)
+		}
 		if r.Interaction == RequestChannel && len(r.RequestMeta) > 0 {
 			r.ReqStruct = requestStructName(r.GoName)
 			r.ReqEncode, r.ReqDecode = encodeFuncName(r.ReqStruct), decodeFuncName(r.ReqStruct)

@@ -226,10 +226,10 @@ func WithLogger(l *slog.Logger) AcceptOption { return func(c *acceptConfig) { c.
 // are always admitted.
 func WithGate(g *Gate) AcceptOption { return func(c *acceptConfig) { c.gate = g } }
 
-// Acceptor accepts the connections of a server: gen/rsrt/server serves
-// one. It is rsocket-go's acceptor type (an alias, through the boundary
-// package), so that it can also be served with the library's own
-// transports.
+// Acceptor accepts the connections of a server: what [NewAcceptor] returns
+// and gen/rsrt/server serves. It is rsocket-go's acceptor type (an alias,
+// through the boundary package), named here so that generated packages
+// and applications need not import rsocket-go.
 type Acceptor = rsock.Acceptor
 
 // NewAcceptor returns the acceptor of a server: for each accepted

@@ -78,6 +78,29 @@ func (t *Routes[S]) lookup(i Interaction, name []byte) (*route[S], error) {
 	return nil, t.missing(i, string(name))
 }
 
+// Dispatch runs the handler of the request-response, fire-and-forget or
+// metadata-push route (interaction i) of the table with s, on the calling
+// goroutine, as a connection would for req, minus the connection: no
+// interceptors, no deadline, no panic recovery. It returns the answer of a
+// request-response (the zero Payload for the others) and the error the
+// peer would get. It is for tests of generated packages and in-process
+// calls; an unknown route is an *Error, as on the wire.
+func (t *Routes[S]) Dispatch(ctx context.Context, s S, i Interaction, route string, req *Payload) (Payload, error) {
+	rt := t.m[routeKey{i, route}]
+	if rt == nil {
+		return Payload{}, t.missing(i, route)
+	}
+	switch {
+	case rt.h.rr != nil:
+		return rt.h.rr(ctx, s, req)
+	case rt.h.fnf != nil:
+		return Payload{}, rt.h.fnf(ctx, s, req)
+	case rt.h.mp != nil:
+		return Payload{}, rt.h.mp(ctx, s, req)
+	}
+	return Payload{}, NewError("route %q: %s cannot be dispatched without a connection", route, i)
+}
+
 // missing returns the APPLICATION_ERROR for a route the table lacks, saying
 // which interactions the route does support when it exists.
 func (t *Routes[S]) missing(i Interaction, name string) *Error {

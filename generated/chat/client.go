@@ -45,123 +45,72 @@ func (c *Client) Close() error {
 
 // Login logs the connection in as the user named by the request and returns the new session id (a UUID).
 func (c *Client) Login(ctx context.Context, req string) (string, error) {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return "", err
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteLogin, p)
-	if err != nil {
-		return "", err
-	}
-	out, err := rsrt.DecodeString(resp)
-	if err != nil {
-		return "", rsrt.BadResponse(RouteLogin, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteLogin, req, rsrt.EncodeString, rsrt.DecodeString)
 }
 
 // ChannelJoin joins the named channel, creating it if it is new.
 func (c *Client) ChannelJoin(ctx context.Context, req string) error {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return err
-	}
-	_, err = c.conn.Caller().RequestResponse(ctx, RouteChannelJoin, p)
+	_, err := rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteChannelJoin, req, rsrt.EncodeString, rsrt.DecodeEmpty)
 	return err
 }
 
 // ChannelLeave leaves the named channel.
 func (c *Client) ChannelLeave(ctx context.Context, req string) error {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return err
-	}
-	_, err = c.conn.Caller().RequestResponse(ctx, RouteChannelLeave, p)
+	_, err := rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteChannelLeave, req, rsrt.EncodeString, rsrt.DecodeEmpty)
 	return err
 }
 
 // Message sends a message to a channel the sender has joined (Channel set) or to a logged-in user (User set).
 func (c *Client) Message(ctx context.Context, req Message) error {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return err
-	}
-	_, err = c.conn.Caller().RequestResponse(ctx, RouteMessage, p)
+	_, err := rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteMessage, req, rsrt.EncodeJSON[Message], rsrt.DecodeEmpty)
 	return err
 }
 
 // MessagesIncoming streams the messages sent to this session, until the client cancels.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) MessagesIncoming(ctx context.Context) iter.Seq2[Message, error] {
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteMessagesIncoming, rsrt.Payload{}), RouteMessagesIncoming, rsrt.DecodeJSON[Message])
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteMessagesIncoming, struct{}{}, rsrt.EncodeEmpty, rsrt.DecodeJSON[Message])
 }
 
 // Channels streams the name of every channel, then completes.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) Channels(ctx context.Context) iter.Seq2[string, error] {
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteChannels, rsrt.Payload{}), RouteChannels, rsrt.DecodeString)
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteChannels, struct{}{}, rsrt.EncodeEmpty, rsrt.DecodeString)
 }
 
 // ChannelUsers streams the user name of every member of the named channel, then completes; an unknown channel completes empty.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) ChannelUsers(ctx context.Context, req string) iter.Seq2[string, error] {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return rsrt.ErrorSeq[string](err)
-	}
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteChannelUsers, p), RouteChannelUsers, rsrt.DecodeString)
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteChannelUsers, req, rsrt.EncodeString, rsrt.DecodeString)
 }
 
 // FileUpload stores the file under the name carried in the chat/file-name metadata entry.
 func (c *Client) FileUpload(ctx context.Context, req []byte, fileName string) error {
-	p, err := rsrt.EncodeBytes(req)
-	if err != nil {
-		return err
-	}
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEFileName, Data: []byte(fileName)})
-	_, err = c.conn.Caller().RequestResponse(ctx, RouteFileUpload, p)
+	_, err := rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteFileUpload, serveFileUploadArgs{req: req, fileName: fileName}, encodeServeFileUploadArgs, rsrt.DecodeEmpty)
 	return err
 }
 
 // FileDownload returns the bytes of the named file, with its name in the response metadata.
 func (c *Client) FileDownload(ctx context.Context, fileName string) (FileDownloadResponse, error) {
-	var p rsrt.Payload
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEFileName, Data: []byte(fileName)})
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteFileDownload, p)
-	if err != nil {
-		return FileDownloadResponse{}, err
-	}
-	out, err := decodeFileDownloadResponse(resp)
-	if err != nil {
-		return FileDownloadResponse{}, rsrt.BadResponse(RouteFileDownload, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteFileDownload, serveFileDownloadArgs{fileName: fileName}, encodeServeFileDownloadArgs, decodeFileDownloadResponse)
 }
 
 // Files streams the name of every stored file, then completes.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) Files(ctx context.Context) iter.Seq2[string, error] {
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteFiles, rsrt.Payload{}), RouteFiles, rsrt.DecodeString)
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteFiles, struct{}{}, rsrt.EncodeEmpty, rsrt.DecodeString)
 }
 
 // SendStatistics reports the client's own statistics.
 func (c *Client) SendStatistics(ctx context.Context, req ClientStatistics) error {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return err
-	}
-	return c.conn.Caller().FireAndForget(ctx, RouteStatistics, p)
+	return rsrt.CallFireAndForget(ctx, c.conn.Caller(), RouteStatistics, req, rsrt.EncodeJSON[ClientStatistics])
 }
 
 // Statistics reports server statistics every period. The first payload carries the
 // route only; each later payload replaces the settings.
 // Close the returned channel, or cancel ctx, to cancel it.
 func (c *Client) Statistics(ctx context.Context) (*rsrt.Channel[ServerStatisticsRequest, ServerStatistics], error) {
-	raw, err := c.conn.Caller().RequestChannel(ctx, RouteStatistics, nil)
-	if err != nil {
-		return nil, err
-	}
-	return rsrt.NewChannel(ctx, raw, rsrt.EncodeJSON[ServerStatisticsRequest], rsrt.DecodeJSON[ServerStatistics]), nil
+	return rsrt.CallRequestChannel(ctx, c.conn.Caller(), RouteStatistics, nil, rsrt.EncodeJSON[ServerStatisticsRequest], rsrt.DecodeJSON[ServerStatistics])
 }
 
 // ClientHandler is the client side of the chat service: the routes a
@@ -193,14 +142,8 @@ var clientRoutes = newClientRoutes()
 
 func newClientRoutes() *rsrt.Routes[ClientHandler] {
 	r := rsrt.NewRoutes[ClientHandler]()
-	r.HandleRequestResponse(RouteTime, handleTime)
+	rsrt.ServeRequestResponse(r, RouteTime, rsrt.DecodeEmpty, rsrt.EncodeString, func(h ClientHandler, ctx context.Context, _ struct{}) (string, error) {
+		return h.Time(ctx)
+	})
 	return r
-}
-
-func handleTime(ctx context.Context, h ClientHandler, req *rsrt.Payload) (rsrt.Payload, error) {
-	out, err := h.Time(ctx)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeString(out)
 }

@@ -93,6 +93,11 @@ func checkRejected(t *testing.T, err error) {
 
 // checkBadRequest fails unless err is the APPLICATION_ERROR an adapter
 // returns for a request it cannot decode.
+// serve runs the handler of a server route on s, as a connection would.
+func serve(s Server, i rsrt.Interaction, route string, req *rsrt.Payload) (rsrt.Payload, error) {
+	return serverRoutes.Dispatch(context.Background(), s, i, route, req)
+}
+
 func checkBadRequest(t *testing.T, err error, route, what string) {
 	t.Helper()
 	var e *rsrt.Error
@@ -151,7 +156,7 @@ func FuzzDecodeMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := rsrt.DecodeJSON[Message](&rsrt.Payload{Data: data})
 		r := &recorder{}
-		_, aerr := serveMessage(context.Background(), r, &rsrt.Payload{Route: RouteMessage, Data: bytes.Clone(data)})
+		_, aerr := serve(r, rsrt.RequestResponse, RouteMessage, &rsrt.Payload{Route: RouteMessage, Data: bytes.Clone(data)})
 		if err != nil {
 			checkRejected(t, err)
 			checkBadRequest(t, aerr, RouteMessage, "request data")
@@ -198,7 +203,7 @@ func FuzzDecodeClientStatistics(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := rsrt.DecodeJSON[ClientStatistics](&rsrt.Payload{Data: data})
 		r := &recorder{}
-		aerr := serveSendStatistics(context.Background(), r, &rsrt.Payload{Route: RouteStatistics, Data: bytes.Clone(data)})
+		_, aerr := serve(r, rsrt.FireAndForget, RouteStatistics, &rsrt.Payload{Route: RouteStatistics, Data: bytes.Clone(data)})
 		if err != nil {
 			checkRejected(t, err)
 			checkBadRequest(t, aerr, RouteStatistics, "request data")
@@ -218,9 +223,9 @@ func FuzzDecodeString(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := rsrt.DecodeString(&rsrt.Payload{Data: data})
 		login := &recorder{}
-		_, lerr := serveLogin(context.Background(), login, &rsrt.Payload{Route: RouteLogin, Data: bytes.Clone(data)})
+		_, lerr := serve(login, rsrt.RequestResponse, RouteLogin, &rsrt.Payload{Route: RouteLogin, Data: bytes.Clone(data)})
 		join := &recorder{}
-		_, jerr := serveChannelJoin(context.Background(), join, &rsrt.Payload{Route: RouteChannelJoin, Data: bytes.Clone(data)})
+		_, jerr := serve(join, rsrt.RequestResponse, RouteChannelJoin, &rsrt.Payload{Route: RouteChannelJoin, Data: bytes.Clone(data)})
 		if utf8.Valid(data) != (err == nil) {
 			t.Fatalf("DecodeString(%q): err %v, but utf8.Valid is %v", data, err, utf8.Valid(data))
 		}
@@ -262,9 +267,9 @@ func FuzzFileNameMetadata(f *testing.F) {
 		}
 		name, err := fileNameEntry(entries)
 		up := &recorder{}
-		_, uerr := serveFileUpload(context.Background(), up, &rsrt.Payload{Route: route, Data: data, Metadata: entries})
+		_, uerr := serve(up, rsrt.RequestResponse, RouteFileUpload, &rsrt.Payload{Route: route, Data: data, Metadata: entries})
 		down := &recorder{}
-		resp, derr := serveFileDownload(context.Background(), down, &rsrt.Payload{Route: route, Metadata: entries})
+		resp, derr := serve(down, rsrt.RequestResponse, RouteFileDownload, &rsrt.Payload{Route: route, Metadata: entries})
 		if err != nil {
 			checkRejected(t, err)
 			if found && utf8.Valid(want) && validFileNameEntry(string(want)) == nil {

@@ -7,7 +7,6 @@ import (
 	"context"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
-	rsocket "github.com/rsocket/rsocket-go"
 )
 
 // Server is the server side of the chat service: one value serves one
@@ -118,22 +117,14 @@ type Peer struct {
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) Time(ctx context.Context) (string, error) {
-	resp, err := peer.Caller().RequestResponse(ctx, RouteTime, rsrt.Payload{})
-	if err != nil {
-		return "", err
-	}
-	out, err := rsrt.DecodeString(resp)
-	if err != nil {
-		return "", rsrt.BadResponse(RouteTime, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, peer.Caller(), RouteTime, struct{}{}, rsrt.EncodeEmpty, rsrt.DecodeString)
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a server of the chat
+// NewAcceptor returns the acceptor of a server of the chat
 // service. For each accepted connection it calls newServer with the
 // connection's Peer; the returned Server serves that connection's
 // requests.
-func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
+func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsrt.Acceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})
 	}, opts...)
@@ -144,121 +135,83 @@ var serverRoutes = newServerRoutes()
 
 func newServerRoutes() *rsrt.Routes[Server] {
 	r := rsrt.NewRoutes[Server]()
-	r.HandleRequestResponse(RouteLogin, serveLogin)
-	r.HandleRequestResponse(RouteChannelJoin, serveChannelJoin)
-	r.HandleRequestResponse(RouteChannelLeave, serveChannelLeave)
-	r.HandleRequestResponse(RouteMessage, serveMessage)
-	r.HandleRequestStream(RouteMessagesIncoming, serveMessagesIncoming)
-	r.HandleRequestStream(RouteChannels, serveChannels)
-	r.HandleRequestStream(RouteChannelUsers, serveChannelUsers)
-	r.HandleRequestResponse(RouteFileUpload, serveFileUpload)
-	r.HandleRequestResponse(RouteFileDownload, serveFileDownload)
-	r.HandleRequestStream(RouteFiles, serveFiles)
-	r.HandleFireAndForget(RouteStatistics, serveSendStatistics)
-	r.HandleRequestChannel(RouteStatistics, true, serveStatistics)
+	rsrt.ServeRequestResponse(r, RouteLogin, rsrt.DecodeString, rsrt.EncodeString, Server.Login)
+	rsrt.ServeRequestResponse(r, RouteChannelJoin, rsrt.DecodeString, rsrt.EncodeEmpty, func(s Server, ctx context.Context, req string) (struct{}, error) {
+		return struct{}{}, s.ChannelJoin(ctx, req)
+	})
+	rsrt.ServeRequestResponse(r, RouteChannelLeave, rsrt.DecodeString, rsrt.EncodeEmpty, func(s Server, ctx context.Context, req string) (struct{}, error) {
+		return struct{}{}, s.ChannelLeave(ctx, req)
+	})
+	rsrt.ServeRequestResponse(r, RouteMessage, rsrt.DecodeJSON[Message], rsrt.EncodeEmpty, func(s Server, ctx context.Context, req Message) (struct{}, error) {
+		return struct{}{}, s.Message(ctx, req)
+	})
+	rsrt.ServeRequestStream(r, RouteMessagesIncoming, rsrt.DecodeEmpty, rsrt.EncodeJSON[Message], func(s Server, ctx context.Context, _ struct{}, out *rsrt.Sender[Message]) error {
+		return s.MessagesIncoming(ctx, out)
+	})
+	rsrt.ServeRequestStream(r, RouteChannels, rsrt.DecodeEmpty, rsrt.EncodeString, func(s Server, ctx context.Context, _ struct{}, out *rsrt.Sender[string]) error {
+		return s.Channels(ctx, out)
+	})
+	rsrt.ServeRequestStream(r, RouteChannelUsers, rsrt.DecodeString, rsrt.EncodeString, Server.ChannelUsers)
+	rsrt.ServeRequestResponse(r, RouteFileUpload, decodeServeFileUploadArgs, rsrt.EncodeEmpty, func(s Server, ctx context.Context, args serveFileUploadArgs) (struct{}, error) {
+		return struct{}{}, s.FileUpload(ctx, args.req, args.fileName)
+	})
+	rsrt.ServeRequestResponse(r, RouteFileDownload, decodeServeFileDownloadArgs, encodeFileDownloadResponse, func(s Server, ctx context.Context, args serveFileDownloadArgs) (FileDownloadResponse, error) {
+		return s.FileDownload(ctx, args.fileName)
+	})
+	rsrt.ServeRequestStream(r, RouteFiles, rsrt.DecodeEmpty, rsrt.EncodeString, func(s Server, ctx context.Context, _ struct{}, out *rsrt.Sender[string]) error {
+		return s.Files(ctx, out)
+	})
+	rsrt.ServeFireAndForget(r, RouteStatistics, rsrt.DecodeJSON[ClientStatistics], Server.SendStatistics)
+	rsrt.ServeRequestChannel(r, RouteStatistics, true, rsrt.DecodeJSON[ServerStatisticsRequest], rsrt.EncodeJSON[ServerStatistics], Server.Statistics)
 	return r
 }
 
-func serveLogin(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeString(req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteLogin, "request data", err)
-	}
-	out, err := s.Login(ctx, in)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeString(out)
+// serveFileUploadArgs is the request of route "file.upload": its data and metadata entries.
+type serveFileUploadArgs struct {
+	req      []byte
+	fileName string
 }
 
-func serveChannelJoin(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeString(req)
+// encodeServeFileUploadArgs encodes the request of route "file.upload".
+func encodeServeFileUploadArgs(args serveFileUploadArgs) (rsrt.Payload, error) {
+	p, err := rsrt.EncodeBytes(args.req)
 	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteChannelJoin, "request data", err)
+		return p, err
 	}
-	if err := s.ChannelJoin(ctx, in); err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeEmpty(struct{}{})
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEFileName, Data: []byte(args.fileName)})
+	return p, nil
 }
 
-func serveChannelLeave(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeString(req)
+// decodeServeFileUploadArgs decodes the request of route "file.upload".
+func decodeServeFileUploadArgs(p *rsrt.Payload) (args serveFileUploadArgs, err error) {
+	args.req, err = rsrt.DecodeBytes(p)
 	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteChannelLeave, "request data", err)
+		return args, rsrt.BadRequest(RouteFileUpload, "request data", err)
 	}
-	if err := s.ChannelLeave(ctx, in); err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeEmpty(struct{}{})
-}
-
-func serveMessage(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeJSON[Message](req)
+	args.fileName, err = fileNameEntry(p.Metadata)
 	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteMessage, "request data", err)
+		return args, rsrt.BadRequest(RouteFileUpload, "request metadata", err)
 	}
-	if err := s.Message(ctx, in); err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeEmpty(struct{}{})
+	return args, nil
 }
 
-func serveMessagesIncoming(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
-	return s.MessagesIncoming(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Message]))
+// serveFileDownloadArgs is the request of route "file.download": its metadata entries.
+type serveFileDownloadArgs struct {
+	fileName string
 }
 
-func serveChannels(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
-	return s.Channels(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeString))
+// encodeServeFileDownloadArgs encodes the request of route "file.download".
+func encodeServeFileDownloadArgs(args serveFileDownloadArgs) (rsrt.Payload, error) {
+	var p rsrt.Payload
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEFileName, Data: []byte(args.fileName)})
+	return p, nil
 }
 
-func serveChannelUsers(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
-	in, err := rsrt.DecodeString(req)
+// decodeServeFileDownloadArgs decodes the request of route "file.download".
+func decodeServeFileDownloadArgs(p *rsrt.Payload) (args serveFileDownloadArgs, err error) {
+	args.fileName, err = fileNameEntry(p.Metadata)
 	if err != nil {
-		return rsrt.BadRequest(RouteChannelUsers, "request data", err)
+		return args, rsrt.BadRequest(RouteFileDownload, "request metadata", err)
 	}
-	return s.ChannelUsers(ctx, in, rsrt.NewSender(ctx, out, rsrt.EncodeString))
-}
-
-func serveFileUpload(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeBytes(req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteFileUpload, "request data", err)
-	}
-	fileName, err := fileNameEntry(req.Metadata)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteFileUpload, "request metadata", err)
-	}
-	if err := s.FileUpload(ctx, in, fileName); err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeEmpty(struct{}{})
-}
-
-func serveFileDownload(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	fileName, err := fileNameEntry(req.Metadata)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteFileDownload, "request metadata", err)
-	}
-	out, err := s.FileDownload(ctx, fileName)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return encodeFileDownloadResponse(out)
-}
-
-func serveFiles(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
-	return s.Files(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeString))
-}
-
-func serveSendStatistics(ctx context.Context, s Server, req *rsrt.Payload) error {
-	in, err := rsrt.DecodeJSON[ClientStatistics](req)
-	if err != nil {
-		return rsrt.BadRequest(RouteStatistics, "request data", err)
-	}
-	return s.SendStatistics(ctx, in)
-}
-
-func serveStatistics(ctx context.Context, s Server, out rsrt.Stream) error {
-	return s.Statistics(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeJSON[ServerStatisticsRequest]), rsrt.NewSender(ctx, out, rsrt.EncodeJSON[ServerStatistics]))
+	return args, nil
 }

@@ -1,8 +1,9 @@
 package kitchen
 
 // Hand-written tests of the generated adapters and codecs, without a
-// network: the serve functions are called directly with raw payloads, as
-// the runtime would call them, and the metadata structs are round-tripped.
+// network: the routes of the dispatch table are called directly with raw
+// payloads, as the runtime would call them (Routes.Dispatch), and the
+// metadata structs are round-tripped.
 // The end-to-end test over TCP is in gen/e2e.
 
 import (
@@ -40,6 +41,11 @@ func (r *recorder) RrObject(_ context.Context, req Item) (Item, error) {
 
 func ptr[T any](v T) *T { return &v }
 
+// serve runs the handler of a server route on s, as a connection would.
+func serve(s Server, i rsrt.Interaction, route string, req *rsrt.Payload) (rsrt.Payload, error) {
+	return serverRoutes.Dispatch(context.Background(), s, i, route, req)
+}
+
 func TestServeDecodesMetadataIntoArguments(t *testing.T) {
 	s := &recorder{}
 	req := &rsrt.Payload{Route: RouteRrMeta, Data: []byte("hello"), Metadata: rsrt.Metadata{
@@ -47,7 +53,7 @@ func TestServeDecodesMetadataIntoArguments(t *testing.T) {
 		{MIME: MIMETraceID, Data: []byte("t-1")},
 		{MIME: MIMETag, Data: []byte("red")},
 	}}
-	resp, err := serveRrMeta(context.Background(), s, req)
+	resp, err := serve(s, rsrt.RequestResponse, RouteRrMeta, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,20 +79,21 @@ func TestServeRejectsBadRequests(t *testing.T) {
 		want string
 	}{
 		{"missing required entry", func(s Server) error {
-			_, err := serveRrMeta(context.Background(), s, &rsrt.Payload{Data: []byte("x"),
+			_, err := serve(s, rsrt.RequestResponse, RouteRrMeta, &rsrt.Payload{Data: []byte("x"),
 				Metadata: rsrt.Metadata{{MIME: MIMEBlob, Data: []byte{1}}}})
 			return err
 		}, "route rr.meta: invalid request metadata: missing metadata entry kitchen/trace-id"},
 		{"invalid UTF-8 data", func(s Server) error {
-			_, err := serveRrMeta(context.Background(), s, &rsrt.Payload{Data: []byte{0xff}})
+			_, err := serve(s, rsrt.RequestResponse, RouteRrMeta, &rsrt.Payload{Data: []byte{0xff}})
 			return err
 		}, "route rr.meta: invalid request data: not valid UTF-8"},
 		{"invalid UTF-8 entry", func(s Server) error {
-			return servePushMeta(context.Background(), s, &rsrt.Payload{
+			_, err := serve(s, rsrt.MetadataPush, RoutePushMeta, &rsrt.Payload{
 				Metadata: rsrt.Metadata{{MIME: MIMETraceID, Data: []byte{0xff}}}})
+			return err
 		}, "route push.meta: invalid request metadata: metadata entry kitchen/trace-id: not valid UTF-8"},
 		{"unknown JSON key", func(s Server) error {
-			_, err := serveRrObject(context.Background(), s, &rsrt.Payload{Data: []byte(`{"name":"a","bogus":1}`)})
+			_, err := serve(s, rsrt.RequestResponse, RouteRrObject, &rsrt.Payload{Data: []byte(`{"name":"a","bogus":1}`)})
 			return err
 		}, `route rr.object: invalid request data: bad JSON`},
 	} {
@@ -105,7 +112,7 @@ func TestServeRejectsBadRequests(t *testing.T) {
 }
 
 func TestServeUnimplemented(t *testing.T) {
-	_, err := serveRrString(context.Background(), UnimplementedServer{}, &rsrt.Payload{Data: []byte("x")})
+	_, err := serve(UnimplementedServer{}, rsrt.RequestResponse, RouteRrString, &rsrt.Payload{Data: []byte("x")})
 	var rerr *rsrt.Error
 	if !errors.As(err, &rerr) || rerr.Message != "route rr.string is not implemented" {
 		t.Fatalf("error %v, want the unimplemented error of rr.string", err)
@@ -114,7 +121,7 @@ func TestServeUnimplemented(t *testing.T) {
 
 func TestPushOptionalEntry(t *testing.T) {
 	s := &recorder{}
-	if err := servePushMeta(context.Background(), s, &rsrt.Payload{
+	if _, err := serve(s, rsrt.MetadataPush, RoutePushMeta, &rsrt.Payload{
 		Metadata: rsrt.Metadata{{MIME: MIMETraceID, Data: []byte("t")}}}); err != nil {
 		t.Fatal(err)
 	}

@@ -45,256 +45,115 @@ func (c *Client) Close() error {
 
 // RrString returns the request text.
 func (c *Client) RrString(ctx context.Context, req string) (string, error) {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return "", err
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteRrString, p)
-	if err != nil {
-		return "", err
-	}
-	out, err := rsrt.DecodeString(resp)
-	if err != nil {
-		return "", rsrt.BadResponse(RouteRrString, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteRrString, req, rsrt.EncodeString, rsrt.DecodeString)
 }
 
 // RrBytes returns the request bytes.
 func (c *Client) RrBytes(ctx context.Context, req []byte) ([]byte, error) {
-	p, err := rsrt.EncodeBytes(req)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteRrBytes, p)
-	if err != nil {
-		return nil, err
-	}
-	out, err := rsrt.DecodeBytes(resp)
-	if err != nil {
-		return nil, rsrt.BadResponse(RouteRrBytes, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteRrBytes, req, rsrt.EncodeBytes, rsrt.DecodeBytes)
 }
 
 // RrEmpty takes and returns nothing.
 func (c *Client) RrEmpty(ctx context.Context) error {
-	_, err := c.conn.Caller().RequestResponse(ctx, RouteRrEmpty, rsrt.Payload{})
+	_, err := rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteRrEmpty, struct{}{}, rsrt.EncodeEmpty, rsrt.DecodeEmpty)
 	return err
 }
 
 // RrObject returns the request item.
 func (c *Client) RrObject(ctx context.Context, req Item) (Item, error) {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return Item{}, err
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteRrObject, p)
-	if err != nil {
-		return Item{}, err
-	}
-	out, err := rsrt.DecodeJSON[Item](resp)
-	if err != nil {
-		return Item{}, rsrt.BadResponse(RouteRrObject, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteRrObject, req, rsrt.EncodeJSON[Item], rsrt.DecodeJSON[Item])
 }
 
 // RrOrder returns the request order, which the server checks against its constraints first.
 func (c *Client) RrOrder(ctx context.Context, req Order) (Order, error) {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return Order{}, err
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteRrOrder, p)
-	if err != nil {
-		return Order{}, err
-	}
-	out, err := rsrt.DecodeJSON[Order](resp)
-	if err != nil {
-		return Order{}, rsrt.BadResponse(RouteRrOrder, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteRrOrder, req, rsrt.EncodeJSON[Order], rsrt.DecodeJSON[Order])
 }
 
 // RrMeta returns the request as bytes, with request and response metadata of every kind.
 func (c *Client) RrMeta(ctx context.Context, req string, traceID string, tag *string, blob []byte, checksum []byte) (RrMetaResponse, error) {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return RrMetaResponse{}, err
-	}
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(traceID)})
-	if tag != nil {
-		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETag, Data: []byte(*tag)})
-	}
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEBlob, Data: blob})
-	if checksum != nil {
-		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEChecksum, Data: checksum})
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteRrMeta, p)
-	if err != nil {
-		return RrMetaResponse{}, err
-	}
-	out, err := decodeRrMetaResponse(resp)
-	if err != nil {
-		return RrMetaResponse{}, rsrt.BadResponse(RouteRrMeta, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteRrMeta, serveRrMetaArgs{req: req, traceID: traceID, tag: tag, blob: blob, checksum: checksum}, encodeServeRrMetaArgs, decodeRrMetaResponse)
 }
 
 // RrMetaOnly carries metadata but no data, either way.
 func (c *Client) RrMetaOnly(ctx context.Context, traceID string) (RrMetaOnlyResponse, error) {
-	var p rsrt.Payload
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(traceID)})
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteRrMetaOnly, p)
-	if err != nil {
-		return RrMetaOnlyResponse{}, err
-	}
-	out, err := decodeRrMetaOnlyResponse(resp)
-	if err != nil {
-		return RrMetaOnlyResponse{}, rsrt.BadResponse(RouteRrMetaOnly, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteRrMetaOnly, serveRrMetaOnlyArgs{traceID: traceID}, encodeServeRrMetaOnlyArgs, decodeRrMetaOnlyResponse)
 }
 
 // FnfObject records an item.
 func (c *Client) FnfObject(ctx context.Context, req Item) error {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return err
-	}
-	return c.conn.Caller().FireAndForget(ctx, RouteFnfObject, p)
+	return rsrt.CallFireAndForget(ctx, c.conn.Caller(), RouteFnfObject, req, rsrt.EncodeJSON[Item])
 }
 
 // FnfEmpty records a call.
 func (c *Client) FnfEmpty(ctx context.Context) error {
-	return c.conn.Caller().FireAndForget(ctx, RouteFnfEmpty, rsrt.Payload{})
+	return rsrt.CallFireAndForget(ctx, c.conn.Caller(), RouteFnfEmpty, struct{}{}, rsrt.EncodeEmpty)
 }
 
 // FnfMeta records bytes with metadata.
 func (c *Client) FnfMeta(ctx context.Context, req []byte, traceID string, tag *string) error {
-	p, err := rsrt.EncodeBytes(req)
-	if err != nil {
-		return err
-	}
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(traceID)})
-	if tag != nil {
-		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETag, Data: []byte(*tag)})
-	}
-	return c.conn.Caller().FireAndForget(ctx, RouteFnfMeta, p)
+	return rsrt.CallFireAndForget(ctx, c.conn.Caller(), RouteFnfMeta, serveFnfMetaArgs{req: req, traceID: traceID, tag: tag}, encodeServeFnfMetaArgs)
 }
 
 // StreamPoints streams the points from the origin to the request point along the diagonal.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) StreamPoints(ctx context.Context, req Point) iter.Seq2[Point, error] {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return rsrt.ErrorSeq[Point](err)
-	}
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteStreamPoints, p), RouteStreamPoints, rsrt.DecodeJSON[Point])
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteStreamPoints, req, rsrt.EncodeJSON[Point], rsrt.DecodeJSON[Point])
 }
 
 // StreamStrings streams the words of the request.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) StreamStrings(ctx context.Context, req string) iter.Seq2[string, error] {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return rsrt.ErrorSeq[string](err)
-	}
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteStreamStrings, p), RouteStreamStrings, rsrt.DecodeString)
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteStreamStrings, req, rsrt.EncodeString, rsrt.DecodeString)
 }
 
 // StreamEmpty streams empty items.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) StreamEmpty(ctx context.Context) iter.Seq2[struct{}, error] {
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteStreamEmpty, rsrt.Payload{}), RouteStreamEmpty, rsrt.DecodeEmpty)
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteStreamEmpty, struct{}{}, rsrt.EncodeEmpty, rsrt.DecodeEmpty)
 }
 
 // StreamMeta streams items that carry metadata.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) StreamMeta(ctx context.Context, blob []byte) iter.Seq2[StreamMetaResponse, error] {
-	var p rsrt.Payload
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEBlob, Data: blob})
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteStreamMeta, p), RouteStreamMeta, decodeStreamMetaResponse)
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteStreamMeta, serveStreamMetaArgs{blob: blob}, encodeServeStreamMetaArgs, decodeStreamMetaResponse)
 }
 
 // ChannelEcho echoes every item; the first frame carries the route only.
 // Close the returned channel, or cancel ctx, to cancel it.
 func (c *Client) ChannelEcho(ctx context.Context) (*rsrt.Channel[Echo, Echo], error) {
-	raw, err := c.conn.Caller().RequestChannel(ctx, RouteChannelEcho, nil)
-	if err != nil {
-		return nil, err
-	}
-	return rsrt.NewChannel(ctx, raw, rsrt.EncodeJSON[Echo], rsrt.DecodeJSON[Echo]), nil
+	return rsrt.CallRequestChannel(ctx, c.conn.Caller(), RouteChannelEcho, nil, rsrt.EncodeJSON[Echo], rsrt.DecodeJSON[Echo])
 }
 
 // ChannelStrings echoes every item, the first one included.
 // Close the returned channel, or cancel ctx, to cancel it.
 func (c *Client) ChannelStrings(ctx context.Context, first string) (*rsrt.Channel[string, string], error) {
-	p, err := rsrt.EncodeString(first)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := c.conn.Caller().RequestChannel(ctx, RouteChannelStrings, &p)
-	if err != nil {
-		return nil, err
-	}
-	return rsrt.NewChannel(ctx, raw, rsrt.EncodeString, rsrt.DecodeString), nil
+	return rsrt.CallRequestChannel(ctx, c.conn.Caller(), RouteChannelStrings, &first, rsrt.EncodeString, rsrt.DecodeString)
 }
 
 // ChannelMeta answers each item (bytes with an optional tag) with a point (with an optional checksum).
 // Close the returned channel, or cancel ctx, to cancel it.
 func (c *Client) ChannelMeta(ctx context.Context, first ChannelMetaRequest) (*rsrt.Channel[ChannelMetaRequest, ChannelMetaResponse], error) {
-	p, err := encodeChannelMetaRequest(first)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := c.conn.Caller().RequestChannel(ctx, RouteChannelMeta, &p)
-	if err != nil {
-		return nil, err
-	}
-	return rsrt.NewChannel(ctx, raw, encodeChannelMetaRequest, decodeChannelMetaResponse), nil
+	return rsrt.CallRequestChannel(ctx, c.conn.Caller(), RouteChannelMeta, &first, encodeChannelMetaRequest, decodeChannelMetaResponse)
 }
 
 // PushMeta pushes metadata entries.
 func (c *Client) PushMeta(ctx context.Context, traceID string, tag *string) error {
-	var md rsrt.Metadata
-	md = append(md, rsrt.Entry{MIME: MIMETraceID, Data: []byte(traceID)})
-	if tag != nil {
-		md = append(md, rsrt.Entry{MIME: MIMETag, Data: []byte(*tag)})
-	}
-	return c.conn.Caller().MetadataPush(ctx, RoutePushMeta, md)
+	return rsrt.CallMetadataPush(ctx, c.conn.Caller(), RoutePushMeta, servePushMetaArgs{traceID: traceID, tag: tag}, encodeServePushMetaArgs)
 }
 
 // PushBare pushes the route only.
 func (c *Client) PushBare(ctx context.Context) error {
-	return c.conn.Caller().MetadataPush(ctx, RoutePushBare, nil)
+	return rsrt.CallMetadataPush(ctx, c.conn.Caller(), RoutePushBare, struct{}{}, rsrt.EncodeEmpty)
 }
 
 // Echo returns the request.
 func (c *Client) Echo(ctx context.Context, req Echo) (Echo, error) {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return Echo{}, err
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteEcho, p)
-	if err != nil {
-		return Echo{}, err
-	}
-	out, err := rsrt.DecodeJSON[Echo](resp)
-	if err != nil {
-		return Echo{}, rsrt.BadResponse(RouteEcho, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteEcho, req, rsrt.EncodeJSON[Echo], rsrt.DecodeJSON[Echo])
 }
 
 // EchoAndForget records the request.
 func (c *Client) EchoAndForget(ctx context.Context, req Echo) error {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return err
-	}
-	return c.conn.Caller().FireAndForget(ctx, RouteEcho, p)
+	return rsrt.CallFireAndForget(ctx, c.conn.Caller(), RouteEcho, req, rsrt.EncodeJSON[Echo])
 }
 
 // ClientHandler is the client side of the kitchen service: the routes a
@@ -375,81 +234,71 @@ var clientRoutes = newClientRoutes()
 
 func newClientRoutes() *rsrt.Routes[ClientHandler] {
 	r := rsrt.NewRoutes[ClientHandler]()
-	r.HandleRequestResponse(RouteTime, handleTime)
-	r.HandleRequestResponse(RouteClientMeta, handleClientMeta)
-	r.HandleFireAndForget(RouteClientNotify, handleClientNotify)
-	r.HandleRequestStream(RouteClientPoints, handleClientPoints)
-	r.HandleRequestChannel(RouteClientChat, true, handleClientChat)
-	r.HandleRequestChannel(RouteClientExchange, false, handleClientExchange)
-	r.HandleMetadataPush(RouteClientPush, handleClientPush)
-	r.HandleRequestResponse(RouteEcho, handleEcho)
+	rsrt.ServeRequestResponse(r, RouteTime, rsrt.DecodeEmpty, rsrt.EncodeString, func(h ClientHandler, ctx context.Context, _ struct{}) (string, error) {
+		return h.Time(ctx)
+	})
+	rsrt.ServeRequestResponse(r, RouteClientMeta, decodeHandleClientMetaArgs, encodeClientMetaResponse, func(h ClientHandler, ctx context.Context, args handleClientMetaArgs) (ClientMetaResponse, error) {
+		return h.ClientMeta(ctx, args.req, args.tag)
+	})
+	rsrt.ServeFireAndForget(r, RouteClientNotify, rsrt.DecodeJSON[Echo], ClientHandler.ClientNotify)
+	rsrt.ServeRequestStream(r, RouteClientPoints, rsrt.DecodeJSON[Point], rsrt.EncodeJSON[Point], ClientHandler.ClientPoints)
+	rsrt.ServeRequestChannel(r, RouteClientChat, true, rsrt.DecodeString, rsrt.EncodeString, ClientHandler.ClientChat)
+	rsrt.ServeRequestChannel(r, RouteClientExchange, false, rsrt.DecodeBytes, rsrt.EncodeBytes, ClientHandler.ClientExchange)
+	rsrt.ServeMetadataPush(r, RouteClientPush, decodeHandleClientPushArgs, func(h ClientHandler, ctx context.Context, args handleClientPushArgs) error {
+		return h.ClientPush(ctx, args.traceID)
+	})
+	rsrt.ServeRequestResponse(r, RouteEcho, rsrt.DecodeJSON[Echo], rsrt.EncodeJSON[Echo], ClientHandler.Echo)
 	return r
 }
 
-func handleTime(ctx context.Context, h ClientHandler, req *rsrt.Payload) (rsrt.Payload, error) {
-	out, err := h.Time(ctx)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeString(out)
+// handleClientMetaArgs is the request of client route "client.meta": its data and metadata entries.
+type handleClientMetaArgs struct {
+	req string
+	tag *string
 }
 
-func handleClientMeta(ctx context.Context, h ClientHandler, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeString(req)
+// encodeHandleClientMetaArgs encodes the request of client route "client.meta".
+func encodeHandleClientMetaArgs(args handleClientMetaArgs) (rsrt.Payload, error) {
+	p, err := rsrt.EncodeString(args.req)
 	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteClientMeta, "request data", err)
+		return p, err
 	}
-	tag, err := tagEntry(req.Metadata)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteClientMeta, "request metadata", err)
+	if args.tag != nil {
+		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETag, Data: []byte(*args.tag)})
 	}
-	out, err := h.ClientMeta(ctx, in, tag)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return encodeClientMetaResponse(out)
+	return p, nil
 }
 
-func handleClientNotify(ctx context.Context, h ClientHandler, req *rsrt.Payload) error {
-	in, err := rsrt.DecodeJSON[Echo](req)
+// decodeHandleClientMetaArgs decodes the request of client route "client.meta".
+func decodeHandleClientMetaArgs(p *rsrt.Payload) (args handleClientMetaArgs, err error) {
+	args.req, err = rsrt.DecodeString(p)
 	if err != nil {
-		return rsrt.BadRequest(RouteClientNotify, "request data", err)
+		return args, rsrt.BadRequest(RouteClientMeta, "request data", err)
 	}
-	return h.ClientNotify(ctx, in)
+	args.tag, err = tagEntry(p.Metadata)
+	if err != nil {
+		return args, rsrt.BadRequest(RouteClientMeta, "request metadata", err)
+	}
+	return args, nil
 }
 
-func handleClientPoints(ctx context.Context, h ClientHandler, req *rsrt.Payload, out rsrt.Stream) error {
-	in, err := rsrt.DecodeJSON[Point](req)
-	if err != nil {
-		return rsrt.BadRequest(RouteClientPoints, "request data", err)
-	}
-	return h.ClientPoints(ctx, in, rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Point]))
+// handleClientPushArgs is the request of client route "client.push": its metadata entries.
+type handleClientPushArgs struct {
+	traceID string
 }
 
-func handleClientChat(ctx context.Context, h ClientHandler, out rsrt.Stream) error {
-	return h.ClientChat(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeString), rsrt.NewSender(ctx, out, rsrt.EncodeString))
+// encodeHandleClientPushArgs encodes the request of client route "client.push".
+func encodeHandleClientPushArgs(args handleClientPushArgs) (rsrt.Payload, error) {
+	var p rsrt.Payload
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(args.traceID)})
+	return p, nil
 }
 
-func handleClientExchange(ctx context.Context, h ClientHandler, out rsrt.Stream) error {
-	return h.ClientExchange(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeBytes), rsrt.NewSender(ctx, out, rsrt.EncodeBytes))
-}
-
-func handleClientPush(ctx context.Context, h ClientHandler, req *rsrt.Payload) error {
-	traceID, err := traceIDEntry(req.Metadata)
+// decodeHandleClientPushArgs decodes the request of client route "client.push".
+func decodeHandleClientPushArgs(p *rsrt.Payload) (args handleClientPushArgs, err error) {
+	args.traceID, err = traceIDEntry(p.Metadata)
 	if err != nil {
-		return rsrt.BadRequest(RouteClientPush, "request metadata", err)
+		return args, rsrt.BadRequest(RouteClientPush, "request metadata", err)
 	}
-	return h.ClientPush(ctx, traceID)
-}
-
-func handleEcho(ctx context.Context, h ClientHandler, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeJSON[Echo](req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteEcho, "request data", err)
-	}
-	out, err := h.Echo(ctx, in)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeJSON(out)
+	return args, nil
 }

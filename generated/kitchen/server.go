@@ -8,7 +8,6 @@ import (
 	"iter"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
-	rsocket "github.com/rsocket/rsocket-go"
 )
 
 // Server is the server side of the kitchen service: one value serves one
@@ -181,48 +180,21 @@ type Peer struct {
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) Time(ctx context.Context) (string, error) {
-	resp, err := peer.Caller().RequestResponse(ctx, RouteTime, rsrt.Payload{})
-	if err != nil {
-		return "", err
-	}
-	out, err := rsrt.DecodeString(resp)
-	if err != nil {
-		return "", rsrt.BadResponse(RouteTime, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, peer.Caller(), RouteTime, struct{}{}, rsrt.EncodeEmpty, rsrt.DecodeString)
 }
 
 // ClientMeta calls the client's route "client.meta": returns the request with metadata.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) ClientMeta(ctx context.Context, req string, tag *string) (ClientMetaResponse, error) {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return ClientMetaResponse{}, err
-	}
-	if tag != nil {
-		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETag, Data: []byte(*tag)})
-	}
-	resp, err := peer.Caller().RequestResponse(ctx, RouteClientMeta, p)
-	if err != nil {
-		return ClientMetaResponse{}, err
-	}
-	out, err := decodeClientMetaResponse(resp)
-	if err != nil {
-		return ClientMetaResponse{}, rsrt.BadResponse(RouteClientMeta, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, peer.Caller(), RouteClientMeta, handleClientMetaArgs{req: req, tag: tag}, encodeHandleClientMetaArgs, decodeClientMetaResponse)
 }
 
 // ClientNotify calls the client's route "client.notify": records a notification.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) ClientNotify(ctx context.Context, req Echo) error {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return err
-	}
-	return peer.Caller().FireAndForget(ctx, RouteClientNotify, p)
+	return rsrt.CallFireAndForget(ctx, peer.Caller(), RouteClientNotify, req, rsrt.EncodeJSON[Echo])
 }
 
 // ClientPoints calls the client's route "client.points": streams points.
@@ -230,11 +202,7 @@ func (peer *Peer) ClientNotify(ctx context.Context, req Echo) error {
 // did not declare the route in its SETUP.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (peer *Peer) ClientPoints(ctx context.Context, req Point) iter.Seq2[Point, error] {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return rsrt.ErrorSeq[Point](err)
-	}
-	return rsrt.DecodeSeq(peer.Caller().RequestStream(ctx, RouteClientPoints, p), RouteClientPoints, rsrt.DecodeJSON[Point])
+	return rsrt.CallRequestStream(ctx, peer.Caller(), RouteClientPoints, req, rsrt.EncodeJSON[Point], rsrt.DecodeJSON[Point])
 }
 
 // ClientChat calls the client's route "client.chat": echoes every item; the first frame carries the route only.
@@ -242,11 +210,7 @@ func (peer *Peer) ClientPoints(ctx context.Context, req Point) iter.Seq2[Point, 
 // did not declare the route in its SETUP.
 // Close the returned channel, or cancel ctx, to cancel it.
 func (peer *Peer) ClientChat(ctx context.Context) (*rsrt.Channel[string, string], error) {
-	raw, err := peer.Caller().RequestChannel(ctx, RouteClientChat, nil)
-	if err != nil {
-		return nil, err
-	}
-	return rsrt.NewChannel(ctx, raw, rsrt.EncodeString, rsrt.DecodeString), nil
+	return rsrt.CallRequestChannel(ctx, peer.Caller(), RouteClientChat, nil, rsrt.EncodeString, rsrt.DecodeString)
 }
 
 // ClientExchange calls the client's route "client.exchange": echoes every item, the first one included.
@@ -254,50 +218,28 @@ func (peer *Peer) ClientChat(ctx context.Context) (*rsrt.Channel[string, string]
 // did not declare the route in its SETUP.
 // Close the returned channel, or cancel ctx, to cancel it.
 func (peer *Peer) ClientExchange(ctx context.Context, first []byte) (*rsrt.Channel[[]byte, []byte], error) {
-	p, err := rsrt.EncodeBytes(first)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := peer.Caller().RequestChannel(ctx, RouteClientExchange, &p)
-	if err != nil {
-		return nil, err
-	}
-	return rsrt.NewChannel(ctx, raw, rsrt.EncodeBytes, rsrt.DecodeBytes), nil
+	return rsrt.CallRequestChannel(ctx, peer.Caller(), RouteClientExchange, &first, rsrt.EncodeBytes, rsrt.DecodeBytes)
 }
 
 // ClientPush calls the client's route "client.push": receives pushed metadata.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) ClientPush(ctx context.Context, traceID string) error {
-	var md rsrt.Metadata
-	md = append(md, rsrt.Entry{MIME: MIMETraceID, Data: []byte(traceID)})
-	return peer.Caller().MetadataPush(ctx, RouteClientPush, md)
+	return rsrt.CallMetadataPush(ctx, peer.Caller(), RouteClientPush, handleClientPushArgs{traceID: traceID}, encodeHandleClientPushArgs)
 }
 
 // Echo calls the client's route "echo": returns the request (a route name both sides serve).
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) Echo(ctx context.Context, req Echo) (Echo, error) {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return Echo{}, err
-	}
-	resp, err := peer.Caller().RequestResponse(ctx, RouteEcho, p)
-	if err != nil {
-		return Echo{}, err
-	}
-	out, err := rsrt.DecodeJSON[Echo](resp)
-	if err != nil {
-		return Echo{}, rsrt.BadResponse(RouteEcho, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, peer.Caller(), RouteEcho, req, rsrt.EncodeJSON[Echo], rsrt.DecodeJSON[Echo])
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a server of the kitchen
+// NewAcceptor returns the acceptor of a server of the kitchen
 // service. For each accepted connection it calls newServer with the
 // connection's Peer; the returned Server serves that connection's
 // requests.
-func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
+func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsrt.Acceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})
 	}, opts...)
@@ -308,225 +250,203 @@ var serverRoutes = newServerRoutes()
 
 func newServerRoutes() *rsrt.Routes[Server] {
 	r := rsrt.NewRoutes[Server]()
-	r.HandleRequestResponse(RouteRrString, serveRrString)
-	r.HandleRequestResponse(RouteRrBytes, serveRrBytes)
-	r.HandleRequestResponse(RouteRrEmpty, serveRrEmpty)
-	r.HandleRequestResponse(RouteRrObject, serveRrObject)
-	r.HandleRequestResponse(RouteRrOrder, serveRrOrder)
-	r.HandleRequestResponse(RouteRrMeta, serveRrMeta)
-	r.HandleRequestResponse(RouteRrMetaOnly, serveRrMetaOnly)
-	r.HandleFireAndForget(RouteFnfObject, serveFnfObject)
-	r.HandleFireAndForget(RouteFnfEmpty, serveFnfEmpty)
-	r.HandleFireAndForget(RouteFnfMeta, serveFnfMeta)
-	r.HandleRequestStream(RouteStreamPoints, serveStreamPoints)
-	r.HandleRequestStream(RouteStreamStrings, serveStreamStrings)
-	r.HandleRequestStream(RouteStreamEmpty, serveStreamEmpty)
-	r.HandleRequestStream(RouteStreamMeta, serveStreamMeta)
-	r.HandleRequestChannel(RouteChannelEcho, true, serveChannelEcho)
-	r.HandleRequestChannel(RouteChannelStrings, false, serveChannelStrings)
-	r.HandleRequestChannel(RouteChannelMeta, false, serveChannelMeta)
-	r.HandleMetadataPush(RoutePushMeta, servePushMeta)
-	r.HandleMetadataPush(RoutePushBare, servePushBare)
-	r.HandleRequestResponse(RouteEcho, serveEcho)
-	r.HandleFireAndForget(RouteEcho, serveEchoAndForget)
+	rsrt.ServeRequestResponse(r, RouteRrString, rsrt.DecodeString, rsrt.EncodeString, Server.RrString)
+	rsrt.ServeRequestResponse(r, RouteRrBytes, rsrt.DecodeBytes, rsrt.EncodeBytes, Server.RrBytes)
+	rsrt.ServeRequestResponse(r, RouteRrEmpty, rsrt.DecodeEmpty, rsrt.EncodeEmpty, func(s Server, ctx context.Context, _ struct{}) (struct{}, error) {
+		return struct{}{}, s.RrEmpty(ctx)
+	})
+	rsrt.ServeRequestResponse(r, RouteRrObject, rsrt.DecodeJSON[Item], rsrt.EncodeJSON[Item], Server.RrObject)
+	rsrt.ServeRequestResponse(r, RouteRrOrder, rsrt.DecodeJSON[Order], rsrt.EncodeJSON[Order], Server.RrOrder)
+	rsrt.ServeRequestResponse(r, RouteRrMeta, decodeServeRrMetaArgs, encodeRrMetaResponse, func(s Server, ctx context.Context, args serveRrMetaArgs) (RrMetaResponse, error) {
+		return s.RrMeta(ctx, args.req, args.traceID, args.tag, args.blob, args.checksum)
+	})
+	rsrt.ServeRequestResponse(r, RouteRrMetaOnly, decodeServeRrMetaOnlyArgs, encodeRrMetaOnlyResponse, func(s Server, ctx context.Context, args serveRrMetaOnlyArgs) (RrMetaOnlyResponse, error) {
+		return s.RrMetaOnly(ctx, args.traceID)
+	})
+	rsrt.ServeFireAndForget(r, RouteFnfObject, rsrt.DecodeJSON[Item], Server.FnfObject)
+	rsrt.ServeFireAndForget(r, RouteFnfEmpty, rsrt.DecodeEmpty, func(s Server, ctx context.Context, _ struct{}) error {
+		return s.FnfEmpty(ctx)
+	})
+	rsrt.ServeFireAndForget(r, RouteFnfMeta, decodeServeFnfMetaArgs, func(s Server, ctx context.Context, args serveFnfMetaArgs) error {
+		return s.FnfMeta(ctx, args.req, args.traceID, args.tag)
+	})
+	rsrt.ServeRequestStream(r, RouteStreamPoints, rsrt.DecodeJSON[Point], rsrt.EncodeJSON[Point], Server.StreamPoints)
+	rsrt.ServeRequestStream(r, RouteStreamStrings, rsrt.DecodeString, rsrt.EncodeString, Server.StreamStrings)
+	rsrt.ServeRequestStream(r, RouteStreamEmpty, rsrt.DecodeEmpty, rsrt.EncodeEmpty, func(s Server, ctx context.Context, _ struct{}, out *rsrt.Sender[struct{}]) error {
+		return s.StreamEmpty(ctx, out)
+	})
+	rsrt.ServeRequestStream(r, RouteStreamMeta, decodeServeStreamMetaArgs, encodeStreamMetaResponse, func(s Server, ctx context.Context, args serveStreamMetaArgs, out *rsrt.Sender[StreamMetaResponse]) error {
+		return s.StreamMeta(ctx, args.blob, out)
+	})
+	rsrt.ServeRequestChannel(r, RouteChannelEcho, true, rsrt.DecodeJSON[Echo], rsrt.EncodeJSON[Echo], Server.ChannelEcho)
+	rsrt.ServeRequestChannel(r, RouteChannelStrings, false, rsrt.DecodeString, rsrt.EncodeString, Server.ChannelStrings)
+	rsrt.ServeRequestChannel(r, RouteChannelMeta, false, decodeChannelMetaRequest, encodeChannelMetaResponse, Server.ChannelMeta)
+	rsrt.ServeMetadataPush(r, RoutePushMeta, decodeServePushMetaArgs, func(s Server, ctx context.Context, args servePushMetaArgs) error {
+		return s.PushMeta(ctx, args.traceID, args.tag)
+	})
+	rsrt.ServeMetadataPush(r, RoutePushBare, rsrt.DecodeEmpty, func(s Server, ctx context.Context, _ struct{}) error {
+		return s.PushBare(ctx)
+	})
+	rsrt.ServeRequestResponse(r, RouteEcho, rsrt.DecodeJSON[Echo], rsrt.EncodeJSON[Echo], Server.Echo)
+	rsrt.ServeFireAndForget(r, RouteEcho, rsrt.DecodeJSON[Echo], Server.EchoAndForget)
 	return r
 }
 
-func serveRrString(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeString(req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteRrString, "request data", err)
-	}
-	out, err := s.RrString(ctx, in)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeString(out)
+// serveRrMetaArgs is the request of route "rr.meta": its data and metadata entries.
+type serveRrMetaArgs struct {
+	req      string
+	traceID  string
+	tag      *string
+	blob     []byte
+	checksum []byte
 }
 
-func serveRrBytes(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeBytes(req)
+// encodeServeRrMetaArgs encodes the request of route "rr.meta".
+func encodeServeRrMetaArgs(args serveRrMetaArgs) (rsrt.Payload, error) {
+	p, err := rsrt.EncodeString(args.req)
 	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteRrBytes, "request data", err)
+		return p, err
 	}
-	out, err := s.RrBytes(ctx, in)
-	if err != nil {
-		return rsrt.Payload{}, err
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(args.traceID)})
+	if args.tag != nil {
+		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETag, Data: []byte(*args.tag)})
 	}
-	return rsrt.EncodeBytes(out)
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEBlob, Data: args.blob})
+	if args.checksum != nil {
+		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEChecksum, Data: args.checksum})
+	}
+	return p, nil
 }
 
-func serveRrEmpty(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	if err := s.RrEmpty(ctx); err != nil {
-		return rsrt.Payload{}, err
+// decodeServeRrMetaArgs decodes the request of route "rr.meta".
+func decodeServeRrMetaArgs(p *rsrt.Payload) (args serveRrMetaArgs, err error) {
+	args.req, err = rsrt.DecodeString(p)
+	if err != nil {
+		return args, rsrt.BadRequest(RouteRrMeta, "request data", err)
 	}
-	return rsrt.EncodeEmpty(struct{}{})
+	args.traceID, err = traceIDEntry(p.Metadata)
+	if err != nil {
+		return args, rsrt.BadRequest(RouteRrMeta, "request metadata", err)
+	}
+	args.tag, err = tagEntry(p.Metadata)
+	if err != nil {
+		return args, rsrt.BadRequest(RouteRrMeta, "request metadata", err)
+	}
+	args.blob, err = blobEntry(p.Metadata)
+	if err != nil {
+		return args, rsrt.BadRequest(RouteRrMeta, "request metadata", err)
+	}
+	args.checksum, err = checksumEntry(p.Metadata)
+	if err != nil {
+		return args, rsrt.BadRequest(RouteRrMeta, "request metadata", err)
+	}
+	return args, nil
 }
 
-func serveRrObject(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeJSON[Item](req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteRrObject, "request data", err)
-	}
-	out, err := s.RrObject(ctx, in)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeJSON(out)
+// serveRrMetaOnlyArgs is the request of route "rr.meta.only": its metadata entries.
+type serveRrMetaOnlyArgs struct {
+	traceID string
 }
 
-func serveRrOrder(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeJSON[Order](req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteRrOrder, "request data", err)
-	}
-	out, err := s.RrOrder(ctx, in)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeJSON(out)
+// encodeServeRrMetaOnlyArgs encodes the request of route "rr.meta.only".
+func encodeServeRrMetaOnlyArgs(args serveRrMetaOnlyArgs) (rsrt.Payload, error) {
+	var p rsrt.Payload
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(args.traceID)})
+	return p, nil
 }
 
-func serveRrMeta(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeString(req)
+// decodeServeRrMetaOnlyArgs decodes the request of route "rr.meta.only".
+func decodeServeRrMetaOnlyArgs(p *rsrt.Payload) (args serveRrMetaOnlyArgs, err error) {
+	args.traceID, err = traceIDEntry(p.Metadata)
 	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteRrMeta, "request data", err)
+		return args, rsrt.BadRequest(RouteRrMetaOnly, "request metadata", err)
 	}
-	traceID, err := traceIDEntry(req.Metadata)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteRrMeta, "request metadata", err)
-	}
-	tag, err := tagEntry(req.Metadata)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteRrMeta, "request metadata", err)
-	}
-	blob, err := blobEntry(req.Metadata)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteRrMeta, "request metadata", err)
-	}
-	checksum, err := checksumEntry(req.Metadata)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteRrMeta, "request metadata", err)
-	}
-	out, err := s.RrMeta(ctx, in, traceID, tag, blob, checksum)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return encodeRrMetaResponse(out)
+	return args, nil
 }
 
-func serveRrMetaOnly(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	traceID, err := traceIDEntry(req.Metadata)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteRrMetaOnly, "request metadata", err)
-	}
-	out, err := s.RrMetaOnly(ctx, traceID)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return encodeRrMetaOnlyResponse(out)
+// serveFnfMetaArgs is the request of route "fnf.meta": its data and metadata entries.
+type serveFnfMetaArgs struct {
+	req     []byte
+	traceID string
+	tag     *string
 }
 
-func serveFnfObject(ctx context.Context, s Server, req *rsrt.Payload) error {
-	in, err := rsrt.DecodeJSON[Item](req)
+// encodeServeFnfMetaArgs encodes the request of route "fnf.meta".
+func encodeServeFnfMetaArgs(args serveFnfMetaArgs) (rsrt.Payload, error) {
+	p, err := rsrt.EncodeBytes(args.req)
 	if err != nil {
-		return rsrt.BadRequest(RouteFnfObject, "request data", err)
+		return p, err
 	}
-	return s.FnfObject(ctx, in)
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(args.traceID)})
+	if args.tag != nil {
+		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETag, Data: []byte(*args.tag)})
+	}
+	return p, nil
 }
 
-func serveFnfEmpty(ctx context.Context, s Server, req *rsrt.Payload) error {
-	return s.FnfEmpty(ctx)
-}
-
-func serveFnfMeta(ctx context.Context, s Server, req *rsrt.Payload) error {
-	in, err := rsrt.DecodeBytes(req)
+// decodeServeFnfMetaArgs decodes the request of route "fnf.meta".
+func decodeServeFnfMetaArgs(p *rsrt.Payload) (args serveFnfMetaArgs, err error) {
+	args.req, err = rsrt.DecodeBytes(p)
 	if err != nil {
-		return rsrt.BadRequest(RouteFnfMeta, "request data", err)
+		return args, rsrt.BadRequest(RouteFnfMeta, "request data", err)
 	}
-	traceID, err := traceIDEntry(req.Metadata)
+	args.traceID, err = traceIDEntry(p.Metadata)
 	if err != nil {
-		return rsrt.BadRequest(RouteFnfMeta, "request metadata", err)
+		return args, rsrt.BadRequest(RouteFnfMeta, "request metadata", err)
 	}
-	tag, err := tagEntry(req.Metadata)
+	args.tag, err = tagEntry(p.Metadata)
 	if err != nil {
-		return rsrt.BadRequest(RouteFnfMeta, "request metadata", err)
+		return args, rsrt.BadRequest(RouteFnfMeta, "request metadata", err)
 	}
-	return s.FnfMeta(ctx, in, traceID, tag)
+	return args, nil
 }
 
-func serveStreamPoints(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
-	in, err := rsrt.DecodeJSON[Point](req)
+// serveStreamMetaArgs is the request of route "stream.meta": its metadata entries.
+type serveStreamMetaArgs struct {
+	blob []byte
+}
+
+// encodeServeStreamMetaArgs encodes the request of route "stream.meta".
+func encodeServeStreamMetaArgs(args serveStreamMetaArgs) (rsrt.Payload, error) {
+	var p rsrt.Payload
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEBlob, Data: args.blob})
+	return p, nil
+}
+
+// decodeServeStreamMetaArgs decodes the request of route "stream.meta".
+func decodeServeStreamMetaArgs(p *rsrt.Payload) (args serveStreamMetaArgs, err error) {
+	args.blob, err = blobEntry(p.Metadata)
 	if err != nil {
-		return rsrt.BadRequest(RouteStreamPoints, "request data", err)
+		return args, rsrt.BadRequest(RouteStreamMeta, "request metadata", err)
 	}
-	return s.StreamPoints(ctx, in, rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Point]))
+	return args, nil
 }
 
-func serveStreamStrings(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
-	in, err := rsrt.DecodeString(req)
+// servePushMetaArgs is the request of route "push.meta": its metadata entries.
+type servePushMetaArgs struct {
+	traceID string
+	tag     *string
+}
+
+// encodeServePushMetaArgs encodes the request of route "push.meta".
+func encodeServePushMetaArgs(args servePushMetaArgs) (rsrt.Payload, error) {
+	var p rsrt.Payload
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(args.traceID)})
+	if args.tag != nil {
+		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETag, Data: []byte(*args.tag)})
+	}
+	return p, nil
+}
+
+// decodeServePushMetaArgs decodes the request of route "push.meta".
+func decodeServePushMetaArgs(p *rsrt.Payload) (args servePushMetaArgs, err error) {
+	args.traceID, err = traceIDEntry(p.Metadata)
 	if err != nil {
-		return rsrt.BadRequest(RouteStreamStrings, "request data", err)
+		return args, rsrt.BadRequest(RoutePushMeta, "request metadata", err)
 	}
-	return s.StreamStrings(ctx, in, rsrt.NewSender(ctx, out, rsrt.EncodeString))
-}
-
-func serveStreamEmpty(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
-	return s.StreamEmpty(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeEmpty))
-}
-
-func serveStreamMeta(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
-	blob, err := blobEntry(req.Metadata)
+	args.tag, err = tagEntry(p.Metadata)
 	if err != nil {
-		return rsrt.BadRequest(RouteStreamMeta, "request metadata", err)
+		return args, rsrt.BadRequest(RoutePushMeta, "request metadata", err)
 	}
-	return s.StreamMeta(ctx, blob, rsrt.NewSender(ctx, out, encodeStreamMetaResponse))
-}
-
-func serveChannelEcho(ctx context.Context, s Server, out rsrt.Stream) error {
-	return s.ChannelEcho(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeJSON[Echo]), rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Echo]))
-}
-
-func serveChannelStrings(ctx context.Context, s Server, out rsrt.Stream) error {
-	return s.ChannelStrings(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeString), rsrt.NewSender(ctx, out, rsrt.EncodeString))
-}
-
-func serveChannelMeta(ctx context.Context, s Server, out rsrt.Stream) error {
-	return s.ChannelMeta(ctx, rsrt.NewInbound(ctx, out, decodeChannelMetaRequest), rsrt.NewSender(ctx, out, encodeChannelMetaResponse))
-}
-
-func servePushMeta(ctx context.Context, s Server, req *rsrt.Payload) error {
-	traceID, err := traceIDEntry(req.Metadata)
-	if err != nil {
-		return rsrt.BadRequest(RoutePushMeta, "request metadata", err)
-	}
-	tag, err := tagEntry(req.Metadata)
-	if err != nil {
-		return rsrt.BadRequest(RoutePushMeta, "request metadata", err)
-	}
-	return s.PushMeta(ctx, traceID, tag)
-}
-
-func servePushBare(ctx context.Context, s Server, req *rsrt.Payload) error {
-	return s.PushBare(ctx)
-}
-
-func serveEcho(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeJSON[Echo](req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteEcho, "request data", err)
-	}
-	out, err := s.Echo(ctx, in)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeJSON(out)
-}
-
-func serveEchoAndForget(ctx context.Context, s Server, req *rsrt.Payload) error {
-	in, err := rsrt.DecodeJSON[Echo](req)
-	if err != nil {
-		return rsrt.BadRequest(RouteEcho, "request data", err)
-	}
-	return s.EchoAndForget(ctx, in)
+	return args, nil
 }

@@ -44,31 +44,12 @@ func (c *Client) Close() error {
 
 // PairGet returns a pair.
 func (c *Client) PairGet(ctx context.Context, req string) (Pair, error) {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return Pair{}, err
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RoutePairGet, p)
-	if err != nil {
-		return Pair{}, err
-	}
-	out, err := rsrt.DecodeJSON[Pair](resp)
-	if err != nil {
-		return Pair{}, rsrt.BadResponse(RoutePairGet, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RoutePairGet, req, rsrt.EncodeString, rsrt.DecodeJSON[Pair])
 }
 
 // PairSet stores a pair.
 func (c *Client) PairSet(ctx context.Context, req Pair, lang *string) error {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return err
-	}
-	if lang != nil {
-		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMELang, Data: []byte(*lang)})
-	}
-	return c.conn.Caller().FireAndForget(ctx, RoutePairSet, p)
+	return rsrt.CallFireAndForget(ctx, c.conn.Caller(), RoutePairSet, servePairSetArgs{req: req, lang: lang}, encodeServePairSetArgs)
 }
 
 // ClientHandler is the client side of the anchors service: the routes a
@@ -100,18 +81,6 @@ var clientRoutes = newClientRoutes()
 
 func newClientRoutes() *rsrt.Routes[ClientHandler] {
 	r := rsrt.NewRoutes[ClientHandler]()
-	r.HandleRequestResponse(RoutePairGet, handlePairGet)
+	rsrt.ServeRequestResponse(r, RoutePairGet, rsrt.DecodeString, rsrt.EncodeJSON[Pair], ClientHandler.PairGet)
 	return r
-}
-
-func handlePairGet(ctx context.Context, h ClientHandler, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeString(req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RoutePairGet, "request data", err)
-	}
-	out, err := h.PairGet(ctx, in)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeJSON(out)
 }

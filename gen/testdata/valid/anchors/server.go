@@ -7,7 +7,6 @@ import (
 	"context"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
-	rsocket "github.com/rsocket/rsocket-go"
 )
 
 // Server is the server side of the anchors service: one value serves one
@@ -47,26 +46,14 @@ type Peer struct {
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) PairGet(ctx context.Context, req string) (Pair, error) {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return Pair{}, err
-	}
-	resp, err := peer.Caller().RequestResponse(ctx, RoutePairGet, p)
-	if err != nil {
-		return Pair{}, err
-	}
-	out, err := rsrt.DecodeJSON[Pair](resp)
-	if err != nil {
-		return Pair{}, rsrt.BadResponse(RoutePairGet, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, peer.Caller(), RoutePairGet, req, rsrt.EncodeString, rsrt.DecodeJSON[Pair])
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a server of the anchors
+// NewAcceptor returns the acceptor of a server of the anchors
 // service. For each accepted connection it calls newServer with the
 // connection's Peer; the returned Server serves that connection's
 // requests.
-func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
+func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsrt.Acceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})
 	}, opts...)
@@ -77,31 +64,40 @@ var serverRoutes = newServerRoutes()
 
 func newServerRoutes() *rsrt.Routes[Server] {
 	r := rsrt.NewRoutes[Server]()
-	r.HandleRequestResponse(RoutePairGet, servePairGet)
-	r.HandleFireAndForget(RoutePairSet, servePairSet)
+	rsrt.ServeRequestResponse(r, RoutePairGet, rsrt.DecodeString, rsrt.EncodeJSON[Pair], Server.PairGet)
+	rsrt.ServeFireAndForget(r, RoutePairSet, decodeServePairSetArgs, func(s Server, ctx context.Context, args servePairSetArgs) error {
+		return s.PairSet(ctx, args.req, args.lang)
+	})
 	return r
 }
 
-func servePairGet(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeString(req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RoutePairGet, "request data", err)
-	}
-	out, err := s.PairGet(ctx, in)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeJSON(out)
+// servePairSetArgs is the request of route "pair.set": its data and metadata entries.
+type servePairSetArgs struct {
+	req  Pair
+	lang *string
 }
 
-func servePairSet(ctx context.Context, s Server, req *rsrt.Payload) error {
-	in, err := rsrt.DecodeJSON[Pair](req)
+// encodeServePairSetArgs encodes the request of route "pair.set".
+func encodeServePairSetArgs(args servePairSetArgs) (rsrt.Payload, error) {
+	p, err := rsrt.EncodeJSON(args.req)
 	if err != nil {
-		return rsrt.BadRequest(RoutePairSet, "request data", err)
+		return p, err
 	}
-	lang, err := langEntry(req.Metadata)
+	if args.lang != nil {
+		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMELang, Data: []byte(*args.lang)})
+	}
+	return p, nil
+}
+
+// decodeServePairSetArgs decodes the request of route "pair.set".
+func decodeServePairSetArgs(p *rsrt.Payload) (args servePairSetArgs, err error) {
+	args.req, err = rsrt.DecodeJSON[Pair](p)
 	if err != nil {
-		return rsrt.BadRequest(RoutePairSet, "request metadata", err)
+		return args, rsrt.BadRequest(RoutePairSet, "request data", err)
 	}
-	return s.PairSet(ctx, in, lang)
+	args.lang, err = langEntry(p.Metadata)
+	if err != nil {
+		return args, rsrt.BadRequest(RoutePairSet, "request metadata", err)
+	}
+	return args, nil
 }

@@ -45,35 +45,18 @@ func (c *Client) Close() error {
 // Talk talks, the first message included in the REQUEST_CHANNEL frame.
 // Close the returned channel, or cancel ctx, to cancel it.
 func (c *Client) Talk(ctx context.Context, first Msg) (*rsrt.Channel[Msg, Msg], error) {
-	p, err := rsrt.EncodeJSON(first)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := c.conn.Caller().RequestChannel(ctx, RouteTalk, &p)
-	if err != nil {
-		return nil, err
-	}
-	return rsrt.NewChannel(ctx, raw, rsrt.EncodeJSON[Msg], rsrt.DecodeJSON[Msg]), nil
+	return rsrt.CallRequestChannel(ctx, c.conn.Caller(), RouteTalk, &first, rsrt.EncodeJSON[Msg], rsrt.DecodeJSON[Msg])
 }
 
 // Listen listens; the REQUEST_CHANNEL frame carries the route only.
 // Close the returned channel, or cancel ctx, to cancel it.
 func (c *Client) Listen(ctx context.Context) (*rsrt.Channel[ListenRequest, ListenResponse], error) {
-	raw, err := c.conn.Caller().RequestChannel(ctx, RouteListen, nil)
-	if err != nil {
-		return nil, err
-	}
-	return rsrt.NewChannel(ctx, raw, encodeListenRequest, decodeListenResponse), nil
+	return rsrt.CallRequestChannel(ctx, c.conn.Caller(), RouteListen, nil, encodeListenRequest, decodeListenResponse)
 }
 
 // Notify pushes who is there.
 func (c *Client) Notify(ctx context.Context, who string, sig []byte) error {
-	var md rsrt.Metadata
-	md = append(md, rsrt.Entry{MIME: MIMEWho, Data: []byte(who)})
-	if sig != nil {
-		md = append(md, rsrt.Entry{MIME: MIMESig, Data: sig})
-	}
-	return c.conn.Caller().MetadataPush(ctx, RouteNotify, md)
+	return rsrt.CallMetadataPush(ctx, c.conn.Caller(), RouteNotify, serveNotifyArgs{who: who, sig: sig}, encodeServeNotifyArgs)
 }
 
 // ClientHandler is the client side of the channels service: the routes a
@@ -119,20 +102,12 @@ var clientRoutes = newClientRoutes()
 
 func newClientRoutes() *rsrt.Routes[ClientHandler] {
 	r := rsrt.NewRoutes[ClientHandler]()
-	r.HandleRequestChannel(RouteTalk, false, handleTalk)
-	r.HandleMetadataPush(RouteNotify, handleNotify)
-	r.HandleRequestStream(RouteFeed, handleFeed)
+	rsrt.ServeRequestChannel(r, RouteTalk, false, rsrt.DecodeEmpty, rsrt.EncodeEmpty, ClientHandler.Talk)
+	rsrt.ServeMetadataPush(r, RouteNotify, rsrt.DecodeEmpty, func(h ClientHandler, ctx context.Context, _ struct{}) error {
+		return h.Notify(ctx)
+	})
+	rsrt.ServeRequestStream(r, RouteFeed, rsrt.DecodeEmpty, encodeFeedResponse, func(h ClientHandler, ctx context.Context, _ struct{}, out *rsrt.Sender[FeedResponse]) error {
+		return h.Feed(ctx, out)
+	})
 	return r
-}
-
-func handleTalk(ctx context.Context, h ClientHandler, out rsrt.Stream) error {
-	return h.Talk(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeEmpty), rsrt.NewSender(ctx, out, rsrt.EncodeEmpty))
-}
-
-func handleNotify(ctx context.Context, h ClientHandler, req *rsrt.Payload) error {
-	return h.Notify(ctx)
-}
-
-func handleFeed(ctx context.Context, h ClientHandler, req *rsrt.Payload, out rsrt.Stream) error {
-	return h.Feed(ctx, rsrt.NewSender(ctx, out, encodeFeedResponse))
 }

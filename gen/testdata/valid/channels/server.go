@@ -8,7 +8,6 @@ import (
 	"iter"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
-	rsocket "github.com/rsocket/rsocket-go"
 )
 
 // Server is the server side of the channels service: one value serves one
@@ -56,18 +55,14 @@ type Peer struct {
 // did not declare the route in its SETUP.
 // Close the returned channel, or cancel ctx, to cancel it.
 func (peer *Peer) Talk(ctx context.Context) (*rsrt.Channel[struct{}, struct{}], error) {
-	raw, err := peer.Caller().RequestChannel(ctx, RouteTalk, &rsrt.Payload{})
-	if err != nil {
-		return nil, err
-	}
-	return rsrt.NewChannel(ctx, raw, rsrt.EncodeEmpty, rsrt.DecodeEmpty), nil
+	return rsrt.CallRequestChannel(ctx, peer.Caller(), RouteTalk, &struct{}{}, rsrt.EncodeEmpty, rsrt.DecodeEmpty)
 }
 
 // Notify calls the client's route "notify": pushes nothing but the route.
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) Notify(ctx context.Context) error {
-	return peer.Caller().MetadataPush(ctx, RouteNotify, nil)
+	return rsrt.CallMetadataPush(ctx, peer.Caller(), RouteNotify, struct{}{}, rsrt.EncodeEmpty)
 }
 
 // Feed calls the client's route "feed": streams messages with their sender.
@@ -75,14 +70,14 @@ func (peer *Peer) Notify(ctx context.Context) error {
 // did not declare the route in its SETUP.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (peer *Peer) Feed(ctx context.Context) iter.Seq2[FeedResponse, error] {
-	return rsrt.DecodeSeq(peer.Caller().RequestStream(ctx, RouteFeed, rsrt.Payload{}), RouteFeed, decodeFeedResponse)
+	return rsrt.CallRequestStream(ctx, peer.Caller(), RouteFeed, struct{}{}, rsrt.EncodeEmpty, decodeFeedResponse)
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a server of the channels
+// NewAcceptor returns the acceptor of a server of the channels
 // service. For each accepted connection it calls newServer with the
 // connection's Peer; the returned Server serves that connection's
 // requests.
-func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
+func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsrt.Acceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})
 	}, opts...)
@@ -93,28 +88,39 @@ var serverRoutes = newServerRoutes()
 
 func newServerRoutes() *rsrt.Routes[Server] {
 	r := rsrt.NewRoutes[Server]()
-	r.HandleRequestChannel(RouteTalk, false, serveTalk)
-	r.HandleRequestChannel(RouteListen, true, serveListen)
-	r.HandleMetadataPush(RouteNotify, serveNotify)
+	rsrt.ServeRequestChannel(r, RouteTalk, false, rsrt.DecodeJSON[Msg], rsrt.EncodeJSON[Msg], Server.Talk)
+	rsrt.ServeRequestChannel(r, RouteListen, true, decodeListenRequest, encodeListenResponse, Server.Listen)
+	rsrt.ServeMetadataPush(r, RouteNotify, decodeServeNotifyArgs, func(s Server, ctx context.Context, args serveNotifyArgs) error {
+		return s.Notify(ctx, args.who, args.sig)
+	})
 	return r
 }
 
-func serveTalk(ctx context.Context, s Server, out rsrt.Stream) error {
-	return s.Talk(ctx, rsrt.NewInbound(ctx, out, rsrt.DecodeJSON[Msg]), rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Msg]))
+// serveNotifyArgs is the request of route "notify": its metadata entries.
+type serveNotifyArgs struct {
+	who string
+	sig []byte
 }
 
-func serveListen(ctx context.Context, s Server, out rsrt.Stream) error {
-	return s.Listen(ctx, rsrt.NewInbound(ctx, out, decodeListenRequest), rsrt.NewSender(ctx, out, encodeListenResponse))
+// encodeServeNotifyArgs encodes the request of route "notify".
+func encodeServeNotifyArgs(args serveNotifyArgs) (rsrt.Payload, error) {
+	var p rsrt.Payload
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEWho, Data: []byte(args.who)})
+	if args.sig != nil {
+		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMESig, Data: args.sig})
+	}
+	return p, nil
 }
 
-func serveNotify(ctx context.Context, s Server, req *rsrt.Payload) error {
-	who, err := whoEntry(req.Metadata)
+// decodeServeNotifyArgs decodes the request of route "notify".
+func decodeServeNotifyArgs(p *rsrt.Payload) (args serveNotifyArgs, err error) {
+	args.who, err = whoEntry(p.Metadata)
 	if err != nil {
-		return rsrt.BadRequest(RouteNotify, "request metadata", err)
+		return args, rsrt.BadRequest(RouteNotify, "request metadata", err)
 	}
-	sig, err := sigEntry(req.Metadata)
+	args.sig, err = sigEntry(p.Metadata)
 	if err != nil {
-		return rsrt.BadRequest(RouteNotify, "request metadata", err)
+		return args, rsrt.BadRequest(RouteNotify, "request metadata", err)
 	}
-	return s.Notify(ctx, who, sig)
+	return args, nil
 }

@@ -43,21 +43,5 @@ func (c *Client) Close() error {
 
 // Open serves route "open" (request-response).
 func (c *Client) Open(ctx context.Context, req Account, region string, token []byte) (Plain, error) {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return Plain{}, err
-	}
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMERegion, Data: []byte(region)})
-	if token != nil {
-		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEToken, Data: token})
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteOpen, p)
-	if err != nil {
-		return Plain{}, err
-	}
-	out, err := rsrt.DecodeJSON[Plain](resp)
-	if err != nil {
-		return Plain{}, rsrt.BadResponse(RouteOpen, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteOpen, serveOpenArgs{req: req, region: region, token: token}, encodeServeOpenArgs, rsrt.DecodeJSON[Plain])
 }

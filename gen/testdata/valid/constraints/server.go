@@ -7,7 +7,6 @@ import (
 	"context"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
-	rsocket "github.com/rsocket/rsocket-go"
 )
 
 // Server is the server side of the constraints service: one value serves one
@@ -36,11 +35,11 @@ type Peer struct {
 	*rsrt.Conn
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a server of the constraints
+// NewAcceptor returns the acceptor of a server of the constraints
 // service. For each accepted connection it calls newServer with the
 // connection's Peer; the returned Server serves that connection's
 // requests.
-func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
+func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsrt.Acceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})
 	}, opts...)
@@ -51,26 +50,45 @@ var serverRoutes = newServerRoutes()
 
 func newServerRoutes() *rsrt.Routes[Server] {
 	r := rsrt.NewRoutes[Server]()
-	r.HandleRequestResponse(RouteOpen, serveOpen)
+	rsrt.ServeRequestResponse(r, RouteOpen, decodeServeOpenArgs, rsrt.EncodeJSON[Plain], func(s Server, ctx context.Context, args serveOpenArgs) (Plain, error) {
+		return s.Open(ctx, args.req, args.region, args.token)
+	})
 	return r
 }
 
-func serveOpen(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeJSON[Account](req)
+// serveOpenArgs is the request of route "open": its data and metadata entries.
+type serveOpenArgs struct {
+	req    Account
+	region string
+	token  []byte
+}
+
+// encodeServeOpenArgs encodes the request of route "open".
+func encodeServeOpenArgs(args serveOpenArgs) (rsrt.Payload, error) {
+	p, err := rsrt.EncodeJSON(args.req)
 	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteOpen, "request data", err)
+		return p, err
 	}
-	region, err := regionEntry(req.Metadata)
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMERegion, Data: []byte(args.region)})
+	if args.token != nil {
+		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEToken, Data: args.token})
+	}
+	return p, nil
+}
+
+// decodeServeOpenArgs decodes the request of route "open".
+func decodeServeOpenArgs(p *rsrt.Payload) (args serveOpenArgs, err error) {
+	args.req, err = rsrt.DecodeJSON[Account](p)
 	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteOpen, "request metadata", err)
+		return args, rsrt.BadRequest(RouteOpen, "request data", err)
 	}
-	token, err := tokenEntry(req.Metadata)
+	args.region, err = regionEntry(p.Metadata)
 	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteOpen, "request metadata", err)
+		return args, rsrt.BadRequest(RouteOpen, "request metadata", err)
 	}
-	out, err := s.Open(ctx, in, region, token)
+	args.token, err = tokenEntry(p.Metadata)
 	if err != nil {
-		return rsrt.Payload{}, err
+		return args, rsrt.BadRequest(RouteOpen, "request metadata", err)
 	}
-	return rsrt.EncodeJSON(out)
+	return args, nil
 }

@@ -45,31 +45,19 @@ func (c *Client) Close() error {
 
 // OrderCancel cancels the order, unless it has shipped.
 func (c *Client) OrderCancel(ctx context.Context, req CancelRequest) (OrderCancelResponse, error) {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return OrderCancelResponse{}, err
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteOrderCancel, p)
-	if err != nil {
-		return OrderCancelResponse{}, err
-	}
-	out, err := decodeOrderCancelResponse(resp)
-	if err != nil {
-		return OrderCancelResponse{}, rsrt.BadResponse(RouteOrderCancel, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteOrderCancel, req, rsrt.EncodeJSON[CancelRequest], decodeOrderCancelResponse)
 }
 
 // Orders is the identifiers of every open order.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) Orders(ctx context.Context) iter.Seq2[string, error] {
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteOrders, rsrt.Payload{}), RouteOrders, rsrt.DecodeString)
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteOrders, struct{}{}, rsrt.EncodeEmpty, rsrt.DecodeString)
 }
 
 // OrdersWatch streams new orders as they come.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) OrdersWatch(ctx context.Context) iter.Seq2[string, error] {
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteOrdersWatch, rsrt.Payload{}), RouteOrdersWatch, rsrt.DecodeString)
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteOrdersWatch, struct{}{}, rsrt.EncodeEmpty, rsrt.DecodeString)
 }
 
 // ClientHandler is the client side of the orders service: the routes a
@@ -101,14 +89,6 @@ var clientRoutes = newClientRoutes()
 
 func newClientRoutes() *rsrt.Routes[ClientHandler] {
 	r := rsrt.NewRoutes[ClientHandler]()
-	r.HandleFireAndForget(RouteNotify, handleNotify)
+	rsrt.ServeFireAndForget(r, RouteNotify, rsrt.DecodeString, ClientHandler.Notify)
 	return r
-}
-
-func handleNotify(ctx context.Context, h ClientHandler, req *rsrt.Payload) error {
-	in, err := rsrt.DecodeString(req)
-	if err != nil {
-		return rsrt.BadRequest(RouteNotify, "request data", err)
-	}
-	return h.Notify(ctx, in)
 }

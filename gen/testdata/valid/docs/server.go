@@ -7,7 +7,6 @@ import (
 	"context"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
-	rsocket "github.com/rsocket/rsocket-go"
 )
 
 // Server is the server side of the orders service: one value serves one
@@ -54,18 +53,14 @@ type Peer struct {
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) Notify(ctx context.Context, req string) error {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return err
-	}
-	return peer.Caller().FireAndForget(ctx, RouteNotify, p)
+	return rsrt.CallFireAndForget(ctx, peer.Caller(), RouteNotify, req, rsrt.EncodeString)
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a server of the orders
+// NewAcceptor returns the acceptor of a server of the orders
 // service. For each accepted connection it calls newServer with the
 // connection's Peer; the returned Server serves that connection's
 // requests.
-func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
+func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsrt.Acceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})
 	}, opts...)
@@ -76,28 +71,12 @@ var serverRoutes = newServerRoutes()
 
 func newServerRoutes() *rsrt.Routes[Server] {
 	r := rsrt.NewRoutes[Server]()
-	r.HandleRequestResponse(RouteOrderCancel, serveOrderCancel)
-	r.HandleRequestStream(RouteOrders, serveOrders)
-	r.HandleRequestStream(RouteOrdersWatch, serveOrdersWatch)
+	rsrt.ServeRequestResponse(r, RouteOrderCancel, rsrt.DecodeJSON[CancelRequest], encodeOrderCancelResponse, Server.OrderCancel)
+	rsrt.ServeRequestStream(r, RouteOrders, rsrt.DecodeEmpty, rsrt.EncodeString, func(s Server, ctx context.Context, _ struct{}, out *rsrt.Sender[string]) error {
+		return s.Orders(ctx, out)
+	})
+	rsrt.ServeRequestStream(r, RouteOrdersWatch, rsrt.DecodeEmpty, rsrt.EncodeString, func(s Server, ctx context.Context, _ struct{}, out *rsrt.Sender[string]) error {
+		return s.OrdersWatch(ctx, out)
+	})
 	return r
-}
-
-func serveOrderCancel(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeJSON[CancelRequest](req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteOrderCancel, "request data", err)
-	}
-	out, err := s.OrderCancel(ctx, in)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return encodeOrderCancelResponse(out)
-}
-
-func serveOrders(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
-	return s.Orders(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeString))
-}
-
-func serveOrdersWatch(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
-	return s.OrdersWatch(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeString))
 }

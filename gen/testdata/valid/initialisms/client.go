@@ -45,33 +45,13 @@ func (c *Client) Close() error {
 
 // OrderByID serves route "order.by_id" (request-response).
 func (c *Client) OrderByID(ctx context.Context, req OrderID, traceID string, apiKey *string) (OrderByIDResponse, error) {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return OrderByIDResponse{}, err
-	}
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(traceID)})
-	if apiKey != nil {
-		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEAPIKey, Data: []byte(*apiKey)})
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteOrderByID, p)
-	if err != nil {
-		return OrderByIDResponse{}, err
-	}
-	out, err := decodeOrderByIDResponse(resp)
-	if err != nil {
-		return OrderByIDResponse{}, rsrt.BadResponse(RouteOrderByID, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteOrderByID, serveOrderByIDArgs{req: req, traceID: traceID, apiKey: apiKey}, encodeServeOrderByIDArgs, decodeOrderByIDResponse)
 }
 
 // OrdersByURL serves route "orders.by_url" (request-stream).
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) OrdersByURL(ctx context.Context, req string) iter.Seq2[Order, error] {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return rsrt.ErrorSeq[Order](err)
-	}
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteOrdersByURL, p), RouteOrdersByURL, rsrt.DecodeJSON[Order])
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteOrdersByURL, req, rsrt.EncodeString, rsrt.DecodeJSON[Order])
 }
 
 // ClientHandler is the client side of the shop service: the routes a
@@ -103,14 +83,29 @@ var clientRoutes = newClientRoutes()
 
 func newClientRoutes() *rsrt.Routes[ClientHandler] {
 	r := rsrt.NewRoutes[ClientHandler]()
-	r.HandleFireAndForget(RouteHTTPPing, handleHTTPPing)
+	rsrt.ServeFireAndForget(r, RouteHTTPPing, decodeHandleHTTPPingArgs, func(h ClientHandler, ctx context.Context, args handleHTTPPingArgs) error {
+		return h.HTTPPing(ctx, args.traceID)
+	})
 	return r
 }
 
-func handleHTTPPing(ctx context.Context, h ClientHandler, req *rsrt.Payload) error {
-	traceID, err := traceIDEntry(req.Metadata)
+// handleHTTPPingArgs is the request of client route "http.ping": its metadata entries.
+type handleHTTPPingArgs struct {
+	traceID string
+}
+
+// encodeHandleHTTPPingArgs encodes the request of client route "http.ping".
+func encodeHandleHTTPPingArgs(args handleHTTPPingArgs) (rsrt.Payload, error) {
+	var p rsrt.Payload
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(args.traceID)})
+	return p, nil
+}
+
+// decodeHandleHTTPPingArgs decodes the request of client route "http.ping".
+func decodeHandleHTTPPingArgs(p *rsrt.Payload) (args handleHTTPPingArgs, err error) {
+	args.traceID, err = traceIDEntry(p.Metadata)
 	if err != nil {
-		return rsrt.BadRequest(RouteHTTPPing, "request metadata", err)
+		return args, rsrt.BadRequest(RouteHTTPPing, "request metadata", err)
 	}
-	return h.HTTPPing(ctx, traceID)
+	return args, nil
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
-	rsocket "github.com/rsocket/rsocket-go"
 )
 
 // Server is the server side of the shop service: one value serves one
@@ -47,16 +46,14 @@ type Peer struct {
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) HTTPPing(ctx context.Context, traceID string) error {
-	var p rsrt.Payload
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(traceID)})
-	return peer.Caller().FireAndForget(ctx, RouteHTTPPing, p)
+	return rsrt.CallFireAndForget(ctx, peer.Caller(), RouteHTTPPing, handleHTTPPingArgs{traceID: traceID}, encodeHandleHTTPPingArgs)
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a server of the shop
+// NewAcceptor returns the acceptor of a server of the shop
 // service. For each accepted connection it calls newServer with the
 // connection's Peer; the returned Server serves that connection's
 // requests.
-func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
+func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsrt.Acceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})
 	}, opts...)
@@ -67,35 +64,46 @@ var serverRoutes = newServerRoutes()
 
 func newServerRoutes() *rsrt.Routes[Server] {
 	r := rsrt.NewRoutes[Server]()
-	r.HandleRequestResponse(RouteOrderByID, serveOrderByID)
-	r.HandleRequestStream(RouteOrdersByURL, serveOrdersByURL)
+	rsrt.ServeRequestResponse(r, RouteOrderByID, decodeServeOrderByIDArgs, encodeOrderByIDResponse, func(s Server, ctx context.Context, args serveOrderByIDArgs) (OrderByIDResponse, error) {
+		return s.OrderByID(ctx, args.req, args.traceID, args.apiKey)
+	})
+	rsrt.ServeRequestStream(r, RouteOrdersByURL, rsrt.DecodeString, rsrt.EncodeJSON[Order], Server.OrdersByURL)
 	return r
 }
 
-func serveOrderByID(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeJSON[OrderID](req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteOrderByID, "request data", err)
-	}
-	traceID, err := traceIDEntry(req.Metadata)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteOrderByID, "request metadata", err)
-	}
-	apiKey, err := apiKeyEntry(req.Metadata)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteOrderByID, "request metadata", err)
-	}
-	out, err := s.OrderByID(ctx, in, traceID, apiKey)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return encodeOrderByIDResponse(out)
+// serveOrderByIDArgs is the request of route "order.by_id": its data and metadata entries.
+type serveOrderByIDArgs struct {
+	req     OrderID
+	traceID string
+	apiKey  *string
 }
 
-func serveOrdersByURL(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
-	in, err := rsrt.DecodeString(req)
+// encodeServeOrderByIDArgs encodes the request of route "order.by_id".
+func encodeServeOrderByIDArgs(args serveOrderByIDArgs) (rsrt.Payload, error) {
+	p, err := rsrt.EncodeJSON(args.req)
 	if err != nil {
-		return rsrt.BadRequest(RouteOrdersByURL, "request data", err)
+		return p, err
 	}
-	return s.OrdersByURL(ctx, in, rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Order]))
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(args.traceID)})
+	if args.apiKey != nil {
+		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEAPIKey, Data: []byte(*args.apiKey)})
+	}
+	return p, nil
+}
+
+// decodeServeOrderByIDArgs decodes the request of route "order.by_id".
+func decodeServeOrderByIDArgs(p *rsrt.Payload) (args serveOrderByIDArgs, err error) {
+	args.req, err = rsrt.DecodeJSON[OrderID](p)
+	if err != nil {
+		return args, rsrt.BadRequest(RouteOrderByID, "request data", err)
+	}
+	args.traceID, err = traceIDEntry(p.Metadata)
+	if err != nil {
+		return args, rsrt.BadRequest(RouteOrderByID, "request metadata", err)
+	}
+	args.apiKey, err = apiKeyEntry(p.Metadata)
+	if err != nil {
+		return args, rsrt.BadRequest(RouteOrderByID, "request metadata", err)
+	}
+	return args, nil
 }

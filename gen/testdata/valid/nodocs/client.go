@@ -45,27 +45,13 @@ func (c *Client) Close() error {
 
 // Get serves route "get" (request-response).
 func (c *Client) Get(ctx context.Context, req Point) (Point, error) {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return Point{}, err
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteGet, p)
-	if err != nil {
-		return Point{}, err
-	}
-	out, err := rsrt.DecodeJSON[Point](resp)
-	if err != nil {
-		return Point{}, rsrt.BadResponse(RouteGet, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteGet, req, rsrt.EncodeJSON[Point], rsrt.DecodeJSON[Point])
 }
 
 // Watch serves route "watch" (request-stream).
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) Watch(ctx context.Context, token []byte) iter.Seq2[Point, error] {
-	var p rsrt.Payload
-	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEToken, Data: token})
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteWatch, p), RouteWatch, rsrt.DecodeJSON[Point])
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteWatch, serveWatchArgs{token: token}, encodeServeWatchArgs, rsrt.DecodeJSON[Point])
 }
 
 // ClientHandler is the client side of the nodocs service: the routes a
@@ -97,10 +83,8 @@ var clientRoutes = newClientRoutes()
 
 func newClientRoutes() *rsrt.Routes[ClientHandler] {
 	r := rsrt.NewRoutes[ClientHandler]()
-	r.HandleFireAndForget(RoutePing, handlePing)
+	rsrt.ServeFireAndForget(r, RoutePing, rsrt.DecodeEmpty, func(h ClientHandler, ctx context.Context, _ struct{}) error {
+		return h.Ping(ctx)
+	})
 	return r
-}
-
-func handlePing(ctx context.Context, h ClientHandler, req *rsrt.Payload) error {
-	return h.Ping(ctx)
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
-	rsocket "github.com/rsocket/rsocket-go"
 )
 
 // Server is the server side of the nodocs service: one value serves one
@@ -47,14 +46,14 @@ type Peer struct {
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) Ping(ctx context.Context) error {
-	return peer.Caller().FireAndForget(ctx, RoutePing, rsrt.Payload{})
+	return rsrt.CallFireAndForget(ctx, peer.Caller(), RoutePing, struct{}{}, rsrt.EncodeEmpty)
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a server of the nodocs
+// NewAcceptor returns the acceptor of a server of the nodocs
 // service. For each accepted connection it calls newServer with the
 // connection's Peer; the returned Server serves that connection's
 // requests.
-func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
+func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsrt.Acceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})
 	}, opts...)
@@ -65,27 +64,30 @@ var serverRoutes = newServerRoutes()
 
 func newServerRoutes() *rsrt.Routes[Server] {
 	r := rsrt.NewRoutes[Server]()
-	r.HandleRequestResponse(RouteGet, serveGet)
-	r.HandleRequestStream(RouteWatch, serveWatch)
+	rsrt.ServeRequestResponse(r, RouteGet, rsrt.DecodeJSON[Point], rsrt.EncodeJSON[Point], Server.Get)
+	rsrt.ServeRequestStream(r, RouteWatch, decodeServeWatchArgs, rsrt.EncodeJSON[Point], func(s Server, ctx context.Context, args serveWatchArgs, out *rsrt.Sender[Point]) error {
+		return s.Watch(ctx, args.token, out)
+	})
 	return r
 }
 
-func serveGet(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeJSON[Point](req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteGet, "request data", err)
-	}
-	out, err := s.Get(ctx, in)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeJSON(out)
+// serveWatchArgs is the request of route "watch": its metadata entries.
+type serveWatchArgs struct {
+	token []byte
 }
 
-func serveWatch(ctx context.Context, s Server, req *rsrt.Payload, out rsrt.Stream) error {
-	token, err := tokenEntry(req.Metadata)
+// encodeServeWatchArgs encodes the request of route "watch".
+func encodeServeWatchArgs(args serveWatchArgs) (rsrt.Payload, error) {
+	var p rsrt.Payload
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEToken, Data: args.token})
+	return p, nil
+}
+
+// decodeServeWatchArgs decodes the request of route "watch".
+func decodeServeWatchArgs(p *rsrt.Payload) (args serveWatchArgs, err error) {
+	args.token, err = tokenEntry(p.Metadata)
 	if err != nil {
-		return rsrt.BadRequest(RouteWatch, "request metadata", err)
+		return args, rsrt.BadRequest(RouteWatch, "request metadata", err)
 	}
-	return s.Watch(ctx, token, rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Point]))
+	return args, nil
 }

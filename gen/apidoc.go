@@ -111,6 +111,9 @@ func (w *mdWriter) route(r *Route) {
 	if r.InitialEmpty {
 		w.line("- Initial: empty: the REQUEST_CHANNEL frame carries the route only; the request items follow it")
 	}
+	if len(r.OpenMeta) > 0 {
+		w.line("- Open metadata: %s, in the REQUEST_CHANNEL frame, once for the whole channel", entryRefs(r.OpenMeta))
+	}
 	if len(r.RequestMeta) > 0 {
 		w.line("- Request metadata: %s", entryRefs(r.RequestMeta))
 	}

@@ -238,6 +238,7 @@ func (d *differ) route(old, new *Route) {
 	d.via = subj + " request"
 	d.payload(old.Request, new.Request, req, subj+": request")
 	d.entries(old.RequestMeta, new.RequestMeta, req, subj+": request metadata")
+	d.entries(old.OpenMeta, new.OpenMeta, req, subj+": open metadata")
 	d.via = subj + " response"
 	d.payload(old.Response, new.Response, resp, subj+": response")
 	d.entries(old.ResponseMeta, new.ResponseMeta, resp, subj+": response metadata")

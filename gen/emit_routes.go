@@ -22,6 +22,9 @@ func servedParams(r *Route) []param {
 	l := &r.Side.names.Locals
 	ps := []param{{l.Ctx, ctxType()}}
 	if r.Interaction == RequestChannel {
+		for _, e := range r.OpenMeta {
+			ps = append(ps, param{e.Param, entryType(e)})
+		}
 		return append(ps,
 			param{l.In, jen.Op("*").Add(rsrtQ("Inbound")).Types(reqItem(r))},
 			param{l.Out, jen.Op("*").Add(rsrtQ("Sender")).Types(respItem(r))})
@@ -98,12 +101,17 @@ func emitRouteTable(f *jen.File, side *Side, doc string) {
 		if r.Interaction == RequestChannel {
 			args = append(args, jen.Lit(r.InitialEmpty))
 		}
+		serve := r.Interaction.serveFunc()
+		if r.Open != "" {
+			serve += "Open"
+			args = append(args, jen.Id(r.OpenDecode))
+		}
 		args = append(args, argsDecodeFunc(r))
 		if r.Interaction.hasResponse() {
 			args = append(args, respEncodeFunc(r))
 		}
 		args = append(args, handlerFunc(r))
-		regs = append(regs, rsrtQ(r.Interaction.serveFunc()).Call(args...))
+		regs = append(regs, rsrtQ(serve).Call(args...))
 	}
 	regs = append(regs, jen.Return(jen.Id(table)))
 	f.Func().Id(side.RoutesFunc).Params().Op("*").Add(rsrtQ("Routes")).Types(jen.Id(side.Handler)).Block(regs...)
@@ -111,6 +119,10 @@ func emitRouteTable(f *jen.File, side *Side, doc string) {
 		if r.Args != "" {
 			f.Line()
 			emitArgs(f, r)
+		}
+		if r.Open != "" {
+			f.Line()
+			emitOpen(f, r)
 		}
 	}
 }
@@ -155,10 +167,22 @@ func argsEncodeFunc(r *Route) *jen.Statement {
 func handlerFunc(r *Route) jen.Code {
 	side := r.Side
 	l := &side.names.Locals
-	direct := r.Interaction == RequestChannel ||
-		r.Args == "" && r.Request.Kind != PayloadEmpty && (r.Interaction != RequestResponse || hasResp(r))
+	direct := r.Interaction == RequestChannel && r.Open == "" ||
+		r.Interaction != RequestChannel && r.Args == "" && r.Request.Kind != PayloadEmpty && (r.Interaction != RequestResponse || hasResp(r))
 	if direct {
 		return jen.Id(side.Handler).Dot(r.GoName)
+	}
+	if r.Interaction == RequestChannel {
+		// Its open metadata entries, then the items.
+		callArgs := []jen.Code{jen.Id(l.Ctx)}
+		for _, e := range r.OpenMeta {
+			callArgs = append(callArgs, jen.Id(l.Open).Dot(e.Param))
+		}
+		callArgs = append(callArgs, jen.Id(l.In), jen.Id(l.Out))
+		return jen.Func().Params(jen.Id(side.Recv).Id(side.Handler), jen.Id(l.Ctx).Add(ctxType()), jen.Id(l.Open).Id(r.Open),
+			jen.Id(l.In).Op("*").Add(rsrtQ("Inbound")).Types(reqItem(r)),
+			jen.Id(l.Out).Op("*").Add(rsrtQ("Sender")).Types(respItem(r))).Error().
+			Block(jen.Return(jen.Id(side.Recv).Dot(r.GoName).Call(callArgs...)))
 	}
 	args := jen.Id(l.Args)
 	callArgs := []jen.Code{jen.Id(l.Ctx)}
@@ -204,60 +228,87 @@ func argsHasData(r *Route) bool {
 // which the calling side uses, and its decoder, which the serving side
 // uses: a decoding error names the route and the part that failed.
 func emitArgs(f *jen.File, r *Route) {
-	l := &r.Side.names.Locals
-	args, p, err := jen.Id(l.Args), jen.Id(l.Payload), jen.Id(l.Err)
-	var fields []jen.Code
-	if argsHasData(r) {
-		fields = append(fields, jen.Id(l.Req).Add(dataType(r.Request)))
-	}
-	for _, e := range r.RequestMeta {
-		fields = append(fields, jen.Id(e.Param).Add(entryType(e)))
-	}
 	what := "its data and metadata entries"
 	if !argsHasData(r) {
 		what = "its metadata entries"
 	}
-	f.Add(comment(fmt.Sprintf("%s is the request of %s: %s.", r.Args, routeWhat(r), what)))
-	f.Type().Id(r.Args).Struct(fields...)
+	emitEntryStruct(f, r, entryStruct{name: r.Args, enc: r.ArgsEncode, dec: r.ArgsDecode, data: argsHasData(r),
+		entries: r.RequestMeta, local: r.Side.names.Locals.Args,
+		doc: fmt.Sprintf("%s is the request of %s: %s.", r.Args, routeWhat(r), what), part: "request"})
+}
+
+// emitOpen declares the struct of a request-channel's open_metadata
+// entries and its codecs.
+func emitOpen(f *jen.File, r *Route) {
+	emitEntryStruct(f, r, entryStruct{name: r.Open, enc: r.OpenEncode, dec: r.OpenDecode,
+		entries: r.OpenMeta, local: r.Side.names.Locals.Open,
+		doc:  fmt.Sprintf("%s holds the open metadata of %s: the entries its\nREQUEST_CHANNEL frame carries for the whole channel.", r.Open, routeWhat(r)),
+		part: "open"})
+}
+
+// entryStruct is an unexported struct of metadata entries (and maybe the
+// request data) with its codecs.
+type entryStruct struct {
+	name, enc, dec string
+	data           bool // has the request data, field Locals.Req
+	entries        []*Entry
+	local          string // the name of its values in the codecs
+	doc            string
+	part           string // "request" or "open": what its decoding errors name
+}
+
+func emitEntryStruct(f *jen.File, r *Route, st entryStruct) {
+	l := &r.Side.names.Locals
+	v, p, err := func() *jen.Statement { return jen.Id(st.local) }, func() *jen.Statement { return jen.Id(l.Payload) },
+		func() *jen.Statement { return jen.Id(l.Err) }
+	var fields []jen.Code
+	if st.data {
+		fields = append(fields, jen.Id(l.Req).Add(dataType(r.Request)))
+	}
+	for _, e := range st.entries {
+		fields = append(fields, jen.Id(e.Param).Add(entryType(e)))
+	}
+	f.Add(comment(st.doc))
+	f.Type().Id(st.name).Struct(fields...)
 
 	var enc []jen.Code
-	if argsHasData(r) {
+	if st.data {
 		enc = append(enc,
-			jen.List(p, err).Op(":=").Add(encodeCall(r.Request, jen.Id(l.Args).Dot(l.Req))),
-			jen.If(jen.Id(l.Err).Op("!=").Nil()).Block(jen.Return(jen.Id(l.Payload), jen.Id(l.Err))))
+			jen.List(p(), err()).Op(":=").Add(encodeCall(r.Request, v().Dot(l.Req))),
+			jen.If(err().Op("!=").Nil()).Block(jen.Return(p(), err())))
 	} else {
-		enc = append(enc, jen.Var().Id(l.Payload).Add(rsrtQ("Payload")))
+		enc = append(enc, jen.Var().Add(p()).Add(rsrtQ("Payload")))
 	}
-	for _, e := range r.RequestMeta {
+	for _, e := range st.entries {
 		enc = append(enc, appendEntry(
-			func() *jen.Statement { return jen.Id(l.Payload).Dot("Metadata") }, e,
-			func() *jen.Statement { return jen.Id(l.Args).Dot(e.Param) }))
+			func() *jen.Statement { return p().Dot("Metadata") }, e,
+			func() *jen.Statement { return v().Dot(e.Param) }))
 	}
-	enc = append(enc, jen.Return(jen.Id(l.Payload), jen.Nil()))
+	enc = append(enc, jen.Return(p(), jen.Nil()))
 	f.Line()
-	f.Add(comment(fmt.Sprintf("%s encodes the request of %s.", r.ArgsEncode, routeWhat(r))))
-	f.Func().Id(r.ArgsEncode).Params(args.Clone().Id(r.Args)).Params(rsrtQ("Payload"), jen.Error()).Block(enc...)
+	f.Add(comment(fmt.Sprintf("%s encodes the %s of %s.", st.enc, st.part, routeWhat(r))))
+	f.Func().Id(st.enc).Params(v().Id(st.name)).Params(rsrtQ("Payload"), jen.Error()).Block(enc...)
 
 	var dec []jen.Code
 	fail := func(what string) jen.Code {
-		return jen.If(jen.Id(l.Err).Op("!=").Nil()).Block(jen.Return(jen.Id(l.Args),
-			rsrtQ("BadRequest").Call(jen.Id(r.Const), jen.Lit(what), jen.Id(l.Err))))
+		return jen.If(err().Op("!=").Nil()).Block(jen.Return(v(),
+			rsrtQ("BadRequest").Call(jen.Id(r.Const), jen.Lit(what), err())))
 	}
-	if argsHasData(r) {
+	if st.data {
 		dec = append(dec,
-			jen.List(jen.Id(l.Args).Dot(l.Req), jen.Id(l.Err)).Op("=").Add(decodeFunc(r.Request)).Call(jen.Id(l.Payload)),
+			jen.List(v().Dot(l.Req), err()).Op("=").Add(decodeFunc(r.Request)).Call(p()),
 			fail("request data"))
 	}
-	for _, e := range r.RequestMeta {
+	for _, e := range st.entries {
 		dec = append(dec,
-			jen.List(jen.Id(l.Args).Dot(e.Param), jen.Id(l.Err)).Op("=").Id(e.Func).Call(jen.Id(l.Payload).Dot("Metadata")),
-			fail("request metadata"))
+			jen.List(v().Dot(e.Param), err()).Op("=").Id(e.Func).Call(p().Dot("Metadata")),
+			fail(st.part+" metadata"))
 	}
-	dec = append(dec, jen.Return(jen.Id(l.Args), jen.Nil()))
+	dec = append(dec, jen.Return(v(), jen.Nil()))
 	f.Line()
-	f.Add(comment(fmt.Sprintf("%s decodes the request of %s.", r.ArgsDecode, routeWhat(r))))
-	f.Func().Id(r.ArgsDecode).Params(jen.Id(l.Payload).Op("*").Add(rsrtQ("Payload"))).
-		Params(jen.Id(l.Args).Id(r.Args), jen.Id(l.Err).Error()).Block(dec...)
+	f.Add(comment(fmt.Sprintf("%s decodes the %s of %s.", st.dec, st.part, routeWhat(r))))
+	f.Func().Id(st.dec).Params(p().Op("*").Add(rsrtQ("Payload"))).
+		Params(v().Id(st.name), err().Error()).Block(dec...)
 }
 
 // callerParams are the parameters of a call method.
@@ -265,6 +316,9 @@ func callerParams(r *Route) []jen.Code {
 	l := &r.Side.names.Locals
 	ps := []jen.Code{jen.Id(l.Ctx).Add(ctxType())}
 	if r.Interaction == RequestChannel {
+		for _, e := range r.OpenMeta {
+			ps = append(ps, jen.Id(e.Param).Add(entryType(e)))
+		}
 		if firstItem(r) {
 			ps = append(ps, jen.Id(l.First).Add(reqItem(r)))
 		}
@@ -294,6 +348,13 @@ func firstItem(r *Route) bool {
 func emitCaller(f *jen.File, r *Route, doc string, caller func() *jen.Statement) {
 	l := &r.Side.names.Locals
 	args := []jen.Code{jen.Id(l.Ctx), caller(), jen.Id(r.Const)}
+	if r.Open != "" {
+		var vals []jen.Code
+		for _, e := range r.OpenMeta {
+			vals = append(vals, jen.Id(e.Param).Op(":").Id(e.Param))
+		}
+		args = append(args, jen.Id(r.Open).Values(vals...), jen.Id(r.OpenEncode))
+	}
 	switch {
 	case r.Interaction == RequestChannel && r.InitialEmpty:
 		args = append(args, jen.Nil())
@@ -339,7 +400,11 @@ func emitCaller(f *jen.File, r *Route, doc string, caller func() *jen.Statement)
 		body = jen.Return(rsrtQ("CallRequestStream").Call(append(args, respDecodeFunc(r))...))
 	case RequestChannel:
 		results = []jen.Code{jen.Op("*").Add(rsrtQ("Channel")).Types(reqItem(r), respItem(r)), jen.Error()}
-		body = jen.Return(rsrtQ("CallRequestChannel").Call(append(args, respDecodeFunc(r))...))
+		call := "CallRequestChannel"
+		if r.Open != "" {
+			call = "CallRequestChannelOpen"
+		}
+		body = jen.Return(rsrtQ(call).Call(append(args, respDecodeFunc(r))...))
 	}
 	side := r.Side
 	recv := jen.Id(side.CallerRecv).Op("*").Id(side.Caller)

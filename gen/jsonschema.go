@@ -197,6 +197,7 @@ func JSONSchema() []byte {
 					"response":          ref("payload"),
 					"request_metadata":  ref("entryList"),
 					"response_metadata": ref("entryList"),
+					"open_metadata":     obj("description", "request-channel only: entries the REQUEST_CHANNEL frame carries once, for the whole channel.", "allOf", []any{ref("entryList")}),
 					"initial":           obj("description", "request-channel only: the REQUEST_CHANNEL frame carries the route only.", "enum", []string{"empty"}),
 					"go":                obj("description", "The Go method name, instead of the one derived from the route.", "type", "string", "pattern", exportedPattern),
 					"doc":               docProp("What the route does."),
@@ -207,7 +208,7 @@ func JSONSchema() []byte {
 					obj("if", obj("required", []string{"interaction"}, "properties", obj("interaction", obj("const", MetadataPush.String()))),
 						"then", obj("properties", obj("request", obj("const", "empty")))),
 					obj("if", obj("required", []string{"interaction"}, "properties", obj("interaction", obj("not", obj("const", RequestChannel.String())))),
-						"then", obj("properties", obj("initial", false))),
+						"then", obj("properties", obj("initial", false, "open_metadata", false))),
 				}),
 		),
 	)

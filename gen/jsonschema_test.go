@@ -161,6 +161,7 @@ var jsonSchemaVerdicts = map[string]struct{ verdict, why string }{
 	"missing_key":            {"rejected", "required keys are expressed"},
 	"not_mapping":            {"rejected", "the top level must be an object"},
 	"push_request":           {"rejected", "a metadata-push route's request and response must be empty"},
+	"open_metadata":          {"rejected", "open_metadata is excluded off request-channel; an entry in both lists and an undeclared entry are not expressed"},
 	"recursive":              {"accepted", "a type containing itself through required fields needs the type graph"},
 	"reserved_deadline_mime": {"rejected", "the reserved MIME types are an enumeration the pattern excludes"},
 	"reserved_method":        {"rejected", "package main is expressed; method names taken by the generated code (Close, Conn, MarshalJSON) are not"},

@@ -234,6 +234,9 @@ type Route struct {
 	Response     Payload
 	RequestMeta  []*Entry
 	ResponseMeta []*Entry
+	// OpenMeta are the entries of a request-channel's REQUEST_CHANNEL
+	// frame that are the whole channel's (open_metadata), not an item's.
+	OpenMeta []*Entry
 	// InitialEmpty is set on a request-channel whose REQUEST_CHANNEL
 	// frame carries the route only.
 	InitialEmpty bool
@@ -245,6 +248,10 @@ type Route struct {
 	// and its entries), and ArgsEncode and ArgsDecode its codec
 	// functions. Empty when not generated.
 	Args, ArgsEncode, ArgsDecode string
+	// Open names the struct of a request-channel's open_metadata entries,
+	// and OpenEncode and OpenDecode its codec functions. Empty when not
+	// generated.
+	Open, OpenEncode, OpenDecode string
 	// ReqStruct names the generated item struct of a request-channel
 	// with request metadata, and ReqEncode and ReqDecode its codec
 	// functions; RespStruct, RespEncode and RespDecode do the same for a

@@ -47,7 +47,7 @@ type Names struct {
 // route: an entry's parameter must differ from every one of them (see
 // reservedLocals).
 type Locals struct {
-	Ctx, Req, Payload, Out, Err, In, First, Args string
+	Ctx, Req, Payload, Out, Err, In, First, Args, Open string
 	// Receivers and handler parameters: the Server (s) and ClientHandler
 	// (h) of the adapters, the Client (c) and Peer (peer) of the call
 	// methods.
@@ -79,7 +79,7 @@ func fixedNames() *Names {
 		Data:     "Data",
 		Locals: Locals{
 			Ctx: "ctx", Req: "req", Payload: "p", Out: "out", Err: "err", In: "in",
-			First: "first", Args: "args",
+			First: "first", Args: "args", Open: "open",
 			Server: "s", Handler: "h", Client: "c", Peer: "peer",
 		},
 		Helpers: HelperLocals{
@@ -284,6 +284,9 @@ func requestStructName(method string) string {
 func responseStructName(method string) string { return method + "Response" }
 func encodeFuncName(structName string) string { return "encode" + structName }
 func decodeFuncName(structName string) string { return "decode" + structName }
+
+// upperFirst upper-cases the first letter of an ASCII name.
+func upperFirst(name string) string { return strings.ToUpper(name[:1]) + name[1:] }
 
 // namer reports the problems of the name step.
 type namer struct {
@@ -509,8 +512,11 @@ func (n *namer) side(side *Side) {
 		methods[r.GoName] = r
 		if r.Interaction != RequestChannel && len(r.RequestMeta) > 0 {
 			r.Args = side.funcPrefix + r.GoName + "Args"
-			exported := strings.ToUpper(r.Args[:1]) + r.Args[1:]
-			r.ArgsEncode, r.ArgsDecode = encodeFuncName(exported), decodeFuncName(exported)
+			r.ArgsEncode, r.ArgsDecode = encodeFuncName(upperFirst(r.Args)), decodeFuncName(upperFirst(r.Args))
+		}
+		if len(r.OpenMeta) > 0 {
+			r.Open = side.funcPrefix + r.GoName + "Open"
+			r.OpenEncode, r.OpenDecode = encodeFuncName(upperFirst(r.Open)), decodeFuncName(upperFirst(r.Open))
 		}
 		if r.Interaction == RequestChannel && len(r.RequestMeta) > 0 {
 			r.ReqStruct = requestStructName(r.GoName)

@@ -94,6 +94,7 @@ type routeSyntax struct {
 	Request, Response *scalar
 	RequestMeta       []scalar
 	ResponseMeta      []scalar
+	OpenMeta          []scalar
 	Initial           *scalar
 	Go                *scalar
 	Doc               string
@@ -112,7 +113,7 @@ var (
 	// entryRuleKeys are the constraint keys of a metadata entry: those
 	// of a string (lengths also apply to bytes).
 	entryRuleKeys = []string{"min_length", "max_length", "enum", "pattern", "no_control"}
-	routeKeys     = []string{"route", "interaction", "request", "response", "request_metadata", "response_metadata", "initial", "go", "doc"}
+	routeKeys     = []string{"route", "interaction", "request", "response", "request_metadata", "response_metadata", "open_metadata", "initial", "go", "doc"}
 )
 
 // decoder reports the problems of the decode step.
@@ -602,6 +603,9 @@ func (d decoder) route(n *yaml.Node, client bool, label string) *routeSyntax {
 	}
 	if mn := f.get("response_metadata"); mn != nil {
 		r.ResponseMeta = d.words(mn, ctx+": response_metadata")
+	}
+	if mn := f.get("open_metadata"); mn != nil {
+		r.OpenMeta = d.words(mn, ctx+": open_metadata")
 	}
 	if in := f.get("initial"); in != nil {
 		r.Initial = d.word(in, ctx+": initial")

@@ -509,6 +509,15 @@ func (v *validator) route(s *routeSyntax, side *Side) *Route {
 	if noResponse && len(r.ResponseMeta) > 0 {
 		v.at(s.Keys["response_metadata"], "%s: a %s route has no response", ctx, r.Interaction)
 	}
+	r.OpenMeta = v.entryList(s.OpenMeta, ctx+": open_metadata")
+	if pos, ok := s.Keys["open_metadata"]; ok && r.Interaction != RequestChannel && r.Interaction != 0 {
+		v.at(pos, "%s: open_metadata applies to request-channel routes only; use request_metadata", ctx)
+	}
+	for _, e := range r.OpenMeta {
+		if slices.Contains(r.RequestMeta, e) {
+			v.at(s.Keys["open_metadata"], "%s: entry %q is in both open_metadata and request_metadata; a channel's first frame would carry it twice", ctx, e.Name)
+		}
+	}
 	if pos, ok := s.Keys["initial"]; ok {
 		if s.Initial != nil && s.Initial.Value != "empty" {
 			v.at(s.Initial.Pos, "%s: initial: want empty, got %q", ctx, s.Initial.Value)

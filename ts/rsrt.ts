@@ -197,6 +197,11 @@ export function bytesEntry(mime: string, v: Uint8Array | undefined): Entry[] {
   return v === undefined ? [] : [[mime, v]];
 }
 
+/** withEntries returns o with more metadata entries after its own: the open metadata of a channel on its first item. */
+export function withEntries(o: Outgoing, entries: readonly Entry[]): Outgoing {
+  return { data: o.data, entries: [...(o.entries ?? []), ...entries] };
+}
+
 /** compositeMetadata encodes the routing entry (when route is set) followed by the entries. */
 function compositeMetadata(route: string | undefined, entries: readonly Entry[]): Buffer {
   const all: Array<[string | number, Buffer]> = [];

@@ -706,3 +706,35 @@ func TestBadRequests(t *testing.T) {
 		t.Fatalf("after bad requests: %q %v", got, err)
 	}
 }
+
+// ChannelTraced answers each item with the channel's open metadata (the
+// trace id and the tag, "-" when absent), the item and the size of its
+// own checksum entry.
+func (s *server) ChannelTraced(_ context.Context, traceID string, tag *string, in *rsrt.Inbound[kitchen.ChannelTracedRequest], out *rsrt.Sender[string]) error {
+	t := "-"
+	if tag != nil {
+		t = *tag
+	}
+	for v, err := range in.All() {
+		if err != nil {
+			return err
+		}
+		if err := out.Send(fmt.Sprintf("%s %s %s %d", traceID, t, v.Data, len(v.Checksum))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ChannelTracedEmpty answers each item with the channel's trace id.
+func (s *server) ChannelTracedEmpty(_ context.Context, traceID string, in *rsrt.Inbound[string], out *rsrt.Sender[string]) error {
+	for v, err := range in.All() {
+		if err != nil {
+			return err
+		}
+		if err := out.Send(traceID + " " + v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

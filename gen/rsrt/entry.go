@@ -91,6 +91,25 @@ func ServeRequestChannel[S, Req, Res any](r *Routes[S], route string, initialEmp
 	})
 }
 
+// ServeRequestChannelOpen is ServeRequestChannel for a channel whose
+// REQUEST_CHANNEL frame carries metadata entries for the whole channel
+// (the schema's open_metadata): openDec reads them from that frame (an
+// error ends the channel with it, naming the route, without calling h),
+// and h gets them before the items.
+func ServeRequestChannelOpen[S, Open, Req, Res any](r *Routes[S], route string, initialEmpty bool, openDec func(*Payload) (Open, error), dec func(*Payload) (Req, error), enc func(Res) (Payload, error), h func(S, context.Context, Open, *Inbound[Req], *Sender[Res]) error) {
+	r.HandleRequestChannel(route, initialEmpty, func(ctx context.Context, s S, st Stream) error {
+		first := &Payload{Route: route}
+		if c := CallOf(ctx); c != nil {
+			first.Metadata = c.Metadata
+		}
+		open, err := openDec(first)
+		if err != nil {
+			return badRequest(route, err)
+		}
+		return h(s, ctx, open, NewInbound(ctx, st, dec), NewSender(ctx, st, enc))
+	})
+}
+
 // CallRequestResponse sends req, encoded with enc, on route and decodes
 // the answer with dec; an answer that cannot be decoded is BadResponse.
 func CallRequestResponse[Req, Res any](ctx context.Context, c *Caller, route string, req Req, enc func(Req) (Payload, error), dec func(*Payload) (Res, error)) (Res, error) {
@@ -158,4 +177,15 @@ func CallRequestChannel[Req, Res any](ctx context.Context, c *Caller, route stri
 		return nil, err
 	}
 	return NewChannel(ctx, raw, enc, dec), nil
+}
+
+// CallRequestChannelOpen is CallRequestChannel for a channel with open
+// metadata: the entries of open, encoded with openEnc, go in its
+// REQUEST_CHANNEL frame, after those of the first item if it has one.
+func CallRequestChannelOpen[Open, Req, Res any](ctx context.Context, c *Caller, route string, open Open, openEnc func(Open) (Payload, error), first *Req, enc func(Req) (Payload, error), dec func(*Payload) (Res, error)) (*Channel[Req, Res], error) {
+	p, err := openEnc(open)
+	if err != nil {
+		return nil, err
+	}
+	return CallRequestChannel(AppendMetadata(ctx, p.Metadata...), c, route, first, enc, dec)
 }

@@ -136,6 +136,18 @@ func (c *Client) ChannelMeta(ctx context.Context, first ChannelMetaRequest) (*rs
 	return rsrt.CallRequestChannel(ctx, c.conn.Caller(), RouteChannelMeta, &first, encodeChannelMetaRequest, decodeChannelMetaResponse)
 }
 
+// ChannelTraced answers each item with the channel's trace id and tag, which its first frame carries once.
+// Close the returned channel, or cancel ctx, to cancel it.
+func (c *Client) ChannelTraced(ctx context.Context, traceID string, tag *string, first ChannelTracedRequest) (*rsrt.Channel[ChannelTracedRequest, string], error) {
+	return rsrt.CallRequestChannelOpen(ctx, c.conn.Caller(), RouteChannelTraced, serveChannelTracedOpen{traceID: traceID, tag: tag}, encodeServeChannelTracedOpen, &first, encodeChannelTracedRequest, rsrt.DecodeString)
+}
+
+// ChannelTracedEmpty is like channel.traced, with a first frame that carries the route and the trace id only.
+// Close the returned channel, or cancel ctx, to cancel it.
+func (c *Client) ChannelTracedEmpty(ctx context.Context, traceID string) (*rsrt.Channel[string, string], error) {
+	return rsrt.CallRequestChannelOpen(ctx, c.conn.Caller(), RouteChannelTracedEmpty, serveChannelTracedEmptyOpen{traceID: traceID}, encodeServeChannelTracedEmptyOpen, nil, rsrt.EncodeString, rsrt.DecodeString)
+}
+
 // PushMeta pushes metadata entries.
 func (c *Client) PushMeta(ctx context.Context, traceID string, tag *string) error {
 	return rsrt.CallMetadataPush(ctx, c.conn.Caller(), RoutePushMeta, servePushMetaArgs{traceID: traceID, tag: tag}, encodeServePushMetaArgs)

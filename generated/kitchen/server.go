@@ -48,6 +48,10 @@ type Server interface {
 	ChannelStrings(ctx context.Context, in *rsrt.Inbound[string], out *rsrt.Sender[string]) error
 	// ChannelMeta answers each item (bytes with an optional tag) with a point (with an optional checksum).
 	ChannelMeta(ctx context.Context, in *rsrt.Inbound[ChannelMetaRequest], out *rsrt.Sender[ChannelMetaResponse]) error
+	// ChannelTraced answers each item with the channel's trace id and tag, which its first frame carries once.
+	ChannelTraced(ctx context.Context, traceID string, tag *string, in *rsrt.Inbound[ChannelTracedRequest], out *rsrt.Sender[string]) error
+	// ChannelTracedEmpty is like channel.traced, with a first frame that carries the route and the trace id only.
+	ChannelTracedEmpty(ctx context.Context, traceID string, in *rsrt.Inbound[string], out *rsrt.Sender[string]) error
 	// PushMeta pushes metadata entries.
 	PushMeta(ctx context.Context, traceID string, tag *string) error
 	// PushBare pushes the route only.
@@ -147,6 +151,16 @@ func (UnimplementedServer) ChannelStrings(context.Context, *rsrt.Inbound[string]
 // ChannelMeta answers that route "channel.meta" is not implemented.
 func (UnimplementedServer) ChannelMeta(context.Context, *rsrt.Inbound[ChannelMetaRequest], *rsrt.Sender[ChannelMetaResponse]) error {
 	return rsrt.Unimplemented(RouteChannelMeta)
+}
+
+// ChannelTraced answers that route "channel.traced" is not implemented.
+func (UnimplementedServer) ChannelTraced(context.Context, string, *string, *rsrt.Inbound[ChannelTracedRequest], *rsrt.Sender[string]) error {
+	return rsrt.Unimplemented(RouteChannelTraced)
+}
+
+// ChannelTracedEmpty answers that route "channel.traced.empty" is not implemented.
+func (UnimplementedServer) ChannelTracedEmpty(context.Context, string, *rsrt.Inbound[string], *rsrt.Sender[string]) error {
+	return rsrt.Unimplemented(RouteChannelTracedEmpty)
 }
 
 // PushMeta answers that route "push.meta" is not implemented.
@@ -281,6 +295,12 @@ func newServerRoutes() *rsrt.Routes[Server] {
 	rsrt.ServeRequestChannel(r, RouteChannelEcho, true, rsrt.DecodeJSON[Echo], rsrt.EncodeJSON[Echo], Server.ChannelEcho)
 	rsrt.ServeRequestChannel(r, RouteChannelStrings, false, rsrt.DecodeString, rsrt.EncodeString, Server.ChannelStrings)
 	rsrt.ServeRequestChannel(r, RouteChannelMeta, false, decodeChannelMetaRequest, encodeChannelMetaResponse, Server.ChannelMeta)
+	rsrt.ServeRequestChannelOpen(r, RouteChannelTraced, false, decodeServeChannelTracedOpen, decodeChannelTracedRequest, rsrt.EncodeString, func(s Server, ctx context.Context, open serveChannelTracedOpen, in *rsrt.Inbound[ChannelTracedRequest], out *rsrt.Sender[string]) error {
+		return s.ChannelTraced(ctx, open.traceID, open.tag, in, out)
+	})
+	rsrt.ServeRequestChannelOpen(r, RouteChannelTracedEmpty, true, decodeServeChannelTracedEmptyOpen, rsrt.DecodeString, rsrt.EncodeString, func(s Server, ctx context.Context, open serveChannelTracedEmptyOpen, in *rsrt.Inbound[string], out *rsrt.Sender[string]) error {
+		return s.ChannelTracedEmpty(ctx, open.traceID, in, out)
+	})
 	rsrt.ServeMetadataPush(r, RoutePushMeta, decodeServePushMetaArgs, func(s Server, ctx context.Context, args servePushMetaArgs) error {
 		return s.PushMeta(ctx, args.traceID, args.tag)
 	})
@@ -420,6 +440,58 @@ func decodeServeStreamMetaArgs(p *rsrt.Payload) (args serveStreamMetaArgs, err e
 		return args, rsrt.BadRequest(RouteStreamMeta, "request metadata", err)
 	}
 	return args, nil
+}
+
+// serveChannelTracedOpen holds the open metadata of route "channel.traced": the entries its
+// REQUEST_CHANNEL frame carries for the whole channel.
+type serveChannelTracedOpen struct {
+	traceID string
+	tag     *string
+}
+
+// encodeServeChannelTracedOpen encodes the open of route "channel.traced".
+func encodeServeChannelTracedOpen(open serveChannelTracedOpen) (rsrt.Payload, error) {
+	var p rsrt.Payload
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(open.traceID)})
+	if open.tag != nil {
+		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETag, Data: []byte(*open.tag)})
+	}
+	return p, nil
+}
+
+// decodeServeChannelTracedOpen decodes the open of route "channel.traced".
+func decodeServeChannelTracedOpen(p *rsrt.Payload) (open serveChannelTracedOpen, err error) {
+	open.traceID, err = traceIDEntry(p.Metadata)
+	if err != nil {
+		return open, rsrt.BadRequest(RouteChannelTraced, "open metadata", err)
+	}
+	open.tag, err = tagEntry(p.Metadata)
+	if err != nil {
+		return open, rsrt.BadRequest(RouteChannelTraced, "open metadata", err)
+	}
+	return open, nil
+}
+
+// serveChannelTracedEmptyOpen holds the open metadata of route "channel.traced.empty": the entries its
+// REQUEST_CHANNEL frame carries for the whole channel.
+type serveChannelTracedEmptyOpen struct {
+	traceID string
+}
+
+// encodeServeChannelTracedEmptyOpen encodes the open of route "channel.traced.empty".
+func encodeServeChannelTracedEmptyOpen(open serveChannelTracedEmptyOpen) (rsrt.Payload, error) {
+	var p rsrt.Payload
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(open.traceID)})
+	return p, nil
+}
+
+// decodeServeChannelTracedEmptyOpen decodes the open of route "channel.traced.empty".
+func decodeServeChannelTracedEmptyOpen(p *rsrt.Payload) (open serveChannelTracedEmptyOpen, err error) {
+	open.traceID, err = traceIDEntry(p.Metadata)
+	if err != nil {
+		return open, rsrt.BadRequest(RouteChannelTracedEmpty, "open metadata", err)
+	}
+	return open, nil
 }
 
 // servePushMetaArgs is the request of route "push.meta": its metadata entries.

@@ -50,6 +50,10 @@ const (
 	RouteChannelStrings = "channel.strings"
 	// RouteChannelMeta is the route of Server.ChannelMeta.
 	RouteChannelMeta = "channel.meta"
+	// RouteChannelTraced is the route of Server.ChannelTraced.
+	RouteChannelTraced = "channel.traced"
+	// RouteChannelTracedEmpty is the route of Server.ChannelTracedEmpty.
+	RouteChannelTracedEmpty = "channel.traced.empty"
 	// RoutePushMeta is the route of Server.PushMeta.
 	RoutePushMeta = "push.meta"
 	// RoutePushBare is the route of Server.PushBare.
@@ -289,6 +293,14 @@ type ChannelMetaResponse struct {
 	Checksum []byte
 }
 
+// ChannelTracedRequest is an item of the requests of route "channel.traced": its data and its metadata entries.
+type ChannelTracedRequest struct {
+	// Data is the request data.
+	Data string
+	// Checksum is the kitchen/checksum metadata entry, nil when absent: optional opaque bytes.
+	Checksum []byte
+}
+
 // ClientMetaResponse is the response of client route "client.meta": its data and its metadata entries.
 type ClientMetaResponse struct {
 	// Data is the response data.
@@ -490,6 +502,31 @@ func decodeChannelMetaResponse(p *rsrt.Payload) (ChannelMetaResponse, error) {
 	var v ChannelMetaResponse
 	var err error
 	if v.Data, err = rsrt.DecodeJSON[Point](p); err != nil {
+		return v, err
+	}
+	if v.Checksum, err = checksumEntry(p.Metadata); err != nil {
+		return v, err
+	}
+	return v, nil
+}
+
+// encodeChannelTracedRequest encodes an item of the requests of route "channel.traced".
+func encodeChannelTracedRequest(v ChannelTracedRequest) (rsrt.Payload, error) {
+	p, err := rsrt.EncodeString(v.Data)
+	if err != nil {
+		return p, err
+	}
+	if v.Checksum != nil {
+		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMEChecksum, Data: v.Checksum})
+	}
+	return p, nil
+}
+
+// decodeChannelTracedRequest decodes an item of the requests of route "channel.traced".
+func decodeChannelTracedRequest(p *rsrt.Payload) (ChannelTracedRequest, error) {
+	var v ChannelTracedRequest
+	var err error
+	if v.Data, err = rsrt.DecodeString(p); err != nil {
 		return v, err
 	}
 	if v.Checksum, err = checksumEntry(p.Metadata); err != nil {

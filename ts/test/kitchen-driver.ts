@@ -108,6 +108,15 @@ async function main(url: string): Promise<void> {
       { data: { x: 3, y: 2 }, checksum: bytes(1, 2, 3) },
       { data: { x: 1, y: 0 }, checksum: bytes(9) },
     ]);
+    // Open metadata: once, in the REQUEST_CHANNEL frame.
+    const traced = c.channelTraced("trace-1", "blue", { data: "a", checksum: bytes(1, 2) });
+    await traced.send({ data: "b" });
+    traced.complete();
+    assert.deepEqual(await collect(traced), ["trace-1 blue a 2", "trace-1 blue b 0"]);
+    const tracedEmpty = c.channelTracedEmpty("trace-2");
+    await tracedEmpty.send("x");
+    tracedEmpty.complete();
+    assert.deepEqual(await collect(tracedEmpty), ["trace-2 x"]);
 
     await c.pushMeta("tr", "tg");
     await c.pushBare();

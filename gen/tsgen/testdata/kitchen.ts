@@ -64,6 +64,12 @@ export const RouteChannelStrings = "channel.strings";
 /** RouteChannelMeta is the route "channel.meta". */
 export const RouteChannelMeta = "channel.meta";
 
+/** RouteChannelTraced is the route "channel.traced". */
+export const RouteChannelTraced = "channel.traced";
+
+/** RouteChannelTracedEmpty is the route "channel.traced.empty". */
+export const RouteChannelTracedEmpty = "channel.traced.empty";
+
 /** RoutePushMeta is the route "push.meta". */
 export const RoutePushMeta = "push.meta";
 
@@ -255,6 +261,14 @@ export interface ChannelMetaRequest {
   tag?: string;
 }
 
+/** ChannelTracedRequest is an item of the server channel "channel.traced" with its metadata. */
+export interface ChannelTracedRequest {
+  /** The item data. */
+  data: string;
+  /** The metadata entry checksum (kitchen/checksum). Optional opaque bytes. */
+  checksum?: Uint8Array;
+}
+
 /** ClientMetaResponse is a response of the client route "client.meta" with its metadata. */
 export interface ClientMetaResponse {
   /** The response data. */
@@ -402,6 +416,26 @@ export class Client {
   channelMeta(first: ChannelMetaRequest, opts?: rt.StreamOptions): rt.Channel<ChannelMetaRequest, ChannelMetaResponse> {
     const enc = (v: ChannelMetaRequest): rt.Outgoing => ({ data: rt.bytesCodec.encode(v.data), entries: [...rt.stringEntry(MIMETag, v.tag)] });
     return this.conn.requestChannel(RouteChannelMeta, enc(first), enc, (p) => ({ data: codecPoint.decode(p.data), checksum: p.metadata.bytes(MIMEChecksum, false) }), opts);
+  }
+
+  /**
+   * Answers each item with the channel's trace id and tag, which its first frame carries once.
+   *
+   * Send items with send (it waits for the server's demand), read the responses by iterating the channel; cancel ends both. `first` is the item the REQUEST_CHANNEL frame carries, with the open metadata entries, which are the whole channel's.
+   */
+  channelTraced(traceID: string, tag: string | undefined, first: ChannelTracedRequest, opts?: rt.StreamOptions): rt.Channel<ChannelTracedRequest, string> {
+    const enc = (v: ChannelTracedRequest): rt.Outgoing => ({ data: rt.stringCodec.encode(v.data), entries: [...rt.bytesEntry(MIMEChecksum, v.checksum)] });
+    return this.conn.requestChannel(RouteChannelTraced, rt.withEntries(enc(first), [...rt.stringEntry(MIMETraceID, traceID), ...rt.stringEntry(MIMETag, tag)]), enc, (p) => rt.stringCodec.decode(p.data), opts);
+  }
+
+  /**
+   * Like channel.traced, with a first frame that carries the route and the trace id only.
+   *
+   * Send items with send (it waits for the server's demand), read the responses by iterating the channel; cancel ends both. The REQUEST_CHANNEL frame carries the route and the open metadata entries, which are the whole channel's.
+   */
+  channelTracedEmpty(traceID: string, opts?: rt.StreamOptions): rt.Channel<string, string> {
+    const enc = (v: string): rt.Outgoing => ({ data: rt.stringCodec.encode(v) });
+    return this.conn.requestChannel(RouteChannelTracedEmpty, { data: new Uint8Array(0), entries: [...rt.stringEntry(MIMETraceID, traceID)] }, enc, (p) => rt.stringCodec.decode(p.data), opts);
   }
 
   /**

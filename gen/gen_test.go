@@ -229,7 +229,8 @@ func TestGeneratedCompiles(t *testing.T) {
 
 // matrixSchema returns a schema with a route for every valid combination
 // of side, interaction, request and response kind, request and response
-// metadata and initial payload, so that the compile test covers them all.
+// metadata, initial payload and open metadata, so that the compile test
+// covers them all.
 func matrixSchema() string {
 	var b strings.Builder
 	b.WriteString(`package: matrix
@@ -243,6 +244,8 @@ metadata:
   so: {mime: m/so, type: string, optional: true}
   by: {mime: m/by, type: bytes}
   bo: {mime: m/bo, type: bytes, optional: true}
+  ot: {mime: m/ot, type: string}
+  ob: {mime: m/ob, type: bytes, optional: true}
 `)
 	kinds := []string{"empty", "string", "bytes", "Obj"}
 	metas := []string{"[]", "[st, so, by, bo]"}
@@ -255,19 +258,25 @@ metadata:
 					for _, reqMeta := range metas {
 						for _, respMeta := range metas {
 							for _, initial := range []bool{false, true} {
-								noResp := i == FireAndForget || i == MetadataPush
-								if (noResp && (resp != "empty" || respMeta != "[]")) ||
-									(i == MetadataPush && req != "empty") ||
-									(initial && i != RequestChannel) {
-									continue
+								for _, open := range []string{"", "[ot, ob]"} {
+									noResp := i == FireAndForget || i == MetadataPush
+									if (noResp && (resp != "empty" || respMeta != "[]")) ||
+										(i == MetadataPush && req != "empty") ||
+										(initial && i != RequestChannel) ||
+										(open != "" && i != RequestChannel) {
+										continue
+									}
+									n++
+									fmt.Fprintf(&b, "  - {route: r%d, interaction: %s, request: %s, response: %s, request_metadata: %s, response_metadata: %s",
+										n, i, req, resp, reqMeta, respMeta)
+									if initial {
+										b.WriteString(", initial: empty")
+									}
+									if open != "" {
+										b.WriteString(", open_metadata: " + open)
+									}
+									b.WriteString("}\n")
 								}
-								n++
-								fmt.Fprintf(&b, "  - {route: r%d, interaction: %s, request: %s, response: %s, request_metadata: %s, response_metadata: %s",
-									n, i, req, resp, reqMeta, respMeta)
-								if initial {
-									b.WriteString(", initial: empty")
-								}
-								b.WriteString("}\n")
 							}
 						}
 					}

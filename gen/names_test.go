@@ -41,12 +41,16 @@ func TestReservedLocals(t *testing.T) {
 		}
 	}
 	// The functions that take entry parameters or fields: the codecs of
-	// the request structs and the call methods of Client and Peer.
+	// the request and open-metadata structs and the call methods of
+	// Client and Peer.
 	argsCodecs := map[string]bool{}
 	for _, side := range []*Side{m.Server, m.Client} {
 		for _, r := range side.Routes {
 			if r.Args != "" {
 				argsCodecs[r.ArgsEncode], argsCodecs[r.ArgsDecode] = true, true
+			}
+			if r.Open != "" {
+				argsCodecs[r.OpenEncode], argsCodecs[r.OpenDecode] = true, true
 			}
 		}
 	}

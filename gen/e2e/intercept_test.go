@@ -58,25 +58,10 @@ func serveBoth(t *testing.T, newServer func(*kitchen.Peer) kitchen.Server, opts 
 }
 
 // dial connects a generated client to addr and returns it with the
-// server value of its connection. Its cleanup waits for the server's
-// handlers first (see fixture.dial).
+// server value of its connection (see dialKitchen).
 func (s *served) dial(t *testing.T, addr string, opts ...rsrt.DialOption) (*kitchen.Client, kitchen.Server) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	c, err := kitchen.Dial(ctx, addr, append([]rsrt.DialOption{rsrt.WithDialLogger(quiet())}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		if err := s.gate.Wait(ctx); err != nil {
-			t.Errorf("handlers still running: %d", s.gate.InFlight())
-		}
-		_ = c.RrEmpty(ctx)
-		_ = c.Close()
-	})
+	c := dialKitchen(t, addr, s.gate, opts...)
 	select {
 	case srv := <-s.servers:
 		return c, srv

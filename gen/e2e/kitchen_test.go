@@ -282,30 +282,11 @@ func start(t *testing.T) *fixture {
 	return f
 }
 
-// dial connects a generated client. Its cleanup first waits for the
-// server's handlers to finish and their frames to be delivered, so that no
-// frame is queued or delivered while the connection closes (data races
-// inside rsocket-go v0.8.16).
+// dial connects a generated client to the fixture's server and returns
+// it with the server value of its connection.
 func (f *fixture) dial(t *testing.T, opts ...rsrt.DialOption) (*kitchen.Client, *server) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	c, err := kitchen.Dial(ctx, f.addr, append([]rsrt.DialOption{rsrt.WithDialLogger(quiet())}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		if err := f.gate.Wait(ctx); err != nil {
-			t.Errorf("handlers still running: %d", f.gate.InFlight())
-		}
-		// One more round trip: its response comes after every frame the
-		// finished handlers sent, on the same dispatch goroutine, so none
-		// is still being delivered when the client closes.
-		_ = c.RrEmpty(ctx)
-		_ = c.Close()
-	})
+	c := dialKitchen(t, f.addr, f.gate, opts...)
 	select {
 	case s := <-f.servers:
 		return c, s
@@ -313,6 +294,33 @@ func (f *fixture) dial(t *testing.T, opts ...rsrt.DialOption) (*kitchen.Client, 
 		t.Fatal("no connection accepted")
 		return nil, nil
 	}
+}
+
+// dialKitchen connects a generated client to addr. Its cleanup first
+// waits for the server's handlers (admitted by gate) to finish and their
+// frames to be delivered, so that no frame is queued or delivered while
+// the connection closes (data races inside rsocket-go v0.8.16).
+func dialKitchen(t *testing.T, addr string, gate *rsrt.Gate, opts ...rsrt.DialOption) *kitchen.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	c, err := kitchen.Dial(ctx, addr, append([]rsrt.DialOption{rsrt.WithDialLogger(quiet())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		if err := gate.Wait(ctx); err != nil {
+			t.Errorf("handlers still running: %d", gate.InFlight())
+		}
+		// One more round trip: its response comes after every frame the
+		// finished handlers sent, on the same dispatch goroutine, so none
+		// is still being delivered when the client closes.
+		_ = c.RrEmpty(ctx)
+		_ = c.Close()
+	})
+	return c
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -48,6 +48,16 @@
 // the handler's reservation there, since a handler's context is all the
 // generated signatures give it.
 //
+// # Entry points of generated code
+//
+// Generated code calls one generic function per interaction and side
+// (entry.go): [ServeRequestResponse] and its siblings register a route in
+// a [Routes] table with its codecs and handler method, and
+// [CallRequestResponse] and its siblings make a typed call through a
+// [Caller]. Decoding and encoding, the error that names the route,
+// typing streams and channels are written here once; a generated package
+// imports this package only (its acceptor is an [Acceptor]).
+//
 // # Interceptors, deadlines, metadata
 //
 // Every call passes through the runtime at one place per side: the

@@ -160,9 +160,15 @@ type handlerCtx struct {
 	context.Context
 	b        *budget
 	reserved atomic.Int64
-	// call is the call the handler serves (see CallOf); nil on the
-	// requesting side of a channel.
-	call *Call
+	// call is the call the handler serves (see CallOf), once served is
+	// set; never on the requesting side of a channel.
+	call   Call
+	served bool
+}
+
+// serve records the call the handler serves.
+func (h *handlerCtx) serve(c Call) {
+	h.call, h.served = c, true
 }
 
 // Value implements context.Context.
@@ -171,8 +177,8 @@ func (h *handlerCtx) Value(key any) any {
 	case handlerKey{}:
 		return h
 	case callKey{}:
-		if h.call != nil {
-			return h.call
+		if h.served {
+			return &h.call
 		}
 	}
 	return h.Context.Value(key)

@@ -195,9 +195,19 @@ func (ics interceptors) streamClient(f StreamClientFunc) StreamClientFunc {
 // callKey is the context key of the *Call a handler serves.
 type callKey struct{}
 
-// withCall returns ctx carrying call, for CallOf.
-func withCall(ctx context.Context, call *Call) context.Context {
-	return context.WithValue(ctx, callKey{}, call)
+// callCtx is the context of a fire-and-forget or metadata-push handler:
+// the connection's, carrying the call (see CallOf).
+type callCtx struct {
+	context.Context
+	call Call
+}
+
+// Value implements context.Context.
+func (c *callCtx) Value(key any) any {
+	if key == (callKey{}) {
+		return &c.call
+	}
+	return c.Context.Value(key)
 }
 
 // CallOf returns the call a handler serves (ctx is the context it was

@@ -85,7 +85,6 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer
 	if err != nil {
 		return nil, nil, err
 	}
-	call := r.served(RequestResponse, rt.name, req.Metadata, r.s)
 	// The handler's context ends when the requester cancels (the
 	// boundary calls cancel on a CANCEL frame, rsock's entry
 	// "Request-response CANCEL"), when its deadline passes, or when the
@@ -103,8 +102,9 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer
 		defer r.gate.leave()
 		dctx, stop := dl.bound(ctx)
 		defer stop()
-		h := r.handlerCtx(dctx, call)
-		resp, err := r.callRR(h, call, rt, req)
+		h := r.handlerCtx(dctx)
+		h.serve(r.served(RequestResponse, rt.name, req.Metadata, r.s))
+		resp, err := r.callRR(h, &h.call, rt, req)
 		if err == nil {
 			var p rsock.Payload
 			if p, err = responsePayload(resp); err == nil {
@@ -139,10 +139,9 @@ func (r *responder[S]) callRR(ctx context.Context, call *Call, rt *route[S], req
 	return *out, nil
 }
 
-// handlerCtx returns the context of a handler of call on the connection's
-// budget.
-func (r *responder[S]) handlerCtx(ctx context.Context, call *Call) *handlerCtx {
-	return &handlerCtx{Context: ctx, b: r.budget, call: call}
+// handlerCtx returns the context of a handler on the connection's budget.
+func (r *responder[S]) handlerCtx(ctx context.Context) *handlerCtx {
+	return &handlerCtx{Context: ctx, b: r.budget}
 }
 
 // answer hands a request-response's answer to the library, charged to the
@@ -212,8 +211,9 @@ func (r *responder[S]) oneWay(i Interaction, in rsock.Incoming) {
 	if ordered {
 		r.arrivals.Wait(t, r.ctx.Done())
 	}
-	call := r.served(i, route, req.Metadata, r.s)
-	ctx, stop := dl.bound(withCall(r.ctx, call))
+	cc := &callCtx{Context: r.ctx, call: r.served(i, route, req.Metadata, r.s)}
+	call := &cc.call
+	ctx, stop := dl.bound(cc)
 	defer stop()
 	h := rt.h.fnf
 	if i == MetadataPush {
@@ -243,7 +243,7 @@ func (r *responder[S]) RequestStream(in rsock.Incoming) (o rsock.Outbound, err e
 		return nil, err
 	}
 	ctx, cancel, s := r.newOutbound()
-	ctx.call = r.served(RequestStream, rt.name, req.Metadata, r.s)
+	ctx.serve(r.served(RequestStream, rt.name, req.Metadata, r.s))
 	// The handler starts once the library subscribed (right after this
 	// method returns), so that neither it nor the gate's count exists for
 	// a stream the library dropped.
@@ -262,7 +262,7 @@ func (r *responder[S]) RequestStream(in rsock.Incoming) (o rsock.Outbound, err e
 // context its handler runs with and the function that cancels it.
 func (r *responder[S]) newOutbound() (*handlerCtx, context.CancelFunc, *RawSender) {
 	ctx, cancel := context.WithCancel(r.ctx)
-	h := r.handlerCtx(ctx, nil) // the call is set once the route is known
+	h := r.handlerCtx(ctx) // its call is set once the route is known
 	return h, cancel, newSender(r.connScope, h, r.ctx.Done(), cancel)
 }
 
@@ -287,7 +287,7 @@ func (r *responder[S]) serveStream(ctx *handlerCtx, req *Payload, dl deadline, s
 	}
 	return r.ic.streamHandler(func(ctx context.Context, _ *Call, _ *Payload, st Stream) error {
 		return serve(ctx, st)
-	})(dctx, ctx.call, req, st)
+	})(dctx, &ctx.call, req, st)
 }
 
 // runHandler runs a stream or channel handler (call) admitted into the
@@ -346,7 +346,7 @@ func (r *responder[S]) RequestChannel() (in rsock.Subscriber, out rsock.Outbound
 			go r.failChannel(cancel, b, s, err)
 			return false
 		}
-		ctx.call = r.served(RequestChannel, rt.name, it.p.Metadata, r.s)
+		ctx.serve(r.served(RequestChannel, rt.name, it.p.Metadata, r.s))
 		if !r.gate.enter() {
 			go r.failChannel(cancel, b, s, errShuttingDown)
 			return false

@@ -46,9 +46,11 @@ func clientScope(a *rsock.Arrivals, log *slog.Logger) *connScope {
 	return &connScope{gate: NewGate(), budget: b, stats: b.stats, arrivals: a, log: log}
 }
 
-// served describes a call the connection serves with handler.
-func (sc *connScope) served(i Interaction, route string, md Metadata, handler any) *Call {
-	return &Call{Route: route, Interaction: i, Peer: sc.peer, Metadata: md, Handler: handler}
+// served describes a call the connection serves with handler. (A value:
+// the handler's context holds it, so that serving a request costs no
+// allocation for it.)
+func (sc *connScope) served(i Interaction, route string, md Metadata, handler any) Call {
+	return Call{Route: route, Interaction: i, Peer: sc.peer, Metadata: md, Handler: handler}
 }
 
 // requested describes a call the connection makes.

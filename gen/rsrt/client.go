@@ -137,14 +137,17 @@ type ClientConn struct {
 	log     *slog.Logger
 	addr    string
 	once    sync.Once
-	mu      sync.Mutex
-	err     error // why the connection closed
+	// doneOnce closes done: when the library reports the connection
+	// closed, or as Close begins.
+	doneOnce sync.Once
+	mu       sync.Mutex
+	err      error // why the connection closed
 }
 
 // Caller returns the caller for requests to the server.
 func (c *ClientConn) Caller() *Caller { return c.caller }
 
-// Done is closed when the connection has closed.
+// Done is closed when the connection has closed, or Close was called.
 func (c *ClientConn) Done() <-chan struct{} { return c.done }
 
 // reason returns why the connection closed, nil when it closed normally.
@@ -163,7 +166,7 @@ func (c *ClientConn) closed(err error) {
 		c.mu.Lock()
 		c.err = err
 		c.mu.Unlock()
-		close(c.done)
+		c.markDone()
 		c.cancel()
 		c.log.Debug("rsrt: connection closed", "remote", c.addr, "error", err)
 		if c.onClose != nil {
@@ -213,10 +216,19 @@ func (c *ClientConn) peerError() error {
 
 // Close closes the connection.
 func (c *ClientConn) Close() error {
-	err := c.client.Close() // shuts the fence first (see rsock.Fence)
+	// Later calls skip, and those in progress are waited for (see
+	// rsock.Fence), before calls in flight see the connection closed:
+	// from then on, without waiting for the library to tear its socket
+	// down, which could otherwise fail one with its own error ("socket
+	// closed already") instead of ErrClosed.
+	c.client.Shut()
+	c.markDone()
+	err := c.client.Close()
 	c.closed(nil)
 	return err
 }
+
+func (c *ClientConn) markDone() { c.doneOnce.Do(func() { close(c.done) }) }
 
 // RouteLibraryLogs sends rsocket-go's own log lines, which go to the
 // standard logger by default, to l (nil: nowhere). The library's warnings

@@ -50,6 +50,11 @@ func (c *Client) Close() error {
 	return protect(func() { _ = c.client.Close() })
 }
 
+// Shut shuts the fence as Close does, without closing the connection yet:
+// for a caller with something to do between the two (Close, called next,
+// finds the fence shut).
+func (c *Client) Shut() { c.fence.Close() }
+
 // Dial opens a client connection. dialCtx bounds connecting; ctx bounds the
 // connection's life: the library closes a client when the context given to
 // its Start ends, so a caller that wants the connection to outlive the

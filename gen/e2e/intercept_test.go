@@ -329,6 +329,37 @@ func TestInterceptors(t *testing.T) {
 	}
 }
 
+// TestUnaryInterceptorFunc checks that a UnaryInterceptorFunc wraps the
+// unary calls of both sides and lets streams through.
+func TestUnaryInterceptorFunc(t *testing.T) {
+	seen := make(chan string, 16)
+	unary := rsrt.UnaryInterceptorFunc(func(next rsrt.UnaryFunc) rsrt.UnaryFunc {
+		return func(ctx context.Context, call *rsrt.Call, req *rsrt.Payload) (*rsrt.Payload, error) {
+			resp, err := next(ctx, call, req)
+			seen <- fmt.Sprintf("%s %s requester=%v", call.Interaction, call.Route, call.Requester)
+			return resp, err
+		}
+	})
+	s := serveBoth(t, func(peer *kitchen.Peer) kitchen.Server {
+		return &server{peer: peer, events: make(chan string, 1024)}
+	}, rsrt.WithInterceptors(unary))
+	c, _ := s.dial(t, s.addrs[0], rsrt.WithDialInterceptors(unary))
+	ctx := ctxFor(t)
+	if got := collect(t, c.StreamStrings(ctx, "a b")); len(got) != 2 {
+		t.Fatalf("stream.strings: %v", got)
+	}
+	if _, err := c.RrString(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	// The stream went through unseen: the first lines are the
+	// request-response's, served then answered.
+	for _, want := range []string{"request-response rr.string requester=false", "request-response rr.string requester=true"} {
+		if got := <-seen; got != want {
+			t.Errorf("interceptor saw %q, want %q", got, want)
+		}
+	}
+}
+
 // ctxKey is the key of the value the interceptor of TestInterceptorRefuses
 // puts in the handler's context.
 type ctxKey struct{}

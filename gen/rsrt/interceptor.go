@@ -154,6 +154,22 @@ func (f beforeCall) WrapStreamClient(next StreamClientFunc) StreamClientFunc {
 	}
 }
 
+// UnaryInterceptorFunc is an Interceptor that wraps request-response,
+// fire-and-forget and metadata-push calls only, on both sides, as
+// connect-go's of the same name; streams and channels pass through.
+type UnaryInterceptorFunc func(next UnaryFunc) UnaryFunc
+
+// WrapUnary implements Interceptor.
+func (f UnaryInterceptorFunc) WrapUnary(next UnaryFunc) UnaryFunc { return f(next) }
+
+// WrapStreamHandler implements Interceptor: it returns next.
+func (f UnaryInterceptorFunc) WrapStreamHandler(next StreamHandlerFunc) StreamHandlerFunc {
+	return next
+}
+
+// WrapStreamClient implements Interceptor: it returns next.
+func (f UnaryInterceptorFunc) WrapStreamClient(next StreamClientFunc) StreamClientFunc { return next }
+
 // WithInterceptors installs interceptors on every connection an acceptor
 // accepts: around the requests its clients send, and around the calls the
 // server makes to client routes. The first is the outermost.

@@ -37,22 +37,7 @@ func serveBoth(t *testing.T, newServer func(*kitchen.Peer) kitchen.Server, opts 
 		s.servers <- srv
 		return srv, nil
 	}, append([]rsrt.AcceptOption{rsrt.WithLogger(quiet())}, opts...)...)
-	srv, err := rsserver.New(acc, rsserver.Config{TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0", Gate: s.gate, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	select {
-	case <-srv.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
+	srv := serveAcceptor(t, acc, rsserver.Config{TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0", Gate: s.gate})
 	s.addrs = []string{"tcp://" + srv.TCPAddr().String(), "ws://" + srv.WSAddr().String() + "/"}
 	return s
 }

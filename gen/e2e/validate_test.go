@@ -179,7 +179,15 @@ func serveKitchen(t *testing.T, cfg rsserver.Config) (*rsserver.Server, chan *se
 		servers <- s
 		return s, nil
 	}, rsrt.WithLogger(quiet()), rsrt.WithGate(gate))
-	cfg.Gate, cfg.Logger = gate, quiet()
+	cfg.Gate = gate
+	return serveAcceptor(t, acc, cfg), servers, gate
+}
+
+// serveAcceptor serves acc with gen/rsrt/server on cfg's listeners until
+// the end of the test.
+func serveAcceptor(t *testing.T, acc rsrt.Acceptor, cfg rsserver.Config) *rsserver.Server {
+	t.Helper()
+	cfg.Logger = quiet()
 	srv, err := rsserver.New(acc, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +204,7 @@ func serveKitchen(t *testing.T, cfg rsserver.Config) (*rsserver.Server, chan *se
 	case err := <-served:
 		t.Fatal(err)
 	}
-	return srv, servers, gate
+	return srv
 }
 
 // forTransports runs test against one server with a TCP and a WebSocket

@@ -229,7 +229,10 @@ func WithGate(g *Gate) AcceptOption { return func(c *acceptConfig) { c.gate = g 
 // Acceptor accepts the connections of a server: what [NewAcceptor] returns
 // and gen/rsrt/server serves. It is rsocket-go's acceptor type (an alias,
 // through the boundary package), named here so that generated packages
-// and applications need not import rsocket-go.
+// and applications need not import rsocket-go. It stays the library's
+// type because tests serve it on the library's own transports
+// (rsocket.Receive().Acceptor, in gen/e2e and websocket_test.go), which
+// packages outside gen/rsrt could not do with a type of this package.
 type Acceptor = rsock.Acceptor
 
 // NewAcceptor returns the acceptor of a server: for each accepted

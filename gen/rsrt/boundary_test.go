@@ -20,11 +20,6 @@ var libraryImports = map[string]string{
 		"types (the listing is in guard's package doc)",
 	"gen/rsrt/internal/frametest":     "for tests only: raw frames built with the library's frame types",
 	"cmd/chat-load/internal/loadbase": "the hand-written rsocket-go baseline the load tool compares against, by definition",
-	// Until the generated code stops naming rsocket-go's acceptor type
-	// (the per-interaction entry points reshape it): its NewAcceptor
-	// returns rsocket.ServerAcceptor, which rsrt.Acceptor is an alias of.
-	"generated/chat":    "generated NewAcceptor's result type, rsocket.ServerAcceptor (transitional)",
-	"generated/kitchen": "generated NewAcceptor's result type, rsocket.ServerAcceptor (transitional)",
 }
 
 // TestOneBoundaryAroundTheLibrary fails when a non-test Go file under gen/,

@@ -48,8 +48,8 @@
 //     rsgen_stream_items_sent_total and rsgen_stream_items_received_total.
 //     They are registered and recorded by the recorder (begin, itemSent,
 //     itemReceived, end), which is made to run in one of the runtime's
-//     interceptors; until that API is in gen/rsrt nothing calls it, and
-//     these families have no series.
+//     interceptors; until an adapter installs it as one (rsrt.Interceptor
+//     is there now) nothing calls it, and these families have no series.
 //
 // The counters the runtime, the checking transports and the server keep
 // anyway (rsrt.ServerStats, guard.Stats) are read at scrape time; only the

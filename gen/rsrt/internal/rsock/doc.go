@@ -51,8 +51,8 @@
 // handler's context with it). The library cancels the mono a responder
 // returned when the requester sends CANCEL; the responder learns of it
 // only through that mono's cancel hook, without which a handler would
-// run on to its end unasked. Covered: TestRequestResponseCancel
-// (gen/rsrt/server).
+// run on to its end unasked. Measured: TestRequestResponseCancel
+// (gen/rsrt/server) fails without the hook.
 //
 // Demand outside OnNext (here: [Subscription.Refill], [Tap.Requester];
 // when each path is taken is gen/rsrt inbound.go's accounting). Every
@@ -88,7 +88,7 @@
 // first request without the ordering.
 //
 // Send queue closed under senders (here: [Fence], [Prepare],
-// [Client.Close]). DuplexConnection.Close closes the send queue while
+// [Client.Close], [Client.Shut]). DuplexConnection.Close closes the send queue while
 // other goroutines may still queue frames on it: a data race, and a lost
 // frame. Every frame-queuing call runs inside a per-connection fence that
 // is shut before the library closes: by the server's transport (the

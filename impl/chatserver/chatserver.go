@@ -162,8 +162,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	chatCfg.Logger = log
 	limits := chatCfg.Files.Limits()
 	svc := chatsvc.New(chatCfg)
-	opts := []rsrt.AcceptOption{rsrt.WithLogger(log), rsrt.WithServerResponseBudget(cfg.ResponseBudget),
-		rsrt.WithInterceptors(chatsvc.RequireLogin)}
+	opts := []rsrt.AcceptOption{rsrt.WithLogger(log), rsrt.WithServerResponseBudget(cfg.ResponseBudget)}
 	var o *ops
 	if cfg.MetricsAddr != "" {
 		// Bound first: a busy metrics port fails Start before the chat
@@ -171,8 +170,11 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		if o, err = listenOps(cfg.MetricsAddr, cfg.Pprof); err != nil {
 			return nil, fmt.Errorf("chatserver: %w", err)
 		}
+		// Before the login check, so that the calls it refuses are
+		// recorded too.
 		opts = append(opts, o.metrics.AcceptOptions()...)
 	}
+	opts = append(opts, rsrt.WithInterceptors(chatsvc.RequireLogin))
 	acceptor := chat.NewAcceptor(svc.NewSession, opts...)
 
 	tp, err := startTransports(acceptor, transportConfig{

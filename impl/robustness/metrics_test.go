@@ -3,6 +3,7 @@ package robustness
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +94,29 @@ func TestMetricsAfterAScriptedSession(t *testing.T) {
 	ms.Want(t, 1, "rsgen_server_accepting")
 	ms.Want(t, 0, "rsgen_oneway_dropped_total", "reason", "limit")
 	ms.Want(t, 0, "rsgen_response_budget_waits_total", "budget", "server")
+	// The calls served, by route: only the schema's names.
+	rr, stream := "request-response", "request-stream"
+	ms.Want(t, 3, "rsgen_requests_total", "route", chat.RouteLogin, "interaction", rr)
+	ms.Want(t, 3, "rsgen_request_duration_seconds", "route", chat.RouteLogin, "interaction", rr) // its sample count
+	ms.Want(t, 4, "rsgen_requests_total", "route", chat.RouteChannelJoin, "interaction", rr)
+	ms.Want(t, 1, "rsgen_request_errors_total", "route", chat.RouteChannelJoin, "interaction", rr, "code", "APPLICATION_ERROR")
+	ms.Want(t, 4, "rsgen_requests_total", "route", chat.RouteMessage, "interaction", rr)
+	ms.Want(t, 1, "rsgen_requests_total", "route", chat.RouteStatistics, "interaction", "fire-and-forget")
+	ms.Want(t, 1, "rsgen_requests_total", "route", chat.RouteFileUpload, "interaction", rr)
+	ms.Want(t, 2, "rsgen_requests_total", "route", chat.RouteMessagesIncoming, "interaction", stream)
+	ms.Want(t, 2, "rsgen_streams_open", "route", chat.RouteMessagesIncoming, "interaction", stream)
+	ms.Want(t, 7, "rsgen_stream_items_sent_total", "route", chat.RouteMessagesIncoming, "interaction", stream)
+	for _, name := range []string{"rsgen_requests_total", "rsgen_request_errors_total"} {
+		if n := len(ms.Series(name)); name == "rsgen_request_errors_total" && n != 1 {
+			t.Errorf("%s: %d series, want the one error", name, n)
+		}
+		for _, route := range ms.LabelValues(name, "route") {
+			if !slices.Contains([]string{chat.RouteLogin, chat.RouteChannelJoin, chat.RouteMessage, chat.RouteStatistics,
+				chat.RouteFileUpload, chat.RouteMessagesIncoming}, route) {
+				t.Errorf("%s has a series for route %q", name, route)
+			}
+		}
+	}
 	// The chat.
 	ms.Want(t, 3, "chat_sessions_open")
 	ms.Want(t, 3, "chat_sessions_logged_in")

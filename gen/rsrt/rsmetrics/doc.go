@@ -46,10 +46,8 @@
 //     code sent), rsgen_request_duration_seconds (histogram; for a stream
 //     or channel its whole life), rsgen_streams_open (gauge),
 //     rsgen_stream_items_sent_total and rsgen_stream_items_received_total.
-//     They are registered and recorded by the recorder (begin, itemSent,
-//     itemReceived, end), which is made to run in one of the runtime's
-//     interceptors; until an adapter installs it as one (rsrt.Interceptor
-//     is there now) nothing calls it, and these families have no series.
+//     They are recorded by Metrics.Interceptor, which AcceptOptions
+//     installs; calls the service makes to client routes are not.
 //
 // The counters the runtime, the checking transports and the server keep
 // anyway (rsrt.ServerStats, guard.Stats) are read at scrape time; only the

@@ -107,9 +107,11 @@ func New(reg prometheus.Registerer, cfg Config) (*Metrics, error) {
 	return m, nil
 }
 
-// AcceptOptions returns the options that make an acceptor record into m.
+// AcceptOptions returns the options that make an acceptor record into m:
+// its counters (rsrt.WithServerStats) and its Interceptor. Give them
+// before other interceptors, so that the calls those refuse are recorded.
 func (m *Metrics) AcceptOptions() []rsrt.AcceptOption {
-	return []rsrt.AcceptOption{rsrt.WithServerStats(&m.stats)}
+	return []rsrt.AcceptOption{rsrt.WithServerStats(&m.stats), rsrt.WithInterceptors(m.Interceptor())}
 }
 
 // series are the metrics of one (route label, interaction), resolved

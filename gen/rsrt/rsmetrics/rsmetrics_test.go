@@ -36,8 +36,10 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*goWorker).run.func1"))
 }
 
-// service is a one-route service: "hold" (fire-and-forget) returns once
-// release is closed;
+// service is the test service: "hold" (fire-and-forget) returns once
+// release is closed; "echo" answers its request, or fails on "fail";
+// "items" streams 3 items; "mirror" (a channel) sends back what it
+// receives;
 // a SETUP whose data is "refuse me" is refused.
 type service struct{ release chan struct{} }
 
@@ -58,7 +60,7 @@ type running struct {
 func start(t *testing.T, limits guard.Limits, pprof bool) (r *running, serve func()) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	m, err := rsmetrics.New(reg, rsmetrics.Config{Routes: []string{"hold"}})
+	m, err := rsmetrics.New(reg, rsmetrics.Config{Routes: []string{"hold", "echo", "items", "mirror"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +72,38 @@ func start(t *testing.T, limits guard.Limits, pprof bool) (r *running, serve fun
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+	})
+	routes.HandleRequestResponse("echo", func(_ context.Context, _ *service, req *rsrt.Payload) (rsrt.Payload, error) {
+		if string(req.Data) == "fail" {
+			return rsrt.Payload{}, rsrt.NewError("failed as asked")
+		}
+		return rsrt.Payload{Data: req.Data}, nil
+	})
+	// Served, but not in Config.Routes: labelled "unknown".
+	routes.HandleRequestResponse("secret", func(context.Context, *service, *rsrt.Payload) (rsrt.Payload, error) {
+		return rsrt.Payload{}, nil
+	})
+	routes.HandleRequestStream("items", func(ctx context.Context, _ *service, _ *rsrt.Payload, out rsrt.Stream) error {
+		for i := range 3 {
+			if err := out.Send(ctx, rsrt.Payload{Data: []byte{byte('a' + i)}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	routes.HandleRequestChannel("mirror", true, func(ctx context.Context, _ *service, st rsrt.Stream) error {
+		for {
+			p, err := st.Recv(ctx)
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := st.Send(ctx, *p); err != nil {
+				return err
+			}
 		}
 	})
 	quiet := slog.New(slog.DiscardHandler)
@@ -276,5 +310,97 @@ func TestPprofOnlyWhenEnabled(t *testing.T) {
 	}
 	if code, _ := r.get(t, "/nothing"); code != http.StatusNotFound {
 		t.Errorf("/nothing: %d, want 404", code)
+	}
+}
+
+// Over a real connection, the interceptor records every interaction the
+// service serves: requests, errors by code, durations, the items of a
+// stream and of a channel both ways, streams open; a served route the
+// Config does not list is labelled "unknown", and a request for a route
+// the service does not serve is refused before any label is made.
+func TestPerRouteMetrics(t *testing.T) {
+	r, serve := start(t, guard.Limits{}, false)
+	serve()
+	close(r.svc.release)
+	c, err := dial(t, "ws://"+r.srv.WSAddr().String()+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	call := c.Caller()
+	for _, data := range []string{"one", "two"} {
+		if p, err := call.RequestResponse(ctx, "echo", rsrt.Payload{Data: []byte(data)}); err != nil || string(p.Data) != data {
+			t.Fatalf("echo %s: %v", data, err)
+		}
+	}
+	var rerr *rsrt.Error
+	if _, err := call.RequestResponse(ctx, "echo", rsrt.Payload{Data: []byte("fail")}); !errors.As(err, &rerr) {
+		t.Fatalf("echo fail: %v", err)
+	}
+	if _, err := call.RequestResponse(ctx, "secret", rsrt.Payload{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call.RequestResponse(ctx, "no.such.route", rsrt.Payload{}); !errors.As(err, &rerr) {
+		t.Fatalf("a route not served: %v", err)
+	}
+	n := 0
+	for _, err := range call.RequestStream(ctx, "items", rsrt.Payload{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 3 {
+		t.Fatalf("items: %d, want 3", n)
+	}
+	ch, err := call.RequestChannel(ctx, "mirror", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, data := range []string{"x", "y"} {
+		if err := ch.Send(ctx, rsrt.Payload{Data: []byte(data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ch.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	n = 0
+	for _, err := range ch.Recv() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("mirror: %d items back, want 2", n)
+	}
+	if err := call.FireAndForget(ctx, "hold", rsrt.Payload{}); err != nil {
+		t.Fatal(err)
+	}
+
+	rr := "request-response"
+	ms := r.eventually(t, "the fire-and-forget and the channel's end", func(ms metricstest.Samples) bool {
+		return is(1, "rsgen_requests_total", "route", "hold", "interaction", "fire-and-forget")(ms) &&
+			is(0, "rsgen_streams_open", "route", "mirror", "interaction", "request-channel")(ms)
+	})
+	ms.Want(t, 3, "rsgen_requests_total", "route", "echo", "interaction", rr)
+	ms.Want(t, 3, "rsgen_request_duration_seconds", "route", "echo", "interaction", rr)
+	ms.Want(t, 1, "rsgen_request_errors_total", "route", "echo", "interaction", rr, "code", "APPLICATION_ERROR")
+	ms.Want(t, 1, "rsgen_requests_total", "route", rsmetrics.UnknownRoute, "interaction", rr)
+	ms.Want(t, 1, "rsgen_requests_total", "route", "items", "interaction", "request-stream")
+	ms.Want(t, 3, "rsgen_stream_items_sent_total", "route", "items", "interaction", "request-stream")
+	ms.Want(t, 0, "rsgen_streams_open", "route", "items", "interaction", "request-stream")
+	ms.Want(t, 1, "rsgen_requests_total", "route", "mirror", "interaction", "request-channel")
+	ms.Want(t, 2, "rsgen_stream_items_received_total", "route", "mirror", "interaction", "request-channel")
+	ms.Want(t, 2, "rsgen_stream_items_sent_total", "route", "mirror", "interaction", "request-channel")
+	if got := len(ms.Series("rsgen_request_errors_total")); got != 1 {
+		t.Errorf("error series: %d, want 1", got)
+	}
+	for _, route := range ms.LabelValues("rsgen_requests_total", "route") {
+		if route == "no.such.route" || route == "secret" {
+			t.Errorf("a series for route %q", route)
+		}
 	}
 }

@@ -98,6 +98,9 @@ func (s Samples) Want(t testing.TB, want float64, name string, labels ...string)
 	}
 }
 
+// Series returns the samples of name.
+func (s Samples) Series(name string) []*dto.Metric { return s[name].GetMetric() }
+
 // LabelValues returns the values label takes in the samples of name.
 func (s Samples) LabelValues(name, label string) []string {
 	var out []string

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/rsmetrics/metricstest"
 	"github.com/rsocket-chat/rsgen/generated/chat"
@@ -58,15 +57,7 @@ func TestRunServesMetricsAndPprof(t *testing.T) {
 			}
 		}
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(wait):
-		t.Fatal("run did not return after cancel")
-	}
+	stopRun(t, cancel, done)
 }
 
 func TestMetricsSettings(t *testing.T) {

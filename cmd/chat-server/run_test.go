@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/internal/syncbuf"
 )
@@ -65,27 +66,8 @@ func TestRunServesAndShutsDown(t *testing.T) {
 			env(map[string]string{"CHAT_DATA_DIR": t.TempDir()}), &stdout, &stderr)
 	}()
 	tcp, ws := addrs(t, &stdout)
-	for _, addr := range []string{tcp, ws} {
-		dctx, dcancel := context.WithTimeout(ctx, wait)
-		c, err := chat.Dial(dctx, addr)
-		if err != nil {
-			t.Fatalf("dial %s: %v", addr, err)
-		}
-		if _, err := c.Login(dctx, "someone"); err != nil {
-			t.Fatalf("login over %s: %v", addr, err)
-		}
-		_ = c.Close()
-		dcancel()
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(wait):
-		t.Fatal("run did not return after cancel")
-	}
+	loginEach(t, ctx, []string{tcp, ws})
+	stopRun(t, cancel, done)
 	// Structured JSON logs, with the lifecycle and the login.
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(strings.NewReader(stderr.String()))
@@ -189,4 +171,38 @@ func TestSignalShutdown(t *testing.T) {
 		t.Fatalf("no graceful stop logged:\n%s", stderr.String())
 	}
 	_ = os.Remove(bin)
+}
+
+// loginEach dials each address with opts and logs in, failing the test if
+// it cannot.
+func loginEach(t *testing.T, ctx context.Context, addrs []string, opts ...rsrt.DialOption) {
+	t.Helper()
+	for _, addr := range addrs {
+		dctx, dcancel := context.WithTimeout(ctx, wait)
+		c, err := chat.Dial(dctx, addr, opts...)
+		if err != nil {
+			dcancel()
+			t.Fatalf("dial %s: %v", addr, err)
+		}
+		if _, err := c.Login(dctx, "someone"); err != nil {
+			dcancel()
+			t.Fatalf("login over %s: %v", addr, err)
+		}
+		_ = c.Close()
+		dcancel()
+	}
+}
+
+// stopRun cancels a run and waits for it to return without an error.
+func stopRun(t *testing.T, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("run did not return after cancel")
+	}
 }

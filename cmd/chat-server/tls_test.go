@@ -7,10 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
-	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/internal/syncbuf"
 	"github.com/rsocket-chat/rsgen/internal/testcert"
 )
@@ -50,27 +48,8 @@ func TestTLSFlags(t *testing.T) {
 	if !strings.HasPrefix(ws, "wss://") {
 		t.Errorf("WebSocket URL %q, want wss://", ws)
 	}
-	for _, addr := range []string{tcp, ws} {
-		dctx, dcancel := context.WithTimeout(ctx, wait)
-		c, err := chat.Dial(dctx, addr, rsrt.WithTLS(&tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}))
-		if err != nil {
-			t.Fatalf("dial %s: %v", addr, err)
-		}
-		if _, err := c.Login(dctx, "someone"); err != nil {
-			t.Fatalf("login over %s: %v", addr, err)
-		}
-		_ = c.Close()
-		dcancel()
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(wait):
-		t.Fatal("run did not return after cancel")
-	}
+	loginEach(t, ctx, []string{tcp, ws}, rsrt.WithTLS(&tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}))
+	stopRun(t, cancel, done)
 
 	// A key that does not match is an error at start.
 	otherCert, _, _ := writeCert(t)

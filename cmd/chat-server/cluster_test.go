@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rsocket-chat/rsgen/gen/rsrt/rsmetrics/metricstest"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/internal/syncbuf"
 )
@@ -23,7 +24,8 @@ func freePort(t *testing.T) int {
 }
 
 // Two chat-server runs with --nats embedded, routed to each other, form a
-// cluster with nothing else running: a user on each sees the other.
+// cluster with nothing else running: a user on each sees the other, and
+// the first node's metrics show its NATS link up and both nodes live.
 func TestRunEmbeddedCluster(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -40,6 +42,9 @@ func TestRunEmbeddedCluster(t *testing.T) {
 			fmt.Sprintf("--nats-cluster-port=%d", ports[i]),
 			fmt.Sprintf("--nats-routes=nats://127.0.0.1:%d", ports[1-i]),
 			"--nats-dead-after=2s"}
+		if i == 0 {
+			args = append(args, "--metrics-addr=127.0.0.1:0")
+		}
 		go func() { n.done <- run(ctx, args, env(nil), &n.out, &stderr) }()
 	}
 	var clients []*chat.Client
@@ -71,6 +76,14 @@ func TestRunEmbeddedCluster(t *testing.T) {
 	}
 	if !slices.Equal(users, []string{"user1", "user2"}) {
 		t.Fatalf("channel.users on the second node = %q", users)
+	}
+	url := printed(t, &nodes[0].out, "metrics ")[0]
+	ms := metricstest.Scrape(t, url)
+	ms.Want(t, 1, "chat_cluster_nats_connected")
+	ms.Want(t, 2, "chat_cluster_live_nodes")
+	ms.Want(t, 0, "chat_cluster_relay_errors_total")
+	if code, _ := metricstest.Get(t, strings.TrimSuffix(url, "/metrics")+"/readyz"); code != 200 {
+		t.Errorf("/readyz of a connected cluster node: %d, want 200", code)
 	}
 	cancel()
 	for _, n := range nodes {

@@ -368,7 +368,7 @@ func (o *options) joinCluster(ctx context.Context, cfg *chatserver.Config, log *
 		}
 		return nil, err
 	}
-	cfg.Chat.Hub, cfg.Chat.Files = node, node.Files()
+	cfg.Chat.Hub, cfg.Chat.Files, cfg.Cluster = node, node.Files(), node
 	return func() {
 		if err := node.Close(); err != nil {
 			log.Warn("leaving the cluster", "err", err)

@@ -95,6 +95,11 @@ type Config struct {
 	// gen/rsrt/rsmetrics.Handler). "" serves none, and no metrics are
 	// collected.
 	MetricsAddr string
+	// Cluster, in cluster mode, is the node's link to the others
+	// (*chatcluster.Node, also the Hub of Chat): its state is exported
+	// with the metrics, and /readyz answers 503 while its NATS connection
+	// is down. Nil on a single node.
+	Cluster ClusterLink
 	// Pprof adds net/http/pprof to the operations listener (MetricsAddr
 	// must be set).
 	Pprof bool
@@ -194,7 +199,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		return nil, fmt.Errorf("chatserver: %w", err)
 	}
 	if o != nil {
-		if err := o.serve(tp.srv, svc, store, log); err != nil {
+		if err := o.serve(tp.srv, svc, store, cfg.Cluster, log); err != nil {
 			o.close()
 			_ = tp.close()
 			return nil, fmt.Errorf("chatserver: %w", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/rsocket-chat/rsgen/gen/rsrt/rsmetrics"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
 	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chatcluster"
 	"github.com/rsocket-chat/rsgen/impl/chatsvc"
 	"github.com/rsocket-chat/rsgen/impl/filestore"
 )
@@ -59,17 +60,30 @@ func listenOps(addr string, pprof bool) (*ops, error) {
 	return &ops{reg: reg, metrics: m, ln: ln, pprof: pprof, done: make(chan struct{})}, nil
 }
 
+// ClusterLink is a cluster node's link to the others, as the operations
+// endpoints report it; *chatcluster.Node implements it.
+type ClusterLink interface {
+	Health() chatcluster.Health
+}
+
 // serve registers the server's and the service's collectors and serves
-// the endpoints until close.
-func (o *ops) serve(srv *server.Server, svc *chatsvc.Service, store *filestore.Store, log *slog.Logger) error {
+// the endpoints until close. cluster is nil on a single node.
+func (o *ops) serve(srv *server.Server, svc *chatsvc.Service, store *filestore.Store, cluster ClusterLink, log *slog.Logger) error {
 	if err := o.metrics.RegisterServer(srv); err != nil {
 		return err
 	}
 	if err := o.reg.Register(chatCollector(svc, store)); err != nil {
 		return fmt.Errorf("chat metrics: %w", err)
 	}
+	ready := srv.Accepting
+	if cluster != nil {
+		if err := o.reg.Register(clusterCollector(cluster)); err != nil {
+			return fmt.Errorf("cluster metrics: %w", err)
+		}
+		ready = func() bool { return srv.Accepting() && cluster.Health().Connected }
+	}
 	o.http = &http.Server{
-		Handler: rsmetrics.Handler(rsmetrics.HandlerConfig{Gatherer: o.reg, Ready: srv.Accepting, Pprof: o.pprof}),
+		Handler: rsmetrics.Handler(rsmetrics.HandlerConfig{Gatherer: o.reg, Ready: ready, Pprof: o.pprof}),
 		// A slow or idle client holds nothing for long.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       time.Minute,
@@ -137,6 +151,27 @@ func chatCollector(svc *chatsvc.Service, store *filestore.Store) prometheus.Coll
 				sample{"chat_file_bytes_stored_total", "Content bytes of the files stored since the server started.", prometheus.CounterValue, float64(storedBytes)})
 		}
 		for _, s := range samples {
+			ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(s.name, s.help, nil, nil), s.kind, s.value)
+		}
+	})
+}
+
+// clusterCollector exports a cluster node's link state, read at scrape
+// time.
+func clusterCollector(c ClusterLink) prometheus.Collector {
+	return prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
+		h := c.Health()
+		connected := 0.0
+		if h.Connected {
+			connected = 1
+		}
+		for _, s := range []sample{
+			{"chat_cluster_nats_connected", "1 while the node's NATS connection is up; while it is down the node serves its own sessions only and /readyz answers 503.", prometheus.GaugeValue, connected},
+			{"chat_cluster_nats_disconnects_total", "Losses of the node's NATS connection.", prometheus.CounterValue, float64(h.Disconnects)},
+			{"chat_cluster_nats_reconnects_total", "Recoveries of the node's NATS connection (subscriptions and membership re-established).", prometheus.CounterValue, float64(h.Reconnects)},
+			{"chat_cluster_relay_errors_total", "Messages that could not be relayed to the other nodes.", prometheus.CounterValue, float64(h.PublishErrors)},
+			{"chat_cluster_live_nodes", "Live nodes in this node's view of the cluster, itself included.", prometheus.GaugeValue, float64(h.LiveNodes)},
+		} {
 			ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(s.name, s.help, nil, nil), s.kind, s.value)
 		}
 	})

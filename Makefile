@@ -10,7 +10,8 @@ TS_SCHEMAS := chat
 
 ## generate: regenerate generated/<name> (the Go package and API.md, its reference) from schema/<name>.yaml for every schema,
 ## and schema/rsgen.schema.json, the JSON Schema of the schema language for editors; then bundle the chat page
-## (impl/chatweb/web -> impl/chatweb/dist, esbuild's Go API on the npm packages of ts/, installed with npm ci if missing).
+## (impl/chatweb/web -> impl/chatweb/dist, esbuild's Go API on the npm packages of ts/, installed with npm ci if missing);
+## then go generate in the examples/ module.
 generate:
 	@$(GO) build -o "$${TMPDIR:-/tmp}/rsgen.$$$$" ./cmd/rsgen; \
 	rsgen="$${TMPDIR:-/tmp}/rsgen.$$$$"; trap 'rm -f "$$rsgen"' EXIT; set -e; \
@@ -27,12 +28,13 @@ generate:
 	"$$rsgen" jsonschema -out schema/rsgen.schema.json
 	@if [ ! -d $(TS_DIR)/node_modules ]; then cd $(TS_DIR) && npm ci --no-audit --no-fund; fi
 	$(GO) run ./impl/chatweb/bundle
+	cd examples && $(GO) generate ./...
 
 ## check-generate: fail when the committed generated code, API references, JSON Schema or page bundle differ from what rsgen and the bundler produce.
 check-generate: generate
-	@if [ -n "$$(git status --porcelain -- generated schema/rsgen.schema.json impl/chatweb/dist)" ]; then \
-		echo "generated/, schema/rsgen.schema.json or impl/chatweb/dist is out of date; run 'make generate' and commit:"; \
-		git status --porcelain -- generated schema/rsgen.schema.json impl/chatweb/dist; \
+	@if [ -n "$$(git status --porcelain -- generated schema/rsgen.schema.json impl/chatweb/dist examples)" ]; then \
+		echo "generated/, schema/rsgen.schema.json, impl/chatweb/dist or examples/ is out of date; run 'make generate' and commit:"; \
+		git status --porcelain -- generated schema/rsgen.schema.json impl/chatweb/dist examples; \
 		exit 1; \
 	fi
 
@@ -55,13 +57,13 @@ test-go:
 ## directive, go:generate): build and vet it, check that go generate leaves it unchanged, and run its
 ## client against its server on 127.0.0.1.
 test-examples:
-	cd examples && $(GO) build ./... && $(GO) vet ./...
 	cd examples && $(GO) generate ./...
 	@if [ -n "$$(git status --porcelain -- examples)" ]; then \
-		echo "examples/ changed under go generate; run 'go generate ./...' in examples/ and commit:"; \
+		echo "examples/ changed under go generate; run 'go generate ./...' in examples/ (or make generate) and commit:"; \
 		git status --porcelain -- examples; \
 		exit 1; \
 	fi
+	cd examples && $(GO) build ./... && $(GO) vet ./...
 	cd examples && $(GO) test -race -count=1 ./...
 
 JS_DIR := impl/testdata/interop-js

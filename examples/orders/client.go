@@ -45,58 +45,29 @@ func (c *Client) Close() error {
 
 // OrderPlace places an order, after the client confirmed it, and returns it with its id.
 func (c *Client) OrderPlace(ctx context.Context, req Order, traceID *string) (Order, error) {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return Order{}, err
-	}
-	if traceID != nil {
-		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(*traceID)})
-	}
-	resp, err := c.conn.Caller().RequestResponse(ctx, RouteOrderPlace, p)
-	if err != nil {
-		return Order{}, err
-	}
-	out, err := rsrt.DecodeJSON[Order](resp)
-	if err != nil {
-		return Order{}, rsrt.BadResponse(RouteOrderPlace, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, c.conn.Caller(), RouteOrderPlace, serveOrderPlaceArgs{req: req, traceID: traceID}, encodeServeOrderPlaceArgs, rsrt.DecodeJSON[Order])
 }
 
 // OrderCancel cancels the order with the given id.
 func (c *Client) OrderCancel(ctx context.Context, req string) error {
-	p, err := rsrt.EncodeString(req)
-	if err != nil {
-		return err
-	}
-	return c.conn.Caller().FireAndForget(ctx, RouteOrderCancel, p)
+	return rsrt.CallFireAndForget(ctx, c.conn.Caller(), RouteOrderCancel, req, rsrt.EncodeString)
 }
 
 // OrdersWatch streams the events of this connection's orders, until the client cancels.
 // Breaking out of the loop or cancelling ctx cancels the stream.
 func (c *Client) OrdersWatch(ctx context.Context) iter.Seq2[OrderEvent, error] {
-	return rsrt.DecodeSeq(c.conn.Caller().RequestStream(ctx, RouteOrdersWatch, rsrt.Payload{}), RouteOrdersWatch, rsrt.DecodeJSON[OrderEvent])
+	return rsrt.CallRequestStream(ctx, c.conn.Caller(), RouteOrdersWatch, struct{}{}, rsrt.EncodeEmpty, rsrt.DecodeJSON[OrderEvent])
 }
 
 // Prices answers each price query with the item's price.
 // Close the returned channel, or cancel ctx, to cancel it.
 func (c *Client) Prices(ctx context.Context, first PriceQuery) (*rsrt.Channel[PriceQuery, Price], error) {
-	p, err := rsrt.EncodeJSON(first)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := c.conn.Caller().RequestChannel(ctx, RoutePrices, &p)
-	if err != nil {
-		return nil, err
-	}
-	return rsrt.NewChannel(ctx, raw, rsrt.EncodeJSON[PriceQuery], rsrt.DecodeJSON[Price]), nil
+	return rsrt.CallRequestChannel(ctx, c.conn.Caller(), RoutePrices, &first, rsrt.EncodeJSON[PriceQuery], rsrt.DecodeJSON[Price])
 }
 
 // CacheInvalidate drops the cached prices of a region.
 func (c *Client) CacheInvalidate(ctx context.Context, region string) error {
-	var md rsrt.Metadata
-	md = append(md, rsrt.Entry{MIME: MIMERegion, Data: []byte(region)})
-	return c.conn.Caller().MetadataPush(ctx, RouteCacheInvalidate, md)
+	return rsrt.CallMetadataPush(ctx, c.conn.Caller(), RouteCacheInvalidate, serveCacheInvalidateArgs{region: region}, encodeServeCacheInvalidateArgs)
 }
 
 // ClientHandler is the client side of the orders service: the routes a
@@ -128,18 +99,6 @@ var clientRoutes = newClientRoutes()
 
 func newClientRoutes() *rsrt.Routes[ClientHandler] {
 	r := rsrt.NewRoutes[ClientHandler]()
-	r.HandleRequestResponse(RouteOrderConfirm, handleOrderConfirm)
+	rsrt.ServeRequestResponse(r, RouteOrderConfirm, rsrt.DecodeJSON[Order], rsrt.EncodeJSON[Confirmation], ClientHandler.OrderConfirm)
 	return r
-}
-
-func handleOrderConfirm(ctx context.Context, h ClientHandler, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeJSON[Order](req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteOrderConfirm, "request data", err)
-	}
-	out, err := h.OrderConfirm(ctx, in)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeJSON(out)
 }

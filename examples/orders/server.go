@@ -7,7 +7,6 @@ import (
 	"context"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
-	rsocket "github.com/rsocket/rsocket-go"
 )
 
 // Server is the server side of the orders service: one value serves one
@@ -68,26 +67,14 @@ type Peer struct {
 // It returns *rsrt.UndeclaredRouteError, sending nothing, when the client
 // did not declare the route in its SETUP.
 func (peer *Peer) OrderConfirm(ctx context.Context, req Order) (Confirmation, error) {
-	p, err := rsrt.EncodeJSON(req)
-	if err != nil {
-		return Confirmation{}, err
-	}
-	resp, err := peer.Caller().RequestResponse(ctx, RouteOrderConfirm, p)
-	if err != nil {
-		return Confirmation{}, err
-	}
-	out, err := rsrt.DecodeJSON[Confirmation](resp)
-	if err != nil {
-		return Confirmation{}, rsrt.BadResponse(RouteOrderConfirm, err)
-	}
-	return out, nil
+	return rsrt.CallRequestResponse(ctx, peer.Caller(), RouteOrderConfirm, req, rsrt.EncodeJSON[Order], rsrt.DecodeJSON[Confirmation])
 }
 
-// NewAcceptor returns the rsocket-go acceptor of a server of the orders
+// NewAcceptor returns the acceptor of a server of the orders
 // service. For each accepted connection it calls newServer with the
 // connection's Peer; the returned Server serves that connection's
 // requests.
-func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsocket.ServerAcceptor {
+func NewAcceptor(newServer func(ctx context.Context, peer *Peer) (Server, error), opts ...rsrt.AcceptOption) rsrt.Acceptor {
 	return rsrt.NewAcceptor(serverRoutes, func(ctx context.Context, conn *rsrt.Conn) (Server, error) {
 		return newServer(ctx, &Peer{Conn: conn})
 	}, opts...)
@@ -98,50 +85,68 @@ var serverRoutes = newServerRoutes()
 
 func newServerRoutes() *rsrt.Routes[Server] {
 	r := rsrt.NewRoutes[Server]()
-	r.HandleRequestResponse(RouteOrderPlace, serveOrderPlace)
-	r.HandleFireAndForget(RouteOrderCancel, serveOrderCancel)
-	r.HandleRequestStream(RouteOrdersWatch, serveOrdersWatch)
-	r.HandleRequestChannel(RoutePrices, false, servePrices)
-	r.HandleMetadataPush(RouteCacheInvalidate, serveCacheInvalidate)
+	rsrt.ServeRequestResponse(r, RouteOrderPlace, decodeServeOrderPlaceArgs, rsrt.EncodeJSON[Order], func(s Server, ctx context.Context, args serveOrderPlaceArgs) (Order, error) {
+		return s.OrderPlace(ctx, args.req, args.traceID)
+	})
+	rsrt.ServeFireAndForget(r, RouteOrderCancel, rsrt.DecodeString, Server.OrderCancel)
+	rsrt.ServeRequestStream(r, RouteOrdersWatch, rsrt.DecodeEmpty, rsrt.EncodeJSON[OrderEvent], func(s Server, ctx context.Context, _ struct{}, out *rsrt.Sender[OrderEvent]) error {
+		return s.OrdersWatch(ctx, out)
+	})
+	rsrt.ServeRequestChannel(r, RoutePrices, false, rsrt.DecodeJSON[PriceQuery], rsrt.EncodeJSON[Price], Server.Prices)
+	rsrt.ServeMetadataPush(r, RouteCacheInvalidate, decodeServeCacheInvalidateArgs, func(s Server, ctx context.Context, args serveCacheInvalidateArgs) error {
+		return s.CacheInvalidate(ctx, args.region)
+	})
 	return r
 }
 
-func serveOrderPlace(ctx context.Context, s Server, req *rsrt.Payload) (rsrt.Payload, error) {
-	in, err := rsrt.DecodeJSON[Order](req)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteOrderPlace, "request data", err)
-	}
-	traceID, err := traceIDEntry(req.Metadata)
-	if err != nil {
-		return rsrt.Payload{}, rsrt.BadRequest(RouteOrderPlace, "request metadata", err)
-	}
-	out, err := s.OrderPlace(ctx, in, traceID)
-	if err != nil {
-		return rsrt.Payload{}, err
-	}
-	return rsrt.EncodeJSON(out)
+// serveOrderPlaceArgs is the request of route "order.place": its data and metadata entries.
+type serveOrderPlaceArgs struct {
+	req     Order
+	traceID *string
 }
 
-func serveOrderCancel(ctx context.Context, s Server, req *rsrt.Payload) error {
-	in, err := rsrt.DecodeString(req)
+// encodeServeOrderPlaceArgs encodes the request of route "order.place".
+func encodeServeOrderPlaceArgs(args serveOrderPlaceArgs) (rsrt.Payload, error) {
+	p, err := rsrt.EncodeJSON(args.req)
 	if err != nil {
-		return rsrt.BadRequest(RouteOrderCancel, "request data", err)
+		return p, err
 	}
-	return s.OrderCancel(ctx, in)
+	if args.traceID != nil {
+		p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMETraceID, Data: []byte(*args.traceID)})
+	}
+	return p, nil
 }
 
-func serveOrdersWatch(ctx context.Context, s Server, req *rsrt.Payload, out *rsrt.RawSender) error {
-	return s.OrdersWatch(ctx, rsrt.NewSender(ctx, out, rsrt.EncodeJSON[OrderEvent]))
-}
-
-func servePrices(ctx context.Context, s Server, in *rsrt.RawInbound, out *rsrt.RawSender) error {
-	return s.Prices(ctx, rsrt.NewInbound(ctx, in, rsrt.DecodeJSON[PriceQuery]), rsrt.NewSender(ctx, out, rsrt.EncodeJSON[Price]))
-}
-
-func serveCacheInvalidate(ctx context.Context, s Server, req *rsrt.Payload) error {
-	region, err := regionEntry(req.Metadata)
+// decodeServeOrderPlaceArgs decodes the request of route "order.place".
+func decodeServeOrderPlaceArgs(p *rsrt.Payload) (args serveOrderPlaceArgs, err error) {
+	args.req, err = rsrt.DecodeJSON[Order](p)
 	if err != nil {
-		return rsrt.BadRequest(RouteCacheInvalidate, "request metadata", err)
+		return args, rsrt.BadRequest(RouteOrderPlace, "request data", err)
 	}
-	return s.CacheInvalidate(ctx, region)
+	args.traceID, err = traceIDEntry(p.Metadata)
+	if err != nil {
+		return args, rsrt.BadRequest(RouteOrderPlace, "request metadata", err)
+	}
+	return args, nil
+}
+
+// serveCacheInvalidateArgs is the request of route "cache.invalidate": its metadata entries.
+type serveCacheInvalidateArgs struct {
+	region string
+}
+
+// encodeServeCacheInvalidateArgs encodes the request of route "cache.invalidate".
+func encodeServeCacheInvalidateArgs(args serveCacheInvalidateArgs) (rsrt.Payload, error) {
+	var p rsrt.Payload
+	p.Metadata = append(p.Metadata, rsrt.Entry{MIME: MIMERegion, Data: []byte(args.region)})
+	return p, nil
+}
+
+// decodeServeCacheInvalidateArgs decodes the request of route "cache.invalidate".
+func decodeServeCacheInvalidateArgs(p *rsrt.Payload) (args serveCacheInvalidateArgs, err error) {
+	args.region, err = regionEntry(p.Metadata)
+	if err != nil {
+		return args, rsrt.BadRequest(RouteCacheInvalidate, "request metadata", err)
+	}
+	return args, nil
 }

@@ -368,7 +368,12 @@ func (o *options) joinCluster(ctx context.Context, cfg *chatserver.Config, log *
 		}
 		return nil, err
 	}
-	cfg.Chat.Hub, cfg.Chat.Files, cfg.Cluster = node, node.Files(), node
+	cfg.Chat.Hub, cfg.Chat.Files = node, node.Files()
+	cfg.Cluster = func() chatserver.ClusterState {
+		h := node.Health()
+		return chatserver.ClusterState{Connected: h.Connected, Disconnects: h.Disconnects, Reconnects: h.Reconnects,
+			RelayErrors: h.PublishErrors, LiveNodes: h.LiveNodes}
+	}
 	return func() {
 		if err := node.Close(); err != nil {
 			log.Warn("leaving the cluster", "err", err)

@@ -95,11 +95,11 @@ type Config struct {
 	// gen/rsrt/rsmetrics.Handler). "" serves none, and no metrics are
 	// collected.
 	MetricsAddr string
-	// Cluster, in cluster mode, is the node's link to the others
-	// (*chatcluster.Node, also the Hub of Chat): its state is exported
-	// with the metrics, and /readyz answers 503 while its NATS connection
-	// is down. Nil on a single node.
-	Cluster ClusterLink
+	// Cluster, in cluster mode, reports the node's link to the others
+	// (chat-server adapts chatcluster.Node.Health): its state is
+	// exported with the metrics, and /readyz answers 503 while the NATS
+	// connection is down. Nil on a single node.
+	Cluster func() ClusterState
 	// Pprof adds net/http/pprof to the operations listener (MetricsAddr
 	// must be set).
 	Pprof bool

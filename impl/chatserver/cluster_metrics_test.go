@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/rsmetrics/metricstest"
-	"github.com/rsocket-chat/rsgen/impl/chatcluster"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
 	"github.com/rsocket-chat/rsgen/impl/chattest"
 )
@@ -15,8 +14,8 @@ import (
 // covered with NATS in cmd/chat-server's TestRunEmbeddedCluster).
 type link struct{ up atomic.Bool }
 
-func (l *link) Health() chatcluster.Health {
-	return chatcluster.Health{Connected: l.up.Load(), LiveNodes: 3, Disconnects: 1, Reconnects: 1}
+func (l *link) state() chatserver.ClusterState {
+	return chatserver.ClusterState{Connected: l.up.Load(), LiveNodes: 3, Disconnects: 1, Reconnects: 1}
 }
 
 // A cluster node whose NATS link is down still serves its own sessions
@@ -25,7 +24,7 @@ func (l *link) Health() chatcluster.Health {
 func TestReadyFollowsTheClusterLink(t *testing.T) {
 	l := &link{}
 	l.up.Store(true)
-	srv := chattest.Start(t, chatserver.Config{TCPAddr: "127.0.0.1:0", DataDir: t.TempDir(), MetricsAddr: "127.0.0.1:0", Cluster: l}, 30*time.Second, nil)
+	srv := chattest.Start(t, chatserver.Config{TCPAddr: "127.0.0.1:0", DataDir: t.TempDir(), MetricsAddr: "127.0.0.1:0", Cluster: l.state}, 30*time.Second, nil)
 	base := "http://" + srv.MetricsAddr()
 	if code, _ := metricstest.Get(t, base+"/readyz"); code != 200 {
 		t.Errorf("/readyz with the link up: %d, want 200", code)

@@ -19,7 +19,6 @@ import (
 	"github.com/rsocket-chat/rsgen/gen/rsrt/rsmetrics"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
 	"github.com/rsocket-chat/rsgen/generated/chat"
-	"github.com/rsocket-chat/rsgen/impl/chatcluster"
 	"github.com/rsocket-chat/rsgen/impl/chatsvc"
 	"github.com/rsocket-chat/rsgen/impl/filestore"
 )
@@ -60,15 +59,24 @@ func listenOps(addr string, pprof bool) (*ops, error) {
 	return &ops{reg: reg, metrics: m, ln: ln, pprof: pprof, done: make(chan struct{})}, nil
 }
 
-// ClusterLink is a cluster node's link to the others, as the operations
-// endpoints report it; *chatcluster.Node implements it.
-type ClusterLink interface {
-	Health() chatcluster.Health
+// ClusterState is what the operations endpoints report of a cluster
+// node's link to the others. (Its own type, not chatcluster's: the
+// cluster's tests run chat servers.)
+type ClusterState struct {
+	// Connected is whether the node's NATS connection is up.
+	Connected bool
+	// Disconnects and Reconnects count its losses and recoveries.
+	Disconnects, Reconnects uint64
+	// RelayErrors counts the messages that could not be relayed.
+	RelayErrors uint64
+	// LiveNodes is the number of live nodes in the node's view, itself
+	// included.
+	LiveNodes int
 }
 
 // serve registers the server's and the service's collectors and serves
 // the endpoints until close. cluster is nil on a single node.
-func (o *ops) serve(srv *server.Server, svc *chatsvc.Service, store *filestore.Store, cluster ClusterLink, log *slog.Logger) error {
+func (o *ops) serve(srv *server.Server, svc *chatsvc.Service, store *filestore.Store, cluster func() ClusterState, log *slog.Logger) error {
 	if err := o.metrics.RegisterServer(srv); err != nil {
 		return err
 	}
@@ -80,7 +88,7 @@ func (o *ops) serve(srv *server.Server, svc *chatsvc.Service, store *filestore.S
 		if err := o.reg.Register(clusterCollector(cluster)); err != nil {
 			return fmt.Errorf("cluster metrics: %w", err)
 		}
-		ready = func() bool { return srv.Accepting() && cluster.Health().Connected }
+		ready = func() bool { return srv.Accepting() && cluster().Connected }
 	}
 	o.http = &http.Server{
 		Handler: rsmetrics.Handler(rsmetrics.HandlerConfig{Gatherer: o.reg, Ready: ready, Pprof: o.pprof}),
@@ -158,9 +166,9 @@ func chatCollector(svc *chatsvc.Service, store *filestore.Store) prometheus.Coll
 
 // clusterCollector exports a cluster node's link state, read at scrape
 // time.
-func clusterCollector(c ClusterLink) prometheus.Collector {
+func clusterCollector(state func() ClusterState) prometheus.Collector {
 	return prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
-		h := c.Health()
+		h := state()
 		connected := 0.0
 		if h.Connected {
 			connected = 1
@@ -169,7 +177,7 @@ func clusterCollector(c ClusterLink) prometheus.Collector {
 			{"chat_cluster_nats_connected", "1 while the node's NATS connection is up; while it is down the node serves its own sessions only and /readyz answers 503.", prometheus.GaugeValue, connected},
 			{"chat_cluster_nats_disconnects_total", "Losses of the node's NATS connection.", prometheus.CounterValue, float64(h.Disconnects)},
 			{"chat_cluster_nats_reconnects_total", "Recoveries of the node's NATS connection (subscriptions and membership re-established).", prometheus.CounterValue, float64(h.Reconnects)},
-			{"chat_cluster_relay_errors_total", "Messages that could not be relayed to the other nodes.", prometheus.CounterValue, float64(h.PublishErrors)},
+			{"chat_cluster_relay_errors_total", "Messages that could not be relayed to the other nodes.", prometheus.CounterValue, float64(h.RelayErrors)},
 			{"chat_cluster_live_nodes", "Live nodes in this node's view of the cluster, itself included.", prometheus.GaugeValue, float64(h.LiveNodes)},
 		} {
 			ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(s.name, s.help, nil, nil), s.kind, s.value)

@@ -494,7 +494,10 @@ func TestPerimeterServerWideReassembly(t *testing.T) {
 		c.send(wire(framing.NewWriteableRequestResponseFrame(3, []byte("after"), md, 0)))
 		refused := false
 		for {
-			f := c.awaitAny()
+			f, err := c.read()
+			if err != nil {
+				t.Fatalf("connection %d: waiting for the answer after its fragments: %v", i, err)
+			}
 			if f.sid == 1 && f.typ == core.FrameTypeError {
 				if !strings.Contains(string(f.body[4:]), "server busy") {
 					t.Errorf("refusal text %q", f.body[4:])
@@ -574,7 +577,7 @@ func TestPerimeterServerWideReassembly(t *testing.T) {
 			c.send(raw(sid, core.FrameTypePayload, core.FlagNext|core.FlagFollow, mb))
 		}
 		c.send(raw(sid, core.FrameTypePayload, core.FlagNext, mb[:10]))
-		f := c.awaitEnd(sid)
+		f := c.answer(sid)
 		if f.typ == core.FrameTypePayload {
 			break
 		}
@@ -585,30 +588,5 @@ func TestPerimeterServerWideReassembly(t *testing.T) {
 			t.Fatal("the holders closed, but their share of the reassembly budget never came back")
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// awaitAny returns the next frame the server sent.
-func (c *rawTCP) awaitAny() frame {
-	c.t.Helper()
-	f, err := c.read()
-	if err != nil {
-		c.t.Fatalf("waiting for a frame: %v", err)
-	}
-	return f
-}
-
-// awaitEnd reads frames until the answer to the request on sid: a
-// PAYLOAD or an ERROR.
-func (c *rawTCP) awaitEnd(sid uint32) frame {
-	c.t.Helper()
-	for {
-		f, err := c.read()
-		if err != nil {
-			c.t.Fatalf("waiting for the answer on stream %d: %v", sid, err)
-		}
-		if f.sid == sid && (f.typ == core.FrameTypePayload || f.typ == core.FrameTypeError) {
-			return f
-		}
 	}
 }

@@ -3,25 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/rsmetrics/metricstest"
 	"github.com/rsocket-chat/rsgen/generated/chat"
+	"github.com/rsocket-chat/rsgen/impl/chattest"
 	"github.com/rsocket-chat/rsgen/internal/syncbuf"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // Two chat-server runs with --nats embedded, routed to each other, form a
 // cluster with nothing else running: a user on each sees the other, and
@@ -29,7 +19,7 @@ func freePort(t *testing.T) int {
 func TestRunEmbeddedCluster(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ports := []int{freePort(t), freePort(t)}
+	ports := []int{chattest.FreePort(t), chattest.FreePort(t)}
 	type node struct {
 		out  syncbuf.Buffer
 		done chan error
@@ -113,7 +103,7 @@ func TestClusterFlagsRefused(t *testing.T) {
 	}
 	var out, stderr syncbuf.Buffer
 	err := run(context.Background(), []string{"--tcp-addr=127.0.0.1:0", "--ws-addr=", "--data-dir=" + t.TempDir(),
-		"--nats=nats://127.0.0.1:" + fmt.Sprint(freePort(t))}, env(nil), &out, &stderr)
+		"--nats=nats://127.0.0.1:" + fmt.Sprint(chattest.FreePort(t))}, env(nil), &out, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "connecting to NATS") {
 		t.Fatalf("unreachable NATS: got %v, want an error saying so", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -66,16 +65,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // testNATS returns the shared NATS cluster, started on first use.
 func testNATS(t *testing.T) *natsCluster {
 	t.Helper()
@@ -88,9 +77,9 @@ func testNATS(t *testing.T) *natsCluster {
 				sharedErr = err
 				return
 			}
-			cp := freePort(t)
+			cp := chattest.FreePort(t)
 			c.cfgs = append(c.cfgs, EmbeddedConfig{
-				Name: fmt.Sprintf("n%d", i), Host: "127.0.0.1", Port: freePort(t),
+				Name: fmt.Sprintf("n%d", i), Host: "127.0.0.1", Port: chattest.FreePort(t),
 				ClusterName: "chattest", ClusterPort: cp, StoreDir: dir,
 			})
 			clusterURLs = append(clusterURLs, fmt.Sprintf("nats://127.0.0.1:%d", cp))

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -179,4 +180,17 @@ func Deref(p *string) string {
 		return "<nil>"
 	}
 	return *p
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago,
+// for a server that must be told its port in advance (an embedded NATS
+// server's cluster routes).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -75,6 +75,15 @@ func takeDeadline(md Metadata) (Metadata, deadline, error) {
 	return md, deadline{at: time.Now().Add(left), set: true}, nil
 }
 
+// cancellable returns a cancellable ctx, bounded by the deadline if there
+// is one: one context where bound after WithCancel would make two.
+func (d deadline) cancellable(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d.set {
+		return context.WithDeadline(ctx, d.at)
+	}
+	return context.WithCancel(ctx)
+}
+
 // bound returns ctx bounded by the deadline, if there is one.
 func (d deadline) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	if !d.set {

@@ -89,7 +89,7 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer
 	// boundary calls cancel on a CANCEL frame, rsock's entry
 	// "Request-response CANCEL"), when its deadline passes, or when the
 	// connection closes.
-	ctx, cancel := context.WithCancel(r.ctx)
+	ctx, cancel := dl.cancellable(r.ctx)
 	return func(sink rsock.Answer) {
 		defer cancel()
 		// Admitted here, not before: the library skips this function
@@ -100,9 +100,7 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer
 			return
 		}
 		defer r.gate.leave()
-		dctx, stop := dl.bound(ctx)
-		defer stop()
-		h := r.handlerCtx(dctx)
+		h := r.handlerCtx(ctx)
 		h.serve(r.served(RequestResponse, rt.name, req.Metadata, r.s))
 		resp, err := r.callRR(h, &h.call, rt, req)
 		if err == nil {

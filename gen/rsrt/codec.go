@@ -54,50 +54,60 @@ func EncodeEmpty(struct{}) (Payload, error) { return Payload{}, nil }
 // constraints), what it refuses, are *ValidationError errors naming the
 // field's path.
 //
-// For flat object types (see jsonKeysOf) it first tries json.Unmarshal and
-// a scan of the top-level keys, which accepts only what the strict decoder
-// accepts, with the same result, for far fewer allocations. Any failure or doubt
-// (an error, a key that is not a field's exact name, an escaped key) falls
-// back to the strict decoder, so errors and edge cases keep its texts.
+// For struct types of scalar fields it first tries the flat decoder
+// (jsonflat.go); for other flat object types (see jsonKeysOf),
+// json.Unmarshal and a scan of the top-level keys. Both accept only what
+// the strict decoder accepts, with the same result, for far fewer
+// allocations. Any failure or doubt (an error, a key that is not a
+// field's exact name, an escaped key) falls back to the strict decoder,
+// so errors and edge cases keep its texts.
 func DecodeJSON[T any](p *Payload) (T, error) {
-	var v T
 	if !utf8.Valid(p.Data) {
-		return v, errors.New("not valid UTF-8")
+		return *new(T), errors.New("not valid UTF-8")
 	}
-	v, err := decodeJSON(p.Data, v)
-	if err != nil {
-		return v, err
+	// One value on the heap, which the decoders fill and the validator
+	// reads: a local would escape twice.
+	v := new(T)
+	if err := decodeJSON(p.Data, v); err != nil {
+		return *v, err
 	}
-	if err := validate(p.Data, &v); err != nil {
+	if err := validate(p.Data, v); err != nil {
 		return *new(T), err
 	}
-	return v, nil
+	return *v, nil
 }
 
-// decodeJSON is DecodeJSON without the validation: the fast path, or
-// the strict decoder. v must be T's zero value.
-func decodeJSON[T any](data []byte, v T) (T, error) {
-	if keys := jsonKeysOf[T](); keys != nil {
-		if json.Unmarshal(data, &v) == nil && keys.knownTopLevel(data) {
-			return v, nil
+// decodeJSON is DecodeJSON without the validation: a fast path, or the
+// strict decoder. *v must be T's zero value.
+func decodeJSON[T any](data []byte, v *T) error {
+	if d := flatDecoderOf[T](); d != nil {
+		if d.decode(data, reflect.ValueOf(v).Elem()) {
+			return nil
 		}
-		v = *new(T) // Unmarshal may have set some fields
+		*v = *new(T) // the flat decoder may have set some fields
+		return decodeJSONStrict(data, v)
+	}
+	if keys := jsonKeysOf[T](); keys != nil {
+		if json.Unmarshal(data, v) == nil && keys.knownTopLevel(data) {
+			return nil
+		}
+		*v = *new(T) // Unmarshal may have set some fields
 	}
 	return decodeJSONStrict(data, v)
 }
 
 // decodeJSONStrict is the reference decoder: a json.Decoder that rejects
-// unknown keys, then a check for trailing data. v must be T's zero value.
-func decodeJSONStrict[T any](data []byte, v T) (T, error) {
+// unknown keys, then a check for trailing data. *v must be T's zero value.
+func decodeJSONStrict[T any](data []byte, v *T) error {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.DisallowUnknownFields()
-	if err := d.Decode(&v); err != nil {
-		return v, fmt.Errorf("bad JSON: %s", jsonErrorText(err))
+	if err := d.Decode(v); err != nil {
+		return fmt.Errorf("bad JSON: %s", jsonErrorText(err))
 	}
 	if d.More() {
-		return v, errors.New("bad JSON: trailing data after the object")
+		return errors.New("bad JSON: trailing data after the object")
 	}
-	return v, nil
+	return nil
 }
 
 // jsonKeys is the set of JSON keys a flat struct type accepts, by their

@@ -27,6 +27,58 @@ type codecFlat struct {
 	private int
 }
 
+// codecLabel is a named string type, as generated enums are.
+type codecLabel string
+
+// codecScalars has a field of every kind the flat decoder reads.
+type codecScalars struct {
+	S   string      `json:"s"`
+	L   codecLabel  `json:"l"`
+	PS  *string     `json:"ps"`
+	PL  *codecLabel `json:"pl"`
+	B   bool        `json:"b"`
+	PB  *bool       `json:"pb"`
+	I8  int8        `json:"i8"`
+	I   int         `json:"i"`
+	PI  *int64      `json:"pi"`
+	U8  uint8       `json:"u8"`
+	U   uint64      `json:"u"`
+	F32 float32     `json:"f32"`
+	PF  *float64    `json:"pf"`
+	LS  []string    `json:"ls"`
+	LI  []int32     `json:"li"`
+	LF  []float64   `json:"lf"`
+	LB  []bool      `json:"lb"`
+}
+
+// codecKeysOnly is flat, but not for the flat decoder: it takes the
+// json.Unmarshal and key scan path.
+type codecKeysOnly struct {
+	Raw []byte    `json:"raw"`
+	Arr [2]int    `json:"arr"`
+	PL  []*string `json:"pl"`
+	S   string    `json:"s"`
+}
+
+// scalarCases are inputs for codecScalars and codecKeysOnly, run through
+// FuzzDecodeJSON's check.
+var scalarCases = []string{
+	`{"s":"a\"b\\c\/d\b\f\n\r\t","l":"x","ps":"\u00e9\u20AC","pl":null}`,
+	`{"s":"\ud83d\ude00","ps":"\ud83d","l":"\ude00\ud83d","pl":"\ud83dx"}`,
+	`{"s":"\ud83d\u0041","ps":"tab\u0009","pl":"a"}`,
+	`{"s":"bad \x escape"}`, `{"s":"bad \u12g4"}`, `{"s":"raw` + "\t" + `control"}`,
+	`{"b":true,"pb":false,"i8":-128,"i":9007199254740993,"pi":-0,"u8":255,"u":18446744073709551615}`,
+	`{"i8":128}`, `{"u8":-1}`, `{"i":1.0}`, `{"i":1e2}`, `{"u":18446744073709551616}`,
+	`{"f32":3.4028235e38,"pf":-1.5E-3}`, `{"f32":1e39}`, `{"pf":1e400}`, `{"pf":01}`,
+	`{"pf":.5}`, `{"pf":1.}`, `{"pf":-}`, `{"pf":+1}`, `{"pf":1e}`, `{"pf":0x10}`,
+	`{"ls":["a","\n"],"li":[1,-2],"lf":[0.5],"lb":[true,false]}`,
+	`{"ls":[],"li":null,"lf":[ ]}`, `{"lb":[null]}`, `{"ls":["a",null]}`, `{"ls":["a",]}`,
+	`{"ls":["a"],"ls":["b"]}`, `{"ls":["a"],"ls":[null]}`, `{"b":true,"b":null}`,
+	`{"s":null,"b":null,"i":null,"ls":null}`, `{"S":"case"}`, `{"ps":"x","ps":null}`,
+	`{"b":tru}`, `{"b":nul}`, `{"s":"x"`, `{"s":"x",}`, `{,}`, `{"s" : "x" }` + "\n",
+	`{"raw":"aGk=","arr":[1,2],"pl":["x",null],"s":"y"}`, `{"raw":"!"}`, `{"arr":[1,2,3]}`,
+}
+
 // decodeCases are inputs whose DecodeJSON outcome the tests pin.
 var decodeCases = []struct {
 	name, data, err string
@@ -71,6 +123,41 @@ func TestDecodeJSONErrors(t *testing.T) {
 			}
 			checkSameAsStrict(t, []byte(c.data), got, err)
 		})
+	}
+}
+
+// TestFlatDecoder checks which types the flat decoder takes, and that on
+// scalarCases it agrees with the strict decoder.
+func TestFlatDecoder(t *testing.T) {
+	if flatDecoderOf[codecFlat]() == nil || flatDecoderOf[codecScalars]() == nil {
+		t.Fatal("codecFlat or codecScalars has no flat decoder")
+	}
+	if flatDecoderOf[codecKeysOnly]() != nil || jsonKeysOf[codecKeysOnly]() == nil {
+		t.Fatal("codecKeysOnly does not take the key scan path")
+	}
+	if flatDecoderOf[codecNested]() != nil {
+		t.Fatal("codecNested has a flat decoder")
+	}
+	type withOpt struct {
+		N int64 `json:"n,string"`
+	}
+	if flatDecoderOf[withOpt]() != nil {
+		t.Fatal("a field tagged ,string takes the flat decoder")
+	}
+	d := flatDecoderOf[codecScalars]()
+	for _, c := range scalarCases {
+		data := []byte(c)
+		got, err := DecodeJSON[codecScalars](&Payload{Data: data})
+		checkSameAsStrict(t, data, got, err)
+		gotK, errK := DecodeJSON[codecKeysOnly](&Payload{Data: data})
+		checkSameAsStrict(t, data, gotK, errK)
+	}
+	// The flat decoder itself, not a fallback, decodes the common cases.
+	for _, c := range []string{scalarCases[0], scalarCases[1], scalarCases[6], scalarCases[12], scalarCases[22], scalarCases[23]} {
+		var v codecScalars
+		if !d.decode([]byte(c), reflect.ValueOf(&v).Elem()) {
+			t.Errorf("flat decoder gave up on %s", c)
+		}
 	}
 }
 
@@ -129,11 +216,18 @@ func FuzzDecodeJSON(f *testing.F) {
 		f.Add([]byte(c.data))
 	}
 	f.Add([]byte(`{"user":"u","inner":{"a":1},"List":[{"a":2}]}`))
+	for _, c := range scalarCases {
+		f.Add([]byte(c))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := DecodeJSON[codecFlat](&Payload{Data: data})
 		checkSameAsStrict(t, data, got, err)
 		gotN, errN := DecodeJSON[codecNested](&Payload{Data: data})
 		checkSameAsStrict(t, data, gotN, errN)
+		gotS, errS := DecodeJSON[codecScalars](&Payload{Data: data})
+		checkSameAsStrict(t, data, gotS, errS)
+		gotK, errK := DecodeJSON[codecKeysOnly](&Payload{Data: data})
+		checkSameAsStrict(t, data, gotK, errK)
 	})
 }
 
@@ -146,7 +240,7 @@ func checkSameAsStrict[T any](t *testing.T, data []byte, got T, err error) {
 	if _, uerr := DecodeUTF8(data); uerr != nil {
 		wantErr = uerr
 	} else {
-		want, wantErr = decodeJSONStrict(data, want)
+		wantErr = decodeJSONStrict(data, &want)
 	}
 	if errText(err) != errText(wantErr) || !reflect.DeepEqual(got, want) {
 		t.Fatalf("DecodeJSON(%q) = %+v, %q; strict decoder: %+v, %q", data, got, errText(err), want, errText(wantErr))

@@ -56,6 +56,31 @@ const MaxMarks = 4
 // character U+200B", ... maxBytes bounds the normalized name's length in
 // bytes.
 func Check(name string, maxBytes int) (string, error) {
+	if plainASCII(name, maxBytes) {
+		return name, nil
+	}
+	return check(name, maxBytes)
+}
+
+// plainASCII reports whether name is printable ASCII, at most maxBytes
+// long, that neither starts nor ends with a space: what most names are,
+// and what check accepts unchanged (ASCII is NFC, and has no format,
+// invisible or combining character). It spares the message path
+// normalizing a channel name on every message.
+func plainASCII(name string, maxBytes int) bool {
+	if name == "" || len(name) > maxBytes || name[0] == ' ' || name[len(name)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// check is Check without the ASCII shortcut.
+func check(name string, maxBytes int) (string, error) {
 	if strings.TrimSpace(name) == "" {
 		return "", errors.New("is empty")
 	}

@@ -77,11 +77,15 @@ func TestLengthIsNormalized(t *testing.T) {
 }
 
 func FuzzName(f *testing.F) {
-	for _, s := range []string{"user1", "e\u0301", "alice\u200b", "\u202eecila", "a\u0301\u0302"} {
+	for _, s := range []string{"user1", "e\u0301", "alice\u200b", "\u202eecila", "a\u0301\u0302", " a", "a ", "a b", "~\x7f", strings.Repeat("a", 64), strings.Repeat("b", 65)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		n, err := Check(s, 64)
+		// The ASCII shortcut changes nothing: the full check agrees.
+		if full, ferr := check(s, 64); full != n || (err == nil) != (ferr == nil) || err != nil && err.Error() != ferr.Error() {
+			t.Fatalf("Check(%q) = %q, %v; the full check: %q, %v", s, n, err, full, ferr)
+		}
 		if err != nil {
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"iter"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
@@ -178,6 +179,45 @@ func (s *Sender[T]) Send(v T) error {
 		return err
 	}
 	return s.raw.Send(s.ctx, r)
+}
+
+// SendShared sends a value that many streams carry, encoding it only if
+// no stream has yet: a fan-out encodes its message once, not once per
+// recipient. It waits and fails as Send does.
+func (s *Sender[T]) SendShared(v *Shared[T]) error {
+	r, err := v.payload(s.enc)
+	if err != nil {
+		return err
+	}
+	return s.raw.Send(s.ctx, r)
+}
+
+// Shared is a value sent on many streams (see [Sender.SendShared]). The
+// first stream to send it encodes it, with its Sender's encoder; the
+// others send the same bytes. Every Sender of a T encodes it the same
+// way (one encoder per payload kind), so which one goes first does not
+// matter.
+type Shared[T any] struct {
+	v    T
+	once sync.Once
+	p    Payload
+	err  error
+}
+
+// NewShared returns v, to be sent on many streams. v must not change once
+// shared.
+func NewShared[T any](v T) *Shared[T] { return &Shared[T]{v: v} }
+
+// Value returns the shared value.
+func (s *Shared[T]) Value() T { return s.v }
+
+// payload returns the value encoded, encoding it on the first call. The
+// payload's bytes are never written to: the library only reads them, and
+// an interceptor that changes an item replaces its bytes (a Stream's Send
+// must not write to the Payload it is given).
+func (s *Shared[T]) payload(enc func(T) (Payload, error)) (Payload, error) {
+	s.once.Do(func() { s.p, s.err = enc(s.v) })
+	return s.p, s.err
 }
 
 // Inbound is the typed inbound sequence of a request-channel.

@@ -75,7 +75,9 @@ type StreamClientFunc func(ctx context.Context, call *Call, req *Payload) (Clien
 // requesting side Send returns an error.
 type Stream interface {
 	// Send sends one item, waiting for the peer's demand; ctx bounds
-	// the wait.
+	// the wait. p's bytes may be shared with other streams (a fan-out's
+	// message, see [Shared]): a wrapper that changes an item gives the
+	// next Send new bytes, never writes to p's.
 	Send(ctx context.Context, p Payload) error
 	// Recv returns the next item, io.EOF once the peer completed, or
 	// the error that ended the exchange; ctx bounds the wait.

@@ -35,8 +35,8 @@ func TestQueueDropsOldest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if *got.msg.Content != strconv.Itoa(want) {
-			t.Fatalf("popped %s, want %d: the newest must be kept", *got.msg.Content, want)
+		if *got.message().Content != strconv.Itoa(want) {
+			t.Fatalf("popped %s, want %d: the newest must be kept", *got.message().Content, want)
 		}
 	}
 }
@@ -63,8 +63,8 @@ func TestQueueUnpopAndClose(t *testing.T) {
 	q.push(msg("b"))
 	a, _ := q.pop(context.Background())
 	q.unpop(a)
-	if got, _ := q.pop(context.Background()); *got.msg.Content != "a" {
-		t.Fatalf("unpopped message not at the head: %s", *got.msg.Content)
+	if got, _ := q.pop(context.Background()); *got.message().Content != "a" {
+		t.Fatalf("unpopped message not at the head: %s", *got.message().Content)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 )
 
@@ -17,7 +18,9 @@ var errQueueClosed = errors.New("queue closed")
 // are never written after the message is built, so sharing is safe and a
 // channel message costs its content once, however many members queue it.
 type delivery struct {
-	msg  chat.Message
+	// msg is encoded once, by the first stream that sends it, for all
+	// the recipients of a fan-out.
+	msg  *rsrt.Shared[chat.Message]
 	size int // approximate bytes held: the message's strings
 }
 
@@ -28,8 +31,11 @@ func newDelivery(m chat.Message) *delivery {
 			size += len(*p)
 		}
 	}
-	return &delivery{msg: m, size: size}
+	return &delivery{msg: rsrt.NewShared(m), size: size}
 }
+
+// message is the message delivered.
+func (d *delivery) message() chat.Message { return d.msg.Value() }
 
 // queueBudget bounds the bytes queued by every session of a service
 // together. Each queue also has its own bounds; on top of them, while the

@@ -75,9 +75,9 @@ func (c *conn) listen(t *testing.T) *inbox {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &inbox{msgs: make(chan chat.Message, 16), cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		in.done <- c.serveIncoming(ctx, func(m chat.Message) error {
+		in.done <- c.serveIncoming(ctx, func(m *rsrt.Shared[chat.Message]) error {
 			select {
-			case in.msgs <- m:
+			case in.msgs <- m.Value():
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
@@ -469,7 +469,7 @@ func TestFailedSendIsKept(t *testing.T) {
 	if err := a.Message(ctx, chat.Message{User: str("b"), Content: str("kept")}); err != nil {
 		t.Fatal(err)
 	}
-	err := b.serveIncoming(ctx, func(chat.Message) error { return io.ErrClosedPipe })
+	err := b.serveIncoming(ctx, func(*rsrt.Shared[chat.Message]) error { return io.ErrClosedPipe })
 	if err != nil {
 		t.Fatalf("serveIncoming after a failed send: %v", err)
 	}
@@ -578,7 +578,7 @@ func TestChannelOrderSameForAll(t *testing.T) {
 		defer c.queue.mu.Unlock()
 		var seq []string
 		for _, d := range c.queue.items {
-			seq = append(seq, deref(d.msg.User)+":"+deref(d.msg.Content))
+			seq = append(seq, deref(d.message().User)+":"+deref(d.message().Content))
 		}
 		return seq
 	}

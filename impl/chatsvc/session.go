@@ -201,12 +201,12 @@ func (s *Session) Message(ctx context.Context, m chat.Message) error {
 // the client cancels. A second stream on the same connection replaces the
 // first, which completes (see the package documentation).
 func (s *Session) MessagesIncoming(ctx context.Context, out *rsrt.Sender[chat.Message]) error {
-	return s.serveIncoming(ctx, out.Send)
+	return s.serveIncoming(ctx, out.SendShared)
 }
 
 // serveIncoming feeds the session's queue to send until ctx ends, the
 // connection closes, a newer stream takes over or send fails.
-func (s *Session) serveIncoming(ctx context.Context, send func(chat.Message) error) error {
+func (s *Session) serveIncoming(ctx context.Context, send func(*rsrt.Shared[chat.Message]) error) error {
 	s.svc.incomingStreams.Add(1)
 	defer s.svc.incomingStreams.Add(-1)
 	ctx, cancel := context.WithCancel(ctx)

@@ -127,6 +127,29 @@ func (c *checker) deadline() time.Time {
 	return c.setupBy
 }
 
+// readSpan is the span of the read deadline after SETUP, the max
+// lifetime; 0 before, when the deadline is the fixed setup deadline.
+func (c *checker) readSpan() time.Duration { return c.st.Lifetime() }
+
+// lazyDeadline is a connection's read or write deadline, moved only every
+// eighth of its span: it is set an eighth of the span later than wanted,
+// and left alone while it is no earlier than wanted, so a peer gets
+// between all of the span and 9/8 of it, never less. Setting a deadline
+// updates a runtime timer under a lock, a cost every frame paid when each
+// read and write moved it.
+type lazyDeadline struct{ at time.Time }
+
+// next returns the deadline to set for want, a deadline span from now,
+// and whether it must be set; it records it as set.
+func (d *lazyDeadline) next(want time.Time, span time.Duration) (time.Time, bool) {
+	slack := span / 8
+	if !d.at.Before(want) && !d.at.After(want.Add(slack)) {
+		return time.Time{}, false
+	}
+	d.at = want.Add(slack)
+	return d.at, true
+}
+
 // next returns a substituted frame waiting to be read, if any.
 func (c *checker) next() core.BufferedFrame {
 	if len(c.queue) == 0 {

@@ -71,12 +71,14 @@ type Limits struct {
 	SetupTimeout time.Duration
 	// MaxLifetime caps the max lifetime declared in SETUP (default
 	// DefaultMaxLifetime). After SETUP, a connection that sends nothing
-	// (not even a KEEPALIVE) for its max lifetime is closed.
+	// (not even a KEEPALIVE) for its max lifetime is closed (at most an
+	// eighth of it later: see lazyDeadline).
 	MaxLifetime time.Duration
 	// WriteTimeout bounds the write of one frame (at most one fragment) to
 	// the peer (default DefaultWriteTimeout). A peer that does not read
 	// for that long is disconnected rather than left to fill the
-	// library's unbounded send queue.
+	// library's unbounded send queue. A write may get up to an eighth
+	// more (see lazyDeadline).
 	WriteTimeout time.Duration
 	// MaxKeepaliveData is the largest data a KEEPALIVE frame may carry
 	// (default DefaultMaxKeepaliveData); more closes the connection. The

@@ -37,9 +37,12 @@ type TCPConn struct {
 	r   *bufio.Reader
 	buf []byte
 
+	rdl lazyDeadline // only the reading goroutine uses it
+
 	wmu sync.Mutex // serialises writes: the library's and rejections
 	w   *bufio.Writer
 	tmp bytes.Buffer
+	wdl lazyDeadline // under wmu
 }
 
 var _ transport.AddrConn = (*TCPConn)(nil)
@@ -83,8 +86,10 @@ func (c *TCPConn) Read() (core.BufferedFrame, error) {
 		return f, nil
 	}
 	for {
-		if err := c.nc.SetReadDeadline(c.deadline()); err != nil {
-			return nil, c.readError(err)
+		if dl, ok := c.rdl.next(c.deadline(), c.readSpan()); ok {
+			if err := c.nc.SetReadDeadline(dl); err != nil {
+				return nil, c.readError(err)
+			}
 		}
 		var prefix [3]byte
 		if _, err := io.ReadFull(c.r, prefix[:]); err != nil {
@@ -160,7 +165,7 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	h := f.Header()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.nc.SetWriteDeadline(time.Now().Add(c.opt.Limits.WriteTimeout)); err != nil {
+	if err := c.writeDeadline(); err != nil {
 		return err
 	}
 	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
@@ -224,10 +229,19 @@ func (c *TCPConn) writeRaw(b []byte) error {
 func (c *TCPConn) Flush() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.nc.SetWriteDeadline(time.Now().Add(c.opt.Limits.WriteTimeout)); err != nil {
+	if err := c.writeDeadline(); err != nil {
 		return err
 	}
 	return c.writeError(c.w.Flush())
+}
+
+// writeDeadline moves the write deadline to WriteTimeout from now, when
+// it is stale (see lazyDeadline). Called under wmu.
+func (c *TCPConn) writeDeadline() error {
+	if dl, ok := c.wdl.next(time.Now().Add(c.opt.Limits.WriteTimeout), c.opt.Limits.WriteTimeout); ok {
+		return c.nc.SetWriteDeadline(dl)
+	}
+	return nil
 }
 
 // closeFlushTimeout bounds the flush of buffered frames on Close.
@@ -237,6 +251,7 @@ const closeFlushTimeout = 500 * time.Millisecond
 // peer may not be reading), and closes the connection.
 func (c *TCPConn) Close() error {
 	if c.wmu.TryLock() {
+		c.wdl = lazyDeadline{} // whatever is set, it is not this one
 		_ = c.nc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 		_ = c.w.Flush()
 		c.wmu.Unlock()

@@ -24,6 +24,9 @@ type WSConn struct {
 
 	wmu sync.Mutex // gorilla allows one writer at a time
 	buf bytes.Buffer
+	wdl lazyDeadline // under wmu
+
+	rdl lazyDeadline // only the reading goroutine uses it
 
 	// rbuf is the read buffer, reused between messages up to keepBuf
 	// bytes; only the reading goroutine uses it.
@@ -59,8 +62,10 @@ func (c *WSConn) Read() (core.BufferedFrame, error) {
 		return f, nil
 	}
 	for {
-		if err := c.ws.SetReadDeadline(c.deadline()); err != nil {
-			return nil, c.readError(err)
+		if dl, ok := c.rdl.next(c.deadline(), c.readSpan()); ok {
+			if err := c.ws.SetReadDeadline(dl); err != nil {
+				return nil, c.readError(err)
+			}
 		}
 		typ, raw, err := c.readMessage()
 		if err != nil {
@@ -153,8 +158,10 @@ func (c *WSConn) Write(f core.WriteableFrame) error {
 	if flags != h.Flag() {
 		setFlags(msg, flags)
 	}
-	if err := c.ws.SetWriteDeadline(time.Now().Add(c.opt.Limits.WriteTimeout)); err != nil {
-		return err
+	if dl, ok := c.wdl.next(time.Now().Add(c.opt.Limits.WriteTimeout), c.opt.Limits.WriteTimeout); ok {
+		if err := c.ws.SetWriteDeadline(dl); err != nil {
+			return err
+		}
 	}
 	err := c.ws.WriteMessage(websocket.BinaryMessage, msg)
 	if c.buf.Cap() > keepBuf {

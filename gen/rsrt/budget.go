@@ -164,6 +164,45 @@ type handlerCtx struct {
 	// set; never on the requesting side of a channel.
 	call   Call
 	served bool
+	// lazy, for a request-response whose request carries a deadline,
+	// ends the context then (see lazyDeadline).
+	lazy *lazyDeadline
+}
+
+// Deadline implements context.Context.
+func (h *handlerCtx) Deadline() (time.Time, bool) {
+	if h.lazy != nil {
+		if p, ok := h.Context.Deadline(); !ok || h.lazy.dl.at.Before(p) {
+			return h.lazy.dl.at, true
+		}
+	}
+	return h.Context.Deadline()
+}
+
+// Done implements context.Context; with a deadline it arms its timer.
+func (h *handlerCtx) Done() <-chan struct{} {
+	if l := h.lazy; l != nil {
+		l.once.Do(func() { l.arm(h.Context) })
+	}
+	return h.Context.Done()
+}
+
+// Err implements context.Context: context.DeadlineExceeded once the
+// deadline passed, whether or not the timer was armed.
+func (h *handlerCtx) Err() error {
+	l := h.lazy
+	if l == nil {
+		return h.Context.Err()
+	}
+	err := h.Context.Err()
+	if err == nil && !time.Now().Before(l.dl.at) {
+		l.cancel(context.DeadlineExceeded)
+		err = h.Context.Err()
+	}
+	if err != nil && context.Cause(h.Context) == context.DeadlineExceeded {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 // serve records the call the handler serves.

@@ -15,6 +15,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -75,13 +76,39 @@ func takeDeadline(md Metadata) (Metadata, deadline, error) {
 	return md, deadline{at: time.Now().Add(left), set: true}, nil
 }
 
-// cancellable returns a cancellable ctx, bounded by the deadline if there
-// is one: one context where bound after WithCancel would make two.
-func (d deadline) cancellable(ctx context.Context) (context.Context, context.CancelFunc) {
-	if d.set {
-		return context.WithDeadline(ctx, d.at)
+// lazyDeadline ends a request-response handler's context at the
+// request's deadline, with a timer armed only once something waits on
+// the context's Done channel: most handlers never do, and a timer per
+// request (context.WithDeadline's) was the largest cost the runtime added
+// to a short request. Err reports an expired deadline without the
+// timer. It lives in the handler's context (handlerCtx).
+type lazyDeadline struct {
+	dl     deadline
+	cancel context.CancelCauseFunc // of the context the handler's wraps
+	once   sync.Once               // arms the timer, or forbids it once the handler ended
+	timer  *time.Timer             // set under once
+}
+
+// arm starts the timer, unless ctx ended already.
+func (l *lazyDeadline) arm(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
 	}
-	return context.WithCancel(ctx)
+	d := time.Until(l.dl.at)
+	if d <= 0 {
+		l.cancel(context.DeadlineExceeded)
+		return
+	}
+	l.timer = time.AfterFunc(d, func() { l.cancel(context.DeadlineExceeded) })
+}
+
+// stop ends the context and releases the timer, if one was armed.
+func (l *lazyDeadline) stop() {
+	l.once.Do(func() {}) // no timer from now on
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	l.cancel(nil)
 }
 
 // bound returns ctx bounded by the deadline, if there is one.

@@ -89,7 +89,13 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer
 	// boundary calls cancel on a CANCEL frame, rsock's entry
 	// "Request-response CANCEL"), when its deadline passes, or when the
 	// connection closes.
-	ctx, cancel := dl.cancellable(r.ctx)
+	ctx, cancelCause := context.WithCancelCause(r.ctx)
+	h := r.handlerCtx(ctx)
+	cancel = func() { cancelCause(nil) }
+	if dl.set {
+		h.lazy = &lazyDeadline{dl: dl, cancel: cancelCause}
+		cancel = h.lazy.stop
+	}
 	return func(sink rsock.Answer) {
 		defer cancel()
 		// Admitted here, not before: the library skips this function
@@ -100,7 +106,6 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer
 			return
 		}
 		defer r.gate.leave()
-		h := r.handlerCtx(ctx)
 		h.serve(r.served(RequestResponse, rt.name, req.Metadata, r.s))
 		resp, err := r.callRR(h, &h.call, rt, req)
 		if err == nil {

@@ -41,7 +41,7 @@ var (
 // this runtime does not know are skipped, as the extension allows. Any
 // length that points past the end of b is an error.
 func ParseComposite(b []byte) (route string, entries Metadata, err error) {
-	r, n, err := scanComposite(b, nil)
+	r, n, err := scanComposite(b, nil, false)
 	if err != nil {
 		return "", nil, err
 	}
@@ -49,7 +49,7 @@ func ParseComposite(b []byte) (route string, entries Metadata, err error) {
 		entries = make(Metadata, 0, n)
 		// Second pass with a destination: the first one only counted, so
 		// that a request with only routing allocates nothing for entries.
-		_, _, _ = scanComposite(b, &entries)
+		_, _, _ = scanComposite(b, &entries, false)
 	}
 	if r != nil {
 		route, err = firstTag(r)
@@ -59,8 +59,10 @@ func ParseComposite(b []byte) (route string, entries Metadata, err error) {
 
 // scanComposite walks the entries of b. It returns the content of the first
 // routing entry (a view of b) and the number of other known entries; when
-// out is not nil it appends copies of those entries to it.
-func scanComposite(b []byte, out *Metadata) (routing []byte, n int, err error) {
+// out is not nil it appends those entries to it: copies, or views of b
+// when views is set (b is then owned by the caller, as a request's copy
+// is).
+func scanComposite(b []byte, out *Metadata, views bool) (routing []byte, n int, err error) {
 	for off := 0; off < len(b); {
 		m := b[off]
 		off++
@@ -81,7 +83,7 @@ func scanComposite(b []byte, out *Metadata) (routing []byte, n int, err error) {
 				return nil, 0, errMIMELen
 			}
 			if out != nil {
-				mime = string(b[off : off+l])
+				mime = internMIME(b[off : off+l])
 			} else {
 				mime = "x" // counted only; the real string is made in the second pass
 			}
@@ -107,7 +109,11 @@ func scanComposite(b []byte, out *Metadata) (routing []byte, n int, err error) {
 			n++
 			if out != nil {
 				var data []byte
-				if len(content) > 0 {
+				switch {
+				case len(content) == 0:
+				case views:
+					data = content[:len(content):len(content)]
+				default:
 					data = append([]byte(nil), content...)
 				}
 				*out = append(*out, Entry{MIME: mime, Data: data})
@@ -115,6 +121,23 @@ func scanComposite(b []byte, out *Metadata) (routing []byte, n int, err error) {
 		}
 	}
 	return routing, n, nil
+}
+
+// requestEntries returns the n known entries of a request's composite
+// metadata b, other than routing, as views of b: the request owns b.
+func requestEntries(b []byte, n int) Metadata {
+	entries := make(Metadata, 0, n)
+	_, _, _ = scanComposite(b, &entries, true)
+	return entries
+}
+
+// internMIME returns b as a string, without allocating for the MIME types
+// the runtime itself sends.
+func internMIME(b []byte) string {
+	if string(b) == MIMEDeadline {
+		return MIMEDeadline
+	}
+	return string(b)
 }
 
 // firstTag returns the first tag of routing-entry content as a string.
@@ -133,7 +156,7 @@ func firstTag(r []byte) (string, error) {
 // route tag as a view of b (no copy) and whether other entries exist, so a
 // request carrying routing alone costs no allocation here.
 func parseRoute(b []byte) (route []byte, others int, err error) {
-	r, n, err := scanComposite(b, nil)
+	r, n, err := scanComposite(b, nil, false)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -67,9 +67,8 @@ func (r *responder[S]) parse(i Interaction, in rsock.Incoming) (*route[S], *Payl
 	}
 	req := &Payload{Route: rt.name, Data: msg.Data}
 	if others > 0 {
-		if _, req.Metadata, err = ParseComposite(msg.Metadata); err != nil {
-			return nil, nil, NewError("invalid request metadata: %v", err)
-		}
+		// parseRoute checked the whole of it.
+		req.Metadata = requestEntries(msg.Metadata, others)
 	}
 	return rt, req, nil
 }

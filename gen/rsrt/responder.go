@@ -80,23 +80,35 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer
 			run, cancel, err = nil, nil, recovered(r.log, p, RequestResponse, "")
 		}
 	}()
+	return r.requestResponse(in)
+}
+
+// requestResponse is RequestResponse, whose results the recovery may
+// replace; here they are plain locals, which the closure captures by
+// value.
+func (r *responder[S]) requestResponse(in rsock.Incoming) (func(rsock.Answer), func(), error) {
 	rt, req, dl, err := r.request(RequestResponse, in)
 	if err != nil {
 		return nil, nil, err
 	}
 	// The handler's context ends when the requester cancels (the
-	// boundary calls cancel on a CANCEL frame, rsock's entry
+	// boundary calls stop on a CANCEL frame, rsock's entry
 	// "Request-response CANCEL"), when its deadline passes, or when the
 	// connection closes.
-	ctx, cancelCause := context.WithCancelCause(r.ctx)
-	h := r.handlerCtx(ctx)
-	cancel = func() { cancelCause(nil) }
+	var h *handlerCtx
+	var stop func()
 	if dl.set {
-		h.lazy = &lazyDeadline{dl: dl, cancel: cancelCause}
-		cancel = h.lazy.stop
+		ctx, cancelCause := context.WithCancelCause(r.ctx)
+		c := &deadlineCtx{handlerCtx: handlerCtx{Context: ctx, b: r.budget}}
+		c.lazy = lazyDeadline{dl: dl, cancel: cancelCause}
+		h, stop = &c.handlerCtx, c.lazy.stop
+		h.lazy = &c.lazy
+	} else {
+		ctx, cancel := context.WithCancel(r.ctx)
+		h, stop = r.handlerCtx(ctx), cancel
 	}
 	return func(sink rsock.Answer) {
-		defer cancel()
+		defer stop()
 		// Admitted here, not before: the library skips this function
 		// when its context is done, and the gate must not count a
 		// request that never runs.
@@ -116,7 +128,14 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer
 		}
 		h.drop()
 		sink.Error(wireError(err))
-	}, cancel, nil
+	}, stop, nil
+}
+
+// deadlineCtx is the context of a request-response with a deadline: its
+// handler context and the deadline, in one allocation.
+type deadlineCtx struct {
+	handlerCtx
+	lazy lazyDeadline
 }
 
 func (r *responder[S]) callRR(ctx context.Context, call *Call, rt *route[S], req *Payload) (resp Payload, err error) {

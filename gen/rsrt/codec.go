@@ -80,7 +80,7 @@ func DecodeJSON[T any](p *Payload) (T, error) {
 // decodeJSON is DecodeJSON without the validation: a fast path, or the
 // strict decoder. *v must be T's zero value.
 func decodeJSON[T any](data []byte, v *T) error {
-	if d := flatDecoderOf[T](); d != nil {
+	if d := flatCodecOf[T](); d != nil {
 		if d.decode(data, reflect.ValueOf(v).Elem()) {
 			return nil
 		}
@@ -333,8 +333,15 @@ func skipString(data []byte, i int) int {
 	return -1
 }
 
-// EncodeJSON encodes a JSON object payload.
+// EncodeJSON encodes a JSON object payload, as json.Marshal does; for
+// struct types of scalar fields without encoding/json (jsonflat.go).
 func EncodeJSON[T any](v T) (Payload, error) {
+	if c := flatCodecOf[T](); c != nil {
+		rv := reflect.ValueOf(&v).Elem()
+		if b, ok := c.encode(make([]byte, 0, c.size(rv)), rv); ok {
+			return Payload{Data: b}, nil
+		}
+	}
 	b, err := json.Marshal(v)
 	return Payload{Data: b}, err
 }

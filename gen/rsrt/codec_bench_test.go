@@ -1,6 +1,9 @@
 package rsrt
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 // benchMessage mirrors the generated chat Message type.
 type benchMessage struct {
@@ -75,4 +78,27 @@ func BenchmarkDecodeJSONRequired(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkEncodeJSON measures EncodeJSON on a chat-like message, what a
+// stream sends for every message delivered, against json.Marshal.
+func BenchmarkEncodeJSON(b *testing.B) {
+	user, content, channel := "alice", "hello, world", "general"
+	m := benchMessage{User: &user, Content: &content, Channel: &channel}
+	b.Run("EncodeJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := EncodeJSON(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json.Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -1,6 +1,8 @@
 package rsrt
 
 import (
+	"encoding/json"
+	"math"
 	"reflect"
 	"testing"
 )
@@ -129,22 +131,22 @@ func TestDecodeJSONErrors(t *testing.T) {
 // TestFlatDecoder checks which types the flat decoder takes, and that on
 // scalarCases it agrees with the strict decoder.
 func TestFlatDecoder(t *testing.T) {
-	if flatDecoderOf[codecFlat]() == nil || flatDecoderOf[codecScalars]() == nil {
+	if flatCodecOf[codecFlat]() == nil || flatCodecOf[codecScalars]() == nil {
 		t.Fatal("codecFlat or codecScalars has no flat decoder")
 	}
-	if flatDecoderOf[codecKeysOnly]() != nil || jsonKeysOf[codecKeysOnly]() == nil {
+	if flatCodecOf[codecKeysOnly]() != nil || jsonKeysOf[codecKeysOnly]() == nil {
 		t.Fatal("codecKeysOnly does not take the key scan path")
 	}
-	if flatDecoderOf[codecNested]() != nil {
+	if flatCodecOf[codecNested]() != nil {
 		t.Fatal("codecNested has a flat decoder")
 	}
 	type withOpt struct {
 		N int64 `json:"n,string"`
 	}
-	if flatDecoderOf[withOpt]() != nil {
+	if flatCodecOf[withOpt]() != nil {
 		t.Fatal("a field tagged ,string takes the flat decoder")
 	}
-	d := flatDecoderOf[codecScalars]()
+	d := flatCodecOf[codecScalars]()
 	for _, c := range scalarCases {
 		data := []byte(c)
 		got, err := DecodeJSON[codecScalars](&Payload{Data: data})
@@ -253,4 +255,86 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// codecOmit has omitempty on every kind the flat encoder writes.
+type codecOmit struct {
+	S  string     `json:"s,omitempty"`
+	L  codecLabel `json:"l,omitempty"`
+	B  bool       `json:"b,omitempty"`
+	I  int16      `json:"i,omitempty"`
+	U  uint32     `json:"u,omitempty"`
+	F  float64    `json:"f,omitempty"`
+	PS *string    `json:"ps,omitempty"`
+	PF *float32   `json:"pf,omitempty"`
+	LS []string   `json:"ls,omitempty"`
+	LF []float32  `json:"lf,omitempty"`
+}
+
+// encodeCases are values whose EncodeJSON output must be json.Marshal's.
+func encodeCases(s string, f float64, n int64) []any {
+	f32 := float32(f)
+	return []any{
+		codecScalars{S: s, L: codecLabel(s), PS: &s, B: n%2 == 0, I8: int8(n), I: int(n), PI: &n, U8: uint8(n), U: uint64(n),
+			F32: f32, PF: &f, LS: []string{s, "", s + s}, LI: []int32{int32(n), -1}, LF: []float64{f, -f, 0}, LB: []bool{}},
+		codecScalars{},
+		codecOmit{S: s, L: codecLabel(s), I: int16(n), U: uint32(n), F: f, PS: &s, PF: &f32, LS: []string{s}, LF: []float32{f32}},
+		codecOmit{LS: []string{}},
+		benchMessage{User: &s, Content: &s},
+		codecFlat{User: s, Count: &n, Tags: []string{s}},
+	}
+}
+
+// FuzzEncodeJSON checks that EncodeJSON writes what json.Marshal writes,
+// and fails where it fails.
+func FuzzEncodeJSON(f *testing.F) {
+	for _, s := range []string{"", "plain", "q\"b\\s/", "<a href='x'>&amp;</a>", "\x00\x01\b\f\n\r\t\x1f\x7f",
+		"\u2028\u2029é€😀", "bad\xff\xfeutf8\xed\xa0\x80", "\u00e9\u0301"} {
+		f.Add(s, 1.5, int64(7))
+	}
+	for _, x := range []float64{0, -0.0, 1e-6, 9.99e-7, 1e21, 1e20, 123456789.125, 1e-300, math.MaxFloat64, math.SmallestNonzeroFloat64, 3.4e38, 1e39, math.NaN(), math.Inf(1), math.Inf(-1)} {
+		f.Add("x", x, int64(-1<<63))
+	}
+	f.Fuzz(func(t *testing.T, s string, x float64, n int64) {
+		for _, v := range encodeCases(s, x, n) {
+			want, wantErr := json.Marshal(v)
+			var got Payload
+			var err error
+			switch v := v.(type) {
+			case codecScalars:
+				got, err = EncodeJSON(v)
+			case codecOmit:
+				got, err = EncodeJSON(v)
+			case benchMessage:
+				got, err = EncodeJSON(v)
+			case codecFlat:
+				got, err = EncodeJSON(v)
+			}
+			if (err == nil) != (wantErr == nil) || string(got.Data) != string(want) {
+				t.Fatalf("EncodeJSON(%#v) = %s, %v; json.Marshal: %s, %v", v, got.Data, err, want, wantErr)
+			}
+		}
+	})
+}
+
+// TestEncodeJSONFlat runs FuzzEncodeJSON's seeds and checks that the
+// flat encoder, not json.Marshal, wrote them.
+func TestEncodeJSONFlat(t *testing.T) {
+	for _, c := range []any{codecScalars{}, codecOmit{}, benchMessage{}, codecFlat{}} {
+		if newFlatCodec(reflect.TypeOf(c)) == nil {
+			t.Fatalf("%T has no flat codec", c)
+		}
+	}
+	s := "<q\"\u2028\xff>"
+	f := 1e-7
+	v := encodeCases(s, f, 3)[0].(codecScalars)
+	rv := reflect.ValueOf(&v).Elem()
+	got, ok := flatCodecOf[codecScalars]().encode(nil, rv)
+	want, _ := json.Marshal(v)
+	if !ok || string(got) != string(want) {
+		t.Fatalf("flat encoder: %s, %v; json.Marshal: %s", got, ok, want)
+	}
+	if _, ok := flatCodecOf[codecScalars]().encode(nil, reflect.ValueOf(&codecScalars{F32: float32(math.Inf(1))}).Elem()); ok {
+		t.Fatal("flat encoder wrote an infinite number")
+	}
 }

@@ -1,9 +1,13 @@
 package rsrt
 
-// The flat-object decoder: DecodeJSON's fast path for struct types whose
-// fields are JSON scalars, pointers to scalars or lists of scalars, which
-// is what most request payloads are (the chat's Message is three optional
-// strings). It reads the object in one pass, without encoding/json's
+// The flat-object codec: DecodeJSON's and EncodeJSON's fast path for
+// struct types whose fields are JSON scalars, pointers to scalars or lists
+// of scalars, which is what most payloads are (the chat's Message is
+// three optional strings). The encoder writes what json.Marshal writes,
+// byte for byte (FuzzEncodeJSON checks it); the decoder is described
+// here.
+//
+// The decoder It reads the object in one pass, without encoding/json's
 // reflection-driven state machine, and allocates the value, one string
 // that every unescaped string of the object is a slice of, and one array
 // for the strings that fields point to.
@@ -17,6 +21,7 @@ package rsrt
 // its results. FuzzDecodeJSON checks that the two agree.
 
 import (
+	"math"
 	"reflect"
 	"strconv"
 	"sync"
@@ -25,8 +30,9 @@ import (
 	"unicode/utf8"
 )
 
-// flatDecoder decodes JSON objects into one struct type.
-type flatDecoder struct {
+// flatCodec decodes JSON objects into one struct type, and encodes its
+// values.
+type flatCodec struct {
 	fields []flatField
 	// ptrStrings is the number of *string fields: their strings share
 	// one array.
@@ -42,33 +48,34 @@ type flatField struct {
 	ptr, slice bool
 	kind       reflect.Kind
 	elem       reflect.Type
+	omitEmpty  bool
 }
 
 var stringType = reflect.TypeFor[string]()
 
-// flatCache maps a reflect.Type to its *flatDecoder (nil: not flat).
+// flatCache maps a reflect.Type to its *flatCodec (nil: not flat).
 var flatCache sync.Map
 
-// flatDecoderOf returns T's flat decoder, or nil when T is not a struct
+// flatCodecOf returns T's flat decoder, or nil when T is not a struct
 // that one can decode. The result is computed once per type.
-func flatDecoderOf[T any]() *flatDecoder {
+func flatCodecOf[T any]() *flatCodec {
 	t := reflect.TypeFor[T]()
 	if d, ok := flatCache.Load(t); ok {
-		return d.(*flatDecoder)
+		return d.(*flatCodec)
 	}
-	d := newFlatDecoder(t)
+	d := newFlatCodec(t)
 	flatCache.Store(t, d)
 	return d
 }
 
-// newFlatDecoder builds the decoder of t, or returns nil. It takes the
+// newFlatCodec builds the decoder of t, or returns nil. It takes the
 // types jsonKeysOf takes, less arrays, []byte (base64 in JSON) and lists
 // of pointers, and less fields with tag options other than omitempty.
-func newFlatDecoder(t reflect.Type) *flatDecoder {
+func newFlatCodec(t reflect.Type) *flatCodec {
 	if flatStructKeys(t) == nil {
 		return nil
 	}
-	d := &flatDecoder{}
+	d := &flatCodec{}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -88,7 +95,7 @@ func newFlatDecoder(t reflect.Type) *flatDecoder {
 		if name == "" {
 			name = f.Name
 		}
-		ff := flatField{name: name, index: i, elem: f.Type, kind: f.Type.Kind()}
+		ff := flatField{name: name, index: i, elem: f.Type, kind: f.Type.Kind(), omitEmpty: opts == "omitempty"}
 		switch f.Type.Kind() {
 		case reflect.Pointer:
 			ff.ptr, ff.elem, ff.kind = true, f.Type.Elem(), f.Type.Elem().Kind()
@@ -129,7 +136,7 @@ func flatScalar(k reflect.Kind) bool {
 // decode decodes data into v, an addressable value of the decoder's
 // struct type, holding its zero value. It reports false when it gave up;
 // v may then be partly set.
-func (d *flatDecoder) decode(data []byte, v reflect.Value) bool {
+func (d *flatCodec) decode(data []byte, v reflect.Value) bool {
 	s := flatScan{data: data}
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
@@ -209,7 +216,7 @@ func (d *flatDecoder) decode(data []byte, v reflect.Value) bool {
 }
 
 // field returns the index of the field named key, or -1.
-func (d *flatDecoder) field(key []byte) int {
+func (d *flatCodec) field(key []byte) int {
 	for k := range d.fields {
 		if d.fields[k].name == string(key) {
 			return k
@@ -501,4 +508,194 @@ func (s *flatScan) list(i int, v reflect.Value, f *flatField) int {
 			return -1
 		}
 	}
+}
+
+// encode appends the JSON object of v, a value of the codec's struct
+// type, to b as json.Marshal writes it. It reports false for what
+// json.Marshal refuses (a NaN or infinite number), leaving the error to
+// it.
+func (d *flatCodec) encode(b []byte, v reflect.Value) ([]byte, bool) {
+	b = append(b, '{')
+	first := true
+	for k := range d.fields {
+		f := &d.fields[k]
+		fv := v.Field(f.index)
+		if f.omitEmpty && flatEmpty(fv, f) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = append(b, f.name...)
+		b = append(b, '"', ':')
+		var ok bool
+		switch {
+		case f.ptr:
+			if fv.IsNil() {
+				b = append(b, "null"...)
+				continue
+			}
+			b, ok = appendScalar(b, fv.Elem(), f.kind)
+		case f.slice:
+			if fv.IsNil() {
+				b = append(b, "null"...)
+				continue
+			}
+			b = append(b, '[')
+			for i := range fv.Len() {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				if b, ok = appendScalar(b, fv.Index(i), f.kind); !ok {
+					return b, false
+				}
+			}
+			b, ok = append(b, ']'), true
+		default:
+			b, ok = appendScalar(b, fv, f.kind)
+		}
+		if !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// size estimates the length of v's JSON: its strings and some room.
+func (d *flatCodec) size(v reflect.Value) int {
+	n := 2
+	for k := range d.fields {
+		f := &d.fields[k]
+		n += len(f.name) + 8
+		if f.kind != reflect.String {
+			continue
+		}
+		switch fv := v.Field(f.index); {
+		case f.ptr && !fv.IsNil():
+			n += fv.Elem().Len()
+		case !f.ptr && !f.slice:
+			n += fv.Len()
+		}
+	}
+	return n + n/8
+}
+
+// flatEmpty reports whether omitempty leaves the field out: false, 0, a
+// nil pointer, an empty string or list.
+func flatEmpty(v reflect.Value, f *flatField) bool {
+	switch {
+	case f.ptr:
+		return v.IsNil()
+	case f.slice:
+		return v.Len() == 0
+	}
+	switch f.kind {
+	case reflect.String:
+		return v.Len() == 0
+	case reflect.Bool:
+		return !v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int() == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return v.Uint() == 0
+	case reflect.Float32, reflect.Float64:
+		return v.Float() == 0
+	}
+	return false
+}
+
+// appendScalar appends the JSON of v, of kind k, as json.Marshal writes it.
+func appendScalar(b []byte, v reflect.Value, k reflect.Kind) ([]byte, bool) {
+	switch k {
+	case reflect.String:
+		return appendJSONString(b, v.String()), true
+	case reflect.Bool:
+		if v.Bool() {
+			return append(b, "true"...), true
+		}
+		return append(b, "false"...), true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(b, v.Int(), 10), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.AppendUint(b, v.Uint(), 10), true
+	case reflect.Float32, reflect.Float64:
+		return appendJSONFloat(b, v.Float(), v.Type().Bits())
+	}
+	return b, false
+}
+
+// appendJSONFloat is encoding/json's float encoding.
+func appendJSONFloat(b []byte, f float64, bits int) ([]byte, bool) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return b, false
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21)) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, bits)
+	if format == 'e' {
+		// e-09 becomes e-9, as encoding/json writes it.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, true
+}
+
+// appendJSONString is encoding/json's string encoding, HTML-safe as
+// json.Marshal makes it: <, > and & escaped, U+2028 and U+2029 too, and
+// invalid UTF-8 replaced by U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

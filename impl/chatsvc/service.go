@@ -459,6 +459,7 @@ func (s *Service) leaveLocked(ss *Session, channel string) {
 // sendChannel delivers content from ss to every member of channel, ss
 // included: the members at the time of the registry read.
 func (s *Service) sendChannel(ss *Session, channel string, content *string) error {
+	var few [fewRecipients]*Session // most sends have few recipients: no allocation
 	s.mu.RLock()
 	ch, ok := s.channels[channel]
 	if !ok {
@@ -469,7 +470,7 @@ func (s *Service) sendChannel(ss *Session, channel string, content *string) erro
 		s.mu.RUnlock()
 		return rsrt.NewError("you have not joined channel %q", channel)
 	}
-	members := recipients(ch.members)
+	members := recipients(few[:0], ch.members)
 	s.mu.RUnlock()
 	from := ss.userName() // a copy: recipients share it, the session keeps its own
 	d := newDelivery(chat.Message{User: &from, Content: content, Channel: &channel})
@@ -480,8 +481,9 @@ func (s *Service) sendChannel(ss *Session, channel string, content *string) erro
 // sendPrivate delivers content from ss to every session of user, on
 // every node.
 func (s *Service) sendPrivate(ctx context.Context, ss *Session, user string, content *string) error {
+	var few [fewRecipients]*Session // most sends have few recipients: no allocation
 	s.mu.RLock()
-	members := recipients(s.users[user])
+	members := recipients(few[:0], s.users[user])
 	s.mu.RUnlock()
 	if len(members) == 0 && !s.hub.UserOnline(ctx, user) {
 		return rsrt.NewError("user %q is not logged in", user)
@@ -496,10 +498,11 @@ func (s *Service) sendPrivate(ctx context.Context, ss *Session, user string, con
 // to channel to this node's members of it (the hub calls it). A channel
 // with no member here drops it.
 func (s *Service) DeliverChannel(channel, from string, content *string) {
+	var few [fewRecipients]*Session // most sends have few recipients: no allocation
 	s.mu.RLock()
 	var members []*Session
 	if ch := s.channels[channel]; ch != nil {
-		members = recipients(ch.members)
+		members = recipients(few[:0], ch.members)
 	}
 	s.mu.RUnlock()
 	if len(members) == 0 {
@@ -513,8 +516,9 @@ func (s *Service) DeliverChannel(channel, from string, content *string) {
 // node sent to user to this node's sessions of that user (the hub calls
 // it).
 func (s *Service) DeliverPrivate(user, from string, content *string) {
+	var few [fewRecipients]*Session // most sends have few recipients: no allocation
 	s.mu.RLock()
-	members := recipients(s.users[user])
+	members := recipients(few[:0], s.users[user])
 	s.mu.RUnlock()
 	if len(members) == 0 {
 		return
@@ -523,10 +527,12 @@ func (s *Service) DeliverPrivate(user, from string, content *string) {
 	s.fanOut('u', user, members, d, nil)
 }
 
-// recipients copies a recipient set, so that the pushes can run after the
-// registry lock is released.
-func recipients(set map[*Session]struct{}) []*Session {
-	members := make([]*Session, 0, len(set))
+// fewRecipients is how many recipients a send holds on its stack.
+const fewRecipients = 8
+
+// recipients appends the members of a recipient set to members, so that
+// the pushes can run after the registry lock is released.
+func recipients(members []*Session, set map[*Session]struct{}) []*Session {
 	for m := range set {
 		members = append(members, m)
 	}

@@ -3,6 +3,7 @@ package loadbase
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,17 +24,22 @@ type RawClient struct {
 	prefetch int
 }
 
-// DialRaw connects to addr over TCP with the keepalive interval ka
-// (default 500ms) and the stream demand window prefetch (default 64).
+// DialRaw connects to addr, over WebSocket when it is a ws:// or wss:// URL and over
+// TCP otherwise (host:port), with the keepalive interval ka (default
+// 500ms) and the stream demand window prefetch (default 64).
 func DialRaw(ctx context.Context, addr string, ka time.Duration, prefetch int) (*RawClient, error) {
 	if ka <= 0 {
 		ka = 500 * time.Millisecond
+	}
+	tp := rsocket.TCPClient().SetAddr(addr).Build()
+	if strings.HasPrefix(addr, "ws://") || strings.HasPrefix(addr, "wss://") {
+		tp = rsocket.WebsocketClient().SetURL(addr).Build()
 	}
 	c, err := rsocket.Connect().
 		MetadataMimeType(extension.MessageCompositeMetadata.String()).
 		DataMimeType(extension.ApplicationJSON.String()).
 		KeepAlive(ka, 10*time.Minute, 1).
-		Transport(rsocket.TCPClient().SetAddr(addr).Build()).
+		Transport(tp).
 		Start(ctx)
 	if err != nil {
 		return nil, err

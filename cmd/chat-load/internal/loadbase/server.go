@@ -16,6 +16,10 @@
 //     only within the demand the client granted (REQUEST_N), from a
 //     per-session queue.
 //
+// It serves over TCP (Start) or over WebSocket (StartWebSocket), each with
+// rsocket-go's own transport and its defaults: the baseline is what a
+// plain rsocket-go server does on that transport.
+//
 // It imports rsocket-go directly, by definition: it is what the generated
 // server is measured against, so it must not go through the runtime's
 // boundary (gen/rsrt/internal/rsock). gen/rsrt's
@@ -60,6 +64,7 @@ const maxName = 256
 // Server is a running baseline server.
 type Server struct {
 	ln     net.Listener
+	url    string // the address clients dial, see Addr
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -70,16 +75,36 @@ type Server struct {
 	sessions atomic.Int64
 }
 
-// Start listens on addr (for example "127.0.0.1:0") and serves until Close
-// or until ctx is done.
+// Start listens on addr (for example "127.0.0.1:0") and serves RSocket
+// over TCP until Close or until ctx is done.
 func Start(ctx context.Context, addr string) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
+	tp := transport.NewTCPServerTransport(func(context.Context) (net.Listener, error) { return ln, nil })
+	return start(ctx, ln, ln.Addr().String(), tp)
+}
+
+// StartWebSocket listens on addr (for example "127.0.0.1:0") and serves
+// RSocket over WebSocket, on path "/", until Close or until ctx is done.
+// It uses rsocket-go's websocket transport with its default upgrader (1
+// KiB buffers, any origin), as a plain rsocket-go server would.
+func StartWebSocket(ctx context.Context, addr string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	tp := transport.NewWebsocketServerTransport(func(context.Context) (net.Listener, error) { return ln, nil }, "/", nil)
+	return start(ctx, ln, "ws://"+ln.Addr().String()+"/", tp)
+}
+
+// start serves tp, whose listener is ln, and returns once it accepts.
+func start(ctx context.Context, ln net.Listener, url string, tp transport.ServerTransport) (*Server, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Server{
 		ln:       ln,
+		url:      url,
 		cancel:   cancel,
 		done:     make(chan struct{}),
 		users:    make(map[string]map[*session]struct{}),
@@ -91,22 +116,23 @@ func Start(ctx context.Context, addr string) (*Server, error) {
 		_ = rsocket.Receive().
 			OnStart(func() { close(started) }).
 			Acceptor(s.accept).
-			Transport(func(context.Context) (transport.ServerTransport, error) {
-				return transport.NewTCPServerTransport(func(context.Context) (net.Listener, error) { return ln, nil }), nil
-			}).
+			Transport(func(context.Context) (transport.ServerTransport, error) { return tp, nil }).
 			Serve(ctx)
 	}()
 	select {
 	case <-started:
 	case <-s.done:
 		cancel()
+		ln.Close()
 		return nil, errors.New("loadbase: server failed to start")
 	}
 	return s, nil
 }
 
-// Addr returns the listening address, "127.0.0.1:port".
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+// Addr returns the address a client dials: "127.0.0.1:port" over TCP,
+// "ws://127.0.0.1:port/" over WebSocket (both forms chat.Dial and DialRaw
+// take).
+func (s *Server) Addr() string { return s.url }
 
 // Sessions returns the number of logged-in sessions.
 func (s *Server) Sessions() int64 { return s.sessions.Load() }

@@ -7,15 +7,17 @@
 // It drives a running server (--addr), or starts the generated chat server
 // and/or the hand-written baseline (internal/loadbase) itself on free
 // 127.0.0.1 ports and measures both in the same run
-// (--target chat|baseline|both).
+// (--target chat|baseline|both), over TCP, WebSocket or each in turn
+// (--transport tcp|ws|both); every measure names its transport.
 // The memory scenario runs each server in a child process (this binary's
 // hidden "serve" subcommand, or --server-cmd for the chat server) and reads
 // its VmRSS.
 //
 // Usage:
 //
-//	chat-load [--target both] [--quick] [--json FILE] [--svg FILE] ...
+//	chat-load [--target both] [--transport tcp] [--quick] [--json FILE] [--svg FILE] ...
 //	chat-load --addr 127.0.0.1:6565 --scenarios rr,fanout
+//	chat-load --addr ws://127.0.0.1:6566/ --scenarios rr
 //	chat-load cluster [--members 200] [--messages 200] [--rounds 3]
 //
 // The cluster subcommand compares a channel's fan-out with its members
@@ -53,15 +55,19 @@ type Results struct {
 	Targets  []*TargetResult `json:"targets"`
 }
 
-// TargetResult holds the measures of one server.
+// TargetResult holds the measures of one server over one transport, in
+// one round.
 type TargetResult struct {
-	Target string         `json:"target"`
-	Round  int            `json:"round"`
-	Addr   string         `json:"addr,omitempty"`
-	RR     []RRResult     `json:"request_response,omitempty"`
-	Fanout []FanoutResult `json:"fanout,omitempty"`
-	Memory *MemResult     `json:"memory,omitempty"`
-	Errors []string       `json:"errors,omitempty"`
+	Target string `json:"target"`
+	// Transport is what the clients connected over: "tcp" or "ws"
+	// (WebSocket).
+	Transport string         `json:"transport"`
+	Round     int            `json:"round"`
+	Addr      string         `json:"addr,omitempty"`
+	RR        []RRResult     `json:"request_response,omitempty"`
+	Fanout    []FanoutResult `json:"fanout,omitempty"`
+	Memory    *MemResult     `json:"memory,omitempty"`
+	Errors    []string       `json:"errors,omitempty"`
 	// LoadAvg is the 1-minute load average of the machine when the round
 	// of this target started and ended: other work on the host skews the
 	// figures.
@@ -127,8 +133,9 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 	fs := flag.NewFlagSet("chat-load", flag.ContinueOnError)
 	var (
 		target     = fs.String("target", "both", "servers to start and measure: chat, baseline or both (ignored with --addr)")
-		addr       = fs.String("addr", "", "drive the server already running at host:port instead of starting one")
-		serverCmd  = fs.String("server-cmd", "", "command line that runs the chat server for the memory scenario, with {port} for the port to listen on on 127.0.0.1 (default: this binary's serve subcommand)")
+		addr       = fs.String("addr", "", "drive the server already running at host:port (TCP) or ws://host:port/path (WebSocket) instead of starting one")
+		transport  = fs.String("transport", "tcp", "transports to measure: tcp, ws (WebSocket) or both, each scenario over one then the other (with --addr, the address's form names it)")
+		serverCmd  = fs.String("server-cmd", "", "command line that runs the chat server, with {port} for the port to listen on on 127.0.0.1, or {tcp-addr} and {ws-addr} for 127.0.0.1:port on the transport measured and an empty argument on the other (default: this binary's serve subcommand)")
 		inProcess  = fs.Bool("in-process", false, "run the servers of the rr and fan-out scenarios in this process (to profile them with --cpuprofile) instead of child processes; memory always uses a child")
 		scenarios  = fs.String("scenarios", "rr,fanout,memory", "comma-separated scenarios: rr, fanout, memory")
 		quick      = fs.Bool("quick", false, "small counts and short durations (CI)")
@@ -148,14 +155,14 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		sessions   = fs.Int("sessions", 10000, "memory: logged-in sessions with open streams")
 		stallTO    = fs.Duration("stall-timeout", 3*time.Second, "a member with pending messages and no receipt for this long is stalled")
 		dialers    = fs.Int("dialers", 32, "concurrent dials when opening many connections")
-		memProf    = fs.String("server-memprofile", "", "memory scenario: write a heap profile of each server with the sessions open to PREFIX-<target>.pprof (not with --server-cmd)")
+		memProf    = fs.String("server-memprofile", "", "memory scenario: write a heap profile of each server with the sessions open to PREFIX-<target>.pprof, PREFIX-<transport>-<target>.pprof with --transport both (not with --server-cmd)")
 		rounds     = fs.Int("rounds", 1, "run every target this many times, alternating, and report medians")
 		timeout    = fs.Duration("timeout", 15*time.Minute, "bound on the whole run")
 		jsonFile   = fs.String("json", "", "write the results as JSON to this file")
 		svgFile    = fs.String("svg", "", "write a chat-vs-baseline bar chart to this SVG file")
 		cpuProf    = fs.String("cpuprofile", "", "write a CPU profile of this process (the load client, and the servers with --in-process)")
 		mutexProf  = fs.String("mutexprofile", "", "write a mutex contention profile of this process (the load client, and the servers with --in-process)")
-		serverProf = fs.String("server-cpuprofile", "", "write a CPU profile of each child server of the rr and fan-out scenarios to PREFIX-<target>.pprof (not with --server-cmd)")
+		serverProf = fs.String("server-cpuprofile", "", "write a CPU profile of each child server of the rr and fan-out scenarios to PREFIX-<target>.pprof, PREFIX-<transport>-<target>.pprof with --transport both (not with --server-cmd)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -220,10 +227,31 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 			return nil, fmt.Errorf("unknown scenario %q", s)
 		}
 	}
+	var transports []string
+	switch *transport {
+	case "both":
+		transports = []string{"tcp", "ws"}
+	case "tcp", "ws":
+		transports = []string{*transport}
+	default:
+		return nil, fmt.Errorf("bad --transport %q: want tcp, ws or both", *transport)
+	}
 	var targets []string
 	switch {
 	case *addr != "":
 		targets = []string{"external"}
+		// The address names the transport; a --transport that says
+		// otherwise is a mistake, not something to ignore.
+		tp := "tcp"
+		if strings.HasPrefix(*addr, "ws://") || strings.HasPrefix(*addr, "wss://") {
+			tp = "ws"
+		}
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "transport" })
+		if explicit && *transport != tp {
+			return nil, fmt.Errorf("--transport %s with --addr %s: the address is a %s one (a ws:// URL for WebSocket, host:port for TCP)", *transport, *addr, tp)
+		}
+		transports = []string{tp}
 		if want["memory"] {
 			logf("memory scenario skipped: it needs a server it starts itself (use --server-cmd)")
 			delete(want, "memory")
@@ -270,43 +298,58 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		Started: time.Now().UTC(), Host: fmt.Sprintf("%s %s/%s %d CPUs %s", host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version()),
 		Client: *clientKind, Quick: *quick, Rounds: *rounds,
 		Settings: map[string]any{
-			"conns": cfg.conns, "rr_mode": *rrMode, "inflight": cfg.inflight, "rr_duration": cfg.rrDuration.String(),
+			"transports": transports,
+			"conns":      cfg.conns, "rr_mode": *rrMode, "inflight": cfg.inflight, "rr_duration": cfg.rrDuration.String(),
 			"members": cfg.members, "rate": cfg.rate, "rate_duration": cfg.rateDuration.String(),
 			"flat_messages": cfg.flatMessages, "flat_inflight": cfg.flatInFlight, "prefetch": *prefetch,
 			"slow": cfg.slow, "slow_delay": cfg.slowDelay.String(),
 			"sessions": cfg.sessions, "stall_timeout": cfg.stallTimeout.String(),
 		},
 	}
-	// Alternate the order of the targets from round to round, so that
-	// neither always runs first on a host whose load drifts.
-	var runs []string
+	// Each round measures every transport in turn, and on each the
+	// targets one after the other: the two servers compared on a
+	// transport run close in time. The order of the targets alternates
+	// from round to round, so that neither always runs first on a host
+	// whose load drifts. Every run starts its own servers.
+	type runSpec struct {
+		target, transport string
+		round             int
+	}
+	var runs []runSpec
 	for r := 0; r < *rounds; r++ {
-		for i := range targets {
-			if r%2 == 1 {
-				i = len(targets) - 1 - i
+		for _, tp := range transports {
+			for i := range targets {
+				if r%2 == 1 {
+					i = len(targets) - 1 - i
+				}
+				runs = append(runs, runSpec{targets[i], tp, r + 1})
 			}
-			runs = append(runs, targets[i])
 		}
 	}
-	for i, t := range runs {
-		tr := &TargetResult{Target: t, Round: i/len(targets) + 1}
+	for _, rs := range runs {
+		t := rs.target
+		tr := &TargetResult{Target: t, Transport: rs.transport, Round: rs.round}
 		res.Targets = append(res.Targets, tr)
 		tr.LoadAvg[0] = loadAvg()
-		logf("== %s (round %d), load average %.1f", t, tr.Round, tr.LoadAvg[0])
+		logf("== %s over %s (round %d), load average %.1f", t, rs.transport, tr.Round, tr.LoadAvg[0])
 		if want["rr"] || want["fanout"] {
 			var srv *server
 			var err error
 			switch {
 			case t == "external":
-				srv = &server{target: t, addr: *addr, stop: func() error { return nil }}
+				srv = &server{target: t, transport: rs.transport, addr: *addr, stop: func() error { return nil }}
 			case *inProcess:
-				srv, err = startInProcess(ctx, t)
+				srv, err = startInProcess(ctx, t, rs.transport)
 			default:
 				cmd := ""
 				if t == "chat" {
 					cmd = *serverCmd
 				}
-				srv, err = spawn(ctx, t, cmd, *serverProf)
+				prof := *serverProf
+				if prof != "" && len(transports) > 1 {
+					prof += "-" + rs.transport
+				}
+				srv, err = spawn(ctx, t, rs.transport, cmd, prof)
 			}
 			if err != nil {
 				tr.Errors = append(tr.Errors, fmt.Sprintf("start: %v", err))
@@ -337,9 +380,13 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 			if t == "chat" {
 				cmd = *serverCmd
 			}
-			srv, err := spawn(ctx, t, cmd, "")
+			srv, err := spawn(ctx, t, rs.transport, cmd, "")
 			if err == nil {
-				tr.Memory, err = runMemory(ctx, srv, cfg)
+				mcfg := *cfg
+				if mcfg.memProfile != "" && len(transports) > 1 {
+					mcfg.memProfile += "-" + rs.transport
+				}
+				tr.Memory, err = runMemory(ctx, srv, &mcfg)
 				_ = srv.stop()
 			}
 			if err != nil {

@@ -42,7 +42,7 @@ func TestQuickSmoke(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the baseline server trips a race inside reactor-go (see race_test.go)")
 	}
-	_, stop, _, err := startChat(context.Background(), "127.0.0.1:0")
+	_, stop, _, err := startChat(context.Background(), "127.0.0.1:0", "tcp")
 	chatOK := !errors.Is(err, errChatUnavailable)
 	if err == nil {
 		stop()
@@ -81,6 +81,9 @@ func TestQuickSmoke(t *testing.T) {
 	for _, tr := range res.Targets {
 		if len(tr.Errors) > 0 {
 			t.Errorf("%s: errors %v", tr.Target, tr.Errors)
+		}
+		if tr.Transport != "tcp" {
+			t.Errorf("%s: transport %q, want tcp by default", tr.Target, tr.Transport)
 		}
 		if len(tr.RR) != 2 {
 			t.Errorf("%s: %d rr levels, want 2", tr.Target, len(tr.RR))

@@ -11,14 +11,24 @@ import (
 	"text/tabwriter"
 )
 
-// measure is one row of the table and one group of the chart.
-type measure struct {
+// quantity is something the scenarios measure, whatever the transport.
+type quantity struct {
 	name   string
 	unit   string
 	higher bool // higher is better
 	chart  bool
 	value  func(*TargetResult) (float64, bool)
 }
+
+// measure is one row of the table and one group of the chart: one
+// quantity over one transport.
+type measure struct {
+	quantity
+	transport string // "tcp" or "ws": only the results over it count
+}
+
+// title names the measure with its transport, for the chart.
+func (m measure) title() string { return m.name + " (" + m.transport + ")" }
 
 // nonZero makes a value unknown when it is zero (CPU time of a server that
 // is not a child process).
@@ -37,8 +47,33 @@ func known(f func(*TargetResult) (float64, bool)) func(*TargetResult) (float64, 
 	}
 }
 
+// measures returns every measure of res, each quantity once per transport
+// it was measured over, in the order of the transports in the run.
 func measures(res *Results) []measure {
+	var tps []string
+	for _, t := range res.Targets {
+		if !slices.Contains(tps, t.Transport) {
+			tps = append(tps, t.Transport)
+		}
+	}
 	var ms []measure
+	for _, q := range quantities(res) {
+		for _, tp := range tps {
+			m := measure{q, tp}
+			for _, t := range targetNames(res) {
+				if _, ok := value(res, t, m); ok {
+					ms = append(ms, m)
+					break
+				}
+			}
+		}
+	}
+	return ms
+}
+
+// quantities returns the measures of res whatever their transport.
+func quantities(res *Results) []quantity {
+	var ms []quantity
 	levels := map[int]bool{}
 	var order []int
 	for _, t := range res.Targets {
@@ -61,11 +96,11 @@ func measures(res *Results) []measure {
 	}
 	for _, l := range order {
 		ms = append(ms,
-			measure{fmt.Sprintf("message RR throughput, %d in flight", l), "req/s", true, true, rr(l, func(r RRResult) float64 { return r.RPS })},
-			measure{fmt.Sprintf("message RR p50 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P50us })},
-			measure{fmt.Sprintf("message RR p99 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P99us })},
-			measure{fmt.Sprintf("message RR server CPU, %d in flight", l), "us/req", false, false, nonZero(rr(l, func(r RRResult) float64 { return r.ServerCPUus }))},
-			measure{fmt.Sprintf("message RR messages lost, %d in flight", l), "msgs", false, false, rr(l, func(r RRResult) float64 { return float64(r.Lost) })},
+			quantity{fmt.Sprintf("message RR throughput, %d in flight", l), "req/s", true, true, rr(l, func(r RRResult) float64 { return r.RPS })},
+			quantity{fmt.Sprintf("message RR p50 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P50us })},
+			quantity{fmt.Sprintf("message RR p99 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P99us })},
+			quantity{fmt.Sprintf("message RR server CPU, %d in flight", l), "us/req", false, false, nonZero(rr(l, func(r RRResult) float64 { return r.ServerCPUus }))},
+			quantity{fmt.Sprintf("message RR messages lost, %d in flight", l), "msgs", false, false, rr(l, func(r RRResult) float64 { return float64(r.Lost) })},
 		)
 	}
 	fo := func(mode string, f func(FanoutResult) float64) func(*TargetResult) (float64, bool) {
@@ -96,19 +131,19 @@ func measures(res *Results) []measure {
 		}
 		p := fmt.Sprintf("fan-out to %d, %s", members, label)
 		ms = append(ms,
-			measure{p + ": deliveries", "deliveries/s", true, true, fo(mode, func(r FanoutResult) float64 { return r.DeliveriesPerSec })},
-			measure{p + ": p50 end-to-end", "ms", false, false, fo(mode, func(r FanoutResult) float64 { return r.P50ms })},
-			measure{p + ": p99 end-to-end", "ms", false, true, fo(mode, func(r FanoutResult) float64 { return r.P99ms })},
-			measure{p + ": server CPU", "us/delivery", false, mode == "flat", nonZero(fo(mode, func(r FanoutResult) float64 { return r.ServerCPUus }))},
-			measure{p + ": delivered/expected", "%", true, false, fo(mode, func(r FanoutResult) float64 {
+			quantity{p + ": deliveries", "deliveries/s", true, true, fo(mode, func(r FanoutResult) float64 { return r.DeliveriesPerSec })},
+			quantity{p + ": p50 end-to-end", "ms", false, false, fo(mode, func(r FanoutResult) float64 { return r.P50ms })},
+			quantity{p + ": p99 end-to-end", "ms", false, true, fo(mode, func(r FanoutResult) float64 { return r.P99ms })},
+			quantity{p + ": server CPU", "us/delivery", false, mode == "flat", nonZero(fo(mode, func(r FanoutResult) float64 { return r.ServerCPUus }))},
+			quantity{p + ": delivered/expected", "%", true, false, fo(mode, func(r FanoutResult) float64 {
 				if r.Expected == 0 {
 					return 0
 				}
 				return 100 * float64(r.Delivered) / float64(r.Expected)
 			})},
-			measure{p + ": dropped by the server (full queues)", "count", false, false, known(fo(mode, func(r FanoutResult) float64 { return float64(r.ServerDropped) }))},
-			measure{p + ": stalled streams (never recovered)", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.StalledMembers) })},
-			measure{p + ": stall episodes (no receipt for the stall timeout while pending)", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.StallEvents) })},
+			quantity{p + ": dropped by the server (full queues)", "count", false, false, known(fo(mode, func(r FanoutResult) float64 { return float64(r.ServerDropped) }))},
+			quantity{p + ": stalled streams (never recovered)", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.StalledMembers) })},
+			quantity{p + ": stall episodes (no receipt for the stall timeout while pending)", "count", false, false, fo(mode, func(r FanoutResult) float64 { return float64(r.StallEvents) })},
 		)
 	}
 	mem := func(f func(*MemResult) float64) func(*TargetResult) (float64, bool) {
@@ -128,8 +163,8 @@ func measures(res *Results) []measure {
 	if sessions > 0 {
 		p := fmt.Sprintf("server memory, %d sessions with open streams", sessions)
 		ms = append(ms,
-			measure{p + ": RSS per session", "KiB", false, true, mem(func(m *MemResult) float64 { return m.RSSPerSession / 1024 })},
-			measure{p + ": Go heap per session", "KiB", false, false, nonZero(mem(func(m *MemResult) float64 { return m.HeapPerSession / 1024 }))},
+			quantity{p + ": RSS per session", "KiB", false, true, mem(func(m *MemResult) float64 { return m.RSSPerSession / 1024 })},
+			quantity{p + ": Go heap per session", "KiB", false, false, nonZero(mem(func(m *MemResult) float64 { return m.HeapPerSession / 1024 }))},
 		)
 	}
 	return ms
@@ -157,11 +192,12 @@ func targetNames(res *Results) []string {
 	return names
 }
 
-// value returns the median of the measure over the rounds of target.
+// value returns the median of the measure over the rounds of target on
+// the measure's transport.
 func value(res *Results, target string, m measure) (float64, bool) {
 	var vs []float64
 	for _, t := range res.Targets {
-		if t.Target == target {
+		if t.Target == target && t.Transport == m.transport {
 			if v, ok := m.value(t); ok {
 				vs = append(vs, v)
 			}
@@ -177,7 +213,8 @@ func value(res *Results, target string, m measure) (float64, bool) {
 	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2, true
 }
 
-// ratio returns chat/baseline for the measure, when both are known.
+// ratio returns chat/baseline for the measure (both over its transport),
+// when both are known.
 func ratio(res *Results, m measure) (float64, bool) {
 	cv, ok1 := value(res, "chat", m)
 	bv, ok2 := value(res, "baseline", m)
@@ -190,7 +227,7 @@ func ratio(res *Results, m measure) (float64, bool) {
 func printTable(out io.Writer, res *Results) {
 	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	names := targetNames(res)
-	hdr := "measure\tunit\t"
+	hdr := "measure\ttransport\tunit\t"
 	for _, t := range names {
 		hdr += t + "\t"
 	}
@@ -199,7 +236,7 @@ func printTable(out io.Writer, res *Results) {
 	}
 	fmt.Fprintln(w, hdr)
 	for _, m := range measures(res) {
-		line := m.name + "\t" + m.unit + "\t"
+		line := m.name + "\t" + m.transport + "\t" + m.unit + "\t"
 		for _, t := range names {
 			if v, ok := value(res, t, m); ok {
 				line += fmtVal(v) + "\t"
@@ -221,11 +258,11 @@ func printTable(out io.Writer, res *Results) {
 		fmt.Fprintf(out, "(median of %d rounds)\n", res.Rounds)
 	}
 	for _, t := range res.Targets {
-		fmt.Fprintf(out, "load average during %s round %d: %.1f -> %.1f (%d CPUs)\n", t.Target, t.Round, t.LoadAvg[0], t.LoadAvg[1], runtime.NumCPU())
+		fmt.Fprintf(out, "load average during %s over %s round %d: %.1f -> %.1f (%d CPUs)\n", t.Target, t.Transport, t.Round, t.LoadAvg[0], t.LoadAvg[1], runtime.NumCPU())
 	}
 	for _, t := range res.Targets {
 		for _, e := range t.Errors {
-			fmt.Fprintf(out, "ERROR %s (round %d): %s\n", t.Target, t.Round, e)
+			fmt.Fprintf(out, "ERROR %s over %s (round %d): %s\n", t.Target, t.Transport, t.Round, e)
 		}
 	}
 }
@@ -284,7 +321,7 @@ func renderSVG(res *Results) string {
 		if !m.higher {
 			better = "lower is better"
 		}
-		fmt.Fprintf(&b, `<text x="10" y="%d" font-weight="bold">%s <tspan font-weight="normal" fill="#777">(%s, %s)</tspan></text>`+"\n", y+13, html.EscapeString(m.name), html.EscapeString(m.unit), better)
+		fmt.Fprintf(&b, `<text x="10" y="%d" font-weight="bold">%s <tspan font-weight="normal" fill="#777">(%s, %s)</tspan></text>`+"\n", y+13, html.EscapeString(m.title()), html.EscapeString(m.unit), better)
 		if r, ok := ratio(res, m); ok {
 			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end" font-weight="bold">chat/baseline %.2fx</text>`+"\n", width-10, y+13, r)
 		}
@@ -296,7 +333,7 @@ func renderSVG(res *Results) string {
 			}
 			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-6, y+12, html.EscapeString(t))
 			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"><title>%s %s: %s %s</title></rect>`+"\n",
-				left, y, w, barH, colors[t], html.EscapeString(t), html.EscapeString(m.name), fmtVal(vals[i]), html.EscapeString(m.unit))
+				left, y, w, barH, colors[t], html.EscapeString(t), html.EscapeString(m.title()), fmtVal(vals[i]), html.EscapeString(m.unit))
 			label := "n/a"
 			if oks[i] {
 				label = fmtVal(vals[i]) + " " + m.unit

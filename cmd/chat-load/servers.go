@@ -21,10 +21,14 @@ import (
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 )
 
-// server is a chat or baseline server the scenarios drive.
+// server is a chat or baseline server the scenarios drive, over one
+// transport.
 type server struct {
-	target string // "chat", "baseline" or "external"
-	addr   string
+	target    string // "chat", "baseline" or "external"
+	transport string // "tcp" or "ws"
+	// addr is the address clients dial: host:port over TCP,
+	// ws://host:port/ over WebSocket.
+	addr string
 	// child is set when the server runs in a child process.
 	child  *exec.Cmd
 	stdin  io.WriteCloser
@@ -35,23 +39,44 @@ type server struct {
 	stop func() error
 }
 
-// startInProcess starts target in this process on a free 127.0.0.1 port.
-func startInProcess(ctx context.Context, target string) (*server, error) {
+// startInProcess starts target in this process on a free 127.0.0.1 port,
+// serving transport.
+func startInProcess(ctx context.Context, target, transport string) (*server, error) {
 	switch target {
 	case "baseline":
-		s, err := loadbase.Start(ctx, "127.0.0.1:0")
+		s, err := startBaseline(ctx, "127.0.0.1:0", transport)
 		if err != nil {
 			return nil, err
 		}
-		return &server{target: target, addr: s.Addr(), stop: s.Close}, nil
+		return &server{target: target, transport: transport, addr: s.Addr(), stop: s.Close}, nil
 	case "chat":
-		addr, stop, _, err := startChat(ctx, "127.0.0.1:0")
+		addr, stop, _, err := startChat(ctx, "127.0.0.1:0", transport)
 		if err != nil {
 			return nil, err
 		}
-		return &server{target: target, addr: addr, stop: stop}, nil
+		return &server{target: target, transport: transport, addr: addr, stop: stop}, nil
 	}
 	return nil, fmt.Errorf("unknown target %q", target)
+}
+
+// startBaseline starts the baseline server on addr, serving transport.
+func startBaseline(ctx context.Context, addr, transport string) (*loadbase.Server, error) {
+	switch transport {
+	case "tcp":
+		return loadbase.Start(ctx, addr)
+	case "ws":
+		return loadbase.StartWebSocket(ctx, addr)
+	}
+	return nil, fmt.Errorf("unknown transport %q", transport)
+}
+
+// dialAddr returns the address a client dials to reach a server serving
+// transport on hostport.
+func dialAddr(transport, hostport string) string {
+	if transport == "ws" {
+		return "ws://" + hostport + "/"
+	}
+	return hostport
 }
 
 // freePort returns a port that was free on 127.0.0.1 a moment ago.
@@ -64,16 +89,20 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// spawn starts target in a child process so that its RSS is its own. With
-// cmdTemplate empty the child is this binary's hidden "serve" subcommand;
-// otherwise cmdTemplate is a command line (split on spaces) in which
-// "{port}" is replaced by a free port on 127.0.0.1.
-func spawn(ctx context.Context, target, cmdTemplate, profPrefix string) (*server, error) {
+// spawn starts target in a child process, serving transport, so that its
+// RSS is its own. With cmdTemplate empty the child is this binary's hidden
+// "serve" subcommand; otherwise cmdTemplate is a command line (split on
+// spaces) in which, in each argument, "{port}" is replaced by a free port
+// on 127.0.0.1 for transport to listen on, "{tcp-addr}" and "{ws-addr}" by
+// 127.0.0.1:port for the transport measured and by nothing for the other
+// (an argument that is only the other's placeholder becomes an empty
+// argument, which chat-server reads as "disabled").
+func spawn(ctx context.Context, target, transport, cmdTemplate, profPrefix string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	hostport := fmt.Sprintf("127.0.0.1:%d", port)
 	var cmd *exec.Cmd
 	ours := cmdTemplate == ""
 	if ours {
@@ -81,17 +110,21 @@ func spawn(ctx context.Context, target, cmdTemplate, profPrefix string) (*server
 		if err != nil {
 			return nil, err
 		}
-		args := []string{"serve", "-target", target, "-listen", addr}
+		args := []string{"serve", "-target", target, "-transport", transport, "-listen", hostport}
 		if profPrefix != "" {
 			args = append(args, "-cpuprofile", profPrefix+"-"+target+".pprof")
 		}
 		cmd = exec.Command(self, args...)
 	} else {
-		args := strings.Fields(strings.ReplaceAll(cmdTemplate, "{port}", strconv.Itoa(port)))
+		addrs := map[string]string{"tcp": "", "ws": ""}
+		addrs[transport] = hostport
+		fill := strings.NewReplacer("{port}", strconv.Itoa(port), "{tcp-addr}", addrs["tcp"], "{ws-addr}", addrs["ws"])
+		args := strings.Fields(cmdTemplate)
 		for i, a := range args {
 			if a == `""` || a == "''" {
-				args[i] = "" // an empty argument
+				a = "" // an empty argument
 			}
+			args[i] = fill.Replace(a)
 		}
 		if len(args) == 0 {
 			return nil, errors.New("empty --server-cmd")
@@ -113,7 +146,7 @@ func spawn(ctx context.Context, target, cmdTemplate, profPrefix string) (*server
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{target: target, addr: addr, child: cmd, stdin: stdin, stdout: bufio.NewReader(stdout), ours: ours}
+	s := &server{target: target, transport: transport, addr: dialAddr(transport, hostport), child: cmd, stdin: stdin, stdout: bufio.NewReader(stdout), ours: ours}
 	s.stop = func() error {
 		_ = stdin.Close()
 		done := make(chan struct{})
@@ -132,14 +165,14 @@ func spawn(ctx context.Context, target, cmdTemplate, profPrefix string) (*server
 	// Wait until it accepts connections.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", hostport, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
 			break
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			_ = s.stop()
-			return nil, fmt.Errorf("%s server at %s did not come up: %v", target, addr, err)
+			return nil, fmt.Errorf("%s server at %s did not come up: %v", target, s.addr, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -273,6 +306,7 @@ func readRSS(pid int) (int64, error) {
 func serveMain(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	target := fs.String("target", "baseline", "chat or baseline")
+	transport := fs.String("transport", "tcp", "tcp or ws (WebSocket on path /)")
 	listen := fs.String("listen", "127.0.0.1:0", "listen address")
 	prof := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
@@ -297,13 +331,13 @@ func serveMain(args []string) error {
 	dropped := func() uint64 { return 0 } // the baseline never drops
 	switch *target {
 	case "baseline":
-		s, err := loadbase.Start(ctx, *listen)
+		s, err := startBaseline(ctx, *listen, *transport)
 		if err != nil {
 			return err
 		}
 		stop = s.Close
 	case "chat":
-		_, st, dr, err := startChat(ctx, *listen)
+		_, st, dr, err := startChat(ctx, *listen, *transport)
 		if err != nil {
 			return err
 		}

@@ -201,14 +201,16 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
-	var delivered atomic.Int64
+	// answered counts the requests answered at every level, the warm-up
+	// included: each puts one message on its sender's stream.
+	var delivered, answered atomic.Int64
 	for _, c := range clients {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = c.Incoming(sctx, func(string) { delivered.Add(1) }) }()
 	}
 	run := func(level int, d time.Duration, record bool) RRResult {
 		// Every message of the previous level is in, or lost.
-		settle(&delivered)
+		settle(ctx, &delivered, answered.Load())
 		delivered0 := delivered.Load()
 		lat := make([][]time.Duration, level)
 		var reqs, errs atomic.Int64
@@ -237,6 +239,7 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 						continue
 					}
 					reqs.Add(1)
+					answered.Add(1)
 					if record {
 						lat[i] = append(lat[i], time.Since(t0))
 					}
@@ -246,7 +249,7 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 		w.Wait()
 		el := time.Since(start).Seconds()
 		cpu1, _ := srv.cpuTime()
-		got := settle(&delivered) - delivered0
+		got := settle(ctx, &delivered, answered.Load()) - delivered0
 		all := slices.Concat(lat...)
 		slices.Sort(all)
 		cpuPer := 0.0
@@ -273,19 +276,29 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 	return out, nil
 }
 
-// settle waits until n has not moved for 300 ms (the streams have
-// delivered what they will) and returns it.
-func settle(n *atomic.Int64) int64 {
-	last := n.Load()
+// settle waits until n reaches want (the streams have delivered a
+// message for every request answered) or has not moved for settleQuiet
+// (what is missing then is lost), and returns it. Waiting for the count
+// rather than for a fixed quiet spell keeps a reader that a loaded machine
+// starved for a moment from being counted as losing messages.
+func settle(ctx context.Context, n *atomic.Int64, want int64) int64 {
+	last, moved := n.Load(), time.Now()
 	for {
-		time.Sleep(300 * time.Millisecond)
 		now := n.Load()
-		if now == last {
+		if now >= want || ctx.Err() != nil {
 			return now
 		}
-		last = now
+		if now != last {
+			last, moved = now, time.Now()
+		} else if time.Since(moved) > settleQuiet {
+			return now
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// settleQuiet is how long settle waits for a count that does not move.
+const settleQuiet = 2 * time.Second
 
 // member is one fan-out receiver.
 type member struct {

@@ -55,6 +55,12 @@ type RRResult struct {
 	// reader kept reading.
 	Delivered int64 `json:"delivered"`
 	Lost      int64 `json:"lost"`
+	// ServerDropped is how many messages the server reported dropping
+	// from full session queues during the level (its overflow policy),
+	// which accounts for that many of Lost; always 0 on the baseline,
+	// which never drops; -1 when the server cannot tell (one in this
+	// process, a --server-cmd or --addr server).
+	ServerDropped int64 `json:"server_dropped"`
 }
 
 // FanoutResult is one channel fan-out phase.
@@ -215,6 +221,7 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 		lat := make([][]time.Duration, level)
 		var reqs, errs atomic.Int64
 		var w sync.WaitGroup
+		drop0, dropOK := srv.dropped()
 		cpu0, cpuOK := srv.cpuTime()
 		start := time.Now()
 		deadline := start.Add(d)
@@ -250,6 +257,10 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 		el := time.Since(start).Seconds()
 		cpu1, _ := srv.cpuTime()
 		got := settle(ctx, &delivered, answered.Load()) - delivered0
+		dropped := int64(-1)
+		if drop1, ok := srv.dropped(); ok && dropOK {
+			dropped = int64(drop1 - drop0)
+		}
 		all := slices.Concat(lat...)
 		slices.Sort(all)
 		cpuPer := 0.0
@@ -262,7 +273,7 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 			RPS:       float64(reqs.Load()) / el,
 			P50us:     float64(percentile(all, 0.50).Nanoseconds()) / 1e3,
 			P99us:     float64(percentile(all, 0.99).Nanoseconds()) / 1e3,
-			Delivered: got, Lost: max(0, reqs.Load()-got),
+			Delivered: got, Lost: max(0, reqs.Load()-got), ServerDropped: dropped,
 		}
 	}
 	// Warm up connections, pools and the JIT-free but cache-cold paths.
@@ -271,7 +282,7 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 	for _, l := range cfg.inflight {
 		r := run(l, cfg.rrDuration, true)
 		out = append(out, r)
-		logf("  rr in-flight %4d: %9.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %d  server CPU %.1f us/req  delivered %d  lost %d", l, r.RPS, r.P50us, r.P99us, r.Errors, r.ServerCPUus, r.Delivered, r.Lost)
+		logf("  rr in-flight %4d: %9.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %d  server CPU %.1f us/req  delivered %d  lost %d (server dropped %d)", l, r.RPS, r.P50us, r.P99us, r.Errors, r.ServerCPUus, r.Delivered, r.Lost, r.ServerDropped)
 	}
 	return out, nil
 }

@@ -101,6 +101,7 @@ func quantities(res *Results) []quantity {
 			quantity{fmt.Sprintf("message RR p99 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P99us })},
 			quantity{fmt.Sprintf("message RR server CPU, %d in flight", l), "us/req", false, false, nonZero(rr(l, func(r RRResult) float64 { return r.ServerCPUus }))},
 			quantity{fmt.Sprintf("message RR messages lost, %d in flight", l), "msgs", false, false, rr(l, func(r RRResult) float64 { return float64(r.Lost) })},
+			quantity{fmt.Sprintf("message RR messages dropped by the server (full queues), %d in flight", l), "msgs", false, false, known(rr(l, func(r RRResult) float64 { return float64(r.ServerDropped) }))},
 		)
 	}
 	fo := func(mode string, f func(FanoutResult) float64) func(*TargetResult) (float64, bool) {

@@ -51,9 +51,9 @@ func TestWebSocketRR(t *testing.T) {
 			t.Errorf("%s: %d rr levels, want 2", tr.Target, len(tr.RR))
 		}
 		for _, r := range tr.RR {
-			if r.Requests == 0 || r.Errors != 0 || r.Delivered != r.Requests || r.Lost != 0 {
-				t.Errorf("%s over ws: requests %d, errors %d, delivered %d, lost %d: want every request answered and delivered",
-					tr.Target, r.Requests, r.Errors, r.Delivered, r.Lost)
+			if r.Requests == 0 || r.Errors != 0 || r.Delivered != r.Requests || r.Lost != 0 || r.ServerDropped != 0 {
+				t.Errorf("%s over ws: requests %d, errors %d, delivered %d, lost %d, dropped by the server %d: want every request answered and delivered",
+					tr.Target, r.Requests, r.Errors, r.Delivered, r.Lost, r.ServerDropped)
 			}
 		}
 	}

@@ -269,12 +269,19 @@ func (s *Server) serveWS(ctx context.Context) error {
 			http.Error(w, "too many connections", http.StatusServiceUnavailable)
 			return
 		}
-		ws, err := up.Upgrade(w, r, nil)
+		bw := &batchWriter{ResponseWriter: w}
+		ws, err := up.Upgrade(bw, r, nil)
 		if err != nil {
 			// The upgrader answered the request with the error; the
 			// connection is an HTTP connection again.
 			s.demote(hc)
 			return
+		}
+		// The handshake's answer is held like every later write. A
+		// connection that cannot take it is closed, and served anyway:
+		// its first read fails, and serve does the accounting.
+		if err := bw.conn.flushWithin(s.opt.Limits.SetupTimeout); err != nil {
+			_ = ws.Close()
 		}
 		c := NewWSConn(ws, s.opt)
 		s.serve(ctx, c, c.st)

@@ -28,6 +28,11 @@ type WSConn struct {
 
 	rdl lazyDeadline // only the reading goroutine uses it
 
+	// batch, on a server's connection, holds the messages written until
+	// Flush (see batchConn); nil on other connections, whose messages
+	// go out as they are written.
+	batch *batchConn
+
 	// rbuf is the read buffer, reused between messages up to keepBuf
 	// bytes; only the reading goroutine uses it.
 	rbuf []byte
@@ -41,10 +46,44 @@ func NewWSConn(ws *websocket.Conn, opt Options) *WSConn {
 	opt = opt.withDefaults()
 	c := &WSConn{checker: newChecker(opt, ws.RemoteAddr().String()), ws: ws}
 	c.closeConn = func() { _ = ws.NetConn().Close() }
-	c.send = c.Write
-	c.reject = func(sid uint32, reason string) error { return c.Write(rejectFrame(sid, reason)) }
+	c.send = func(f core.WriteableFrame) error {
+		if err := c.Write(f); err != nil {
+			return err
+		}
+		return c.Flush()
+	}
+	c.reject = func(sid uint32, reason string) error { return c.send(rejectFrame(sid, reason)) }
+	if b, ok := ws.NetConn().(*batchConn); ok {
+		c.batch = b
+		// gorilla answers pings and closes from the read loop; with
+		// writes held for the next flush, the answers are flushed here.
+		ws.SetPingHandler(func(data string) error {
+			return c.control(websocket.PongMessage, []byte(data))
+		})
+		ws.SetCloseHandler(func(code int, _ string) error {
+			_ = c.control(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""))
+			return nil
+		})
+	}
 	return c
 }
+
+// control writes a control message and flushes it, as gorilla's default
+// handlers write their answers.
+func (c *WSConn) control(typ int, data []byte) error {
+	err := c.ws.WriteControl(typ, data, time.Now().Add(controlWriteTimeout))
+	if err == nil {
+		err = c.batch.Flush()
+	}
+	if errors.Is(err, websocket.ErrCloseSent) {
+		return nil
+	}
+	return err
+}
+
+// controlWriteTimeout bounds the write of a control message (gorilla's
+// own handlers allow a second).
+const controlWriteTimeout = time.Second
 
 // Addr returns the peer address.
 func (c *WSConn) Addr() string { return c.ws.RemoteAddr().String() }
@@ -171,11 +210,21 @@ func (c *WSConn) Write(f core.WriteableFrame) error {
 	return c.writeError(err)
 }
 
-// Flush does nothing: every Write sends its message.
-func (c *WSConn) Flush() error { return nil }
+// Flush writes out the messages written since the last flush, in one
+// system call.
+func (c *WSConn) Flush() error {
+	if c.batch == nil {
+		return nil
+	}
+	return c.writeError(c.batch.Flush())
+}
 
-// Close closes the connection.
+// Close writes out what is buffered, unless a write is in progress (the
+// peer may not be reading), and closes the connection.
 func (c *WSConn) Close() error {
+	if c.batch != nil {
+		c.batch.closeFlush()
+	}
 	err := c.ws.Close()
 	c.afterClose()
 	if errors.Is(err, net.ErrClosed) {

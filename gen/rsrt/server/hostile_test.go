@@ -569,3 +569,51 @@ func TestSetupRefusalKeepsItsCode(t *testing.T) {
 		check(t, msg)
 	})
 }
+
+// TestWebSocketControlFrames checks that the server answers a ping and
+// a close at once, though it holds its writes until the library flushes
+// (guard's batchConn), and that the connection then still serves.
+func TestWebSocketControlFrames(t *testing.T) {
+	run := start(t, newResponder(), server.Config{Limits: hostileLimits})
+	ws := wsDial(t, run)
+	if err := ws.WriteMessage(websocket.BinaryMessage, setupFrame()); err != nil {
+		t.Fatal(err)
+	}
+	pong := make(chan string, 1)
+	ws.SetPongHandler(func(data string) error { pong <- data; return nil })
+	read := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				read <- err
+				return
+			}
+		}
+	}()
+	if err := ws.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(testTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-pong:
+		if got != "are you there" {
+			t.Fatalf("pong %q", got)
+		}
+	case err := <-read:
+		t.Fatalf("connection ended before the pong: %v", err)
+	case <-time.After(testTimeout):
+		t.Fatal("no pong")
+	}
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
+	if err := ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(testTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-read:
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure {
+			t.Fatalf("after our close: %v, want the server's close frame", err)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("no close frame from the server")
+	}
+}

@@ -1,0 +1,151 @@
+package guard
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// batchConn is the network connection under a server's WebSocket
+// connection. It holds what gorilla writes until the library flushes
+// (after each batch of frames it sends), so that the frames of a batch,
+// each a WebSocket message of its own, leave in one system call instead
+// of one each; rsocket-go's own WebSocket transport makes one per frame.
+// The write deadline gorilla sets before every message is applied once
+// per flush, and only when it changed.
+//
+// gorilla writes from the library's write loop and, for the control
+// frames it answers (pong, close), from the read loop: mu serialises
+// them and the flushes.
+type batchConn struct {
+	net.Conn
+
+	mu       sync.Mutex
+	buf      *[]byte   // pending bytes, from batchBuffers; nil when none
+	deadline time.Time // the write deadline gorilla asked for
+	applied  time.Time // the one set on the connection
+}
+
+// Write implements net.Conn: p is kept for the next Flush. A batch that
+// would grow past maxBatch is written out first, and a write that large
+// by itself goes out at once.
+func (b *batchConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf != nil && len(*b.buf)+len(p) > maxBatch {
+		if err := b.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	if len(p) > maxBatch {
+		if err := b.applyDeadlineLocked(); err != nil {
+			return 0, err
+		}
+		return b.Conn.Write(p)
+	}
+	if b.buf == nil {
+		b.buf = batchBuffers.Get().(*[]byte)
+	}
+	*b.buf = append(*b.buf, p...)
+	return len(p), nil
+}
+
+// SetWriteDeadline implements net.Conn: the deadline applies to the next
+// flush.
+func (b *batchConn) SetWriteDeadline(t time.Time) error {
+	b.mu.Lock()
+	b.deadline = t
+	b.mu.Unlock()
+	return nil
+}
+
+// SetDeadline implements net.Conn.
+func (b *batchConn) SetDeadline(t time.Time) error {
+	if err := b.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return b.SetWriteDeadline(t)
+}
+
+// Flush writes the pending bytes out.
+func (b *batchConn) Flush() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.flushLocked()
+}
+
+// flushWithin flushes with a write deadline d from now, whatever gorilla
+// asked: the handshake's answer, and the last bytes before a close.
+func (b *batchConn) flushWithin(d time.Duration) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.deadline = time.Now().Add(d)
+	return b.flushLocked()
+}
+
+// closeFlush flushes before a close, unless a flush is in progress (the
+// peer may not be reading), within closeFlushTimeout.
+func (b *batchConn) closeFlush() {
+	if b.mu.TryLock() {
+		b.deadline = time.Now().Add(closeFlushTimeout)
+		_ = b.flushLocked()
+		b.mu.Unlock()
+	}
+}
+
+func (b *batchConn) flushLocked() error {
+	if b.buf == nil {
+		return nil
+	}
+	buf := b.buf
+	b.buf = nil
+	defer func() {
+		*buf = (*buf)[:0]
+		if cap(*buf) <= keepBuf {
+			batchBuffers.Put(buf)
+		}
+	}()
+	if err := b.applyDeadlineLocked(); err != nil {
+		return err
+	}
+	_, err := b.Conn.Write(*buf)
+	return err
+}
+
+func (b *batchConn) applyDeadlineLocked() error {
+	if b.deadline.Equal(b.applied) {
+		return nil
+	}
+	b.applied = b.deadline
+	return b.Conn.SetWriteDeadline(b.deadline)
+}
+
+// maxBatch bounds the bytes a batch holds before they are written out.
+const maxBatch = 64 << 10
+
+// batchBuffers holds the batch buffers of every connection: an idle
+// connection holds none.
+var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// batchWriter is the http.ResponseWriter handed to the WebSocket upgrader:
+// its Hijack gives gorilla a batchConn over the connection.
+type batchWriter struct {
+	http.ResponseWriter
+	conn *batchConn
+}
+
+// Hijack implements http.Hijacker.
+func (w *batchWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, http.ErrNotSupported
+	}
+	nc, brw, err := h.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.conn = &batchConn{Conn: nc}
+	return w.conn, brw, nil
+}

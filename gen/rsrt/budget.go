@@ -164,45 +164,34 @@ type handlerCtx struct {
 	// set; never on the requesting side of a channel.
 	call   Call
 	served bool
-	// lazy, for a request-response whose request carries a deadline,
-	// ends the context then (see lazyDeadline).
-	lazy *lazyDeadline
+	// req, for a request-response, is what ends its context: Context
+	// is then the connection's, and req decides Done, Err and Deadline
+	// (see lazyRequest).
+	req *lazyRequest
 }
 
 // Deadline implements context.Context.
 func (h *handlerCtx) Deadline() (time.Time, bool) {
-	if h.lazy != nil {
-		if p, ok := h.Context.Deadline(); !ok || h.lazy.dl.at.Before(p) {
-			return h.lazy.dl.at, true
-		}
+	if h.req != nil {
+		return h.req.deadline()
 	}
 	return h.Context.Deadline()
 }
 
-// Done implements context.Context; with a deadline it arms its timer.
+// Done implements context.Context.
 func (h *handlerCtx) Done() <-chan struct{} {
-	if l := h.lazy; l != nil {
-		l.once.Do(func() { l.arm(h.Context) })
+	if h.req != nil {
+		return h.req.done()
 	}
 	return h.Context.Done()
 }
 
-// Err implements context.Context: context.DeadlineExceeded once the
-// deadline passed, whether or not the timer was armed.
+// Err implements context.Context.
 func (h *handlerCtx) Err() error {
-	l := h.lazy
-	if l == nil {
-		return h.Context.Err()
+	if h.req != nil {
+		return h.req.err()
 	}
-	err := h.Context.Err()
-	if err == nil && !time.Now().Before(l.dl.at) {
-		l.cancel(context.DeadlineExceeded)
-		err = h.Context.Err()
-	}
-	if err != nil && context.Cause(h.Context) == context.DeadlineExceeded {
-		return context.DeadlineExceeded
-	}
-	return err
+	return h.Context.Err()
 }
 
 // serve records the call the handler serves.
@@ -219,6 +208,9 @@ func (h *handlerCtx) Value(key any) any {
 		if h.served {
 			return &h.call
 		}
+	}
+	if h.req != nil {
+		return h.req.value(key)
 	}
 	return h.Context.Value(key)
 }

@@ -15,7 +15,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -74,41 +73,6 @@ func takeDeadline(md Metadata) (Metadata, deadline, error) {
 		left = time.Duration(ms) * time.Millisecond
 	}
 	return md, deadline{at: time.Now().Add(left), set: true}, nil
-}
-
-// lazyDeadline ends a request-response handler's context at the
-// request's deadline, with a timer armed only once something waits on
-// the context's Done channel: most handlers never do, and a timer per
-// request (context.WithDeadline's) was the largest cost the runtime added
-// to a short request. Err reports an expired deadline without the
-// timer. It lives in the handler's context (handlerCtx).
-type lazyDeadline struct {
-	dl     deadline
-	cancel context.CancelCauseFunc // of the context the handler's wraps
-	once   sync.Once               // arms the timer, or forbids it once the handler ended
-	timer  *time.Timer             // set under once
-}
-
-// arm starts the timer, unless ctx ended already.
-func (l *lazyDeadline) arm(ctx context.Context) {
-	if ctx.Err() != nil {
-		return
-	}
-	d := time.Until(l.dl.at)
-	if d <= 0 {
-		l.cancel(context.DeadlineExceeded)
-		return
-	}
-	l.timer = time.AfterFunc(d, func() { l.cancel(context.DeadlineExceeded) })
-}
-
-// stop ends the context and releases the timer, if one was armed.
-func (l *lazyDeadline) stop() {
-	l.once.Do(func() {}) // no timer from now on
-	if l.timer != nil {
-		l.timer.Stop()
-	}
-	l.cancel(nil)
 }
 
 // bound returns ctx bounded by the deadline, if there is one.

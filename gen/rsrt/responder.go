@@ -95,18 +95,10 @@ func (r *responder[S]) requestResponse(in rsock.Incoming) (func(rsock.Answer), f
 	// boundary calls stop on a CANCEL frame, rsock's entry
 	// "Request-response CANCEL"), when its deadline passes, or when the
 	// connection closes.
-	var h *handlerCtx
-	var stop func()
-	if dl.set {
-		ctx, cancelCause := context.WithCancelCause(r.ctx)
-		c := &deadlineCtx{handlerCtx: handlerCtx{Context: ctx, b: r.budget}}
-		c.lazy = lazyDeadline{dl: dl, cancel: cancelCause}
-		h, stop = &c.handlerCtx, c.lazy.stop
-		h.lazy = &c.lazy
-	} else {
-		ctx, cancel := context.WithCancel(r.ctx)
-		h, stop = r.handlerCtx(ctx), cancel
-	}
+	c := &rrCtx{handlerCtx: handlerCtx{Context: r.ctx, b: r.budget}, req: lazyRequest{parent: r.ctx, dl: dl}}
+	h := &c.handlerCtx
+	h.req = &c.req
+	stop := c.req.stop
 	return func(sink rsock.Answer) {
 		defer stop()
 		// Admitted here, not before: the library skips this function
@@ -131,11 +123,11 @@ func (r *responder[S]) requestResponse(in rsock.Incoming) (func(rsock.Answer), f
 	}, stop, nil
 }
 
-// deadlineCtx is the context of a request-response with a deadline: its
-// handler context and the deadline, in one allocation.
-type deadlineCtx struct {
+// rrCtx is the context of a request-response: its handler context and
+// what ends it, in one allocation.
+type rrCtx struct {
 	handlerCtx
-	lazy lazyDeadline
+	req lazyRequest
 }
 
 func (r *responder[S]) callRR(ctx context.Context, call *Call, rt *route[S], req *Payload) (resp Payload, err error) {

@@ -26,10 +26,40 @@ type responder[S any] struct {
 	// oneWay bounds the connection's fire-and-forget and metadata-push
 	// handlers running at once.
 	oneWays oneWayLimit
+	// rr is the connection's request-response handling through its
+	// interceptors, chained once rather than for every request; nil
+	// without interceptors.
+	rr UnaryFunc
 }
 
 func newResponder[S any](ctx context.Context, t *Routes[S], s S, scope *connScope) *responder[S] {
-	return &responder[S]{connScope: scope, ctx: ctx, t: t, s: s}
+	r := &responder[S]{connScope: scope, ctx: ctx, t: t, s: s}
+	if len(r.ic) > 0 {
+		r.rr = r.ic.unary(r.serveRR)
+	}
+	return r
+}
+
+// serveRR is the end of the request-response chain: the handler of the
+// route the request came on (the handler context holds it; the Call, which
+// interceptors may change, does not decide it).
+func (r *responder[S]) serveRR(ctx context.Context, call *Call, req *Payload) (*Payload, error) {
+	var rt *route[S]
+	if h := handlerOf(ctx); h != nil {
+		rt, _ = h.route.(*route[S])
+	}
+	if rt == nil {
+		// A context not derived from the handler's: the route by name.
+		var err error
+		if rt, err = r.t.lookup(RequestResponse, []byte(call.Route)); err != nil {
+			return nil, err
+		}
+	}
+	resp, err := rt.h.rr(ctx, r.s, req)
+	if err != nil {
+		return nil, err
+	}
+	return &resp, nil
 }
 
 var _ rsock.Responder = (*responder[any])(nil)
@@ -98,6 +128,7 @@ func (r *responder[S]) requestResponse(in rsock.Incoming) (func(rsock.Answer), f
 	c := &rrCtx{handlerCtx: handlerCtx{Context: r.ctx, b: r.budget}, req: lazyRequest{parent: r.ctx, dl: dl}}
 	h := &c.handlerCtx
 	h.req = &c.req
+	h.route = rt
 	stop := c.req.stop
 	return func(sink rsock.Answer) {
 		defer stop()
@@ -139,13 +170,7 @@ func (r *responder[S]) callRR(ctx context.Context, call *Call, rt *route[S], req
 	if len(r.ic) == 0 {
 		return rt.h.rr(ctx, r.s, req)
 	}
-	out, err := r.ic.unary(func(ctx context.Context, _ *Call, req *Payload) (*Payload, error) {
-		resp, err := rt.h.rr(ctx, r.s, req)
-		if err != nil {
-			return nil, err
-		}
-		return &resp, nil
-	})(ctx, call, req)
+	out, err := r.rr(ctx, call, req)
 	if err != nil || out == nil {
 		return Payload{}, err
 	}

@@ -142,7 +142,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		clientKind = fs.String("client", "typed", "load client: typed (generated chat client) or raw (plain rsocket-go)")
 		prefetch   = fs.Int("prefetch", 64, "stream items requested at a time by each messages.incoming subscriber")
 		conns      = fs.Int("conns", 4, "connections (users) for the request-response scenario")
-		rrMode     = fs.String("rr-mode", "private", "request-response messages: private (to the sender's own user) or channel (to a channel whose only member is the sender)")
+		rrMode     = fs.String("rr-mode", "private", "request-response messages: private (to the sender's own user), channel (to a channel whose only member is the sender), or split (private, to a user on a connection of its own: the requests and the draining stream on separate connections)")
 		inflight   = fs.String("inflight", "1,64,256", "request-response in-flight levels")
 		rrDur      = fs.Duration("rr-duration", 3*time.Second, "duration of each request-response level")
 		members    = fs.Int("members", 1000, "fan-out: channel members, each on its own connection with an open stream")
@@ -205,8 +205,9 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 		dialers:      *dialers,
 		memProfile:   *memProf,
 		rrChannel:    *rrMode == "channel",
+		rrSplit:      *rrMode == "split",
 	}
-	if *rrMode != "private" && *rrMode != "channel" {
+	if *rrMode != "private" && *rrMode != "channel" && *rrMode != "split" {
 		return nil, fmt.Errorf("bad --rr-mode %q", *rrMode)
 	}
 	for _, s := range strings.Split(*inflight, ",") {

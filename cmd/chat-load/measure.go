@@ -30,6 +30,7 @@ type config struct {
 	dialers      int
 	memProfile   string
 	rrChannel    bool
+	rrSplit      bool // requests on connections of their own, not the streams'
 	finalWait    time.Duration // 0: max(3 x stallTimeout, 10s)
 	// afterWarmup, when set, runs once every fan-out stream is open
 	// (tests use it to inject faults).
@@ -188,14 +189,25 @@ func closeAll(cs []loadClient) {
 }
 
 // runRR measures request-response throughput of "message": each worker
-// sends private messages to its own connection's user, whose incoming
-// stream is open and drained.
+// sends private messages to its own connection's user (or, in channel
+// mode, to a channel of that user alone), whose incoming stream is open
+// and drained on that connection; in split mode it sends them from a
+// connection of its own.
 func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 	clients, err := dialMany(ctx, srv.addr, cfg, cfg.conns, "rr", cfg.client)
 	if err != nil {
 		return nil, err
 	}
 	defer closeAll(clients)
+	// senders[i] sends the requests to clients[i]'s user: the same
+	// connection, or in split mode one of its own.
+	senders := clients
+	if cfg.rrSplit {
+		if senders, err = dialMany(ctx, srv.addr, cfg, cfg.conns, "rs", cfg.client); err != nil {
+			return nil, err
+		}
+		defer closeAll(senders)
+	}
 	if cfg.rrChannel {
 		// Each user gets a channel of its own, of which it is the only member.
 		for i, c := range clients {
@@ -229,7 +241,7 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 			w.Add(1)
 			go func() {
 				defer w.Done()
-				c := clients[i%len(clients)]
+				c := senders[i%len(senders)]
 				user := "rr" + strconv.Itoa(i%len(clients))
 				for time.Now().Before(deadline) && ctx.Err() == nil {
 					t0 := time.Now()

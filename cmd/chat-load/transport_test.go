@@ -132,3 +132,33 @@ func TestTransportFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitRR runs the rr scenario with the requests and the draining
+// streams on separate connections (--rr-mode split) against the chat
+// server: every request answered is delivered.
+func TestSplitRR(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load smoke test")
+	}
+	logOut = io.Discard
+	defer func() { logOut = os.Stderr }()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	res, err := run(ctx, []string{
+		"--quick", "--target", "chat", "--scenarios", "rr", "--rr-mode", "split",
+		"--inflight", "1,64", "--conns", "2",
+	}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Targets) != 1 || len(res.Targets[0].RR) != 2 {
+		t.Fatalf("results %+v, want the chat server's two rr levels", res.Targets)
+	}
+	for _, r := range res.Targets[0].RR {
+		if r.Requests == 0 || r.Errors != 0 || r.Delivered != r.Requests || r.Lost != 0 || r.ServerDropped != 0 {
+			t.Errorf("%d in flight: requests %d, errors %d, delivered %d, lost %d, dropped by the server %d: want every request answered and delivered",
+				r.InFlight, r.Requests, r.Errors, r.Delivered, r.Lost, r.ServerDropped)
+		}
+	}
+}

@@ -201,6 +201,17 @@
 // routes them to slog at debug level. Covered: TestDrainWithRuntimeGate
 // (gen/rsrt/server), TestGracefulDrain (impl/robustness).
 //
+// One request pool for all connections (here: [Serve] names reactor-go's
+// shared elastic scheduler as the server's request scheduler). Given none,
+// the library makes every server connection a goroutine pool of its own
+// (for the channels it answers and the requests it sends), each with a
+// goroutine that wakes every second to purge it, for the connection's
+// lifetime: about 4 KiB per idle connection. The shared pool is the one
+// the library already runs responses on; it is unbounded, as the
+// per-connection pools nearly were (512 workers), and the guard's
+// MaxStreams bounds what one connection can start. Measured: chat-load
+// --scenarios memory (10,000 sessions) 55.5 -> 51.6 KiB RSS per session.
+//
 // The frame checker (gen/rsrt/guard) keeps using the library's frame and
 // transport types, outside this package: its transports are the
 // library's transports. Its own doc lists why, and what it guards against (crashes

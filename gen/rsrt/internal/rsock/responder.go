@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jjeffcaii/reactor-go/scheduler"
 	"github.com/rsocket/rsocket-go"
 	"github.com/rsocket/rsocket-go/core/transport"
 	"github.com/rsocket/rsocket-go/logger"
@@ -253,6 +254,11 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		}
 	}
 	return rsocket.Receive().
+		// Without a request scheduler the library gives every connection
+		// a goroutine pool of its own, with a goroutine that purges it
+		// every second for the connection's lifetime (entry "One
+		// request pool for all connections").
+		Scheduler(scheduler.Elastic(), nil).
 		Fragment(cfg.FragmentSize).
 		Acceptor(acc).
 		Transport(cfg.Transporter).

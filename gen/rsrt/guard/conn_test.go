@@ -340,3 +340,57 @@ func TestAsSetupError(t *testing.T) {
 		t.Error("nil became an error")
 	}
 }
+
+// The write buffer is taken from a pool for the first frame and given
+// back once flushed: frames written between flushes, small and larger than
+// the buffer, reach the peer whole and in order, round after round.
+func TestTCPConnWriteBufferPooled(t *testing.T) {
+	c, client, _ := tcpPair(t, Limits{})
+	send(t, client, validSetup(), wire(framing.NewWriteableRequestStreamFrame(1, 1000, []byte("go"), nil, 0)))
+	readFrame(t, c)
+	readFrame(t, c)
+	if c.w != nil {
+		t.Fatal("a connection that wrote nothing holds a write buffer")
+	}
+	large := strings.Repeat("x", 3*ioBufSize+17)
+	var want []string
+	for round := range 3 {
+		for i, data := range []string{fmt.Sprintf("small %d", round), large + fmt.Sprint(round), "after"} {
+			if err := c.Write(framing.NewWriteablePayloadFrame(1, []byte(data), nil, core.FlagNext)); err != nil {
+				t.Fatalf("round %d, frame %d: %v", round, i, err)
+			}
+			want = append(want, data)
+		}
+		if c.w == nil {
+			t.Fatalf("round %d: no write buffer while frames wait for Flush", round)
+		}
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if c.w != nil {
+			t.Fatalf("round %d: the write buffer is kept after a flush", round)
+		}
+	}
+	if err := c.Flush(); err != nil { // nothing to write
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(client)
+	for i, w := range want {
+		var prefix [3]byte
+		if _, err := io.ReadFull(r, prefix[:]); err != nil {
+			t.Fatal(err)
+		}
+		body := make([]byte, int(prefix[0])<<16|int(prefix[1])<<8|int(prefix[2]))
+		if _, err := io.ReadFull(r, body); err != nil {
+			t.Fatal(err)
+		}
+		f, err := framing.FromBytes(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, ok := f.(*framing.PayloadFrame)
+		if !ok || string(p.Data()) != w {
+			t.Fatalf("frame %d: got %s with %d bytes, want PAYLOAD with %d", i, f.Header(), len(body), len(w))
+		}
+	}
+}

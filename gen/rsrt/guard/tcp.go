@@ -14,8 +14,8 @@ import (
 	"github.com/rsocket/rsocket-go/core/transport"
 )
 
-// ioBufSize is the size of a TCP connection's bufio reader and writer.
-// Memory per idle connection is what limits how many sessions a server
+// ioBufSize is the size of a TCP connection's bufio reader and writer
+// (the writer pooled, see writers). Memory per idle connection is what limits how many sessions a server
 // holds (16 KiB buffers, and a 64 KiB read buffer, were most of a
 // server's heap at 10,000 sessions); 4 KiB still takes in the usual
 // request, keepalive and message frames whole, and a frame that fits is
@@ -38,10 +38,37 @@ type TCPConn struct {
 
 	rdl lazyDeadline // only the reading goroutine uses it
 
-	wmu sync.Mutex // serialises writes: the library's and rejections
-	w   *bufio.Writer
+	wmu sync.Mutex    // serialises writes: the library's and rejections
+	w   *bufio.Writer // nil while nothing waits to be written (see writer)
 	tmp bytes.Buffer
 	wdl lazyDeadline // under wmu
+}
+
+// writers holds the bufio writers of TCP connections that have nothing
+// to write. A connection takes one for its first frame and puts it back
+// once it flushed everything: an idle connection (most of them, in a
+// server with many sessions) holds no write buffer, 4 KiB less each.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, ioBufSize) }}
+
+// writer returns the connection's write buffer, taking one from the pool
+// if it has none. c.wmu is held.
+func (c *TCPConn) writer() *bufio.Writer {
+	if c.w == nil {
+		c.w = writers.Get().(*bufio.Writer)
+		c.w.Reset(c.nc)
+	}
+	return c.w
+}
+
+// releaseWriter puts the connection's write buffer back in the pool once
+// everything in it is written. c.wmu is held. A writer that failed keeps
+// its error and stays with its connection, which is closing.
+func (c *TCPConn) releaseWriter() {
+	if c.w != nil && c.w.Buffered() == 0 {
+		c.w.Reset(nil)
+		writers.Put(c.w)
+		c.w = nil
+	}
 }
 
 var _ transport.AddrConn = (*TCPConn)(nil)
@@ -53,7 +80,6 @@ func NewTCPConn(nc net.Conn, opt Options) *TCPConn {
 		checker: newChecker(opt, nc.RemoteAddr().String()),
 		nc:      nc,
 		r:       bufio.NewReaderSize(nc, ioBufSize),
-		w:       bufio.NewWriterSize(nc, ioBufSize),
 	}
 	c.closeConn = func() { _ = nc.Close() }
 	c.send = func(f core.WriteableFrame) error {
@@ -233,20 +259,22 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 		}
 		return err
 	}
-	if _, err := c.w.Write([]byte{byte(size >> 16), byte(size >> 8), byte(size)}); err != nil {
+	w := c.writer()
+	if _, err := w.Write([]byte{byte(size >> 16), byte(size >> 8), byte(size)}); err != nil {
 		return c.writeError(err)
 	}
-	_, err := f.WriteTo(c.w)
+	_, err := f.WriteTo(w)
 	return c.writeError(err)
 }
 
 // writeRaw writes a serialised frame with its length prefix.
 func (c *TCPConn) writeRaw(b []byte) error {
 	size := len(b)
-	if _, err := c.w.Write([]byte{byte(size >> 16), byte(size >> 8), byte(size)}); err != nil {
+	w := c.writer()
+	if _, err := w.Write([]byte{byte(size >> 16), byte(size >> 8), byte(size)}); err != nil {
 		return c.writeError(err)
 	}
-	_, err := c.w.Write(b)
+	_, err := w.Write(b)
 	return c.writeError(err)
 }
 
@@ -254,10 +282,17 @@ func (c *TCPConn) writeRaw(b []byte) error {
 func (c *TCPConn) Flush() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.w == nil {
+		return nil // nothing written since the last flush
+	}
 	if err := c.writeDeadline(); err != nil {
 		return err
 	}
-	return c.writeError(c.w.Flush())
+	if err := c.w.Flush(); err != nil {
+		return c.writeError(err)
+	}
+	c.releaseWriter()
+	return nil
 }
 
 // writeDeadline moves the write deadline to WriteTimeout from now, when
@@ -278,7 +313,9 @@ func (c *TCPConn) Close() error {
 	if c.wmu.TryLock() {
 		c.wdl = lazyDeadline{} // whatever is set, it is not this one
 		_ = c.nc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
-		_ = c.w.Flush()
+		if c.w != nil {
+			_ = c.w.Flush()
+		}
 		c.wmu.Unlock()
 	}
 	err := c.nc.Close()

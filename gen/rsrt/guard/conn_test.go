@@ -394,3 +394,62 @@ func TestTCPConnWriteBufferPooled(t *testing.T) {
 		}
 	}
 }
+
+// A connection waits for its peer with a small idle buffer and takes a
+// pooled reader for what arrives: frames smaller and larger than the idle
+// buffer and than the reader, several in one write, and one sent a few
+// bytes at a time, all arrive whole and in order.
+func TestTCPConnReadsAcrossIdleBuffer(t *testing.T) {
+	c, client, _ := tcpPair(t, Limits{})
+	sizes := []int{1, idleBufSize - 20, idleBufSize, idleBufSize + 1, ioBufSize - 10, ioBufSize + 1, 3*ioBufSize + 5, 7, 0, 2 * idleBufSize}
+	var frames [][]byte
+	var want []string
+	for i, n := range sizes {
+		data := strings.Repeat(string(rune('a'+i)), n)
+		frames = append(frames, wire(framing.NewWriteableFireAndForgetFrame(uint32(2*i+1), []byte(data), nil, 0)))
+		want = append(want, data)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- func() error {
+			if _, err := client.Write(append(u24(len(validSetup())), validSetup()...)); err != nil {
+				return err
+			}
+			// The first half in one write, the rest a few bytes at a
+			// time: frames straddle the idle buffer and the reader.
+			var all []byte
+			for _, f := range frames {
+				all = append(all, append(u24(len(f)), f...)...)
+			}
+			half := len(all) / 2
+			if _, err := client.Write(all[:half]); err != nil {
+				return err
+			}
+			for rest := all[half:]; len(rest) > 0; {
+				k := min(len(rest), 1+len(rest)%97)
+				if _, err := client.Write(rest[:k]); err != nil {
+					return err
+				}
+				rest = rest[k:]
+			}
+			return nil
+		}()
+	}()
+	if f := readFrame(t, c); f.Header().Type() != core.FrameTypeSetup {
+		t.Fatalf("got %s, want SETUP", f.Header())
+	}
+	for i, w := range want {
+		f := readFrame(t, c)
+		fnf, ok := f.(*framing.FireAndForgetFrame)
+		if !ok || string(fnf.Data()) != w {
+			t.Fatalf("frame %d: got %s, want REQUEST_FNF with %d bytes", i, f.Header(), len(w))
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+	if _, err := c.Read(); err != io.EOF {
+		t.Fatalf("Read after the peer closed: %v, want EOF", err)
+	}
+}

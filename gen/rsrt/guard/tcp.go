@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"sync"
@@ -14,13 +15,20 @@ import (
 	"github.com/rsocket/rsocket-go/core/transport"
 )
 
-// ioBufSize is the size of a TCP connection's bufio reader and writer
-// (the writer pooled, see writers). Memory per idle connection is what limits how many sessions a server
-// holds (16 KiB buffers, and a 64 KiB read buffer, were most of a
-// server's heap at 10,000 sessions); 4 KiB still takes in the usual
-// request, keepalive and message frames whole, and a frame that fits is
-// checked in place in the reader's buffer, with no copy.
+// ioBufSize is the size of a TCP connection's bufio reader and writer,
+// both pooled (see readers and writers). Memory per idle connection is
+// what limits how many sessions a server holds (16 KiB buffers, and a
+// 64 KiB read buffer, were most of a server's heap at 10,000 sessions);
+// 4 KiB still takes in the usual request, keepalive and message frames
+// whole, and a frame that fits is checked in place in the reader's
+// buffer, with no copy.
 const ioBufSize = 4 << 10
+
+// idleBufSize is the size of the buffer an idle connection waits for its
+// peer with, inside the connection: what one read of a waking peer
+// usually brings (a request, a keepalive) fits, so that waking costs no
+// more reads than with a full buffer; a larger burst costs one more.
+const idleBufSize = 512
 
 // keepBuf is the largest buffer a connection keeps between frames: a
 // larger frame (an upload) gets a buffer that is dropped once the frame is
@@ -32,9 +40,11 @@ const keepBuf = 16 << 10
 // 24-bit length-prefixed framing. It implements transport.Conn.
 type TCPConn struct {
 	checker
-	nc  net.Conn
-	r   *bufio.Reader
-	buf []byte
+	nc   net.Conn
+	r    *bufio.Reader // nil while waiting for the peer (see waitIdle)
+	src  pending       // what r reads: the bytes waitIdle read, then nc
+	idle [idleBufSize]byte
+	buf  []byte
 
 	rdl lazyDeadline // only the reading goroutine uses it
 
@@ -71,6 +81,58 @@ func (c *TCPConn) releaseWriter() {
 	}
 }
 
+// readers holds the bufio readers of TCP connections waiting for their
+// peer: a connection whose reader has nothing buffered waits with its
+// small idle buffer instead (waitIdle), and takes a reader again for what
+// arrives.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, ioBufSize) }}
+
+// pending is the source of a connection's reader: the bytes the idle wait
+// read first, then the connection.
+type pending struct {
+	b  []byte
+	nc net.Conn
+}
+
+// Read implements io.Reader.
+func (p *pending) Read(b []byte) (int, error) {
+	if len(p.b) > 0 {
+		n := copy(b, p.b)
+		p.b = p.b[n:]
+		return n, nil
+	}
+	return p.nc.Read(b)
+}
+
+// releaseReader puts the connection's reader back in the pool before it
+// waits for its peer with its idle buffer (Read): the reader holds nothing.
+//
+//go:noinline
+func (c *TCPConn) releaseReader() {
+	if c.r != nil {
+		c.r.Reset(nil)
+		readers.Put(c.r)
+		c.r = nil
+	}
+}
+
+// woke takes a reader for the n bytes the idle wait read.
+//
+//go:noinline
+func (c *TCPConn) woke(n int, err error) error {
+	if n == 0 {
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		return c.readError(err)
+	}
+	// An error that came with bytes comes again on the next read.
+	c.src.b = c.idle[:n]
+	c.r = readers.Get().(*bufio.Reader)
+	c.r.Reset(&c.src)
+	return nil
+}
+
 var _ transport.AddrConn = (*TCPConn)(nil)
 
 // NewTCPConn wraps an accepted connection. Its SETUP deadline starts now.
@@ -79,7 +141,7 @@ func NewTCPConn(nc net.Conn, opt Options) *TCPConn {
 	c := &TCPConn{
 		checker: newChecker(opt, nc.RemoteAddr().String()),
 		nc:      nc,
-		r:       bufio.NewReaderSize(nc, ioBufSize),
+		src:     pending{nc: nc},
 	}
 	c.closeConn = func() { _ = nc.Close() }
 	c.send = func(f core.WriteableFrame) error {
@@ -114,11 +176,20 @@ func (c *TCPConn) Read() (core.BufferedFrame, error) {
 		if err := c.armDeadline(); err != nil {
 			return nil, err
 		}
-		// Peek, not io.ReadFull: this is where an idle connection's
-		// read loop waits, and every frame between here and the
-		// goroutine's start stays on its stack. Two frames less keep
-		// the waiting loop under a quarter of an 8 KiB stack, so the
-		// GC halves it: 4 KiB per idle connection.
+		if c.r == nil || c.r.Buffered() == 0 && len(c.src.b) == 0 {
+			// Nothing buffered: wait for the peer with the small
+			// idle buffer, the reader back in the pool. This is
+			// where an idle connection's read loop waits, and every
+			// frame between here and the goroutine's start stays on
+			// its stack: kept under a quarter of an 8 KiB stack, so
+			// that the GC halves it (4 KiB per idle connection),
+			// the read is made here, the rest in small functions.
+			c.releaseReader()
+			n, err := c.nc.Read(c.idle[:])
+			if err := c.woke(n, err); err != nil {
+				return nil, err
+			}
+		}
 		prefix, err := c.r.Peek(3)
 		if err != nil {
 			return nil, c.readError(err) // EOF and a partial prefix alike

@@ -41,8 +41,8 @@ const keepBuf = 16 << 10
 type TCPConn struct {
 	checker
 	nc   net.Conn
-	r    *bufio.Reader // nil while waiting for the peer (see waitIdle)
-	src  pending       // what r reads: the bytes waitIdle read, then nc
+	r    *bufio.Reader // nil while waiting for the peer (see Read)
+	src  pending       // what r reads: the bytes the idle wait read, then nc
 	idle [idleBufSize]byte
 	buf  []byte
 
@@ -83,7 +83,7 @@ func (c *TCPConn) releaseWriter() {
 
 // readers holds the bufio readers of TCP connections waiting for their
 // peer: a connection whose reader has nothing buffered waits with its
-// small idle buffer instead (waitIdle), and takes a reader again for what
+// small idle buffer instead (see Read), and takes a reader again for what
 // arrives.
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, ioBufSize) }}
 
@@ -205,7 +205,7 @@ func (c *TCPConn) Read() (core.BufferedFrame, error) {
 	}
 }
 
-// armDeadline sets the read deadline of the next frame, out of Read for
+// armDeadline sets or moves the read deadline, out of Read for
 // the same reason as lengthViolation.
 //
 //go:noinline

@@ -92,6 +92,11 @@ var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, ioBufS
 type pending struct {
 	b  []byte
 	nc net.Conn
+	// busy is set while reads bring more than the idle buffer holds: the
+	// connection keeps its reader and reads into it, so that a peer
+	// sending in bursts costs no more reads than with a buffer of its
+	// own. The first read that brings less ends it.
+	busy bool
 }
 
 // Read implements io.Reader.
@@ -101,7 +106,9 @@ func (p *pending) Read(b []byte) (int, error) {
 		p.b = p.b[n:]
 		return n, nil
 	}
-	return p.nc.Read(b)
+	n, err := p.nc.Read(b)
+	p.busy = n >= idleBufSize
+	return n, err
 }
 
 // releaseReader puts the connection's reader back in the pool before it
@@ -128,6 +135,7 @@ func (c *TCPConn) woke(n int, err error) error {
 	}
 	// An error that came with bytes comes again on the next read.
 	c.src.b = c.idle[:n]
+	c.src.busy = n == len(c.idle)
 	c.r = readers.Get().(*bufio.Reader)
 	c.r.Reset(&c.src)
 	return nil
@@ -176,9 +184,10 @@ func (c *TCPConn) Read() (core.BufferedFrame, error) {
 		if err := c.armDeadline(); err != nil {
 			return nil, err
 		}
-		if c.r == nil || c.r.Buffered() == 0 && len(c.src.b) == 0 {
-			// Nothing buffered: wait for the peer with the small
-			// idle buffer, the reader back in the pool. This is
+		if c.r == nil || c.r.Buffered() == 0 && len(c.src.b) == 0 && !c.src.busy {
+			// Nothing buffered, and the last read was small: wait
+			// for the peer with the small idle buffer, the reader
+			// back in the pool. This is
 			// where an idle connection's read loop waits, and every
 			// frame between here and the goroutine's start stays on
 			// its stack: kept under a quarter of an 8 KiB stack, so

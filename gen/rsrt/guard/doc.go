@@ -17,7 +17,10 @@
 // by the transport itself (a KEEPALIVE echo, written before the next frame
 // is read), or, when it breaks the protocol, the connection is closed.
 // Nothing is allocated for bytes that have not arrived: a frame's buffer
-// grows with what is read, not with the length the frame declares.
+// grows with what is read, not with the length the frame declares. An
+// idle TCP connection holds no read or write buffer either: it waits with
+// 512 bytes of its own and takes pooled 4 KiB buffers while frames come
+// and go.
 //
 // [NewTCPServer] and [NewWebSocketServer] are rsocket-go server transports
 // built on that check, with the limits of a [Limits] value; [Stats] counts

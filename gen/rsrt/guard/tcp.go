@@ -187,12 +187,12 @@ func (c *TCPConn) Read() (core.BufferedFrame, error) {
 		if c.r == nil || c.r.Buffered() == 0 && len(c.src.b) == 0 && !c.src.busy {
 			// Nothing buffered, and the last read was small: wait
 			// for the peer with the small idle buffer, the reader
-			// back in the pool. This is
-			// where an idle connection's read loop waits, and every
-			// frame between here and the goroutine's start stays on
-			// its stack: kept under a quarter of an 8 KiB stack, so
-			// that the GC halves it (4 KiB per idle connection),
-			// the read is made here, the rest in small functions.
+			// back in the pool. An idle connection's read loop
+			// waits here, with every frame down to the goroutine's
+			// start on its stack; the read is made in Read itself,
+			// the rest in small functions, so that the loop uses
+			// less than a quarter of an 8 KiB stack and the GC
+			// halves it (4 KiB per idle connection).
 			c.releaseReader()
 			n, err := c.nc.Read(c.idle[:])
 			if err := c.woke(n, err); err != nil {

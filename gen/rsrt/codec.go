@@ -249,20 +249,32 @@ func (keys jsonKeys) knownTopLevel(data []byte) bool {
 		if i < 0 {
 			return false
 		}
-		i = skipSpace(data, i)
-		if i >= len(data) {
-			return false
-		}
-		switch data[i] {
-		case '}':
+		var closed bool
+		if i, closed = separator(data, i, '}'); closed {
 			return true
-		case ',':
-			i = skipSpace(data, i+1)
-		default:
+		}
+		if i < 0 {
 			return false
 		}
 	}
 	return false
+}
+
+// separator reads what follows a member of an object or an item of a
+// list that ends at data[i]: whitespace, then close (it returns the index
+// past it, and end) or a comma (it returns the index of what comes next);
+// anything else returns -1.
+func separator(data []byte, i int, close byte) (next int, end bool) {
+	i = skipSpace(data, i)
+	switch {
+	case i >= len(data):
+		return -1, false
+	case data[i] == close:
+		return i + 1, true
+	case data[i] == ',':
+		return skipSpace(data, i+1), false
+	}
+	return -1, false
 }
 
 // skipSpace returns the index of the first non-whitespace byte of data at

@@ -200,16 +200,11 @@ func (d *flatCodec) decode(data []byte, v reflect.Value) bool {
 		if i < 0 {
 			return false
 		}
-		i = skipSpace(data, i)
-		if i >= len(data) {
-			return false
+		var end bool
+		if i, end = separator(data, i, '}'); end {
+			return skipSpace(data, i) == len(data)
 		}
-		switch data[i] {
-		case '}':
-			return skipSpace(data, i+1) == len(data)
-		case ',':
-			i = skipSpace(data, i+1)
-		default:
+		if i < 0 {
 			return false
 		}
 	}
@@ -494,17 +489,12 @@ func (s *flatScan) list(i int, v reflect.Value, f *flatField) int {
 			return -1
 		}
 		out = reflect.Append(out, item)
-		i = skipSpace(data, i)
-		if i >= len(data) {
-			return -1
-		}
-		switch data[i] {
-		case ']':
+		var end bool
+		if i, end = separator(data, i, ']'); end {
 			v.Set(out)
-			return i + 1
-		case ',':
-			i = skipSpace(data, i+1)
-		default:
+			return i
+		}
+		if i < 0 {
 			return -1
 		}
 	}

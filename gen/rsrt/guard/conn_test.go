@@ -112,19 +112,7 @@ func TestTCPConnRejectsOverMaxStreams(t *testing.T) {
 	if f := readFrame(t, c); f.Header().Type() != core.FrameTypeRequestN {
 		t.Fatalf("got %s, want REQUEST_N (the request on 3 is rejected)", f.Header())
 	}
-	r := bufio.NewReader(client)
-	var prefix [3]byte
-	if _, err := io.ReadFull(r, prefix[:]); err != nil {
-		t.Fatal(err)
-	}
-	body := make([]byte, int(prefix[0])<<16|int(prefix[1])<<8|int(prefix[2]))
-	if _, err := io.ReadFull(r, body); err != nil {
-		t.Fatal(err)
-	}
-	f, err := framing.FromBytes(body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := readWireFrame(t, bufio.NewReader(client))
 	ef, ok := f.(*framing.ErrorFrame)
 	if !ok || ef.StreamID() != 3 || ef.ErrorCode() != core.ErrorCodeRejected {
 		t.Fatalf("client got %s, want ERROR REJECTED on 3", f.Header())
@@ -376,21 +364,10 @@ func TestTCPConnWriteBufferPooled(t *testing.T) {
 	}
 	r := bufio.NewReader(client)
 	for i, w := range want {
-		var prefix [3]byte
-		if _, err := io.ReadFull(r, prefix[:]); err != nil {
-			t.Fatal(err)
-		}
-		body := make([]byte, int(prefix[0])<<16|int(prefix[1])<<8|int(prefix[2]))
-		if _, err := io.ReadFull(r, body); err != nil {
-			t.Fatal(err)
-		}
-		f, err := framing.FromBytes(body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := readWireFrame(t, r)
 		p, ok := f.(*framing.PayloadFrame)
 		if !ok || string(p.Data()) != w {
-			t.Fatalf("frame %d: got %s with %d bytes, want PAYLOAD with %d", i, f.Header(), len(body), len(w))
+			t.Fatalf("frame %d: got %s, want PAYLOAD with %d bytes", i, f.Header(), len(w))
 		}
 	}
 }
@@ -452,4 +429,22 @@ func TestTCPConnReadsAcrossIdleBuffer(t *testing.T) {
 	if _, err := c.Read(); err != io.EOF {
 		t.Fatalf("Read after the peer closed: %v, want EOF", err)
 	}
+}
+
+// readWireFrame reads one length-prefixed frame from what a TCPConn wrote.
+func readWireFrame(t *testing.T, r *bufio.Reader) core.BufferedFrame {
+	t.Helper()
+	var prefix [3]byte
+	if _, err := io.ReadFull(r, prefix[:]); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, int(prefix[0])<<16|int(prefix[1])<<8|int(prefix[2]))
+	if _, err := io.ReadFull(r, body); err != nil {
+		t.Fatal(err)
+	}
+	f, err := framing.FromBytes(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

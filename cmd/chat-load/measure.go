@@ -30,7 +30,7 @@ type config struct {
 	dialers      int
 	memProfile   string
 	rrChannel    bool
-	rrSplit      bool // requests on connections of their own, not the streams'
+	rrSplit      bool          // requests on connections of their own, not the streams'
 	finalWait    time.Duration // 0: max(3 x stallTimeout, 10s)
 	// afterWarmup, when set, runs once every fan-out stream is open
 	// (tests use it to inject faults).

@@ -40,9 +40,12 @@ var hostileLimits = guard.Limits{
 	MaxPayloadSize:  3 << 20,
 	MaxPendingBytes: 8 << 20,
 	MaxStreams:      8,
-	SetupTimeout:    200 * time.Millisecond,
-	WriteTimeout:    200 * time.Millisecond,
-	WSReadLimit:     64 << 10,
+	// Long enough that a loaded machine (the race detector, packages
+	// tested in parallel) reads a prompt SETUP in time: a hostile test
+	// that sends SETUP first must count its violation, not a timeout.
+	SetupTimeout: time.Second,
+	WriteTimeout: 200 * time.Millisecond,
+	WSReadLimit:  64 << 10,
 }
 
 // Frame builders, shared with the guard's tests (see frametest). Valid
@@ -262,7 +265,7 @@ func TestHostileTCP(t *testing.T) {
 			// for the whole SETUP.
 			for _, b := range prefixed(setupFrame())[:10] {
 				c.write([]byte{b})
-				time.Sleep(30 * time.Millisecond)
+				time.Sleep(hostileLimits.SetupTimeout / 6)
 			}
 			c.expectClosed()
 		}},

@@ -248,10 +248,13 @@ var wsWriteBuffers sync.Pool
 func (s *Server) serveWS(ctx context.Context) error {
 	up := &websocket.Upgrader{
 		HandshakeTimeout: s.opt.Limits.SetupTimeout,
-		// No read buffer of its own: gorilla then reuses the HTTP
-		// server's (4 KiB), which the hijack leaves unused. Write
-		// buffers come from a pool for the time of a write, so that an
-		// idle connection holds none.
+		// A read buffer of 1 KiB of its own: without one, gorilla
+		// keeps the HTTP server's 4 KiB for the connection's life. The
+		// read buffer is held per connection, so memory per session
+		// decides its size; 1 KiB still takes several requests per
+		// read. Write buffers come from a pool for the time of a
+		// write, so that an idle connection holds none.
+		ReadBufferSize:  1 << 10,
 		WriteBufferSize: 4 << 10,
 		WriteBufferPool: &wsWriteBuffers,
 		// Checked before the upgrade, with a reason in the answer (see

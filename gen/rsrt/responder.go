@@ -26,16 +26,18 @@ type responder[S any] struct {
 	// oneWay bounds the connection's fire-and-forget and metadata-push
 	// handlers running at once.
 	oneWays oneWayLimit
-	// rr is the connection's request-response handling through its
-	// interceptors, chained once rather than for every request; nil
-	// without interceptors.
-	rr UnaryFunc
+	// rr and streams are the connection's request-response and stream
+	// or channel handling through its interceptors, chained once rather
+	// than for every request; nil without interceptors.
+	rr      UnaryFunc
+	streams StreamHandlerFunc
 }
 
 func newResponder[S any](ctx context.Context, t *Routes[S], s S, scope *connScope) *responder[S] {
 	r := &responder[S]{connScope: scope, ctx: ctx, t: t, s: s}
 	if len(r.ic) > 0 {
 		r.rr = r.ic.unary(r.serveRR)
+		r.streams = r.ic.streamHandler(r.serveStream)
 	}
 	return r
 }
@@ -282,6 +284,7 @@ func (r *responder[S]) RequestStream(in rsock.Incoming) (o rsock.Outbound, err e
 	}
 	ctx, cancel, s := r.newOutbound()
 	ctx.serve(r.served(RequestStream, rt.name, req.Metadata, r.s))
+	ctx.route = rt
 	// The handler starts once the library subscribed (right after this
 	// method returns), so that neither it nor the gate's count exists for
 	// a stream the library dropped.
@@ -291,7 +294,7 @@ func (r *responder[S]) RequestStream(in rsock.Incoming) (o rsock.Outbound, err e
 			s.finish(errShuttingDown)
 			return
 		}
-		s.run.Go(func() { r.runStream(ctx, cancel, rt, req, dl, s) })
+		s.run.Go(func() { r.runHandler(ctx, cancel, req, dl, streamOnly{s}, s.finish) })
 	}
 	return (*senderSub)(s), nil
 }
@@ -304,54 +307,62 @@ func (r *responder[S]) newOutbound() (*handlerCtx, context.CancelFunc, *RawSende
 	return h, cancel, newSender(r.connScope, h, r.ctx.Done(), cancel)
 }
 
-func (r *responder[S]) runStream(ctx *handlerCtx, cancel context.CancelFunc, rt *route[S], req *Payload, dl deadline, s *RawSender) {
-	r.runHandler(ctx, cancel, RequestStream, rt.name, func() error {
-		return r.serveStream(ctx, req, dl, streamOnly{s}, func(ctx context.Context, st Stream) error {
-			return rt.h.rs(ctx, r.s, req, st)
-		})
-	}, s.finish)
+// serveStream is the end of the stream and channel chain: the handler of
+// the route the request came on, which the handler context holds (as
+// serveRR).
+func (r *responder[S]) serveStream(ctx context.Context, call *Call, req *Payload, st Stream) error {
+	var rt *route[S]
+	if h := handlerOf(ctx); h != nil {
+		rt, _ = h.route.(*route[S])
+	}
+	if rt == nil {
+		var err error
+		if rt, err = r.t.lookup(call.Interaction, []byte(call.Route)); err != nil {
+			return err
+		}
+	}
+	if rt.h.rc != nil {
+		return rt.h.rc(ctx, r.s, st)
+	}
+	return rt.h.rs(ctx, r.s, req, st)
 }
 
-// serveStream runs the handler of a stream or channel (serve) through the
-// connection's interceptors, with the deadline its request carries.
-func (r *responder[S]) serveStream(ctx *handlerCtx, req *Payload, dl deadline, st Stream, serve func(context.Context, Stream) error) error {
-	dctx, stop := dl.bound(ctx)
-	defer stop()
-	if len(r.ic) == 0 {
-		return serve(dctx, st)
-	}
-	if ctx.call.Interaction == RequestChannel {
-		req = nil
-	}
-	return r.ic.streamHandler(func(ctx context.Context, _ *Call, _ *Payload, st Stream) error {
-		return serve(ctx, st)
-	})(dctx, &ctx.call, req, st)
-}
-
-// runHandler runs a stream or channel handler (call) admitted into the
-// gate: ctx is cancelled when the gate closes, a panic becomes an error,
-// and an error caused by the shutdown itself counts as a clean end. end
-// receives the outcome before the request leaves the gate, so that a drain
-// waits for the stream's last frame.
-func (r *responder[S]) runHandler(ctx *handlerCtx, cancel context.CancelFunc, i Interaction, route string, call func() error, end func(error)) {
+// runHandler runs a stream or channel handler admitted into the gate, on
+// the goroutine it keeps for the stream's life: ctx is cancelled when the
+// gate closes, and an error caused by the shutdown itself counts as a
+// clean end. end receives the outcome before the request leaves the
+// gate, so that a drain waits for the stream's last frame. (Its frames,
+// and callStream's, are what the goroutine holds while the stream waits:
+// the fewer, the likelier the GC halves its stack.)
+func (r *responder[S]) runHandler(ctx *handlerCtx, cancel context.CancelFunc, req *Payload, dl deadline, st Stream, end func(error)) {
 	defer r.gate.leave()
 	defer cancel()
 	stop := context.AfterFunc(r.gate.ending, cancel)
 	defer stop()
-	err := func() (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = recovered(r.log, p, i, route)
-			}
-		}()
-		return call()
-	}()
+	err := r.callStream(ctx, req, dl, st)
 	if err != nil && r.gate.streamsEnding() && ctx.Err() != nil {
 		// The gate told the stream to finish: a clean end.
 		err = nil
 	}
 	end(err)
 	ctx.drop() // a reservation no item used
+}
+
+// callStream runs the handler of a stream or channel through the
+// connection's interceptors, with the deadline its request carries; a
+// panic becomes an error.
+func (r *responder[S]) callStream(ctx *handlerCtx, req *Payload, dl deadline, st Stream) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = recovered(r.log, p, ctx.call.Interaction, ctx.call.Route)
+		}
+	}()
+	dctx, stop := dl.bound(ctx)
+	defer stop()
+	if r.streams == nil {
+		return r.serveStream(dctx, &ctx.call, req, st)
+	}
+	return r.streams(dctx, &ctx.call, req, st)
 }
 
 // RequestChannel implements rsock.Responder. The route is in the first
@@ -385,23 +396,16 @@ func (r *responder[S]) RequestChannel() (in rsock.Subscriber, out rsock.Outbound
 			return false
 		}
 		ctx.serve(r.served(RequestChannel, rt.name, it.p.Metadata, r.s))
+		ctx.route = rt
 		if !r.gate.enter() {
 			go r.failChannel(cancel, b, s, errShuttingDown)
 			return false
 		}
-		go r.runChannel(ctx, cancel, rt, dl, b, s)
+		go r.runHandler(ctx, cancel, nil, dl, channelSides{in: b, out: s}, func(err error) { r.endChannel(b, s, err) })
 		return !rt.initialEmpty
 	}
 	b = newInbound(inboundConfig{window: channelWindow, conv: convItem, onFirst: onFirst})
 	return (*inboundSub)(b), (*senderSub)(s), nil
-}
-
-func (r *responder[S]) runChannel(ctx *handlerCtx, cancel context.CancelFunc, rt *route[S], dl deadline, b *RawInbound, s *RawSender) {
-	r.runHandler(ctx, cancel, RequestChannel, rt.name, func() error {
-		return r.serveStream(ctx, nil, dl, channelSides{in: b, out: s}, func(ctx context.Context, st Stream) error {
-			return rt.h.rc(ctx, r.s, st)
-		})
-	}, func(err error) { r.endChannel(b, s, err) })
 }
 
 func (r *responder[S]) failChannel(cancel context.CancelFunc, b *RawInbound, s *RawSender, err error) {

@@ -89,11 +89,9 @@ type checker struct {
 	// goroutine uses it.
 	queue   []core.BufferedFrame
 	counter atomic.Pointer[core.TrafficCounter]
-	// reject answers a refused request, and send writes a frame of the
-	// transport's own (a KEEPALIVE echo); both write through the
-	// connection's writer, and return once the frame is written out.
-	reject func(sid uint32, reason string) error
-	send   func(f core.WriteableFrame) error
+	// out is the connection itself, through which the checker writes
+	// frames of its own (see send).
+	out frameWriter
 	// closeConn closes the underlying connection without flushing.
 	closeConn func()
 	// closed, when set, is called by Close once the underlying connection
@@ -126,6 +124,25 @@ func (c *checker) deadline() time.Time {
 	}
 	return c.setupBy
 }
+
+// frameWriter is the writing side of a checking connection.
+type frameWriter interface {
+	Write(f core.WriteableFrame) error
+	Flush() error
+}
+
+// send writes a frame of the transport's own (a KEEPALIVE echo, a
+// rejection) through the connection's writer, and returns once it is
+// written out.
+func (c *checker) send(f core.WriteableFrame) error {
+	if err := c.out.Write(f); err != nil {
+		return err
+	}
+	return c.out.Flush()
+}
+
+// reject answers a refused request.
+func (c *checker) reject(sid uint32, reason string) error { return c.send(rejectFrame(sid, reason)) }
 
 // readSpan is the span of the read deadline after SETUP, the max
 // lifetime; 0 before, when the deadline is the fixed setup deadline.

@@ -282,19 +282,7 @@ func TestTCPConnRewritesSetupError(t *testing.T) {
 		code core.ErrorCode
 		msg  string
 	}{{core.ErrorCodeUnsupportedSetup, "no such MIME type"}, {core.ErrorCodeRejectedSetup, "go away"}} {
-		var prefix [3]byte
-		if _, err := io.ReadFull(r, prefix[:]); err != nil {
-			t.Fatal(err)
-		}
-		body := make([]byte, int(prefix[0])<<16|int(prefix[1])<<8|int(prefix[2]))
-		if _, err := io.ReadFull(r, body); err != nil {
-			t.Fatal(err)
-		}
-		f, err := framing.FromBytes(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ef := f.(*framing.ErrorFrame)
+		ef := readWireFrame(t, r).(*framing.ErrorFrame)
 		if ef.ErrorCode() != want.code || string(ef.ErrorData()) != want.msg {
 			t.Errorf("client got %s %q, want %s %q", ef.ErrorCode(), ef.ErrorData(), want.code, want.msg)
 		}

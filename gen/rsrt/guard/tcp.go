@@ -152,13 +152,7 @@ func NewTCPConn(nc net.Conn, opt Options) *TCPConn {
 		src:     pending{nc: nc},
 	}
 	c.closeConn = func() { _ = nc.Close() }
-	c.send = func(f core.WriteableFrame) error {
-		if err := c.Write(f); err != nil {
-			return err
-		}
-		return c.Flush()
-	}
-	c.reject = func(sid uint32, reason string) error { return c.send(rejectFrame(sid, reason)) }
+	c.out = c
 	return c
 }
 

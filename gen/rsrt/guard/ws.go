@@ -46,13 +46,7 @@ func NewWSConn(ws *websocket.Conn, opt Options) *WSConn {
 	opt = opt.withDefaults()
 	c := &WSConn{checker: newChecker(opt, ws.RemoteAddr().String()), ws: ws}
 	c.closeConn = func() { _ = ws.NetConn().Close() }
-	c.send = func(f core.WriteableFrame) error {
-		if err := c.Write(f); err != nil {
-			return err
-		}
-		return c.Flush()
-	}
-	c.reject = func(sid uint32, reason string) error { return c.send(rejectFrame(sid, reason)) }
+	c.out = c
 	if b, ok := ws.NetConn().(*batchConn); ok {
 		c.batch = b
 		// gorilla answers pings and closes from the read loop; with

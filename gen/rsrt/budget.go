@@ -168,8 +168,9 @@ type handlerCtx struct {
 	// is then the connection's, and req decides Done, Err and Deadline
 	// (see lazyRequest).
 	req *lazyRequest
-	// route is the *route[S] of a request-response, for the end of the
-	// connection's interceptor chain (responder.serveRR).
+	// route is the *route[S] the call came on, for the end of the
+	// connection's interceptor chains (responder.routeOf); nil on the
+	// requesting side of a channel.
 	route any
 }
 

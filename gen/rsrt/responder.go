@@ -43,25 +43,30 @@ func newResponder[S any](ctx context.Context, t *Routes[S], s S, scope *connScop
 }
 
 // serveRR is the end of the request-response chain: the handler of the
-// route the request came on (the handler context holds it; the Call, which
-// interceptors may change, does not decide it).
+// route the request came on (see routeOf: the Call, which interceptors may
+// change, does not decide it).
 func (r *responder[S]) serveRR(ctx context.Context, call *Call, req *Payload) (*Payload, error) {
-	var rt *route[S]
-	if h := handlerOf(ctx); h != nil {
-		rt, _ = h.route.(*route[S])
-	}
-	if rt == nil {
-		// A context not derived from the handler's: the route by name.
-		var err error
-		if rt, err = r.t.lookup(RequestResponse, []byte(call.Route)); err != nil {
-			return nil, err
-		}
+	rt, err := r.routeOf(ctx, call)
+	if err != nil {
+		return nil, err
 	}
 	resp, err := rt.h.rr(ctx, r.s, req)
 	if err != nil {
 		return nil, err
 	}
 	return &resp, nil
+}
+
+// routeOf returns the route a call came on, which the handler context
+// holds; for a context not derived from the handler's, the route of the
+// call's name.
+func (r *responder[S]) routeOf(ctx context.Context, call *Call) (*route[S], error) {
+	if h := handlerOf(ctx); h != nil {
+		if rt, ok := h.route.(*route[S]); ok {
+			return rt, nil
+		}
+	}
+	return r.t.lookup(call.Interaction, []byte(call.Route))
 }
 
 var _ rsock.Responder = (*responder[any])(nil)
@@ -308,18 +313,11 @@ func (r *responder[S]) newOutbound() (*handlerCtx, context.CancelFunc, *RawSende
 }
 
 // serveStream is the end of the stream and channel chain: the handler of
-// the route the request came on, which the handler context holds (as
-// serveRR).
+// the route the request came on.
 func (r *responder[S]) serveStream(ctx context.Context, call *Call, req *Payload, st Stream) error {
-	var rt *route[S]
-	if h := handlerOf(ctx); h != nil {
-		rt, _ = h.route.(*route[S])
-	}
-	if rt == nil {
-		var err error
-		if rt, err = r.t.lookup(call.Interaction, []byte(call.Route)); err != nil {
-			return err
-		}
+	rt, err := r.routeOf(ctx, call)
+	if err != nil {
+		return err
 	}
 	if rt.h.rc != nil {
 		return rt.h.rc(ctx, r.s, st)

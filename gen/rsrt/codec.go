@@ -152,16 +152,9 @@ func flatStructKeys(t reflect.Type) jsonKeys {
 		if f.Anonymous {
 			return noKeys
 		}
-		if !f.IsExported() {
+		name, _, ok := jsonField(f)
+		if !ok {
 			continue
-		}
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "" {
-			name = f.Name
 		}
 		if !plainJSONName(name) || !scalarJSONType(f.Type) {
 			return noKeys
@@ -172,6 +165,21 @@ func flatStructKeys(t reflect.Type) jsonKeys {
 		keys[name] = struct{}{}
 	}
 	return keys
+}
+
+// jsonField returns the JSON name of a struct field and the options of
+// its json tag, and false for a field encoding/json leaves out
+// (unexported, or tagged "-").
+func jsonField(f reflect.StructField) (name, opts string, ok bool) {
+	tag := f.Tag.Get("json")
+	if !f.IsExported() || tag == "-" {
+		return "", "", false
+	}
+	name, opts, _ = strings.Cut(tag, ",")
+	if name == "" {
+		name = f.Name
+	}
+	return name, opts, true
 }
 
 // plainJSONName reports whether name is made only of ASCII letters, digits,

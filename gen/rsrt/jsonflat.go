@@ -78,22 +78,12 @@ func newFlatCodec(t reflect.Type) *flatCodec {
 	d := &flatCodec{}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if !f.IsExported() || tag == "-" {
+		name, opts, ok := jsonField(f)
+		if !ok {
 			continue
-		}
-		name, opts := tag, ""
-		for j := 0; j < len(tag); j++ {
-			if tag[j] == ',' {
-				name, opts = tag[:j], tag[j+1:]
-				break
-			}
 		}
 		if opts != "" && opts != "omitempty" {
 			return nil
-		}
-		if name == "" {
-			name = f.Name
 		}
 		ff := flatField{name: name, index: i, elem: f.Type, kind: f.Type.Kind(), omitEmpty: opts == "omitempty"}
 		switch f.Type.Kind() {

@@ -47,11 +47,11 @@
 // (impl/chatserver) fail.
 //
 // Request-response CANCEL (here: the cancel [Responder].RequestResponse
-// returns, hooked with mono.DoOnCancel; gen/rsrt responder.go cancels the
-// handler's context with it). The library cancels the mono a responder
-// returned when the requester sends CANCEL; the responder learns of it
-// only through that mono's cancel hook, without which a handler would
-// run on to its end unasked. Measured: TestRequestResponseCancel
+// returns, called by the answer Mono's Cancel; gen/rsrt responder.go
+// cancels the handler's context with it). The library cancels the Mono a
+// responder returned when the requester sends CANCEL; the responder
+// learns of it only there, without which a handler would run on to its
+// end unasked. Measured: TestRequestResponseCancel
 // (gen/rsrt/server) fails without the hook.
 //
 // Demand outside OnNext (here: [Subscription.Refill], [Tap.Requester];
@@ -154,7 +154,8 @@
 // (gen/rsrt), TestHostileTCP (gen/rsrt/server).
 //
 // Handlers off the read loop (here: [Responder]'s contract, the work
-// RequestResponse returns runs inside mono.Create; gen/rsrt responder.go
+// RequestResponse returns runs when the library subscribes to the answer
+// Mono, on its response pool; gen/rsrt responder.go
 // starts streams and channels on a pooled goroutine). The library calls
 // the responder on the connection's read loop, so a blocking handler
 // stalls the connection. Covered: TestClientSlowLoopBody.

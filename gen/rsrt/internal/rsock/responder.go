@@ -2,16 +2,20 @@ package rsock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/jjeffcaii/reactor-go"
 	"github.com/jjeffcaii/reactor-go/scheduler"
 	"github.com/rsocket/rsocket-go"
 	"github.com/rsocket/rsocket-go/core/transport"
 	"github.com/rsocket/rsocket-go/logger"
 	"github.com/rsocket/rsocket-go/payload"
+	"github.com/rsocket/rsocket-go/rx"
 	"github.com/rsocket/rsocket-go/rx/flux"
 	"github.com/rsocket/rsocket-go/rx/mono"
 )
@@ -57,22 +61,89 @@ func Serving(r Responder, fence *Fence) RSocket {
 }
 
 // Answer is the sink of a request-response's one answer. Its calls run
-// inside the connection's fence.
-type Answer struct {
-	sink  mono.Sink
-	fence *Fence
-}
+// inside the connection's fence; only the first of them and a cancel
+// reaches the library.
+type Answer struct{ m *answer }
 
 // Success sends p as the answer; p's Done is called once the library is
 // done with it.
 func (a Answer) Success(p Payload) {
 	lp := p.lib()
-	a.fence.do(func() { a.sink.Success(lp) })
+	if a.m.end() {
+		a.m.fence.do(func() {
+			a.m.sub.OnNext(lp)
+			a.m.sub.OnComplete()
+		})
+	}
 	settle(lp)
 }
 
 // Error answers with an ERROR frame (see Downstream.Error for the code).
-func (a Answer) Error(err error) { a.fence.do(func() { a.sink.Error(err) }) }
+func (a Answer) Error(err error) {
+	if a.m.end() {
+		a.m.fence.do(func() { a.m.sub.OnError(err) })
+	}
+}
+
+// answer is the Mono a request-response is answered with: one value that
+// is also its subscription, in place of mono.Create hooked with
+// DoOnCancel, which cost eight allocations a request between them (see
+// the package doc, entry "Request-response CANCEL"). The library only
+// subscribes to a responder's Mono, once; the other methods are an
+// error Mono's.
+type answer struct {
+	mono.Mono
+	run       func(Answer)
+	cancel    func()
+	fence     *Fence
+	sub       rx.Subscriber
+	ended     atomic.Bool // answered or cancelled: the subscriber is the library's again
+	cancelled atomic.Bool
+}
+
+// errNotSubscribed is what the methods the library never calls on an
+// answer give.
+var errNotSubscribed = mono.Error(errors.New("rsock: a request-response answer is only subscribed to"))
+
+// SubscribeWith implements rx.Publisher: it runs the work, unless ctx
+// (the connection's) is done. The library's subscriber registers the
+// subscription for a CANCEL frame in OnSubscribe, and ends itself there
+// when ctx is done.
+func (m *answer) SubscribeWith(ctx context.Context, s rx.Subscriber) {
+	m.sub = s
+	s.OnSubscribe(ctx, m)
+	if ctx.Err() != nil {
+		m.ended.Store(true)
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			Answer{m}.Error(fmt.Errorf("rsock: request-response work panicked: %v", p))
+		}
+	}()
+	m.run(Answer{m})
+}
+
+// Request implements rx.Subscription: the one answer needs no demand.
+func (m *answer) Request(int) {}
+
+// Cancel implements rx.Subscription: the requester's CANCEL. The
+// library's subscriber is ended as reactor-go's sink ends it, so that it
+// unregisters the stream and is recycled.
+func (m *answer) Cancel() {
+	if m.cancelled.Swap(true) {
+		return
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	if m.end() {
+		m.fence.do(func() { m.sub.OnError(reactor.ErrSubscribeCancelled) })
+	}
+}
+
+// end reports whether the caller is the one that ends the answer.
+func (m *answer) end() bool { return m.ended.CompareAndSwap(false, true) }
 
 // responder adapts a Responder to rsocket.RSocket.
 type responder struct {
@@ -85,13 +156,7 @@ func (a *responder) RequestResponse(msg payload.Payload) mono.Mono {
 	if err != nil {
 		return mono.Error(err)
 	}
-	m := mono.Create(func(_ context.Context, sink mono.Sink) { run(Answer{sink: sink, fence: a.fence}) })
-	if cancel != nil {
-		// The library cancels the mono it was given on a CANCEL frame;
-		// the work's own context is not cancelled by it.
-		m = m.DoOnCancel(cancel)
-	}
-	return m
+	return &answer{Mono: errNotSubscribed, run: run, cancel: cancel, fence: a.fence}
 }
 
 func (a *responder) FireAndForget(msg payload.Payload) { a.r.FireAndForget(Incoming{msg}) }

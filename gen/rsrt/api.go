@@ -150,7 +150,10 @@ type Declaration struct {
 // requests of one connection to s, for serving routes outside
 // [NewAcceptor] and [WithRoutes] (benchmarks, say): its requests are
 // always admitted, its responses not bounded, and nothing orders its
-// calls before the library closes the connection.
+// calls before the library closes the connection. Like every responder of
+// the runtime's, it is made for the library to call: the Mono it answers
+// a request-response with supports SubscribeWith only, and its other
+// methods fail.
 func (r *Routes[S]) Responder(ctx context.Context, s S, log *slog.Logger) rsock.RSocket {
 	if log == nil {
 		log = slog.Default()

@@ -2,10 +2,12 @@ package rsrt_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/rsocket/rsocket-go"
 	"github.com/rsocket/rsocket-go/payload"
+	"github.com/rsocket/rsocket-go/rx"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 )
@@ -25,8 +27,12 @@ func BenchmarkDispatch(b *testing.B) {
 			data := []byte(`{"key":"k","value":41}`)
 			ctx := context.Background()
 			b.ReportAllocs()
+			sub := &rrSub{done: make(chan error, 1)}
 			for b.Loop() {
-				if _, err := side.rs.RequestResponse(payload.New(data, md)).Block(ctx); err != nil {
+				// Subscribed to as the library does (a Routes responder's
+				// answers support nothing else).
+				side.rs.RequestResponse(payload.New(data, md)).SubscribeWith(ctx, sub)
+				if err := <-sub.done; err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -57,4 +63,22 @@ func BenchmarkDispatchStream(b *testing.B) {
 			}
 		})
 	}
+}
+
+// rrSub receives request-response answers, one at a time, as the
+// library's subscriber does.
+type rrSub struct {
+	got  bool
+	done chan error
+}
+
+func (s *rrSub) OnSubscribe(_ context.Context, su rx.Subscription) { s.got = false; su.Request(1) }
+func (s *rrSub) OnNext(payload.Payload)                            { s.got = true }
+func (s *rrSub) OnError(err error)                                 { s.done <- err }
+func (s *rrSub) OnComplete() {
+	if !s.got {
+		s.done <- errors.New("completed without a value")
+		return
+	}
+	s.done <- nil
 }

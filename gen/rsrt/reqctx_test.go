@@ -11,7 +11,7 @@ import (
 // a deadline d from now when d > 0, and the function the boundary calls
 // on CANCEL (and the handler's end).
 func reqCtx(parent context.Context, d time.Duration) (*handlerCtx, func()) {
-	c := &rrCtx{handlerCtx: handlerCtx{Context: parent}, req: lazyRequest{parent: parent}}
+	c := &rrCtx[struct{}]{handlerCtx: handlerCtx{Context: parent}, req: lazyRequest{parent: parent}}
 	if d > 0 {
 		c.req.dl = deadline{at: time.Now().Add(d), set: true}
 	}

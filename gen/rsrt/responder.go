@@ -111,61 +111,64 @@ func (r *responder[S]) parse(i Interaction, in rsock.Incoming) (*route[S], *Payl
 }
 
 // RequestResponse implements rsock.Responder.
-func (r *responder[S]) RequestResponse(in rsock.Incoming) (run func(rsock.Answer), cancel func(), err error) {
+func (r *responder[S]) RequestResponse(in rsock.Incoming) (w rsock.Work, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			run, cancel, err = nil, nil, recovered(r.log, p, RequestResponse, "")
+			w, err = nil, recovered(r.log, p, RequestResponse, "")
 		}
 	}()
-	return r.requestResponse(in)
-}
-
-// requestResponse is RequestResponse, whose results the recovery may
-// replace; here they are plain locals, which the closure captures by
-// value.
-func (r *responder[S]) requestResponse(in rsock.Incoming) (func(rsock.Answer), func(), error) {
 	rt, req, dl, err := r.request(RequestResponse, in)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	// The handler's context ends when the requester cancels (the
-	// boundary calls stop on a CANCEL frame, rsock's entry
-	// "Request-response CANCEL"), when its deadline passes, or when the
-	// connection closes.
-	c := &rrCtx{handlerCtx: handlerCtx{Context: r.ctx, b: r.budget}, req: lazyRequest{parent: r.ctx, dl: dl}}
-	h := &c.handlerCtx
-	h.req = &c.req
-	h.route = rt
-	stop := c.req.stop
-	return func(sink rsock.Answer) {
-		defer stop()
-		// Admitted here, not before: the library skips this function
-		// when its context is done, and the gate must not count a
-		// request that never runs.
-		if !r.gate.enter() {
-			sink.Error(errShuttingDown)
-			return
-		}
-		defer r.gate.leave()
-		h.serve(r.served(RequestResponse, rt.name, req.Metadata, r.s))
-		resp, err := r.callRR(h, &h.call, rt, req)
-		if err == nil {
-			var p rsock.Payload
-			if p, err = responsePayload(resp); err == nil {
-				r.answer(h, sink, p)
-				return
-			}
-		}
-		h.drop()
-		sink.Error(wireError(err))
-	}, stop, nil
+	// The handler's context ends when the requester cancels (Cancel,
+	// rsock's entry "Request-response CANCEL"), when its deadline
+	// passes, or when the connection closes.
+	c := &rrCtx[S]{handlerCtx: handlerCtx{Context: r.ctx, b: r.budget}, req: lazyRequest{parent: r.ctx, dl: dl}, r: r, rt: rt, in: req}
+	c.handlerCtx.req = &c.req
+	c.route = rt
+	return c, nil
 }
 
-// rrCtx is the context of a request-response: its handler context and
-// what ends it, in one allocation.
-type rrCtx struct {
+// rrCtx is a request-response: its handler's context, what ends it and
+// the state of its answer, in one allocation.
+type rrCtx[S any] struct {
 	handlerCtx
-	req lazyRequest
+	req   lazyRequest
+	reply rsock.Reply
+	r     *responder[S]
+	rt    *route[S]
+	in    *Payload
+}
+
+// Reply implements rsock.Work.
+func (c *rrCtx[S]) Reply() *rsock.Reply { return &c.reply }
+
+// Cancel implements rsock.Work: the requester's CANCEL.
+func (c *rrCtx[S]) Cancel() { c.req.stop() }
+
+// Run implements rsock.Work: it runs the handler and answers.
+func (c *rrCtx[S]) Run(sink rsock.Answer) {
+	r, h := c.r, &c.handlerCtx
+	defer c.req.stop()
+	// Admitted here, not before: the library skips Run when its context
+	// is done, and the gate must not count a request that never runs.
+	if !r.gate.enter() {
+		sink.Error(errShuttingDown)
+		return
+	}
+	defer r.gate.leave()
+	h.serve(r.served(RequestResponse, c.rt.name, c.in.Metadata, r.s))
+	resp, err := r.callRR(h, &h.call, c.rt, c.in)
+	if err == nil {
+		var p rsock.Payload
+		if p, err = responsePayload(resp); err == nil {
+			r.answer(h, sink, p)
+			return
+		}
+	}
+	h.drop()
+	sink.Error(wireError(err))
 }
 
 func (r *responder[S]) callRR(ctx context.Context, call *Call, rt *route[S], req *Payload) (resp Payload, err error) {

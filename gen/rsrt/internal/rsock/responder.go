@@ -26,14 +26,9 @@ import (
 // the package doc, entry "Handlers off the read loop"). A request is an
 // Incoming: valid during the call only.
 type Responder interface {
-	// RequestResponse returns the work that answers the request, which
-	// runs off the read loop (on the library's response pool), or an
-	// error answered at once. The library skips the work when the
-	// connection ended before it could run. cancel, when not nil, is
-	// called if the requester cancels the request (a CANCEL frame)
-	// before its answer went out, whether or not the work started (see
-	// the package doc, entry "Request-response CANCEL").
-	RequestResponse(req Incoming) (run func(Answer), cancel func(), err error)
+	// RequestResponse returns the work that answers the request, or an
+	// error answered at once.
+	RequestResponse(req Incoming) (Work, error)
 	// FireAndForget and MetadataPush run the handler; the library
 	// already calls them on its response pool.
 	FireAndForget(req Incoming)
@@ -60,10 +55,79 @@ func Serving(r Responder, fence *Fence) RSocket {
 	return &responder{r: r, fence: fence}
 }
 
+// Work is what answers one request-response. Run runs off the read loop
+// (on the library's response pool), unless the connection ended before
+// it could; Cancel is called, once, if the requester cancels the request
+// (a CANCEL frame), whether or not Run started or answered (see the
+// package doc, entry "Request-response CANCEL"). Reply returns the
+// Reply the work embeds, so that the work and its answer's state are one
+// allocation.
+type Work interface {
+	Run(Answer)
+	Cancel()
+	Reply() *Reply
+}
+
+// Reply is the state of a request-response's answer, and the Mono the
+// library is given for it: not mono.Create hooked with DoOnCancel, whose
+// layers cost eight allocations a request. The library
+// only subscribes to a responder's Mono, once; its other methods are an
+// error Mono's. Its zero value is ready; a Work embeds it.
+type Reply struct {
+	mono.Mono
+	work      Work
+	fence     *Fence
+	sub       rx.Subscriber
+	ended     atomic.Bool // answered or cancelled: the subscriber is the library's again
+	cancelled atomic.Bool
+}
+
+// errNotSubscribed is what the methods the library never calls on a
+// Reply give.
+var errNotSubscribed = mono.Error(errors.New("rsock: a request-response answer is only subscribed to"))
+
+// SubscribeWith implements rx.Publisher: it runs the work, unless ctx
+// (the connection's) is done. The library's subscriber registers the
+// subscription for a CANCEL frame in OnSubscribe, and ends itself there
+// when ctx is done.
+func (m *Reply) SubscribeWith(ctx context.Context, s rx.Subscriber) {
+	m.sub = s
+	s.OnSubscribe(ctx, m)
+	if ctx.Err() != nil {
+		m.ended.Store(true)
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			Answer{m}.Error(fmt.Errorf("rsock: request-response work panicked: %v", p))
+		}
+	}()
+	m.work.Run(Answer{m})
+}
+
+// Request implements rx.Subscription: the one answer needs no demand.
+func (m *Reply) Request(int) {}
+
+// Cancel implements rx.Subscription: the requester's CANCEL. The
+// library's subscriber is ended as reactor-go's sink ends it, so that it
+// unregisters the stream and is recycled.
+func (m *Reply) Cancel() {
+	if m.cancelled.Swap(true) {
+		return
+	}
+	m.work.Cancel()
+	if m.end() {
+		m.fence.do(func() { m.sub.OnError(reactor.ErrSubscribeCancelled) })
+	}
+}
+
+// end reports whether the caller is the one that ends the answer.
+func (m *Reply) end() bool { return m.ended.CompareAndSwap(false, true) }
+
 // Answer is the sink of a request-response's one answer. Its calls run
-// inside the connection's fence; only the first of them and a cancel
+// inside the connection's fence; only the first of them, or a cancel,
 // reaches the library.
-type Answer struct{ m *answer }
+type Answer struct{ m *Reply }
 
 // Success sends p as the answer; p's Done is called once the library is
 // done with it.
@@ -85,66 +149,6 @@ func (a Answer) Error(err error) {
 	}
 }
 
-// answer is the Mono a request-response is answered with: one value that
-// is also its subscription, in place of mono.Create hooked with
-// DoOnCancel, which cost eight allocations a request between them (see
-// the package doc, entry "Request-response CANCEL"). The library only
-// subscribes to a responder's Mono, once; the other methods are an
-// error Mono's.
-type answer struct {
-	mono.Mono
-	run       func(Answer)
-	cancel    func()
-	fence     *Fence
-	sub       rx.Subscriber
-	ended     atomic.Bool // answered or cancelled: the subscriber is the library's again
-	cancelled atomic.Bool
-}
-
-// errNotSubscribed is what the methods the library never calls on an
-// answer give.
-var errNotSubscribed = mono.Error(errors.New("rsock: a request-response answer is only subscribed to"))
-
-// SubscribeWith implements rx.Publisher: it runs the work, unless ctx
-// (the connection's) is done. The library's subscriber registers the
-// subscription for a CANCEL frame in OnSubscribe, and ends itself there
-// when ctx is done.
-func (m *answer) SubscribeWith(ctx context.Context, s rx.Subscriber) {
-	m.sub = s
-	s.OnSubscribe(ctx, m)
-	if ctx.Err() != nil {
-		m.ended.Store(true)
-		return
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			Answer{m}.Error(fmt.Errorf("rsock: request-response work panicked: %v", p))
-		}
-	}()
-	m.run(Answer{m})
-}
-
-// Request implements rx.Subscription: the one answer needs no demand.
-func (m *answer) Request(int) {}
-
-// Cancel implements rx.Subscription: the requester's CANCEL. The
-// library's subscriber is ended as reactor-go's sink ends it, so that it
-// unregisters the stream and is recycled.
-func (m *answer) Cancel() {
-	if m.cancelled.Swap(true) {
-		return
-	}
-	if m.cancel != nil {
-		m.cancel()
-	}
-	if m.end() {
-		m.fence.do(func() { m.sub.OnError(reactor.ErrSubscribeCancelled) })
-	}
-}
-
-// end reports whether the caller is the one that ends the answer.
-func (m *answer) end() bool { return m.ended.CompareAndSwap(false, true) }
-
 // responder adapts a Responder to rsocket.RSocket.
 type responder struct {
 	r     Responder
@@ -152,11 +156,13 @@ type responder struct {
 }
 
 func (a *responder) RequestResponse(msg payload.Payload) mono.Mono {
-	run, cancel, err := a.r.RequestResponse(Incoming{msg})
+	w, err := a.r.RequestResponse(Incoming{msg})
 	if err != nil {
 		return mono.Error(err)
 	}
-	return &answer{Mono: errNotSubscribed, run: run, cancel: cancel, fence: a.fence}
+	m := w.Reply()
+	m.Mono, m.work, m.fence = errNotSubscribed, w, a.fence
+	return m
 }
 
 func (a *responder) FireAndForget(msg payload.Payload) { a.r.FireAndForget(Incoming{msg}) }

@@ -71,6 +71,31 @@ func sameSignals(t *testing.T, got []string, want ...string) {
 	}
 }
 
+// work is a Work whose Run and Cancel are functions.
+type work struct {
+	reply  Reply
+	run    func(Answer)
+	cancel func()
+}
+
+func (w *work) Run(a Answer) { w.run(a) }
+
+func (w *work) Cancel() {
+	if w.cancel != nil {
+		w.cancel()
+	}
+}
+
+func (w *work) Reply() *Reply { return &w.reply }
+
+// subscribed returns the Reply the library is given for w, as the
+// responder prepares it.
+func subscribed(w *work) *Reply {
+	m := w.Reply()
+	m.Mono, m.work, m.fence = errNotSubscribed, w, new(Fence)
+	return m
+}
+
 // TestAnswerSignals: the answer a responder returns reaches the library's
 // subscriber as exactly one terminal: a value and COMPLETE, or an error,
 // or the end a CANCEL gives it; whatever comes after is dropped, and a
@@ -79,10 +104,10 @@ func TestAnswerSignals(t *testing.T) {
 	t.Run("success", func(t *testing.T) {
 		sub := &recordingSub{}
 		var late Answer
-		m := &answer{Mono: errNotSubscribed, fence: new(Fence), run: func(a Answer) {
+		m := subscribed(&work{run: func(a Answer) {
 			a.Success(Payload{Data: []byte("hi")})
 			late = a
-		}}
+		}})
 		m.SubscribeWith(context.Background(), sub)
 		late.Error(errors.New("too late"))
 		sub.su.Cancel() // a CANCEL after the answer went out
@@ -93,10 +118,10 @@ func TestAnswerSignals(t *testing.T) {
 	})
 	t.Run("error", func(t *testing.T) {
 		sub := &recordingSub{}
-		m := &answer{Mono: errNotSubscribed, fence: new(Fence), run: func(a Answer) {
+		m := subscribed(&work{run: func(a Answer) {
 			a.Error(errors.New("refused"))
 			a.Success(Payload{Data: []byte("late")})
-		}}
+		}})
 		m.SubscribeWith(context.Background(), sub)
 		sameSignals(t, sub.got(), "error: refused")
 	})
@@ -104,8 +129,8 @@ func TestAnswerSignals(t *testing.T) {
 		sub := &recordingSub{}
 		cancels := 0
 		started := make(chan Answer)
-		m := &answer{Mono: errNotSubscribed, fence: new(Fence), cancel: func() { cancels++ },
-			run: func(a Answer) { started <- a }}
+		m := subscribed(&work{cancel: func() { cancels++ },
+			run: func(a Answer) { started <- a }})
 		go m.SubscribeWith(context.Background(), sub)
 		a := <-started
 		sub.su.Cancel()
@@ -122,7 +147,7 @@ func TestAnswerSignals(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		ran := false
-		m := &answer{Mono: errNotSubscribed, fence: new(Fence), run: func(Answer) { ran = true }}
+		m := subscribed(&work{run: func(Answer) { ran = true }})
 		m.SubscribeWith(ctx, sub)
 		if ran {
 			t.Fatal("the work ran on a closed connection")
@@ -131,7 +156,7 @@ func TestAnswerSignals(t *testing.T) {
 	})
 	t.Run("panic", func(t *testing.T) {
 		sub := &recordingSub{}
-		m := &answer{Mono: errNotSubscribed, fence: new(Fence), run: func(Answer) { panic("boom") }}
+		m := subscribed(&work{run: func(Answer) { panic("boom") }})
 		m.SubscribeWith(context.Background(), sub)
 		sameSignals(t, sub.got(), "error: rsock: request-response work panicked: boom")
 	})

@@ -211,6 +211,11 @@ type Shared[T any] struct {
 // shared.
 func NewShared[T any](v T) *Shared[T] { return &Shared[T]{v: v} }
 
+// Set gives s its value: for a Shared that is a field of a value of its
+// user's rather than made by NewShared, so that both are one allocation.
+// It must be called before s is sent, and not after.
+func (s *Shared[T]) Set(v T) { s.v = v }
+
 // Value returns the shared value.
 func (s *Shared[T]) Value() T { return s.v }
 

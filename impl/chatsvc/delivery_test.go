@@ -15,7 +15,7 @@ import (
 )
 
 func msg(content string) *delivery {
-	return newDelivery(chat.Message{User: str("u"), Content: &content})
+	return newDelivery("u", &content, "")
 }
 
 func TestQueueDropsOldest(t *testing.T) {

@@ -20,18 +20,26 @@ var errQueueClosed = errors.New("queue closed")
 type delivery struct {
 	// msg is encoded once, by the first stream that sends it, for all
 	// the recipients of a fan-out.
-	msg  *rsrt.Shared[chat.Message]
+	msg  rsrt.Shared[chat.Message]
 	size int // approximate bytes held: the message's strings
+	// What msg's User and Channel point to: a message is one
+	// allocation.
+	from, channel string
 }
 
-func newDelivery(m chat.Message) *delivery {
-	size := 0
-	for _, p := range []*string{m.User, m.Content, m.Channel} {
-		if p != nil {
-			size += len(*p)
-		}
+// newDelivery returns the message from sent to channel, or to a user when
+// channel is "" (no channel has an empty name).
+func newDelivery(from string, content *string, channel string) *delivery {
+	d := &delivery{from: from, channel: channel, size: len(from) + len(channel)}
+	m := chat.Message{User: &d.from, Content: content}
+	if channel != "" {
+		m.Channel = &d.channel
 	}
-	return &delivery{msg: rsrt.NewShared(m), size: size}
+	if content != nil {
+		d.size += len(*content)
+	}
+	d.msg.Set(m)
+	return d
 }
 
 // message is the message delivered.

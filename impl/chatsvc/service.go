@@ -472,8 +472,8 @@ func (s *Service) sendChannel(ss *Session, channel string, content *string) erro
 	}
 	members := recipients(few[:0], ch.members)
 	s.mu.RUnlock()
-	from := ss.userName() // a copy: recipients share it, the session keeps its own
-	d := newDelivery(chat.Message{User: &from, Content: content, Channel: &channel})
+	from := ss.userName()
+	d := newDelivery(from, content, channel)
 	s.fanOut('c', channel, members, d, func() { s.hub.PublishChannel(channel, from, content) })
 	return nil
 }
@@ -489,7 +489,7 @@ func (s *Service) sendPrivate(ctx context.Context, ss *Session, user string, con
 		return rsrt.NewError("user %q is not logged in", user)
 	}
 	from := ss.userName()
-	d := newDelivery(chat.Message{User: &from, Content: content})
+	d := newDelivery(from, content, "")
 	s.fanOut('u', user, members, d, func() { s.hub.PublishPrivate(user, from, content) })
 	return nil
 }
@@ -508,7 +508,7 @@ func (s *Service) DeliverChannel(channel, from string, content *string) {
 	if len(members) == 0 {
 		return // every node gets every message; most have no member here
 	}
-	d := newDelivery(chat.Message{User: &from, Content: content, Channel: &channel})
+	d := newDelivery(from, content, channel)
 	s.fanOut('c', channel, members, d, nil)
 }
 
@@ -523,7 +523,7 @@ func (s *Service) DeliverPrivate(user, from string, content *string) {
 	if len(members) == 0 {
 		return
 	}
-	d := newDelivery(chat.Message{User: &from, Content: content})
+	d := newDelivery(from, content, "")
 	s.fanOut('u', user, members, d, nil)
 }
 

@@ -231,7 +231,7 @@ func (s *Session) serveIncoming(ctx context.Context, send func(*rsrt.Shared[chat
 		if err != nil {
 			return nil // cancelled, replaced or closed: complete quietly
 		}
-		if err := send(d.msg); err != nil {
+		if err := send(&d.msg); err != nil {
 			// Not sent: keep it for the next stream.
 			s.queue.unpop(d)
 			return nil

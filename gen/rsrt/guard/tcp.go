@@ -334,18 +334,27 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 		return err
 	}
 	w := c.writer()
-	if _, err := w.Write([]byte{byte(size >> 16), byte(size >> 8), byte(size)}); err != nil {
+	if err := writeLength(w, size); err != nil {
 		return c.writeError(err)
 	}
 	_, err := f.WriteTo(w)
 	return c.writeError(err)
 }
 
+// writeLength writes a frame's 24-bit length prefix, byte by byte: a
+// slice of the three would escape through the writer, an allocation a
+// frame. The writer's error is sticky, so the last one tells.
+func writeLength(w *bufio.Writer, n int) error {
+	_ = w.WriteByte(byte(n >> 16))
+	_ = w.WriteByte(byte(n >> 8))
+	return w.WriteByte(byte(n))
+}
+
 // writeRaw writes a serialised frame with its length prefix.
 func (c *TCPConn) writeRaw(b []byte) error {
 	size := len(b)
 	w := c.writer()
-	if _, err := w.Write([]byte{byte(size >> 16), byte(size >> 8), byte(size)}); err != nil {
+	if err := writeLength(w, size); err != nil {
 		return c.writeError(err)
 	}
 	_, err := w.Write(b)

@@ -41,6 +41,43 @@ func TestQueueDropsOldest(t *testing.T) {
 	}
 }
 
+// TestQueueReusesSmallArray: a queue emptied one message at a time keeps
+// its small array (no allocation a message for a reader that keeps up),
+// lets a large one go, and stays in order through both.
+func TestQueueReusesSmallArray(t *testing.T) {
+	q := newQueue(1000, 1<<20, noBudget(), nil)
+	pop := func(want string) {
+		t.Helper()
+		got, err := q.pop(context.Background())
+		if err != nil || *got.message().Content != want {
+			t.Fatalf("pop = %v, %v; want %s", got, err, want)
+		}
+	}
+	q.push(msg("a"))
+	pop("a")
+	q.push(msg("b"))
+	pop("b")
+	if cap(q.items) == 0 {
+		t.Fatal("an emptied small queue let its array go")
+	}
+	c := msg("c")
+	if allocs := testing.AllocsPerRun(100, func() {
+		q.push(c)
+		pop("c")
+	}); allocs != 0 {
+		t.Fatalf("%v allocations a message queued and popped, want 0", allocs)
+	}
+	for i := range 100 {
+		q.push(msg(strconv.Itoa(i)))
+	}
+	for i := range 100 {
+		pop(strconv.Itoa(i))
+	}
+	if q.items != nil {
+		t.Fatalf("an emptied queue kept an array of %d", cap(q.items))
+	}
+}
+
 func TestQueueByteBound(t *testing.T) {
 	q := newQueue(1000, 100, noBudget(), nil)
 	for range 10 {

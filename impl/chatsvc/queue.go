@@ -185,11 +185,17 @@ func (q *queue) pop(ctx context.Context) (*delivery, error) {
 		if len(q.items) > 0 {
 			d := q.items[0]
 			q.items[0] = nil
-			q.items = q.items[1:]
-			q.addBytesLocked(-d.size)
-			if len(q.items) == 0 {
+			switch {
+			case len(q.items) > 1:
+				q.items = q.items[1:]
+			case cap(q.items) <= keepItems:
+				// Emptied: the array is reused, for a reader that
+				// keeps up queues its messages one at a time.
+				q.items = q.items[:0]
+			default:
 				q.items = nil // let a large backing array go
 			}
+			q.addBytesLocked(-d.size)
 			q.mu.Unlock()
 			return d, nil
 		}
@@ -200,6 +206,9 @@ func (q *queue) pop(ctx context.Context) (*delivery, error) {
 		}
 	}
 }
+
+// keepItems is the capacity up to which an emptied queue keeps its array.
+const keepItems = 16
 
 // close drops every queued message and wakes the waiting pop.
 func (q *queue) close() {

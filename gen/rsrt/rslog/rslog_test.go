@@ -2,10 +2,12 @@ package rslog
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
 	"testing"
+	"testing/slogtest"
 
 	"golang.org/x/time/rate"
 )
@@ -103,5 +105,30 @@ func TestPerConnReportsSuppressed(t *testing.T) {
 	out := buf.String()
 	if strings.Count(out, "\n") != 2 || !strings.Contains(out, "msg=after suppressed=5") {
 		t.Errorf("log:\n%s", out)
+	}
+}
+
+// TestClipHandlerConforms runs the standard library's handler conformance
+// suite on a clipping handler over a JSON handler: holding WithAttrs'
+// attributes itself must not change where they appear, groups included.
+func TestClipHandlerConforms(t *testing.T) {
+	var buf bytes.Buffer
+	h := NewClipHandler(slog.NewJSONHandler(&buf, nil))
+	results := func() []map[string]any {
+		var ms []map[string]any
+		for _, line := range bytes.Split(buf.Bytes(), []byte{'\n'}) {
+			if len(line) == 0 {
+				continue
+			}
+			var m map[string]any
+			if err := json.Unmarshal(line, &m); err != nil {
+				t.Fatal(err)
+			}
+			ms = append(ms, m)
+		}
+		return ms
+	}
+	if err := slogtest.TestHandler(h, results); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -168,6 +168,9 @@ type handlerCtx struct {
 	// is then the connection's, and req decides Done, Err and Deadline
 	// (see lazyRequest).
 	req *lazyRequest
+	// out, for a request-response, is where the end of the connection's
+	// interceptor chain puts the answer (responder.serveRR).
+	out *Payload
 	// route is the *route[S] the call came on, for the end of the
 	// connection's interceptor chains (responder.routeOf); nil on the
 	// requesting side of a channel.

@@ -124,9 +124,13 @@ func scanComposite(b []byte, out *Metadata, views bool) (routing []byte, n int, 
 }
 
 // requestEntries returns the n known entries of a request's composite
-// metadata b, other than routing, as views of b: the request owns b.
-func requestEntries(b []byte, n int) Metadata {
-	entries := make(Metadata, 0, n)
+// metadata b, other than routing, as views of b (the request owns b), in
+// into when they fit.
+func requestEntries(b []byte, n int, into Metadata) Metadata {
+	entries := into[:0]
+	if cap(entries) < n {
+		entries = make(Metadata, 0, n)
+	}
 	_, _, _ = scanComposite(b, &entries, true)
 	return entries
 }

@@ -50,11 +50,15 @@ func (r *responder[S]) serveRR(ctx context.Context, call *Call, req *Payload) (*
 	if err != nil {
 		return nil, err
 	}
-	resp, err := rt.h.rr(ctx, r.s, req)
+	out := new(Payload)
+	if h := handlerOf(ctx); h != nil && h.out != nil {
+		out = h.out // the request-response's own room
+	}
+	*out, err = rt.h.rr(ctx, r.s, req)
 	if err != nil {
 		return nil, err
 	}
-	return &resp, nil
+	return out, nil
 }
 
 // routeOf returns the route a call came on, which the handler context
@@ -71,43 +75,44 @@ func (r *responder[S]) routeOf(ctx context.Context, call *Call) (*route[S], erro
 
 var _ rsock.Responder = (*responder[any])(nil)
 
-// request copies an inbound request and finds its route; the deadline
-// entry, if any, is taken out of the request's metadata.
-func (r *responder[S]) request(i Interaction, in rsock.Incoming) (*route[S], *Payload, deadline, error) {
-	rt, req, err := r.parse(i, in)
+// request copies an inbound request into req and finds its route; the
+// deadline entry, if any, is taken out of the request's metadata, whose
+// entries go in ents when they fit (a nil ents: a slice of their own).
+func (r *responder[S]) request(i Interaction, in rsock.Incoming, req *Payload, ents Metadata) (*route[S], deadline, error) {
+	rt, err := r.parse(i, in, req, ents)
 	if err != nil {
-		return nil, nil, deadline{}, err
+		return nil, deadline{}, err
 	}
 	var dl deadline
 	req.Metadata, dl, err = takeDeadline(req.Metadata)
 	if err != nil {
-		return nil, nil, deadline{}, err
+		return nil, deadline{}, err
 	}
-	return rt, req, dl, nil
+	return rt, dl, nil
 }
 
-func (r *responder[S]) parse(i Interaction, in rsock.Incoming) (*route[S], *Payload, error) {
+func (r *responder[S]) parse(i Interaction, in rsock.Incoming, req *Payload, ents Metadata) (*route[S], error) {
 	msg, ok := in.Copy()
 	if !ok {
-		return nil, nil, ErrClosed
+		return nil, ErrClosed
 	}
 	if msg.Metadata == nil {
-		return nil, nil, NewError("invalid request: %v", errNoRouting)
+		return nil, NewError("invalid request: %v", errNoRouting)
 	}
 	name, others, err := parseRoute(msg.Metadata)
 	if err != nil {
-		return nil, nil, NewError("invalid request metadata: %v", err)
+		return nil, NewError("invalid request metadata: %v", err)
 	}
 	rt, err := r.t.lookup(i, name)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	req := &Payload{Route: rt.name, Data: msg.Data}
+	*req = Payload{Route: rt.name, Data: msg.Data}
 	if others > 0 {
 		// parseRoute checked the whole of it.
-		req.Metadata = requestEntries(msg.Metadata, others)
+		req.Metadata = requestEntries(msg.Metadata, others, ents)
 	}
-	return rt, req, nil
+	return rt, nil
 }
 
 // RequestResponse implements rsock.Responder.
@@ -117,28 +122,32 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (w rsock.Work, err err
 			w, err = nil, recovered(r.log, p, RequestResponse, "")
 		}
 	}()
-	rt, req, dl, err := r.request(RequestResponse, in)
-	if err != nil {
-		return nil, err
-	}
 	// The handler's context ends when the requester cancels (Cancel,
 	// rsock's entry "Request-response CANCEL"), when its deadline
 	// passes, or when the connection closes.
-	c := &rrCtx[S]{handlerCtx: handlerCtx{Context: r.ctx, b: r.budget}, req: lazyRequest{parent: r.ctx, dl: dl}, r: r, rt: rt, in: req}
+	c := &rrCtx[S]{handlerCtx: handlerCtx{Context: r.ctx, b: r.budget}, req: lazyRequest{parent: r.ctx}, r: r}
+	rt, dl, err := r.request(RequestResponse, in, &c.in, c.ents[:0])
+	if err != nil {
+		return nil, err
+	}
+	c.req.dl = dl
 	c.handlerCtx.req = &c.req
-	c.route = rt
+	c.handlerCtx.out = &c.out
+	c.route, c.rt = rt, rt
 	return c, nil
 }
 
-// rrCtx is a request-response: its handler's context, what ends it and
-// the state of its answer, in one allocation.
+// rrCtx is a request-response: its handler's context, what ends it, its
+// request and answer, in one allocation.
 type rrCtx[S any] struct {
 	handlerCtx
 	req   lazyRequest
 	reply rsock.Reply
 	r     *responder[S]
 	rt    *route[S]
-	in    *Payload
+	in    Payload
+	ents  [2]Entry // in's metadata entries, when they fit
+	out   Payload  // the answer, for the end of the interceptor chain
 }
 
 // Reply implements rsock.Work.
@@ -159,7 +168,7 @@ func (c *rrCtx[S]) Run(sink rsock.Answer) {
 	}
 	defer r.gate.leave()
 	h.serve(r.served(RequestResponse, c.rt.name, c.in.Metadata, r.s))
-	resp, err := r.callRR(h, &h.call, c.rt, c.in)
+	resp, err := r.callRR(h, &h.call, c.rt, &c.in)
 	if err == nil {
 		var p rsock.Payload
 		if p, err = responsePayload(resp); err == nil {
@@ -239,7 +248,8 @@ func (r *responder[S]) oneWay(i Interaction, in rsock.Incoming) {
 		return
 	}
 	defer r.oneWays.done(size)
-	rt, req, dl, err := r.request(i, in)
+	req := new(Payload)
+	rt, dl, err := r.request(i, in, req, nil)
 	if err != nil {
 		r.log.Warn("rsrt: request refused", "interaction", i.String(), "error", err)
 		return
@@ -286,7 +296,8 @@ func (r *responder[S]) RequestStream(in rsock.Incoming) (o rsock.Outbound, err e
 			o, err = nil, recovered(r.log, p, RequestStream, "")
 		}
 	}()
-	rt, req, dl, err := r.request(RequestStream, in)
+	req := new(Payload)
+	rt, dl, err := r.request(RequestStream, in, req, nil)
 	if err != nil {
 		return nil, err
 	}

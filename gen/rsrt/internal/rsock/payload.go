@@ -84,19 +84,34 @@ func (in Incoming) Copy() (Payload, bool) { return copyIn(in.p) }
 
 // lib returns p as the library's payload: a heldPayload when p has a Done.
 func (p Payload) lib() payload.Payload {
-	lp := payload.New(p.Data, p.Metadata)
 	if p.Done == nil {
-		return lp
+		return &outPayload{data: p.Data, md: p.Metadata}
 	}
-	return &heldPayload{Payload: lp, done: p.Done}
+	return &heldPayload{outPayload: outPayload{data: p.Data, md: p.Metadata}, done: p.Done}
 }
+
+// outPayload is an outbound payload in the library's type, as
+// payload.New makes it, but a value that can be part of another.
+type outPayload struct{ data, md []byte }
+
+// Metadata implements payload.Payload.
+func (p *outPayload) Metadata() ([]byte, bool) { return p.md, len(p.md) > 0 }
+
+// MetadataUTF8 implements payload.Payload.
+func (p *outPayload) MetadataUTF8() (string, bool) { return string(p.md), len(p.md) > 0 }
+
+// Data implements payload.Payload.
+func (p *outPayload) Data() []byte { return p.data }
+
+// DataUTF8 implements payload.Payload.
+func (p *outPayload) DataUTF8() string { return string(p.data) }
 
 // heldPayload is an outbound payload whose Done is called once rsocket-go
 // is done with it: it implements the library's Releasable interface
 // (IncRef, RefCnt, Release), whose Release the library calls once the
 // payload's last frame is written or dropped.
 type heldPayload struct {
-	payload.Payload
+	outPayload
 	done func()
 	refs atomic.Int32
 	once sync.Once

@@ -80,6 +80,20 @@ type Reply struct {
 	sub       rx.Subscriber
 	ended     atomic.Bool // answered or cancelled: the subscriber is the library's again
 	cancelled atomic.Bool
+	// The answer in the library's type (held when it has a Done).
+	out  outPayload
+	held heldPayload
+}
+
+// lib is Payload.lib for the answer, in the Reply's own room.
+func (m *Reply) lib(p Payload) payload.Payload {
+	if p.Done == nil {
+		m.out = outPayload{data: p.Data, md: p.Metadata}
+		return &m.out
+	}
+	m.held.outPayload = outPayload{data: p.Data, md: p.Metadata}
+	m.held.done = p.Done
+	return &m.held
 }
 
 // errNotSubscribed is what the methods the library never calls on a
@@ -132,7 +146,7 @@ type Answer struct{ m *Reply }
 // Success sends p as the answer; p's Done is called once the library is
 // done with it.
 func (a Answer) Success(p Payload) {
-	lp := p.lib()
+	lp := a.m.lib(p)
 	if a.m.end() {
 		a.m.fence.do(func() {
 			a.m.sub.OnNext(lp)

@@ -248,13 +248,11 @@ var wsWriteBuffers sync.Pool
 func (s *Server) serveWS(ctx context.Context) error {
 	up := &websocket.Upgrader{
 		HandshakeTimeout: s.opt.Limits.SetupTimeout,
-		// A read buffer of 1 KiB of its own: without one, gorilla
-		// keeps the HTTP server's 4 KiB for the connection's life. The
-		// read buffer is held per connection, so memory per session
-		// decides its size; 1 KiB still takes several requests per
-		// read. Write buffers come from a pool for the time of a
-		// write, so that an idle connection holds none.
-		ReadBufferSize:  1 << 10,
+		// No read buffer size: gorilla then reads through the reader
+		// the hijack returns, which batchWriter makes (wsReadBuffer)
+		// in place of the HTTP server's 4 KiB. Write buffers come
+		// from a pool for the time of a write, so that an idle
+		// connection holds none.
 		WriteBufferSize: 4 << 10,
 		WriteBufferPool: &wsWriteBuffers,
 		// Checked before the upgrade, with a reason in the answer (see
@@ -287,6 +285,7 @@ func (s *Server) serveWS(ctx context.Context) error {
 			_ = ws.Close()
 		}
 		c := NewWSConn(ws, s.opt)
+		c.idle = bw.br
 		s.serve(ctx, c, c.st)
 	})
 	// Plain requests (a web client's page) go to the HTTP handler, on

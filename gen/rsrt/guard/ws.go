@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -36,6 +37,11 @@ type WSConn struct {
 	// rbuf is the read buffer, reused between messages up to keepBuf
 	// bytes; only the reading goroutine uses it.
 	rbuf []byte
+
+	// idle is gorilla's read buffer on a server's connection: while it
+	// holds nothing, Read waits in batchConn.waitIdle. nil on other
+	// connections.
+	idle *bufio.Reader
 }
 
 var _ transport.AddrConn = (*WSConn)(nil)
@@ -90,15 +96,38 @@ func (c *WSConn) SetCounter(ctr *core.TrafficCounter) { c.setCounter(ctr) }
 
 // Read returns the next frame that passed the check; see [TCPConn.Read].
 // Text messages are dropped, as rsocket-go does.
+//
+// An idle server connection's read loop waits here, with few frames down
+// to the goroutine's start (see wsidle.go).
 func (c *WSConn) Read() (core.BufferedFrame, error) {
 	if f := c.next(); f != nil {
 		return f, nil
 	}
+	if err := c.armReadDeadline(); err != nil {
+		return nil, err
+	}
+	if c.idle != nil && c.idle.Buffered() == 0 {
+		c.batch.waitIdle()
+	}
+	return c.read()
+}
+
+// armReadDeadline moves the read deadline when it is due (see
+// lazyDeadline).
+func (c *WSConn) armReadDeadline() error {
+	if dl, ok := c.rdl.next(c.deadline(), c.readSpan()); ok {
+		if err := c.ws.SetReadDeadline(dl); err != nil {
+			return c.readError(err)
+		}
+	}
+	return nil
+}
+
+// read reads messages until one gives a frame or an error.
+func (c *WSConn) read() (core.BufferedFrame, error) {
 	for {
-		if dl, ok := c.rdl.next(c.deadline(), c.readSpan()); ok {
-			if err := c.ws.SetReadDeadline(dl); err != nil {
-				return nil, c.readError(err)
-			}
+		if err := c.armReadDeadline(); err != nil {
+			return nil, err
 		}
 		typ, raw, err := c.readMessage()
 		if err != nil {

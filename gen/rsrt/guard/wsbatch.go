@@ -26,6 +26,8 @@ type batchConn struct {
 	buf      *[]byte   // pending bytes, from batchBuffers; nil when none
 	deadline time.Time // the write deadline gorilla asked for
 	applied  time.Time // the one set on the connection
+
+	idle idleWait // see wsidle.go
 }
 
 // Write implements net.Conn: p is kept for the next Flush. A batch that
@@ -134,6 +136,9 @@ var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); retu
 type batchWriter struct {
 	http.ResponseWriter
 	conn *batchConn
+	// br is the connection's read buffer, ours so that WSConn can see
+	// when it is empty (see WSConn.waitIdle); gorilla reads through it.
+	br *bufio.Reader
 }
 
 // Hijack implements http.Hijacker.
@@ -147,5 +152,17 @@ func (w *batchWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &batchConn{Conn: nc}
+	if brw.Reader.Buffered() == 0 {
+		// gorilla refuses a connection whose reader holds bytes
+		// already; otherwise it keeps the reader it is given.
+		w.br = bufio.NewReaderSize(w.conn, wsReadBuffer)
+		brw = bufio.NewReadWriter(w.br, brw.Writer)
+		w.conn.watchSocket(nc)
+	}
 	return w.conn, brw, nil
 }
+
+// wsReadBuffer is a WebSocket connection's read buffer: held for the
+// connection's life, so memory per session decides its size; 1 KiB
+// still takes several requests per read.
+const wsReadBuffer = 1 << 10

@@ -1,0 +1,97 @@
+package guard
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// acceptedPair returns both ends of a TCP connection on 127.0.0.1, the
+// accepted one as the WebSocket listener sees it.
+func acceptedPair(t *testing.T) (*httpConn, net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	peer, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nc.Close(); _ = peer.Close() })
+	return &httpConn{Conn: nc}, peer
+}
+
+// TestIdleWaitServesWhatItRead: the bytes an idle wait read come out of
+// Read first and in order, across reads smaller than them, then the
+// socket's next bytes, then the peer's close as io.EOF; a wait that ends
+// on the read deadline gives Read that timeout, once.
+func TestIdleWaitServesWhatItRead(t *testing.T) {
+	hc, peer := acceptedPair(t)
+	b := &batchConn{Conn: hc}
+	b.watchSocket(hc)
+	if b.idle.raw == nil {
+		t.Fatal("no socket to wait on for a TCP connection")
+	}
+	// A Read that lost bytes would wait for more: bounded, it fails.
+	_ = hc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := peer.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	b.waitIdle()
+	small := make([]byte, 3)
+	var got []byte
+	for len(got) < 5 {
+		n, err := b.Read(small)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, small[:n]...)
+	}
+	if string(got) != "hello" {
+		t.Fatalf("read %q, want hello", got)
+	}
+	if b.idle.buf != nil {
+		t.Fatal("the wait's buffer is held once served")
+	}
+	if _, err := peer.Write([]byte("world")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	if n, err := io.ReadAtLeast(b, buf, 5); err != nil || string(buf[:n]) != "world" {
+		t.Fatalf("read %q, %v; want world", buf[:n], err)
+	}
+
+	_ = hc.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	b.waitIdle()
+	if _, err := b.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read after a wait past the deadline = %v, want a timeout", err)
+	}
+	_ = hc.SetReadDeadline(time.Time{})
+	_ = peer.Close()
+	b.waitIdle()
+	if _, err := b.Read(buf); err != io.EOF {
+		t.Fatalf("read after the peer closed = %v, want io.EOF", err)
+	}
+}
+
+// TestIdleWaitOnlyOverPlainTCP: a connection that is not a TCP socket
+// itself (TLS, a pipe) is read as it is, with no wait of its own.
+func TestIdleWaitOnlyOverPlainTCP(t *testing.T) {
+	a, _ := net.Pipe()
+	defer a.Close()
+	b := &batchConn{Conn: &httpConn{Conn: a}}
+	b.watchSocket(b.Conn)
+	if b.idle.raw != nil {
+		t.Fatal("a wait on the socket of a connection that is not plain TCP")
+	}
+	b.waitIdle() // returns at once
+}

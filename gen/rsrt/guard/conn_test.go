@@ -20,22 +20,30 @@ import (
 
 var quiet = slog.New(slog.DiscardHandler)
 
-// tcpPair returns a checking connection and the raw client end of it.
-func tcpPair(t *testing.T, lim Limits) (*TCPConn, net.Conn, *Stats) {
+// loopbackPair returns both ends of a TCP connection on 127.0.0.1: the
+// accepted one and the client's.
+func loopbackPair(t *testing.T) (server, client net.Conn) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	client, err := net.Dial("tcp", l.Addr().String())
+	client, err = net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, err := l.Accept()
+	server, err = l.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return server, client
+}
+
+// tcpPair returns a checking connection and the raw client end of it.
+func tcpPair(t *testing.T, lim Limits) (*TCPConn, net.Conn, *Stats) {
+	t.Helper()
+	server, client := loopbackPair(t)
 	stats := new(Stats)
 	c := NewTCPConn(server, Options{Limits: lim, Stats: stats, Logger: quiet})
 	t.Cleanup(func() { c.Close(); client.Close() })

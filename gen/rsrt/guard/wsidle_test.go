@@ -12,20 +12,7 @@ import (
 // acceptedPair returns both ends of a TCP connection on 127.0.0.1, the
 // accepted one as the WebSocket listener sees it.
 func acceptedPair(t *testing.T) (*httpConn, net.Conn) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	peer, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, peer := loopbackPair(t)
 	t.Cleanup(func() { _ = nc.Close(); _ = peer.Close() })
 	return &httpConn{Conn: nc}, peer
 }

@@ -290,7 +290,7 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	h := f.Header()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.writeDeadline(); err != nil {
+	if err := c.deadlineFor(size + 3); err != nil {
 		return err
 	}
 	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
@@ -353,6 +353,9 @@ func writeLength(w *bufio.Writer, n int) error {
 // writeRaw writes a serialised frame with its length prefix.
 func (c *TCPConn) writeRaw(b []byte) error {
 	size := len(b)
+	if err := c.deadlineFor(size + 3); err != nil {
+		return err
+	}
 	w := c.writer()
 	if err := writeLength(w, size); err != nil {
 		return c.writeError(err)
@@ -376,6 +379,21 @@ func (c *TCPConn) Flush() error {
 	}
 	c.releaseWriter()
 	return nil
+}
+
+// deadlineFor moves the write deadline (see writeDeadline) before n more
+// bytes are written, when they may reach the socket: a write the buffer
+// takes whole cannot block, and Flush moves it before the buffer goes
+// out, so most frames need no clock reading.
+func (c *TCPConn) deadlineFor(n int) error {
+	avail := ioBufSize // a writer from the pool is empty
+	if c.w != nil {
+		avail = c.w.Available()
+	}
+	if n <= avail {
+		return nil
+	}
+	return c.writeDeadline()
 }
 
 // writeDeadline moves the write deadline to WriteTimeout from now, when

@@ -50,9 +50,11 @@ func (r *responder[S]) serveRR(ctx context.Context, call *Call, req *Payload) (*
 	if err != nil {
 		return nil, err
 	}
-	out := new(Payload)
+	var out *Payload
 	if h := handlerOf(ctx); h != nil && h.out != nil {
 		out = h.out // the request-response's own room
+	} else {
+		out = new(Payload)
 	}
 	*out, err = rt.h.rr(ctx, r.s, req)
 	if err != nil {

@@ -59,7 +59,7 @@ func (b *batchConn) waitIdle() {
 	}
 	w.buf = idleBuffers.Get().(*[]byte)
 	if err := w.raw.Read(w.read); err != nil {
-		w.err = &net.OpError{Op: "read", Net: "tcp", Source: b.LocalAddr(), Addr: b.RemoteAddr(), Err: err}
+		w.err = b.opError(err)
 	}
 	if len(w.pend) == 0 {
 		w.release()
@@ -78,13 +78,18 @@ func (b *batchConn) readSocket(fd uintptr) bool {
 	case err == syscall.EAGAIN:
 		return false
 	case err != nil:
-		w.err = &net.OpError{Op: "read", Net: "tcp", Source: b.LocalAddr(), Addr: b.RemoteAddr(), Err: os.NewSyscallError("read", err)}
+		w.err = b.opError(os.NewSyscallError("read", err))
 	case n == 0:
 		w.err = io.EOF
 	default:
 		w.pend = (*w.buf)[:n]
 	}
 	return true
+}
+
+// opError wraps a read error as the connection's own Read would.
+func (b *batchConn) opError(err error) error {
+	return &net.OpError{Op: "read", Net: "tcp", Source: b.LocalAddr(), Addr: b.RemoteAddr(), Err: err}
 }
 
 func (w *idleWait) release() {

@@ -109,8 +109,8 @@ func TestPerConnReportsSuppressed(t *testing.T) {
 }
 
 // TestClipHandlerConforms runs the standard library's handler conformance
-// suite on a clipping handler over a JSON handler: holding WithAttrs'
-// attributes itself must not change where they appear, groups included.
+// suite on a clipping handler over a JSON handler: clipping must not
+// change where attributes appear, through WithAttrs and WithGroup.
 func TestClipHandlerConforms(t *testing.T) {
 	var buf bytes.Buffer
 	h := NewClipHandler(slog.NewJSONHandler(&buf, nil))

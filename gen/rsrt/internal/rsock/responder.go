@@ -80,20 +80,26 @@ type Reply struct {
 	sub       rx.Subscriber
 	ended     atomic.Bool // answered or cancelled: the subscriber is the library's again
 	cancelled atomic.Bool
-	// The answer in the library's type (held when it has a Done).
-	out  outPayload
-	held heldPayload
+	// answer is the answer in the library's type: its outPayload alone
+	// when it has no Done.
+	answer heldPayload
+}
+
+// prepare returns the Reply of w, ready for the library to subscribe to.
+func prepare(w Work, fence *Fence) *Reply {
+	m := w.Reply()
+	m.Mono, m.work, m.fence = errNotSubscribed, w, fence
+	return m
 }
 
 // lib is Payload.lib for the answer, in the Reply's own room.
 func (m *Reply) lib(p Payload) payload.Payload {
+	m.answer.outPayload = outPayload{data: p.Data, md: p.Metadata}
 	if p.Done == nil {
-		m.out = outPayload{data: p.Data, md: p.Metadata}
-		return &m.out
+		return &m.answer.outPayload
 	}
-	m.held.outPayload = outPayload{data: p.Data, md: p.Metadata}
-	m.held.done = p.Done
-	return &m.held
+	m.answer.done = p.Done
+	return &m.answer
 }
 
 // errNotSubscribed is what the methods the library never calls on a
@@ -174,9 +180,7 @@ func (a *responder) RequestResponse(msg payload.Payload) mono.Mono {
 	if err != nil {
 		return mono.Error(err)
 	}
-	m := w.Reply()
-	m.Mono, m.work, m.fence = errNotSubscribed, w, a.fence
-	return m
+	return prepare(w, a.fence)
 }
 
 func (a *responder) FireAndForget(msg payload.Payload) { a.r.FireAndForget(Incoming{msg}) }

@@ -88,13 +88,8 @@ func (w *work) Cancel() {
 
 func (w *work) Reply() *Reply { return &w.reply }
 
-// subscribed returns the Reply the library is given for w, as the
-// responder prepares it.
-func subscribed(w *work) *Reply {
-	m := w.Reply()
-	m.Mono, m.work, m.fence = errNotSubscribed, w, new(Fence)
-	return m
-}
+// subscribed returns the Reply the library is given for w.
+func subscribed(w *work) *Reply { return prepare(w, new(Fence)) }
 
 // TestAnswerSignals: the answer a responder returns reaches the library's
 // subscriber as exactly one terminal: a value and COMPLETE, or an error,

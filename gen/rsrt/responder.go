@@ -146,7 +146,7 @@ type rrCtx[S any] struct {
 	req   lazyRequest
 	reply rsock.Reply
 	r     *responder[S]
-	rt    *route[S]
+	rt    *route[S] // handlerCtx.route, typed for Run
 	in    Payload
 	ents  [2]Entry // in's metadata entries, when they fit
 	out   Payload  // the answer, for the end of the interceptor chain

@@ -72,6 +72,20 @@
 // made with a context, and [RequestMetadata] gives a handler every entry
 // of its request.
 //
+// # Streams that outlive their handler
+//
+// A stream handler normally sends its items in a loop and returns when the
+// stream is over, holding a goroutine (and its stack) for the stream's
+// life. A stream whose items a producer pushes (a chat session's queue,
+// say) can instead be fed: [Sender.Feed] takes them from a [Source] as the
+// peer's demand allows, and the handler returns at once while the stream
+// stays open, so that an idle subscriber holds no goroutine. The stream's
+// end is then decided by its [Feeder], the peer or the connection, not by
+// the handler's return; since interceptors read a stream's end from that
+// return, a connection with an interceptor that wraps streams serves fed
+// streams on the handler's goroutine, as before ([BeforeCall] and
+// [UnaryInterceptorFunc] do not wrap them).
+//
 // # Errors
 //
 // Errors the peer sends arrive as *[Error] (whatever type the library used

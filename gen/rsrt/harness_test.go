@@ -27,8 +27,9 @@ const testTimeout = 10 * time.Second
 // conn is the per-connection handler value of the test service.
 type conn struct {
 	c       *rsrt.Conn
-	events  chan string   // what handlers observed, for assertions
-	release chan struct{} // closed by a test to let route "slow" return
+	events  chan string    // what handlers observed, for assertions
+	release chan struct{}  // closed by a test to let route "slow" return
+	feeds   chan *testFeed // the sources of route "fed"'s streams
 }
 
 func (c *conn) event(format string, args ...any) {
@@ -120,6 +121,7 @@ func serverRoutes() *rsrt.Routes[*conn] {
 		c.event("count done %d", n)
 		return nil
 	})
+	r.HandleRequestStream("fed", serveFed)
 	r.HandleRequestStream("forever", func(ctx context.Context, c *conn, _ *rsrt.Payload, out rsrt.Stream) error {
 		for i := 0; ; i++ {
 			if err := out.Send(ctx, rsrt.Payload{Data: []byte(strconv.Itoa(i))}); err != nil {
@@ -270,7 +272,7 @@ func startServer(t testing.TB, opts ...rsrt.AcceptOption) *server {
 	s := &server{addr: ln.Addr().String(), conns: make(chan *conn, 64), gate: rsrt.NewGate()}
 	opts = append([]rsrt.AcceptOption{rsrt.WithLogger(quietLogger()), rsrt.WithGate(s.gate)}, opts...)
 	acc := rsrt.NewAcceptor(serverRoutes(), func(_ context.Context, c *rsrt.Conn) (*conn, error) {
-		cn := &conn{c: c, events: make(chan string, 1024), release: make(chan struct{})}
+		cn := &conn{c: c, events: make(chan string, 1024), release: make(chan struct{}), feeds: make(chan *testFeed, 16)}
 		select {
 		case s.conns <- cn:
 		default:

@@ -203,6 +203,20 @@ func (ics interceptors) streamHandler(f StreamHandlerFunc) StreamHandlerFunc {
 	return f
 }
 
+// endUnseen reports whether no interceptor of the chain sees the end of a
+// stream it serves: each one is a BeforeCall, which checks the call
+// before it starts, or a UnaryInterceptorFunc, which lets streams pass.
+func (ics interceptors) endUnseen() bool {
+	for _, ic := range ics {
+		switch ic.(type) {
+		case beforeCall, UnaryInterceptorFunc:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 func (ics interceptors) streamClient(f StreamClientFunc) StreamClientFunc {
 	for i := len(ics) - 1; i >= 0; i-- {
 		f = ics[i].WrapStreamClient(f)

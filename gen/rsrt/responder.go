@@ -31,10 +31,13 @@ type responder[S any] struct {
 	// than for every request; nil without interceptors.
 	rr      UnaryFunc
 	streams StreamHandlerFunc
+	// streamsOutlive is set when no interceptor sees the end of a
+	// stream, so that a fed stream may outlive its handler.
+	streamsOutlive bool
 }
 
 func newResponder[S any](ctx context.Context, t *Routes[S], s S, scope *connScope) *responder[S] {
-	r := &responder[S]{connScope: scope, ctx: ctx, t: t, s: s}
+	r := &responder[S]{connScope: scope, ctx: ctx, t: t, s: s, streamsOutlive: scope.ic.endUnseen()}
 	if len(r.ic) > 0 {
 		r.rr = r.ic.unary(r.serveRR)
 		r.streams = r.ic.streamHandler(r.serveStream)
@@ -306,6 +309,7 @@ func (r *responder[S]) RequestStream(in rsock.Incoming) (o rsock.Outbound, err e
 	ctx, cancel, s := r.newOutbound()
 	ctx.serve(r.served(RequestStream, rt.name, req.Metadata, r.s))
 	ctx.route = rt
+	s.detachable = r.streamsOutlive
 	// The handler starts once the library subscribed (right after this
 	// method returns), so that neither it nor the gate's count exists for
 	// a stream the library dropped.
@@ -342,18 +346,33 @@ func (r *responder[S]) serveStream(ctx context.Context, call *Call, req *Payload
 }
 
 // runHandler runs a stream or channel handler admitted into the gate, on
-// the goroutine it keeps for the stream's life: ctx is cancelled when the
-// gate closes, and an error caused by the shutdown itself counts as a
-// clean end. end receives the outcome before the request leaves the
-// gate, so that a drain waits for the stream's last frame. (Its frames,
-// and callStream's, are what the goroutine holds while the stream waits:
-// the fewer, the likelier the GC halves its stack.)
+// the goroutine it keeps for the stream's life, or until the handler
+// returns when it fed a stream that outlives it (see Sender.Feed): ctx is
+// cancelled when the gate closes, and an error caused by the shutdown
+// itself counts as a clean end. end receives the outcome before the
+// request leaves the gate, so that a drain waits for the stream's last
+// frame. (Its frames, and callStream's, are what the goroutine holds
+// while the stream waits: the fewer, the likelier the GC halves its
+// stack.)
 func (r *responder[S]) runHandler(ctx *handlerCtx, cancel context.CancelFunc, req *Payload, dl deadline, st Stream, end func(error)) {
+	stop := context.AfterFunc(r.gate.ending, cancel)
+	stopDL, err := r.callStream(ctx, req, dl, st)
+	if so, ok := st.(streamOnly); ok {
+		if f := so.out.feeder(); f != nil {
+			f.detach(func(err error) { r.endStream(ctx, cancel, stop, stopDL, end, err) }, err)
+			return
+		}
+	}
+	r.endStream(ctx, cancel, stop, stopDL, end, err)
+}
+
+// endStream ends a stream or channel whose handler runHandler ran, with
+// err as its outcome, and takes it out of the gate.
+func (r *responder[S]) endStream(ctx *handlerCtx, cancel context.CancelFunc, stop func() bool, stopDL context.CancelFunc, end func(error), err error) {
 	defer r.gate.leave()
 	defer cancel()
-	stop := context.AfterFunc(r.gate.ending, cancel)
 	defer stop()
-	err := r.callStream(ctx, req, dl, st)
+	stopDL()
 	if err != nil && r.gate.streamsEnding() && ctx.Err() != nil {
 		// The gate told the stream to finish: a clean end.
 		err = nil
@@ -364,19 +383,20 @@ func (r *responder[S]) runHandler(ctx *handlerCtx, cancel context.CancelFunc, re
 
 // callStream runs the handler of a stream or channel through the
 // connection's interceptors, with the deadline its request carries; a
-// panic becomes an error.
-func (r *responder[S]) callStream(ctx *handlerCtx, req *Payload, dl deadline, st Stream) (err error) {
+// panic becomes an error. stop releases the deadline's timer, which a
+// stream that outlives its handler keeps until it ends.
+func (r *responder[S]) callStream(ctx *handlerCtx, req *Payload, dl deadline, st Stream) (stop context.CancelFunc, err error) {
+	var dctx context.Context
+	dctx, stop = dl.bound(ctx)
 	defer func() {
 		if p := recover(); p != nil {
 			err = recovered(r.log, p, ctx.call.Interaction, ctx.call.Route)
 		}
 	}()
-	dctx, stop := dl.bound(ctx)
-	defer stop()
 	if r.streams == nil {
-		return r.serveStream(dctx, &ctx.call, req, st)
+		return stop, r.serveStream(dctx, &ctx.call, req, st)
 	}
-	return r.streams(dctx, &ctx.call, req, st)
+	return stop, r.streams(dctx, &ctx.call, req, st)
 }
 
 // RequestChannel implements rsock.Responder. The route is in the first

@@ -51,6 +51,11 @@ type RawSender struct {
 	emitted   chan struct{} // closed once the terminal is on its way, or after cancel
 	emitOnce  sync.Once
 
+	// detachable is set when the stream may outlive its handler (see
+	// Sender.Feed); fed is then the Feeder it is fed from, if any.
+	detachable bool
+	fed        *Feeder
+
 	emitMu   sync.Mutex   // serialises the calls into sub
 	onCancel func()       // cancels the handler's context
 	onSub    func()       // called once subscribed
@@ -91,7 +96,39 @@ func (s *RawSender) request(n int) {
 		s.credit += n
 	}
 	s.signalLocked()
+	f := s.fed
 	s.mu.Unlock()
+	if f != nil {
+		f.Wake()
+	}
+}
+
+// feed makes f the stream's source, which the stream then outlives its
+// handler with; it reports false when the stream cannot (see
+// Sender.Feed).
+func (s *RawSender) feed(f *Feeder) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.detachable || s.fed != nil {
+		return false
+	}
+	s.fed = f
+	return true
+}
+
+// feeder returns the Feeder the stream is fed from, nil when none.
+func (s *RawSender) feeder() *Feeder {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fed
+}
+
+// canSend reports whether Send would not wait for the peer's demand: it
+// has some, or Send fails at once.
+func (s *RawSender) canSend() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.credit > 0 || s.cancelled || s.finished || s.dry
 }
 
 // cancel ends the exchange for the peer's CANCEL, our own (a client

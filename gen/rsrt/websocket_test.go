@@ -23,7 +23,7 @@ func TestWebSocket(t *testing.T) {
 	gate := rsrt.NewGate()
 	conns := make(chan *conn, 4)
 	acc := rsrt.NewAcceptor(serverRoutes(), func(_ context.Context, c *rsrt.Conn) (*conn, error) {
-		cn := &conn{c: c, events: make(chan string, 1024), release: make(chan struct{})}
+		cn := &conn{c: c, events: make(chan string, 1024), release: make(chan struct{}), feeds: make(chan *testFeed, 16)}
 		conns <- cn
 		return cn, nil
 	}, rsrt.WithLogger(quietLogger()), rsrt.WithGate(gate))

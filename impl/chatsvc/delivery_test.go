@@ -31,9 +31,9 @@ func TestQueueDropsOldest(t *testing.T) {
 		t.Fatalf("len %d, dropped %d (callback %d); want 4, 6", n, d, dropped)
 	}
 	for want := 6; want < 10; want++ {
-		got, err := q.pop(context.Background())
-		if err != nil {
-			t.Fatal(err)
+		got, ok := q.pop()
+		if !ok {
+			t.Fatal("pop found no message")
 		}
 		if *got.message().Content != strconv.Itoa(want) {
 			t.Fatalf("popped %s, want %d: the newest must be kept", *got.message().Content, want)
@@ -48,9 +48,9 @@ func TestQueueReusesSmallArray(t *testing.T) {
 	q := newQueue(1000, 1<<20, noBudget(), nil)
 	pop := func(want string) {
 		t.Helper()
-		got, err := q.pop(context.Background())
-		if err != nil || *got.message().Content != want {
-			t.Fatalf("pop = %v, %v; want %s", got, err, want)
+		got, ok := q.pop()
+		if !ok || *got.message().Content != want {
+			t.Fatalf("pop = %v, %v; want %s", got, ok, want)
 		}
 	}
 	q.push(msg("a"))
@@ -96,34 +96,28 @@ func TestQueueByteBound(t *testing.T) {
 
 func TestQueueUnpopAndClose(t *testing.T) {
 	q := newQueue(2, 1<<20, noBudget(), nil)
+	pushes := 0
+	q.onPush = func() { pushes++ }
 	q.push(msg("a"))
 	q.push(msg("b"))
-	a, _ := q.pop(context.Background())
+	a, _ := q.pop()
 	q.unpop(a)
-	if got, _ := q.pop(context.Background()); *got.message().Content != "a" {
+	if pushes != 3 {
+		t.Fatalf("onPush called %d times for two pushes and an unpop, want 3", pushes)
+	}
+	if got, _ := q.pop(); *got.message().Content != "a" {
 		t.Fatalf("unpopped message not at the head: %s", *got.message().Content)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	q.push(msg("c"))
-	if _, err := q.pop(ctx); err != context.Canceled {
-		t.Fatalf("pop on a done ctx = %v, want context.Canceled", err)
+	if got, _ := q.pop(); *got.message().Content != "b" {
+		t.Fatalf("second pop: %s, want b", *got.message().Content)
 	}
-	done := make(chan error)
-	go func() {
-		q.pop(context.Background()) // b
-		q.pop(context.Background()) // c
-		_, err := q.pop(context.Background())
-		done <- err
-	}()
+	if got, ok := q.pop(); ok {
+		t.Fatalf("pop on an empty queue returned %s", *got.message().Content)
+	}
+	q.push(msg("c"))
 	q.close()
-	select {
-	case err := <-done:
-		if err != errQueueClosed {
-			t.Fatalf("pop after close = %v", err)
-		}
-	case <-time.After(wait):
-		t.Fatal("close did not wake pop")
+	if _, ok := q.pop(); ok {
+		t.Fatal("pop returned a message after close")
 	}
 	if q.push(msg("late")) {
 		t.Fatal("push accepted on a closed queue")
@@ -378,8 +372,8 @@ func TestQueueBudgetFairShare(t *testing.T) {
 	for range 50 {
 		slow.push(msg(hundred)) // over the budget and over its share: pays
 		fast.push(msg(hundred)) // under its share: keeps it
-		if _, err := fast.pop(context.Background()); err != nil {
-			t.Fatal(err)
+		if _, ok := fast.pop(); !ok {
+			t.Fatal("the reading session's message is missing")
 		}
 	}
 	if fastDrops != 0 {

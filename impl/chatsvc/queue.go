@@ -1,17 +1,12 @@
 package chatsvc
 
 import (
-	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 )
-
-// errQueueClosed is returned by pop once the session is gone.
-var errQueueClosed = errors.New("queue closed")
 
 // delivery is one message waiting in a session's queue. The Message's
 // string pointers are shared by every recipient of a channel message: they
@@ -85,16 +80,15 @@ type queue struct {
 	bytes   int
 	dropped uint64
 	closed  bool
-	// notify has room for one token: a push leaves one so that a waiting
-	// pop wakes up; pop re-checks items under the lock, so lost or stale
-	// tokens are harmless.
-	notify chan struct{}
+	// onPush, when set, is called outside the lock after each push and
+	// unpop: the session's stream then takes what it has demand for.
+	onPush func()
 }
 
 // newQueue returns a queue with its own bounds, counted against budget.
 func newQueue(maxLen, maxBytes int, budget *queueBudget, onDrop func(int)) *queue {
 	budget.queues.Add(1)
-	return &queue{maxLen: maxLen, maxBytes: maxBytes, budget: budget, onDrop: onDrop, notify: make(chan struct{}, 1)}
+	return &queue{maxLen: maxLen, maxBytes: maxBytes, budget: budget, onDrop: onDrop}
 }
 
 // addBytesLocked changes the queue's byte count and the budget's.
@@ -164,53 +158,39 @@ func (q *queue) trimLocked() int {
 }
 
 func (q *queue) wake() {
-	select {
-	case q.notify <- struct{}{}:
-	default:
+	if q.onPush != nil {
+		q.onPush()
 	}
 }
 
-// pop returns the oldest message, waiting for one. It returns ctx's error
-// when ctx ends first, and errQueueClosed once the queue is closed.
-func (q *queue) pop(ctx context.Context) (*delivery, error) {
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		q.mu.Lock()
-		if q.closed {
-			q.mu.Unlock()
-			return nil, errQueueClosed
-		}
-		if len(q.items) > 0 {
-			d := q.items[0]
-			q.items[0] = nil
-			switch {
-			case len(q.items) > 1:
-				q.items = q.items[1:]
-			case cap(q.items) <= keepItems:
-				// Emptied: the array is reused, for a reader that
-				// keeps up queues its messages one at a time.
-				q.items = q.items[:0]
-			default:
-				q.items = nil // let a large backing array go
-			}
-			q.addBytesLocked(-d.size)
-			q.mu.Unlock()
-			return d, nil
-		}
-		q.mu.Unlock()
-		select {
-		case <-q.notify:
-		case <-ctx.Done():
-		}
+// pop returns the oldest message, false when the queue is empty or
+// closed.
+func (q *queue) pop() (*delivery, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || len(q.items) == 0 {
+		return nil, false
 	}
+	d := q.items[0]
+	q.items[0] = nil
+	switch {
+	case len(q.items) > 1:
+		q.items = q.items[1:]
+	case cap(q.items) <= keepItems:
+		// Emptied: the array is reused, for a reader that keeps up
+		// queues its messages one at a time.
+		q.items = q.items[:0]
+	default:
+		q.items = nil // let a large backing array go
+	}
+	q.addBytesLocked(-d.size)
+	return d, true
 }
 
 // keepItems is the capacity up to which an emptied queue keeps its array.
 const keepItems = 16
 
-// close drops every queued message and wakes the waiting pop.
+// close drops every queued message.
 func (q *queue) close() {
 	q.mu.Lock()
 	if !q.closed {
@@ -220,7 +200,6 @@ func (q *queue) close() {
 	q.addBytesLocked(-q.bytes)
 	q.items = nil
 	q.mu.Unlock()
-	q.wake()
 }
 
 // stats returns the queue's current length and bytes and its drop count.

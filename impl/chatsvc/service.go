@@ -263,6 +263,7 @@ func (s *Service) newSession(ctx context.Context, remote string, timeFn func(con
 	}
 	ss.log = s.log.With("remote", remote)
 	ss.queue = newQueue(s.cfg.QueueLen, s.cfg.QueueBytes, s.queued, ss.onDrop)
+	ss.queue.onPush = ss.wakeIncoming
 	s.mu.Lock()
 	s.sessions[ss] = struct{}{}
 	s.mu.Unlock()

@@ -75,18 +75,39 @@ func (c *conn) listen(t *testing.T) *inbox {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &inbox{msgs: make(chan chat.Message, 16), cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		in.done <- c.serveIncoming(ctx, func(m *rsrt.Shared[chat.Message]) error {
-			select {
-			case in.msgs <- m.Value():
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
+		in.done <- c.MessagesIncoming(ctx, rsrt.NewSender(ctx, inboxStream{in.msgs}, rsrt.EncodeJSON[chat.Message]))
 	}()
 	t.Cleanup(func() { in.stop(t) })
 	return in
 }
+
+// inboxStream is the outbound side of a messages.incoming stream with no
+// connection under it: every item sent is decoded onto msgs. (Being no
+// stream of the runtime's, it is served on the handler's goroutine; the
+// tests over real connections serve the stream as the server does.)
+type inboxStream struct{ msgs chan chat.Message }
+
+func (s inboxStream) Send(ctx context.Context, p rsrt.Payload) error {
+	m, err := rsrt.DecodeJSON[chat.Message](&p)
+	if err != nil {
+		return err
+	}
+	select {
+	case s.msgs <- m:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (inboxStream) Recv(context.Context) (*rsrt.Payload, error) { return nil, io.EOF }
+
+// failingStream is an outbound side whose every send fails.
+type failingStream struct{ err error }
+
+func (s failingStream) Send(context.Context, rsrt.Payload) error { return s.err }
+
+func (failingStream) Recv(context.Context) (*rsrt.Payload, error) { return nil, io.EOF }
 
 func (in *inbox) stop(t *testing.T) {
 	in.cancel()
@@ -469,9 +490,9 @@ func TestFailedSendIsKept(t *testing.T) {
 	if err := a.Message(ctx, chat.Message{User: str("b"), Content: str("kept")}); err != nil {
 		t.Fatal(err)
 	}
-	err := b.serveIncoming(ctx, func(*rsrt.Shared[chat.Message]) error { return io.ErrClosedPipe })
-	if err != nil {
-		t.Fatalf("serveIncoming after a failed send: %v", err)
+	err := b.MessagesIncoming(ctx, rsrt.NewSender(ctx, failingStream{io.ErrClosedPipe}, rsrt.EncodeJSON[chat.Message]))
+	if !errors.Is(err, io.ErrClosedPipe) {
+		t.Fatalf("messages.incoming after a failed send = %v, want the send's error", err)
 	}
 	checkMsg(t, b.listen(t).next(t), "a", "kept", nil)
 }

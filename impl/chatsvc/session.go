@@ -46,10 +46,12 @@ type Session struct {
 	// the upload memory budget.
 	uploadBytes atomic.Int64
 
-	// incMu guards the current messages.incoming stream.
-	incMu     sync.Mutex
-	incCancel context.CancelFunc
-	incGen    uint64
+	// inc is the current messages.incoming stream, which the queue
+	// wakes; incMu orders its replacement, and incGen counts the streams
+	// opened.
+	inc    atomic.Pointer[rsrt.Feeder]
+	incMu  sync.Mutex
+	incGen uint64
 }
 
 // userName returns the login name, "" before login.
@@ -70,6 +72,9 @@ func (s *Session) logger() *slog.Logger {
 func (s *Session) close() {
 	s.svc.remove(s)
 	s.queue.close()
+	if f := s.inc.Load(); f != nil {
+		f.End(nil)
+	}
 	_, _, dropped := s.queue.stats()
 	s.logger().Info("session ended", "dropped_messages", dropped)
 }
@@ -199,45 +204,64 @@ func (s *Session) Message(ctx context.Context, m chat.Message) error {
 
 // MessagesIncoming streams the session's queued and future messages until
 // the client cancels. A second stream on the same connection replaces the
-// first, which completes (see the package documentation).
-func (s *Session) MessagesIncoming(ctx context.Context, out *rsrt.Sender[chat.Message]) error {
-	return s.serveIncoming(ctx, out.SendShared)
+// first, which completes (see the package documentation). The stream is
+// fed from the queue (rsrt.Sender.Feed): a subscriber waiting for messages
+// holds no goroutine.
+func (s *Session) MessagesIncoming(_ context.Context, out *rsrt.Sender[chat.Message]) error {
+	in := &incoming{s: s}
+	in.f = out.Feed(in)
+	s.svc.incomingStreams.Add(1)
+	s.incMu.Lock()
+	old := s.inc.Swap(in.f)
+	s.incGen++
+	s.incMu.Unlock()
+	if old != nil {
+		old.End(nil) // the newest stream wins
+	}
+	return in.f.Serve()
 }
 
-// serveIncoming feeds the session's queue to send until ctx ends, the
-// connection closes, a newer stream takes over or send fails.
-func (s *Session) serveIncoming(ctx context.Context, send func(*rsrt.Shared[chat.Message]) error) error {
-	s.svc.incomingStreams.Add(1)
-	defer s.svc.incomingStreams.Add(-1)
-	ctx, cancel := context.WithCancel(ctx)
-	s.incMu.Lock()
-	if s.incCancel != nil {
-		s.incCancel() // the newest stream wins
+// wakeIncoming tells the session's stream that its queue has messages.
+func (s *Session) wakeIncoming() {
+	if f := s.inc.Load(); f != nil {
+		f.Wake()
 	}
-	s.incGen++
-	gen := s.incGen
-	s.incCancel = cancel
-	s.incMu.Unlock()
-	defer func() {
-		s.incMu.Lock()
-		if s.incGen == gen {
-			s.incCancel = nil
-		}
-		s.incMu.Unlock()
-		cancel()
-	}()
-	for {
-		d, err := s.queue.pop(ctx)
-		if err != nil {
-			return nil // cancelled, replaced or closed: complete quietly
-		}
-		if err := send(&d.msg); err != nil {
-			// Not sent: keep it for the next stream.
-			s.queue.unpop(d)
-			return nil
-		}
-		s.svc.delivered.Add(1)
+}
+
+// incoming is one messages.incoming stream: the rsrt.Source that feeds it
+// from the session's queue.
+type incoming struct {
+	s    *Session
+	f    *rsrt.Feeder
+	last *delivery // what Next returned last
+}
+
+// Next implements rsrt.Source.
+func (in *incoming) Next() (*rsrt.Shared[chat.Message], bool) {
+	d, ok := in.s.queue.pop()
+	if !ok {
+		return nil, false
 	}
+	in.last = d
+	in.s.svc.delivered.Add(1)
+	return &d.msg, true
+}
+
+// Unsent implements rsrt.Source: the message is put back at the head of
+// the queue, for the next stream.
+func (in *incoming) Unsent(m *rsrt.Shared[chat.Message]) {
+	if d := in.last; d != nil && &d.msg == m {
+		in.last = nil
+		in.s.svc.delivered.Add(^uint64(0)) // not delivered after all
+		in.s.queue.unpop(d)
+	}
+}
+
+// Ended implements rsrt.Source. However the stream ended (cancelled,
+// replaced, its connection closed), the queue stays, for the next one.
+func (in *incoming) Ended(error) {
+	in.s.svc.incomingStreams.Add(-1)
+	in.s.inc.CompareAndSwap(in.f, nil)
 }
 
 // Channels streams the channel names, sorted. Like every stream of names

@@ -175,6 +175,10 @@ type handlerCtx struct {
 	// connection's interceptor chains (responder.routeOf); nil on the
 	// requesting side of a channel.
 	route any
+	// sender, for a stream or channel served, is its outbound side, and
+	// ends what OnStreamEnd registered for its end.
+	sender *RawSender
+	ends   []func(error)
 }
 
 // Deadline implements context.Context.

@@ -81,10 +81,11 @@
 // peer's demand allows, and the handler returns at once while the stream
 // stays open, so that an idle subscriber holds no goroutine. The stream's
 // end is then decided by its [Feeder], the peer or the connection, not by
-// the handler's return; since interceptors read a stream's end from that
-// return, a connection with an interceptor that wraps streams serves fed
-// streams on the handler's goroutine, as before ([BeforeCall] and
-// [UnaryInterceptorFunc] do not wrap them).
+// the handler's return. An interceptor that needs a stream's end learns of
+// it from [OnStreamEnd] and says so by being a [StreamEndHooker]; on a
+// connection with an interceptor that reads the end from the handler's
+// return instead, fed streams are served on the handler's goroutine, so
+// that it still does.
 //
 // # Errors
 //

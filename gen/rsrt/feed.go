@@ -68,8 +68,9 @@ type Feeder struct {
 //	register(f)
 //	return f.Serve()
 //
-// When no interceptor of the connection sees the end of a stream (each
-// is a [BeforeCall] or a [UnaryInterceptorFunc]), Serve returns nil at once
+// When no interceptor of the connection reads the end of a stream from
+// its handler's return (each is a [BeforeCall], a [UnaryInterceptorFunc]
+// or a [StreamEndHooker]), Serve returns nil at once
 // and the stream outlives its handler: no goroutine waits for its items or
 // its demand, and one sends only while there are both. Otherwise, and on a
 // channel, Serve sends the items on the handler's goroutine and returns
@@ -79,14 +80,27 @@ type Feeder struct {
 func (s *Sender[T]) Feed(src Source[T]) *Feeder {
 	f := &Feeder{src: &typedSource[T]{src: src, enc: s.enc}, stream: s.raw}
 	f.ctx, f.cancel = context.WithCancel(s.ctx)
-	if so, ok := s.raw.(streamOnly); ok && so.out.feed(f) {
-		f.out = so.out
+	if out := s.outbound(); out != nil && out.feed(f) {
+		f.out = out
 		f.drainFn = f.drain
 		f.stopAfter = context.AfterFunc(f.ctx, func() { f.end(f.ctx.Err()) })
 	} else {
 		f.wake = make(chan struct{}, 1)
 	}
 	return f
+}
+
+// outbound returns the runtime's sender under s: its own stream's, or,
+// when interceptors wrapped that stream, the one of the handler its
+// context belongs to; nil when s is not a served stream's.
+func (s *Sender[T]) outbound() *RawSender {
+	if so, ok := s.raw.(streamOnly); ok {
+		return so.out
+	}
+	if h := handlerOf(s.ctx); h != nil {
+		return h.sender
+	}
+	return nil
 }
 
 // Wake tells the stream that its source may have items. It never blocks:

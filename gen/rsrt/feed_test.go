@@ -295,3 +295,106 @@ func TestFedStreamEndsWithDeadlineAndDrain(t *testing.T) {
 		t.Error("Ended(nil) at the drain, want the context's error")
 	}
 }
+
+// hookedSeer is a StreamEndHooker: it counts the items its streams send
+// and learns of their end from OnStreamEnd.
+type hookedSeer struct {
+	rsrt.Interceptor
+	ends chan string
+}
+
+func (hookedSeer) HooksStreamEnd() {}
+
+type countingStream struct {
+	rsrt.Stream
+	mu *sync.Mutex
+	n  *int
+}
+
+func (s countingStream) Send(ctx context.Context, p rsrt.Payload) error {
+	err := s.Stream.Send(ctx, p)
+	if err == nil {
+		s.mu.Lock()
+		*s.n++
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (h hookedSeer) WrapStreamHandler(next rsrt.StreamHandlerFunc) rsrt.StreamHandlerFunc {
+	return func(ctx context.Context, call *rsrt.Call, req *rsrt.Payload, s rsrt.Stream) error {
+		var mu sync.Mutex
+		n := 0
+		if !rsrt.OnStreamEnd(ctx, func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			h.ends <- call.Route + " " + strconv.Itoa(n) + " items, " + errString(err)
+		}) {
+			return errors.New("OnStreamEnd refused a served stream")
+		}
+		return next(ctx, call, req, countingStream{s, &mu, &n})
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "complete"
+	}
+	return err.Error()
+}
+
+// With an interceptor that learns of the end from OnStreamEnd, a fed
+// stream still outlives its handler; its items pass through the
+// interceptor's stream, and the hook hears of the end when the stream
+// ends, with its outcome.
+func TestFedStreamWithEndHook(t *testing.T) {
+	seer := hookedSeer{Interceptor: rsrt.UnaryInterceptorFunc(func(next rsrt.UnaryFunc) rsrt.UnaryFunc { return next }), ends: make(chan string, 4)}
+	s := startServer(t, rsrt.WithInterceptors(seer))
+	c := s.dial(t, rsrt.WithPrefetch(4))
+	sc := s.nextConn(t)
+	ctx := testCtx(t)
+	next := openStream(ctx, c, "fed")
+	src := sc.nextFeed(t)
+	src.push(0, 1)
+	readN(t, next, 0, 1)
+	if err := waitErr(t, src.returned, "the handler to return"); err != nil {
+		t.Fatalf("Serve = %v, want nil at once", err)
+	}
+	src.push(1, 49)
+	readN(t, next, 1, 49)
+	select {
+	case e := <-seer.ends:
+		t.Fatalf("the hook heard of an end (%s) while the stream was open", e)
+	default:
+	}
+	src.f.End(nil)
+	if it := nextItem(t, next); !it.end || it.err != nil {
+		t.Fatalf("after End: %+v, want the stream complete", it)
+	}
+	select {
+	case e := <-seer.ends:
+		if e != "fed 50 items, complete" {
+			t.Errorf("hook: %q, want %q", e, "fed 50 items, complete")
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("the hook never heard of the end")
+	}
+
+	// The hook hears of a regular stream's end too, with its error.
+	for _, err := range c.Caller().RequestStream(ctx, "streamfail", rsrt.Payload{}) {
+		if err != nil {
+			break
+		}
+	}
+	select {
+	case e := <-seer.ends:
+		if e != "streamfail 1 items, APPLICATION_ERROR: stream broke" {
+			t.Errorf("hook: %q", e)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("the hook never heard of streamfail's end")
+	}
+	if rsrt.OnStreamEnd(ctx, func(error) {}) {
+		t.Error("OnStreamEnd accepted a context that serves no stream")
+	}
+}

@@ -186,6 +186,34 @@ func WithDialInterceptors(ics ...Interceptor) DialOption {
 	return func(c *dialConfig) { c.interceptors = append(c.interceptors, ics...) }
 }
 
+// StreamEndHooker is an Interceptor whose WrapStreamHandler learns of a
+// stream's end from OnStreamEnd, not from the return of the function it
+// wraps. A stream fed from a Source (see [Sender.Feed]) outlives its
+// handler only when every interceptor of the connection is a
+// StreamEndHooker, a [BeforeCall] or a [UnaryInterceptorFunc]: its
+// handler, and so that function, return while it is still open.
+type StreamEndHooker interface {
+	Interceptor
+	// HooksStreamEnd marks the interceptor; the runtime never calls it.
+	HooksStreamEnd()
+}
+
+// OnStreamEnd registers f to be called once the request-stream or
+// request-channel served with ctx is over (ctx is the context a stream
+// interceptor or handler was given, or one derived from it), after its
+// terminal frame, with its outcome: nil when it completed or was told to
+// finish by the server's drain, else what ended it. It reports false,
+// registering nothing, anywhere else. It is called by an interceptor or a
+// handler before its handler returns.
+func OnStreamEnd(ctx context.Context, f func(err error)) bool {
+	h := handlerOf(ctx)
+	if h == nil || h.sender == nil {
+		return false
+	}
+	h.ends = append(h.ends, f)
+	return true
+}
+
 // interceptors is a connection's chain; empty, it wraps nothing.
 type interceptors []Interceptor
 
@@ -203,13 +231,14 @@ func (ics interceptors) streamHandler(f StreamHandlerFunc) StreamHandlerFunc {
 	return f
 }
 
-// endUnseen reports whether no interceptor of the chain sees the end of a
-// stream it serves: each one is a BeforeCall, which checks the call
-// before it starts, or a UnaryInterceptorFunc, which lets streams pass.
+// endUnseen reports whether no interceptor of the chain reads the end of
+// a stream it serves from its handler's return: each one is a BeforeCall,
+// which checks the call before it starts, a UnaryInterceptorFunc, which
+// lets streams pass, or a StreamEndHooker.
 func (ics interceptors) endUnseen() bool {
 	for _, ic := range ics {
 		switch ic.(type) {
-		case beforeCall, UnaryInterceptorFunc:
+		case beforeCall, UnaryInterceptorFunc, StreamEndHooker:
 		default:
 			return false
 		}

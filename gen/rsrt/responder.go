@@ -329,7 +329,8 @@ func (r *responder[S]) RequestStream(in rsock.Incoming) (o rsock.Outbound, err e
 func (r *responder[S]) newOutbound() (*handlerCtx, context.CancelFunc, *RawSender) {
 	ctx, cancel := context.WithCancel(r.ctx)
 	h := r.handlerCtx(ctx) // its call is set once the route is known
-	return h, cancel, newSender(r.connScope, h, r.ctx.Done(), cancel)
+	h.sender = newSender(r.connScope, h, r.ctx.Done(), cancel)
+	return h, cancel, h.sender
 }
 
 // serveStream is the end of the stream and channel chain: the handler of
@@ -379,6 +380,9 @@ func (r *responder[S]) endStream(ctx *handlerCtx, cancel context.CancelFunc, sto
 	}
 	end(err)
 	ctx.drop() // a reservation no item used
+	for _, f := range ctx.ends {
+		f(err)
+	}
 }
 
 // callStream runs the handler of a stream or channel through the

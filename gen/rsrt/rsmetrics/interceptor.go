@@ -31,15 +31,25 @@ func (ic interceptor) WrapUnary(next rsrt.UnaryFunc) rsrt.UnaryFunc {
 }
 
 // WrapStreamHandler records request-streams and request-channels served,
-// and their items.
+// and their items. A stream's end comes from rsrt.OnStreamEnd, so that a
+// stream that outlives its handler (rsrt.Sender.Feed) is counted open
+// until it ends.
 func (ic interceptor) WrapStreamHandler(next rsrt.StreamHandlerFunc) rsrt.StreamHandlerFunc {
 	return func(ctx context.Context, call *rsrt.Call, req *rsrt.Payload, s rsrt.Stream) error {
 		c := ic.m.begin(call.Route, call.Interaction)
-		err := next(ctx, call, req, countedStream{s, c})
-		c.end(err)
-		return err
+		if !rsrt.OnStreamEnd(ctx, c.end) {
+			// The wrapper called outside the runtime's serving
+			// side: the stream's end is the return.
+			err := next(ctx, call, req, countedStream{s, c})
+			c.end(err)
+			return err
+		}
+		return next(ctx, call, req, countedStream{s, c})
 	}
 }
+
+// HooksStreamEnd implements rsrt.StreamEndHooker.
+func (interceptor) HooksStreamEnd() {}
 
 // WrapStreamClient passes the streams the service opens through.
 func (interceptor) WrapStreamClient(next rsrt.StreamClientFunc) rsrt.StreamClientFunc { return next }

@@ -195,6 +195,7 @@ func (f *Feeder) end(err error) {
 // on a goroutine of the library's pool that it gives back when either
 // runs out.
 func (f *Feeder) drain() {
+	defer f.recoverDrain()
 	for {
 		f.mu.Lock()
 		if f.ended || !f.out.canSend() {
@@ -229,6 +230,21 @@ func (f *Feeder) drain() {
 	}
 }
 
+// recoverDrain ends the stream with "internal error" when its source
+// panicked on the drain, as a handler's panic does, so that the stream
+// does not wait for a drain that is gone.
+func (f *Feeder) recoverDrain() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	f.mu.Lock()
+	f.running = false
+	f.mu.Unlock()
+	call := &f.out.held.call
+	f.end(recovered(f.out.log, p, call.Interaction, call.Route))
+}
+
 // detach is the runtime's side of a stream that outlives its handler:
 // the handler returned herr (nil, or its failure, which ends the stream),
 // and fin ends the stream once the feed is over.
@@ -255,8 +271,8 @@ func (f *Feeder) finish() {
 	err, fin := f.err, f.fin
 	f.mu.Unlock()
 	f.stopAfter()
+	defer fin(err) // the stream ends even if Ended panics
 	f.src.ended(err)
-	fin(err)
 }
 
 // feedSource is a Source with its items encoded.

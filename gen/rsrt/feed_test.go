@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 // testFeed is the source of a stream of route "fed": the test pushes
 // items, the stream takes them.
 type testFeed struct {
-	f *rsrt.Feeder
+	f    *rsrt.Feeder
+	boom atomic.Bool // Next panics
 
 	mu     sync.Mutex
 	items  []*rsrt.Shared[string]
@@ -26,6 +28,9 @@ type testFeed struct {
 }
 
 func (t *testFeed) Next() (*rsrt.Shared[string], bool) {
+	if t.boom.Load() {
+		panic("source broke")
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.items) == 0 {
@@ -396,5 +401,28 @@ func TestFedStreamWithEndHook(t *testing.T) {
 	}
 	if rsrt.OnStreamEnd(ctx, func(error) {}) {
 		t.Error("OnStreamEnd accepted a context that serves no stream")
+	}
+}
+
+// A source that panics on the drain ends its stream with "internal error",
+// as a handler's panic does, and the stream leaves the gate (which the
+// harness waits for).
+func TestFedStreamSourcePanics(t *testing.T) {
+	s := startServer(t)
+	c := s.dial(t)
+	sc := s.nextConn(t)
+	next := openStream(testCtx(t), c, "fed")
+	src := sc.nextFeed(t)
+	src.push(0, 1)
+	readN(t, next, 0, 1)
+	src.boom.Store(true)
+	src.push(1, 1)
+	it := nextItem(t, next)
+	var e *rsrt.Error
+	if !it.end || !errors.As(it.err, &e) || e.Message != "internal error" {
+		t.Fatalf("after the source panicked: %+v, want internal error", it)
+	}
+	if err := waitErr(t, src.ended, "Ended"); err == nil {
+		t.Error("Ended(nil) after a panic")
 	}
 }

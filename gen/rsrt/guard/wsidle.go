@@ -57,7 +57,6 @@ func (b *batchConn) waitIdle() {
 	if w.raw == nil || len(w.pend) > 0 || w.err != nil {
 		return
 	}
-	w.buf = idleBuffers.Get().(*[]byte)
 	if err := w.raw.Read(w.read); err != nil {
 		w.err = b.opError(err)
 	}
@@ -70,12 +69,16 @@ func (b *batchConn) waitIdle() {
 // for the socket to be readable and call it again.
 func (b *batchConn) readSocket(fd uintptr) bool {
 	w := &b.idle
+	if w.buf == nil {
+		w.buf = idleBuffers.Get().(*[]byte)
+	}
 	n, err := syscall.Read(int(fd), *w.buf)
 	for err == syscall.EINTR {
 		n, err = syscall.Read(int(fd), *w.buf)
 	}
 	switch {
 	case err == syscall.EAGAIN:
+		w.release() // not held while the socket is idle
 		return false
 	case err != nil:
 		w.err = b.opError(os.NewSyscallError("read", err))
@@ -93,7 +96,9 @@ func (b *batchConn) opError(err error) error {
 }
 
 func (w *idleWait) release() {
-	idleBuffers.Put(w.buf)
+	if w.buf != nil {
+		idleBuffers.Put(w.buf)
+	}
 	w.buf, w.pend = nil, nil
 }
 

@@ -82,3 +82,45 @@ func TestIdleWaitOnlyOverPlainTCP(t *testing.T) {
 	}
 	b.waitIdle() // returns at once
 }
+
+// TestIdleWaitHoldsNoBufferWhileIdle: a connection waiting for its peer
+// holds no read buffer (10,000 idle connections would hold 10 MiB); it
+// takes one when bytes arrive.
+func TestIdleWaitHoldsNoBufferWhileIdle(t *testing.T) {
+	hc, peer := acceptedPair(t)
+	b := &batchConn{Conn: hc}
+	b.watchSocket(hc)
+	if b.idle.raw == nil {
+		t.Fatal("no socket to wait on for a TCP connection")
+	}
+	_ = hc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	parked := make(chan bool, 16) // whether a buffer was held when the wait parked
+	b.idle.read = func(fd uintptr) bool {
+		done := b.readSocket(fd)
+		if !done {
+			parked <- b.idle.buf != nil
+		}
+		return done
+	}
+	waited := make(chan struct{})
+	go func() {
+		defer close(waited)
+		b.waitIdle()
+	}()
+	select {
+	case held := <-parked:
+		if held {
+			t.Error("the idle wait parked holding a read buffer")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the wait never parked")
+	}
+	if _, err := peer.Write([]byte("late")); err != nil {
+		t.Fatal(err)
+	}
+	<-waited
+	buf := make([]byte, 16)
+	if n, err := b.Read(buf); err != nil || string(buf[:n]) != "late" {
+		t.Fatalf("read %q, %v; want late", buf[:n], err)
+	}
+}

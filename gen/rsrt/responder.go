@@ -31,8 +31,8 @@ type responder[S any] struct {
 	// than for every request; nil without interceptors.
 	rr      UnaryFunc
 	streams StreamHandlerFunc
-	// streamsOutlive is set when no interceptor sees the end of a
-	// stream, so that a fed stream may outlive its handler.
+	// streamsOutlive is set when no interceptor reads a stream's end
+	// from its handler's return, so that a fed stream may outlive it.
 	streamsOutlive bool
 }
 

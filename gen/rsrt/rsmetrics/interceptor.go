@@ -16,6 +16,10 @@ func (m *Metrics) Interceptor() rsrt.Interceptor { return interceptor{m} }
 
 type interceptor struct{ m *Metrics }
 
+// It learns of a stream's end from rsrt.OnStreamEnd: fed streams outlive
+// their handler under it (see rsrt.Sender.Feed).
+var _ rsrt.StreamEndHooker = interceptor{}
+
 // WrapUnary records request-response, fire-and-forget and metadata-push
 // calls served.
 func (ic interceptor) WrapUnary(next rsrt.UnaryFunc) rsrt.UnaryFunc {

@@ -40,8 +40,48 @@ func TestMain(m *testing.M) {
 // release is closed; "echo" answers its request, or fails on "fail";
 // "items" streams 3 items; "mirror" (a channel) sends back what it
 // receives;
-// a SETUP whose data is "refuse me" is refused.
-type service struct{ release chan struct{} }
+// "fed" is a stream fed from a source the test pushes to (see fed); a
+// SETUP whose data is "refuse me" is refused.
+type service struct {
+	release chan struct{}
+	feeds   chan *fed
+}
+
+// fed is the source of a "fed" stream.
+type fed struct {
+	f        *rsrt.Feeder
+	returned chan error // what the handler returned
+	mu       sync.Mutex
+	items    []*rsrt.Shared[string]
+}
+
+func (s *fed) Next() (*rsrt.Shared[string], bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.items) == 0 {
+		return nil, false
+	}
+	v := s.items[0]
+	s.items = s.items[1:]
+	return v, true
+}
+
+func (s *fed) Unsent(v *rsrt.Shared[string]) {
+	s.mu.Lock()
+	s.items = append([]*rsrt.Shared[string]{v}, s.items...)
+	s.mu.Unlock()
+}
+
+func (s *fed) Ended(error) {}
+
+func (s *fed) push(items ...string) {
+	s.mu.Lock()
+	for _, it := range items {
+		s.items = append(s.items, rsrt.NewShared(it))
+	}
+	s.mu.Unlock()
+	s.f.Wake()
+}
 
 // running is a server of the test service with its metrics, served over
 // HTTP by rsmetrics.Handler.
@@ -60,11 +100,11 @@ type running struct {
 func start(t *testing.T, limits guard.Limits, pprof bool) (r *running, serve func()) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	m, err := rsmetrics.New(reg, rsmetrics.Config{Routes: []string{"hold", "echo", "items", "mirror"}})
+	m, err := rsmetrics.New(reg, rsmetrics.Config{Routes: []string{"hold", "echo", "items", "mirror", "fed"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &service{release: make(chan struct{})}
+	svc := &service{release: make(chan struct{}), feeds: make(chan *fed, 4)}
 	routes := rsrt.NewRoutes[*service]()
 	routes.HandleFireAndForget("hold", func(ctx context.Context, s *service, _ *rsrt.Payload) error {
 		select {
@@ -91,6 +131,14 @@ func start(t *testing.T, limits guard.Limits, pprof bool) (r *running, serve fun
 			}
 		}
 		return nil
+	})
+	routes.HandleRequestStream("fed", func(ctx context.Context, s *service, _ *rsrt.Payload, out rsrt.Stream) error {
+		src := &fed{returned: make(chan error, 1)}
+		src.f = rsrt.NewSender(ctx, out, func(v string) (rsrt.Payload, error) { return rsrt.Payload{Data: []byte(v)}, nil }).Feed(src)
+		s.feeds <- src
+		err := src.f.Serve()
+		src.returned <- err
+		return err
 	})
 	routes.HandleRequestChannel("mirror", true, func(ctx context.Context, _ *service, st rsrt.Stream) error {
 		for {
@@ -402,5 +450,63 @@ func TestPerRouteMetrics(t *testing.T) {
 		if route == "no.such.route" || route == "secret" {
 			t.Errorf("a series for route %q", route)
 		}
+	}
+}
+
+// A stream that outlives its handler (rsrt.Sender.Feed) is counted open
+// until it ends, not until its handler returns: the interceptor learns of
+// the end from rsrt.OnStreamEnd.
+func TestFedStreamCountedUntilItEnds(t *testing.T) {
+	r, serve := start(t, guard.Limits{}, false)
+	serve()
+	c, err := dial(t, r.srv.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	got := make(chan error, 8)
+	go func() {
+		for _, err := range c.Caller().RequestStream(ctx, "fed", rsrt.Payload{}) {
+			got <- err
+			if err != nil {
+				return
+			}
+		}
+		got <- io.EOF
+	}()
+	var src *fed
+	select {
+	case src = <-r.svc.feeds:
+	case <-time.After(wait):
+		t.Fatal("the fed stream did not open")
+	}
+	src.push("a", "b")
+	for range 2 {
+		if err := <-got; err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-src.returned:
+		if err != nil {
+			t.Fatalf("Serve = %v, want nil at once", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the handler did not return: the stream did not outlive it under the metrics interceptor")
+	}
+	r.eventually(t, "the open fed stream and its items", func(ms metricstest.Samples) bool {
+		return is(1, "rsgen_streams_open", "route", "fed", "interaction", "request-stream")(ms) &&
+			is(2, "rsgen_stream_items_sent_total", "route", "fed", "interaction", "request-stream")(ms)
+	})
+	src.f.End(nil)
+	if err := <-got; err != io.EOF {
+		t.Fatalf("after End: %v, want the stream complete", err)
+	}
+	ms := r.eventually(t, "the fed stream's end", is(0, "rsgen_streams_open", "route", "fed", "interaction", "request-stream"))
+	ms.Want(t, 1, "rsgen_requests_total", "route", "fed", "interaction", "request-stream")
+	ms.Want(t, 1, "rsgen_request_duration_seconds", "route", "fed", "interaction", "request-stream")
+	if got := len(ms.Series("rsgen_request_errors_total")); got != 0 {
+		t.Errorf("error series: %d, want none", got)
 	}
 }

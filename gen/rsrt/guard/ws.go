@@ -24,8 +24,10 @@ type WSConn struct {
 	ws *websocket.Conn
 
 	wmu sync.Mutex // gorilla allows one writer at a time
-	buf bytes.Buffer
-	wdl lazyDeadline // under wmu
+	// wbuf is the frame being written, from frameBuffers between a
+	// write and the flush; under wmu.
+	wbuf *bytes.Buffer
+	wdl  lazyDeadline // under wmu
 
 	rdl lazyDeadline // only the reading goroutine uses it
 
@@ -34,8 +36,9 @@ type WSConn struct {
 	// go out as they are written.
 	batch *batchConn
 
-	// rbuf is the read buffer, reused between messages up to keepBuf
-	// bytes; only the reading goroutine uses it.
+	// rbuf is the message buffer, reused between messages up to keepBuf
+	// bytes, and given back to msgBuffers while the connection waits for
+	// its peer; only the reading goroutine uses it.
 	rbuf []byte
 
 	// idle is gorilla's read buffer on a server's connection: while it
@@ -107,9 +110,27 @@ func (c *WSConn) Read() (core.BufferedFrame, error) {
 		return nil, err
 	}
 	if c.idle != nil && c.idle.Buffered() == 0 {
+		c.releaseMsgBuffer()
 		c.batch.waitIdle()
 	}
 	return c.read()
+}
+
+// msgBuffers holds the message buffers of connections waiting for their
+// peer: the size a buffer starts at, which most messages fit in.
+var msgBuffers = sync.Pool{New: func() any { return new([msgBufStart]byte) }}
+
+// msgBufStart is the size a message buffer starts at and grows by.
+const msgBufStart = 512
+
+// releaseMsgBuffer gives the message buffer back to msgBuffers before the
+// connection waits for its peer, if it is of the pool's size (a grown
+// one is dropped).
+func (c *WSConn) releaseMsgBuffer() {
+	if cap(c.rbuf) == msgBufStart {
+		msgBuffers.Put((*[msgBufStart]byte)(c.rbuf[:msgBufStart]))
+	}
+	c.rbuf = nil
 }
 
 // armReadDeadline moves the read deadline when it is due (see
@@ -167,10 +188,13 @@ func (c *WSConn) readMessage() (int, []byte, error) {
 	}
 	limit := c.opt.Limits.WSReadLimit
 	lr := io.LimitReader(r, limit+1)
+	if c.rbuf == nil && c.idle != nil {
+		c.rbuf = msgBuffers.Get().(*[msgBufStart]byte)[:0]
+	}
 	raw := c.rbuf[:0]
 	for {
 		if len(raw) == cap(raw) {
-			raw = slices.Grow(raw, 512)
+			raw = slices.Grow(raw, msgBufStart)
 		}
 		n, err := lr.Read(raw[len(raw):cap(raw)])
 		raw = raw[:len(raw)+n]
@@ -200,14 +224,21 @@ func (c *WSConn) Write(f core.WriteableFrame) error {
 	h := f.Header()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.buf.Reset()
-	if _, err := f.WriteTo(&c.buf); err != nil {
+	if c.wbuf == nil {
+		c.wbuf = frameBuffers.Get().(*bytes.Buffer)
+	}
+	if c.batch == nil {
+		// No flush follows: the buffer goes back after this write.
+		defer c.releaseFrameBuffer()
+	}
+	c.wbuf.Reset()
+	if _, err := f.WriteTo(c.wbuf); err != nil {
 		return err
 	}
 	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
-		ctr.IncWriteBytes(c.buf.Len())
+		ctr.IncWriteBytes(c.wbuf.Len())
 	}
-	msg := c.buf.Bytes()
+	msg := c.wbuf.Bytes()
 	if h.Type() == core.FrameTypeError && h.StreamID() == 0 {
 		if r := rewriteSetupError(msg); r != nil {
 			msg = r
@@ -226,11 +257,22 @@ func (c *WSConn) Write(f core.WriteableFrame) error {
 		}
 	}
 	err := c.ws.WriteMessage(websocket.BinaryMessage, msg)
-	if c.buf.Cap() > keepBuf {
-		// Do not keep a large buffer alive between large frames.
-		c.buf = bytes.Buffer{}
-	}
 	return c.writeError(err)
+}
+
+// frameBuffers holds the frame buffers of WebSocket connections between
+// their writes: a connection takes one for its first frame and gives it
+// back at the flush, so that an idle connection holds none.
+var frameBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// releaseFrameBuffer gives the frame buffer back, unless a large frame
+// grew it (it is dropped then). c.wmu is held.
+func (c *WSConn) releaseFrameBuffer() {
+	if c.wbuf != nil && c.wbuf.Cap() <= keepBuf {
+		c.wbuf.Reset()
+		frameBuffers.Put(c.wbuf)
+	}
+	c.wbuf = nil
 }
 
 // Flush writes out the messages written since the last flush, in one
@@ -239,6 +281,9 @@ func (c *WSConn) Flush() error {
 	if c.batch == nil {
 		return nil
 	}
+	c.wmu.Lock()
+	c.releaseFrameBuffer()
+	c.wmu.Unlock()
 	return c.writeError(c.batch.Flush())
 }
 

@@ -162,7 +162,11 @@ func (w *batchWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return w.conn, brw, nil
 }
 
-// wsReadBuffer is a WebSocket connection's read buffer: held for the
-// connection's life, so memory per session decides its size; 1 KiB
-// still takes several requests per read.
-const wsReadBuffer = 1 << 10
+// wsReadBuffer is gorilla's read buffer on a server connection: held for
+// the connection's life, so memory per session decides its size. gorilla
+// keeps the reader it is given only when it is over 256 bytes (288 is the
+// allocator's next size class), and reads control frames (up to 125
+// bytes) and headers through it; the bytes of a burst come from the idle
+// wait's larger buffer (wsIdleBuffer), and a message's payload goes past
+// it into the message buffer.
+const wsReadBuffer = 288

@@ -15,9 +15,14 @@ import (
 // a pooled buffer that Read then serves to gorilla first: no system call
 // more than gorilla's own read, and no buffer held while idle.
 
-// idleBuffers holds the buffers of idle waits: as large as gorilla's read
-// buffer, which takes all of one in its next read.
-var idleBuffers = sync.Pool{New: func() any { b := make([]byte, wsReadBuffer); return &b }}
+// idleBuffers holds the buffers of idle waits: the first read of a
+// burst, which Read then serves to gorilla.
+var idleBuffers = sync.Pool{New: func() any { b := make([]byte, wsIdleBuffer); return &b }}
+
+// wsIdleBuffer is the size of an idle wait's buffer: held only while it
+// has bytes that gorilla has not read, so it can take several requests
+// per read.
+const wsIdleBuffer = 1 << 10
 
 // idleWait is what a connection needs to wait for its socket; only the
 // reading goroutine uses it.

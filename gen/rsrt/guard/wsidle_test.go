@@ -2,11 +2,17 @@ package guard
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/framing"
 )
 
 // acceptedPair returns both ends of a TCP connection on 127.0.0.1, the
@@ -123,4 +129,146 @@ func TestIdleWaitHoldsNoBufferWhileIdle(t *testing.T) {
 	if n, err := b.Read(buf); err != nil || string(buf[:n]) != "late" {
 		t.Fatalf("read %q, %v; want late", buf[:n], err)
 	}
+}
+
+// idleWSPair returns a server WebSocket connection made as the listener
+// makes one (a batchWriter's hijack of an accepted connection, gorilla
+// reading through its reader) and the client's end.
+func idleWSPair(t *testing.T) (*WSConn, *websocket.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make(chan *WSConn, 1)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bw := &batchWriter{ResponseWriter: w}
+		ws, err := (&websocket.Upgrader{}).Upgrade(bw, r, nil)
+		if err != nil {
+			return
+		}
+		if err := bw.conn.Flush(); err != nil {
+			return
+		}
+		c := NewWSConn(ws, Options{Logger: quiet})
+		c.idle = bw.br
+		conns <- c
+	})}
+	go func() { _ = srv.Serve(acceptAs{ln}) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	client, _, err := websocket.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c *WSConn
+	select {
+	case c = <-conns:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no connection upgraded")
+	}
+	if c.batch == nil || c.batch.idle.raw == nil {
+		t.Fatal("the server connection does not wait for its peer itself")
+	}
+	t.Cleanup(func() { c.Close(); client.Close() })
+	return c, client
+}
+
+// acceptAs hands out accepted connections as the listener's httpConn,
+// already upgraded (their server counts nothing).
+type acceptAs struct{ net.Listener }
+
+func (l acceptAs) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &httpConn{Conn: nc, s: new(Server), promoted: true}, nil
+}
+
+// TestWSConnHoldsNoBuffersWhileIdle: a server WebSocket connection waiting
+// for its peer, having written and flushed, holds no message, idle-wait
+// or frame buffer, and reads what comes after, frames that share a read
+// included.
+func TestWSConnHoldsNoBuffersWhileIdle(t *testing.T) {
+	c, client := idleWSPair(t)
+	if err := c.Write(framing.NewWriteableKeepaliveFrame(0, nil, false)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	parked := make(chan string, 16)
+	b := c.batch
+	b.idle.read = func(fd uintptr) bool {
+		done := b.readSocket(fd)
+		if !done {
+			// On the reading goroutine: no race with Read.
+			c.wmu.Lock()
+			frame := c.wbuf != nil
+			c.wmu.Unlock()
+			parked <- fmt.Sprintf("message buffer %d bytes, idle buffer held %v, frame buffer held %v", cap(c.rbuf), b.idle.buf != nil, frame)
+		}
+		return done
+	}
+	type result struct {
+		f   core.BufferedFrame
+		err error
+	}
+	frames := make(chan result, 4)
+	go func() {
+		for {
+			f, err := c.Read()
+			frames <- result{f, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	want := "message buffer 0 bytes, idle buffer held false, frame buffer held false"
+	for i, msgs := range [][][]byte{
+		{validSetup()},
+		{wire(framing.NewWriteableRequestResponseFrame(1, []byte("one"), nil, 0)), wire(framing.NewWriteableRequestResponseFrame(3, []byte("two"), nil, 0))},
+	} {
+		select {
+		case got := <-parked:
+			if got != want {
+				t.Errorf("waiting for message %d: %s, want %s", i, got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the read loop never waited for its peer")
+		}
+		// All in one write, so that they arrive in one read: a frame
+		// left in a buffer gorilla read ahead into, and not in the one
+		// the connection sees, would never be read.
+		var raw []byte
+		for _, m := range msgs {
+			raw = append(raw, maskedFrame(m)...)
+		}
+		if _, err := client.NetConn().Write(raw); err != nil {
+			t.Fatal(err)
+		}
+		for range msgs {
+			select {
+			case r := <-frames:
+				if r.err != nil {
+					t.Fatalf("Read: %v", r.err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("a frame sent was not read")
+			}
+		}
+	}
+}
+
+// maskedFrame is a client's binary WebSocket message with a zero mask
+// (the payload unchanged), for payloads under 64 KiB.
+func maskedFrame(p []byte) []byte {
+	b := []byte{0x82}
+	if len(p) < 126 {
+		b = append(b, 0x80|byte(len(p)))
+	} else {
+		b = append(b, 0x80|126, byte(len(p)>>8), byte(len(p)))
+	}
+	b = append(b, 0, 0, 0, 0)
+	return append(b, p...)
 }

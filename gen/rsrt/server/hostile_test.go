@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -593,18 +594,22 @@ func TestWebSocketControlFrames(t *testing.T) {
 			}
 		}
 	}()
-	if err := ws.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(testTimeout)); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case got := <-pong:
-		if got != "are you there" {
-			t.Fatalf("pong %q", got)
+	// The largest control payload the protocol allows goes through the
+	// server's read buffer whole (gorilla peeks at it there).
+	for _, ping := range []string{"are you there", strings.Repeat("p", 125)} {
+		if err := ws.WriteControl(websocket.PingMessage, []byte(ping), time.Now().Add(testTimeout)); err != nil {
+			t.Fatal(err)
 		}
-	case err := <-read:
-		t.Fatalf("connection ended before the pong: %v", err)
-	case <-time.After(testTimeout):
-		t.Fatal("no pong")
+		select {
+		case got := <-pong:
+			if got != ping {
+				t.Fatalf("pong %q, want %q", got, ping)
+			}
+		case err := <-read:
+			t.Fatalf("connection ended before the pong: %v", err)
+		case <-time.After(testTimeout):
+			t.Fatal("no pong")
+		}
 	}
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
 	if err := ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(testTimeout)); err != nil {

@@ -37,6 +37,8 @@ type Source[T any] interface {
 type Feeder struct {
 	src    feedSource
 	stream Stream // the handler's: items go through its interceptors
+	// ctx bounds the sends: the handler's context on a stream that
+	// outlives it, else one that End cancels (cancel).
 	ctx    context.Context
 	cancel context.CancelFunc
 	// out is the runtime's sender when the stream outlives its handler;
@@ -79,12 +81,17 @@ type Feeder struct {
 // closes or the handler's context ends; src.Ended is then called once.
 func (s *Sender[T]) Feed(src Source[T]) *Feeder {
 	f := &Feeder{src: &typedSource[T]{src: src, enc: s.enc}, stream: s.raw}
-	f.ctx, f.cancel = context.WithCancel(s.ctx)
 	if out := s.outbound(); out != nil && out.feed(f) {
+		// The drain sends only when the peer has demand, so a send
+		// waits for nothing End would need to stop: the handler's
+		// context is enough, and a context of the feed's own would
+		// cost every idle stream its record.
 		f.out = out
 		f.drainFn = f.drain
+		f.ctx, f.cancel = s.ctx, func() {}
 		f.stopAfter = context.AfterFunc(f.ctx, func() { f.end(f.ctx.Err()) })
 	} else {
+		f.ctx, f.cancel = context.WithCancel(s.ctx)
 		f.wake = make(chan struct{}, 1)
 	}
 	return f

@@ -137,6 +137,21 @@ func nextItem(t *testing.T, items <-chan streamItem) streamItem {
 	}
 }
 
+// fedStream starts a server with interceptors ics, connects with a
+// prefetch of 4, opens a "fed" stream and returns what the client reads
+// of it, its source, and the client (for more calls).
+func fedStream(t *testing.T, ics ...rsrt.Interceptor) (<-chan streamItem, *testFeed, *rsrt.ClientConn) {
+	t.Helper()
+	s := startServer(t, rsrt.WithInterceptors(ics...))
+	c := s.dial(t, rsrt.WithPrefetch(4))
+	sc := s.nextConn(t)
+	next := openStream(testCtx(t), c, "fed")
+	return next, sc.nextFeed(t), c
+}
+
+// passUnary is an interceptor that lets every call through unchanged.
+var passUnary = rsrt.UnaryInterceptorFunc(func(next rsrt.UnaryFunc) rsrt.UnaryFunc { return next })
+
 // readN reads n items and checks they are from, from+1, ...
 func readN(t *testing.T, items <-chan streamItem, from, n int) {
 	t.Helper()
@@ -152,14 +167,9 @@ func readN(t *testing.T, items <-chan streamItem, from, n int) {
 // items pushed afterwards arrive in order, as the peer's demand allows,
 // until End completes the stream.
 func TestFedStreamOutlivesHandler(t *testing.T) {
-	s := startServer(t, rsrt.WithInterceptors(rsrt.BeforeCall(func(ctx context.Context, _ *rsrt.Call) (context.Context, error) {
+	next, src, _ := fedStream(t, rsrt.BeforeCall(func(ctx context.Context, _ *rsrt.Call) (context.Context, error) {
 		return ctx, nil // checks before the call do not need its end
-	})))
-	c := s.dial(t, rsrt.WithPrefetch(4))
-	sc := s.nextConn(t)
-	ctx := testCtx(t)
-	next := openStream(ctx, c, "fed")
-	src := sc.nextFeed(t)
+	}))
 	src.push(0, 3) // before the first item was asked for
 	readN(t, next, 0, 3)
 	if err := waitErr(t, src.returned, "the handler to return"); err != nil {
@@ -238,13 +248,8 @@ func (e endSeer) WrapStreamHandler(next rsrt.StreamHandlerFunc) rsrt.StreamHandl
 // served on its handler's goroutine: the interceptor sees its end when the
 // stream ends, not when the handler fed it.
 func TestFedStreamWithInterceptorEnds(t *testing.T) {
-	seer := endSeer{Interceptor: rsrt.UnaryInterceptorFunc(func(next rsrt.UnaryFunc) rsrt.UnaryFunc { return next }), ends: make(chan error, 4)}
-	s := startServer(t, rsrt.WithInterceptors(seer))
-	c := s.dial(t, rsrt.WithPrefetch(4))
-	sc := s.nextConn(t)
-	ctx := testCtx(t)
-	next := openStream(ctx, c, "fed")
-	src := sc.nextFeed(t)
+	seer := endSeer{Interceptor: passUnary, ends: make(chan error, 4)}
+	next, src, _ := fedStream(t, seer)
 	for i := 0; i < 100; i += 10 {
 		src.push(i, 10)
 		readN(t, next, i, 10)
@@ -353,13 +358,9 @@ func errString(err error) string {
 // interceptor's stream, and the hook hears of the end when the stream
 // ends, with its outcome.
 func TestFedStreamWithEndHook(t *testing.T) {
-	seer := hookedSeer{Interceptor: rsrt.UnaryInterceptorFunc(func(next rsrt.UnaryFunc) rsrt.UnaryFunc { return next }), ends: make(chan string, 4)}
-	s := startServer(t, rsrt.WithInterceptors(seer))
-	c := s.dial(t, rsrt.WithPrefetch(4))
-	sc := s.nextConn(t)
+	seer := hookedSeer{Interceptor: passUnary, ends: make(chan string, 4)}
+	next, src, c := fedStream(t, seer)
 	ctx := testCtx(t)
-	next := openStream(ctx, c, "fed")
-	src := sc.nextFeed(t)
 	src.push(0, 1)
 	readN(t, next, 0, 1)
 	if err := waitErr(t, src.returned, "the handler to return"); err != nil {
@@ -408,11 +409,7 @@ func TestFedStreamWithEndHook(t *testing.T) {
 // as a handler's panic does, and the stream leaves the gate (which the
 // harness waits for).
 func TestFedStreamSourcePanics(t *testing.T) {
-	s := startServer(t)
-	c := s.dial(t)
-	sc := s.nextConn(t)
-	next := openStream(testCtx(t), c, "fed")
-	src := sc.nextFeed(t)
+	next, src, _ := fedStream(t)
 	src.push(0, 1)
 	readN(t, next, 0, 1)
 	src.boom.Store(true)

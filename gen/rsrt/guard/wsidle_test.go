@@ -23,17 +23,25 @@ func acceptedPair(t *testing.T) (*httpConn, net.Conn) {
 	return &httpConn{Conn: nc}, peer
 }
 
-// TestIdleWaitServesWhatItRead: the bytes an idle wait read come out of
-// Read first and in order, across reads smaller than them, then the
-// socket's next bytes, then the peer's close as io.EOF; a wait that ends
-// on the read deadline gives Read that timeout, once.
-func TestIdleWaitServesWhatItRead(t *testing.T) {
+// watchedPair is acceptedPair with the accepted end in a batchConn that
+// waits for its socket itself.
+func watchedPair(t *testing.T) (*batchConn, *httpConn, net.Conn) {
+	t.Helper()
 	hc, peer := acceptedPair(t)
 	b := &batchConn{Conn: hc}
 	b.watchSocket(hc)
 	if b.idle.raw == nil {
 		t.Fatal("no socket to wait on for a TCP connection")
 	}
+	return b, hc, peer
+}
+
+// TestIdleWaitServesWhatItRead: the bytes an idle wait read come out of
+// Read first and in order, across reads smaller than them, then the
+// socket's next bytes, then the peer's close as io.EOF; a wait that ends
+// on the read deadline gives Read that timeout, once.
+func TestIdleWaitServesWhatItRead(t *testing.T) {
+	b, hc, peer := watchedPair(t)
 	// A Read that lost bytes would wait for more: bounded, it fails.
 	_ = hc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := peer.Write([]byte("hello")); err != nil {
@@ -93,12 +101,7 @@ func TestIdleWaitOnlyOverPlainTCP(t *testing.T) {
 // holds no read buffer (10,000 idle connections would hold 10 MiB); it
 // takes one when bytes arrive.
 func TestIdleWaitHoldsNoBufferWhileIdle(t *testing.T) {
-	hc, peer := acceptedPair(t)
-	b := &batchConn{Conn: hc}
-	b.watchSocket(hc)
-	if b.idle.raw == nil {
-		t.Fatal("no socket to wait on for a TCP connection")
-	}
+	b, hc, peer := watchedPair(t)
 	_ = hc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	parked := make(chan bool, 16) // whether a buffer was held when the wait parked
 	b.idle.read = func(fd uintptr) bool {

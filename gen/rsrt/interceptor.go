@@ -191,7 +191,10 @@ func WithDialInterceptors(ics ...Interceptor) DialOption {
 // wraps. A stream fed from a Source (see [Sender.Feed]) outlives its
 // handler only when every interceptor of the connection is a
 // StreamEndHooker, a [BeforeCall] or a [UnaryInterceptorFunc]: its
-// handler, and so that function, return while it is still open.
+// handler, and so that function, return while it is still open. The
+// context a StreamEndHooker passes on must therefore stay alive when that
+// function returns (no deferred cancel of a context it derived): the
+// stream goes on with it, and ends when it ends.
 type StreamEndHooker interface {
 	Interceptor
 	// HooksStreamEnd marks the interceptor; the runtime never calls it.

@@ -238,7 +238,7 @@ func (s *RawSender) sendRaw(ctx context.Context, p rsock.Payload) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			return s.ctxErr(ctx)
 		case <-s.done:
 			return ErrCancelled
 		}
@@ -248,6 +248,9 @@ func (s *RawSender) sendRaw(ctx context.Context, p rsock.Payload) error {
 	// asks for more, and that one needs the room.
 	p, err := s.held.hold(ctx, p)
 	if err != nil {
+		if ctx.Err() != nil {
+			return s.ctxErr(ctx)
+		}
 		return err
 	}
 	s.emitMu.Lock()
@@ -268,6 +271,19 @@ func (s *RawSender) sendRaw(ctx context.Context, p rsock.Payload) error {
 	}
 	s.call(func() error { return sub.Next(p) })
 	return nil
+}
+
+// ctxErr is what Send returns once ctx ended: ErrCancelled when the
+// peer's CANCEL ended it (cancel cancels the handler's context too, and a
+// send waiting on both sees either first), else ctx's error.
+func (s *RawSender) ctxErr(ctx context.Context) error {
+	s.mu.Lock()
+	cancelled := s.cancelled
+	s.mu.Unlock()
+	if cancelled {
+		return ErrCancelled
+	}
+	return ctx.Err()
 }
 
 // finish ends the outbound side: COMPLETE when err is nil, else an ERROR

@@ -135,9 +135,7 @@ func (c *conn) waitStreams(t *testing.T, n uint64) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
-		c.incMu.Lock()
-		gen := c.incGen
-		c.incMu.Unlock()
+		gen := c.incOpened.Load()
 		if gen >= n {
 			return
 		}

@@ -47,11 +47,9 @@ type Session struct {
 	uploadBytes atomic.Int64
 
 	// inc is the current messages.incoming stream, which the queue
-	// wakes; incMu orders its replacement, and incGen counts the streams
-	// opened.
-	inc    atomic.Pointer[rsrt.Feeder]
-	incMu  sync.Mutex
-	incGen uint64
+	// wakes; incOpened counts the streams opened.
+	inc       atomic.Pointer[rsrt.Feeder]
+	incOpened atomic.Uint64
 }
 
 // userName returns the login name, "" before login.
@@ -211,10 +209,8 @@ func (s *Session) MessagesIncoming(_ context.Context, out *rsrt.Sender[chat.Mess
 	in := &incoming{s: s}
 	in.f = out.Feed(in)
 	s.svc.incomingStreams.Add(1)
-	s.incMu.Lock()
 	old := s.inc.Swap(in.f)
-	s.incGen++
-	s.incMu.Unlock()
+	s.incOpened.Add(1)
 	if old != nil {
 		old.End(nil) // the newest stream wins
 	}

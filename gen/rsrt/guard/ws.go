@@ -144,12 +144,10 @@ func (c *WSConn) armReadDeadline() error {
 	return nil
 }
 
-// read reads messages until one gives a frame or an error.
+// read reads messages until one gives a frame or an error. Read armed
+// the read deadline for the first; read arms it for each next one.
 func (c *WSConn) read() (core.BufferedFrame, error) {
 	for {
-		if err := c.armReadDeadline(); err != nil {
-			return nil, err
-		}
 		typ, raw, err := c.readMessage()
 		if err != nil {
 			var ce *websocket.CloseError
@@ -158,20 +156,23 @@ func (c *WSConn) read() (core.BufferedFrame, error) {
 			}
 			return nil, err
 		}
-		if typ != websocket.BinaryMessage {
+		if typ == websocket.BinaryMessage {
+			f, err := c.process(raw)
+			// process copies what it keeps: the buffer can serve the
+			// next message, unless a large message grew it.
+			c.rbuf = raw[:0]
+			if cap(raw) > keepBuf {
+				c.rbuf = nil
+			}
+			if err != nil || f != nil {
+				return f, err
+			}
+		} else {
 			c.opt.Stats.dropped.Add(1)
 			c.log.Debug("rsocket guard: non-binary WebSocket message dropped")
-			continue
 		}
-		f, err := c.process(raw)
-		// process copies what it keeps: the buffer can serve the next
-		// message, unless a large message grew it.
-		c.rbuf = raw[:0]
-		if cap(raw) > keepBuf {
-			c.rbuf = nil
-		}
-		if err != nil || f != nil {
-			return f, err
+		if err := c.armReadDeadline(); err != nil {
+			return nil, err
 		}
 	}
 }

@@ -136,8 +136,9 @@ var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); retu
 type batchWriter struct {
 	http.ResponseWriter
 	conn *batchConn
-	// br is the connection's read buffer, ours so that WSConn can see
-	// when it is empty (see WSConn.waitIdle); gorilla reads through it.
+	// br is the connection's read buffer, ours so that WSConn.Read can
+	// see when it is empty (see batchConn.waitIdle); gorilla reads
+	// through it.
 	br *bufio.Reader
 }
 

@@ -3,6 +3,7 @@ package rsock
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -61,13 +62,8 @@ func (s *recordingSub) got() []string {
 
 func sameSignals(t *testing.T, got []string, want ...string) {
 	t.Helper()
-	if len(got) != len(want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("signals %q, want %q", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("signals %q, want %q", got, want)
-		}
 	}
 }
 

@@ -9,19 +9,20 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/transport"
 )
 
-// ioBufSize is the size of a TCP connection's bufio reader and writer,
-// both pooled (see readers and writers). Memory per idle connection is
-// what limits how many sessions a server holds (16 KiB buffers, and a
-// 64 KiB read buffer, were most of a server's heap at 10,000 sessions);
-// 4 KiB still takes in the usual request, keepalive and message frames
-// whole, and a frame that fits is checked in place in the reader's
-// buffer, with no copy.
+// ioBufSize is the size of a TCP connection's bufio reader, pooled (see
+// readers), and of the largest write it buffers. Memory per idle
+// connection is what limits how many sessions a server holds (16 KiB
+// buffers, and a 64 KiB read buffer, were most of a server's heap at
+// 10,000 sessions); 4 KiB still takes in the usual request, keepalive and
+// message frames whole, and a frame that fits is checked in place in the
+// reader's buffer, with no copy.
 const ioBufSize = 4 << 10
 
 // idleBufSize is the size of the buffer an idle connection waits for its
@@ -48,37 +49,159 @@ type TCPConn struct {
 
 	rdl lazyDeadline // only the reading goroutine uses it
 
-	wmu sync.Mutex    // serialises writes: the library's and rejections
-	w   *bufio.Writer // nil while nothing waits to be written (see writer)
-	tmp bytes.Buffer
-	wdl lazyDeadline // under wmu
+	// wmu serialises writes (the library's and rejections) and guards
+	// the fields below it.
+	wmu sync.Mutex
+	// w holds the frames written since the last flush, from
+	// batchBuffers: nil when there are none, so an idle connection
+	// (most of them, in a server with many sessions) holds no buffer.
+	w    *[]byte
+	tmp  bytes.Buffer
+	wdl  lazyDeadline
+	werr error // the write error the connection is closing with
+	// slow is set while a goroutine of the connection's own writes out
+	// what its socket did not take (see writeOut).
+	slow bool
+
+	raw syscall.RawConn // for writes that do not wait; nil: flush at once
+	inQ bool            // in the combiner's queue; guarded by its mu
 }
 
-// writers holds the bufio writers of TCP connections that have nothing
-// to write. A connection takes one for its first frame and puts it back
-// once it flushed everything: an idle connection (most of them, in a
-// server with many sessions) holds no write buffer, 4 KiB less each.
-var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, ioBufSize) }}
+// tcpSink is the io.Writer frames serialise themselves into: the
+// connection's write buffer.
+type tcpSink struct{ c *TCPConn }
 
-// writer returns the connection's write buffer, taking one from the pool
-// if it has none. c.wmu is held.
-func (c *TCPConn) writer() *bufio.Writer {
+// Write implements io.Writer.
+func (w tcpSink) Write(p []byte) (int, error) {
+	if err := w.c.put(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// put adds p to the frames waiting to be flushed. c.wmu is held. A p
+// larger than ioBufSize is written at once, as bufio would, and so are the
+// pending frames before it or that p would grow past keepBuf: the buffer
+// stays small enough to go back to the pool.
+func (c *TCPConn) put(p []byte) error {
+	if c.werr != nil {
+		return c.werr
+	}
+	if c.w != nil && (len(p) > ioBufSize || len(*c.w)+len(p) > keepBuf) {
+		if err := c.spill(); err != nil {
+			return err
+		}
+	}
+	if len(p) > ioBufSize {
+		if err := c.writeDeadline(); err != nil {
+			return err
+		}
+		_, err := c.nc.Write(p)
+		return c.failWrite(err)
+	}
 	if c.w == nil {
-		c.w = writers.Get().(*bufio.Writer)
-		c.w.Reset(c.nc)
+		c.w = batchBuffers.Get().(*[]byte)
 	}
-	return c.w
+	*c.w = append(*c.w, p...)
+	return nil
 }
 
-// releaseWriter puts the connection's write buffer back in the pool once
-// everything in it is written. c.wmu is held. A writer that failed keeps
-// its error and stays with its connection, which is closing.
-func (c *TCPConn) releaseWriter() {
-	if c.w != nil && c.w.Buffered() == 0 {
-		c.w.Reset(nil)
-		writers.Put(c.w)
-		c.w = nil
+// putLength adds a frame's 24-bit length prefix. c.wmu is held.
+func (c *TCPConn) putLength(n int) error {
+	if c.werr != nil {
+		return c.werr
 	}
+	if c.w != nil && len(*c.w)+3 > keepBuf {
+		if err := c.spill(); err != nil {
+			return err
+		}
+	}
+	if c.w == nil {
+		c.w = batchBuffers.Get().(*[]byte)
+	}
+	*c.w = append(*c.w, byte(n>>16), byte(n>>8), byte(n))
+	return nil
+}
+
+// spill writes the pending frames out, waiting for the socket within the
+// write deadline. c.wmu is held.
+func (c *TCPConn) spill() error {
+	if c.w == nil {
+		return c.werr
+	}
+	if err := c.writeDeadline(); err != nil {
+		return err
+	}
+	_, err := c.nc.Write(*c.w)
+	c.releaseWriter()
+	return c.failWrite(err)
+}
+
+// releaseWriter empties the write buffer and gives it back to the pool.
+// c.wmu is held.
+func (c *TCPConn) releaseWriter() {
+	if c.w == nil {
+		return
+	}
+	b := c.w
+	c.w = nil
+	*b = (*b)[:0]
+	if cap(*b) <= keepBuf {
+		batchBuffers.Put(b)
+	}
+}
+
+// failWrite records a write error, which closes the connection; nil for
+// none. c.wmu is held.
+func (c *TCPConn) failWrite(err error) error {
+	if err == nil {
+		return nil
+	}
+	if c.werr == nil {
+		c.werr = c.writeError(err)
+	}
+	c.releaseWriter()
+	return c.werr
+}
+
+func (c *TCPConn) queued() *bool { return &c.inQ }
+
+// writeOut writes the pending frames for the combiner, without waiting
+// for the socket: what it does not take is written by a goroutine of the
+// connection's own. A connection whose write lock is held is skipped: the
+// holder is the library's write loop, which flushes after its writes, a
+// rejection, which flushes too, or a write that waits for the socket, which
+// writes everything pending.
+func (c *TCPConn) writeOut() {
+	if !c.wmu.TryLock() {
+		return
+	}
+	defer c.wmu.Unlock()
+	if c.w == nil || c.slow || c.werr != nil {
+		return
+	}
+	b := *c.w
+	n, err := tryWrite(c.raw, b)
+	if err != nil {
+		_ = c.failWrite(err)
+		return
+	}
+	if n == len(b) {
+		c.releaseWriter()
+		return
+	}
+	*c.w = b[:copy(b, b[n:])]
+	c.slow = true
+	go c.writeRest()
+}
+
+// writeRest writes out what the socket did not take at once, waiting for
+// it within the write deadline like any write.
+func (c *TCPConn) writeRest() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.slow = false
+	_ = c.spill()
 }
 
 // readers holds the bufio readers of TCP connections waiting for their
@@ -150,6 +273,7 @@ func NewTCPConn(nc net.Conn, opt Options) *TCPConn {
 		checker: newChecker(opt, nc.RemoteAddr().String()),
 		nc:      nc,
 		src:     pending{nc: nc},
+		raw:     rawConn(nc),
 	}
 	c.closeConn = func() { _ = nc.Close() }
 	c.out = c
@@ -290,8 +414,8 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	h := f.Header()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.deadlineFor(size + 3); err != nil {
-		return err
+	if c.werr != nil {
+		return c.werr
 	}
 	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
 		ctr.IncWriteBytes(size)
@@ -333,71 +457,45 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 		}
 		return err
 	}
-	w := c.writer()
-	if err := writeLength(w, size); err != nil {
-		return c.writeError(err)
+	if err := c.putLength(size); err != nil {
+		return err
 	}
-	_, err := f.WriteTo(w)
-	return c.writeError(err)
-}
-
-// writeLength writes a frame's 24-bit length prefix, byte by byte: a
-// slice of the three would escape through the writer, an allocation a
-// frame. The writer's error is sticky, so the last one tells.
-func writeLength(w *bufio.Writer, n int) error {
-	_ = w.WriteByte(byte(n >> 16))
-	_ = w.WriteByte(byte(n >> 8))
-	return w.WriteByte(byte(n))
+	_, err := f.WriteTo(tcpSink{c})
+	return err
 }
 
 // writeRaw writes a serialised frame with its length prefix.
 func (c *TCPConn) writeRaw(b []byte) error {
-	size := len(b)
-	if err := c.deadlineFor(size + 3); err != nil {
+	if err := c.putLength(len(b)); err != nil {
 		return err
 	}
-	w := c.writer()
-	if err := writeLength(w, size); err != nil {
-		return c.writeError(err)
-	}
-	_, err := w.Write(b)
-	return c.writeError(err)
+	return c.put(b)
 }
 
-// Flush writes buffered frames out.
+// Flush writes the frames written since the last flush out: through the
+// combiner (see combine.go), or at once on a connection without writes
+// that do not wait.
 func (c *TCPConn) Flush() error {
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.w == nil {
-		return nil // nothing written since the last flush
-	}
-	if err := c.writeDeadline(); err != nil {
+	if c.w == nil || c.slow || c.werr != nil {
+		// Nothing written since the last flush, or a goroutine of
+		// the connection's own is writing everything out.
+		err := c.werr
+		c.wmu.Unlock()
 		return err
 	}
-	if err := c.w.Flush(); err != nil {
-		return c.writeError(err)
+	if c.raw == nil {
+		defer c.wmu.Unlock()
+		return c.spill()
 	}
-	c.releaseWriter()
+	c.wmu.Unlock()
+	flushes.flush(c)
 	return nil
 }
 
-// deadlineFor moves the write deadline (see writeDeadline) before n more
-// bytes are written, when they may reach the socket: a write the buffer
-// takes whole cannot block, and Flush moves it before the buffer goes
-// out, so most frames need no clock reading.
-func (c *TCPConn) deadlineFor(n int) error {
-	avail := ioBufSize // a writer from the pool is empty
-	if c.w != nil {
-		avail = c.w.Available()
-	}
-	if n <= avail {
-		return nil
-	}
-	return c.writeDeadline()
-}
-
 // writeDeadline moves the write deadline to WriteTimeout from now, when
-// it is stale (see lazyDeadline). Called under wmu.
+// it is stale (see lazyDeadline), before a write that may wait for the
+// socket. Called under wmu.
 func (c *TCPConn) writeDeadline() error {
 	if dl, ok := c.wdl.next(time.Now().Add(c.opt.Limits.WriteTimeout), c.opt.Limits.WriteTimeout); ok {
 		return c.nc.SetWriteDeadline(dl)
@@ -414,8 +512,12 @@ func (c *TCPConn) Close() error {
 	if c.wmu.TryLock() {
 		c.wdl = lazyDeadline{} // whatever is set, it is not this one
 		_ = c.nc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
-		if c.w != nil {
-			_ = c.w.Flush()
+		if c.w != nil && c.werr == nil {
+			_, _ = c.nc.Write(*c.w)
+		}
+		c.releaseWriter()
+		if c.werr == nil {
+			c.werr = net.ErrClosed
 		}
 		c.wmu.Unlock()
 	}

@@ -127,8 +127,8 @@ func (b *batchConn) applyDeadlineLocked() error {
 // maxBatch bounds the bytes a batch holds before they are written out.
 const maxBatch = 64 << 10
 
-// batchBuffers holds the batch buffers of every connection: an idle
-// connection holds none.
+// batchBuffers holds the write buffers of every connection, WebSocket
+// and TCP: an idle connection holds none.
 var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // batchWriter is the http.ResponseWriter handed to the WebSocket upgrader:

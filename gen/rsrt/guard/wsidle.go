@@ -46,8 +46,8 @@ func (b *batchConn) watchSocket(nc net.Conn) {
 	if !ok {
 		return
 	}
-	raw, err := tc.SyscallConn()
-	if err != nil {
+	raw := rawConn(tc)
+	if raw == nil {
 		return
 	}
 	b.idle.raw = raw
@@ -77,10 +77,7 @@ func (b *batchConn) readSocket(fd uintptr) bool {
 	if w.buf == nil {
 		w.buf = idleBuffers.Get().(*[]byte)
 	}
-	n, err := syscall.Read(int(fd), *w.buf)
-	for err == syscall.EINTR {
-		n, err = syscall.Read(int(fd), *w.buf)
-	}
+	n, err := rawRead(fd, *w.buf)
 	switch {
 	case err == syscall.EAGAIN:
 		w.release() // not held while the socket is idle

@@ -1,0 +1,20 @@
+//go:build !unix
+
+package guard
+
+import (
+	"errors"
+	"net"
+	"syscall"
+)
+
+// rawConn returns nil: without raw reads and writes that do not wait,
+// flushes are written at once and may block, and an idle WebSocket
+// connection waits in gorilla's reader.
+func rawConn(net.Conn) syscall.RawConn { return nil }
+
+func tryWrite(syscall.RawConn, []byte) (int, error) { return 0, errUnsupported }
+
+func rawRead(uintptr, []byte) (int, error) { return 0, errUnsupported }
+
+var errUnsupported = errors.New("rsocket guard: no raw socket I/O on this platform")

@@ -1,6 +1,9 @@
 package guard
 
-import "sync"
+import (
+	"sync"
+	"syscall"
+)
 
 // Combined flushes. rsocket-go's write loop flushes after every frame that
 // reaches it alone, so a server fanning a message out to many connections
@@ -97,4 +100,78 @@ func (f *combiner) run(limit int) {
 		f.spare = batch[:0]
 		f.mu.Unlock()
 	}
+}
+
+// outbox is what a connection wrote since its last flush, and its place
+// in the combiner. The connection's write lock guards it, except inQ.
+type outbox struct {
+	buf *[]byte // from batchBuffers; nil when empty
+	err error   // the write error the connection is closing with
+	// slow is set while a goroutine of the connection's own writes out
+	// what its socket did not take (see tryOut).
+	slow bool
+	raw  syscall.RawConn // for writes that do not wait; nil: flushes go out at once
+	inQ  bool            // in the combiner's queue; guarded by its mu
+}
+
+// add appends p, taking a buffer from the pool if there is none.
+func (o *outbox) add(p []byte) {
+	if o.buf == nil {
+		o.buf = batchBuffers.Get().(*[]byte)
+	}
+	*o.buf = append(*o.buf, p...)
+}
+
+// addLength appends a TCP frame's 24-bit length prefix (not through add:
+// a slice of the three would escape, an allocation a frame).
+func (o *outbox) addLength(n int) {
+	if o.buf == nil {
+		o.buf = batchBuffers.Get().(*[]byte)
+	}
+	*o.buf = append(*o.buf, byte(n>>16), byte(n>>8), byte(n))
+}
+
+// size is the number of bytes waiting.
+func (o *outbox) size() int {
+	if o.buf == nil {
+		return 0
+	}
+	return len(*o.buf)
+}
+
+// ready reports whether a flush has something to write that nothing is
+// writing already.
+func (o *outbox) ready() bool { return o.buf != nil && !o.slow && o.err == nil }
+
+// release empties the outbox and gives its buffer back to the pool,
+// unless a large batch grew it.
+func (o *outbox) release() {
+	if o.buf == nil {
+		return
+	}
+	b := o.buf
+	o.buf = nil
+	*b = (*b)[:0]
+	if cap(*b) <= keepBuf {
+		batchBuffers.Put(b)
+	}
+}
+
+// tryOut writes the waiting bytes without waiting for the socket. It
+// reports whether bytes are left (the socket is full): slow is then set,
+// and the caller writes them from a goroutine of its own with a write
+// that waits, within its deadline.
+func (o *outbox) tryOut() (left bool, err error) {
+	b := *o.buf
+	n, err := tryWrite(o.raw, b)
+	if err != nil {
+		return false, err
+	}
+	if n == len(b) {
+		o.release()
+		return false, nil
+	}
+	*o.buf = b[:copy(b, b[n:])]
+	o.slow = true
+	return true, nil
 }

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -46,64 +47,140 @@ func readPayloads(t *testing.T, conn net.Conn, r *bufio.Reader, n int, want func
 	_ = conn.SetReadDeadline(time.Time{})
 }
 
+// flushPair is a server connection whose flushes are combined, seen
+// through what a test needs: send writes a message and flushes, receive
+// reads the next message at the peer.
+type flushPair struct {
+	send    func(msg []byte) error
+	peer    net.Conn
+	receive func(t *testing.T, r *bufio.Reader) []byte
+}
+
+// The connections whose flushes are combined: TCP, and the connection
+// under a WebSocket (messages as raw bytes there).
+var flushKinds = []struct {
+	name string
+	open func(t *testing.T, small bool) flushPair
+}{
+	{"tcp", func(t *testing.T, small bool) flushPair {
+		c, peer := streamingPair(t, func(server, _ *net.TCPConn) {
+			if small {
+				smallSendBuffer(server)
+			}
+		})
+		return flushPair{
+			send: func(msg []byte) error {
+				if err := c.Write(framing.NewWriteablePayloadFrame(1, msg, nil, core.FlagNext)); err != nil {
+					return err
+				}
+				return c.Flush()
+			},
+			peer: peer,
+			receive: func(t *testing.T, r *bufio.Reader) []byte {
+				f := readWireFrame(t, r)
+				p, ok := f.(*framing.PayloadFrame)
+				if !ok {
+					t.Fatalf("got %s, want PAYLOAD", f.Header())
+				}
+				return p.Data()
+			},
+		}
+	}},
+	{"websocket", func(t *testing.T, small bool) flushPair {
+		hc, peer := acceptedPair(t)
+		if small {
+			smallSendBuffer(hc.Conn.(*net.TCPConn))
+		}
+		b := newBatchConn(hc)
+		if b.wq.raw == nil {
+			t.Fatal("no raw socket under a plain TCP connection")
+		}
+		return flushPair{
+			send: func(msg []byte) error {
+				if _, err := b.Write(msg); err != nil {
+					return err
+				}
+				return b.Flush()
+			},
+			peer: peer,
+			receive: func(t *testing.T, r *bufio.Reader) []byte {
+				msg := make([]byte, slowMsgSize)
+				if _, err := io.ReadFull(r, msg); err != nil {
+					t.Fatal(err)
+				}
+				return msg
+			},
+		}
+	}},
+}
+
+// smallSendBuffer makes the socket's send buffer small, so that a peer's
+// not reading shows soon. (Not a small receive buffer at the peer:
+// shrunk on an open connection, it can stall the transfer in the kernel.)
+func smallSendBuffer(c *net.TCPConn) { _ = c.SetWriteBuffer(4 << 10) }
+
+const slowMsgSize = 1 << 10
+
 // A connection whose peer does not read must not hold up the flushes of
 // the others: the combining goroutine does not wait for a socket, and the
-// slow connection's frames reach its peer whole and in order once it reads.
+// slow connection's messages reach its peer whole and in order once it
+// reads.
 func TestCombinerDoesNotWaitForASlowPeer(t *testing.T) {
-	slow, slowPeer := streamingPair(t, func(server, client *net.TCPConn) {
-		// A small send buffer, so that the peer's not reading shows
-		// soon. (Not a small receive buffer: shrunk on an open
-		// connection, it can stall the transfer in the kernel.)
-		_ = server.SetWriteBuffer(4 << 10)
-	})
-	fast, fastPeer := streamingPair(t, nil)
-
-	const frames = 4096 // 1 KiB each: far more than the sockets hold
-	body := func(i int) string { return fmt.Sprintf("%04d%01020d", i, 0) }
-	var wrote atomic.Int64
-	slowDone := make(chan error, 1)
-	go func() {
-		for i := range frames {
-			if err := slow.Write(framing.NewWriteablePayloadFrame(1, []byte(body(i)), nil, core.FlagNext)); err != nil {
-				slowDone <- err
-				return
+	for _, kind := range flushKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			slow, fast := kind.open(t, true), kind.open(t, false)
+			const msgs = 4096 // far more than the sockets hold
+			body := func(i int) []byte { return fmt.Appendf(nil, "%04d%0*d", i, slowMsgSize-4, 0) }
+			var sent atomic.Int64
+			slowDone := make(chan error, 1)
+			go func() {
+				for i := range msgs {
+					if err := slow.send(body(i)); err != nil {
+						slowDone <- err
+						return
+					}
+					sent.Add(1)
+				}
+				slowDone <- nil
+			}()
+			// Wait until the slow connection's writer is stuck behind
+			// its peer.
+			for last := int64(-1); ; {
+				time.Sleep(50 * time.Millisecond)
+				n := sent.Load()
+				if n == msgs {
+					t.Fatal("the sockets took every message without the peer reading; the test needs smaller buffers")
+				}
+				if n == last {
+					break
+				}
+				last = n
 			}
-			if err := slow.Flush(); err != nil {
-				slowDone <- err
-				return
+
+			deadline := func(c net.Conn) { _ = c.SetReadDeadline(time.Now().Add(20 * time.Second)) }
+			deadline(fast.peer)
+			fr := bufio.NewReader(fast.peer)
+			for round := range 3 {
+				msg := fmt.Appendf(nil, "%0*d", slowMsgSize, round)
+				if err := fast.send(msg); err != nil {
+					t.Fatal(err)
+				}
+				if got := fast.receive(t, fr); !bytes.Equal(got, msg) {
+					t.Fatalf("round %d: the fast peer got %.20q..., want %.20q...", round, got, msg)
+				}
 			}
-			wrote.Add(1)
-		}
-		slowDone <- nil
-	}()
-	// Wait until the slow connection's writer is stuck behind its peer.
-	for last := int64(-1); ; {
-		time.Sleep(50 * time.Millisecond)
-		n := wrote.Load()
-		if n == frames {
-			t.Fatal("the sockets took every frame without the peer reading; the test needs smaller buffers")
-		}
-		if n == last {
-			break
-		}
-		last = n
-	}
 
-	fr := bufio.NewReader(fastPeer)
-	for round := range 3 {
-		msg := func(int) string { return fmt.Sprint("fast ", round) }
-		if err := fast.Write(framing.NewWriteablePayloadFrame(1, []byte(msg(0)), nil, core.FlagNext)); err != nil {
-			t.Fatal(err)
-		}
-		if err := fast.Flush(); err != nil {
-			t.Fatal(err)
-		}
-		readPayloads(t, fastPeer, fr, 1, msg)
-	}
-
-	readPayloads(t, slowPeer, bufio.NewReader(slowPeer), frames, body)
-	if err := <-slowDone; err != nil {
-		t.Fatal(err)
+			deadline(slow.peer)
+			sr := bufio.NewReader(slow.peer)
+			for i := range msgs {
+				if got := slow.receive(t, sr); !bytes.Equal(got, body(i)) {
+					t.Fatalf("message %d: the slow peer got %.20q..., want %.20q...", i, got, body(i))
+				}
+			}
+			if err := <-slowDone; err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -194,7 +271,7 @@ func TestCombinedFlushesDeliverEverythingInOrder(t *testing.T) {
 func held(c *TCPConn) bool {
 	for range 100 {
 		c.wmu.Lock()
-		h := c.w != nil
+		h := c.wq.buf != nil
 		c.wmu.Unlock()
 		if !h {
 			return false

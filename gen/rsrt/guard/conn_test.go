@@ -333,7 +333,7 @@ func TestTCPConnWriteBufferPooled(t *testing.T) {
 	send(t, client, validSetup(), wire(framing.NewWriteableRequestStreamFrame(1, 1000, []byte("go"), nil, 0)))
 	readFrame(t, c)
 	readFrame(t, c)
-	if c.w != nil {
+	if c.wq.buf != nil {
 		t.Fatal("a connection that wrote nothing holds a write buffer")
 	}
 	large := strings.Repeat("x", 3*ioBufSize+17)
@@ -348,7 +348,7 @@ func TestTCPConnWriteBufferPooled(t *testing.T) {
 			want = append(want, data)
 		}
 		c.wmu.Lock()
-		buffered := c.w != nil
+		buffered := c.wq.buf != nil
 		c.wmu.Unlock()
 		if !buffered {
 			t.Fatalf("round %d: no write buffer while frames wait for Flush", round)

@@ -9,7 +9,6 @@ import (
 	"net"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rsocket/rsocket-go/core"
@@ -52,19 +51,12 @@ type TCPConn struct {
 	// wmu serialises writes (the library's and rejections) and guards
 	// the fields below it.
 	wmu sync.Mutex
-	// w holds the frames written since the last flush, from
-	// batchBuffers: nil when there are none, so an idle connection
-	// (most of them, in a server with many sessions) holds no buffer.
-	w    *[]byte
-	tmp  bytes.Buffer
-	wdl  lazyDeadline
-	werr error // the write error the connection is closing with
-	// slow is set while a goroutine of the connection's own writes out
-	// what its socket did not take (see writeOut).
-	slow bool
-
-	raw syscall.RawConn // for writes that do not wait; nil: flush at once
-	inQ bool            // in the combiner's queue; guarded by its mu
+	// wq holds the frames written since the last flush: no buffer when
+	// there are none, so an idle connection (most of them, in a server
+	// with many sessions) holds none.
+	wq  outbox
+	tmp bytes.Buffer
+	wdl lazyDeadline
 }
 
 // tcpSink is the io.Writer frames serialise themselves into: the
@@ -84,10 +76,10 @@ func (w tcpSink) Write(p []byte) (int, error) {
 // pending frames before it or that p would grow past keepBuf: the buffer
 // stays small enough to go back to the pool.
 func (c *TCPConn) put(p []byte) error {
-	if c.werr != nil {
-		return c.werr
+	if c.wq.err != nil {
+		return c.wq.err
 	}
-	if c.w != nil && (len(p) > ioBufSize || len(*c.w)+len(p) > keepBuf) {
+	if c.wq.buf != nil && (len(p) > ioBufSize || c.wq.size()+len(p) > keepBuf) {
 		if err := c.spill(); err != nil {
 			return err
 		}
@@ -99,56 +91,36 @@ func (c *TCPConn) put(p []byte) error {
 		_, err := c.nc.Write(p)
 		return c.failWrite(err)
 	}
-	if c.w == nil {
-		c.w = batchBuffers.Get().(*[]byte)
-	}
-	*c.w = append(*c.w, p...)
+	c.wq.add(p)
 	return nil
 }
 
 // putLength adds a frame's 24-bit length prefix. c.wmu is held.
 func (c *TCPConn) putLength(n int) error {
-	if c.werr != nil {
-		return c.werr
+	if c.wq.err != nil {
+		return c.wq.err
 	}
-	if c.w != nil && len(*c.w)+3 > keepBuf {
+	if c.wq.size()+3 > keepBuf {
 		if err := c.spill(); err != nil {
 			return err
 		}
 	}
-	if c.w == nil {
-		c.w = batchBuffers.Get().(*[]byte)
-	}
-	*c.w = append(*c.w, byte(n>>16), byte(n>>8), byte(n))
+	c.wq.addLength(n)
 	return nil
 }
 
 // spill writes the pending frames out, waiting for the socket within the
 // write deadline. c.wmu is held.
 func (c *TCPConn) spill() error {
-	if c.w == nil {
-		return c.werr
+	if c.wq.buf == nil {
+		return c.wq.err
 	}
 	if err := c.writeDeadline(); err != nil {
 		return err
 	}
-	_, err := c.nc.Write(*c.w)
-	c.releaseWriter()
+	_, err := c.nc.Write(*c.wq.buf)
+	c.wq.release()
 	return c.failWrite(err)
-}
-
-// releaseWriter empties the write buffer and gives it back to the pool.
-// c.wmu is held.
-func (c *TCPConn) releaseWriter() {
-	if c.w == nil {
-		return
-	}
-	b := c.w
-	c.w = nil
-	*b = (*b)[:0]
-	if cap(*b) <= keepBuf {
-		batchBuffers.Put(b)
-	}
 }
 
 // failWrite records a write error, which closes the connection; nil for
@@ -157,14 +129,14 @@ func (c *TCPConn) failWrite(err error) error {
 	if err == nil {
 		return nil
 	}
-	if c.werr == nil {
-		c.werr = c.writeError(err)
+	if c.wq.err == nil {
+		c.wq.err = c.writeError(err)
 	}
-	c.releaseWriter()
-	return c.werr
+	c.wq.release()
+	return c.wq.err
 }
 
-func (c *TCPConn) queued() *bool { return &c.inQ }
+func (c *TCPConn) queued() *bool { return &c.wq.inQ }
 
 // writeOut writes the pending frames for the combiner, without waiting
 // for the socket: what it does not take is written by a goroutine of the
@@ -177,22 +149,17 @@ func (c *TCPConn) writeOut() {
 		return
 	}
 	defer c.wmu.Unlock()
-	if c.w == nil || c.slow || c.werr != nil {
+	if !c.wq.ready() {
 		return
 	}
-	b := *c.w
-	n, err := tryWrite(c.raw, b)
+	left, err := c.wq.tryOut()
 	if err != nil {
 		_ = c.failWrite(err)
 		return
 	}
-	if n == len(b) {
-		c.releaseWriter()
-		return
+	if left {
+		go c.writeRest()
 	}
-	*c.w = b[:copy(b, b[n:])]
-	c.slow = true
-	go c.writeRest()
 }
 
 // writeRest writes out what the socket did not take at once, waiting for
@@ -200,7 +167,7 @@ func (c *TCPConn) writeOut() {
 func (c *TCPConn) writeRest() {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.slow = false
+	c.wq.slow = false
 	_ = c.spill()
 }
 
@@ -273,8 +240,8 @@ func NewTCPConn(nc net.Conn, opt Options) *TCPConn {
 		checker: newChecker(opt, nc.RemoteAddr().String()),
 		nc:      nc,
 		src:     pending{nc: nc},
-		raw:     rawConn(nc),
 	}
+	c.wq.raw = rawConn(nc)
 	c.closeConn = func() { _ = nc.Close() }
 	c.out = c
 	return c
@@ -414,8 +381,8 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	h := f.Header()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.werr != nil {
-		return c.werr
+	if c.wq.err != nil {
+		return c.wq.err
 	}
 	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
 		ctr.IncWriteBytes(size)
@@ -477,14 +444,14 @@ func (c *TCPConn) writeRaw(b []byte) error {
 // that do not wait.
 func (c *TCPConn) Flush() error {
 	c.wmu.Lock()
-	if c.w == nil || c.slow || c.werr != nil {
+	if !c.wq.ready() {
 		// Nothing written since the last flush, or a goroutine of
 		// the connection's own is writing everything out.
-		err := c.werr
+		err := c.wq.err
 		c.wmu.Unlock()
 		return err
 	}
-	if c.raw == nil {
+	if c.wq.raw == nil {
 		defer c.wmu.Unlock()
 		return c.spill()
 	}
@@ -512,12 +479,12 @@ func (c *TCPConn) Close() error {
 	if c.wmu.TryLock() {
 		c.wdl = lazyDeadline{} // whatever is set, it is not this one
 		_ = c.nc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
-		if c.w != nil && c.werr == nil {
-			_, _ = c.nc.Write(*c.w)
+		if c.wq.buf != nil && c.wq.err == nil {
+			_, _ = c.nc.Write(*c.wq.buf)
 		}
-		c.releaseWriter()
-		if c.werr == nil {
-			c.werr = net.ErrClosed
+		c.wq.release()
+		if c.wq.err == nil {
+			c.wq.err = net.ErrClosed
 		}
 		c.wmu.Unlock()
 	}

@@ -16,6 +16,9 @@ import (
 // The write deadline gorilla sets before every message is applied once
 // per flush, and only when it changed.
 //
+// Over plain TCP, a flush goes through the combiner, as a TCP
+// connection's does (see combine.go).
+//
 // gorilla writes from the library's write loop and, for the control
 // frames it answers (pong, close), from the read loop: mu serialises
 // them and the flushes.
@@ -23,11 +26,17 @@ type batchConn struct {
 	net.Conn
 
 	mu       sync.Mutex
-	buf      *[]byte   // pending bytes, from batchBuffers; nil when none
+	wq       outbox    // the pending bytes
 	deadline time.Time // the write deadline gorilla asked for
 	applied  time.Time // the one set on the connection
 
 	idle idleWait // see wsidle.go
+}
+
+// newBatchConn returns a batchConn over nc, an accepted connection of a
+// WebSocket listener.
+func newBatchConn(nc net.Conn) *batchConn {
+	return &batchConn{Conn: nc, wq: outbox{raw: plainSocket(nc)}}
 }
 
 // Write implements net.Conn: p is kept for the next Flush. A batch that
@@ -36,7 +45,10 @@ type batchConn struct {
 func (b *batchConn) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.buf != nil && len(*b.buf)+len(p) > maxBatch {
+	if b.wq.err != nil {
+		return 0, b.wq.err
+	}
+	if b.wq.size()+len(p) > maxBatch {
 		if err := b.flushLocked(); err != nil {
 			return 0, err
 		}
@@ -47,10 +59,7 @@ func (b *batchConn) Write(p []byte) (int, error) {
 		}
 		return b.Conn.Write(p)
 	}
-	if b.buf == nil {
-		b.buf = batchBuffers.Get().(*[]byte)
-	}
-	*b.buf = append(*b.buf, p...)
+	b.wq.add(p)
 	return len(p), nil
 }
 
@@ -71,11 +80,68 @@ func (b *batchConn) SetDeadline(t time.Time) error {
 	return b.SetWriteDeadline(t)
 }
 
-// Flush writes the pending bytes out.
+// Flush writes the pending bytes out: through the combiner over plain
+// TCP, else at once.
 func (b *batchConn) Flush() error {
 	b.mu.Lock()
+	if !b.wq.ready() {
+		// Nothing written since the last flush, or a goroutine of
+		// the connection's own is writing everything out.
+		err := b.wq.err
+		b.mu.Unlock()
+		return err
+	}
+	if b.wq.raw == nil {
+		defer b.mu.Unlock()
+		return b.flushLocked()
+	}
+	b.mu.Unlock()
+	flushes.flush(b)
+	return nil
+}
+
+func (b *batchConn) queued() *bool { return &b.wq.inQ }
+
+// writeOut writes the pending bytes for the combiner (see
+// TCPConn.writeOut).
+func (b *batchConn) writeOut() {
+	if !b.mu.TryLock() {
+		return
+	}
 	defer b.mu.Unlock()
-	return b.flushLocked()
+	if !b.wq.ready() {
+		return
+	}
+	left, err := b.wq.tryOut()
+	if err != nil {
+		b.failLocked(err)
+		return
+	}
+	if left {
+		go b.writeRest()
+	}
+}
+
+// writeRest writes out what the socket did not take at once, within the
+// write deadline gorilla asked for.
+func (b *batchConn) writeRest() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.wq.slow = false
+	if err := b.flushLocked(); err != nil {
+		b.failLocked(err)
+	}
+}
+
+// failLocked ends the connection for a write that failed after its Flush
+// returned: later writes fail with err, and the read loop sees the
+// connection closed.
+func (b *batchConn) failLocked(err error) {
+	if b.wq.err == nil {
+		b.wq.err = err
+		_ = b.Conn.Close()
+	}
+	b.wq.release()
 }
 
 // flushWithin flushes with a write deadline d from now, whatever gorilla
@@ -98,21 +164,14 @@ func (b *batchConn) closeFlush() {
 }
 
 func (b *batchConn) flushLocked() error {
-	if b.buf == nil {
-		return nil
+	if b.wq.buf == nil {
+		return b.wq.err
 	}
-	buf := b.buf
-	b.buf = nil
-	defer func() {
-		*buf = (*buf)[:0]
-		if cap(*buf) <= keepBuf {
-			batchBuffers.Put(buf)
-		}
-	}()
+	defer b.wq.release()
 	if err := b.applyDeadlineLocked(); err != nil {
 		return err
 	}
-	_, err := b.Conn.Write(*buf)
+	_, err := b.Conn.Write(*b.wq.buf)
 	return err
 }
 
@@ -152,13 +211,13 @@ func (w *batchWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	w.conn = &batchConn{Conn: nc}
+	w.conn = newBatchConn(nc)
 	if brw.Reader.Buffered() == 0 {
 		// gorilla refuses a connection whose reader holds bytes
 		// already; otherwise it keeps the reader it is given.
 		w.br = bufio.NewReaderSize(w.conn, wsReadBuffer)
 		brw = bufio.NewReadWriter(w.br, brw.Writer)
-		w.conn.watchSocket(nc)
+		w.conn.watchSocket()
 	}
 	return w.conn, brw, nil
 }

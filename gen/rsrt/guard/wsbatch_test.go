@@ -86,7 +86,7 @@ func TestBatchConn(t *testing.T) {
 		}
 		t.Fatalf("write sizes %v, want %d, %d, %d", sizes, len(half), len(half), len(big))
 	}
-	if b.buf != nil {
+	if b.wq.buf != nil {
 		t.Fatal("a flushed connection holds a buffer")
 	}
 }

@@ -34,24 +34,30 @@ type idleWait struct {
 	err  error   // what the wait ended with, for the next Read
 }
 
-// watchSocket lets waitIdle read nc's socket when nc is an accepted
-// connection over plain TCP; through TLS, which holds records of its own,
-// the socket is not the stream gorilla reads.
-func (b *batchConn) watchSocket(nc net.Conn) {
+// watchSocket lets waitIdle read the connection's socket when it is an
+// accepted connection over plain TCP (see plainSocket).
+func (b *batchConn) watchSocket() {
+	if b.wq.raw == nil {
+		return
+	}
+	b.idle.raw = b.wq.raw
+	b.idle.read = b.readSocket
+}
+
+// plainSocket returns the socket of nc, an accepted connection of a
+// WebSocket listener, when it is plain TCP; nil through TLS, which holds
+// records of its own: the socket is not the stream gorilla reads and
+// writes.
+func plainSocket(nc net.Conn) syscall.RawConn {
 	hc, ok := nc.(*httpConn)
 	if !ok {
-		return
+		return nil
 	}
 	tc, ok := hc.Conn.(*net.TCPConn)
 	if !ok {
-		return
+		return nil
 	}
-	raw := rawConn(tc)
-	if raw == nil {
-		return
-	}
-	b.idle.raw = raw
-	b.idle.read = b.readSocket
+	return rawConn(tc)
 }
 
 // waitIdle waits until the socket has bytes (or an error, or the read

@@ -28,8 +28,8 @@ func acceptedPair(t *testing.T) (*httpConn, net.Conn) {
 func watchedPair(t *testing.T) (*batchConn, *httpConn, net.Conn) {
 	t.Helper()
 	hc, peer := acceptedPair(t)
-	b := &batchConn{Conn: hc}
-	b.watchSocket(hc)
+	b := newBatchConn(hc)
+	b.watchSocket()
 	if b.idle.raw == nil {
 		t.Fatal("no socket to wait on for a TCP connection")
 	}
@@ -89,8 +89,8 @@ func TestIdleWaitServesWhatItRead(t *testing.T) {
 func TestIdleWaitOnlyOverPlainTCP(t *testing.T) {
 	a, _ := net.Pipe()
 	defer a.Close()
-	b := &batchConn{Conn: &httpConn{Conn: a}}
-	b.watchSocket(b.Conn)
+	b := newBatchConn(&httpConn{Conn: a})
+	b.watchSocket()
 	if b.idle.raw != nil {
 		t.Fatal("a wait on the socket of a connection that is not plain TCP")
 	}

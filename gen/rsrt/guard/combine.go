@@ -25,21 +25,9 @@ import (
 // combiner is the queue of connections waiting to be written out.
 type combiner struct {
 	mu    sync.Mutex
-	q     []combined
-	spare []combined // the last batch's array, reused
-	busy  bool       // a goroutine is writing the queue out
-}
-
-// combined is a connection whose flushes go through a combiner.
-type combined interface {
-	// writeOut writes what the connection holds without blocking, handing
-	// what the socket does not take to a goroutine of the connection's
-	// own. It skips a connection whose write lock is held: the holder
-	// either writes everything out itself or flushes again afterwards.
-	writeOut()
-	// queued is the flag, guarded by the combiner's mu, that tells
-	// whether the connection is in the queue.
-	queued() *bool
+	q     []*outbox
+	spare []*outbox // the last batch's array, reused
+	busy  bool      // a goroutine is writing the queue out
 }
 
 // flushes is the process's combiner: one for all servers, since what it
@@ -54,10 +42,10 @@ var combineLimit = 128
 
 // flush queues c to be written out and writes the queue out unless
 // another goroutine is doing it, which then writes c too.
-func (f *combiner) flush(c combined) {
+func (f *combiner) flush(c *outbox) {
 	f.mu.Lock()
-	if q := c.queued(); !*q {
-		*q = true
+	if !c.inQ {
+		c.inQ = true
 		f.q = append(f.q, c)
 	}
 	if f.busy {
@@ -88,7 +76,7 @@ func (f *combiner) run(limit int) {
 		batch := f.q
 		f.q, f.spare = f.spare[:0], nil
 		for _, c := range batch {
-			*c.queued() = false
+			c.inQ = false
 		}
 		f.mu.Unlock()
 		for i, c := range batch {
@@ -103,15 +91,85 @@ func (f *combiner) run(limit int) {
 }
 
 // outbox is what a connection wrote since its last flush, and its place
-// in the combiner. The connection's write lock guards it, except inQ.
+// in the combiner. The connection's write lock (mu) guards it, except inQ.
 type outbox struct {
-	buf *[]byte // from batchBuffers; nil when empty
-	err error   // the write error the connection is closing with
+	mu    *sync.Mutex
+	owner outboxOwner
+	buf   *[]byte // from batchBuffers; nil when empty
+	err   error   // the write error the connection is closing with
 	// slow is set while a goroutine of the connection's own writes out
 	// what its socket did not take (see tryOut).
 	slow bool
 	raw  syscall.RawConn // for writes that do not wait; nil: flushes go out at once
 	inQ  bool            // in the combiner's queue; guarded by its mu
+}
+
+// outboxOwner is the connection an outbox belongs to. Its methods are
+// called with the connection's write lock held.
+type outboxOwner interface {
+	// spill writes everything waiting out, waiting for the socket
+	// within the connection's write deadline.
+	spill() error
+	// failWrite ends the connection for a write error and returns the
+	// error later writes fail with.
+	failWrite(err error) error
+}
+
+// flush is the connection's Flush: the waiting bytes go out through the
+// combiner, or at once on a connection without writes that do not wait.
+// mu is not held.
+func (o *outbox) flush() error {
+	o.mu.Lock()
+	if !o.ready() {
+		// Nothing written since the last flush, or a goroutine of
+		// the connection's own is writing everything out.
+		err := o.err
+		o.mu.Unlock()
+		return err
+	}
+	if o.raw == nil {
+		defer o.mu.Unlock()
+		return o.owner.spill()
+	}
+	o.mu.Unlock()
+	flushes.flush(o)
+	return nil
+}
+
+// writeOut writes the waiting bytes for the combiner without waiting for
+// the socket: what it does not take is written by a goroutine of the
+// connection's own. A connection whose write lock is held is skipped:
+// the holder is a write, which a flush follows (the library's write loop
+// flushes after its writes, a rejection flushes too), a flush, which
+// queues the connection again, or a write that waits for the socket,
+// which writes everything waiting.
+func (o *outbox) writeOut() {
+	if !o.mu.TryLock() {
+		return
+	}
+	defer o.mu.Unlock()
+	if !o.ready() {
+		return
+	}
+	left, err := o.tryOut()
+	if err != nil {
+		_ = o.owner.failWrite(err)
+		return
+	}
+	if left {
+		go o.writeRest()
+	}
+}
+
+// writeRest writes out what the socket did not take at once, waiting for
+// it within the connection's write deadline.
+func (o *outbox) writeRest() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.slow = false
+	if err := o.owner.spill(); err != nil {
+		_ = o.owner.failWrite(err)
+	}
 }
 
 // add appends p, taking a buffer from the pool if there is none.

@@ -110,7 +110,7 @@ func (c *TCPConn) putLength(n int) error {
 }
 
 // spill writes the pending frames out, waiting for the socket within the
-// write deadline. c.wmu is held.
+// write deadline. c.wmu is held. It implements outboxOwner.
 func (c *TCPConn) spill() error {
 	if c.wq.buf == nil {
 		return c.wq.err
@@ -124,7 +124,7 @@ func (c *TCPConn) spill() error {
 }
 
 // failWrite records a write error, which closes the connection; nil for
-// none. c.wmu is held.
+// none. c.wmu is held. It implements outboxOwner.
 func (c *TCPConn) failWrite(err error) error {
 	if err == nil {
 		return nil
@@ -134,41 +134,6 @@ func (c *TCPConn) failWrite(err error) error {
 	}
 	c.wq.release()
 	return c.wq.err
-}
-
-func (c *TCPConn) queued() *bool { return &c.wq.inQ }
-
-// writeOut writes the pending frames for the combiner, without waiting
-// for the socket: what it does not take is written by a goroutine of the
-// connection's own. A connection whose write lock is held is skipped: the
-// holder is the library's write loop, which flushes after its writes, a
-// rejection, which flushes too, or a write that waits for the socket, which
-// writes everything pending.
-func (c *TCPConn) writeOut() {
-	if !c.wmu.TryLock() {
-		return
-	}
-	defer c.wmu.Unlock()
-	if !c.wq.ready() {
-		return
-	}
-	left, err := c.wq.tryOut()
-	if err != nil {
-		_ = c.failWrite(err)
-		return
-	}
-	if left {
-		go c.writeRest()
-	}
-}
-
-// writeRest writes out what the socket did not take at once, waiting for
-// it within the write deadline like any write.
-func (c *TCPConn) writeRest() {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.wq.slow = false
-	_ = c.spill()
 }
 
 // readers holds the bufio readers of TCP connections waiting for their
@@ -241,7 +206,7 @@ func NewTCPConn(nc net.Conn, opt Options) *TCPConn {
 		nc:      nc,
 		src:     pending{nc: nc},
 	}
-	c.wq.raw = rawConn(nc)
+	c.wq = outbox{mu: &c.wmu, owner: c, raw: rawConn(nc)}
 	c.closeConn = func() { _ = nc.Close() }
 	c.out = c
 	return c
@@ -442,23 +407,7 @@ func (c *TCPConn) writeRaw(b []byte) error {
 // Flush writes the frames written since the last flush out: through the
 // combiner (see combine.go), or at once on a connection without writes
 // that do not wait.
-func (c *TCPConn) Flush() error {
-	c.wmu.Lock()
-	if !c.wq.ready() {
-		// Nothing written since the last flush, or a goroutine of
-		// the connection's own is writing everything out.
-		err := c.wq.err
-		c.wmu.Unlock()
-		return err
-	}
-	if c.wq.raw == nil {
-		defer c.wmu.Unlock()
-		return c.spill()
-	}
-	c.wmu.Unlock()
-	flushes.flush(c)
-	return nil
-}
+func (c *TCPConn) Flush() error { return c.wq.flush() }
 
 // writeDeadline moves the write deadline to WriteTimeout from now, when
 // it is stale (see lazyDeadline), before a write that may wait for the

@@ -36,7 +36,9 @@ type batchConn struct {
 // newBatchConn returns a batchConn over nc, an accepted connection of a
 // WebSocket listener.
 func newBatchConn(nc net.Conn) *batchConn {
-	return &batchConn{Conn: nc, wq: outbox{raw: plainSocket(nc)}}
+	b := &batchConn{Conn: nc}
+	b.wq = outbox{mu: &b.mu, owner: b, raw: plainSocket(nc)}
+	return b
 }
 
 // Write implements net.Conn: p is kept for the next Flush. A batch that
@@ -82,66 +84,21 @@ func (b *batchConn) SetDeadline(t time.Time) error {
 
 // Flush writes the pending bytes out: through the combiner over plain
 // TCP, else at once.
-func (b *batchConn) Flush() error {
-	b.mu.Lock()
-	if !b.wq.ready() {
-		// Nothing written since the last flush, or a goroutine of
-		// the connection's own is writing everything out.
-		err := b.wq.err
-		b.mu.Unlock()
-		return err
-	}
-	if b.wq.raw == nil {
-		defer b.mu.Unlock()
-		return b.flushLocked()
-	}
-	b.mu.Unlock()
-	flushes.flush(b)
-	return nil
-}
+func (b *batchConn) Flush() error { return b.wq.flush() }
 
-func (b *batchConn) queued() *bool { return &b.wq.inQ }
-
-// writeOut writes the pending bytes for the combiner (see
-// TCPConn.writeOut).
-func (b *batchConn) writeOut() {
-	if !b.mu.TryLock() {
-		return
-	}
-	defer b.mu.Unlock()
-	if !b.wq.ready() {
-		return
-	}
-	left, err := b.wq.tryOut()
-	if err != nil {
-		b.failLocked(err)
-		return
-	}
-	if left {
-		go b.writeRest()
-	}
-}
-
-// writeRest writes out what the socket did not take at once, within the
+// spill implements outboxOwner: the pending bytes go out within the
 // write deadline gorilla asked for.
-func (b *batchConn) writeRest() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.wq.slow = false
-	if err := b.flushLocked(); err != nil {
-		b.failLocked(err)
-	}
-}
+func (b *batchConn) spill() error { return b.flushLocked() }
 
-// failLocked ends the connection for a write that failed after its Flush
-// returned: later writes fail with err, and the read loop sees the
-// connection closed.
-func (b *batchConn) failLocked(err error) {
+// failWrite implements outboxOwner: the connection closes, so that the
+// read loop sees the failure, and later writes fail with err.
+func (b *batchConn) failWrite(err error) error {
 	if b.wq.err == nil {
 		b.wq.err = err
 		_ = b.Conn.Close()
 	}
 	b.wq.release()
+	return b.wq.err
 }
 
 // flushWithin flushes with a write deadline d from now, whatever gorilla

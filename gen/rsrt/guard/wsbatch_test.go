@@ -35,7 +35,7 @@ func (c *countConn) SetWriteDeadline(t time.Time) error {
 // past maxBatch; and that an empty flush writes nothing.
 func TestBatchConn(t *testing.T) {
 	cc := &countConn{}
-	b := &batchConn{Conn: cc}
+	b := newBatchConn(cc)
 	dl := time.Now().Add(time.Minute)
 	var want []byte
 	for _, m := range []string{"one", "two", "three"} {

@@ -25,9 +25,22 @@ import (
 // combiner is the queue of connections waiting to be written out.
 type combiner struct {
 	mu    sync.Mutex
-	q     []*outbox
-	spare []*outbox // the last batch's array, reused
+	q     []flushed
+	spare []flushed // the last batch's array, reused
 	busy  bool      // a goroutine is writing the queue out
+}
+
+// flushed is a connection whose flushes the combiner writes out: its
+// outbox, and what differs between connections. spill and failWrite are
+// called with the outbox's lock held.
+type flushed interface {
+	outbox() *outbox
+	// spill writes everything waiting out, waiting for the socket
+	// within the connection's write deadline.
+	spill() error
+	// failWrite ends the connection for a write error and returns the
+	// error later writes fail with.
+	failWrite(err error) error
 }
 
 // flushes is the process's combiner: one for all servers, since what it
@@ -42,10 +55,10 @@ var combineLimit = 128
 
 // flush queues c to be written out and writes the queue out unless
 // another goroutine is doing it, which then writes c too.
-func (f *combiner) flush(c *outbox) {
+func (f *combiner) flush(c flushed) {
 	f.mu.Lock()
-	if !c.inQ {
-		c.inQ = true
+	if o := c.outbox(); !o.inQ {
+		o.inQ = true
 		f.q = append(f.q, c)
 	}
 	if f.busy {
@@ -76,11 +89,11 @@ func (f *combiner) run(limit int) {
 		batch := f.q
 		f.q, f.spare = f.spare[:0], nil
 		for _, c := range batch {
-			c.inQ = false
+			c.outbox().inQ = false
 		}
 		f.mu.Unlock()
 		for i, c := range batch {
-			c.writeOut()
+			writeOut(c)
 			batch[i] = nil
 		}
 		written += len(batch)
@@ -91,34 +104,25 @@ func (f *combiner) run(limit int) {
 }
 
 // outbox is what a connection wrote since its last flush, and its place
-// in the combiner. The connection's write lock (mu) guards it, except inQ.
+// in the combiner. Its mu is the connection's write lock, which
+// serialises the connection's writes and guards the outbox, except inQ.
+// (Fields ordered for size: a server holds one per session.)
 type outbox struct {
-	mu    *sync.Mutex
-	owner outboxOwner
-	buf   *[]byte // from batchBuffers; nil when empty
-	err   error   // the write error the connection is closing with
+	mu  sync.Mutex
+	buf *[]byte         // from batchBuffers; nil when empty
+	err error           // the write error the connection is closing with
+	raw syscall.RawConn // for writes that do not wait; nil: flushes go out at once
 	// slow is set while a goroutine of the connection's own writes out
 	// what its socket did not take (see tryOut).
 	slow bool
-	raw  syscall.RawConn // for writes that do not wait; nil: flushes go out at once
-	inQ  bool            // in the combiner's queue; guarded by its mu
+	inQ  bool // in the combiner's queue; guarded by the combiner's mu
 }
 
-// outboxOwner is the connection an outbox belongs to. Its methods are
-// called with the connection's write lock held.
-type outboxOwner interface {
-	// spill writes everything waiting out, waiting for the socket
-	// within the connection's write deadline.
-	spill() error
-	// failWrite ends the connection for a write error and returns the
-	// error later writes fail with.
-	failWrite(err error) error
-}
-
-// flush is the connection's Flush: the waiting bytes go out through the
-// combiner, or at once on a connection without writes that do not wait.
-// mu is not held.
-func (o *outbox) flush() error {
+// flush is c's Flush: the waiting bytes go out through the combiner, or
+// at once on a connection without writes that do not wait. The outbox's
+// lock is not held.
+func flush(c flushed) error {
+	o := c.outbox()
 	o.mu.Lock()
 	if !o.ready() {
 		// Nothing written since the last flush, or a goroutine of
@@ -129,10 +133,10 @@ func (o *outbox) flush() error {
 	}
 	if o.raw == nil {
 		defer o.mu.Unlock()
-		return o.owner.spill()
+		return c.spill()
 	}
 	o.mu.Unlock()
-	flushes.flush(o)
+	flushes.flush(c)
 	return nil
 }
 
@@ -143,7 +147,8 @@ func (o *outbox) flush() error {
 // flushes after its writes, a rejection flushes too), a flush, which
 // queues the connection again, or a write that waits for the socket,
 // which writes everything waiting.
-func (o *outbox) writeOut() {
+func writeOut(c flushed) {
+	o := c.outbox()
 	if !o.mu.TryLock() {
 		return
 	}
@@ -153,22 +158,23 @@ func (o *outbox) writeOut() {
 	}
 	left, err := o.tryOut()
 	if err != nil {
-		_ = o.owner.failWrite(err)
+		_ = c.failWrite(err)
 		return
 	}
 	if left {
-		go o.writeRest()
+		go writeRest(c)
 	}
 }
 
 // writeRest writes out what the socket did not take at once, waiting for
 // it within the connection's write deadline.
-func (o *outbox) writeRest() {
+func writeRest(c flushed) {
+	o := c.outbox()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.slow = false
-	if err := o.owner.spill(); err != nil {
-		_ = o.owner.failWrite(err)
+	if err := c.spill(); err != nil {
+		_ = c.failWrite(err)
 	}
 }
 

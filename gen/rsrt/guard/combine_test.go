@@ -270,9 +270,9 @@ func TestCombinedFlushesDeliverEverythingInOrder(t *testing.T) {
 // before the buffer goes back.
 func held(c *TCPConn) bool {
 	for range 100 {
-		c.wmu.Lock()
+		c.wq.mu.Lock()
 		h := c.wq.buf != nil
-		c.wmu.Unlock()
+		c.wq.mu.Unlock()
 		if !h {
 			return false
 		}

@@ -347,9 +347,9 @@ func TestTCPConnWriteBufferPooled(t *testing.T) {
 			}
 			want = append(want, data)
 		}
-		c.wmu.Lock()
+		c.wq.mu.Lock()
 		buffered := c.wq.buf != nil
-		c.wmu.Unlock()
+		c.wq.mu.Unlock()
 		if !buffered {
 			t.Fatalf("round %d: no write buffer while frames wait for Flush", round)
 		}

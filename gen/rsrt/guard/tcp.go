@@ -48,14 +48,11 @@ type TCPConn struct {
 
 	rdl lazyDeadline // only the reading goroutine uses it
 
-	// wmu serialises writes (the library's and rejections) and guards
-	// the fields below it.
-	wmu sync.Mutex
 	// wq holds the frames written since the last flush: no buffer when
 	// there are none, so an idle connection (most of them, in a server
-	// with many sessions) holds none.
+	// with many sessions) holds none. Its lock serialises writes (the
+	// library's and rejections) and guards wdl too.
 	wq  outbox
-	tmp bytes.Buffer
 	wdl lazyDeadline
 }
 
@@ -71,7 +68,7 @@ func (w tcpSink) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// put adds p to the frames waiting to be flushed. c.wmu is held. A p
+// put adds p to the frames waiting to be flushed. c.wq.mu is held. A p
 // larger than ioBufSize is written at once, as bufio would, and so are the
 // pending frames before it or that p would grow past keepBuf: the buffer
 // stays small enough to go back to the pool.
@@ -95,7 +92,7 @@ func (c *TCPConn) put(p []byte) error {
 	return nil
 }
 
-// putLength adds a frame's 24-bit length prefix. c.wmu is held.
+// putLength adds a frame's 24-bit length prefix. c.wq.mu is held.
 func (c *TCPConn) putLength(n int) error {
 	if c.wq.err != nil {
 		return c.wq.err
@@ -110,7 +107,7 @@ func (c *TCPConn) putLength(n int) error {
 }
 
 // spill writes the pending frames out, waiting for the socket within the
-// write deadline. c.wmu is held. It implements outboxOwner.
+// write deadline. c.wq.mu is held. It implements outboxOwner.
 func (c *TCPConn) spill() error {
 	if c.wq.buf == nil {
 		return c.wq.err
@@ -124,7 +121,7 @@ func (c *TCPConn) spill() error {
 }
 
 // failWrite records a write error, which closes the connection; nil for
-// none. c.wmu is held. It implements outboxOwner.
+// none. c.wq.mu is held. It implements outboxOwner.
 func (c *TCPConn) failWrite(err error) error {
 	if err == nil {
 		return nil
@@ -206,7 +203,7 @@ func NewTCPConn(nc net.Conn, opt Options) *TCPConn {
 		nc:      nc,
 		src:     pending{nc: nc},
 	}
-	c.wq = outbox{mu: &c.wmu, owner: c, raw: rawConn(nc)}
+	c.wq.raw = rawConn(nc)
 	c.closeConn = func() { _ = nc.Close() }
 	c.out = c
 	return c
@@ -344,8 +341,8 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 		return fmt.Errorf("rsocket guard: frame of %d bytes too large for the TCP framing", size)
 	}
 	h := f.Header()
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	c.wq.mu.Lock()
+	defer c.wq.mu.Unlock()
 	if c.wq.err != nil {
 		return c.wq.err
 	}
@@ -356,11 +353,12 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 		// REQUEST_N, whose n the state needs, and connection errors,
 		// which may be a SETUP refusal to rewrite: small frames,
 		// serialised first.
-		c.tmp.Reset()
-		if _, err := f.WriteTo(&c.tmp); err != nil {
+		tmp := scratch()
+		defer releaseScratch(tmp)
+		if _, err := f.WriteTo(tmp); err != nil {
 			return err
 		}
-		b := c.tmp.Bytes()
+		b := tmp.Bytes()
 		if h.Type() == core.FrameTypeError {
 			if r := rewriteSetupError(b); r != nil {
 				b = r
@@ -377,23 +375,33 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	}
 	if flags != h.Flag() {
 		// A fragment whose flags change: rare, serialised first.
-		c.tmp.Reset()
-		if _, err := f.WriteTo(&c.tmp); err != nil {
+		tmp := scratch()
+		defer releaseScratch(tmp)
+		if _, err := f.WriteTo(tmp); err != nil {
 			return err
 		}
-		b := c.tmp.Bytes()
+		b := tmp.Bytes()
 		setFlags(b, flags)
-		err := c.writeRaw(b)
-		if c.tmp.Cap() > keepBuf {
-			c.tmp = bytes.Buffer{}
-		}
-		return err
+		return c.writeRaw(b)
 	}
 	if err := c.putLength(size); err != nil {
 		return err
 	}
 	_, err := f.WriteTo(tcpSink{c})
 	return err
+}
+
+// scratch returns a buffer to serialise a frame into before it is
+// written, from the pool of the WebSocket connections' frame buffers.
+func scratch() *bytes.Buffer { return frameBuffers.Get().(*bytes.Buffer) }
+
+// releaseScratch gives a scratch buffer back, unless a large frame grew
+// it.
+func releaseScratch(b *bytes.Buffer) {
+	if b.Cap() <= keepBuf {
+		b.Reset()
+		frameBuffers.Put(b)
+	}
 }
 
 // writeRaw writes a serialised frame with its length prefix.
@@ -407,11 +415,13 @@ func (c *TCPConn) writeRaw(b []byte) error {
 // Flush writes the frames written since the last flush out: through the
 // combiner (see combine.go), or at once on a connection without writes
 // that do not wait.
-func (c *TCPConn) Flush() error { return c.wq.flush() }
+func (c *TCPConn) Flush() error { return flush(c) }
+
+func (c *TCPConn) outbox() *outbox { return &c.wq }
 
 // writeDeadline moves the write deadline to WriteTimeout from now, when
 // it is stale (see lazyDeadline), before a write that may wait for the
-// socket. Called under wmu.
+// socket. Called under c.wq.mu.
 func (c *TCPConn) writeDeadline() error {
 	if dl, ok := c.wdl.next(time.Now().Add(c.opt.Limits.WriteTimeout), c.opt.Limits.WriteTimeout); ok {
 		return c.nc.SetWriteDeadline(dl)
@@ -425,7 +435,7 @@ const closeFlushTimeout = 500 * time.Millisecond
 // Close writes out what is buffered, unless a write is in progress (the
 // peer may not be reading), and closes the connection.
 func (c *TCPConn) Close() error {
-	if c.wmu.TryLock() {
+	if c.wq.mu.TryLock() {
 		c.wdl = lazyDeadline{} // whatever is set, it is not this one
 		_ = c.nc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 		if c.wq.buf != nil && c.wq.err == nil {
@@ -435,7 +445,7 @@ func (c *TCPConn) Close() error {
 		if c.wq.err == nil {
 			c.wq.err = net.ErrClosed
 		}
-		c.wmu.Unlock()
+		c.wq.mu.Unlock()
 	}
 	err := c.nc.Close()
 	c.afterClose()

@@ -20,13 +20,12 @@ import (
 // connection's does (see combine.go).
 //
 // gorilla writes from the library's write loop and, for the control
-// frames it answers (pong, close), from the read loop: mu serialises
-// them and the flushes.
+// frames it answers (pong, close), from the read loop: the outbox's lock
+// serialises them and the flushes.
 type batchConn struct {
 	net.Conn
 
-	mu       sync.Mutex
-	wq       outbox    // the pending bytes
+	wq       outbox    // the pending bytes; its lock guards the fields below
 	deadline time.Time // the write deadline gorilla asked for
 	applied  time.Time // the one set on the connection
 
@@ -37,7 +36,7 @@ type batchConn struct {
 // WebSocket listener.
 func newBatchConn(nc net.Conn) *batchConn {
 	b := &batchConn{Conn: nc}
-	b.wq = outbox{mu: &b.mu, owner: b, raw: plainSocket(nc)}
+	b.wq.raw = plainSocket(nc)
 	return b
 }
 
@@ -45,8 +44,8 @@ func newBatchConn(nc net.Conn) *batchConn {
 // would grow past maxBatch is written out first, and a write that large
 // by itself goes out at once.
 func (b *batchConn) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.wq.mu.Lock()
+	defer b.wq.mu.Unlock()
 	if b.wq.err != nil {
 		return 0, b.wq.err
 	}
@@ -68,9 +67,9 @@ func (b *batchConn) Write(p []byte) (int, error) {
 // SetWriteDeadline implements net.Conn: the deadline applies to the next
 // flush.
 func (b *batchConn) SetWriteDeadline(t time.Time) error {
-	b.mu.Lock()
+	b.wq.mu.Lock()
 	b.deadline = t
-	b.mu.Unlock()
+	b.wq.mu.Unlock()
 	return nil
 }
 
@@ -84,7 +83,9 @@ func (b *batchConn) SetDeadline(t time.Time) error {
 
 // Flush writes the pending bytes out: through the combiner over plain
 // TCP, else at once.
-func (b *batchConn) Flush() error { return b.wq.flush() }
+func (b *batchConn) Flush() error { return flush(b) }
+
+func (b *batchConn) outbox() *outbox { return &b.wq }
 
 // spill implements outboxOwner: the pending bytes go out within the
 // write deadline gorilla asked for.
@@ -104,8 +105,8 @@ func (b *batchConn) failWrite(err error) error {
 // flushWithin flushes with a write deadline d from now, whatever gorilla
 // asked: the handshake's answer, and the last bytes before a close.
 func (b *batchConn) flushWithin(d time.Duration) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.wq.mu.Lock()
+	defer b.wq.mu.Unlock()
 	b.deadline = time.Now().Add(d)
 	return b.flushLocked()
 }
@@ -113,10 +114,10 @@ func (b *batchConn) flushWithin(d time.Duration) error {
 // closeFlush flushes before a close, unless a flush is in progress (the
 // peer may not be reading), within closeFlushTimeout.
 func (b *batchConn) closeFlush() {
-	if b.mu.TryLock() {
+	if b.wq.mu.TryLock() {
 		b.deadline = time.Now().Add(closeFlushTimeout)
 		_ = b.flushLocked()
-		b.mu.Unlock()
+		b.wq.mu.Unlock()
 	}
 }
 

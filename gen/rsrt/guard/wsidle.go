@@ -27,7 +27,9 @@ const wsIdleBuffer = 1 << 10
 // idleWait is what a connection needs to wait for its socket; only the
 // reading goroutine uses it.
 type idleWait struct {
-	raw  syscall.RawConn // the socket; nil when the connection is not plain TCP
+	// read is readSocket, bound once; nil when the wait is off (the
+	// connection is not plain TCP, or gorilla reads through a reader
+	// of its own).
 	read func(fd uintptr) bool
 	buf  *[]byte // from idleBuffers while it holds bytes
 	pend []byte  // what the wait read and Read has not served yet
@@ -40,7 +42,6 @@ func (b *batchConn) watchSocket() {
 	if b.wq.raw == nil {
 		return
 	}
-	b.idle.raw = b.wq.raw
 	b.idle.read = b.readSocket
 }
 
@@ -65,10 +66,10 @@ func plainSocket(nc net.Conn) syscall.RawConn {
 // connection whose socket it cannot read.
 func (b *batchConn) waitIdle() {
 	w := &b.idle
-	if w.raw == nil || len(w.pend) > 0 || w.err != nil {
+	if w.read == nil || len(w.pend) > 0 || w.err != nil {
 		return
 	}
-	if err := w.raw.Read(w.read); err != nil {
+	if err := b.wq.raw.Read(w.read); err != nil {
 		w.err = b.opError(err)
 	}
 	if len(w.pend) == 0 {

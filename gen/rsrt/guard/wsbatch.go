@@ -87,11 +87,11 @@ func (b *batchConn) Flush() error { return flush(b) }
 
 func (b *batchConn) outbox() *outbox { return &b.wq }
 
-// spill implements outboxOwner: the pending bytes go out within the
+// spill implements flushed: the pending bytes go out within the
 // write deadline gorilla asked for.
 func (b *batchConn) spill() error { return b.flushLocked() }
 
-// failWrite implements outboxOwner: the connection closes, so that the
+// failWrite implements flushed: the connection closes, so that the
 // read loop sees the failure, and later writes fail with err.
 func (b *batchConn) failWrite(err error) error {
 	if b.wq.err == nil {

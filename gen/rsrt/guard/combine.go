@@ -186,15 +186,6 @@ func (o *outbox) add(p []byte) {
 	*o.buf = append(*o.buf, p...)
 }
 
-// addLength appends a TCP frame's 24-bit length prefix (not through add:
-// a slice of the three would escape, an allocation a frame).
-func (o *outbox) addLength(n int) {
-	if o.buf == nil {
-		o.buf = batchBuffers.Get().(*[]byte)
-	}
-	*o.buf = append(*o.buf, byte(n>>16), byte(n>>8), byte(n))
-}
-
 // size is the number of bytes waiting.
 func (o *outbox) size() int {
 	if o.buf == nil {

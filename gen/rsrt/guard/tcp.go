@@ -102,7 +102,9 @@ func (c *TCPConn) putLength(n int) error {
 			return err
 		}
 	}
-	c.wq.addLength(n)
+	// Not through put, whose large writes would make the three bytes
+	// escape: an allocation a frame.
+	c.wq.add([]byte{byte(n >> 16), byte(n >> 8), byte(n)})
 	return nil
 }
 
@@ -353,8 +355,8 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 		// REQUEST_N, whose n the state needs, and connection errors,
 		// which may be a SETUP refusal to rewrite: small frames,
 		// serialised first.
-		tmp := scratch()
-		defer releaseScratch(tmp)
+		tmp := frameBuffers.Get().(*bytes.Buffer)
+		defer putFrameBuffer(tmp)
 		if _, err := f.WriteTo(tmp); err != nil {
 			return err
 		}
@@ -375,8 +377,8 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	}
 	if flags != h.Flag() {
 		// A fragment whose flags change: rare, serialised first.
-		tmp := scratch()
-		defer releaseScratch(tmp)
+		tmp := frameBuffers.Get().(*bytes.Buffer)
+		defer putFrameBuffer(tmp)
 		if _, err := f.WriteTo(tmp); err != nil {
 			return err
 		}
@@ -389,19 +391,6 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	}
 	_, err := f.WriteTo(tcpSink{c})
 	return err
-}
-
-// scratch returns a buffer to serialise a frame into before it is
-// written, from the pool of the WebSocket connections' frame buffers.
-func scratch() *bytes.Buffer { return frameBuffers.Get().(*bytes.Buffer) }
-
-// releaseScratch gives a scratch buffer back, unless a large frame grew
-// it.
-func releaseScratch(b *bytes.Buffer) {
-	if b.Cap() <= keepBuf {
-		b.Reset()
-		frameBuffers.Put(b)
-	}
 }
 
 // writeRaw writes a serialised frame with its length prefix.

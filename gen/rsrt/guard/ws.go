@@ -263,15 +263,24 @@ func (c *WSConn) Write(f core.WriteableFrame) error {
 
 // frameBuffers holds the frame buffers of WebSocket connections between
 // their writes: a connection takes one for its first frame and gives it
-// back at the flush, so that an idle connection holds none.
+// back at the flush, so that an idle connection holds none. A TCP
+// connection takes one for a frame it must see serialised before it
+// writes it.
 var frameBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// releaseFrameBuffer gives the frame buffer back, unless a large frame
-// grew it (it is dropped then). c.wmu is held.
+// putFrameBuffer gives a frame buffer back to frameBuffers, unless a
+// large frame grew it (it is dropped then).
+func putFrameBuffer(b *bytes.Buffer) {
+	if b.Cap() <= keepBuf {
+		b.Reset()
+		frameBuffers.Put(b)
+	}
+}
+
+// releaseFrameBuffer gives the frame buffer back. c.wmu is held.
 func (c *WSConn) releaseFrameBuffer() {
-	if c.wbuf != nil && c.wbuf.Cap() <= keepBuf {
-		c.wbuf.Reset()
-		frameBuffers.Put(c.wbuf)
+	if c.wbuf != nil {
+		putFrameBuffer(c.wbuf)
 	}
 	c.wbuf = nil
 }

@@ -29,7 +29,6 @@ import (
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/guard"
-	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
 	"github.com/rsocket-chat/rsgen/impl/chatauth"
 	"github.com/rsocket-chat/rsgen/impl/chatcluster"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
@@ -284,7 +283,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	log := o.logger(stderr)
 	// rsocket-go's own lines, otherwise printed by the standard logger,
 	// join the structured log.
-	server.RouteLibraryLogs(log)
+	rsrt.RouteLibraryLogs(log)
 	cfg := o.config(log)
 	if o.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)

@@ -281,7 +281,7 @@ func encodeCases(s string, f float64, n int64) []any {
 		codecOmit{S: s, L: codecLabel(s), I: int16(n), U: uint32(n), F: f, PS: &s, PF: &f32, LS: []string{s}, LF: []float32{f32}},
 		codecOmit{LS: []string{}},
 		benchMessage{User: &s, Content: &s},
-		codecFlat{User: s, Count: &n, Tags: []string{s}},
+		codecFlat{User: s, Count: &n, Tags: []string{s}, private: 1},
 	}
 }
 
@@ -292,7 +292,7 @@ func FuzzEncodeJSON(f *testing.F) {
 		"\u2028\u2029é€😀", "bad\xff\xfeutf8\xed\xa0\x80", "\u00e9\u0301"} {
 		f.Add(s, 1.5, int64(7))
 	}
-	for _, x := range []float64{0, -0.0, 1e-6, 9.99e-7, 1e21, 1e20, 123456789.125, 1e-300, math.MaxFloat64, math.SmallestNonzeroFloat64, 3.4e38, 1e39, math.NaN(), math.Inf(1), math.Inf(-1)} {
+	for _, x := range []float64{0, math.Copysign(0, -1), 1e-6, 9.99e-7, 1e21, 1e20, 123456789.125, 1e-300, math.MaxFloat64, math.SmallestNonzeroFloat64, 3.4e38, 1e39, math.NaN(), math.Inf(1), math.Inf(-1)} {
 		f.Add("x", x, int64(-1<<63))
 	}
 	f.Fuzz(func(t *testing.T, s string, x float64, n int64) {

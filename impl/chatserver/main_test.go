@@ -7,7 +7,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	rsserver "github.com/rsocket-chat/rsgen/gen/rsrt/server"
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
 )
 
 // TestMain keeps rsocket-go's own log lines out of the test output (errors
@@ -16,7 +16,7 @@ import (
 // stopped. rsocket-go's worker pool is started by the library and lives
 // with the process.
 func TestMain(m *testing.M) {
-	rsserver.RouteLibraryLogs(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	rsrt.RouteLibraryLogs(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*Pool).purgePeriodically"),
 		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*goWorker).run.func1"))

@@ -24,7 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/generated/chat"
 	"github.com/rsocket-chat/rsgen/impl/chatauth"
 	"github.com/rsocket-chat/rsgen/impl/chatserver"
@@ -276,7 +276,7 @@ func startServer(t *testing.T, edit func(*chatserver.Config)) (*chatserver.Runni
 func TestMain(m *testing.M) {
 	// rsocket-go's own lines (a WebSocket closed before its SETUP, in the
 	// origin test) would go to the standard logger.
-	server.RouteLibraryLogs(slog.New(slog.DiscardHandler))
+	rsrt.RouteLibraryLogs(slog.New(slog.DiscardHandler))
 	os.Exit(m.Run())
 }
 

@@ -282,12 +282,6 @@ func encode(f core.WriteableFrame) []byte {
 	return out
 }
 
-// prefixed returns raw frame bytes (header included) with the length prefix.
-func prefixed(raw []byte) []byte {
-	n := len(raw)
-	return append([]byte{byte(n >> 16), byte(n >> 8), byte(n)}, raw...)
-}
-
 // send writes frames, in one write.
 func (c *rawConn) send(fs ...core.WriteableFrame) error {
 	var b []byte

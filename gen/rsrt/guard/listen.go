@@ -476,12 +476,6 @@ func (hc *httpConn) Close() error {
 	return hc.Conn.Close()
 }
 
-func (s *Server) release() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.reserved--
-}
-
 // serve hands a reserved connection to the library on its own goroutine.
 //
 // The library gets a context of the connection's own, which ends only once

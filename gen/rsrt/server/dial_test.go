@@ -37,7 +37,7 @@ func TestDialReturnsConnectionError(t *testing.T) {
 // and rsocket-go prints nothing about it.
 func TestDialSetupRefused(t *testing.T) {
 	var libLog syncbuf.Buffer
-	server.RouteLibraryLogs(slog.New(slog.NewTextHandler(&libLog, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	rsrt.RouteLibraryLogs(slog.New(slog.NewTextHandler(&libLog, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	t.Cleanup(routeLibraryLogs)
 
 	refuse := rsrt.NewAcceptor(testRoutes, func(context.Context, *rsrt.Conn) (*responder, error) {

@@ -37,7 +37,7 @@ func routeLibraryLogs() {
 	if os.Getenv("RSGEN_TEST_LOG") != "" {
 		level = slog.LevelDebug
 	}
-	server.RouteLibraryLogs(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	rsrt.RouteLibraryLogs(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 }
 
 func testLogger() *slog.Logger {
@@ -356,10 +356,4 @@ func (run *running) checkServes(t *testing.T) {
 			t.Fatalf("legitimate WebSocket request: %q, %v", got, err)
 		}
 	}
-}
-
-// isRejected reports whether err is an RSocket REJECTED error.
-func isRejected(err error) bool {
-	var re rsocket.Error
-	return errors.As(err, &re) && re.ErrorCode() == 0x202
 }

@@ -170,7 +170,6 @@ func setupTimeouts(c guard.Counts) int64 { return c.SetupTimeouts }
 func dropped(c guard.Counts) int64       { return c.Dropped }
 func idleTimeouts(c guard.Counts) int64  { return c.IdleTimeouts }
 func substituted(c guard.Counts) int64   { return c.Substituted }
-func rejected(c guard.Counts) int64      { return c.Rejected }
 func writeTimeouts(c guard.Counts) int64 { return c.WriteTimeouts }
 
 // waitFor polls the server's counts until cond holds, within the test

@@ -6,7 +6,7 @@ GO      ?= go
 SCHEMAS := chat kitchen
 TS_SCHEMAS := chat
 
-.PHONY: generate check-generate demo test test-go test-examples test-js test-ts bench fuzz
+.PHONY: generate check-generate demo test lint test-go test-examples test-js test-ts bench fuzz
 
 ## generate: regenerate generated/<name> (the Go package and API.md, its reference) from schema/<name>.yaml for every schema,
 ## and schema/rsgen.schema.json, the JSON Schema of the schema language for editors; then bundle the chat page
@@ -42,8 +42,17 @@ check-generate: generate
 demo:
 	$(GO) run ./cmd/chat demo
 
-## test: the whole test suite: Go tests with the race detector (fuzz seed corpora included), the examples/ module, then the rsocket-js interop suite, then the TypeScript checks.
-test: test-go test-examples test-js test-ts
+## test: the whole test suite: the linters, Go tests with the race detector (fuzz seed corpora included), the examples/ module, then the rsocket-js interop suite, then the TypeScript checks.
+test: lint test-go test-examples test-js test-ts
+
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+## lint: go vet and staticcheck (pinned; go run fetches it, so it stays out of go.mod) over the module
+## and over examples/ (which test-examples vets).
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	cd examples && $(GO) run $(STATICCHECK) ./...
 
 ## test-go: every Go test, race detector on; then, without it, the load
 ## tool's smoke tests, which skip under -race: the race detector reports a

@@ -55,6 +55,10 @@ func TestQuickSmoke(t *testing.T) {
 		target = "baseline"
 	}
 	clientKind := "typed"
+	// The servers run in child processes, whose system calls Linux
+	// counts in /proc/PID/io.
+	_, ioErr := os.Stat("/proc/self/io")
+	procIO := ioErr == nil
 	dir := t.TempDir()
 	jsonFile, svgFile := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.svg")
 	var out bytes.Buffer
@@ -92,6 +96,11 @@ func TestQuickSmoke(t *testing.T) {
 			if r.Requests == 0 || r.RPS <= 0 || r.P50us <= 0 || r.P99us < r.P50us || r.Errors != 0 {
 				t.Errorf("%s: bad rr result %+v", tr.Target, r)
 			}
+			// Every answer and delivery is written, every request read:
+			// the counts of the child server's system calls are positive.
+			if procIO && (r.ServerReads <= 0 || r.ServerWrites <= 0) {
+				t.Errorf("%s: system calls per request: %.2f reads, %.2f writes", tr.Target, r.ServerReads, r.ServerWrites)
+			}
 		}
 		if len(tr.Fanout) != 2 {
 			t.Errorf("%s: %d fan-out phases, want 2", tr.Target, len(tr.Fanout))
@@ -99,6 +108,9 @@ func TestQuickSmoke(t *testing.T) {
 		for _, r := range tr.Fanout {
 			if r.Sent == 0 || r.Delivered != r.Expected || r.DeliveriesPerSec <= 0 || r.P99ms < r.P50ms || r.StalledMembers != 0 {
 				t.Errorf("%s: bad fan-out result %+v", tr.Target, r)
+			}
+			if procIO && r.ServerWrites <= 0 {
+				t.Errorf("%s: %.2f write system calls per delivery", tr.Target, r.ServerWrites)
 			}
 		}
 		m := tr.Memory
@@ -123,6 +135,9 @@ func TestQuickSmoke(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "message RR throughput, 8 in flight") {
 		t.Errorf("table misses the rr row:\n%s", out.String())
+	}
+	if procIO && !strings.Contains(out.String(), "message RR server write system calls, 8 in flight") {
+		t.Errorf("table misses the write system calls row:\n%s", out.String())
 	}
 }
 

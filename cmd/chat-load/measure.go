@@ -49,6 +49,11 @@ type RRResult struct {
 	// ServerCPUus is the server process's CPU time (user+system) per
 	// request, when the server runs in a child process.
 	ServerCPUus float64 `json:"server_cpu_us_per_request,omitempty"`
+	// ServerReads and ServerWrites are the server process's read and
+	// write system calls per request (from /proc/PID/io), when it runs in
+	// a child process; -1 otherwise. They include the deliveries' writes.
+	ServerReads  float64 `json:"server_reads_per_request"`
+	ServerWrites float64 `json:"server_writes_per_request"`
 	// Delivered counts the messages the senders' own messages.incoming
 	// streams received (each message goes to its sender, the only
 	// member of its channel or its own user); Lost the requests answered
@@ -91,6 +96,9 @@ type FanoutResult struct {
 	// ServerCPUus is the server process's CPU time per delivery, when the
 	// server runs in a child process.
 	ServerCPUus float64 `json:"server_cpu_us_per_delivery,omitempty"`
+	// ServerWrites is the server process's write system calls per
+	// delivery, when it runs in a child process; -1 otherwise.
+	ServerWrites float64 `json:"server_writes_per_delivery"`
 	// ServerDropped is how many messages the server reported dropping
 	// from full session queues during the phase (its overflow policy),
 	// which explains that many missing deliveries; -1 when the server
@@ -234,7 +242,7 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 		var reqs, errs atomic.Int64
 		var w sync.WaitGroup
 		drop0, dropOK := srv.dropped()
-		cpu0, cpuOK := srv.cpuTime()
+		use0, useOK := srv.usage()
 		start := time.Now()
 		deadline := start.Add(d)
 		for i := 0; i < level; i++ {
@@ -267,7 +275,7 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 		}
 		w.Wait()
 		el := time.Since(start).Seconds()
-		cpu1, _ := srv.cpuTime()
+		use1, _ := srv.usage()
 		got := settle(ctx, &delivered, answered.Load()) - delivered0
 		dropped := int64(-1)
 		if drop1, ok := srv.dropped(); ok && dropOK {
@@ -275,13 +283,13 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 		}
 		all := slices.Concat(lat...)
 		slices.Sort(all)
-		cpuPer := 0.0
-		if cpuOK && reqs.Load() > 0 {
-			cpuPer = float64((cpu1 - cpu0).Microseconds()) / float64(reqs.Load())
+		cpuPer, readsPer, writesPer := 0.0, -1.0, -1.0
+		if useOK {
+			cpuPer, readsPer, writesPer = use1.per(use0, reqs.Load())
 		}
 		return RRResult{
-			ServerCPUus: cpuPer,
-			InFlight:    level, Requests: reqs.Load(), Errors: errs.Load(), Seconds: el,
+			ServerCPUus: cpuPer, ServerReads: readsPer, ServerWrites: writesPer,
+			InFlight: level, Requests: reqs.Load(), Errors: errs.Load(), Seconds: el,
 			RPS:       float64(reqs.Load()) / el,
 			P50us:     float64(percentile(all, 0.50).Nanoseconds()) / 1e3,
 			P99us:     float64(percentile(all, 0.99).Nanoseconds()) / 1e3,
@@ -294,7 +302,7 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 	for _, l := range cfg.inflight {
 		r := run(l, cfg.rrDuration, true)
 		out = append(out, r)
-		logf("  rr in-flight %4d: %9.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %d  server CPU %.1f us/req  delivered %d  lost %d (server dropped %d)", l, r.RPS, r.P50us, r.P99us, r.Errors, r.ServerCPUus, r.Delivered, r.Lost, r.ServerDropped)
+		logf("  rr in-flight %4d: %9.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %d  server CPU %.1f us/req  reads %.2f writes %.2f /req  delivered %d  lost %d (server dropped %d)", l, r.RPS, r.P50us, r.P99us, r.Errors, r.ServerCPUus, r.ServerReads, r.ServerWrites, r.Delivered, r.Lost, r.ServerDropped)
 	}
 	return out, nil
 }
@@ -400,7 +408,7 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 		}
 		var sent, sendErrs atomic.Int64
 		drop0, dropOK := srv.dropped()
-		cpu0, cpuOK := srv.cpuTime()
+		use0, useOK := srv.usage()
 		start := time.Now()
 		stop := make(chan struct{})
 		stallEvents := 0
@@ -458,7 +466,7 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 		}
 		close(stop)
 		monWG.Wait()
-		cpu1, _ := srv.cpuTime()
+		use1, _ := srv.usage()
 		drop1, _ := srv.dropped()
 		var end int64
 		r := FanoutResult{Mode: name, Members: k, Sent: n, SendErrors: sendErrs.Load(), Expected: n * int64(k), StallEvents: stallEvents}
@@ -486,8 +494,9 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 		if dropOK {
 			r.ServerDropped = int64(drop1 - drop0)
 		}
-		if cpuOK && r.Delivered > 0 {
-			r.ServerCPUus = float64((cpu1 - cpu0).Microseconds()) / float64(r.Delivered)
+		r.ServerWrites = -1 // unknown
+		if useOK && r.Delivered > 0 {
+			r.ServerCPUus, _, r.ServerWrites = use1.per(use0, r.Delivered)
 		}
 		slices.Sort(all)
 		r.P50ms = float64(percentile(all, 0.50).Microseconds()) / 1e3
@@ -562,8 +571,8 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 }
 
 func logFanout(r FanoutResult) {
-	logf("  fanout %-4s x%d: %9.0f deliveries/s  p50 %7.1f ms  p99 %7.1f ms  delivered %d/%d  stalls %d (stalled members %d, server dropped %d)  server CPU %.1f us/delivery",
-		r.Mode, r.Members, r.DeliveriesPerSec, r.P50ms, r.P99ms, r.Delivered, r.Expected, r.StallEvents, r.StalledMembers, r.ServerDropped, r.ServerCPUus)
+	logf("  fanout %-4s x%d: %9.0f deliveries/s  p50 %7.1f ms  p99 %7.1f ms  delivered %d/%d  stalls %d (stalled members %d, server dropped %d)  server CPU %.1f us/delivery  writes %.2f /delivery",
+		r.Mode, r.Members, r.DeliveriesPerSec, r.P50ms, r.P99ms, r.Delivered, r.Expected, r.StallEvents, r.StalledMembers, r.ServerDropped, r.ServerCPUus, r.ServerWrites)
 }
 
 // runMemory opens cfg.sessions logged-in connections, each with an open

@@ -100,6 +100,8 @@ func quantities(res *Results) []quantity {
 			quantity{fmt.Sprintf("message RR p50 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P50us })},
 			quantity{fmt.Sprintf("message RR p99 latency, %d in flight", l), "us", false, false, rr(l, func(r RRResult) float64 { return r.P99us })},
 			quantity{fmt.Sprintf("message RR server CPU, %d in flight", l), "us/req", false, false, nonZero(rr(l, func(r RRResult) float64 { return r.ServerCPUus }))},
+			quantity{fmt.Sprintf("message RR server write system calls, %d in flight", l), "writes/req", false, false, known(rr(l, func(r RRResult) float64 { return r.ServerWrites }))},
+			quantity{fmt.Sprintf("message RR server read system calls, %d in flight", l), "reads/req", false, false, known(rr(l, func(r RRResult) float64 { return r.ServerReads }))},
 			quantity{fmt.Sprintf("message RR messages lost, %d in flight", l), "msgs", false, false, rr(l, func(r RRResult) float64 { return float64(r.Lost) })},
 			quantity{fmt.Sprintf("message RR messages dropped by the server (full queues), %d in flight", l), "msgs", false, false, known(rr(l, func(r RRResult) float64 { return float64(r.ServerDropped) }))},
 		)
@@ -136,6 +138,7 @@ func quantities(res *Results) []quantity {
 			quantity{p + ": p50 end-to-end", "ms", false, false, fo(mode, func(r FanoutResult) float64 { return r.P50ms })},
 			quantity{p + ": p99 end-to-end", "ms", false, true, fo(mode, func(r FanoutResult) float64 { return r.P99ms })},
 			quantity{p + ": server CPU", "us/delivery", false, mode == "flat", nonZero(fo(mode, func(r FanoutResult) float64 { return r.ServerCPUus }))},
+			quantity{p + ": server write system calls", "writes/delivery", false, false, known(fo(mode, func(r FanoutResult) float64 { return r.ServerWrites }))},
 			quantity{p + ": delivered/expected", "%", true, false, fo(mode, func(r FanoutResult) float64 {
 				if r.Expected == 0 {
 					return 0

@@ -213,6 +213,64 @@ func (s *server) sampleMem() (memSample, error) {
 	return m, err
 }
 
+// usage is what a server process has used so far.
+type usage struct {
+	cpu time.Duration // user+system CPU time
+	// reads and writes are its read and write system calls (syscr and
+	// syscw of /proc/PID/io), -1 where the file cannot be read.
+	reads, writes int64
+}
+
+// per returns the CPU time in microseconds and the read and write system
+// calls, each per unit, that the process used since u0; a count is -1
+// when unknown.
+func (u usage) per(u0 usage, units int64) (cpuUS, reads, writes float64) {
+	if units <= 0 {
+		return 0, -1, -1
+	}
+	n := float64(units)
+	cpuUS = float64((u.cpu - u0.cpu).Microseconds()) / n
+	reads, writes = -1, -1
+	if u.reads >= 0 && u0.reads >= 0 {
+		reads = float64(u.reads-u0.reads) / n
+	}
+	if u.writes >= 0 && u0.writes >= 0 {
+		writes = float64(u.writes-u0.writes) / n
+	}
+	return cpuUS, reads, writes
+}
+
+// usage returns what the child process used so far; false when the
+// server is not a child process.
+func (s *server) usage() (usage, bool) {
+	cpu, ok := s.cpuTime()
+	if !ok {
+		return usage{}, false
+	}
+	u := usage{cpu: cpu, reads: -1, writes: -1}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", s.child.Process.Pid))
+	if err != nil {
+		return u, true
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "syscr":
+			u.reads = n
+		case "syscw":
+			u.writes = n
+		}
+	}
+	return u, true
+}
+
 // cpuTime returns the user+system CPU time of the child process so far.
 func (s *server) cpuTime() (time.Duration, bool) {
 	if s.child == nil {

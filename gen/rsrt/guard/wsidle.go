@@ -112,9 +112,15 @@ func (w *idleWait) release() {
 }
 
 // Read implements net.Conn: the bytes the idle wait read, then its error,
-// then the connection's own reads.
+// then the connection's own reads. gorilla reads through its small buffer
+// (wsReadBuffer), which would take the rest of a burst that many bytes a
+// system call; such reads refill the idle wait's larger buffer instead,
+// in one.
 func (b *batchConn) Read(p []byte) (int, error) {
 	w := &b.idle
+	if len(p) < wsIdleBuffer {
+		b.waitIdle()
+	}
 	if len(w.pend) > 0 {
 		n := copy(p, w.pend)
 		w.pend = w.pend[n:]

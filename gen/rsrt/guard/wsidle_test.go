@@ -1,12 +1,15 @@
 package guard
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,6 +85,63 @@ func TestIdleWaitServesWhatItRead(t *testing.T) {
 	if _, err := b.Read(buf); err != io.EOF {
 		t.Fatalf("read after the peer closed = %v, want io.EOF", err)
 	}
+}
+
+// TestBurstReadInFewSystemCalls: gorilla reads a burst through its
+// 288-byte buffer; the rest of the burst after the idle wait's first read
+// must still come a whole idle buffer a system call, not 288 bytes one
+// (counted by Linux in /proc/self/io; no test in this package runs in
+// parallel).
+func TestBurstReadInFewSystemCalls(t *testing.T) {
+	reads := func() int64 {
+		b, err := os.ReadFile("/proc/self/io")
+		if err != nil {
+			t.Skip("no /proc/self/io to count system calls with")
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "syscr: "); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+		}
+		t.Skip("no syscr in /proc/self/io")
+		return 0
+	}
+	b, hc, peer := watchedPair(t)
+	_ = hc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	burst := make([]byte, 8<<10)
+	for i := range burst {
+		burst[i] = byte(i % 251)
+	}
+	if _, err := peer.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	r0 := reads()
+	got := make([]byte, 0, len(burst))
+	small := make([]byte, wsReadBuffer)
+	for len(got) < len(burst) {
+		if len(got) == 0 {
+			b.waitIdle() // as WSConn.Read does before gorilla's first read
+		}
+		n, err := b.Read(small)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, small[:n]...)
+	}
+	n := reads() - r0
+	if !bytes.Equal(got, burst) {
+		t.Fatal("the burst came out changed")
+	}
+	// 8 at 1 KiB a read, a few more if the burst arrives in parts;
+	// 29 at 288 bytes.
+	if limit := int64(len(burst)/wsIdleBuffer + 6); n > limit {
+		t.Fatalf("%d read system calls for a burst of %d bytes, want at most %d", n, len(burst), limit)
+	}
+	t.Logf("%d read system calls for %d bytes", n, len(burst))
 }
 
 // TestIdleWaitOnlyOverPlainTCP: a connection that is not a TCP socket

@@ -137,6 +137,17 @@ func nextItem(t *testing.T, items <-chan streamItem) streamItem {
 	}
 }
 
+// endsWith reads the next item of a stream, which must be its end with
+// an error whose message is msg.
+func endsWith(t *testing.T, items <-chan streamItem, msg, when string) {
+	t.Helper()
+	it := nextItem(t, items)
+	var e *rsrt.Error
+	if !it.end || !errors.As(it.err, &e) || e.Message != msg {
+		t.Fatalf("%s: %+v, want the end with %q", when, it, msg)
+	}
+}
+
 // fedStream starts a server with interceptors ics, connects with a
 // prefetch of 4, opens a "fed" stream and returns what the client reads
 // of it, its source, and the client (for more calls).
@@ -262,11 +273,7 @@ func TestFedStreamWithInterceptorEnds(t *testing.T) {
 	default:
 	}
 	src.f.End(rsrt.NewError("fed stream over"))
-	it := nextItem(t, next)
-	var e *rsrt.Error
-	if !it.end || !errors.As(it.err, &e) || e.Message != "fed stream over" {
-		t.Fatalf("after End(err): %+v, want the error", it)
-	}
+	endsWith(t, next, "fed stream over", "after End(err)")
 	if err := waitErr(t, seer.ends, "the interceptor to see the end"); err == nil {
 		t.Error("the interceptor saw a clean end, want End's error")
 	}
@@ -414,11 +421,7 @@ func TestFedStreamSourcePanics(t *testing.T) {
 	readN(t, next, 0, 1)
 	src.boom.Store(true)
 	src.push(1, 1)
-	it := nextItem(t, next)
-	var e *rsrt.Error
-	if !it.end || !errors.As(it.err, &e) || e.Message != "internal error" {
-		t.Fatalf("after the source panicked: %+v, want internal error", it)
-	}
+	endsWith(t, next, "internal error", "after the source panicked")
 	if err := waitErr(t, src.ended, "Ended"); err == nil {
 		t.Error("Ended(nil) after a panic")
 	}

@@ -41,14 +41,14 @@ func (ic interceptor) WrapUnary(next rsrt.UnaryFunc) rsrt.UnaryFunc {
 func (ic interceptor) WrapStreamHandler(next rsrt.StreamHandlerFunc) rsrt.StreamHandlerFunc {
 	return func(ctx context.Context, call *rsrt.Call, req *rsrt.Payload, s rsrt.Stream) error {
 		c := ic.m.begin(call.Route, call.Interaction)
-		if !rsrt.OnStreamEnd(ctx, c.end) {
+		hooked := rsrt.OnStreamEnd(ctx, c.end)
+		err := next(ctx, call, req, countedStream{s, c})
+		if !hooked {
 			// The wrapper called outside the runtime's serving
 			// side: the stream's end is the return.
-			err := next(ctx, call, req, countedStream{s, c})
 			c.end(err)
-			return err
 		}
-		return next(ctx, call, req, countedStream{s, c})
+		return err
 	}
 }
 

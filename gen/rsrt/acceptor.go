@@ -21,6 +21,7 @@ type acceptConfig struct {
 	// stats receives the counts of every connection (WithServerStats).
 	stats        *ServerStats
 	interceptors interceptors
+	inline       []string // WithInline
 }
 
 // scope builds the policy of one connection (see connScope) from what the
@@ -84,6 +85,7 @@ func newAcceptor[S any](routes *Routes[S], newServer func(ctx context.Context, c
 	if cfg.budget == 0 {
 		cfg.budget = DefaultResponseBudget
 	}
+	routes = routes.withInline(cfg.inline)
 	log := slog.New(rslog.NewClipHandler(cfg.log.Handler()))
 	shared := serverBudget(cfg.serverBudget, cfg.budget)
 	return rsock.NewAcceptor(func(sctx context.Context, a *rsock.Accepted) (rs rsock.Responder, err error) {

@@ -274,6 +274,25 @@ func WithLogger(l *slog.Logger) AcceptOption { return func(c *acceptConfig) { c.
 // are always admitted.
 func WithGate(g *Gate) AcceptOption { return func(c *acceptConfig) { c.gate = g } }
 
+// WithInline runs the handlers of the request-response routes named on
+// their connection's read loop, where the request was read, instead of
+// handing each request to a pooled goroutine: the fastest way to answer
+// (the hand-off is most of what a small request costs the server), for
+// handlers that never wait. While such a handler runs, its connection
+// reads nothing else: its other requests, its stream demand and its
+// cancels wait for it to return. So its handler and the interceptors
+// around it must not block: no network or disk I/O, no waiting on a
+// channel, a lock held for long or [ReserveResponse]. A response of 4 KiB
+// or more, charged to the response budget, is handed off the read loop
+// before it waits for room. Inline requests of one connection run one at
+// a time, in the order they arrived.
+//
+// It panics when a name is not a request-response route of the
+// acceptor's routes.
+func WithInline(routes ...string) AcceptOption {
+	return func(c *acceptConfig) { c.inline = append(c.inline, routes...) }
+}
+
 // Acceptor accepts the connections of a server: what [NewAcceptor] returns
 // and gen/rsrt/server serves. It is rsocket-go's acceptor type (an alias,
 // through the boundary package), named here so that generated packages

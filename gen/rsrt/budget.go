@@ -303,6 +303,12 @@ func (h *handlerCtx) hold(ctx context.Context, p rsock.Payload) (rsock.Payload, 
 	return p, nil
 }
 
+// mayWait reports whether hold may wait for room to charge p: when the
+// budget is bounded and p is not a small response with nothing reserved.
+func (h *handlerCtx) mayWait(p rsock.Payload) bool {
+	return h.b.size > 0 && (h.reserved.Load() != 0 || len(p.Data)+len(p.Metadata) >= smallResponse)
+}
+
 // drop gives back a reservation no response used.
 func (h *handlerCtx) drop() {
 	h.b.release(h.reserved.Swap(0))

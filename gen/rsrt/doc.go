@@ -72,6 +72,18 @@
 // made with a context, and [RequestMetadata] gives a handler every entry
 // of its request.
 //
+// # Handlers on the read loop
+//
+// A request-response handler normally runs on a pooled goroutine: the
+// connection's read loop hands it over and reads on, so a handler may
+// block as long as it likes. For a small request that hand-off, and the
+// flush it splits off, are most of what the request costs the server.
+// [WithInline] names the routes whose handlers never wait; those run on
+// the read loop itself, one at a time in arrival order, and their answers
+// join the frames the connection writes next. An answer large enough to
+// be charged to the response budget leaves the read loop before it waits
+// for room, so that only the handler's own code holds the connection.
+//
 // # Streams that outlive their handler
 //
 // A stream handler normally sends its items in a loop and returns when the

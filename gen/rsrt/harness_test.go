@@ -146,6 +146,19 @@ func serverRoutes() *rsrt.Routes[*conn] {
 		}
 		return rsrt.Payload{Data: make([]byte, 64<<10)}, nil
 	})
+	// "hold" reserves 64 KiB of the response budget and keeps it until
+	// released; "big" answers 64 KiB without reserving.
+	r.HandleRequestResponse("hold", func(ctx context.Context, c *conn, _ *rsrt.Payload) (rsrt.Payload, error) {
+		if err := rsrt.ReserveResponse(ctx, 64<<10); err != nil {
+			return rsrt.Payload{}, err
+		}
+		c.event("hold reserved")
+		<-c.release
+		return rsrt.Payload{}, nil
+	})
+	r.HandleRequestResponse("big", func(context.Context, *conn, *rsrt.Payload) (rsrt.Payload, error) {
+		return rsrt.Payload{Data: make([]byte, 64<<10)}, nil
+	})
 	// "hang" sends three items, then waits for its context to end.
 	r.HandleRequestStream("hang", func(ctx context.Context, c *conn, _ *rsrt.Payload, out rsrt.Stream) error {
 		for i := range 3 {

@@ -5,7 +5,7 @@ package rsrt
 // each method only parses the request (rsock copies it out of the
 // library's buffers) and leaves the handler to run elsewhere:
 // request-response in the work it returns (run on the library's response
-// pool), streams and channels on a goroutine of their own, fire-and-forget
+// pool, or on the read loop for the routes of WithInline), streams and channels on a goroutine of their own, fire-and-forget
 // and metadata-push inline (the library already runs those on its
 // response pool), one at a time in arrival order (see oneWay).
 
@@ -139,6 +139,7 @@ func (r *responder[S]) RequestResponse(in rsock.Incoming) (w rsock.Work, err err
 	c.handlerCtx.req = &c.req
 	c.handlerCtx.out = &c.out
 	c.route, c.rt = rt, rt
+	c.reply.Inline = rt.inline
 	return c, nil
 }
 
@@ -164,25 +165,48 @@ func (c *rrCtx[S]) Cancel() { c.req.stop() }
 // Run implements rsock.Work: it runs the handler and answers.
 func (c *rrCtx[S]) Run(sink rsock.Answer) {
 	r, h := c.r, &c.handlerCtx
-	defer c.req.stop()
 	// Admitted here, not before: the library skips Run when its context
 	// is done, and the gate must not count a request that never runs.
 	if !r.gate.enter() {
+		c.req.stop()
 		sink.Error(errShuttingDown)
 		return
 	}
-	defer r.gate.leave()
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			c.end()
+		}
+	}()
 	h.serve(r.served(RequestResponse, c.rt.name, c.in.Metadata, r.s))
 	resp, err := r.callRR(h, &h.call, c.rt, &c.in)
 	if err == nil {
 		var p rsock.Payload
 		if p, err = responsePayload(resp); err == nil {
+			if c.rt.inline && h.mayWait(p) {
+				// The read loop must not wait for the budget's room.
+				handedOff = true
+				go c.answer(sink, p)
+				return
+			}
 			r.answer(h, sink, p)
 			return
 		}
 	}
 	h.drop()
 	sink.Error(wireError(err))
+}
+
+// answer answers with p off the read loop, then ends the request.
+func (c *rrCtx[S]) answer(sink rsock.Answer, p rsock.Payload) {
+	defer c.end()
+	c.r.answer(&c.handlerCtx, sink, p)
+}
+
+// end ends an admitted request: its context, and its count in the gate.
+func (c *rrCtx[S]) end() {
+	c.req.stop()
+	c.r.gate.leave()
 }
 
 func (r *responder[S]) callRR(ctx context.Context, call *Call, rt *route[S], req *Payload) (resp Payload, err error) {

@@ -3,6 +3,7 @@ package rsrt
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -54,6 +55,7 @@ type routeKey struct {
 type route[S any] struct {
 	name         string
 	initialEmpty bool
+	inline       bool // a request-response handler run on the read loop (WithInline)
 	h            handler[S]
 }
 
@@ -76,6 +78,28 @@ func (t *Routes[S]) lookup(i Interaction, name []byte) (*route[S], error) {
 		return r, nil
 	}
 	return nil, t.missing(i, string(name))
+}
+
+// withInline returns t, or a copy of it whose request-response routes
+// named run their handlers on the read loop (WithInline). It panics on a
+// name that is not a request-response route of t: a mistake in the
+// server's code, like registering a route twice.
+func (t *Routes[S]) withInline(names []string) *Routes[S] {
+	if len(names) == 0 {
+		return t
+	}
+	c := &Routes[S]{m: maps.Clone(t.m), names: t.names, decls: t.decls}
+	for _, name := range names {
+		k := routeKey{RequestResponse, name}
+		rt := c.m[k]
+		if rt == nil {
+			panic("rsrt: WithInline: " + t.missing(RequestResponse, name).Message)
+		}
+		inline := *rt
+		inline.inline = true
+		c.m[k] = &inline
+	}
+	return c
 }
 
 // Dispatch runs the handler of the request-response, fire-and-forget or

@@ -160,6 +160,17 @@
 // the responder on the connection's read loop, so a blocking handler
 // stalls the connection. Covered: TestClientSlowLoopBody.
 //
+// Request-response on the read loop (here: [Reply].Inline and Reply.Raw;
+// gen/rsrt WithInline sets it for the routes named). The library hands
+// every request-response's answer Mono to its response pool, a goroutine
+// hand-off per request, unless reactor-go reports the Mono as subscribing
+// asynchronously (mono.IsSubscribeAsync, which looks at Raw for a Mono
+// scheduled on a reactor-go scheduler); it then subscribes on the read
+// loop, calling the Mono's own SubscribeWith. An inline Reply's Raw
+// returns such a Mono, so its work runs on the read loop. Measured:
+// TestInlineRunsOnTheReadLoop (gen/rsrt) fails when Raw is the embedded
+// Mono's.
+//
 // The acceptor's context is the server's (here: [Accepted.OnClose];
 // gen/rsrt acceptor.go derives the connection's context and cancels it
 // there). Covered: TestSessionsEndWithConnections (impl/chatserver).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jjeffcaii/reactor-go"
+	rmono "github.com/jjeffcaii/reactor-go/mono"
 	"github.com/jjeffcaii/reactor-go/scheduler"
 	"github.com/rsocket/rsocket-go"
 	"github.com/rsocket/rsocket-go/core/transport"
@@ -23,7 +24,8 @@ import (
 // Responder serves the requests of one connection (gen/rsrt implements
 // it). The library calls it on the connection's read loop, so each method
 // only looks at the request and leaves the handler to run elsewhere (see
-// the package doc, entry "Handlers off the read loop"). A request is an
+// the package doc, entry "Handlers off the read loop"), unless it asks
+// for the read loop ([Reply].Inline). A request is an
 // Incoming: valid during the call only.
 type Responder interface {
 	// RequestResponse returns the work that answers the request, or an
@@ -56,8 +58,8 @@ func Serving(r Responder, fence *Fence) RSocket {
 }
 
 // Work is what answers one request-response. Run runs off the read loop
-// (on the library's response pool), unless the connection ended before
-// it could; Cancel is called, once, if the requester cancels the request
+// (on the library's response pool), or on it when the work's Reply is
+// Inline, unless the connection ended before it could; Cancel is called, once, if the requester cancels the request
 // (a CANCEL frame), whether or not Run started or answered (see the
 // package doc, entry "Request-response CANCEL"). Reply returns the
 // Reply the work embeds, so that the work and its answer's state are one
@@ -75,6 +77,12 @@ type Work interface {
 // error Mono's. Its zero value is ready; a Work embeds it.
 type Reply struct {
 	mono.Mono
+	// Inline makes the library run the work on the connection's read
+	// loop, without the hand-off to its response pool: the connection
+	// reads nothing else until Run returns (see the package doc, entry
+	// "Request-response on the read loop"). Set before the work is
+	// returned to the library.
+	Inline    bool
 	work      Work
 	fence     *Fence
 	sub       rx.Subscriber
@@ -101,6 +109,20 @@ func (m *Reply) lib(p Payload) payload.Payload {
 	m.answer.done = p.Done
 	return &m.answer
 }
+
+// Raw implements mono.Mono. The library asks it only whether the Mono
+// subscribes asynchronously (mono.IsSubscribeAsync): an inline Reply
+// says so, and the library then calls its SubscribeWith on the read loop.
+func (m *Reply) Raw() rmono.Mono {
+	if m.Inline {
+		return onReadLoop
+	}
+	return m.Mono.Raw()
+}
+
+// onReadLoop is a Mono that reactor-go reports as subscribing
+// asynchronously; it is never subscribed to.
+var onReadLoop = rmono.Just(struct{}{}).SubscribeOn(scheduler.Parallel())
 
 // errNotSubscribed is what the methods the library never calls on a
 // Reply give.

@@ -1,0 +1,159 @@
+package rsrt_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rsocket-chat/rsgen/gen/rsrt"
+)
+
+// quietWindow is how long a test watches for an answer that must not come
+// while an inline handler holds the read loop. It bounds an observation,
+// not a speed: a request handled off the read loop is answered in well
+// under a millisecond here, and an inline one never is before the handler
+// returns.
+const quietWindow = 300 * time.Millisecond
+
+// TestInlineRunsOnTheReadLoop checks where WithInline runs a handler: on
+// the connection's read loop, so that while an inline handler runs, a
+// request after it on the same connection is not even read. The same
+// sequence without the option shows the request answered meanwhile.
+func TestInlineRunsOnTheReadLoop(t *testing.T) {
+	for _, inline := range []bool{false, true} {
+		name := "pooled"
+		var opts []rsrt.AcceptOption
+		if inline {
+			name = "inline"
+			opts = append(opts, rsrt.WithInline("slow"))
+		}
+		t.Run(name, func(t *testing.T) {
+			s := startServer(t, opts...)
+			c := s.dial(t)
+			sc := s.nextConn(t)
+			ctx := testCtx(t)
+			slow := make(chan error, 1)
+			go func() {
+				resp, err := c.Caller().RequestResponse(ctx, "slow", rsrt.Payload{})
+				if err == nil && string(resp.Data) != "done" {
+					err = errors.New("slow answered " + string(resp.Data))
+				}
+				slow <- err
+			}()
+			sc.waitEvent(t, "slow started")
+			wctx, cancel := context.WithTimeout(ctx, quietWindow)
+			_, err := c.Caller().RequestResponse(wctx, "echo", rsrt.Payload{Data: []byte("x")})
+			cancel()
+			switch {
+			case inline && err == nil:
+				t.Error("echo answered while the inline handler held the read loop")
+			case inline && !errors.Is(err, context.DeadlineExceeded):
+				t.Errorf("echo while the read loop was held: %v, want the caller's deadline", err)
+			case !inline && err != nil:
+				t.Errorf("echo beside a pooled handler: %v", err)
+			}
+			close(sc.release)
+			if err := <-slow; err != nil {
+				t.Fatalf("slow: %v", err)
+			}
+			resp, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{Data: []byte("after")})
+			if err != nil || string(resp.Data) != "after" {
+				t.Fatalf("echo after the handler returned: %q, %v", resp.Data, err)
+			}
+		})
+	}
+}
+
+// TestInlineAnswers checks that an inline route answers as a pooled one
+// does: data, errors, a recovered panic, through the interceptors.
+func TestInlineAnswers(t *testing.T) {
+	var seen atomic.Int32
+	count := rsrt.UnaryInterceptorFunc(func(next rsrt.UnaryFunc) rsrt.UnaryFunc {
+		return func(ctx context.Context, call *rsrt.Call, req *rsrt.Payload) (*rsrt.Payload, error) {
+			seen.Add(1)
+			return next(ctx, call, req)
+		}
+	})
+	s := startServer(t, rsrt.WithInline("echo", "fail", "panic"), rsrt.WithInterceptors(count))
+	c := s.dial(t)
+	ctx := testCtx(t)
+	resp, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{Data: []byte("hello")})
+	if err != nil || string(resp.Data) != "hello" {
+		t.Fatalf("echo: %q, %v", resp.Data, err)
+	}
+	for route, want := range map[string]string{"fail": "nope: 42", "panic": "internal error"} {
+		_, err := c.Caller().RequestResponse(ctx, route, rsrt.Payload{})
+		var e *rsrt.Error
+		if !errors.As(err, &e) || e.Message != want {
+			t.Errorf("%s: %v, want %q", route, err, want)
+		}
+	}
+	if n := seen.Load(); n != 3 {
+		t.Errorf("the interceptor saw %d calls, want 3", n)
+	}
+}
+
+// TestInlineWaitsForTheBudgetOffTheReadLoop checks that an inline
+// handler's large answer waits for the response budget's room off the
+// read loop: while it waits, the connection's next requests are served.
+func TestInlineWaitsForTheBudgetOffTheReadLoop(t *testing.T) {
+	s := startServer(t, rsrt.WithResponseBudget(64<<10), rsrt.WithInline("big", "echo"))
+	c := s.dial(t)
+	sc := s.nextConn(t)
+	ctx := testCtx(t)
+	held := make(chan error, 1)
+	go func() {
+		_, err := c.Caller().RequestResponse(ctx, "hold", rsrt.Payload{})
+		held <- err
+	}()
+	sc.waitEvent(t, "hold reserved") // the whole budget is taken
+	big := make(chan error, 1)
+	go func() {
+		resp, err := c.Caller().RequestResponse(ctx, "big", rsrt.Payload{})
+		if err == nil && len(resp.Data) != 64<<10 {
+			err = errors.New("big answered a short payload")
+		}
+		big <- err
+	}()
+	// Every echo is read after big (one connection, in order): answered,
+	// they show that big's wait does not hold the read loop.
+	for i := range 3 {
+		resp, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{Data: []byte{byte('a' + i)}})
+		if err != nil || string(resp.Data) != string(rune('a'+i)) {
+			t.Fatalf("echo %d while big waited for room: %q, %v", i, resp.Data, err)
+		}
+	}
+	select {
+	case err := <-big:
+		t.Fatalf("big answered while the budget was held: %v", err)
+	default:
+	}
+	close(sc.release)
+	for name, ch := range map[string]chan error{"hold": held, "big": big} {
+		if err := <-ch; err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestWithInlineNamesRequestResponseRoutes checks that WithInline refuses,
+// when the acceptor is built, a name that is not a request-response route.
+func TestWithInlineNamesRequestResponseRoutes(t *testing.T) {
+	for name, want := range map[string]string{
+		"nosuch": `rsrt: WithInline: unknown route "nosuch"`,
+		"count":  `rsrt: WithInline: route "count" does not support request-response (it supports request-stream)`,
+	} {
+		func() {
+			defer func() {
+				p := recover()
+				if msg, _ := p.(string); !strings.HasPrefix(msg, want) {
+					t.Errorf("WithInline(%q): panic %v, want %q", name, p, want)
+				}
+			}()
+			rsrt.NewAcceptor(serverRoutes(), func(context.Context, *rsrt.Conn) (*conn, error) { return nil, nil }, rsrt.WithInline(name))
+		}()
+	}
+}

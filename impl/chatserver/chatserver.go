@@ -179,7 +179,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		// recorded too.
 		opts = append(opts, o.metrics.AcceptOptions()...)
 	}
-	opts = append(opts, rsrt.WithInterceptors(chatsvc.RequireLogin))
+	opts = append(opts, rsrt.WithInterceptors(chatsvc.RequireLogin), rsrt.WithInline(svc.InlineRoutes()...))
 	acceptor := chat.NewAcceptor(svc.NewSession, opts...)
 
 	tp, err := startTransports(acceptor, transportConfig{

@@ -211,6 +211,18 @@ func New(cfg Config) *Service {
 	return s
 }
 
+// InlineRoutes returns the request-response routes to run on their
+// connection's read loop (rsrt.WithInline): message, the hot path, whose
+// handler on a single node only takes the service's locks briefly and
+// queues. In a cluster none: a private message to a user this node's
+// view lacks waits for a Sync with the other nodes.
+func (s *Service) InlineRoutes() []string {
+	if _, local := s.hub.(localHub); local {
+		return []string{chat.RouteMessage}
+	}
+	return nil
+}
+
 // NewSession creates the session of one accepted connection. Pass it to
 // chat.NewAcceptor, with the interceptor RequireLogin. The session ends when peer.Context() is done: it leaves
 // its channels and the user count at once.

@@ -122,3 +122,15 @@ func waitHub(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestInlineRoutes checks which routes the service lets the server run on
+// the read loop: message on a single node, none with a hub, whose private
+// messages may wait for a Sync.
+func TestInlineRoutes(t *testing.T) {
+	if got := newService(t, Config{}).InlineRoutes(); !slices.Equal(got, []string{chat.RouteMessage}) {
+		t.Errorf("single node: %q, want [message]", got)
+	}
+	if got := newService(t, Config{Hub: &recordingHub{}}).InlineRoutes(); got != nil {
+		t.Errorf("with a hub: %q, want none", got)
+	}
+}

@@ -25,14 +25,7 @@ func TestGateDrain(t *testing.T) {
 		t.Fatalf("first item: %v", err)
 	}
 	// ...and a request-response in its handler.
-	slow := make(chan error, 1)
-	go func() {
-		resp, err := c.Caller().RequestResponse(ctx, "slow", rsrt.Payload{})
-		if err == nil && string(resp.Data) != "done" {
-			err = errors.New("slow answered " + string(resp.Data))
-		}
-		slow <- err
-	}()
+	slow := requestAsync(ctx, c, "slow", answered("done"))
 	sc.waitEvent(t, "slow started")
 	if n := s.gate.InFlight(); n != 2 {
 		t.Errorf("in flight = %d, want 2", n)

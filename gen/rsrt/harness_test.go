@@ -383,6 +383,31 @@ func dial(t testing.TB, addr string, opts ...rsrt.DialOption) *rsrt.ClientConn {
 	return c
 }
 
+// requestAsync makes a request-response to route in a goroutine and
+// sends its error, or want's verdict on its answer, on the channel it
+// returns; want may be nil.
+func requestAsync(ctx context.Context, c *rsrt.ClientConn, route string, want func(rsrt.Payload) error) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		resp, err := c.Caller().RequestResponse(ctx, route, rsrt.Payload{})
+		if err == nil && want != nil {
+			err = want(*resp)
+		}
+		done <- err
+	}()
+	return done
+}
+
+// answered returns a check for requestAsync: the answer's data is data.
+func answered(data string) func(rsrt.Payload) error {
+	return func(p rsrt.Payload) error {
+		if string(p.Data) != data {
+			return fmt.Errorf("answered %q, want %q", p.Data, data)
+		}
+		return nil
+	}
+}
+
 func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	t.Cleanup(cancel)

@@ -3,6 +3,7 @@ package rsrt_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -35,14 +36,7 @@ func TestInlineRunsOnTheReadLoop(t *testing.T) {
 			c := s.dial(t)
 			sc := s.nextConn(t)
 			ctx := testCtx(t)
-			slow := make(chan error, 1)
-			go func() {
-				resp, err := c.Caller().RequestResponse(ctx, "slow", rsrt.Payload{})
-				if err == nil && string(resp.Data) != "done" {
-					err = errors.New("slow answered " + string(resp.Data))
-				}
-				slow <- err
-			}()
+			slow := requestAsync(ctx, c, "slow", answered("done"))
 			sc.waitEvent(t, "slow started")
 			wctx, cancel := context.WithTimeout(ctx, quietWindow)
 			_, err := c.Caller().RequestResponse(wctx, "echo", rsrt.Payload{Data: []byte("x")})
@@ -104,20 +98,14 @@ func TestInlineWaitsForTheBudgetOffTheReadLoop(t *testing.T) {
 	c := s.dial(t)
 	sc := s.nextConn(t)
 	ctx := testCtx(t)
-	held := make(chan error, 1)
-	go func() {
-		_, err := c.Caller().RequestResponse(ctx, "hold", rsrt.Payload{})
-		held <- err
-	}()
+	held := requestAsync(ctx, c, "hold", nil)
 	sc.waitEvent(t, "hold reserved") // the whole budget is taken
-	big := make(chan error, 1)
-	go func() {
-		resp, err := c.Caller().RequestResponse(ctx, "big", rsrt.Payload{})
-		if err == nil && len(resp.Data) != 64<<10 {
-			err = errors.New("big answered a short payload")
+	big := requestAsync(ctx, c, "big", func(p rsrt.Payload) error {
+		if len(p.Data) != 64<<10 {
+			return fmt.Errorf("answered %d bytes, want 64 KiB", len(p.Data))
 		}
-		big <- err
-	}()
+		return nil
+	})
 	// Every echo is read after big (one connection, in order): answered,
 	// they show that big's wait does not hold the read loop.
 	for i := range 3 {
@@ -132,7 +120,7 @@ func TestInlineWaitsForTheBudgetOffTheReadLoop(t *testing.T) {
 	default:
 	}
 	close(sc.release)
-	for name, ch := range map[string]chan error{"hold": held, "big": big} {
+	for name, ch := range map[string]<-chan error{"hold": held, "big": big} {
 		if err := <-ch; err != nil {
 			t.Errorf("%s: %v", name, err)
 		}

@@ -275,12 +275,15 @@ func WithLogger(l *slog.Logger) AcceptOption { return func(c *acceptConfig) { c.
 func WithGate(g *Gate) AcceptOption { return func(c *acceptConfig) { c.gate = g } }
 
 // WithInline runs the handlers of the request-response routes named on
-// their connection's read loop, where the request was read, instead of
-// handing each request to a pooled goroutine: the fastest way to answer
-// (the hand-off is most of what a small request costs the server), for
-// handlers that never wait. While such a handler runs, its connection
-// reads nothing else: its other requests, its stream demand and its
-// cancels wait for it to return. So its handler and the interceptors
+// their connection's read loop (the library's goroutine that hands the
+// responder the frames of the streams the peer opens, one at a time),
+// instead of handing each request to a pooled goroutine: the fastest way
+// to answer (the hand-off is most of what a small request costs the
+// server), for handlers that never wait. While such a handler runs, the
+// connection's other requests, and the demand and cancels of the streams
+// its peer opened, wait for it to return; the connection goes on reading
+// them, and on handling keepalives and the answers to the server's own
+// calls to the peer. So its handler and the interceptors
 // around it must not block: no network or disk I/O, no waiting on a
 // channel, a lock held for long or [ReserveResponse]. A response of 4 KiB
 // or more, charged to the response budget, is handed off the read loop

@@ -75,8 +75,9 @@
 // # Handlers on the read loop
 //
 // A request-response handler normally runs on a pooled goroutine: the
-// connection's read loop hands it over and reads on, so a handler may
-// block as long as it likes. For a small request that hand-off, and the
+// connection's read loop (the library's goroutine that hands the
+// responder the frames of the streams the peer opens) hands it over and
+// goes on, so a handler may block as long as it likes. For a small request that hand-off, and the
 // flush it splits off, are most of what the request costs the server.
 // [WithInline] names the routes whose handlers never wait; those run on
 // the read loop itself, one at a time in arrival order, and their answers

@@ -21,7 +21,7 @@ const quietWindow = 300 * time.Millisecond
 
 // TestInlineRunsOnTheReadLoop checks where WithInline runs a handler: on
 // the connection's read loop, so that while an inline handler runs, a
-// request after it on the same connection is not even read. The same
+// request after it on the same connection is not dispatched. The same
 // sequence without the option shows the request answered meanwhile.
 func TestInlineRunsOnTheReadLoop(t *testing.T) {
 	for _, inline := range []bool{false, true} {

@@ -78,9 +78,10 @@ type Work interface {
 type Reply struct {
 	mono.Mono
 	// Inline makes the library run the work on the connection's read
-	// loop, without the hand-off to its response pool: the connection
-	// reads nothing else until Run returns (see the package doc, entry
-	// "Request-response on the read loop"). Set before the work is
+	// loop (the goroutine that dispatches the frames of the streams the
+	// peer opens), without the hand-off to its response pool: no other
+	// such frame is dispatched until Run returns (see the package doc,
+	// entry "Request-response on the read loop"). Set before the work is
 	// returned to the library.
 	Inline    bool
 	work      Work

@@ -9,12 +9,14 @@ import (
 // reaches it alone, so a server fanning a message out to many connections
 // makes one write system call per delivery (42% of its CPU time in the
 // chat server's fan-out profile). Instead, a connection's Flush joins a
-// queue that one goroutine at a time writes out: the first connection to
-// flush writes its own frames at once, as before, and while it is in the
-// kernel the connections that flush meanwhile queue behind it and gather
-// more frames each, which then leave in one system call per connection. The busier the server, the
-// larger the batches; an idle one pays nothing, and a connection's frames
-// never wait for a timer.
+// queue that a goroutine of the combiner's own writes out. The flush that
+// finds it idle starts it and returns: the frames that reach the
+// connection while the goroutine is being scheduled leave with the
+// flushed ones (a burst's answers, an answer and its delivery), and while
+// it is in the kernel the connections that flush meanwhile queue behind
+// it and gather more frames each, which then leave in one system call per
+// connection. The busier the server, the larger the batches; an idle one
+// pays nothing, and a connection's frames never wait for a timer.
 //
 // The combining goroutine never blocks on a peer: it writes without
 // waiting (writeOut), and a connection whose socket does not take all of
@@ -47,14 +49,8 @@ type flushed interface {
 // shares is the machine's cores.
 var flushes combiner
 
-// combineLimit bounds the connections the goroutine that took the queue
-// writes out for others before a goroutine of the combiner's own takes
-// over: it is the library's write loop of a connection of its own, whose
-// frames wait meanwhile. A variable for tests.
-var combineLimit = 128
-
-// flush queues c to be written out and writes the queue out unless
-// another goroutine is doing it, which then writes c too.
+// flush queues c to be written out, and starts the goroutine that writes
+// the queue out unless it is running, which then writes c too.
 func (f *combiner) flush(c flushed) {
 	f.mu.Lock()
 	if o := c.outbox(); !o.inQ {
@@ -67,23 +63,16 @@ func (f *combiner) flush(c flushed) {
 	}
 	f.busy = true
 	f.mu.Unlock()
-	f.run(combineLimit)
+	go f.run()
 }
 
-// run writes the queue out until it is empty, or hands it to a goroutine
-// of its own once it wrote limit connections (no limit when 0).
-func (f *combiner) run(limit int) {
-	written := 0
+// run writes the queue out until it is empty.
+func (f *combiner) run() {
 	for {
 		f.mu.Lock()
 		if len(f.q) == 0 {
 			f.busy = false
 			f.mu.Unlock()
-			return
-		}
-		if limit > 0 && written >= limit {
-			f.mu.Unlock()
-			go f.run(0)
 			return
 		}
 		batch := f.q
@@ -96,7 +85,6 @@ func (f *combiner) run(limit int) {
 			writeOut(c)
 			batch[i] = nil
 		}
-		written += len(batch)
 		f.mu.Lock()
 		f.spare = batch[:0]
 		f.mu.Unlock()

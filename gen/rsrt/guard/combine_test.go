@@ -185,12 +185,8 @@ func TestCombinerDoesNotWaitForASlowPeer(t *testing.T) {
 }
 
 // Many connections flushing at once, frame after frame, through one
-// combiner that hands its queue on every few connections: every frame
-// reaches its peer, in order.
+// combiner: every frame reaches its peer, in order.
 func TestCombinedFlushesDeliverEverythingInOrder(t *testing.T) {
-	defer func(n int) { combineLimit = n }(combineLimit)
-	combineLimit = 2
-
 	const conns, frames = 16, 400
 	type pair struct {
 		c    *TCPConn

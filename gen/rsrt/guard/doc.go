@@ -24,10 +24,10 @@
 //
 // rsocket-go's write loop flushes after every frame that reaches it
 // alone, which in a fan-out is one write system call per delivery. The
-// connections' flushes are combined instead: one goroutine at a time
-// writes out every connection that flushed, without waiting for any
-// socket, so that a busy server sends several frames per system call and
-// an idle one pays nothing (see combine.go).
+// connections' flushes are combined instead: a goroutine of the
+// combiner's own writes out every connection that flushed, without
+// waiting for any socket, so that a busy server sends several frames per
+// system call and an idle one pays nothing (see combine.go).
 //
 // [NewTCPServer] and [NewWebSocketServer] are rsocket-go server transports
 // built on that check, with the limits of a [Limits] value; [Stats] counts

@@ -5,9 +5,10 @@ package rsrt
 // each method only parses the request (rsock copies it out of the
 // library's buffers) and leaves the handler to run elsewhere:
 // request-response in the work it returns (run on the library's response
-// pool, or on the read loop for the routes of WithInline), streams and channels on a goroutine of their own, fire-and-forget
-// and metadata-push inline (the library already runs those on its
-// response pool), one at a time in arrival order (see oneWay).
+// pool, or on the read loop for the routes of WithInline), streams and
+// channels on a goroutine of their own, fire-and-forget and metadata-push
+// inline (the library already runs those on its response pool), one at a
+// time in arrival order (see oneWay).
 
 import (
 	"context"

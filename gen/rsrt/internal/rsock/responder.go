@@ -59,11 +59,11 @@ func Serving(r Responder, fence *Fence) RSocket {
 
 // Work is what answers one request-response. Run runs off the read loop
 // (on the library's response pool), or on it when the work's Reply is
-// Inline, unless the connection ended before it could; Cancel is called, once, if the requester cancels the request
-// (a CANCEL frame), whether or not Run started or answered (see the
-// package doc, entry "Request-response CANCEL"). Reply returns the
-// Reply the work embeds, so that the work and its answer's state are one
-// allocation.
+// Inline, unless the connection ended before it could; Cancel is called,
+// once, if the requester cancels the request (a CANCEL frame), whether or
+// not Run started or answered (see the package doc, entry
+// "Request-response CANCEL"). Reply returns the Reply the work embeds,
+// so that the work and its answer's state are one allocation.
 type Work interface {
 	Run(Answer)
 	Cancel()

@@ -96,13 +96,9 @@ func TestRunServesThePage(t *testing.T) {
 		done <- run(ctx, []string{"--tcp-addr=127.0.0.1:0", "--ws-addr=127.0.0.1:0", "--allow-origin=https://chat.example.com"},
 			env(map[string]string{"CHAT_DATA_DIR": t.TempDir()}), &stdout, &stderr)
 	}()
-	_, ws := addrs(t, &stdout)
-	var page string
-	for _, line := range strings.Split(stdout.String(), "\n") {
-		if u, ok := strings.CutPrefix(line, "page "); ok {
-			page = u
-		}
-	}
+	// The page line follows the address lines: wait for all three.
+	p := printed(t, &stdout, "ws ", "page ")
+	ws, page := p[0], p[1]
 	if want := "http://" + strings.TrimSuffix(strings.TrimPrefix(ws, "ws://"), "/") + "/"; page != want {
 		t.Fatalf("page line %q, want %q; stdout:\n%s", page, want, stdout.String())
 	}

@@ -283,7 +283,7 @@ func ReserveResponse(ctx context.Context, n int64) error {
 func (h *handlerCtx) hold(ctx context.Context, p rsock.Payload) (rsock.Payload, error) {
 	size := int64(len(p.Data) + len(p.Metadata))
 	reserved := h.reserved.Swap(0)
-	if reserved == 0 && size < smallResponse {
+	if !charged(size, reserved) {
 		return p, nil
 	}
 	charge := reserved
@@ -303,10 +303,15 @@ func (h *handlerCtx) hold(ctx context.Context, p rsock.Payload) (rsock.Payload, 
 	return p, nil
 }
 
+// charged reports whether a response of size bytes, with reserved bytes
+// reserved for it, is charged to the budget: small ones are not, unless
+// their handler reserved.
+func charged(size, reserved int64) bool { return reserved != 0 || size >= smallResponse }
+
 // mayWait reports whether hold may wait for room to charge p: when the
-// budget is bounded and p is not a small response with nothing reserved.
+// budget is bounded and p is charged.
 func (h *handlerCtx) mayWait(p rsock.Payload) bool {
-	return h.b.size > 0 && (h.reserved.Load() != 0 || len(p.Data)+len(p.Metadata) >= smallResponse)
+	return h.b.size > 0 && charged(int64(len(p.Data)+len(p.Metadata)), h.reserved.Load())
 }
 
 // drop gives back a reservation no response used.

@@ -12,7 +12,7 @@ import (
 // queue that a goroutine of the combiner's own writes out. The flush that
 // finds it idle starts it and returns: the frames that reach the
 // connection while the goroutine is being scheduled leave with the
-// flushed ones (a burst's answers, an answer and its delivery), and while
+// flushed ones (the next answers of a burst), and while
 // it is in the kernel the connections that flush meanwhile queue behind
 // it and gather more frames each, which then leave in one system call per
 // connection. The busier the server, the larger the batches; an idle one

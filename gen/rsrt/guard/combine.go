@@ -30,6 +30,7 @@ type combiner struct {
 	q     []flushed
 	spare []flushed // the last batch's array, reused
 	busy  bool      // a goroutine is writing the queue out
+	w     rawWriter // the writes of that goroutine
 }
 
 // flushed is a connection whose flushes the combiner writes out: its
@@ -82,7 +83,7 @@ func (f *combiner) run() {
 		}
 		f.mu.Unlock()
 		for i, c := range batch {
-			writeOut(c)
+			writeOut(c, &f.w)
 			batch[i] = nil
 		}
 		f.mu.Lock()
@@ -134,8 +135,8 @@ func flush(c flushed) error {
 // the holder is a write, which a flush follows (the library's write loop
 // flushes after its writes, a rejection flushes too), a flush, which
 // queues the connection again, or a write that waits for the socket,
-// which writes everything waiting.
-func writeOut(c flushed) {
+// which writes everything waiting. w is the combining goroutine's.
+func writeOut(c flushed, w *rawWriter) {
 	o := c.outbox()
 	if !o.mu.TryLock() {
 		return
@@ -144,7 +145,7 @@ func writeOut(c flushed) {
 	if !o.ready() {
 		return
 	}
-	left, err := o.tryOut()
+	left, err := o.tryOut(w)
 	if err != nil {
 		_ = c.failWrite(err)
 		return
@@ -204,9 +205,9 @@ func (o *outbox) release() {
 // reports whether bytes are left (the socket is full): slow is then set,
 // and the caller writes them from a goroutine of its own with a write
 // that waits, within its deadline.
-func (o *outbox) tryOut() (left bool, err error) {
+func (o *outbox) tryOut(w *rawWriter) (left bool, err error) {
 	b := *o.buf
-	n, err := tryWrite(o.raw, b)
+	n, err := w.tryWrite(o.raw, b)
 	if err != nil {
 		return false, err
 	}

@@ -13,7 +13,10 @@ import (
 // connection waits in gorilla's reader.
 func rawConn(net.Conn) syscall.RawConn { return nil }
 
-func tryWrite(syscall.RawConn, []byte) (int, error) { return 0, errUnsupported }
+// rawWriter has nothing to write through here.
+type rawWriter struct{}
+
+func (*rawWriter) tryWrite(syscall.RawConn, []byte) (int, error) { return 0, errUnsupported }
 
 func rawRead(uintptr, []byte) (int, error) { return 0, errUnsupported }
 

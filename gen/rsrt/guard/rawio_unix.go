@@ -23,35 +23,55 @@ func rawConn(nc net.Conn) syscall.RawConn {
 	return rc
 }
 
-// tryWrite writes as much of b as the socket takes without waiting for it
+// rawWriter writes without waiting for the socket. Its callback is bound
+// once, so a write allocates nothing (a closure given to RawConn.Write
+// escapes); one goroutine at a time may use it.
+type rawWriter struct {
+	fn  func(fd uintptr) bool // write, bound once
+	b   []byte
+	n   int
+	err error
+}
+
+// tryWrite writes as much of b to rc as its socket takes without waiting
 // and returns how much that was; n < len(b) with a nil error means the
 // socket is full.
-func tryWrite(rc syscall.RawConn, b []byte) (n int, err error) {
-	werr := rc.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, e := syscall.Write(int(fd), b[n:])
-			if e == syscall.EINTR {
-				continue
-			}
-			if e == syscall.EAGAIN {
-				break // full
-			}
-			if e != nil {
-				err = e
-				break
-			}
-			if m <= 0 {
-				err = io.ErrShortWrite
-				break
-			}
-			n += m
-		}
-		return true // never wait: a full socket is the caller's to handle
-	})
+func (w *rawWriter) tryWrite(rc syscall.RawConn, b []byte) (n int, err error) {
+	if w.fn == nil {
+		w.fn = w.write
+	}
+	w.b, w.n, w.err = b, 0, nil
+	werr := rc.Write(w.fn)
+	n, err = w.n, w.err
+	w.b, w.err = nil, nil
 	if err == nil {
 		err = werr
 	}
 	return n, err
+}
+
+// write is the raw write of tryWrite: it never asks the runtime to wait,
+// since a full socket is the caller's to handle.
+func (w *rawWriter) write(fd uintptr) bool {
+	for w.n < len(w.b) {
+		m, e := syscall.Write(int(fd), w.b[w.n:])
+		if e == syscall.EINTR {
+			continue
+		}
+		if e == syscall.EAGAIN {
+			break // full
+		}
+		if e != nil {
+			w.err = e
+			break
+		}
+		if m <= 0 {
+			w.err = io.ErrShortWrite
+			break
+		}
+		w.n += m
+	}
+	return true
 }
 
 // rawRead reads from the socket fd without waiting (see waitIdle).

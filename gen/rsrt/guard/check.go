@@ -101,11 +101,11 @@ const infinite = math.MaxInt32
 
 // stream is a stream a client opened (odd stream id).
 type stream struct {
+	credit     int32 // at most infinite
 	kind       core.FrameType
 	assembling bool // the request frame is still being reassembled
 	in         bool // a request-channel's client-to-server side is open
 	out        bool // the server-to-client side is open
-	credit     int64
 	// The outbound fragment chain in progress, and whether its first
 	// frame carried COMPLETE (rsocket-go puts it on the first fragment).
 	outChain, outChainDone bool
@@ -133,7 +133,7 @@ type State struct {
 	mu         sync.Mutex
 	setup      bool
 	lifetime   time.Duration
-	streams    map[uint32]*stream
+	streams    map[uint32]stream // by value: opening a stream allocates nothing
 	chains     map[uint32]*chain
 	evenChains int // chains on server-initiated streams
 	discarding int // chains being discarded (see chain.discard)
@@ -177,7 +177,7 @@ func NewState(lim Limits) *State {
 	lim = lim.WithDefaults()
 	return &State{
 		lim:     lim,
-		streams: make(map[uint32]*stream),
+		streams: make(map[uint32]stream),
 		chains:  make(map[uint32]*chain),
 		shared:  NewReassembly(lim.MaxServerPendingBytes),
 	}
@@ -346,8 +346,8 @@ func (s *State) Check(frame []byte) (Decision, error) {
 			// library ignores what it cannot match.
 			return Decision{StreamID: sid}, nil
 		}
-		st := s.streams[sid]
-		if st == nil || st.assembling || !st.out || st.kind == core.FrameTypeRequestResponse {
+		st, ok := s.streams[sid]
+		if !ok || st.assembling || !st.out || st.kind == core.FrameTypeRequestResponse {
 			return Decision{Action: Drop, StreamID: sid, Reason: "REQUEST_N for no open stream"}, nil
 		}
 		return Decision{StreamID: sid}, nil
@@ -368,8 +368,8 @@ func (s *State) Check(frame []byte) (Decision, error) {
 			return Decision{Action: Drop, StreamID: sid, Reason: "CANCEL for a server-initiated stream"}, nil
 		}
 		hadChain := s.endChain(sid)
-		st := s.streams[sid]
-		if st == nil {
+		st, ok := s.streams[sid]
+		if !ok {
 			if hadChain {
 				// Let the library free its fragments of the stream.
 				return Decision{StreamID: sid}, nil
@@ -381,7 +381,7 @@ func (s *State) Check(frame []byte) (Decision, error) {
 			return Decision{StreamID: sid}, nil
 		}
 		st.out = false
-		s.maybeClose(sid, st)
+		s.update(sid, st)
 		return Decision{StreamID: sid}, nil
 
 	case core.FrameTypeError:
@@ -402,8 +402,8 @@ func (s *State) Check(frame []byte) (Decision, error) {
 		// The requester of a stream sent ERROR: legal on a channel, but
 		// it crashes the library (upstream #149). Replace it.
 		hadChain := s.endChain(sid)
-		st := s.streams[sid]
-		if st == nil {
+		st, ok := s.streams[sid]
+		if !ok {
 			if hadChain {
 				return Decision{Action: Substitute, StreamID: sid, Cancel: true, Reason: "requester ERROR"}, nil
 			}
@@ -487,7 +487,7 @@ func (s *State) checkRequest(sid uint32, typ core.FrameType, flags core.FrameFla
 			s.discard(sid)
 			return s.refuseBusy(sid, typ, false), nil
 		}
-		s.streams[sid] = &stream{kind: typ, assembling: true}
+		s.streams[sid] = stream{kind: typ, assembling: true}
 		return Decision{StreamID: sid}, nil
 	}
 	if typ == core.FrameTypeRequestFNF {
@@ -527,8 +527,8 @@ func (s *State) checkPayload(sid uint32, typ core.FrameType, flags core.FrameFla
 			return bad("fragments waiting for reassembly over the %d-byte limit", s.lim.MaxPendingBytes)
 		}
 		if !s.shared.take(len(body)) {
-			st := s.streams[sid]
-			if sid&1 == 0 || st == nil || !st.assembling {
+			st, ok := s.streams[sid]
+			if sid&1 == 0 || !ok || !st.assembling {
 				return bad("%s", s.busyReason())
 			}
 			// A request still arriving: refused, its fragments so far
@@ -568,8 +568,8 @@ func (s *State) checkPayload(sid uint32, typ core.FrameType, flags core.FrameFla
 		}
 		return Decision{StreamID: sid}, nil
 	}
-	st := s.streams[sid]
-	if st == nil || st.assembling || st.kind != core.FrameTypeRequestChannel || !st.in {
+	st, ok := s.streams[sid]
+	if !ok || st.assembling || st.kind != core.FrameTypeRequestChannel || !st.in {
 		return Decision{Action: Drop, StreamID: sid, Reason: "PAYLOAD for no open request-channel"}, nil
 	}
 	if flags&(core.FlagNext|core.FlagComplete) == 0 {
@@ -581,6 +581,7 @@ func (s *State) checkPayload(sid uint32, typ core.FrameType, flags core.FrameFla
 		}
 		if st.credit < infinite {
 			st.credit--
+			s.streams[sid] = st
 		}
 	}
 	if flags&core.FlagFollow != 0 {
@@ -594,7 +595,7 @@ func (s *State) checkPayload(sid uint32, typ core.FrameType, flags core.FrameFla
 	}
 	if flags&core.FlagComplete != 0 {
 		st.in = false
-		s.maybeClose(sid, st)
+		s.update(sid, st)
 	}
 	return Decision{StreamID: sid}, nil
 }
@@ -662,8 +663,8 @@ func (s *State) endChain(sid uint32) bool {
 // chainDone updates the stream of a chain that just ended, as the library
 // sees it: with the type and flags of the chain's first frame.
 func (s *State) chainDone(sid uint32, c *chain) {
-	st := s.streams[sid]
-	if st == nil {
+	st, ok := s.streams[sid]
+	if !ok {
 		return
 	}
 	if st.assembling {
@@ -671,28 +672,31 @@ func (s *State) chainDone(sid uint32, c *chain) {
 			delete(s.streams, sid)
 			return
 		}
-		*st = *openStream(st.kind, c.flags)
+		s.streams[sid] = openStream(st.kind, c.flags)
 		return
 	}
 	if st.kind == core.FrameTypeRequestChannel && c.flags&core.FlagComplete != 0 {
 		st.in = false
-		s.maybeClose(sid, st)
+		s.update(sid, st)
 	}
 }
 
-func openStream(typ core.FrameType, flags core.FrameFlag) *stream {
-	st := &stream{kind: typ, out: true}
+func openStream(typ core.FrameType, flags core.FrameFlag) stream {
+	st := stream{kind: typ, out: true}
 	if typ == core.FrameTypeRequestChannel {
 		st.in = flags&core.FlagComplete == 0
 	}
 	return st
 }
 
-// maybeClose forgets a stream both sides of which have ended.
-func (s *State) maybeClose(sid uint32, st *stream) {
+// update stores st as the stream sid, or forgets it once both its sides
+// have ended.
+func (s *State) update(sid uint32, st stream) {
 	if !st.out && (st.kind != core.FrameTypeRequestChannel || !st.in) {
 		delete(s.streams, sid)
+		return
 	}
+	s.streams[sid] = st
 }
 
 // Outbound records a frame the server writes: its header and, for
@@ -723,8 +727,8 @@ func (s *State) Outbound(h core.FrameHeader, n uint32) (flags core.FrameFlag, se
 	cancel := h.Type() == core.FrameTypeCancel
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.streams[sid]
-	if st == nil || st.assembling {
+	st, ok := s.streams[sid]
+	if !ok || st.assembling {
 		return flags, !cancel
 	}
 	switch h.Type() {
@@ -732,10 +736,11 @@ func (s *State) Outbound(h core.FrameHeader, n uint32) (flags core.FrameFlag, se
 		delete(s.streams, sid)
 	case core.FrameTypeCancel:
 		st.in = false
-		s.maybeClose(sid, st)
+		s.update(sid, st)
 	case core.FrameTypeRequestN:
 		if st.kind == core.FrameTypeRequestChannel {
-			st.credit = min(st.credit+int64(n), infinite)
+			st.credit = int32(min(int64(st.credit)+int64(n), infinite))
+			s.streams[sid] = st
 		}
 	case core.FrameTypePayload:
 		rr := st.kind == core.FrameTypeRequestResponse
@@ -759,7 +764,7 @@ func (s *State) Outbound(h core.FrameHeader, n uint32) (flags core.FrameFlag, se
 		case rr || flags&core.FlagComplete != 0:
 			st.out = false
 		}
-		s.maybeClose(sid, st)
+		s.update(sid, st)
 	}
 	return flags, !cancel
 }

@@ -190,6 +190,16 @@
 // compile-time check and TestHeldPayloadCycle (here),
 // TestUnreadDownloadsMemory (impl/robustness).
 //
+// Stream items in pooled payload values (here: [Downstream].Next). The
+// library's stream subscribers read an item's Data and Metadata in OnNext
+// and keep only those slices, in the frames they queue, never the payload
+// value: so the value is back in a pool once OnNext returns, instead of
+// one allocation per item (a fan-out's largest share of them in
+// chat-load's allocation profile). An item the response budget holds
+// keeps a payload of its own, whose Release the library calls later.
+// Covered: TestRequestStream and TestRequestChannel (gen/rsrt) check
+// every item's bytes, in order.
+//
 // No graceful shutdown (here: [Serve] only serves; gen/rsrt gate.go and
 // gen/rsrt/server drain). Cancelling Serve's context drops every
 // connection at once; the drain gate and the server's drain do it in

@@ -3,6 +3,7 @@ package rsock
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/jjeffcaii/reactor-go/scheduler"
 	"github.com/rsocket/rsocket-go/rx"
@@ -99,6 +100,12 @@ type Downstream struct {
 	fence *Fence
 }
 
+// items holds the payload values that carry stream items the response
+// budget does not hold, each for the length of one OnNext (entry "Stream
+// items in pooled payload values"): pooled rather than one per stream,
+// which a server holds thousands of.
+var items = sync.Pool{New: func() any { return new(outPayload) }}
+
 func (d *Downstream) call(f func()) (err error) {
 	d.fence.do(func() {
 		defer func() {
@@ -119,9 +126,17 @@ func (d *Downstream) Start(ctx context.Context, c Control) error {
 
 // Next sends one item; p's Done is called once the library is done with it.
 func (d *Downstream) Next(p Payload) error {
-	lp := p.lib()
-	err := d.call(func() { d.sub.OnNext(lp) })
-	settle(lp)
+	if p.Done != nil {
+		lp := p.lib()
+		err := d.call(func() { d.sub.OnNext(lp) })
+		settle(lp)
+		return err
+	}
+	it := items.Get().(*outPayload)
+	it.data, it.md = p.Data, p.Metadata
+	err := d.call(func() { d.sub.OnNext(it) })
+	*it = outPayload{} // the pool does not keep the bytes alive
+	items.Put(it)
 	return err
 }
 

@@ -198,7 +198,8 @@
 // chat-load's allocation profile). An item the response budget holds
 // keeps a payload of its own, whose Release the library calls later.
 // Covered: TestRequestStream and TestRequestChannel (gen/rsrt) check
-// every item's bytes, in order.
+// every item's bytes, in order; TestStreamItemsInPooledValues (here), that
+// the value holds them no longer than OnNext and allocates nothing.
 //
 // No graceful shutdown (here: [Serve] only serves; gen/rsrt gate.go and
 // gen/rsrt/server drain). Cancelling Serve's context drops every

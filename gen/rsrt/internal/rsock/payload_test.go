@@ -1,9 +1,12 @@
 package rsock
 
 import (
+	"bytes"
+	"context"
 	"testing"
 
 	"github.com/rsocket/rsocket-go/payload"
+	"github.com/rsocket/rsocket-go/rx"
 )
 
 // libReleasable is the interface rsocket-go v0.8.16 (internal/common)
@@ -70,5 +73,57 @@ func TestCopyIn(t *testing.T) {
 	}
 	if got, _ := copyIn(payload.New(nil, nil)); got.Data != nil || got.Metadata != nil {
 		t.Fatalf("empty payload: %q, %q, want nil, nil", got.Data, got.Metadata)
+	}
+}
+
+// itemSub is a library subscriber that checks each item it is given
+// against the next one expected, and keeps the last payload value.
+type itemSub struct {
+	t    *testing.T
+	want func() (data, md []byte)
+	last payload.Payload
+	n    int
+}
+
+func (s *itemSub) OnNext(p payload.Payload) {
+	data, md := s.want()
+	got, _ := p.Metadata()
+	if !bytes.Equal(p.Data(), data) || !bytes.Equal(got, md) {
+		s.t.Errorf("item %d: data %q metadata %q, want %q and %q", s.n, p.Data(), got, data, md)
+	}
+	s.last = p
+	s.n++
+}
+func (*itemSub) OnComplete()                                  {}
+func (*itemSub) OnError(error)                                {}
+func (*itemSub) OnSubscribe(context.Context, rx.Subscription) {}
+
+// Every item reaches the library with its own bytes, in a payload value
+// that holds them no longer than OnNext (entry "Stream items in pooled
+// payload values"), and that allocates nothing.
+func TestStreamItemsInPooledValues(t *testing.T) {
+	items := [][2][]byte{{[]byte("a"), nil}, {[]byte("bb"), []byte("meta")}, {nil, []byte("m")}, {[]byte("dddd"), nil}}
+	i := 0
+	sub := &itemSub{t: t, want: func() ([]byte, []byte) { return items[i%len(items)][0], items[i%len(items)][1] }}
+	d := &Downstream{sub: sub, fence: new(Fence)}
+	next := func() {
+		it := items[i%len(items)]
+		if err := d.Next(Payload{Data: it[0], Metadata: it[1]}); err != nil {
+			t.Fatal(err)
+		}
+		if len(sub.last.Data()) != 0 {
+			t.Fatalf("item %d: the payload value still holds %q after Next", i, sub.last.Data())
+		}
+		i++
+	}
+	for range 2 * len(items) {
+		next()
+	}
+	allocs := testing.AllocsPerRun(100, next)
+	if sub.n != i {
+		t.Fatalf("%d items reached the subscriber, want %d", sub.n, i)
+	}
+	if !raceEnabled && allocs != 0 {
+		t.Errorf("%.1f allocations per item, want 0", allocs)
 	}
 }

@@ -140,6 +140,7 @@ type State struct {
 	pending    int // bytes held in chains
 	shared     *Reassembly
 	refusing   bool
+	ended      bool // the server wrote a connection ERROR (see Ended)
 }
 
 // ReasonShuttingDown is the reason of the requests refused once
@@ -201,6 +202,15 @@ func (s *State) SetupDone() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.setup
+}
+
+// Ended reports whether the server wrote a connection ERROR (stream 0),
+// after which it closes the connection: a refused SETUP, a broken
+// protocol or limit.
+func (s *State) Ended() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended
 }
 
 // Lifetime returns the max lifetime the client declared in SETUP, capped
@@ -721,6 +731,11 @@ func (s *State) update(sid uint32, st stream) {
 func (s *State) Outbound(h core.FrameHeader, n uint32) (flags core.FrameFlag, send bool) {
 	sid := h.StreamID()
 	flags = h.Flag()
+	if sid == 0 && h.Type() == core.FrameTypeError {
+		s.mu.Lock()
+		s.ended = true
+		s.mu.Unlock()
+	}
 	if sid&1 == 0 {
 		return flags, true
 	}

@@ -436,6 +436,9 @@ func (c *TCPConn) Close() error {
 		}
 		c.wq.mu.Unlock()
 	}
+	if c.st.Ended() {
+		lingerClose(c.nc)
+	}
 	err := c.nc.Close()
 	c.afterClose()
 	if errors.Is(err, net.ErrClosed) {
@@ -443,3 +446,29 @@ func (c *TCPConn) Close() error {
 	}
 	return err
 }
+
+// lingerClose ends a connection whose last frame is a connection ERROR
+// the way net/http ends one it refused: it half-closes, so that the peer
+// reads the ERROR and then the end of the stream, and reads and drops
+// what the peer still sends until the peer closes too, for at most
+// lingerTime and lingerBytes; the caller then closes. A socket closed
+// with bytes unread, or that bytes reach after its close, answers with a
+// reset, which can reach the peer before it has read the ERROR (a client
+// that sends its first request once its SETUP is out gets one when the
+// SETUP is refused; rsocket-js 0.0.27 throws it as an uncaught
+// exception). The connection stays counted meanwhile, and a server that
+// shuts down closes it at once.
+func lingerClose(nc net.Conn) {
+	cw, ok := nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.Copy(io.Discard, io.LimitReader(nc, lingerBytes))
+}
+
+// lingerTime and lingerBytes bound lingerClose.
+const (
+	lingerTime  = 500 * time.Millisecond
+	lingerBytes = 64 << 10
+)

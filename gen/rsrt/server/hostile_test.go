@@ -573,6 +573,49 @@ func TestSetupRefusalKeepsItsCode(t *testing.T) {
 	})
 }
 
+// TestSetupRefusalEndsCleanly: a client whose first request arrives
+// while its SETUP is being refused, as a client that sends it once the
+// SETUP is out does, reads the ERROR and then the end of the stream, not
+// a reset. A socket closed with the request unread answers with a reset,
+// which can reach the client before it reads the ERROR (rsocket-js
+// 0.0.27 throws the reset as an uncaught exception); so the server
+// half-closes, and reads and drops what comes until the client closes.
+func TestSetupRefusalEndsCleanly(t *testing.T) {
+	acc := func(context.Context, payload.SetupPayload, rsocket.CloseableRSocket) (rsocket.RSocket, error) {
+		time.Sleep(200 * time.Millisecond) // the request arrives meanwhile
+		return nil, setupRefusal{}
+	}
+	srv, err := server.New(acc, server.Config{TCPAddr: "127.0.0.1:0", Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	defer func() {
+		stop()
+		<-done
+	}()
+	<-srv.Ready()
+	nc, err := net.DialTimeout("tcp", srv.TCPAddr().String(), testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(testTimeout))
+	c := &rawTCP{t: t, nc: nc}
+	c.send(setupFrame())
+	time.Sleep(50 * time.Millisecond) // the server has read the SETUP alone
+	c.send(wire(framing.NewWriteableRequestResponseFrame(1, []byte("hi"), meta(routeEcho), 0)))
+	time.Sleep(300 * time.Millisecond) // the refusal is out, and a reset would be too
+	if f := c.await(0, core.FrameTypeError); core.ErrorCode(binary.BigEndian.Uint32(f.body)) != core.ErrorCodeUnsupportedSetup {
+		t.Errorf("ERROR %q, want UNSUPPORTED_SETUP", f.body)
+	}
+	if n, err := io.Copy(io.Discard, nc); err != nil || n != 0 {
+		t.Errorf("after the ERROR: %d more bytes and %v, want the end of the stream", n, err)
+	}
+}
+
 // TestWebSocketControlFrames checks that the server answers a ping and
 // a close at once, though it holds its writes until the library flushes
 // (guard's batchConn), and that the connection then still serves.

@@ -141,6 +141,7 @@ type State struct {
 	shared     *Reassembly
 	refusing   bool
 	ended      bool // the server wrote a connection ERROR (see Ended)
+	lingered   bool // see Linger
 }
 
 // ReasonShuttingDown is the reason of the requests refused once
@@ -204,13 +205,16 @@ func (s *State) SetupDone() bool {
 	return s.setup
 }
 
-// Ended reports whether the server wrote a connection ERROR (stream 0),
-// after which it closes the connection: a refused SETUP, a broken
-// protocol or limit.
-func (s *State) Ended() bool {
+// Linger reports whether a connection being closed should linger (see
+// lingerClose): true once, on the first call after the server wrote a
+// connection ERROR (stream 0), as it does when it refuses a SETUP. A
+// later close, the server's own when it shuts down, closes at once.
+func (s *State) Linger() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ended
+	ok := s.ended && !s.lingered
+	s.lingered = true
+	return ok
 }
 
 // Lifetime returns the max lifetime the client declared in SETUP, capped

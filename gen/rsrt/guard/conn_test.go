@@ -443,3 +443,52 @@ func readWireFrame(t *testing.T, r *bufio.Reader) core.BufferedFrame {
 	}
 	return f
 }
+
+// A connection that wrote a connection ERROR lingers on Close: the peer
+// reads the ERROR and then the end of the stream while what it still
+// sends is read and dropped; a second Close, as the server's when it
+// shuts down, ends the linger at once.
+func TestTCPConnLingersAfterAConnectionError(t *testing.T) {
+	old := lingerTime
+	lingerTime = time.Hour // only the second Close can end it
+	t.Cleanup(func() { lingerTime = old })
+	c, client, _ := tcpPair(t, Limits{})
+	send(t, client, validSetup())
+	readFrame(t, c)
+	if err := c.Write(framing.NewWriteableErrorFrame(0, core.ErrorCodeRejectedSetup, []byte("no"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+
+	_ = client.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(client)
+	if f := readWireFrame(t, r); f.Header().Type() != core.FrameTypeError || f.Header().StreamID() != 0 {
+		t.Fatalf("got %s, want the connection ERROR", f.Header())
+	}
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("after the ERROR: %v, want the end of the stream", err)
+	}
+	// The server still reads: these bytes are dropped, not answered
+	// with a reset.
+	send(t, client, wire(framing.NewWriteableRequestResponseFrame(1, []byte("late"), nil, 0)))
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while the peer is still connected", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	go func() { closed <- c.Close() }()
+	for i := range 2 {
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of the two Closes returned: the second did not end the linger", i)
+		}
+	}
+}

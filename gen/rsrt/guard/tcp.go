@@ -436,7 +436,7 @@ func (c *TCPConn) Close() error {
 		}
 		c.wq.mu.Unlock()
 	}
-	if c.st.Ended() {
+	if c.st.Linger() {
 		lingerClose(c.nc)
 	}
 	err := c.nc.Close()
@@ -456,8 +456,8 @@ func (c *TCPConn) Close() error {
 // reset, which can reach the peer before it has read the ERROR (a client
 // that sends its first request once its SETUP is out gets one when the
 // SETUP is refused; rsocket-js 0.0.27 throws it as an uncaught
-// exception). The connection stays counted meanwhile, and a server that
-// shuts down closes it at once.
+// exception). The connection stays counted meanwhile; a second Close,
+// as when the server shuts down, closes it at once.
 func lingerClose(nc net.Conn) {
 	cw, ok := nc.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
@@ -467,8 +467,8 @@ func lingerClose(nc net.Conn) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(nc, lingerBytes))
 }
 
-// lingerTime and lingerBytes bound lingerClose.
-const (
-	lingerTime  = 500 * time.Millisecond
-	lingerBytes = 64 << 10
-)
+// lingerTime and lingerBytes bound lingerClose; lingerTime is a
+// variable for tests.
+var lingerTime = 500 * time.Millisecond
+
+const lingerBytes = 64 << 10

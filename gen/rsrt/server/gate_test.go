@@ -3,9 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/binary"
-	"net"
 	"testing"
-	"time"
 
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/framing"
@@ -87,13 +85,7 @@ func TestDrainWithRuntimeGate(t *testing.T) {
 	go func() { done <- srv.Serve(ctx) }()
 	<-srv.Ready()
 
-	nc, err := net.DialTimeout("tcp", srv.TCPAddr().String(), testTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(testTimeout))
-	c := &rawTCP{t: t, nc: nc}
+	c := dialRawAt(t, srv.TCPAddr().String())
 	c.send(setupFrame(), routed(1, "echo", "hi"))
 	if f := c.answer(1); f.typ != core.FrameTypePayload || string(f.data()) != "hi" {
 		t.Fatalf("echo before shutdown: %s %q", f.typ, f.body)

@@ -77,9 +77,12 @@ type rawTCP struct {
 	nc net.Conn
 }
 
-func dialRaw(t *testing.T, run *running) *rawTCP {
+func dialRaw(t *testing.T, run *running) *rawTCP { return dialRawAt(t, run.tcp()) }
+
+// dialRawAt opens a raw TCP connection to addr, closed when the test ends.
+func dialRawAt(t *testing.T, addr string) *rawTCP {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", run.tcp(), testTimeout)
+	nc, err := net.DialTimeout("tcp", addr, testTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +90,24 @@ func dialRaw(t *testing.T, run *running) *rawTCP {
 	nc.SetDeadline(time.Now().Add(testTimeout))
 	t.Cleanup(func() { nc.Close() })
 	return &rawTCP{t: t, nc: nc}
+}
+
+// serveAcceptor serves acc with cfg until the test ends.
+func serveAcceptor(t *testing.T, acc rsocket.ServerAcceptor, cfg server.Config) *server.Server {
+	t.Helper()
+	srv, err := server.New(acc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		<-done
+	})
+	<-srv.Ready()
+	return srv
 }
 
 // write sends bytes; errors are ignored, since the server may close the
@@ -516,18 +537,7 @@ func TestSetupRefusalKeepsItsCode(t *testing.T) {
 	acc := func(context.Context, payload.SetupPayload, rsocket.CloseableRSocket) (rsocket.RSocket, error) {
 		return nil, setupRefusal{}
 	}
-	srv, err := server.New(acc, server.Config{TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0", Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	defer func() {
-		stop()
-		<-done
-	}()
-	<-srv.Ready()
+	srv := serveAcceptor(t, acc, server.Config{TCPAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0", Logger: testLogger()})
 	check := func(t *testing.T, body []byte) {
 		t.Helper()
 		h := core.ParseFrameHeader(body)
@@ -542,13 +552,7 @@ func TestSetupRefusalKeepsItsCode(t *testing.T) {
 		}
 	}
 	t.Run("tcp", func(t *testing.T) {
-		nc, err := net.DialTimeout("tcp", srv.TCPAddr().String(), testTimeout)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer nc.Close()
-		nc.SetDeadline(time.Now().Add(testTimeout))
-		c := &rawTCP{t: t, nc: nc}
+		c := dialRawAt(t, srv.TCPAddr().String())
 		c.send(setupFrame())
 		f := c.await(0, core.FrameTypeError)
 		check(t, append(raw(0, core.FrameTypeError, 0), f.body...))
@@ -585,25 +589,8 @@ func TestSetupRefusalEndsCleanly(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // the request arrives meanwhile
 		return nil, setupRefusal{}
 	}
-	srv, err := server.New(acc, server.Config{TCPAddr: "127.0.0.1:0", Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	defer func() {
-		stop()
-		<-done
-	}()
-	<-srv.Ready()
-	nc, err := net.DialTimeout("tcp", srv.TCPAddr().String(), testTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(testTimeout))
-	c := &rawTCP{t: t, nc: nc}
+	srv := serveAcceptor(t, acc, server.Config{TCPAddr: "127.0.0.1:0", Logger: testLogger()})
+	c := dialRawAt(t, srv.TCPAddr().String())
 	c.send(setupFrame())
 	time.Sleep(50 * time.Millisecond) // the server has read the SETUP alone
 	c.send(wire(framing.NewWriteableRequestResponseFrame(1, []byte("hi"), meta(routeEcho), 0)))
@@ -611,7 +598,7 @@ func TestSetupRefusalEndsCleanly(t *testing.T) {
 	if f := c.await(0, core.FrameTypeError); core.ErrorCode(binary.BigEndian.Uint32(f.body)) != core.ErrorCodeUnsupportedSetup {
 		t.Errorf("ERROR %q, want UNSUPPORTED_SETUP", f.body)
 	}
-	if n, err := io.Copy(io.Discard, nc); err != nil || n != 0 {
+	if n, err := io.Copy(io.Discard, c.nc); err != nil || n != 0 {
 		t.Errorf("after the ERROR: %d more bytes and %v, want the end of the stream", n, err)
 	}
 }

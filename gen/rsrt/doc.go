@@ -83,7 +83,11 @@
 // the read loop itself, one at a time in arrival order, and their answers
 // join the frames the connection writes next. An answer large enough to
 // be charged to the response budget leaves the read loop before it waits
-// for room, so that only the handler's own code holds the connection.
+// for room, so that only the handler's own code holds the connection. A
+// fed stream of the connection (see below) that an inline handler wakes
+// starts its drain once the handler's answer is with the library: the
+// answer is not queued behind the item, and the two often leave in one
+// write (a chat message and its delivery to the sender's own stream).
 //
 // # Streams that outlive their handler
 //

@@ -112,7 +112,9 @@ func (s *Sender[T]) outbound() *RawSender {
 
 // Wake tells the stream that its source may have items. It never blocks:
 // the items are sent by the stream's own drain, as the peer's demand
-// allows.
+// allows. Woken by a handler running on the connection's read loop
+// (WithInline), a stream that outlives its handler starts its drain once
+// that handler's answer is with the library.
 func (f *Feeder) Wake() {
 	if f.out == nil {
 		select {
@@ -134,6 +136,10 @@ func (f *Feeder) Wake() {
 	if !f.out.canSend() {
 		f.mu.Unlock()
 		return // the peer's next REQUEST_N wakes the stream
+	}
+	if f.out.scope.holdWake(f) {
+		f.mu.Unlock()
+		return // woken again after the inline handler's answer
 	}
 	f.running = true
 	f.mu.Unlock()
@@ -249,7 +255,7 @@ func (f *Feeder) recoverDrain() {
 	f.running = false
 	f.mu.Unlock()
 	call := &f.out.held.call
-	f.end(recovered(f.out.log, p, call.Interaction, call.Route))
+	f.end(recovered(f.out.scope.log, p, call.Interaction, call.Route))
 }
 
 // detach is the runtime's side of a stream that outlives its handler:

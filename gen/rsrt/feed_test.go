@@ -25,6 +25,9 @@ type testFeed struct {
 	// returned, once it did.
 	ended    chan error
 	returned chan error
+	// taken receives a value when Next returns an item, if nobody
+	// waits for one already.
+	taken chan struct{}
 }
 
 func (t *testFeed) Next() (*rsrt.Shared[string], bool) {
@@ -38,6 +41,10 @@ func (t *testFeed) Next() (*rsrt.Shared[string], bool) {
 	}
 	v := t.items[0]
 	t.items = t.items[1:]
+	select {
+	case t.taken <- struct{}{}:
+	default:
+	}
 	return v, true
 }
 
@@ -71,8 +78,9 @@ func encodeString(s string) (rsrt.Payload, error) { return rsrt.Payload{Data: []
 // serveFed serves route "fed": a stream fed from a testFeed that the test
 // receives on the connection's feeds and then drives.
 func serveFed(ctx context.Context, c *conn, _ *rsrt.Payload, out rsrt.Stream) error {
-	src := &testFeed{ended: make(chan error, 1), returned: make(chan error, 1)}
+	src := &testFeed{ended: make(chan error, 1), returned: make(chan error, 1), taken: make(chan struct{}, 1)}
 	src.f = rsrt.NewSender(ctx, out, encodeString).Feed(src)
+	c.fed.Store(src)
 	c.feeds <- src
 	err := src.f.Serve()
 	src.returned <- err

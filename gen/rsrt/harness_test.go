@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,9 +28,10 @@ const testTimeout = 10 * time.Second
 // conn is the per-connection handler value of the test service.
 type conn struct {
 	c       *rsrt.Conn
-	events  chan string    // what handlers observed, for assertions
-	release chan struct{}  // closed by a test to let route "slow" return
-	feeds   chan *testFeed // the sources of route "fed"'s streams
+	events  chan string              // what handlers observed, for assertions
+	release chan struct{}            // closed by a test to let route "slow" return
+	feeds   chan *testFeed           // the sources of route "fed"'s streams
+	fed     atomic.Pointer[testFeed] // the latest of them, for route "feedone"
 }
 
 func (c *conn) event(format string, args ...any) {
@@ -90,6 +92,31 @@ func serverRoutes() *rsrt.Routes[*conn] {
 		c.event("slow started")
 		<-c.release
 		return rsrt.EncodeString("done")
+	})
+	// feedone pushes an item to the connection's latest fed stream and
+	// waits until its drain takes it ("wait"), or watches a window for it
+	// ("watch"), and says which as an event.
+	r.HandleRequestResponse("feedone", func(_ context.Context, c *conn, req *rsrt.Payload) (rsrt.Payload, error) {
+		src := c.fed.Load()
+		if src == nil {
+			return rsrt.Payload{}, errors.New("no fed stream")
+		}
+		window := time.After(testTimeout)
+		if string(req.Data) == "watch" {
+			window = time.After(quietWindow)
+		}
+		select {
+		case <-src.taken: // an earlier item's
+		default:
+		}
+		src.push(0, 1)
+		select {
+		case <-src.taken:
+			c.event("feedone: taken during the handler")
+		case <-window:
+			c.event("feedone: not taken during the handler")
+		}
+		return rsrt.EncodeString("pushed")
 	})
 	r.HandleFireAndForget("note", func(_ context.Context, c *conn, req *rsrt.Payload) error {
 		c.event("note %s", req.Data)

@@ -131,6 +131,41 @@ func TestInlineWaitsForTheBudgetOffTheReadLoop(t *testing.T) {
 	}
 }
 
+// TestInlineHandlerWakesAfterItsAnswer checks that a fed stream of the
+// connection that an inline handler wakes starts its drain once the
+// handler's answer is with the library, not while the handler runs (the
+// answer is then not queued behind the item); beside a pooled handler
+// the drain takes the item while the handler still runs. The item
+// arrives either way.
+func TestInlineHandlerWakesAfterItsAnswer(t *testing.T) {
+	for _, inline := range []bool{false, true} {
+		name, mode, want := "pooled", "wait", "feedone: taken during the handler"
+		var opts []rsrt.AcceptOption
+		if inline {
+			name, mode, want = "inline", "watch", "feedone: not taken during the handler"
+			opts = append(opts, rsrt.WithInline("feedone"))
+		}
+		t.Run(name, func(t *testing.T) {
+			s := startServer(t, opts...)
+			c := s.dial(t)
+			sc := s.nextConn(t)
+			ctx := testCtx(t)
+			items := openStream(ctx, c, "fed")
+			sc.nextFeed(t)
+			resp, err := c.Caller().RequestResponse(ctx, "feedone", rsrt.Payload{Data: []byte(mode)})
+			if err != nil || string(resp.Data) != "pushed" {
+				t.Fatalf("feedone: %q, %v", resp.Data, err)
+			}
+			if e := sc.waitEvent(t, "feedone:"); e != want {
+				t.Errorf("%s, want %s", e, want)
+			}
+			if it := nextItem(t, items); it.end || it.data != "0" {
+				t.Errorf("stream: %+v, want item 0", it)
+			}
+		})
+	}
+}
+
 // TestWithInlineNamesRequestResponseRoutes checks that WithInline refuses,
 // when the acceptor is built, a name that is not a request-response route.
 func TestWithInlineNamesRequestResponseRoutes(t *testing.T) {

@@ -179,6 +179,10 @@ func (c *rrCtx[S]) Run(sink rsock.Answer) {
 			c.end()
 		}
 	}()
+	if c.rt.inline {
+		r.inlineStarts()
+		defer r.inlineEnds() // after the answer (see holdWake)
+	}
 	h.serve(r.served(RequestResponse, c.rt.name, c.in.Metadata, r.s))
 	resp, err := r.callRR(h, &h.call, c.rt, &c.in)
 	if err == nil {

@@ -2,6 +2,7 @@ package rsrt
 
 import (
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt/internal/rsock"
 )
@@ -37,6 +38,43 @@ type connScope struct {
 	// peer is the other end, as Call.Peer shows it.
 	peer Peer
 	log  *slog.Logger
+	// inline is inlineRunning while an inline handler of the connection
+	// runs on its read loop, then the fed stream whose wake it holds
+	// back, if any (see holdWake); nil otherwise.
+	inline atomic.Pointer[Feeder]
+}
+
+// inlineRunning marks connScope.inline while an inline handler runs and
+// no wake is held.
+var inlineRunning = new(Feeder)
+
+// inlineStarts marks the start of an inline handler (WithInline).
+func (sc *connScope) inlineStarts() { sc.inline.Store(inlineRunning) }
+
+// inlineEnds marks its end, once its answer is with the library, and
+// wakes the stream whose wake it held back.
+func (sc *connScope) inlineEnds() {
+	if f := sc.inline.Swap(nil); f != nil && f != inlineRunning {
+		f.Wake()
+	}
+}
+
+// holdWake holds back the wake of f, a fed stream of the connection,
+// while an inline handler of the connection runs, and reports whether it
+// did: the stream's drain then starts once the handler's answer is with
+// the library, so that the answer is not queued behind the item (the
+// drain runs on another goroutine, often at once on the other core) and
+// the two often leave in one write. One stream's wake is held, the
+// connection's own messages being the case; another stream woken
+// meanwhile starts at once.
+func (sc *connScope) holdWake(f *Feeder) bool {
+	switch sc.inline.Load() {
+	case f:
+		return true
+	case inlineRunning:
+		return sc.inline.CompareAndSwap(inlineRunning, f)
+	}
+	return false
 }
 
 // clientScope is the scope of a client connection: its requests are

@@ -10,7 +10,6 @@ package rsrt
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"math"
 	"sync"
 
@@ -33,8 +32,8 @@ var (
 // The library sees it through senderSub: an rsock.Outbound it subscribes
 // to, and the rsock.Control its subscriber controls it with.
 type RawSender struct {
-	log  *slog.Logger
-	done <-chan struct{} // connection closed
+	scope *connScope
+	done  <-chan struct{} // connection closed
 	// held charges the items to the connection's response budget (see
 	// budget.go), unbounded on a client.
 	held *handlerCtx
@@ -63,7 +62,7 @@ type RawSender struct {
 }
 
 func newSender(scope *connScope, held *handlerCtx, done <-chan struct{}, onCancel func()) *RawSender {
-	return &RawSender{log: scope.log, held: held, done: done, onCancel: onCancel, emitted: make(chan struct{})}
+	return &RawSender{scope: scope, held: held, done: done, onCancel: onCancel, emitted: make(chan struct{})}
 }
 
 // senderSub is the library's side of a RawSender: the rsock.Outbound it
@@ -343,7 +342,7 @@ func (s *RawSender) call(f func() error) {
 	// A type assertion, not errors.As: this runs for every item, and
 	// errors.As would allocate its target.
 	if pe, ok := f().(*rsock.PanicError); ok {
-		s.log.Error("rsrt: recovered panic in rsocket-go outbound call", "panic", pe.Value)
+		s.scope.log.Error("rsrt: recovered panic in rsocket-go outbound call", "panic", pe.Value)
 	}
 }
 

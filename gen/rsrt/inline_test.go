@@ -23,44 +23,51 @@ const quietWindow = 300 * time.Millisecond
 // request after it on the same connection is not dispatched. The same
 // sequence without the option shows the request answered meanwhile.
 func TestInlineRunsOnTheReadLoop(t *testing.T) {
+	pooledAndInline(t, "slow", func(t *testing.T, inline bool, c *rsrt.ClientConn, sc *conn) {
+		ctx := testCtx(t)
+		slow := requestAsync(ctx, c, "slow", answered("done"))
+		sc.waitEvent(t, "slow started")
+		// Beside a pooled handler the echo has the test's whole
+		// timeout: only the inline case watches a window.
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if inline {
+			wctx, cancel = context.WithTimeout(ctx, quietWindow)
+		}
+		_, err := c.Caller().RequestResponse(wctx, "echo", rsrt.Payload{Data: []byte("x")})
+		cancel()
+		switch {
+		case inline && err == nil:
+			t.Error("echo answered while the inline handler held the read loop")
+		case inline && !errors.Is(err, context.DeadlineExceeded):
+			t.Errorf("echo while the read loop was held: %v, want the caller's deadline", err)
+		case !inline && err != nil:
+			t.Errorf("echo beside a pooled handler: %v", err)
+		}
+		close(sc.release)
+		if err := <-slow; err != nil {
+			t.Fatalf("slow: %v", err)
+		}
+		resp, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{Data: []byte("after")})
+		if err != nil || string(resp.Data) != "after" {
+			t.Fatalf("echo after the handler returned: %q, %v", resp.Data, err)
+		}
+	})
+}
+
+// pooledAndInline runs f twice, each time on a server and a connection
+// of its own: with route's handler pooled, then inline (WithInline).
+func pooledAndInline(t *testing.T, route string, f func(t *testing.T, inline bool, c *rsrt.ClientConn, sc *conn)) {
 	for _, inline := range []bool{false, true} {
 		name := "pooled"
 		var opts []rsrt.AcceptOption
 		if inline {
 			name = "inline"
-			opts = append(opts, rsrt.WithInline("slow"))
+			opts = append(opts, rsrt.WithInline(route))
 		}
 		t.Run(name, func(t *testing.T) {
 			s := startServer(t, opts...)
 			c := s.dial(t)
-			sc := s.nextConn(t)
-			ctx := testCtx(t)
-			slow := requestAsync(ctx, c, "slow", answered("done"))
-			sc.waitEvent(t, "slow started")
-			// Beside a pooled handler the echo has the test's whole
-			// timeout: only the inline case watches a window.
-			wctx, cancel := ctx, context.CancelFunc(func() {})
-			if inline {
-				wctx, cancel = context.WithTimeout(ctx, quietWindow)
-			}
-			_, err := c.Caller().RequestResponse(wctx, "echo", rsrt.Payload{Data: []byte("x")})
-			cancel()
-			switch {
-			case inline && err == nil:
-				t.Error("echo answered while the inline handler held the read loop")
-			case inline && !errors.Is(err, context.DeadlineExceeded):
-				t.Errorf("echo while the read loop was held: %v, want the caller's deadline", err)
-			case !inline && err != nil:
-				t.Errorf("echo beside a pooled handler: %v", err)
-			}
-			close(sc.release)
-			if err := <-slow; err != nil {
-				t.Fatalf("slow: %v", err)
-			}
-			resp, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{Data: []byte("after")})
-			if err != nil || string(resp.Data) != "after" {
-				t.Fatalf("echo after the handler returned: %q, %v", resp.Data, err)
-			}
+			f(t, inline, c, s.nextConn(t))
 		})
 	}
 }
@@ -138,32 +145,25 @@ func TestInlineWaitsForTheBudgetOffTheReadLoop(t *testing.T) {
 // the drain takes the item while the handler still runs. The item
 // arrives either way.
 func TestInlineHandlerWakesAfterItsAnswer(t *testing.T) {
-	for _, inline := range []bool{false, true} {
-		name, mode, want := "pooled", "wait", "feedone: taken during the handler"
-		var opts []rsrt.AcceptOption
+	pooledAndInline(t, "feedone", func(t *testing.T, inline bool, c *rsrt.ClientConn, sc *conn) {
+		mode, want := "wait", "feedone: taken during the handler"
 		if inline {
-			name, mode, want = "inline", "watch", "feedone: not taken during the handler"
-			opts = append(opts, rsrt.WithInline("feedone"))
+			mode, want = "watch", "feedone: not taken during the handler"
 		}
-		t.Run(name, func(t *testing.T) {
-			s := startServer(t, opts...)
-			c := s.dial(t)
-			sc := s.nextConn(t)
-			ctx := testCtx(t)
-			items := openStream(ctx, c, "fed")
-			sc.nextFeed(t)
-			resp, err := c.Caller().RequestResponse(ctx, "feedone", rsrt.Payload{Data: []byte(mode)})
-			if err != nil || string(resp.Data) != "pushed" {
-				t.Fatalf("feedone: %q, %v", resp.Data, err)
-			}
-			if e := sc.waitEvent(t, "feedone:"); e != want {
-				t.Errorf("%s, want %s", e, want)
-			}
-			if it := nextItem(t, items); it.end || it.data != "0" {
-				t.Errorf("stream: %+v, want item 0", it)
-			}
-		})
-	}
+		ctx := testCtx(t)
+		items := openStream(ctx, c, "fed")
+		sc.nextFeed(t)
+		resp, err := c.Caller().RequestResponse(ctx, "feedone", rsrt.Payload{Data: []byte(mode)})
+		if err != nil || string(resp.Data) != "pushed" {
+			t.Fatalf("feedone: %q, %v", resp.Data, err)
+		}
+		if e := sc.waitEvent(t, "feedone:"); e != want {
+			t.Errorf("%s, want %s", e, want)
+		}
+		if it := nextItem(t, items); it.end || it.data != "0" {
+			t.Errorf("stream: %+v, want item 0", it)
+		}
+	})
 }
 
 // TestWithInlineNamesRequestResponseRoutes checks that WithInline refuses,

@@ -262,11 +262,19 @@ class ChatClient {
   close() {
     if (this.closed) return;
     this.closed = true;
+    // rsocket-tcp-client 0.0.27 closes by removing every listener of its
+    // socket and ending it (a half-close). A reset that comes after that,
+    // as when the server shuts down with this client's last frames
+    // unread, is then an 'error' event with no listener: an uncaught
+    // exception that ends the test process. The test is done with the
+    // connection; what becomes of it after its close is not checked.
+    const socket = this.transport && this.transport._socket;
     try {
       this.client.close();
     } catch (_) {
       // already closed
     }
+    if (socket) socket.on('error', () => {});
   }
 }
 

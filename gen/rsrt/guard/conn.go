@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -76,6 +77,23 @@ var ErrSetupTimeout = errors.New("rsocket guard: no SETUP within the setup timeo
 // ErrIdleTimeout is returned by the Read of a connection that sent nothing
 // during its max lifetime.
 var ErrIdleTimeout = errors.New("rsocket guard: nothing received during the max lifetime")
+
+// yieldBeforeWait is called by a read loop that has nothing buffered,
+// before it waits for its peer. The library hands each frame the loop
+// reads to a dispatching goroutine of its own, made ready on this core
+// but not running yet; a read that finds nothing would make it wait for a
+// system call and the park that follows. Yielding first lets the frame's
+// handler run at once; the read follows on the other core, or after it.
+func (c *checker) yieldBeforeWait() {
+	runtime.Gosched()
+	if h := testHookWait.Load(); h != nil {
+		(*h)(c)
+	}
+}
+
+// testHookWait, set by tests only, is called as a read loop waits for its
+// peer.
+var testHookWait atomic.Pointer[func(*checker)]
 
 // checker is the part of a checking connection that does not depend on
 // the transport: it runs State.Check on raw frames and turns the decisions

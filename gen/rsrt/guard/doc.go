@@ -27,7 +27,11 @@
 // connections' flushes are combined instead: a goroutine of the
 // combiner's own writes out every connection that flushed, without
 // waiting for any socket, so that a busy server sends several frames per
-// system call and an idle one pays nothing (see combine.go).
+// system call and an idle one pays nothing (see combine.go). On the way
+// in, the library's read loop hands each request to a goroutine of its
+// own; a connection with nothing more buffered yields to it before
+// reading again, so that the request is handled before the read that
+// finds nothing, not after it.
 //
 // [NewTCPServer] and [NewWebSocketServer] are rsocket-go server transports
 // built on that check, with the limits of a [Limits] value; [Stats] counts

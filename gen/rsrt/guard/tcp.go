@@ -243,6 +243,7 @@ func (c *TCPConn) Read() (core.BufferedFrame, error) {
 			// less than a quarter of an 8 KiB stack and the GC
 			// halves it (4 KiB per idle connection).
 			c.releaseReader()
+			c.yieldBeforeWait()
 			n, err := c.nc.Read(c.idle[:])
 			if err := c.woke(n, err); err != nil {
 				return nil, err

@@ -111,6 +111,7 @@ func (c *WSConn) Read() (core.BufferedFrame, error) {
 	}
 	if c.idle != nil && c.idle.Buffered() == 0 {
 		c.releaseMsgBuffer()
+		c.yieldBeforeWait()
 		c.batch.waitIdle()
 	}
 	return c.read()

@@ -132,37 +132,38 @@ func main() {
 func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 	fs := flag.NewFlagSet("chat-load", flag.ContinueOnError)
 	var (
-		target     = fs.String("target", "both", "servers to start and measure: chat, baseline or both (ignored with --addr)")
-		addr       = fs.String("addr", "", "drive the server already running at host:port (TCP) or ws://host:port/path (WebSocket) instead of starting one")
-		transport  = fs.String("transport", "tcp", "transports to measure: tcp, ws (WebSocket) or both, each scenario over one then the other (with --addr, the address's form names it)")
-		serverCmd  = fs.String("server-cmd", "", "command line that runs the chat server, with {port} for the port to listen on on 127.0.0.1, or {tcp-addr} and {ws-addr} for 127.0.0.1:port on the transport measured and an empty argument on the other (default: this binary's serve subcommand)")
-		inProcess  = fs.Bool("in-process", false, "run the servers of the rr and fan-out scenarios in this process (to profile them with --cpuprofile) instead of child processes; memory always uses a child")
-		scenarios  = fs.String("scenarios", "rr,fanout,memory", "comma-separated scenarios: rr, fanout, memory")
-		quick      = fs.Bool("quick", false, "small counts and short durations (CI)")
-		clientKind = fs.String("client", "typed", "load client: typed (generated chat client) or raw (plain rsocket-go)")
-		prefetch   = fs.Int("prefetch", 64, "stream items requested at a time by each messages.incoming subscriber")
-		conns      = fs.Int("conns", 4, "connections (users) for the request-response scenario")
-		rrMode     = fs.String("rr-mode", "private", "request-response messages: private (to the sender's own user), channel (to a channel whose only member is the sender), or split (private, to a user on a connection of its own: the requests and the draining stream on separate connections)")
-		inflight   = fs.String("inflight", "1,64,256", "request-response in-flight levels")
-		rrDur      = fs.Duration("rr-duration", 3*time.Second, "duration of each request-response level")
-		members    = fs.Int("members", 1000, "fan-out: channel members, each on its own connection with an open stream")
-		rate       = fs.Int("rate", 10, "fan-out: fixed send rate in messages per second (0 skips the phase)")
-		rateDur    = fs.Duration("rate-duration", 3*time.Second, "fan-out: duration of the fixed-rate phase")
-		flatMsgs   = fs.Int("flat-messages", 200, "fan-out: messages sent flat out (0 skips the phase)")
-		flatIn     = fs.Int("flat-inflight", 8, "fan-out: sends in flight in the flat-out phase")
-		slow       = fs.Int("slow", 0, "fan-out: members that consume slowly (backpressure)")
-		slowDelay  = fs.Duration("slow-delay", time.Millisecond, "fan-out: processing time per message of a slow member")
-		sessions   = fs.Int("sessions", 10000, "memory: logged-in sessions with open streams")
-		stallTO    = fs.Duration("stall-timeout", 3*time.Second, "a member with pending messages and no receipt for this long is stalled")
-		dialers    = fs.Int("dialers", 32, "concurrent dials when opening many connections")
-		memProf    = fs.String("server-memprofile", "", "memory scenario: write a heap profile of each server with the sessions open to PREFIX-<target>.pprof, PREFIX-<transport>-<target>.pprof with --transport both (not with --server-cmd)")
-		rounds     = fs.Int("rounds", 1, "run every target this many times, alternating, and report medians")
-		timeout    = fs.Duration("timeout", 15*time.Minute, "bound on the whole run")
-		jsonFile   = fs.String("json", "", "write the results as JSON to this file")
-		svgFile    = fs.String("svg", "", "write a chat-vs-baseline bar chart to this SVG file")
-		cpuProf    = fs.String("cpuprofile", "", "write a CPU profile of this process (the load client, and the servers with --in-process)")
-		mutexProf  = fs.String("mutexprofile", "", "write a mutex contention profile of this process (the load client, and the servers with --in-process)")
-		serverProf = fs.String("server-cpuprofile", "", "write a CPU profile of each child server of the rr and fan-out scenarios to PREFIX-<target>.pprof, PREFIX-<transport>-<target>.pprof with --transport both (not with --server-cmd)")
+		target      = fs.String("target", "both", "servers to start and measure: chat, baseline or both (ignored with --addr)")
+		addr        = fs.String("addr", "", "drive the server already running at host:port (TCP) or ws://host:port/path (WebSocket) instead of starting one")
+		transport   = fs.String("transport", "tcp", "transports to measure: tcp, ws (WebSocket) or both, each scenario over one then the other (with --addr, the address's form names it)")
+		serverCmd   = fs.String("server-cmd", "", "command line that runs the chat server, with {port} for the port to listen on on 127.0.0.1, or {tcp-addr} and {ws-addr} for 127.0.0.1:port on the transport measured and an empty argument on the other (default: this binary's serve subcommand)")
+		inProcess   = fs.Bool("in-process", false, "run the servers of the rr and fan-out scenarios in this process (to profile them with --cpuprofile) instead of child processes; memory always uses a child")
+		scenarios   = fs.String("scenarios", "rr,fanout,memory", "comma-separated scenarios: rr, fanout, memory")
+		quick       = fs.Bool("quick", false, "small counts and short durations (CI)")
+		clientKind  = fs.String("client", "typed", "load client: typed (generated chat client) or raw (plain rsocket-go)")
+		prefetch    = fs.Int("prefetch", 64, "stream items requested at a time by each messages.incoming subscriber")
+		conns       = fs.Int("conns", 4, "connections (users) for the request-response scenario")
+		rrMode      = fs.String("rr-mode", "private", "request-response messages: private (to the sender's own user), channel (to a channel whose only member is the sender), or split (private, to a user on a connection of its own: the requests and the draining stream on separate connections)")
+		inflight    = fs.String("inflight", "1,64,256", "request-response in-flight levels")
+		rrDur       = fs.Duration("rr-duration", 3*time.Second, "duration of each request-response level")
+		members     = fs.Int("members", 1000, "fan-out: channel members, each on its own connection with an open stream")
+		rate        = fs.Int("rate", 10, "fan-out: fixed send rate in messages per second (0 skips the phase)")
+		rateDur     = fs.Duration("rate-duration", 3*time.Second, "fan-out: duration of the fixed-rate phase")
+		flatMsgs    = fs.Int("flat-messages", 200, "fan-out: messages sent flat out (0 skips the phase)")
+		flatIn      = fs.Int("flat-inflight", 8, "fan-out: sends in flight in the flat-out phase")
+		slow        = fs.Int("slow", 0, "fan-out: members that consume slowly (backpressure)")
+		slowDelay   = fs.Duration("slow-delay", time.Millisecond, "fan-out: processing time per message of a slow member")
+		sessions    = fs.Int("sessions", 10000, "memory: logged-in sessions with open streams")
+		stallTO     = fs.Duration("stall-timeout", 3*time.Second, "a member with pending messages and no receipt for this long is stalled")
+		dialers     = fs.Int("dialers", 32, "concurrent dials when opening many connections")
+		memProf     = fs.String("server-memprofile", "", "memory scenario: write a heap profile of each server with the sessions open to PREFIX-<target>.pprof, PREFIX-<transport>-<target>.pprof with --transport both (not with --server-cmd)")
+		rounds      = fs.Int("rounds", 1, "run every target this many times, alternating, and report medians")
+		timeout     = fs.Duration("timeout", 15*time.Minute, "bound on the whole run")
+		jsonFile    = fs.String("json", "", "write the results as JSON to this file")
+		svgFile     = fs.String("svg", "", "write a chat-vs-baseline bar chart to this SVG file")
+		cpuProf     = fs.String("cpuprofile", "", "write a CPU profile of this process (the load client, and the servers with --in-process)")
+		mutexProf   = fs.String("mutexprofile", "", "write a mutex contention profile of this process (the load client, and the servers with --in-process)")
+		serverProf  = fs.String("server-cpuprofile", "", "write a CPU profile of each child server of the rr and fan-out scenarios to PREFIX-<target>.pprof, PREFIX-<transport>-<target>.pprof with --transport both (not with --server-cmd)")
+		serverTrace = fs.String("server-trace", "", "write a runtime execution trace of each child server of the rr and fan-out scenarios to PREFIX-<target>.trace, PREFIX-<transport>-<target>.trace with --transport both (not with --server-cmd; read it with go tool trace, e.g. -pprof=sched for where goroutines waited to run)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -346,9 +347,9 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 				if t == "chat" {
 					cmd = *serverCmd
 				}
-				prof := *serverProf
-				if prof != "" && len(transports) > 1 {
-					prof += "-" + rs.transport
+				prof := serverProfiles{cpu: *serverProf, trace: *serverTrace}
+				if len(transports) > 1 {
+					prof = prof.per(rs.transport)
 				}
 				srv, err = spawn(ctx, t, rs.transport, cmd, prof)
 			}
@@ -381,7 +382,7 @@ func run(ctx context.Context, args []string, out io.Writer) (*Results, error) {
 			if t == "chat" {
 				cmd = *serverCmd
 			}
-			srv, err := spawn(ctx, t, rs.transport, cmd, "")
+			srv, err := spawn(ctx, t, rs.transport, cmd, serverProfiles{})
 			if err == nil {
 				mcfg := *cfg
 				if mcfg.memProfile != "" && len(transports) > 1 {

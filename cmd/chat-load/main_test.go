@@ -180,3 +180,49 @@ func TestStallDetection(t *testing.T) {
 		t.Errorf("stall not reported as expected: %+v", r)
 	}
 }
+
+// TestServerProfilesAndTraces checks that --server-cpuprofile and
+// --server-trace make each child server write its CPU profile and its
+// execution trace, one file per transport with --transport both.
+func TestServerProfilesAndTraces(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load smoke test")
+	}
+	if _, stop, _, err := startChat(context.Background(), "127.0.0.1:0", "tcp"); err != nil {
+		t.Skipf("embedded chat server unavailable: %v", err)
+	} else {
+		stop()
+	}
+	dir := t.TempDir()
+	logOut = io.Discard
+	defer func() { logOut = os.Stderr }()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := run(ctx, []string{
+		"--quick", "--target", "chat", "--scenarios", "rr", "--inflight", "1", "--transport", "both",
+		"--server-cpuprofile", filepath.Join(dir, "cpu"), "--server-trace", filepath.Join(dir, "tr"),
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range res.Targets {
+		if len(tr.Errors) > 0 || len(tr.RR) != 1 || tr.RR[0].Requests == 0 {
+			t.Fatalf("%s over %s: %+v", tr.Target, tr.Transport, tr)
+		}
+	}
+	for _, transport := range []string{"tcp", "ws"} {
+		for _, f := range []struct{ path, head string }{
+			{filepath.Join(dir, "cpu-"+transport+"-chat.pprof"), "\x1f\x8b"}, // gzipped protobuf
+			{filepath.Join(dir, "tr-"+transport+"-chat.trace"), "go 1."},     // the trace format's header
+		} {
+			b, err := os.ReadFile(f.path)
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			if !strings.HasPrefix(string(b), f.head) || len(b) < 1024 {
+				t.Errorf("%s: %d bytes starting % x, want %q and more", f.path, len(b), b[:min(len(b), 8)], f.head)
+			}
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,21 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// serverProfiles are the prefixes of the files a child server writes its
+// CPU profile and its execution trace to; empty for none.
+type serverProfiles struct{ cpu, trace string }
+
+// per returns the prefixes of the servers of one transport.
+func (p serverProfiles) per(transport string) serverProfiles {
+	if p.cpu != "" {
+		p.cpu += "-" + transport
+	}
+	if p.trace != "" {
+		p.trace += "-" + transport
+	}
+	return p
+}
+
 // spawn starts target in a child process, serving transport, so that its
 // RSS is its own. With cmdTemplate empty the child is this binary's hidden
 // "serve" subcommand; otherwise cmdTemplate is a command line (split on
@@ -97,7 +113,7 @@ func freePort() (int, error) {
 // 127.0.0.1:port for the transport measured and by nothing for the other
 // (an argument that is only the other's placeholder becomes an empty
 // argument, which chat-server reads as "disabled").
-func spawn(ctx context.Context, target, transport, cmdTemplate, profPrefix string) (*server, error) {
+func spawn(ctx context.Context, target, transport, cmdTemplate string, prof serverProfiles) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -111,8 +127,11 @@ func spawn(ctx context.Context, target, transport, cmdTemplate, profPrefix strin
 			return nil, err
 		}
 		args := []string{"serve", "-target", target, "-transport", transport, "-listen", hostport}
-		if profPrefix != "" {
-			args = append(args, "-cpuprofile", profPrefix+"-"+target+".pprof")
+		if prof.cpu != "" {
+			args = append(args, "-cpuprofile", prof.cpu+"-"+target+".pprof")
+		}
+		if prof.trace != "" {
+			args = append(args, "-trace", prof.trace+"-"+target+".trace")
 		}
 		cmd = exec.Command(self, args...)
 	} else {
@@ -367,6 +386,7 @@ func serveMain(args []string) error {
 	transport := fs.String("transport", "tcp", "tcp or ws (WebSocket on path /)")
 	listen := fs.String("listen", "127.0.0.1:0", "listen address")
 	prof := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	traceFile := fs.String("trace", "", "write a runtime execution trace to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -382,6 +402,16 @@ func serveMain(args []string) error {
 			return err
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			return err
+		}
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer func() { trace.Stop(); f.Close() }()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -393,25 +393,26 @@ func serveMain(args []string) error {
 	// Connections that close (the readiness probe, the load clients at the
 	// end) are logged by the library; the measures do not need that.
 	rsrt.RouteLibraryLogs(nil)
-	if *prof != "" {
-		f, err := os.Create(*prof)
+	for _, r := range []struct {
+		path  string
+		start func(io.Writer) error
+		stop  func()
+	}{
+		{*prof, pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{*traceFile, trace.Start, trace.Stop},
+	} {
+		if r.path == "" {
+			continue
+		}
+		f, err := os.Create(r.path)
 		if err != nil {
 			return err
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
+		if err := r.start(f); err != nil {
+			f.Close()
 			return err
 		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
-	}
-	if *traceFile != "" {
-		f, err := os.Create(*traceFile)
-		if err != nil {
-			return err
-		}
-		if err := trace.Start(f); err != nil {
-			return err
-		}
-		defer func() { trace.Stop(); f.Close() }()
+		defer func() { r.stop(); f.Close() }()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

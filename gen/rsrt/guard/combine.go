@@ -1,6 +1,8 @@
 package guard
 
 import (
+	"errors"
+	"os"
 	"sync"
 	"syscall"
 )
@@ -44,6 +46,10 @@ type flushed interface {
 	// failWrite ends the connection for a write error and returns the
 	// error later writes fail with.
 	failWrite(err error) error
+	// clearWriteDeadline takes off the connection the write deadline a
+	// write that waited set, so that the next write that waits sets
+	// its own.
+	clearWriteDeadline() error
 }
 
 // flushes is the process's combiner: one for all servers, since what it
@@ -146,6 +152,14 @@ func writeOut(c flushed, w *rawWriter) {
 		return
 	}
 	left, err := o.tryOut(w)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// Not this write's: it does not wait, so a deadline can only
+		// be what a write that waited left on the connection, now
+		// past. Writes that wait set theirs again.
+		if err = c.clearWriteDeadline(); err == nil {
+			left, err = o.tryOut(w)
+		}
+	}
 	if err != nil {
 		_ = c.failWrite(err)
 		return

@@ -1,8 +1,13 @@
 package guard
 
 import (
+	"bytes"
 	"testing"
 	"time"
+
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/framing"
+	"github.com/rsocket/rsocket-go/core/transport"
 )
 
 // TestLazyDeadline checks the bounds of a lazily moved deadline: whatever
@@ -41,5 +46,41 @@ func TestLazyDeadline(t *testing.T) {
 	}
 	if _, ok := s.next(early, 0); ok {
 		t.Fatal("unchanged setup deadline set again")
+	}
+}
+
+// A write that does not wait for the socket (the combiner's) is not held
+// to a write deadline an earlier write left on the connection: over TCP,
+// that of a large frame written at once; over WebSocket, that of the
+// handshake's answer. Past it, such writes failed and the connection
+// closed (every WebSocket connection at its first write after the setup
+// timeout).
+func TestWritesOutliveEarlierWriteDeadlines(t *testing.T) {
+	for _, tr := range []string{"tcp", "ws"} {
+		t.Run(tr, func(t *testing.T) {
+			lim := Limits{WriteTimeout: 100 * time.Millisecond, SetupTimeout: 300 * time.Millisecond}
+			echo := func(tp *transport.Transport, f core.BufferedFrame) {
+				_ = tp.Send(framing.NewWriteableKeepaliveFrame(0, f.(*framing.FireAndForgetFrame).Data(), false), true)
+			}
+			stats := new(Stats)
+			write, read := serveFireAndForget(t, tr, Options{Limits: lim, Stats: stats, Logger: quiet}, echo)
+			write(validSetup())
+			for i, size := range []int{40 << 10, 10, 10} {
+				if i > 0 {
+					time.Sleep(500 * time.Millisecond) // past every deadline set so far
+				}
+				write(wire(framing.NewWriteableFireAndForgetFrame(uint32(2*i+1), bytes.Repeat([]byte{'x'}, size), nil, 0)))
+				f, err := framing.FromBytes(read())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ka, ok := f.(*framing.KeepaliveFrame); !ok || len(ka.Data()) != size {
+					t.Fatalf("echo %d: got %s, want a KEEPALIVE with %d bytes", i, f.Header(), size)
+				}
+			}
+			if n := stats.Snapshot().WriteTimeouts; n != 0 {
+				t.Errorf("%d write timeouts counted", n)
+			}
+		})
 	}
 }

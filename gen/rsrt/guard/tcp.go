@@ -409,6 +409,12 @@ func (c *TCPConn) Flush() error { return flush(c) }
 
 func (c *TCPConn) outbox() *outbox { return &c.wq }
 
+// clearWriteDeadline implements flushed. Called under c.wq.mu.
+func (c *TCPConn) clearWriteDeadline() error {
+	c.wdl = lazyDeadline{}
+	return c.nc.SetWriteDeadline(time.Time{})
+}
+
 // writeDeadline moves the write deadline to WriteTimeout from now, when
 // it is stale (see lazyDeadline), before a write that may wait for the
 // socket. Called under c.wq.mu.

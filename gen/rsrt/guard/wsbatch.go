@@ -133,6 +133,13 @@ func (b *batchConn) flushLocked() error {
 	return err
 }
 
+// clearWriteDeadline implements flushed: the next flush that waits
+// applies gorilla's deadline again.
+func (b *batchConn) clearWriteDeadline() error {
+	b.applied = time.Time{}
+	return b.Conn.SetWriteDeadline(time.Time{})
+}
+
 func (b *batchConn) applyDeadlineLocked() error {
 	if b.deadline.Equal(b.applied) {
 		return nil

@@ -1,14 +1,11 @@
 package guard
 
 import (
-	"context"
-	"net"
 	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/framing"
 	"github.com/rsocket/rsocket-go/core/transport"
@@ -44,7 +41,7 @@ func TestReadLoopLetsTheHandlerRunBeforeWaiting(t *testing.T) {
 			testHookWait.Store(&hook)
 			t.Cleanup(func() { testHookWait.Store(nil) })
 
-			write := serveFireAndForget(t, tr, opt, func() { handled.Add(1) })
+			write, _ := serveFireAndForget(t, tr, opt, func(*transport.Transport, core.BufferedFrame) { handled.Add(1) })
 			next := func(frame int) int64 {
 				select {
 				case n := <-waits:
@@ -72,66 +69,4 @@ func TestReadLoopLetsTheHandlerRunBeforeWaiting(t *testing.T) {
 			}
 		})
 	}
-}
-
-// serveFireAndForget serves a checking server of transport tr ("tcp" or
-// "ws") on 127.0.0.1, with opt, whose connection calls handled for each
-// fire-and-forget request, and returns a function that writes a frame
-// from a client connected to it. The library's transport dispatches the
-// requests on a goroutine of its own, the read loop handing them over, as
-// it does every request; SETUP on the read loop itself.
-func serveFireAndForget(t *testing.T, tr string, opt Options, handled func()) (write func(frame []byte)) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s *Server
-	if tr == "ws" {
-		s = NewWebSocketServer(l, "/", opt)
-	} else {
-		s = NewTCPServer(l, opt)
-	}
-	served := make(chan struct{})
-	s.Accept(func(ctx context.Context, tp *transport.Transport, _ func(*transport.Transport)) {
-		defer close(served)
-		tp.Handle(transport.OnSetup, func(core.BufferedFrame) error { return nil })
-		tp.Handle(transport.OnFireAndForget, func(core.BufferedFrame) error {
-			handled()
-			return nil
-		})
-		_ = tp.Start(ctx)
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.Listen(ctx, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		for _, c := range []<-chan struct{}{served, done} {
-			select {
-			case <-c:
-			case <-time.After(10 * time.Second):
-				t.Error("the server did not stop")
-			}
-		}
-	})
-	if tr == "ws" {
-		ws, _, err := websocket.DefaultDialer.Dial("ws://"+l.Addr().String()+"/", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ws.Close() })
-		return func(frame []byte) {
-			t.Helper()
-			if err := ws.WriteMessage(websocket.BinaryMessage, frame); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	nc, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return func(frame []byte) { send(t, nc, frame) }
 }

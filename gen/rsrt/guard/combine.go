@@ -4,7 +4,9 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Combined flushes. rsocket-go's write loop flushes after every frame that
@@ -107,6 +109,9 @@ type outbox struct {
 	buf *[]byte         // from batchBuffers; nil when empty
 	err error           // the write error the connection is closing with
 	raw syscall.RawConn // for writes that do not wait; nil: flushes go out at once
+	// closeBy is the write deadline Close set (Unix nanoseconds; zero
+	// until Close): see lockToClose.
+	closeBy atomic.Int64
 	// slow is set while a goroutine of the connection's own writes out
 	// what its socket did not take (see tryOut).
 	slow bool
@@ -151,6 +156,9 @@ func writeOut(c flushed, w *rawWriter) {
 	if !o.ready() {
 		return
 	}
+	if h := testHookWriteOut.Load(); h != nil {
+		(*h)(o)
+	}
 	left, err := o.tryOut(w)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// Not this write's: it does not wait, so a deadline can only
@@ -169,6 +177,10 @@ func writeOut(c flushed, w *rawWriter) {
 	}
 }
 
+// testHookWriteOut, set by tests only, is called as the combiner is about
+// to write an outbox out, its lock held.
+var testHookWriteOut atomic.Pointer[func(*outbox)]
+
 // writeRest writes out what the socket did not take at once, waiting for
 // it within the connection's write deadline.
 func writeRest(c flushed) {
@@ -179,6 +191,38 @@ func writeRest(c flushed) {
 	if err := c.spill(); err != nil {
 		_ = c.failWrite(err)
 	}
+}
+
+// lockToClose takes the lock for the connection's Close, which writes out
+// what is waiting, and sets the write deadline of those last bytes (set is
+// the connection's SetWriteDeadline) to closeFlushTimeout from now. A
+// write that holds the lock is waited for: the combiner's, which never
+// waits for the socket, may be writing the connection's last frame (the
+// library refuses a SETUP by sending the ERROR, flushed, then closing),
+// which the close must not cut off; a write that waits for the socket is
+// held to the same deadline, which no write moves from then on (see
+// setDeadline), so that a peer that does not read delays the close by
+// closeFlushTimeout at most.
+func (o *outbox) lockToClose(set func(time.Time) error) {
+	dl := time.Now().Add(closeFlushTimeout)
+	o.closeBy.Store(dl.UnixNano())
+	_ = set(dl)
+	o.mu.Lock()
+}
+
+// setDeadline sets the write deadline dl with set, the connection's
+// SetWriteDeadline; once Close has begun, the deadline it set instead.
+// The lock is held.
+func (o *outbox) setDeadline(set func(time.Time) error, dl time.Time) error {
+	if err := set(dl); err != nil {
+		return err
+	}
+	// After the set: a Close that begins meanwhile sets its deadline
+	// after this one, or is seen here.
+	if by := o.closeBy.Load(); by != 0 {
+		return set(time.Unix(0, by))
+	}
+	return nil
 }
 
 // add appends p, taking a buffer from the pool if there is none.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/framing"
+	"github.com/rsocket/rsocket-go/core/transport"
 )
 
 // streamingPair returns a checking connection past SETUP with stream 1
@@ -275,4 +276,54 @@ func held(c *TCPConn) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return true
+}
+
+// A connection closed right after its last frame was flushed writes that
+// frame out, even when the combiner is writing it as Close begins:
+// rsocket-go refuses a SETUP so (it sends the ERROR, flushed, and
+// closes), and a client must read why it was refused.
+func TestCloseWaitsForTheCombinersWrite(t *testing.T) {
+	for _, tr := range []string{"tcp", "ws"} {
+		t.Run(tr, func(t *testing.T) {
+			last := []byte("the last frame over " + tr)
+			held := make(chan struct{})
+			hook := func(o *outbox) {
+				if !bytes.Contains(*o.buf, last) {
+					return
+				}
+				close(held)
+				// Keep the lock until Close has begun, and a while
+				// longer: a Close that did not wait would be done.
+				for end := time.Now().Add(5 * time.Second); o.closeBy.Load() == 0 && time.Now().Before(end); {
+					time.Sleep(time.Millisecond)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			testHookWriteOut.Store(&hook)
+			t.Cleanup(func() { testHookWriteOut.Store(nil) })
+			refuse := func(tp *transport.Transport, _ core.BufferedFrame) {
+				_ = tp.Send(framing.NewWriteableErrorFrame(0, core.ErrorCodeConnectionError, last), true)
+				select {
+				case <-held:
+				case <-time.After(5 * time.Second):
+				}
+				_ = tp.Close()
+			}
+			write, read := serveFireAndForget(t, tr, Options{Logger: quiet}, refuse)
+			write(validSetup())
+			write(wire(framing.NewWriteableFireAndForgetFrame(1, []byte("go"), nil, 0)))
+			f, err := framing.FromBytes(read())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e, ok := f.(*framing.ErrorFrame); !ok || !bytes.Equal(e.ErrorData(), last) {
+				t.Fatalf("got %s, want the ERROR %q", f.Header(), last)
+			}
+			select {
+			case <-held:
+			default:
+				t.Fatal("the combiner did not write the frame: nothing was tested")
+			}
+		})
+	}
 }

@@ -412,7 +412,7 @@ func (c *TCPConn) outbox() *outbox { return &c.wq }
 // clearWriteDeadline implements flushed. Called under c.wq.mu.
 func (c *TCPConn) clearWriteDeadline() error {
 	c.wdl = lazyDeadline{}
-	return c.nc.SetWriteDeadline(time.Time{})
+	return c.wq.setDeadline(c.nc.SetWriteDeadline, time.Time{})
 }
 
 // writeDeadline moves the write deadline to WriteTimeout from now, when
@@ -420,7 +420,7 @@ func (c *TCPConn) clearWriteDeadline() error {
 // socket. Called under c.wq.mu.
 func (c *TCPConn) writeDeadline() error {
 	if dl, ok := c.wdl.next(time.Now().Add(c.opt.Limits.WriteTimeout), c.opt.Limits.WriteTimeout); ok {
-		return c.nc.SetWriteDeadline(dl)
+		return c.wq.setDeadline(c.nc.SetWriteDeadline, dl)
 	}
 	return nil
 }
@@ -428,21 +428,19 @@ func (c *TCPConn) writeDeadline() error {
 // closeFlushTimeout bounds the flush of buffered frames on Close.
 const closeFlushTimeout = 500 * time.Millisecond
 
-// Close writes out what is buffered, unless a write is in progress (the
-// peer may not be reading), and closes the connection.
+// Close writes out what is buffered, within closeFlushTimeout (see
+// lockToClose), and closes the connection.
 func (c *TCPConn) Close() error {
-	if c.wq.mu.TryLock() {
-		c.wdl = lazyDeadline{} // whatever is set, it is not this one
-		_ = c.nc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
-		if c.wq.buf != nil && c.wq.err == nil {
-			_, _ = c.nc.Write(*c.wq.buf)
-		}
-		c.wq.release()
-		if c.wq.err == nil {
-			c.wq.err = net.ErrClosed
-		}
-		c.wq.mu.Unlock()
+	c.wq.lockToClose(c.nc.SetWriteDeadline)
+	c.wdl = lazyDeadline{} // whatever is set, it is not this one
+	if c.wq.buf != nil && c.wq.err == nil {
+		_, _ = c.nc.Write(*c.wq.buf)
 	}
+	c.wq.release()
+	if c.wq.err == nil {
+		c.wq.err = net.ErrClosed
+	}
+	c.wq.mu.Unlock()
 	if c.st.Linger() {
 		lingerClose(c.nc)
 	}

@@ -111,14 +111,13 @@ func (b *batchConn) flushWithin(d time.Duration) error {
 	return b.flushLocked()
 }
 
-// closeFlush flushes before a close, unless a flush is in progress (the
-// peer may not be reading), within closeFlushTimeout.
+// closeFlush flushes before a close, within closeFlushTimeout (see
+// lockToClose).
 func (b *batchConn) closeFlush() {
-	if b.wq.mu.TryLock() {
-		b.deadline = time.Now().Add(closeFlushTimeout)
-		_ = b.flushLocked()
-		b.wq.mu.Unlock()
-	}
+	b.wq.lockToClose(b.Conn.SetWriteDeadline)
+	defer b.wq.mu.Unlock()
+	b.deadline = time.Unix(0, b.wq.closeBy.Load())
+	_ = b.flushLocked()
 }
 
 func (b *batchConn) flushLocked() error {
@@ -137,7 +136,7 @@ func (b *batchConn) flushLocked() error {
 // applies gorilla's deadline again.
 func (b *batchConn) clearWriteDeadline() error {
 	b.applied = time.Time{}
-	return b.Conn.SetWriteDeadline(time.Time{})
+	return b.wq.setDeadline(b.Conn.SetWriteDeadline, time.Time{})
 }
 
 func (b *batchConn) applyDeadlineLocked() error {
@@ -145,7 +144,7 @@ func (b *batchConn) applyDeadlineLocked() error {
 		return nil
 	}
 	b.applied = b.deadline
-	return b.Conn.SetWriteDeadline(b.deadline)
+	return b.wq.setDeadline(b.Conn.SetWriteDeadline, b.deadline)
 }
 
 // maxBatch bounds the bytes a batch holds before they are written out.

@@ -25,6 +25,19 @@ type loadClient interface {
 	Close() error
 }
 
+// streamContext returns the context to open a session's messages.incoming
+// with: it ends when ctx does, or with cancel, but carries no deadline.
+// A chat client keeps that stream open for as long as it runs and sends
+// none (the tutorial's clients, the chat command's interactive session);
+// the tool's --timeout is a safety stop of its own, which the typed
+// client would otherwise send with each stream as its deadline, and the
+// server keep a timer for.
+func streamContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, cancel)
+	return sctx, func() { stop(); cancel() }
+}
+
 // dialOpts configures a load connection.
 type dialOpts struct {
 	kind      string // "typed" or "raw"

@@ -186,7 +186,7 @@ func runClusterRound(ctx context.Context, addrs []string, o clusterOpts, tag str
 	}
 	members := make([]*member, o.members)
 	cross := make([]bool, o.members)
-	sctx, stopStreams := context.WithCancel(ctx)
+	sctx, stopStreams := streamContext(ctx)
 	defer stopStreams()
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -224,7 +224,7 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 			}
 		}
 	}
-	sctx, cancel := context.WithCancel(ctx)
+	sctx, cancel := streamContext(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
 	// answered counts the requests answered at every level, the warm-up
@@ -387,7 +387,7 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 			members[i].slow = cfg.slowDelay
 		}
 	}
-	sctx, cancel := context.WithCancel(ctx)
+	sctx, cancel := streamContext(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
 	for i, c := range recvs {
@@ -597,7 +597,7 @@ func runMemory(ctx context.Context, srv *server, cfg *config) (*MemResult, error
 		return nil, err
 	}
 	defer closeAll(clients)
-	sctx, cancel := context.WithCancel(ctx)
+	sctx, cancel := streamContext(ctx)
 	var got atomic.Int64
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()

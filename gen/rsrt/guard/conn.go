@@ -101,7 +101,8 @@ var testHookWait atomic.Pointer[func(*checker)]
 type checker struct {
 	st      *State
 	opt     Options
-	log     *slog.Logger
+	remote  string
+	log     atomic.Pointer[slog.Logger] // see logger
 	setupBy time.Time
 	// queue holds substituted frames not yet read; only the reading
 	// goroutine uses it.
@@ -127,9 +128,21 @@ func newChecker(opt Options, remote string) checker {
 	return checker{
 		st:      st,
 		opt:     opt,
-		log:     rslog.PerConn(opt.Logger.With("remote", remote)),
+		remote:  remote,
 		setupBy: time.Now().Add(opt.Limits.SetupTimeout),
 	}
+}
+
+// logger returns the connection's logger: Options.Logger with the peer's
+// address, its lines clipped and rate-limited (rslog.PerConn). It is made
+// at the connection's first line: most connections never log one, and a
+// logger made in advance cost a server about half a KiB a session.
+func (c *checker) logger() *slog.Logger {
+	if l := c.log.Load(); l != nil {
+		return l
+	}
+	c.log.CompareAndSwap(nil, rslog.PerConn(c.opt.Logger.With("remote", c.remote)))
+	return c.log.Load()
 }
 
 // deadline is the read deadline of the next frame: the setup deadline
@@ -214,11 +227,11 @@ func (c *checker) process(raw []byte) (f core.BufferedFrame, err error) {
 	switch d.Action {
 	case Drop:
 		c.opt.Stats.dropped.Add(1)
-		c.log.Debug("rsocket guard: frame dropped", "stream", d.StreamID, "reason", d.Reason)
+		c.logger().Debug("rsocket guard: frame dropped", "stream", d.StreamID, "reason", d.Reason)
 		return nil, nil
 	case Reject:
 		c.opt.Stats.rejected.Add(1)
-		c.log.Info("rsocket guard: request rejected", "stream", d.StreamID, "reason", d.Reason)
+		c.logger().Info("rsocket guard: request rejected", "stream", d.StreamID, "reason", d.Reason)
 		if err := c.reject(d.StreamID, d.Reason); err != nil {
 			return nil, err
 		}
@@ -234,7 +247,7 @@ func (c *checker) process(raw []byte) (f core.BufferedFrame, err error) {
 		return nil, c.send(framing.NewWriteableKeepaliveFrame(binary.BigEndian.Uint64(body), body[8:], false))
 	case Substitute:
 		c.opt.Stats.substituted.Add(1)
-		c.log.Debug("rsocket guard: frame substituted", "stream", d.StreamID, "reason", d.Reason, "cancel", d.Cancel, "complete", d.Complete)
+		c.logger().Debug("rsocket guard: frame substituted", "stream", d.StreamID, "reason", d.Reason, "cancel", d.Cancel, "complete", d.Complete)
 		if d.Cancel {
 			c.queue = append(c.queue, framing.NewCancelFrame(d.StreamID))
 		}
@@ -263,7 +276,7 @@ func (c *checker) process(raw []byte) (f core.BufferedFrame, err error) {
 // violation counts and logs the error that closes the connection.
 func (c *checker) violation(err error) error {
 	c.opt.Stats.violations.Add(1)
-	c.log.Warn("rsocket guard: connection closed", "reason", err.Error())
+	c.logger().Warn("rsocket guard: connection closed", "reason", err.Error())
 	return err
 }
 
@@ -276,11 +289,11 @@ func (c *checker) readError(err error) error {
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		if !c.st.SetupDone() {
 			c.opt.Stats.setupTimeouts.Add(1)
-			c.log.Info("rsocket guard: connection closed: no SETUP in time", "timeout", c.opt.Limits.SetupTimeout)
+			c.logger().Info("rsocket guard: connection closed: no SETUP in time", "timeout", c.opt.Limits.SetupTimeout)
 			return ErrSetupTimeout
 		}
 		c.opt.Stats.idleTimeouts.Add(1)
-		c.log.Info("rsocket guard: connection closed: nothing received during the max lifetime", "lifetime", c.st.Lifetime())
+		c.logger().Info("rsocket guard: connection closed: nothing received during the max lifetime", "lifetime", c.st.Lifetime())
 		return ErrIdleTimeout
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return io.EOF
@@ -300,7 +313,7 @@ func (c *checker) writeError(err error) error {
 	var ne net.Error
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		c.opt.Stats.writeTimeouts.Add(1)
-		c.log.Info("rsocket guard: connection closed: the peer does not read", "timeout", c.opt.Limits.WriteTimeout)
+		c.logger().Info("rsocket guard: connection closed: the peer does not read", "timeout", c.opt.Limits.WriteTimeout)
 	}
 	return err
 }
@@ -322,7 +335,7 @@ func (c *checker) outbound(h core.FrameHeader, raw []byte) (core.FrameFlag, bool
 	flags, send := c.st.Outbound(h, n)
 	if !send {
 		c.opt.Stats.cancels.Add(1)
-		c.log.Debug("rsocket guard: CANCEL on a client-initiated stream not sent", "stream", h.StreamID())
+		c.logger().Debug("rsocket guard: CANCEL on a client-initiated stream not sent", "stream", h.StreamID())
 	}
 	return flags, send
 }

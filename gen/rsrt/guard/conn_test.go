@@ -16,6 +16,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/framing"
+
+	"github.com/rsocket-chat/rsgen/internal/syncbuf"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -155,6 +157,30 @@ func TestTCPConnClosesOnViolation(t *testing.T) {
 				t.Errorf("violation not counted")
 			}
 		})
+	}
+}
+
+// A connection's log lines name its peer, and a connection that logs
+// nothing holds no logger of its own.
+func TestTCPConnLogsNameThePeer(t *testing.T) {
+	var buf syncbuf.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	quietConn, _ := loopbackPair(t)
+	idle := NewTCPConn(quietConn, Options{Logger: logger})
+	defer idle.Close()
+	server, client := loopbackPair(t)
+	c := NewTCPConn(server, Options{Logger: logger})
+	defer c.Close()
+	send(t, client, raw(1, core.FrameTypeRequestResponse, 0))
+	if _, err := c.Read(); err == nil {
+		t.Fatal("a request before SETUP was read")
+	}
+	want := "remote=" + client.LocalAddr().String()
+	if out := buf.String(); !strings.Contains(out, "connection closed") || !strings.Contains(out, want) {
+		t.Errorf("log %q, want the closing line with %s", out, want)
+	}
+	if idle.log.Load() != nil {
+		t.Error("a connection that logged nothing made a logger")
 	}
 }
 

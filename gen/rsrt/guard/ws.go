@@ -170,7 +170,7 @@ func (c *WSConn) read() (core.BufferedFrame, error) {
 			}
 		} else {
 			c.opt.Stats.dropped.Add(1)
-			c.log.Debug("rsocket guard: non-binary WebSocket message dropped")
+			c.logger().Debug("rsocket guard: non-binary WebSocket message dropped")
 		}
 		if err := c.armReadDeadline(); err != nil {
 			return nil, err

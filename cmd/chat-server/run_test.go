@@ -68,15 +68,24 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	tcp, ws := addrs(t, &stdout)
 	loginEach(t, ctx, []string{tcp, ws})
 	stopRun(t, cancel, done)
-	// Structured JSON logs, with the lifecycle and the login.
+	// Structured JSON logs, with the lifecycle and the login; a
+	// session's lines name its peer, user and session.
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(strings.NewReader(stderr.String()))
 	for sc.Scan() {
-		var rec struct{ Msg string }
+		var rec map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatalf("log line is not JSON: %q", sc.Text())
 		}
-		seen[rec.Msg] = true
+		msg, _ := rec["msg"].(string)
+		seen[msg] = true
+		if msg == "login" || msg == "session ended" {
+			for _, k := range []string{"remote", "user", "session"} {
+				if v, _ := rec[k].(string); v == "" {
+					t.Errorf("%q record without %s: %s", msg, k, sc.Text())
+				}
+			}
+		}
 	}
 	for _, msg := range []string{"chat server started", "rsrt: connection opened", "login", "session ended", "chat server stopped"} {
 		if !seen[msg] {

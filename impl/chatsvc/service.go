@@ -273,7 +273,6 @@ func (s *Service) newSession(ctx context.Context, remote string, timeFn func(con
 		timeFn: timeFn,
 		joined: make(map[string]struct{}),
 	}
-	ss.log = s.log.With("remote", remote)
 	ss.queue = newQueue(s.cfg.QueueLen, s.cfg.QueueBytes, s.queued, ss.onDrop)
 	ss.queue.onPush = ss.wakeIncoming
 	s.mu.Lock()

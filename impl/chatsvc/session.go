@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 
 	rsrt "github.com/rsocket-chat/rsgen/gen/rsrt"
@@ -30,14 +29,13 @@ type Session struct {
 	// unset) and then read without the lock by every request.
 	user atomic.Pointer[string]
 
+	// id is set once, at login, under svc.mu, before user; read
+	// without the lock once user is set.
+	id string
+
 	// Guarded by svc.mu.
-	id     string
 	joined map[string]struct{}
 	closed bool
-
-	// log is replaced once, at login, to carry the user and session id.
-	logMu sync.Mutex
-	log   *slog.Logger
 
 	// reports counts the session's statistics reports.
 	reports atomic.Uint64
@@ -60,10 +58,18 @@ func (s *Session) userName() string {
 	return ""
 }
 
+// logger returns the session's logger: the service's, with the peer's
+// address, and the user and session id once logged in. It is made for
+// each line and not kept: a session logs a few lines in its life (its
+// login and its end, mostly), and a logger kept per session cost a
+// server about a third of a KiB a session.
 func (s *Session) logger() *slog.Logger {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return s.log
+	user := s.user.Load()
+	if user == nil {
+		return s.svc.log.With("remote", s.remote)
+	}
+	// id is set before user is stored, and not changed after.
+	return s.svc.log.With("remote", s.remote, "user", *user, "session", s.id)
 }
 
 // close ends the session when its connection closes.
@@ -123,9 +129,6 @@ func (s *Session) Login(ctx context.Context, user string) (string, error) {
 		return "", err
 	}
 	s.svc.hub.Sync(ctx) // the other nodes see the user online once answered
-	s.logMu.Lock()
-	s.log = s.log.With("user", user, "session", id)
-	s.logMu.Unlock()
 	s.logger().Info("login")
 	if s.timeFn != nil {
 		go s.callTime()

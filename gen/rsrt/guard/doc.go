@@ -40,9 +40,10 @@
 // [SetupError]) and the fragment that carries COMPLETE in a fragmented
 // request-response answer (see [State.Outbound]). Frame flags a type does
 // not define are cleared on the way in, as the spec asks of receivers.
-// A TCP connection that ends with a connection ERROR (a refused SETUP)
-// is half-closed and drained briefly before it is closed, so that the
-// client reads the ERROR and the end of the stream instead of a reset.
+// A connection that ends with a connection ERROR (a refused SETUP) is
+// half-closed and drained briefly before it is closed, after a close
+// frame over WebSocket, so that the client reads the ERROR and the end of
+// the stream (a normal closure) instead of a reset.
 //
 // A WebSocket server checks the Origin of each upgrade against an
 // [OriginPolicy] (browsers let any site open a WebSocket to any server),

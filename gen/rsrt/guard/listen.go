@@ -459,6 +459,15 @@ func (s *Server) demote(hc *httpConn) {
 	s.httpConns++
 }
 
+// CloseWrite half-closes the connection, when its own connection can (see
+// lingerClose).
+func (hc *httpConn) CloseWrite() error {
+	if cw, ok := hc.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
 // Close uncounts the connection, unless it was upgraded: the WebSocket
 // connection's own accounting (conns) covers it then.
 func (hc *httpConn) Close() error {

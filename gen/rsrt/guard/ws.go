@@ -298,11 +298,25 @@ func (c *WSConn) Flush() error {
 	return c.writeError(c.batch.Flush())
 }
 
-// Close writes out what is buffered, unless a write is in progress (the
-// peer may not be reading), and closes the connection.
+// Close writes out what is buffered, within closeFlushTimeout (see
+// lockToClose), and closes the connection. A server's connection whose
+// last frame is a connection ERROR (a refused SETUP) ends with a close
+// frame and lingers first, as a TCP connection does (see lingerClose):
+// the peer reads the ERROR and a normal closure (a browser's close event
+// has code 1000), not a reset (code 1006), which could reach it before
+// the ERROR.
 func (c *WSConn) Close() error {
 	if c.batch != nil {
 		c.batch.closeFlush()
+		if c.st.Linger() {
+			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+			if c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(controlWriteTimeout)) == nil {
+				c.batch.closeFlush()
+			}
+			// From the socket itself: the library's read loop may
+			// still be reading through the connection's buffers.
+			lingerClose(c.batch.Conn)
+		}
 	}
 	err := c.ws.Close()
 	c.afterClose()

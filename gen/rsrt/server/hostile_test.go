@@ -603,6 +603,44 @@ func TestSetupRefusalEndsCleanly(t *testing.T) {
 	}
 }
 
+// TestSetupRefusalEndsCleanlyOverWebSocket: over WebSocket, the same
+// client reads the ERROR and then the server's close frame, which ends
+// the WebSocket normally (a browser's close event has code 1000), not a
+// reset (code 1006).
+func TestSetupRefusalEndsCleanlyOverWebSocket(t *testing.T) {
+	acc := func(context.Context, payload.SetupPayload, rsocket.CloseableRSocket) (rsocket.RSocket, error) {
+		time.Sleep(200 * time.Millisecond) // the request arrives meanwhile
+		return nil, setupRefusal{}
+	}
+	srv := serveAcceptor(t, acc, server.Config{WSAddr: "127.0.0.1:0", Logger: testLogger()})
+	d := websocket.Dialer{HandshakeTimeout: testTimeout}
+	ws, _, err := d.Dial("ws://"+srv.WSAddr().String()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.SetReadDeadline(time.Now().Add(testTimeout))
+	if err := ws.WriteMessage(websocket.BinaryMessage, setupFrame()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the server has read the SETUP alone
+	if err := ws.WriteMessage(websocket.BinaryMessage, wire(framing.NewWriteableRequestResponseFrame(1, []byte("hi"), meta(routeEcho), 0))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the refusal is out, and a reset would be too
+	_, msg, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatalf("before the ERROR: %v", err)
+	}
+	if h := core.ParseFrameHeader(msg); h.Type() != core.FrameTypeError || h.StreamID() != 0 {
+		t.Fatalf("got %s, want the connection ERROR", h)
+	}
+	_, _, err = ws.ReadMessage()
+	if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+		t.Errorf("after the ERROR: %v, want the server's close frame (1000)", err)
+	}
+}
+
 // TestWebSocketControlFrames checks that the server answers a ping and
 // a close at once, though it holds its writes until the library flushes
 // (guard's batchConn), and that the connection then still serves.

@@ -432,6 +432,23 @@ func wsDial(t *testing.T, run *running) *websocket.Conn {
 	return ws
 }
 
+// wsSetup opens a WebSocket to the server at addr (path /) and sends a
+// SETUP.
+func wsSetup(t *testing.T, addr string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: testTimeout}
+	ws, _, err := d.Dial("ws://"+addr+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	ws.SetReadDeadline(time.Now().Add(testTimeout))
+	if err := ws.WriteMessage(websocket.BinaryMessage, setupFrame()); err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
 // wsExpectClosed reads until the server closes the connection.
 func wsExpectClosed(t *testing.T, ws *websocket.Conn) {
 	t.Helper()
@@ -559,16 +576,7 @@ func TestSetupRefusalKeepsItsCode(t *testing.T) {
 		c.expectClosed()
 	})
 	t.Run("websocket", func(t *testing.T) {
-		d := websocket.Dialer{HandshakeTimeout: testTimeout}
-		ws, _, err := d.Dial("ws://"+srv.WSAddr().String()+"/", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ws.Close()
-		ws.SetReadDeadline(time.Now().Add(testTimeout))
-		if err := ws.WriteMessage(websocket.BinaryMessage, setupFrame()); err != nil {
-			t.Fatal(err)
-		}
+		ws := wsSetup(t, srv.WSAddr().String())
 		_, msg, err := ws.ReadMessage()
 		if err != nil {
 			t.Fatal(err)
@@ -613,16 +621,7 @@ func TestSetupRefusalEndsCleanlyOverWebSocket(t *testing.T) {
 		return nil, setupRefusal{}
 	}
 	srv := serveAcceptor(t, acc, server.Config{WSAddr: "127.0.0.1:0", Logger: testLogger()})
-	d := websocket.Dialer{HandshakeTimeout: testTimeout}
-	ws, _, err := d.Dial("ws://"+srv.WSAddr().String()+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	ws.SetReadDeadline(time.Now().Add(testTimeout))
-	if err := ws.WriteMessage(websocket.BinaryMessage, setupFrame()); err != nil {
-		t.Fatal(err)
-	}
+	ws := wsSetup(t, srv.WSAddr().String())
 	time.Sleep(50 * time.Millisecond) // the server has read the SETUP alone
 	if err := ws.WriteMessage(websocket.BinaryMessage, wire(framing.NewWriteableRequestResponseFrame(1, []byte("hi"), meta(routeEcho), 0))); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -316,6 +317,44 @@ func (c *checker) writeError(err error) error {
 		c.logger().Info("rsocket guard: connection closed: the peer does not read", "timeout", c.opt.Limits.WriteTimeout)
 	}
 	return err
+}
+
+// frameOut feeds f, about to be written to the peer, to the state (see
+// outbound) and returns how it goes out: send is false for a frame not to
+// write; raw, when not nil, is f serialised first, as it must be written,
+// because the state reads its bytes (REQUEST_N, and a connection ERROR,
+// which may be a SETUP refusal to rewrite: small frames) or changes its
+// flags (a fragment, rarely); otherwise f serialises itself into the
+// connection, with its own flags. tmp, when not nil, holds raw and goes
+// back with putFrameBuffer once raw is written. Called with the
+// connection's write lock held.
+func (c *checker) frameOut(f core.WriteableFrame) (raw []byte, tmp *bytes.Buffer, send bool, err error) {
+	h := f.Header()
+	if h.Type() == core.FrameTypeRequestN || h.Type() == core.FrameTypeError && h.StreamID() == 0 {
+		tmp = frameBuffers.Get().(*bytes.Buffer)
+		if _, err := f.WriteTo(tmp); err != nil {
+			return nil, tmp, false, err
+		}
+		raw = tmp.Bytes()
+		if h.Type() == core.FrameTypeError {
+			if r := rewriteSetupError(raw); r != nil {
+				raw = r
+			}
+		}
+		c.outbound(h, raw)
+		return raw, tmp, true, nil
+	}
+	flags, send := c.outbound(h, nil)
+	if !send || flags == h.Flag() {
+		return nil, nil, send, nil
+	}
+	tmp = frameBuffers.Get().(*bytes.Buffer)
+	if _, err := f.WriteTo(tmp); err != nil {
+		return nil, tmp, false, err
+	}
+	raw = tmp.Bytes()
+	setFlags(raw, flags)
+	return raw, tmp, true, nil
 }
 
 // outbound feeds a frame written to the peer to the state and returns the

@@ -2,7 +2,6 @@ package guard
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -352,45 +351,20 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
 		ctr.IncWriteBytes(size)
 	}
-	if h.Type() == core.FrameTypeRequestN || h.Type() == core.FrameTypeError && h.StreamID() == 0 {
-		// REQUEST_N, whose n the state needs, and connection errors,
-		// which may be a SETUP refusal to rewrite: small frames,
-		// serialised first.
-		tmp := frameBuffers.Get().(*bytes.Buffer)
+	raw, tmp, send, err := c.frameOut(f)
+	if tmp != nil {
 		defer putFrameBuffer(tmp)
-		if _, err := f.WriteTo(tmp); err != nil {
-			return err
-		}
-		b := tmp.Bytes()
-		if h.Type() == core.FrameTypeError {
-			if r := rewriteSetupError(b); r != nil {
-				b = r
-			}
-		}
-		c.outbound(h, b)
-		return c.writeRaw(b)
 	}
-	// Record before the bytes leave, so that the state is up to date
-	// before the peer can react to the frame.
-	flags, send := c.outbound(h, nil)
-	if !send {
-		return nil
+	if err != nil || !send {
+		return err
 	}
-	if flags != h.Flag() {
-		// A fragment whose flags change: rare, serialised first.
-		tmp := frameBuffers.Get().(*bytes.Buffer)
-		defer putFrameBuffer(tmp)
-		if _, err := f.WriteTo(tmp); err != nil {
-			return err
-		}
-		b := tmp.Bytes()
-		setFlags(b, flags)
-		return c.writeRaw(b)
+	if raw != nil {
+		return c.writeRaw(raw)
 	}
 	if err := c.putLength(size); err != nil {
 		return err
 	}
-	_, err := f.WriteTo(tcpSink{c})
+	_, err = f.WriteTo(tcpSink{c})
 	return err
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -23,11 +24,16 @@ type WSConn struct {
 	checker
 	ws *websocket.Conn
 
-	wmu sync.Mutex // gorilla allows one writer at a time
-	// wbuf is the frame being written, from frameBuffers between a
-	// write and the flush; under wmu.
-	wbuf *bytes.Buffer
-	wdl  lazyDeadline // under wmu
+	// wmu serialises the writes through gorilla, which allows one
+	// writer at a time; a server's connection writes into its batch
+	// instead, under the batch's lock (see writeFramed).
+	wmu sync.Mutex
+	wdl lazyDeadline // under wmu, or the batch's lock
+	// wdeadline is the deadline wdl last set, under the batch's lock.
+	wdeadline time.Time
+	// closeSent is set once a close frame was written: no message may
+	// follow it.
+	closeSent atomic.Bool
 
 	rdl lazyDeadline // only the reading goroutine uses it
 
@@ -74,6 +80,9 @@ func NewWSConn(ws *websocket.Conn, opt Options) *WSConn {
 // control writes a control message and flushes it, as gorilla's default
 // handlers write their answers.
 func (c *WSConn) control(typ int, data []byte) error {
+	if typ == websocket.CloseMessage {
+		c.closeSent.Store(true)
+	}
 	err := c.ws.WriteControl(typ, data, time.Now().Add(controlWriteTimeout))
 	if err == nil {
 		err = c.batch.Flush()
@@ -221,26 +230,24 @@ func (c *WSConn) wsError(err error) error {
 	return c.readError(err)
 }
 
-// Write writes a frame as one binary message.
+// Write writes a frame as one binary message: on a server's connection
+// into its batch (writeFramed), on others through gorilla.
 func (c *WSConn) Write(f core.WriteableFrame) error {
+	if c.batch != nil {
+		return c.writeFramed(f)
+	}
 	h := f.Header()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.wbuf == nil {
-		c.wbuf = frameBuffers.Get().(*bytes.Buffer)
-	}
-	if c.batch == nil {
-		// No flush follows: the buffer goes back after this write.
-		defer c.releaseFrameBuffer()
-	}
-	c.wbuf.Reset()
-	if _, err := f.WriteTo(c.wbuf); err != nil {
+	buf := frameBuffers.Get().(*bytes.Buffer)
+	defer putFrameBuffer(buf)
+	if _, err := f.WriteTo(buf); err != nil {
 		return err
 	}
 	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
-		ctr.IncWriteBytes(c.wbuf.Len())
+		ctr.IncWriteBytes(buf.Len())
 	}
-	msg := c.wbuf.Bytes()
+	msg := buf.Bytes()
 	if h.Type() == core.FrameTypeError && h.StreamID() == 0 {
 		if r := rewriteSetupError(msg); r != nil {
 			msg = r
@@ -262,6 +269,55 @@ func (c *WSConn) Write(f core.WriteableFrame) error {
 	return c.writeError(err)
 }
 
+// writeFramed writes f as one binary message into the batch, framed here
+// as frames are over TCP: a server's messages are not masked, so a
+// message is a header of two to ten bytes before the frame, which
+// serialises itself into the batch. gorilla's writer, which this replaces
+// for the server's messages, copied each frame once more, through a
+// buffer of its own, and applied a deadline to each. Control messages
+// still go through gorilla (see control), into the same batch; the
+// batch's lock serialises both.
+func (c *WSConn) writeFramed(f core.WriteableFrame) error {
+	b := c.batch
+	h := f.Header()
+	size := f.Len()
+	b.wq.mu.Lock()
+	defer b.wq.mu.Unlock()
+	if b.wq.err != nil {
+		return b.wq.err
+	}
+	if c.closeSent.Load() {
+		// As gorilla's writer: no message after a close frame.
+		return c.writeError(websocket.ErrCloseSent)
+	}
+	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
+		ctr.IncWriteBytes(size)
+	}
+	raw, tmp, send, err := c.frameOut(f)
+	if tmp != nil {
+		defer putFrameBuffer(tmp)
+	}
+	if err != nil || !send {
+		return err
+	}
+	if dl, ok := c.wdl.next(time.Now().Add(c.opt.Limits.WriteTimeout), c.opt.Limits.WriteTimeout); ok {
+		c.wdeadline = dl
+	}
+	b.deadline = c.wdeadline // a control message may have set its own
+	if raw != nil {
+		size = len(raw)
+	}
+	if err := b.putHeader(size); err != nil {
+		return c.writeError(err)
+	}
+	if raw != nil {
+		_, err = b.writeLocked(raw)
+	} else {
+		_, err = f.WriteTo(wsSink{b})
+	}
+	return c.writeError(err)
+}
+
 // frameBuffers holds the frame buffers of WebSocket connections between
 // their writes: a connection takes one for its first frame and gives it
 // back at the flush, so that an idle connection holds none. A TCP
@@ -278,23 +334,12 @@ func putFrameBuffer(b *bytes.Buffer) {
 	}
 }
 
-// releaseFrameBuffer gives the frame buffer back. c.wmu is held.
-func (c *WSConn) releaseFrameBuffer() {
-	if c.wbuf != nil {
-		putFrameBuffer(c.wbuf)
-	}
-	c.wbuf = nil
-}
-
 // Flush writes out the messages written since the last flush, in one
 // system call.
 func (c *WSConn) Flush() error {
 	if c.batch == nil {
 		return nil
 	}
-	c.wmu.Lock()
-	c.releaseFrameBuffer()
-	c.wmu.Unlock()
 	return c.writeError(c.batch.Flush())
 }
 
@@ -310,6 +355,7 @@ func (c *WSConn) Close() error {
 		c.batch.closeFlush()
 		if c.st.Linger() {
 			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+			c.closeSent.Store(true)
 			if c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(controlWriteTimeout)) == nil {
 				c.batch.closeFlush()
 			}

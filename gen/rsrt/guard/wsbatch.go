@@ -2,31 +2,34 @@ package guard
 
 import (
 	"bufio"
+	"encoding/binary"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // batchConn is the network connection under a server's WebSocket
-// connection. It holds what gorilla writes until the library flushes
+// connection. It holds the messages written until the library flushes
 // (after each batch of frames it sends), so that the frames of a batch,
 // each a WebSocket message of its own, leave in one system call instead
 // of one each; rsocket-go's own WebSocket transport makes one per frame.
-// The write deadline gorilla sets before every message is applied once
-// per flush, and only when it changed.
+// The write deadline is applied once per flush, and only when it changed.
 //
 // Over plain TCP, a flush goes through the combiner, as a TCP
 // connection's does (see combine.go).
 //
-// gorilla writes from the library's write loop and, for the control
-// frames it answers (pong, close), from the read loop: the outbox's lock
-// serialises them and the flushes.
+// The connection frames its messages into the batch itself
+// (WSConn.writeFramed), from the library's write loop; gorilla writes the
+// handshake's answer and the control frames it answers (pong, close),
+// from the read loop: the outbox's lock serialises them and the flushes.
 type batchConn struct {
 	net.Conn
 
 	wq       outbox    // the pending bytes; its lock guards the fields below
-	deadline time.Time // the write deadline gorilla asked for
+	deadline time.Time // the write deadline of the next flush
 	applied  time.Time // the one set on the connection
 
 	idle idleWait // see wsidle.go
@@ -46,6 +49,11 @@ func newBatchConn(nc net.Conn) *batchConn {
 func (b *batchConn) Write(p []byte) (int, error) {
 	b.wq.mu.Lock()
 	defer b.wq.mu.Unlock()
+	return b.writeLocked(p)
+}
+
+// writeLocked is Write, the lock held.
+func (b *batchConn) writeLocked(p []byte) (int, error) {
 	if b.wq.err != nil {
 		return 0, b.wq.err
 	}
@@ -63,6 +71,44 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	b.wq.add(p)
 	return len(p), nil
 }
+
+// putHeader adds the header of an unmasked, final, binary WebSocket
+// message of n bytes (RFC 6455, section 5.2). The lock is held.
+func (b *batchConn) putHeader(n int) error {
+	var h [10]byte
+	h[0] = 0x80 | websocket.BinaryMessage // FIN
+	k := 2
+	switch {
+	case n < 126:
+		h[1] = byte(n)
+	case n <= 0xFFFF:
+		h[1] = 126
+		binary.BigEndian.PutUint16(h[2:], uint16(n))
+		k = 4
+	default:
+		h[1] = 127
+		binary.BigEndian.PutUint64(h[2:], uint64(n))
+		k = 10
+	}
+	if b.wq.err != nil {
+		return b.wq.err
+	}
+	if b.wq.size()+k > maxBatch {
+		if err := b.flushLocked(); err != nil {
+			return err
+		}
+	}
+	// Appended, never written from h: h stays on the stack.
+	b.wq.add(h[:k])
+	return nil
+}
+
+// wsSink is the io.Writer a server's frames serialise themselves into:
+// the batch, its lock held.
+type wsSink struct{ b *batchConn }
+
+// Write implements io.Writer.
+func (w wsSink) Write(p []byte) (int, error) { return w.b.writeLocked(p) }
 
 // SetWriteDeadline implements net.Conn: the deadline applies to the next
 // flush.

@@ -6,6 +6,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/framing"
+	"github.com/rsocket/rsocket-go/core/transport"
 )
 
 // countConn is a net.Conn that records its writes and write deadlines.
@@ -88,5 +92,37 @@ func TestBatchConn(t *testing.T) {
 	}
 	if b.wq.buf != nil {
 		t.Fatal("a flushed connection holds a buffer")
+	}
+}
+
+// A server's WebSocket messages, framed by the connection itself, reach
+// a client whole at every size where the header's length field changes
+// (7, 16 and 64 bits) and past the largest batch (written at once), in
+// order, whatever was batched before them.
+func TestWSFramedMessagesAtEverySize(t *testing.T) {
+	const overhead = core.FrameHeaderLen + 8 // a KEEPALIVE: header, last position
+	echo := func(tp *transport.Transport, f core.BufferedFrame) {
+		_ = tp.Send(framing.NewWriteableKeepaliveFrame(0, f.(*framing.FireAndForgetFrame).Data(), false), true)
+	}
+	write, read := serveFireAndForget(t, "ws", Options{Logger: quiet}, echo)
+	write(validSetup())
+	sizes := []int{overhead, 125, 126, 127, 0xFFFF, 0x10000, maxBatch - 1, maxBatch + 1, 3 * maxBatch}
+	for i, size := range sizes {
+		data := bytes.Repeat([]byte{byte('a' + i)}, size-overhead)
+		write(wire(framing.NewWriteableFireAndForgetFrame(uint32(2*i+1), data, nil, 0)))
+	}
+	for i, size := range sizes {
+		msg := read()
+		if len(msg) != size {
+			t.Fatalf("message %d: %d bytes, want %d", i, len(msg), size)
+		}
+		f, err := framing.FromBytes(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ka, ok := f.(*framing.KeepaliveFrame)
+		if !ok || !bytes.Equal(ka.Data(), bytes.Repeat([]byte{byte('a' + i)}, size-overhead)) {
+			t.Fatalf("message %d: %s with other data, want the KEEPALIVE sent", i, f.Header())
+		}
 	}
 }

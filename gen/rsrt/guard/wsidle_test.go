@@ -250,7 +250,7 @@ func (l acceptAs) Accept() (net.Conn, error) {
 
 // TestWSConnHoldsNoBuffersWhileIdle: a server WebSocket connection waiting
 // for its peer, having written and flushed, holds no message, idle-wait
-// or frame buffer, and reads what comes after, frames that share a read
+// or write buffer, and reads what comes after, frames that share a read
 // included.
 func TestWSConnHoldsNoBuffersWhileIdle(t *testing.T) {
 	c, client := idleWSPair(t)
@@ -260,16 +260,23 @@ func TestWSConnHoldsNoBuffersWhileIdle(t *testing.T) {
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	parked := make(chan string, 16)
 	b := c.batch
+	writeBuffer := func() bool {
+		b.wq.mu.Lock()
+		defer b.wq.mu.Unlock()
+		return b.wq.buf != nil
+	}
+	// The combiner's goroutine writes the flush out, and gives the
+	// buffer back then.
+	for end := time.Now().Add(5 * time.Second); writeBuffer() && time.Now().Before(end); {
+		time.Sleep(time.Millisecond)
+	}
+	parked := make(chan string, 16)
 	b.idle.read = func(fd uintptr) bool {
 		done := b.readSocket(fd)
 		if !done {
 			// On the reading goroutine: no race with Read.
-			c.wmu.Lock()
-			frame := c.wbuf != nil
-			c.wmu.Unlock()
-			parked <- fmt.Sprintf("message buffer %d bytes, idle buffer held %v, frame buffer held %v", cap(c.rbuf), b.idle.buf != nil, frame)
+			parked <- fmt.Sprintf("message buffer %d bytes, idle buffer held %v, write buffer held %v", cap(c.rbuf), b.idle.buf != nil, writeBuffer())
 		}
 		return done
 	}
@@ -287,7 +294,7 @@ func TestWSConnHoldsNoBuffersWhileIdle(t *testing.T) {
 			}
 		}
 	}()
-	want := "message buffer 0 bytes, idle buffer held false, frame buffer held false"
+	want := "message buffer 0 bytes, idle buffer held false, write buffer held false"
 	for i, msgs := range [][][]byte{
 		{validSetup()},
 		{wire(framing.NewWriteableRequestResponseFrame(1, []byte("one"), nil, 0)), wire(framing.NewWriteableRequestResponseFrame(3, []byte("two"), nil, 0))},

@@ -102,7 +102,6 @@ var testHookWait atomic.Pointer[func(*checker)]
 type checker struct {
 	st      *State
 	opt     Options
-	remote  string
 	log     atomic.Pointer[slog.Logger] // see logger
 	setupBy time.Time
 	// queue holds substituted frames not yet read; only the reading
@@ -123,13 +122,12 @@ type checker struct {
 	arrivals *rsock.Arrivals
 }
 
-func newChecker(opt Options, remote string) checker {
+func newChecker(opt Options) checker {
 	st := NewState(opt.Limits)
 	st.shared = opt.Reassembly
 	return checker{
 		st:      st,
 		opt:     opt,
-		remote:  remote,
 		setupBy: time.Now().Add(opt.Limits.SetupTimeout),
 	}
 }
@@ -142,7 +140,7 @@ func (c *checker) logger() *slog.Logger {
 	if l := c.log.Load(); l != nil {
 		return l
 	}
-	c.log.CompareAndSwap(nil, rslog.PerConn(c.opt.Logger.With("remote", c.remote)))
+	c.log.CompareAndSwap(nil, rslog.PerConn(c.opt.Logger.With("remote", c.out.Addr())))
 	return c.log.Load()
 }
 
@@ -161,6 +159,7 @@ func (c *checker) deadline() time.Time {
 type frameWriter interface {
 	Write(f core.WriteableFrame) error
 	Flush() error
+	Addr() string // the peer's, for the connection's log lines
 }
 
 // send writes a frame of the transport's own (a KEEPALIVE echo, a

@@ -200,7 +200,7 @@ var _ transport.AddrConn = (*TCPConn)(nil)
 func NewTCPConn(nc net.Conn, opt Options) *TCPConn {
 	opt = opt.withDefaults()
 	c := &TCPConn{
-		checker: newChecker(opt, nc.RemoteAddr().String()),
+		checker: newChecker(opt),
 		nc:      nc,
 		src:     pending{nc: nc},
 	}

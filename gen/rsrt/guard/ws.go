@@ -59,7 +59,7 @@ var _ transport.AddrConn = (*WSConn)(nil)
 // Limits.WSReadLimit close it. Its SETUP deadline starts now.
 func NewWSConn(ws *websocket.Conn, opt Options) *WSConn {
 	opt = opt.withDefaults()
-	c := &WSConn{checker: newChecker(opt, ws.RemoteAddr().String()), ws: ws}
+	c := &WSConn{checker: newChecker(opt), ws: ws}
 	c.closeConn = func() { _ = ws.NetConn().Close() }
 	c.out = c
 	if b, ok := ws.NetConn().(*batchConn); ok {

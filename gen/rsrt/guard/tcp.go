@@ -342,16 +342,12 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 	if size > 1<<24-1 {
 		return fmt.Errorf("rsocket guard: frame of %d bytes too large for the TCP framing", size)
 	}
-	h := f.Header()
 	c.wq.mu.Lock()
 	defer c.wq.mu.Unlock()
 	if c.wq.err != nil {
 		return c.wq.err
 	}
-	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
-		ctr.IncWriteBytes(size)
-	}
-	raw, tmp, send, err := c.frameOut(f)
+	raw, tmp, send, err := c.frameOut(f, size)
 	if tmp != nil {
 		defer putFrameBuffer(tmp)
 	}

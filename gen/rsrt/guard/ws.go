@@ -279,7 +279,6 @@ func (c *WSConn) Write(f core.WriteableFrame) error {
 // batch's lock serialises both.
 func (c *WSConn) writeFramed(f core.WriteableFrame) error {
 	b := c.batch
-	h := f.Header()
 	size := f.Len()
 	b.wq.mu.Lock()
 	defer b.wq.mu.Unlock()
@@ -290,10 +289,7 @@ func (c *WSConn) writeFramed(f core.WriteableFrame) error {
 		// As gorilla's writer: no message after a close frame.
 		return c.writeError(websocket.ErrCloseSent)
 	}
-	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {
-		ctr.IncWriteBytes(size)
-	}
-	raw, tmp, send, err := c.frameOut(f)
+	raw, tmp, send, err := c.frameOut(f, size)
 	if tmp != nil {
 		defer putFrameBuffer(tmp)
 	}

@@ -508,8 +508,15 @@ func TestYAMLSyntaxErrorPos(t *testing.T) {
 		{"package: x\ndoc: \"é\" é: b\n", "x.yaml:2:11: invalid YAML: mapping values are not allowed in this context"},
 		// An unknown alias: at its '*'.
 		{"package: x\nfoo: &a 1\nbaz: [*a, *b]\n", "x.yaml:3:11: invalid YAML: unknown anchor 'b' referenced"},
+		// A byte that is not UTF-8 counts as one column, and the
+		// search never reads past the input (FuzzParse found it did).
+		{"package: x\nfoo: {}0\xa8", "x.yaml:2:9: invalid YAML: invalid leading UTF-8 octet"},
+		{"package: x\nfoo: 0\xa8 b\n", "x.yaml:2:7: invalid YAML: invalid leading UTF-8 octet"},
 	} {
-		_, err := Parse("x.yaml", []byte(c.src))
+		// Exact capacity: a read past the input panics instead of
+		// reading whatever follows it.
+		src := []byte(c.src)
+		_, err := Parse("x.yaml", src[:len(src):len(src)])
 		if err == nil || err.Error() != c.want {
 			t.Errorf("Parse(%q):\ngot  %v\nwant %s", c.src, err, c.want)
 		}

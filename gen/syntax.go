@@ -211,9 +211,12 @@ func yamlErrorPos(src []byte, err error) (Pos, string) {
 		// when only the whole line does.
 		text := string(src[start:end])
 		col := 0
-		for i, r := range text {
+		for i := range text {
 			col++
-			if rescanned >= maxRescanBytes || failsAs(start+i+utf8.RuneLen(r)) {
+			// The rune's width in src: one byte for a byte that is
+			// not UTF-8, which range reads as U+FFFD.
+			_, w := utf8.DecodeRuneInString(text[i:])
+			if rescanned >= maxRescanBytes || failsAs(start+i+w) {
 				break
 			}
 		}

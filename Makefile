@@ -120,6 +120,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./gen/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseComposite$$' -fuzztime $(FUZZTIME) ./gen/rsrt/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./gen/rsrt/
+	$(GO) test -run '^$$' -fuzz '^FuzzEncodeJSON$$' -fuzztime $(FUZZTIME) ./gen/rsrt/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./gen/rsrt/guard/
 	$(GO) test -run '^$$' -fuzz '^FuzzName$$' -fuzztime $(FUZZTIME) ./impl/chatname/
 	@for f in FuzzDecodeMessage FuzzDecodeStatisticsRequest FuzzDecodeClientStatistics FuzzDecodeString FuzzFileNameMetadata; do \

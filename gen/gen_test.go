@@ -509,7 +509,7 @@ func TestYAMLSyntaxErrorPos(t *testing.T) {
 		// An unknown alias: at its '*'.
 		{"package: x\nfoo: &a 1\nbaz: [*a, *b]\n", "x.yaml:3:11: invalid YAML: unknown anchor 'b' referenced"},
 		// A byte that is not UTF-8 counts as one column, and the
-		// search never reads past the input (FuzzParse found it did).
+		// search never reads past the input.
 		{"package: x\nfoo: {}0\xa8", "x.yaml:2:9: invalid YAML: invalid leading UTF-8 octet"},
 		{"package: x\nfoo: 0\xa8 b\n", "x.yaml:2:7: invalid YAML: invalid leading UTF-8 octet"},
 	} {

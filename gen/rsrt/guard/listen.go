@@ -132,17 +132,13 @@ func (s *Server) Listen(ctx context.Context, notifier chan<- bool) error {
 	s.mu.Lock()
 	if s.started {
 		s.mu.Unlock()
+		notify(notifier, false)
 		return errors.New("rsocket guard: Listen called twice")
 	}
 	s.started = true
 	s.mu.Unlock()
 
-	if notifier != nil {
-		select {
-		case notifier <- true:
-		case <-ctx.Done():
-		}
-	}
+	notify(notifier, ctx.Err() == nil)
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -163,6 +159,17 @@ func (s *Server) Listen(ctx context.Context, notifier chan<- bool) error {
 	<-s.done
 	s.wg.Wait()
 	return err
+}
+
+// notify gives the library's Serve the answer it waits for: Serve starts
+// a goroutine that receives once from notifier before it calls Listen,
+// and that goroutine ends only once it has (rsocket-go's own transports
+// send on every path too). So every call of Listen sends, even one whose
+// context is already done.
+func notify(notifier chan<- bool, listening bool) {
+	if notifier != nil {
+		notifier <- listening
+	}
 }
 
 // StopAccepting closes the listener; open connections go on.

@@ -61,3 +61,51 @@ func TestConnContextEndsAfterClose(t *testing.T) {
 		t.Fatal("Listen did not return")
 	}
 }
+
+// TestListenAlwaysNotifies checks that Listen answers the library's
+// notifier even when its context is done before it starts: rsocket-go's
+// Serve waits for that answer on a goroutine of its own, which otherwise
+// never ends (a server stopped as it started leaked one). Twenty rounds,
+// since a select between the send and the done context skipped the send
+// half the time.
+func TestListenAlwaysNotifies(t *testing.T) {
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := NewTCPServer(l, Options{})
+		s.Accept(func(context.Context, *transport.Transport, func(*transport.Transport)) {})
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		notifier := make(chan bool)
+		done := make(chan error, 1)
+		go func() { done <- s.Listen(ctx, notifier) }()
+		select {
+		case listening := <-notifier:
+			if listening {
+				t.Error("Listen notified that it listens with its context done")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Listen never answered the notifier")
+		}
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Listen did not return")
+		}
+		// A second Listen of the same server answers too.
+		go func() { done <- s.Listen(context.Background(), notifier) }()
+		select {
+		case listening := <-notifier:
+			if listening {
+				t.Error("a second Listen notified that it listens")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a second Listen never answered the notifier")
+		}
+		if err := <-done; err == nil {
+			t.Error("a second Listen returned no error")
+		}
+	}
+}

@@ -126,8 +126,9 @@ func (s *Server) Accept(acceptor transport.ServerTransportAcceptor) {
 
 // Listen serves connections until Close or until ctx is done, then closes
 // every connection and waits for their goroutines. StopAccepting ends
-// accepting but not Listen. notifier, if not nil, receives true once
-// serving started.
+// accepting but not Listen. notifier, if not nil, receives one value:
+// true once serving started, false when ctx was already done or Listen
+// was called before (see notify).
 func (s *Server) Listen(ctx context.Context, notifier chan<- bool) error {
 	s.mu.Lock()
 	if s.started {

@@ -320,15 +320,15 @@ func (c *checker) writeError(err error) error {
 
 // frameOut counts f's size bytes (for resumption, when the library keeps
 // a counter), feeds f, about to be written to the peer, to the state (see
-// outbound: before the bytes leave, so that the state is up to date before
-// the peer can react to the frame) and returns how it goes out: send is
-// false for a frame not to write; raw, when not nil, is f serialised first, as it must be written,
-// because the state reads its bytes (REQUEST_N, and a connection ERROR,
-// which may be a SETUP refusal to rewrite: small frames) or changes its
-// flags (a fragment, rarely); otherwise f serialises itself into the
-// connection, with its own flags. tmp, when not nil, holds raw and goes
-// back with putFrameBuffer once raw is written. Called with the
-// connection's write lock held.
+// outbound: before the bytes leave, so that the state is up to date
+// before the peer can react to the frame) and returns how it goes out:
+// send is false for a frame not to write; raw, when not nil, is f
+// serialised first, as it must be written, because the state reads its
+// bytes (REQUEST_N, and a connection ERROR, which may be a SETUP refusal
+// to rewrite: small frames) or changes its flags (a fragment, rarely);
+// otherwise f serialises itself into the connection, with its own flags.
+// tmp, when not nil, holds raw and goes back with putFrameBuffer once raw
+// is written. Called with the connection's write lock held.
 func (c *checker) frameOut(f core.WriteableFrame, size int) (raw []byte, tmp *bytes.Buffer, send bool, err error) {
 	h := f.Header()
 	if ctr := c.counter.Load(); ctr != nil && h.Resumable() {

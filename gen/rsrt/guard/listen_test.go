@@ -69,6 +69,18 @@ func TestConnContextEndsAfterClose(t *testing.T) {
 // since a select between the send and the done context skipped the send
 // half the time.
 func TestListenAlwaysNotifies(t *testing.T) {
+	// answer is what Listen sent the notifier; it fails the test when
+	// nothing came.
+	answer := func(notifier <-chan bool, which string) bool {
+		t.Helper()
+		select {
+		case listening := <-notifier:
+			return listening
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s never answered the notifier", which)
+			return false
+		}
+	}
 	for range 20 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -81,13 +93,8 @@ func TestListenAlwaysNotifies(t *testing.T) {
 		notifier := make(chan bool)
 		done := make(chan error, 1)
 		go func() { done <- s.Listen(ctx, notifier) }()
-		select {
-		case listening := <-notifier:
-			if listening {
-				t.Error("Listen notified that it listens with its context done")
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("Listen never answered the notifier")
+		if answer(notifier, "Listen") {
+			t.Error("Listen notified that it listens with its context done")
 		}
 		select {
 		case <-done:
@@ -96,13 +103,8 @@ func TestListenAlwaysNotifies(t *testing.T) {
 		}
 		// A second Listen of the same server answers too.
 		go func() { done <- s.Listen(context.Background(), notifier) }()
-		select {
-		case listening := <-notifier:
-			if listening {
-				t.Error("a second Listen notified that it listens")
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("a second Listen never answered the notifier")
+		if answer(notifier, "a second Listen") {
+			t.Error("a second Listen notified that it listens")
 		}
 		if err := <-done; err == nil {
 			t.Error("a second Listen returned no error")

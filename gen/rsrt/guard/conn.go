@@ -100,8 +100,10 @@ var testHookWait atomic.Pointer[func(*checker)]
 // the transport: it runs State.Check on raw frames and turns the decisions
 // into the frames the library reads.
 type checker struct {
-	st      *State
-	opt     Options
+	st *State
+	// opt is shared with the server's other connections, not copied
+	// into each: 176 bytes a session.
+	opt     *Options
 	log     atomic.Pointer[slog.Logger] // see logger
 	setupBy time.Time
 	// queue holds substituted frames not yet read; only the reading
@@ -122,7 +124,9 @@ type checker struct {
 	arrivals *rsock.Arrivals
 }
 
-func newChecker(opt Options) checker {
+// newChecker returns the checker of a connection with opt, which has its
+// defaults (Options.withDefaults) and is not changed from then on.
+func newChecker(opt *Options) checker {
 	st := NewState(opt.Limits)
 	st.shared = opt.Reassembly
 	return checker{

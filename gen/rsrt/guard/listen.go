@@ -244,7 +244,7 @@ func (s *Server) serveTCP(ctx context.Context) error {
 			_ = nc.Close()
 			continue
 		}
-		c := NewTCPConn(nc, s.opt)
+		c := newTCPConn(nc, &s.opt)
 		s.serve(ctx, c, c.st)
 	}
 }
@@ -292,7 +292,7 @@ func (s *Server) serveWS(ctx context.Context) error {
 		if err := bw.conn.flushWithin(s.opt.Limits.SetupTimeout); err != nil {
 			_ = ws.Close()
 		}
-		c := NewWSConn(ws, s.opt)
+		c := newWSConn(ws, &s.opt)
 		c.idle = bw.br
 		s.serve(ctx, c, c.st)
 	})

@@ -199,6 +199,12 @@ var _ transport.AddrConn = (*TCPConn)(nil)
 // NewTCPConn wraps an accepted connection. Its SETUP deadline starts now.
 func NewTCPConn(nc net.Conn, opt Options) *TCPConn {
 	opt = opt.withDefaults()
+	return newTCPConn(nc, &opt)
+}
+
+// newTCPConn is NewTCPConn with options that have their defaults, shared
+// with the other connections of a server.
+func newTCPConn(nc net.Conn, opt *Options) *TCPConn {
 	c := &TCPConn{
 		checker: newChecker(opt),
 		nc:      nc,

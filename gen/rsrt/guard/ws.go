@@ -59,6 +59,12 @@ var _ transport.AddrConn = (*WSConn)(nil)
 // Limits.WSReadLimit close it. Its SETUP deadline starts now.
 func NewWSConn(ws *websocket.Conn, opt Options) *WSConn {
 	opt = opt.withDefaults()
+	return newWSConn(ws, &opt)
+}
+
+// newWSConn is NewWSConn with options that have their defaults, shared
+// with the other connections of a server.
+func newWSConn(ws *websocket.Conn, opt *Options) *WSConn {
 	c := &WSConn{checker: newChecker(opt), ws: ws}
 	c.closeConn = func() { _ = ws.NetConn().Close() }
 	c.out = c

@@ -109,6 +109,10 @@ type outbox struct {
 	buf *[]byte         // from batchBuffers; nil when empty
 	err error           // the write error the connection is closing with
 	raw syscall.RawConn // for writes that do not wait; nil: flushes go out at once
+	// stats counts the writes, and out the frames written since the
+	// last one (see Stats.wrote); nil until the connection exists.
+	stats *Stats
+	out   traffic
 	// closeBy is the write deadline Close set (Unix nanoseconds; zero
 	// until Close): see lockToClose.
 	closeBy atomic.Int64
@@ -225,6 +229,14 @@ func (o *outbox) setDeadline(set func(time.Time) error, dl time.Time) error {
 	return nil
 }
 
+// wrote counts a write of n bytes that waited for the socket, with the
+// frames counted since the last write.
+func (o *outbox) wrote(n int) {
+	if n > 0 {
+		o.stats.wrote(1, &o.out)
+	}
+}
+
 // add appends p, taking a buffer from the pool if there is none.
 func (o *outbox) add(p []byte) {
 	if o.buf == nil {
@@ -265,7 +277,10 @@ func (o *outbox) release() {
 // that waits, within its deadline.
 func (o *outbox) tryOut(w *rawWriter) (left bool, err error) {
 	b := *o.buf
-	n, err := w.tryWrite(o.raw, b)
+	n, calls, err := w.tryWrite(o.raw, b)
+	if n > 0 {
+		o.stats.wrote(calls, &o.out)
+	}
 	if err != nil {
 		return false, err
 	}

@@ -86,6 +86,7 @@ var ErrIdleTimeout = errors.New("rsocket guard: nothing received during the max 
 // system call and the park that follows. Yielding first lets the frame's
 // handler run at once; the read follows on the other core, or after it.
 func (c *checker) yieldBeforeWait() {
+	c.publishIn()
 	runtime.Gosched()
 	if h := testHookWait.Load(); h != nil {
 		(*h)(c)
@@ -110,6 +111,9 @@ type checker struct {
 	// goroutine uses it.
 	queue   []core.BufferedFrame
 	counter atomic.Pointer[core.TrafficCounter]
+	// in counts the frames read since they were last added to
+	// opt.Stats; only the reading goroutine uses it.
+	in traffic
 	// out is the connection itself, through which the checker writes
 	// frames of its own (see send).
 	out frameWriter
@@ -223,7 +227,13 @@ func (c *checker) process(raw []byte) (f core.BufferedFrame, err error) {
 		if r := recover(); r != nil {
 			f, err = nil, c.violation(&Violation{Reason: fmt.Sprintf("internal error: %v", r)})
 		}
+		if err != nil {
+			c.publishIn() // the read loop ends
+		}
 	}()
+	if c.in.count(len(raw)) {
+		c.publishIn()
+	}
 	d, err := c.st.Check(raw)
 	if err != nil {
 		return nil, c.violation(err)
@@ -277,8 +287,15 @@ func (c *checker) process(raw []byte) (f core.BufferedFrame, err error) {
 	return f, nil
 }
 
+// publishIn adds the frames read since its last call to the Stats. The
+// reading goroutine calls it before every read from the socket, which may
+// wait for the peer, and as the read loop ends, so that the counts are
+// current whenever the connection is idle or gone.
+func (c *checker) publishIn() { c.opt.Stats.received(&c.in) }
+
 // violation counts and logs the error that closes the connection.
 func (c *checker) violation(err error) error {
+	c.publishIn() // the read loop ends
 	c.opt.Stats.violations.Add(1)
 	c.logger().Warn("rsocket guard: connection closed", "reason", err.Error())
 	return err
@@ -288,6 +305,7 @@ func (c *checker) violation(err error) error {
 // library expects: io.EOF (exactly) for a closed connection, so that it
 // exits quietly, or the reason the connection was closed.
 func (c *checker) readError(err error) error {
+	c.publishIn() // the read loop ends
 	var ne net.Error
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():

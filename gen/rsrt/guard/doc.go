@@ -35,11 +35,12 @@
 //
 // [NewTCPServer] and [NewWebSocketServer] are rsocket-go server transports
 // built on that check, with the limits of a [Limits] value; [Stats] counts
-// what they refused. On the way out, the transports also correct two
-// things rsocket-go writes: the code of a SETUP refusal (see
-// [SetupError]) and the fragment that carries COMPLETE in a fragmented
-// request-response answer (see [State.Outbound]). Frame flags a type does
-// not define are cleared on the way in, as the spec asks of receivers.
+// what they refused, and the frames they read and wrote. On the way out,
+// the transports also correct two things rsocket-go writes: the code of a
+// SETUP refusal (see [SetupError]) and the fragment that carries COMPLETE
+// in a fragmented request-response answer (see [State.Outbound]). Frame
+// flags a type does not define are cleared on the way in, as the spec asks
+// of receivers.
 // A connection that ends with a connection ERROR (a refused SETUP) is
 // half-closed and drained briefly before it is closed, after a close
 // frame over WebSocket, so that the client reads the ERROR and the end of

@@ -16,7 +16,9 @@ func rawConn(net.Conn) syscall.RawConn { return nil }
 // rawWriter has nothing to write through here.
 type rawWriter struct{}
 
-func (*rawWriter) tryWrite(syscall.RawConn, []byte) (int, error) { return 0, errUnsupported }
+func (*rawWriter) tryWrite(syscall.RawConn, []byte) (n, calls int, err error) {
+	return 0, 0, errUnsupported
+}
 
 func rawRead(uintptr, []byte) (int, error) { return 0, errUnsupported }
 

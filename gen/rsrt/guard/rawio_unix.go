@@ -27,27 +27,28 @@ func rawConn(nc net.Conn) syscall.RawConn {
 // once, so a write allocates nothing (a closure given to RawConn.Write
 // escapes); one goroutine at a time may use it.
 type rawWriter struct {
-	fn  func(fd uintptr) bool // write, bound once
-	b   []byte
-	n   int
-	err error
+	fn    func(fd uintptr) bool // write, bound once
+	b     []byte
+	n     int
+	calls int // the system calls that wrote bytes
+	err   error
 }
 
 // tryWrite writes as much of b to rc as its socket takes without waiting
-// and returns how much that was; n < len(b) with a nil error means the
-// socket is full.
-func (w *rawWriter) tryWrite(rc syscall.RawConn, b []byte) (n int, err error) {
+// and returns how much that was, in how many system calls; n < len(b)
+// with a nil error means the socket is full.
+func (w *rawWriter) tryWrite(rc syscall.RawConn, b []byte) (n, calls int, err error) {
 	if w.fn == nil {
 		w.fn = w.write
 	}
-	w.b, w.n, w.err = b, 0, nil
+	w.b, w.n, w.calls, w.err = b, 0, 0, nil
 	werr := rc.Write(w.fn)
-	n, err = w.n, w.err
+	n, calls, err = w.n, w.calls, w.err
 	w.b, w.err = nil, nil
 	if err == nil {
 		err = werr
 	}
-	return n, err
+	return n, calls, err
 }
 
 // write is the raw write of tryWrite: it never asks the runtime to wait,
@@ -70,6 +71,7 @@ func (w *rawWriter) write(fd uintptr) bool {
 			break
 		}
 		w.n += m
+		w.calls++
 	}
 	return true
 }

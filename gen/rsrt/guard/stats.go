@@ -2,8 +2,9 @@ package guard
 
 import "sync/atomic"
 
-// Stats counts what the checking transports of a server accepted and
-// refused. It is safe for concurrent use; the zero value is ready.
+// Stats counts what the checking transports of a server accepted,
+// refused, read and wrote. It is safe for concurrent use; the zero value
+// is ready.
 type Stats struct {
 	connections   atomic.Int64
 	refusedConns  atomic.Int64
@@ -17,6 +18,12 @@ type Stats struct {
 	substituted   atomic.Int64
 	rejected      atomic.Int64
 	cancels       atomic.Int64
+
+	framesIn  atomic.Int64
+	bytesIn   atomic.Int64
+	framesOut atomic.Int64
+	bytesOut  atomic.Int64
+	writes    atomic.Int64
 }
 
 // Counts is a snapshot of [Stats].
@@ -60,6 +67,22 @@ type Counts struct {
 	// on client-initiated streams and the transport did not send (see
 	// State.Outbound).
 	SuppressedCancels int64
+
+	// FramesReceived is the number of frames read from peers, whatever
+	// became of them, and BytesReceived their size: the RSocket frames'
+	// own bytes, without the TCP length prefix or the WebSocket message
+	// header. A connection adds the frames it read to these counts
+	// before it next reads from its socket, or every 64 frames (1 MiB).
+	FramesReceived, BytesReceived int64
+	// FramesSent is the number of frames written to peers, and BytesSent
+	// their size, as for FramesReceived. Frames count once they are
+	// handed to the socket.
+	FramesSent, BytesSent int64
+	// Writes is the number of writes to the connections' sockets, each
+	// one system call unless the socket was full: FramesSent / Writes is
+	// how many frames a write carried. WebSocket control messages
+	// (pong, close) are written too, counted here and not in FramesSent.
+	Writes int64
 }
 
 // Snapshot returns the current counts.
@@ -77,5 +100,61 @@ func (s *Stats) Snapshot() Counts {
 		Substituted:        s.substituted.Load(),
 		SuppressedCancels:  s.cancels.Load(),
 		Rejected:           s.rejected.Load(),
+		FramesReceived:     s.framesIn.Load(),
+		BytesReceived:      s.bytesIn.Load(),
+		FramesSent:         s.framesOut.Load(),
+		BytesSent:          s.bytesOut.Load(),
+		Writes:             s.writes.Load(),
+	}
+}
+
+// traffic is what one connection read or wrote in one direction since it
+// last added it to the server's Stats: the connections of a server share
+// its counters, and an atomic add per frame to a counter that every core
+// adds to costs more than the rest of a small frame's accounting, while
+// one per batch (a wait for the peer, a write) costs nothing that shows.
+type traffic struct {
+	frames uint32
+	bytes  uint64
+}
+
+// trafficDueFrames and trafficDueBytes are what a traffic holds at most
+// before it is added to the Stats: the counts of a connection that never
+// waits for its peer stay this close to current.
+const (
+	trafficDueFrames = 64
+	trafficDueBytes  = 1 << 20
+)
+
+// count counts a frame of n bytes, and reports whether the counts are
+// due to be added to the Stats.
+func (t *traffic) count(n int) (due bool) {
+	t.frames++
+	t.bytes += uint64(n)
+	return t.frames >= trafficDueFrames || t.bytes >= trafficDueBytes
+}
+
+// received adds the frames t counted as read, and empties t.
+func (s *Stats) received(t *traffic) {
+	if t.frames != 0 {
+		s.framesIn.Add(int64(t.frames))
+		s.bytesIn.Add(int64(t.bytes))
+		*t = traffic{}
+	}
+}
+
+// wrote adds a write of n system calls, and the frames t counted as
+// written since the last one, and empties t. A nil s counts nothing (a
+// WebSocket connection's handshake, written before the connection
+// exists).
+func (s *Stats) wrote(calls int, t *traffic) {
+	if s == nil {
+		return
+	}
+	s.writes.Add(int64(calls))
+	if t.frames != 0 {
+		s.framesOut.Add(int64(t.frames))
+		s.bytesOut.Add(int64(t.bytes))
+		*t = traffic{}
 	}
 }

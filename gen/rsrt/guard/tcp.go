@@ -84,7 +84,8 @@ func (c *TCPConn) put(p []byte) error {
 		if err := c.writeDeadline(); err != nil {
 			return err
 		}
-		_, err := c.nc.Write(p)
+		n, err := c.nc.Write(p)
+		c.wq.wrote(n)
 		return c.failWrite(err)
 	}
 	c.wq.add(p)
@@ -116,7 +117,8 @@ func (c *TCPConn) spill() error {
 	if err := c.writeDeadline(); err != nil {
 		return err
 	}
-	_, err := c.nc.Write(*c.wq.buf)
+	n, err := c.nc.Write(*c.wq.buf)
+	c.wq.wrote(n)
 	c.wq.release()
 	return c.failWrite(err)
 }
@@ -150,6 +152,7 @@ type pending struct {
 	// sending in bursts costs no more reads than with a buffer of its
 	// own. The first read that brings less ends it.
 	busy bool
+	c    *checker // the connection's, told before each read (publishIn)
 }
 
 // Read implements io.Reader.
@@ -159,6 +162,7 @@ func (p *pending) Read(b []byte) (int, error) {
 		p.b = p.b[n:]
 		return n, nil
 	}
+	p.c.publishIn()
 	n, err := p.nc.Read(b)
 	p.busy = n >= idleBufSize
 	return n, err
@@ -210,7 +214,9 @@ func newTCPConn(nc net.Conn, opt *Options) *TCPConn {
 		nc:      nc,
 		src:     pending{nc: nc},
 	}
+	c.src.c = &c.checker
 	c.wq.raw = rawConn(nc)
+	c.wq.stats = opt.Stats
 	c.closeConn = func() { _ = nc.Close() }
 	c.out = c
 	return c
@@ -361,8 +367,10 @@ func (c *TCPConn) Write(f core.WriteableFrame) error {
 		return err
 	}
 	if raw != nil {
+		c.wq.out.count(len(raw))
 		return c.writeRaw(raw)
 	}
+	c.wq.out.count(size)
 	if err := c.putLength(size); err != nil {
 		return err
 	}
@@ -410,7 +418,8 @@ func (c *TCPConn) Close() error {
 	c.wq.lockToClose(c.nc.SetWriteDeadline)
 	c.wdl = lazyDeadline{} // whatever is set, it is not this one
 	if c.wq.buf != nil && c.wq.err == nil {
-		_, _ = c.nc.Write(*c.wq.buf)
+		n, _ := c.nc.Write(*c.wq.buf)
+		c.wq.wrote(n)
 	}
 	c.wq.release()
 	if c.wq.err == nil {

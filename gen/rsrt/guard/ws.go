@@ -70,6 +70,10 @@ func newWSConn(ws *websocket.Conn, opt *Options) *WSConn {
 	c.out = c
 	if b, ok := ws.NetConn().(*batchConn); ok {
 		c.batch = b
+		b.rd = &c.checker // before the connection reads: only its reader uses it
+		b.wq.mu.Lock()
+		b.wq.stats = opt.Stats // not before: the handshake is not counted
+		b.wq.mu.Unlock()
 		// gorilla answers pings and closes from the read loop; with
 		// writes held for the next flush, the answers are flushed here.
 		ws.SetPingHandler(func(data string) error {
@@ -168,6 +172,7 @@ func (c *WSConn) read() (core.BufferedFrame, error) {
 		if err != nil {
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) {
+				c.publishIn() // the read loop ends
 				return nil, io.EOF
 			}
 			return nil, err
@@ -272,6 +277,9 @@ func (c *WSConn) Write(f core.WriteableFrame) error {
 		}
 	}
 	err := c.ws.WriteMessage(websocket.BinaryMessage, msg)
+	if err == nil {
+		c.opt.Stats.wrote(1, &traffic{frames: 1, bytes: uint64(len(msg))})
+	}
 	return c.writeError(err)
 }
 
@@ -309,6 +317,7 @@ func (c *WSConn) writeFramed(f core.WriteableFrame) error {
 	if raw != nil {
 		size = len(raw)
 	}
+	b.wq.out.count(size)
 	if err := b.putHeader(size); err != nil {
 		return c.writeError(err)
 	}

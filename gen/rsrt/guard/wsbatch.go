@@ -33,6 +33,9 @@ type batchConn struct {
 	applied  time.Time // the one set on the connection
 
 	idle idleWait // see wsidle.go
+	// rd is the checker of the connection over it, told before each
+	// read from the socket (checker.publishIn); nil until it exists.
+	rd *checker
 }
 
 // newBatchConn returns a batchConn over nc, an accepted connection of a
@@ -66,7 +69,9 @@ func (b *batchConn) writeLocked(p []byte) (int, error) {
 		if err := b.applyDeadlineLocked(); err != nil {
 			return 0, err
 		}
-		return b.Conn.Write(p)
+		n, err := b.Conn.Write(p)
+		b.wq.wrote(n)
+		return n, err
 	}
 	b.wq.add(p)
 	return len(p), nil
@@ -174,7 +179,8 @@ func (b *batchConn) flushLocked() error {
 	if err := b.applyDeadlineLocked(); err != nil {
 		return err
 	}
-	_, err := b.Conn.Write(*b.wq.buf)
+	n, err := b.Conn.Write(*b.wq.buf)
+	b.wq.wrote(n)
 	return err
 }
 

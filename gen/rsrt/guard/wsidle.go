@@ -69,6 +69,7 @@ func (b *batchConn) waitIdle() {
 	if w.read == nil || len(w.pend) > 0 || w.err != nil {
 		return
 	}
+	b.publishIn()
 	if err := b.wq.raw.Read(w.read); err != nil {
 		w.err = b.opError(err)
 	}
@@ -133,5 +134,14 @@ func (b *batchConn) Read(p []byte) (int, error) {
 		w.err = nil
 		return 0, err
 	}
+	b.publishIn()
 	return b.Conn.Read(p)
+}
+
+// publishIn tells the connection over b, if any, that its reading
+// goroutine reads from the socket (see checker.publishIn).
+func (b *batchConn) publishIn() {
+	if b.rd != nil {
+		b.rd.publishIn()
+	}
 }

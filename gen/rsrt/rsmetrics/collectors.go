@@ -95,8 +95,17 @@ func serverCollector(ns string, srv *server.Server) prometheus.Collector {
 		"Frames the checking transports did not pass on as they were: inbound dropped, substituted or rejected, outbound CANCELs suppressed (cancel_suppressed).",
 		[]string{"action"}, nil)
 	accepting := prometheus.NewDesc(ns+"_server_accepting", "1 while the server accepts connections, 0 before it is bound and while it drains.", nil, nil)
+	traffic := prometheus.NewDesc(ns+"_transport_frames_total",
+		"RSocket frames read from (received) and written to (sent) the connections.",
+		[]string{"direction"}, nil)
+	trafficBytes := prometheus.NewDesc(ns+"_transport_frame_bytes_total",
+		"Bytes of the frames counted by "+ns+"_transport_frames_total, without the TCP length prefix or the WebSocket header.",
+		[]string{"direction"}, nil)
+	writes := prometheus.NewDesc(ns+"_transport_writes_total",
+		"Writes to the connections' sockets (a system call each unless a socket was full); sent frames per write show how many frames a write carries.",
+		nil, nil)
 	return &snapshotCollector{
-		descs: []*prometheus.Desc{open, accepted, refused, closed, frames, accepting},
+		descs: []*prometheus.Desc{open, accepted, refused, closed, frames, accepting, traffic, trafficBytes, writes},
 		read: func() []sample {
 			c := srv.Stats()
 			up := 0.0
@@ -119,6 +128,11 @@ func serverCollector(ns string, srv *server.Server) prometheus.Collector {
 				{frames, cv, float64(c.Rejected), []string{"rejected"}},
 				{frames, cv, float64(c.SuppressedCancels), []string{"cancel_suppressed"}},
 				{accepting, prometheus.GaugeValue, up, nil},
+				{traffic, cv, float64(c.FramesReceived), []string{"received"}},
+				{traffic, cv, float64(c.FramesSent), []string{"sent"}},
+				{trafficBytes, cv, float64(c.BytesReceived), []string{"received"}},
+				{trafficBytes, cv, float64(c.BytesSent), []string{"sent"}},
+				{writes, cv, float64(c.Writes), nil},
 			}
 		},
 	}

@@ -33,6 +33,14 @@
 //     sent: dropped, substituted, rejected (a request over the stream
 //     limit, or during shutdown), and the outbound CANCELs not sent
 //     (cancel_suppressed);
+//   - rsgen_transport_frames_total{direction} (received or sent) and
+//     rsgen_transport_frame_bytes_total{direction}: the RSocket frames
+//     the connections read and wrote, and their bytes;
+//     rsgen_transport_writes_total: the writes that sent them (one system
+//     call each, unless a socket was full), so that sent frames over
+//     writes is how many frames a write carries. A connection adds the
+//     frames it read before it next reads from its socket, or every 64
+//     frames: no frame costs an add to a counter the whole server shares;
 //   - rsgen_server_accepting (gauge): 1 while the server accepts
 //     connections, 0 before it is bound and while it drains;
 //   - rsgen_response_budget_waits_total{budget} (connection or server)

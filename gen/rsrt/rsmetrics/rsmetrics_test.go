@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rsocket/rsocket-go/core"
 	"go.uber.org/goleak"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
@@ -345,6 +346,47 @@ func TestConnectionMetricsAndProbes(t *testing.T) {
 	if code, _ := r.get(t, "/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz once stopped: %d, want 503", code)
 	}
+}
+
+// The transport metrics export the server's traffic counts: the frames
+// and bytes of calls over both transports, and the writes that sent them,
+// as the server counted them once its connections are gone.
+func TestTransportMetrics(t *testing.T) {
+	r, serve := start(t, guard.Limits{}, false)
+	serve()
+	const calls = 5
+	for _, addr := range []string{r.srv.TCPAddr().String(), "ws://" + r.srv.WSAddr().String() + "/"} {
+		c, err := dial(t, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		for range calls {
+			if _, err := c.Caller().RequestResponse(ctx, "echo", rsrt.Payload{Data: []byte("0123456789")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cancel()
+		_ = c.Close()
+	}
+	r.eventually(t, "the connections to be gone", is(0, "rsgen_connections_open"))
+	if got := r.srv.Stats(); got.FramesReceived < 2*(1+calls) || got.FramesSent < 2*calls ||
+		got.BytesReceived < got.FramesReceived*core.FrameHeaderLen+2*calls*10 || got.BytesSent < got.FramesSent*core.FrameHeaderLen+2*calls*10 ||
+		got.Writes < 1 {
+		t.Fatalf("the server counted %+v for two connections of %d calls each", got, calls)
+	}
+	// Nothing moves once the connections are gone: the scrape shows
+	// what the server counted.
+	got := r.srv.Stats()
+	ms := metricstest.Scrape(t, r.ops.URL+"/metrics")
+	if again := r.srv.Stats(); again != got {
+		t.Fatalf("the counts moved with no connection: %+v, then %+v", got, again)
+	}
+	ms.Want(t, float64(got.FramesReceived), "rsgen_transport_frames_total", "direction", "received")
+	ms.Want(t, float64(got.FramesSent), "rsgen_transport_frames_total", "direction", "sent")
+	ms.Want(t, float64(got.BytesReceived), "rsgen_transport_frame_bytes_total", "direction", "received")
+	ms.Want(t, float64(got.BytesSent), "rsgen_transport_frame_bytes_total", "direction", "sent")
+	ms.Want(t, float64(got.Writes), "rsgen_transport_writes_total")
 }
 
 func TestPprofOnlyWhenEnabled(t *testing.T) {

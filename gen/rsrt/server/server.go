@@ -222,7 +222,8 @@ func (s *Server) Accepting() bool {
 	return !s.draining.Load()
 }
 
-// Stats returns what the checking transports accepted and refused so far.
+// Stats returns what the checking transports accepted, refused, read and
+// wrote so far.
 func (s *Server) Stats() guard.Counts { return s.stats.Snapshot() }
 
 // Connections returns the number of open connections.

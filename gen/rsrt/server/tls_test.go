@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rsocket-chat/rsgen/gen/rsrt"
 	"github.com/rsocket-chat/rsgen/gen/rsrt/server"
@@ -16,7 +17,7 @@ import (
 // TestTLS: a server with a TLS configuration serves TCP over TLS and
 // WebSocket as wss://; a client trusting its CA talks to it on both; a
 // client trusting another CA, or not speaking TLS, gets a clear error from
-// Dial, and the server goes on serving.
+// Dial, and the server goes on serving, counting its traffic.
 func TestTLS(t *testing.T) {
 	ca := testcert.NewCA(t, "rsgen test CA")
 	run := start(t, newResponder(), server.Config{
@@ -65,6 +66,21 @@ func TestTLS(t *testing.T) {
 		t.Error("a ws:// client connected to the wss:// listener")
 	}
 	check(tcpAddr) // still serving
+
+	// Through TLS, whose connections have no raw socket, writes wait for
+	// the socket and are counted there: each of the four clients that
+	// got an answer sent its SETUP and a request and read the answer.
+	deadline := time.Now().Add(testTimeout)
+	for {
+		st := run.srv.Stats()
+		if st.FramesReceived >= 4*2 && st.FramesSent >= 4 && st.Writes >= 4 && st.BytesSent >= 4*int64(len("echo:secret")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server counted %+v for four clients of one request each", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func TestTLSConfigErrors(t *testing.T) {

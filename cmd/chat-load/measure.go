@@ -302,7 +302,11 @@ func runRR(ctx context.Context, srv *server, cfg *config) ([]RRResult, error) {
 	for _, l := range cfg.inflight {
 		r := run(l, cfg.rrDuration, true)
 		out = append(out, r)
-		logf("  rr in-flight %4d: %9.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %d  server CPU %.1f us/req  reads %.2f writes %.2f /req  delivered %d  lost %d (server dropped %d)", l, r.RPS, r.P50us, r.P99us, r.Errors, r.ServerCPUus, r.ServerReads, r.ServerWrites, r.Delivered, r.Lost, r.ServerDropped)
+		srvUse := "server CPU n/a"
+		if r.ServerReads >= 0 {
+			srvUse = fmt.Sprintf("server CPU %.1f us/req  reads %.2f writes %.2f /req", r.ServerCPUus, r.ServerReads, r.ServerWrites)
+		}
+		logf("  rr in-flight %4d: %9.0f req/s  p50 %7.0f us  p99 %7.0f us  errors %d  %s  delivered %d  lost %d (server dropped %s)", l, r.RPS, r.P50us, r.P99us, r.Errors, srvUse, r.Delivered, r.Lost, countOrNA(r.ServerDropped))
 	}
 	return out, nil
 }
@@ -571,8 +575,21 @@ func runFanout(ctx context.Context, srv *server, cfg *config) ([]FanoutResult, e
 }
 
 func logFanout(r FanoutResult) {
-	logf("  fanout %-4s x%d: %9.0f deliveries/s  p50 %7.1f ms  p99 %7.1f ms  delivered %d/%d  stalls %d (stalled members %d, server dropped %d)  server CPU %.1f us/delivery  writes %.2f /delivery",
-		r.Mode, r.Members, r.DeliveriesPerSec, r.P50ms, r.P99ms, r.Delivered, r.Expected, r.StallEvents, r.StalledMembers, r.ServerDropped, r.ServerCPUus, r.ServerWrites)
+	srvUse := "server CPU n/a"
+	if r.ServerWrites >= 0 {
+		srvUse = fmt.Sprintf("server CPU %.1f us/delivery  writes %.2f /delivery", r.ServerCPUus, r.ServerWrites)
+	}
+	logf("  fanout %-4s x%d: %9.0f deliveries/s  p50 %7.1f ms  p99 %7.1f ms  delivered %d/%d  stalls %d (stalled members %d, server dropped %s)  %s",
+		r.Mode, r.Members, r.DeliveriesPerSec, r.P50ms, r.P99ms, r.Delivered, r.Expected, r.StallEvents, r.StalledMembers, countOrNA(r.ServerDropped), srvUse)
+}
+
+// countOrNA formats a count the server reports, -1 when it is unknown (a
+// server this tool did not start).
+func countOrNA(n int64) string {
+	if n < 0 {
+		return "n/a"
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // runMemory opens cfg.sessions logged-in connections, each with an open

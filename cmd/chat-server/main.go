@@ -13,6 +13,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -58,6 +59,11 @@ func main() {
 	}
 }
 
+// maxBusyPoll bounds --busy-poll: longer polls only burn CPU, since a
+// client that takes that long to send its next request is not waiting
+// on the server's wake-up.
+const maxBusyPoll = 10 * time.Millisecond
+
 // errUsage reports a command line the flag set already complained about.
 var errUsage = errors.New("usage error")
 
@@ -74,6 +80,7 @@ type options struct {
 	maxQueued                size
 	maxJoined                int
 	shutdown                 time.Duration
+	busyPoll                 time.Duration
 	logLevel                 string
 	logFormat                string
 	auth                     string
@@ -114,6 +121,7 @@ func settings(o *options) []setting {
 		{"reassembly-memory", "CHAT_REASSEMBLY_MEMORY", "bytes of requests still arriving in fragments all connections together may hold (`size`); a request over it is refused as busy", &o.reassembly},
 		{"max-joined", "CHAT_MAX_JOINED", "`channels` one connection may have joined at once", (*integer)(&o.maxJoined)},
 		{"shutdown-timeout", "CHAT_SHUTDOWN_TIMEOUT", "`time` in-flight requests get to finish on shutdown", (*duration)(&o.shutdown)},
+		{"busy-poll", "CHAT_BUSY_POLL", "`time` a connection polls its socket before it sleeps, after a request that came within that long (one connection at a time): lower latency for clients with one request in flight, for CPU while it polls; 0 never polls", (*duration)(&o.busyPoll)},
 		{"log-level", "CHAT_LOG_LEVEL", "log `level`: debug, info, warn or error", (*level)(&o.logLevel)},
 		{"log-format", "CHAT_LOG_FORMAT", "log `format`: text or json", (*format)(&o.logFormat)},
 		{"allow-origin", "CHAT_ALLOW_ORIGIN", "web `origin` (https://chat.example.com) whose pages may connect over WebSocket, besides the server's own page; repeatable or comma-separated, \"*\" for any (development only); clients that send no Origin are always accepted", &o.allowOrigins},
@@ -151,6 +159,7 @@ func defaults() *options {
 		maxMessage:     chatsvc.DefaultMaxContentBytes,
 		maxJoined:      chatsvc.DefaultMaxJoined,
 		shutdown:       d.ShutdownTimeout,
+		busyPoll:       chatserver.DefaultBusyPoll,
 		logLevel:       "info",
 		logFormat:      "text",
 		natsHost:       "127.0.0.1",
@@ -220,6 +229,8 @@ Flags:
 		return nil, errors.New("--queue-len, --max-joined and --max-files must be positive")
 	case o.shutdown <= 0:
 		return nil, errors.New("--shutdown-timeout must be positive")
+	case o.busyPoll < 0 || o.busyPoll > maxBusyPoll:
+		return nil, fmt.Errorf("--busy-poll must be between 0 and %v", maxBusyPoll)
 	case o.pprof && o.metricsAddr == "":
 		return nil, errors.New("--pprof needs --metrics-addr: pprof is served on the operations listener only")
 	case o.maxFile > o.maxTotal:
@@ -267,6 +278,7 @@ func (o *options) config(log *slog.Logger) chatserver.Config {
 		ResponseBudget:   int64(o.responseBudget),
 		ReassemblyMemory: int64(o.reassembly),
 		ShutdownTimeout:  o.shutdown,
+		BusyPoll:         cmp.Or(o.busyPoll, -1), // 0 on the command line: never
 		AllowedOrigins:   o.allowOrigins.list,
 		Logger:           log,
 		MetricsAddr:      o.metricsAddr,

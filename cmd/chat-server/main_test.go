@@ -6,6 +6,8 @@ import (
 	"flag"
 	"strings"
 	"testing"
+
+	"github.com/rsocket-chat/rsgen/impl/chatserver"
 )
 
 func env(kv map[string]string) func(string) (string, bool) {
@@ -53,8 +55,16 @@ func TestPrecedence(t *testing.T) {
 		t.Fatalf("env then flags: %+v", o)
 	}
 	cfg := o.config(nil)
-	if cfg.Files.MaxFileBytes != 2<<20 || cfg.Chat.QueueLen != 10 || cfg.WSAddr != "" {
+	if cfg.Files.MaxFileBytes != 2<<20 || cfg.Chat.QueueLen != 10 || cfg.WSAddr != "" || cfg.BusyPoll != chatserver.DefaultBusyPoll {
 		t.Fatalf("config: %+v", cfg)
+	}
+	// --busy-poll 0 never polls: the package's "never" is negative.
+	o, err = parse([]string{"--busy-poll", "0"}, env(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := o.config(nil).BusyPoll; got >= 0 {
+		t.Fatalf("--busy-poll 0: BusyPoll %v, want negative (never)", got)
 	}
 }
 
@@ -72,6 +82,8 @@ func TestInvalidSettings(t *testing.T) {
 		{args: []string{"--queue-len", "0"}, want: "must be positive"},
 		{args: []string{"--max-file-size", "2G", "--max-store-size", "1G"}, want: "larger than"},
 		{env: map[string]string{"CHAT_SHUTDOWN_TIMEOUT": "soon"}, want: "CHAT_SHUTDOWN_TIMEOUT"},
+		{args: []string{"--busy-poll", "1s"}, want: "--busy-poll must be between 0 and 10ms"},
+		{args: []string{"--busy-poll", "-1us"}, want: "--busy-poll must be between"},
 		{args: []string{"--tls-cert", "cert.pem"}, want: "go together"},
 		{args: []string{"--max-message-size", "65537"}, want: "largest content schema/chat.yaml allows"},
 	} {

@@ -43,6 +43,10 @@ const (
 	DefaultDataDir = "data"
 	// DefaultShutdownTimeout is how long Stop lets in-flight requests finish.
 	DefaultShutdownTimeout = 5 * time.Second
+	// DefaultBusyPoll is how long a connection's read loop polls its
+	// socket, after a request that came quickly, before it sleeps (see
+	// Config.BusyPoll).
+	DefaultBusyPoll = 100 * time.Microsecond
 )
 
 // Config configures a server.
@@ -85,6 +89,13 @@ type Config struct {
 	// ShutdownTimeout bounds the drain of in-flight requests on Stop
 	// (default 5s).
 	ShutdownTimeout time.Duration
+	// BusyPoll is how long a connection's read loop polls its socket
+	// before it sleeps, when the client's last request came within that
+	// long (one connection polls at a time): a client that sends one
+	// request at a time finds the server awake, for CPU spent while it
+	// polls (gen/rsrt/guard, Options.BusyPoll). 0 is DefaultBusyPoll; a
+	// negative value never polls.
+	BusyPoll time.Duration
 	// Logger receives the server's structured logs (default slog.Default()).
 	Logger *slog.Logger
 	// TLS, when set, secures both transports: TCP over TLS, and
@@ -141,6 +152,12 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	switch {
+	case cfg.BusyPoll == 0:
+		cfg.BusyPoll = DefaultBusyPoll
+	case cfg.BusyPoll < 0:
+		cfg.BusyPoll = 0
+	}
 	if cfg.Pprof && cfg.MetricsAddr == "" {
 		return nil, errors.New("chatserver: pprof needs a metrics address")
 	}
@@ -188,6 +205,7 @@ func Start(ctx context.Context, cfg Config) (*Running, error) {
 		maxFile:    limits.MaxFileBytes,
 		reassembly: cfg.ReassemblyMemory,
 		shutdown:   cfg.ShutdownTimeout,
+		busyPoll:   cfg.BusyPoll,
 		origins:    origins,
 		log:        log,
 		tls:        cfg.TLS,

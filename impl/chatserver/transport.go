@@ -40,6 +40,7 @@ type transportConfig struct {
 	maxFile         int64 // largest file upload: the payload limit lets it through
 	reassembly      int64 // server-wide bound on unfinished fragment chains (0: default)
 	shutdown        time.Duration
+	busyPoll        time.Duration // 0: never
 	origins         guard.OriginPolicy
 	log             *slog.Logger
 	tls             *tls.Config
@@ -63,6 +64,7 @@ func startTransports(acceptor rsrt.Acceptor, c transportConfig) (*transports, er
 		Origins:         c.origins,
 		HTTPHandler:     chatweb.Handler(),
 		TLS:             c.tls,
+		BusyPoll:        c.busyPoll,
 	})
 	if err != nil {
 		return nil, err

@@ -49,6 +49,14 @@ type Options struct {
 	// (WebSocket servers only); the zero value allows the server's own
 	// pages and clients that send no Origin.
 	Origins OriginPolicy
+	// BusyPoll, when positive, is how long a connection's read loop
+	// polls its socket before it parks to wait for the peer, when the
+	// peer's last request came within that long (one read loop of the
+	// process polls at a time): a request that comes meanwhile finds
+	// the server running instead of waking it, which at one request in
+	// flight is most of a round trip. Zero, the default, never polls.
+	// Over TLS, connections never poll.
+	BusyPoll time.Duration
 	// HTTP, when set, serves the HTTP requests of a WebSocket server's
 	// listener that are not WebSocket upgrades (a web page and its
 	// assets), on any path; when nil they are answered 400 on the

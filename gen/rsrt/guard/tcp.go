@@ -152,6 +152,9 @@ type pending struct {
 	// sending in bursts costs no more reads than with a buffer of its
 	// own. The first read that brings less ends it.
 	busy bool
+	// poll is set when the next wait for the peer polls first (see
+	// busypoll.go).
+	poll bool
 	c    *checker // the connection's, told before each read (publishIn)
 }
 
@@ -178,6 +181,17 @@ func (c *TCPConn) releaseReader() {
 		readers.Put(c.r)
 		c.r = nil
 	}
+}
+
+// poll polls the socket into the idle buffer for up to d before the idle
+// wait parks, when the last wait was short (see busypoll.go).
+//
+//go:noinline
+func (c *TCPConn) poll(d time.Duration) (int, error) {
+	if d <= 0 || !c.src.poll || c.wq.raw == nil {
+		return 0, nil
+	}
+	return pollSocket(c.wq.raw, c.idle[:], d)
 }
 
 // woke takes a reader for the n bytes the idle wait read.
@@ -255,7 +269,16 @@ func (c *TCPConn) Read() (core.BufferedFrame, error) {
 			// halves it (4 KiB per idle connection).
 			c.releaseReader()
 			c.yieldBeforeWait()
-			n, err := c.nc.Read(c.idle[:])
+			var start time.Time
+			d := c.opt.BusyPoll
+			if d > 0 {
+				start = time.Now()
+			}
+			n, err := c.poll(d)
+			if n == 0 && err == nil {
+				n, err = c.nc.Read(c.idle[:])
+			}
+			c.src.poll = pollAgain(start, d)
 			if err := c.woke(n, err); err != nil {
 				return nil, err
 			}

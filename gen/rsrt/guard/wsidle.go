@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // An idle WebSocket connection's read loop waits in waitIdle, not in
@@ -34,6 +35,8 @@ type idleWait struct {
 	buf  *[]byte // from idleBuffers while it holds bytes
 	pend []byte  // what the wait read and Read has not served yet
 	err  error   // what the wait ended with, for the next Read
+	// poll is set when the next wait polls first (see busypoll.go).
+	poll bool
 }
 
 // watchSocket lets waitIdle read the connection's socket when it is an
@@ -70,6 +73,43 @@ func (b *batchConn) waitIdle() {
 		return
 	}
 	b.publishIn()
+	var d time.Duration
+	if b.rd != nil {
+		d = b.rd.opt.BusyPoll
+	}
+	if d <= 0 {
+		b.wait()
+		return
+	}
+	start := time.Now()
+	if w.poll {
+		w.buf = idleBuffers.Get().(*[]byte)
+		n, err := pollSocket(b.wq.raw, *w.buf, d)
+		switch {
+		case err == io.EOF:
+			w.err = err
+		case err != nil:
+			if _, ok := err.(syscall.Errno); ok {
+				err = os.NewSyscallError("read", err)
+			}
+			w.err = b.opError(err)
+		case n > 0:
+			w.pend = (*w.buf)[:n]
+		}
+	}
+	if len(w.pend) == 0 && w.err == nil {
+		b.wait()
+	}
+	if len(w.pend) == 0 {
+		w.release()
+	}
+	w.poll = pollAgain(start, d)
+}
+
+// wait is waitIdle's wait: until the socket has bytes, an error, or the
+// read deadline passes.
+func (b *batchConn) wait() {
+	w := &b.idle
 	if err := b.wq.raw.Read(w.read); err != nil {
 		w.err = b.opError(err)
 	}

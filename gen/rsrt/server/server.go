@@ -106,6 +106,10 @@ type Config struct {
 	// TLS, when set, secures both listeners (TCP, and WebSocket as
 	// wss://) with this configuration; see tls.go.
 	TLS *tls.Config
+	// BusyPoll is how long a connection's read loop polls its socket
+	// before it sleeps, after a request that came quickly; 0 (the
+	// default) never polls. See guard.Options.BusyPoll.
+	BusyPoll time.Duration
 }
 
 // Gate is what shutdown needs of an *rsrt.Gate: stop admitting requests,
@@ -270,6 +274,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		ConnContext: s.connContext,
 		Origins:     s.cfg.Origins,
 		HTTP:        s.cfg.HTTPHandler,
+		BusyPoll:    s.cfg.BusyPoll,
 	}
 	var lc net.ListenConfig
 	if s.cfg.TCPAddr != "" {

@@ -76,6 +76,9 @@ func pollSocket(raw syscall.RawConn, b []byte, d time.Duration) (int, error) {
 		}
 		last := time.Now()
 		if last.Sub(start) >= d {
+			if h := testHookPolled.Load(); h != nil {
+				(*h)(0)
+			}
 			return 0, nil
 		}
 		// The socket is read every pollInterval at most: a read that
@@ -87,7 +90,8 @@ func pollSocket(raw syscall.RawConn, b []byte, d time.Duration) (int, error) {
 	}
 }
 
-// testHookPolled, set by tests only, is called when a poll found bytes.
+// testHookPolled, set by tests only, is called when a poll ends with n
+// bytes, or gives up (n = 0).
 var testHookPolled atomic.Pointer[func(n int)]
 
 // pollInterval is the least time between two reads of a polled socket.

@@ -13,13 +13,19 @@ import (
 
 // A client that sends its next request as soon as it has the answer to
 // the last finds the read loop polling, over both transports, when
-// Options.BusyPoll is set; without it, no read loop polls.
+// Options.BusyPoll is set; without it, no read loop polls; and a client
+// slower than the poll window does not make the read loop poll once its
+// first wait has shown it slow.
 func TestBusyPollFindsTheNextRequest(t *testing.T) {
 	for _, tr := range []string{"tcp", "ws"} {
 		for _, poll := range []time.Duration{0, 200 * time.Millisecond} {
 			t.Run(tr+"/"+poll.String(), func(t *testing.T) {
 				var polled atomic.Int64
-				hook := func(int) { polled.Add(1) }
+				hook := func(n int) {
+					if n > 0 {
+						polled.Add(1)
+					}
+				}
 				testHookPolled.Store(&hook)
 				t.Cleanup(func() { testHookPolled.Store(nil) })
 				echo := func(tp *transport.Transport, f core.BufferedFrame) {
@@ -44,6 +50,34 @@ func TestBusyPollFindsTheNextRequest(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestBusyPollSkipsASlowPeer(t *testing.T) {
+	for _, tr := range []string{"tcp", "ws"} {
+		t.Run(tr, func(t *testing.T) {
+			var polls atomic.Int64
+			hook := func(int) { polls.Add(1) }
+			testHookPolled.Store(&hook)
+			t.Cleanup(func() { testHookPolled.Store(nil) })
+			echo := func(tp *transport.Transport, f core.BufferedFrame) {
+				_ = tp.Send(framing.NewWriteableKeepaliveFrame(0, f.(*framing.FireAndForgetFrame).Data(), false), true)
+			}
+			const window = 20 * time.Millisecond
+			write, read := serveFireAndForget(t, tr, Options{Logger: quiet, BusyPoll: window}, echo)
+			write(validSetup())
+			const requests = 6
+			for i := range requests {
+				time.Sleep(3 * window) // a peer slower than the window
+				write(wire(framing.NewWriteableFireAndForgetFrame(uint32(2*i+1), []byte("ping"), nil, 0)))
+				read()
+			}
+			// The first wait, right after the SETUP, may poll (and give
+			// up); every later one follows a wait longer than the window.
+			if n := polls.Load(); n > 1 {
+				t.Errorf("%d polls for a peer slower than the window, want at most 1", n)
+			}
+		})
 	}
 }
 

@@ -55,7 +55,9 @@ type Options struct {
 	// process polls at a time): a request that comes meanwhile finds
 	// the server running instead of waking it, which at one request in
 	// flight is most of a round trip. Zero, the default, never polls.
-	// Over TLS, connections never poll.
+	// Over TLS, connections never poll. Keep it short (the chat server's
+	// default is 100 us): a poll ends at its own time, not at the read
+	// deadline.
 	BusyPoll time.Duration
 	// HTTP, when set, serves the HTTP requests of a WebSocket server's
 	// listener that are not WebSocket upgrades (a web page and its

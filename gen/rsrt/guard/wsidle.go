@@ -83,7 +83,9 @@ func (b *batchConn) waitIdle() {
 	}
 	start := time.Now()
 	if w.poll {
-		w.buf = idleBuffers.Get().(*[]byte)
+		if w.buf == nil {
+			w.buf = idleBuffers.Get().(*[]byte)
+		}
 		n, err := pollSocket(b.wq.raw, *w.buf, d)
 		switch {
 		case err == io.EOF:

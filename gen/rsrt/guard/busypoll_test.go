@@ -8,7 +8,6 @@ import (
 
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/framing"
-	"github.com/rsocket/rsocket-go/core/transport"
 )
 
 // A client that sends its next request as soon as it has the answer to
@@ -28,9 +27,6 @@ func TestBusyPollFindsTheNextRequest(t *testing.T) {
 				}
 				testHookPolled.Store(&hook)
 				t.Cleanup(func() { testHookPolled.Store(nil) })
-				echo := func(tp *transport.Transport, f core.BufferedFrame) {
-					_ = tp.Send(framing.NewWriteableKeepaliveFrame(0, f.(*framing.FireAndForgetFrame).Data(), false), true)
-				}
 				write, read := serveFireAndForget(t, tr, Options{Logger: quiet, BusyPoll: poll}, echo)
 				write(validSetup())
 				const requests = 40
@@ -60,9 +56,6 @@ func TestBusyPollSkipsASlowPeer(t *testing.T) {
 			hook := func(int) { polls.Add(1) }
 			testHookPolled.Store(&hook)
 			t.Cleanup(func() { testHookPolled.Store(nil) })
-			echo := func(tp *transport.Transport, f core.BufferedFrame) {
-				_ = tp.Send(framing.NewWriteableKeepaliveFrame(0, f.(*framing.FireAndForgetFrame).Data(), false), true)
-			}
 			const window = 20 * time.Millisecond
 			write, read := serveFireAndForget(t, tr, Options{Logger: quiet, BusyPoll: window}, echo)
 			write(validSetup())

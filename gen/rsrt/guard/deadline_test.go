@@ -5,9 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/framing"
-	"github.com/rsocket/rsocket-go/core/transport"
 )
 
 // TestLazyDeadline checks the bounds of a lazily moved deadline: whatever
@@ -59,9 +57,6 @@ func TestWritesOutliveEarlierWriteDeadlines(t *testing.T) {
 	for _, tr := range []string{"tcp", "ws"} {
 		t.Run(tr, func(t *testing.T) {
 			lim := Limits{WriteTimeout: 100 * time.Millisecond, SetupTimeout: 300 * time.Millisecond}
-			echo := func(tp *transport.Transport, f core.BufferedFrame) {
-				_ = tp.Send(framing.NewWriteableKeepaliveFrame(0, f.(*framing.FireAndForgetFrame).Data(), false), true)
-			}
 			stats := new(Stats)
 			write, read := serveFireAndForget(t, tr, Options{Limits: lim, Stats: stats, Logger: quiet}, echo)
 			write(validSetup())

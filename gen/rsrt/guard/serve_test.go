@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/rsocket/rsocket-go/core"
+	"github.com/rsocket/rsocket-go/core/framing"
 	"github.com/rsocket/rsocket-go/core/transport"
 )
 
@@ -97,4 +98,10 @@ func serveFireAndForget(t *testing.T, tr string, opt Options, handled func(*tran
 		return frame
 	}
 	return func(frame []byte) { send(t, nc, frame) }, read
+}
+
+// echo answers a fire-and-forget request with a KEEPALIVE carrying its
+// data: a frame the test's client can read back.
+func echo(tp *transport.Transport, f core.BufferedFrame) {
+	_ = tp.Send(framing.NewWriteableKeepaliveFrame(0, f.(*framing.FireAndForgetFrame).Data(), false), true)
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/rsocket/rsocket-go/core"
 	"github.com/rsocket/rsocket-go/core/framing"
-	"github.com/rsocket/rsocket-go/core/transport"
 )
 
 // countConn is a net.Conn that records its writes and write deadlines.
@@ -101,9 +100,6 @@ func TestBatchConn(t *testing.T) {
 // order, whatever was batched before them.
 func TestWSFramedMessagesAtEverySize(t *testing.T) {
 	const overhead = core.FrameHeaderLen + 8 // a KEEPALIVE: header, last position
-	echo := func(tp *transport.Transport, f core.BufferedFrame) {
-		_ = tp.Send(framing.NewWriteableKeepaliveFrame(0, f.(*framing.FireAndForgetFrame).Data(), false), true)
-	}
 	write, read := serveFireAndForget(t, "ws", Options{Logger: quiet}, echo)
 	write(validSetup())
 	sizes := []int{overhead, 125, 126, 127, 0xFFFF, 0x10000, maxBatch - 1, maxBatch + 1, 3 * maxBatch}

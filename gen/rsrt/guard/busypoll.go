@@ -2,6 +2,7 @@ package guard
 
 import (
 	"io"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -46,7 +47,8 @@ func (p *socketPoll) read(fd uintptr) bool {
 
 // pollSocket reads from raw into b, without parking, until bytes, the end
 // of the stream or an error arrive, or d passes: it returns what a read
-// would, or 0 and a nil error when it gave up or another read loop was
+// would (a failed read as an *os.SyscallError, as readSocket reports it),
+// or 0 and a nil error when it gave up or another read loop was
 // polling. Between reads it yields, so that a goroutine that becomes
 // ready on this processor runs.
 func pollSocket(raw syscall.RawConn, b []byte, d time.Duration) (int, error) {
@@ -72,7 +74,7 @@ func pollSocket(raw syscall.RawConn, b []byte, d time.Duration) (int, error) {
 			}
 			return p.n, nil
 		case p.err != syscall.EAGAIN:
-			return 0, p.err
+			return 0, os.NewSyscallError("read", p.err)
 		}
 		last := time.Now()
 		if last.Sub(start) >= d {

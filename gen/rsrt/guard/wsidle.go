@@ -77,30 +77,17 @@ func (b *batchConn) waitIdle() {
 	if b.rd != nil {
 		d = b.rd.opt.BusyPoll
 	}
-	if d <= 0 {
-		b.wait()
-		return
-	}
-	start := time.Now()
-	if w.poll {
-		if w.buf == nil {
-			w.buf = idleBuffers.Get().(*[]byte)
-		}
-		n, err := pollSocket(b.wq.raw, *w.buf, d)
-		switch {
-		case err == io.EOF:
-			w.err = err
-		case err != nil:
-			if _, ok := err.(syscall.Errno); ok {
-				err = os.NewSyscallError("read", err)
-			}
-			w.err = b.opError(err)
-		case n > 0:
-			w.pend = (*w.buf)[:n]
+	var start time.Time
+	if d > 0 {
+		start = time.Now()
+		if w.poll {
+			b.poll(d)
 		}
 	}
 	if len(w.pend) == 0 && w.err == nil {
-		b.wait()
+		if err := b.wq.raw.Read(w.read); err != nil {
+			w.err = b.opError(err)
+		}
 	}
 	if len(w.pend) == 0 {
 		w.release()
@@ -108,15 +95,21 @@ func (b *batchConn) waitIdle() {
 	w.poll = pollAgain(start, d)
 }
 
-// wait is waitIdle's wait: until the socket has bytes, an error, or the
-// read deadline passes.
-func (b *batchConn) wait() {
+// poll polls the socket into the idle buffer for up to d before the wait
+// parks (see busypoll.go), keeping what it read, or its error, for Read.
+func (b *batchConn) poll(d time.Duration) {
 	w := &b.idle
-	if err := b.wq.raw.Read(w.read); err != nil {
-		w.err = b.opError(err)
+	if w.buf == nil {
+		w.buf = idleBuffers.Get().(*[]byte)
 	}
-	if len(w.pend) == 0 {
-		w.release()
+	n, err := pollSocket(b.wq.raw, *w.buf, d)
+	switch {
+	case err == io.EOF:
+		w.err = err
+	case err != nil:
+		w.err = b.opError(err)
+	case n > 0:
+		w.pend = (*w.buf)[:n]
 	}
 }
 
